@@ -1,0 +1,113 @@
+//! Queries behind the portal dashboards. All run inside a tenant transaction.
+
+use super::{class_name, ChildSummary, SchoolOverview, StreamSummary, TeachingAssignment};
+use crate::db::TenantTx;
+use sqlx::Row;
+use uuid::Uuid;
+
+pub async fn school_overview(tx: &mut TenantTx) -> Result<SchoolOverview, sqlx::Error> {
+    let counts = sqlx::query(
+        "SELECT
+           (SELECT count(*) FROM students WHERE status = 'active') AS students,
+           (SELECT count(DISTINCT ur.user_id) FROM user_roles ur
+              JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+              JOIN users u ON u.tenant_id = ur.tenant_id AND u.id = ur.user_id
+             WHERE u.status = 'active' AND r.code IN ('school_admin', 'teacher', 'accountant')) AS staff,
+           (SELECT count(*) FROM guardians) AS guardians",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let streams = sqlx::query(
+        "SELECT s.id, l.name AS level, s.name AS stream, u.display_name AS class_teacher,
+                (SELECT count(*) FROM students st WHERE st.stream_id = s.id AND st.status = 'active') AS students
+           FROM streams s
+           JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id
+           LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.class_teacher_id
+          ORDER BY l.ordinal, s.name",
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(StreamSummary {
+            id: r.try_get("id")?,
+            class_name: class_name(&r.try_get::<String, _>("level")?, &r.try_get::<String, _>("stream")?),
+            students: r.try_get("students")?,
+            class_teacher: r.try_get("class_teacher")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(SchoolOverview {
+        students: counts.try_get("students")?,
+        staff: counts.try_get("staff")?,
+        guardians: counts.try_get("guardians")?,
+        streams,
+    })
+}
+
+/// The teacher's allocations in the current academic year.
+pub async fn teaching_assignments(tx: &mut TenantTx, teacher: Uuid) -> Result<Vec<TeachingAssignment>, sqlx::Error> {
+    sqlx::query(
+        "SELECT l.name AS level, s.name AS stream, sub.code, sub.name_en, sub.name_sw,
+                (s.class_teacher_id = ta.teacher_id) AS is_class_teacher,
+                (SELECT count(*) FROM students st WHERE st.stream_id = s.id AND st.status = 'active') AS students
+           FROM teacher_allocations ta
+           JOIN academic_years y ON y.tenant_id = ta.tenant_id AND y.id = ta.academic_year_id AND y.is_current
+           JOIN streams s ON s.tenant_id = ta.tenant_id AND s.id = ta.stream_id
+           JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id
+           JOIN school_subjects sub ON sub.tenant_id = ta.tenant_id AND sub.id = ta.subject_id
+          WHERE ta.teacher_id = $1
+          ORDER BY l.ordinal, s.name, sub.code",
+    )
+    .bind(teacher)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(TeachingAssignment {
+            class_name: class_name(&r.try_get::<String, _>("level")?, &r.try_get::<String, _>("stream")?),
+            subject_code: r.try_get("code")?,
+            subject_en: r.try_get("name_en")?,
+            subject_sw: r.try_get("name_sw")?,
+            students: r.try_get("students")?,
+            is_class_teacher: r.try_get::<Option<bool>, _>("is_class_teacher")?.unwrap_or(false),
+        })
+    })
+    .collect()
+}
+
+const CHILD_SELECT: &str = "SELECT st.id, concat_ws(' ', st.first_name, st.middle_name, st.last_name) AS full_name,
+        st.admission_no, st.status, l.name AS level, s.name AS stream
+   FROM students st
+   LEFT JOIN streams s ON s.tenant_id = st.tenant_id AND s.id = st.stream_id
+   LEFT JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id";
+
+fn child_from_row(r: &sqlx::postgres::PgRow) -> Result<ChildSummary, sqlx::Error> {
+    let level: Option<String> = r.try_get("level")?;
+    let stream: Option<String> = r.try_get("stream")?;
+    Ok(ChildSummary {
+        student_id: r.try_get("id")?,
+        full_name: r.try_get("full_name")?,
+        admission_no: r.try_get("admission_no")?,
+        class_name: level.zip(stream).map(|(l, s)| class_name(&l, &s)),
+        status: r.try_get("status")?,
+    })
+}
+
+/// Children of the guardian whose sign-in account is `user`.
+pub async fn children_of_guardian(tx: &mut TenantTx, user: Uuid) -> Result<Vec<ChildSummary>, sqlx::Error> {
+    let sql = format!(
+        "{CHILD_SELECT}
+          JOIN student_guardians sg ON sg.tenant_id = st.tenant_id AND sg.student_id = st.id
+          JOIN guardians g ON g.tenant_id = sg.tenant_id AND g.id = sg.guardian_id
+         WHERE g.user_id = $1
+         ORDER BY st.first_name, st.last_name"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user).fetch_all(&mut **tx).await?.iter().map(child_from_row).collect()
+}
+
+/// The student record linked to a student's sign-in account.
+pub async fn student_of_user(tx: &mut TenantTx, user: Uuid) -> Result<Option<ChildSummary>, sqlx::Error> {
+    let sql = format!("{CHILD_SELECT} WHERE st.user_id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user).fetch_optional(&mut **tx).await?.as_ref().map(child_from_row).transpose()
+}

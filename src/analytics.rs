@@ -1,0 +1,4 @@
+//! Analytics: dashboards and scoring (the analytics issue builds it here).
+//!
+//! Nothing is implemented in this context yet; the module exists so that the map in
+//! docs/architecture.md matches the code.

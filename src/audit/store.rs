@@ -1,0 +1,95 @@
+use super::{entry_hash, normalise_time, verify_chain, Actor, AuditEntry, ChainBreak, GENESIS};
+use crate::db::{tenant_tx, TenantTx};
+use crate::tenancy::TenantId;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgPool, Row};
+
+/// Appends one entry to the tenant's chain inside the caller's transaction, so the entry
+/// commits or rolls back with the change it describes. Appends for one school are
+/// serialised by locking its head row.
+pub async fn append(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    at: DateTime<Utc>,
+    actor: &Actor,
+    action: &str,
+    subject: &str,
+    details: Value,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING")
+        .bind(tenant.0)
+        .bind(GENESIS.as_slice())
+        .execute(&mut **tx)
+        .await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1 FOR UPDATE")
+        .bind(tenant.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    let prev_seq: i64 = head.try_get("seq")?;
+    let prev_hash: Vec<u8> = head.try_get("hash")?;
+    let seq = prev_seq + 1;
+    let at = normalise_time(at);
+    let hash = entry_hash(tenant.0, seq, at, actor.id, &actor.label, action, subject, &details, &prev_hash);
+    sqlx::query(
+        "INSERT INTO audit_log (tenant_id, seq, at, actor_id, actor, action, subject, details, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(tenant.0)
+    .bind(seq)
+    .bind(at)
+    .bind(actor.id)
+    .bind(&actor.label)
+    .bind(action)
+    .bind(subject)
+    .bind(&details)
+    .bind(prev_hash.as_slice())
+    .bind(hash.as_slice())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .bind(seq)
+        .bind(hash.as_slice())
+        .execute(&mut **tx)
+        .await?;
+    Ok(seq)
+}
+
+pub async fn load_chain(tx: &mut TenantTx) -> Result<(Vec<AuditEntry>, Option<(i64, Vec<u8>)>), sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor_id, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY seq",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let entries = rows
+        .iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                seq: r.try_get("seq")?,
+                at: r.try_get("at")?,
+                actor_id: r.try_get("actor_id")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                subject: r.try_get("subject")?,
+                details: r.try_get("details")?,
+                prev_hash: r.try_get("prev_hash")?,
+                hash: r.try_get("hash")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_heads")
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get("seq")?, r.try_get("hash")?)))
+        .transpose()?;
+    Ok((entries, head))
+}
+
+/// Verifies one school's chain: (entries checked, breaks found).
+pub async fn verify_tenant(pool: &PgPool, tenant: TenantId) -> Result<(usize, Vec<ChainBreak>), sqlx::Error> {
+    let mut tx = tenant_tx(pool, tenant).await?;
+    let (entries, head) = load_chain(&mut tx).await?;
+    tx.commit().await?;
+    Ok((entries.len(), verify_chain(tenant.0, &entries, head)))
+}

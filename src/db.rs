@@ -1,0 +1,32 @@
+//! The one way into tenant-owned data.
+//!
+//! Every tenant-scoped unit of work opens a transaction whose first statement sets
+//! `app.tenant_id` transaction-locally. Row-level security then limits every statement in
+//! it to that tenant, even one that forgets its `WHERE tenant_id = …`. When the transaction
+//! ends the setting is gone, so a pooled connection that is reused sees nothing (fails closed).
+
+use crate::tenancy::TenantId;
+use sqlx::{PgPool, Postgres, Transaction};
+
+pub type TenantTx = Transaction<'static, Postgres>;
+
+/// Opens a transaction scoped to `tenant`.
+pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(tenant.0.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// True when the error is a unique-constraint violation (so callers can turn it into a
+/// field error instead of a 500).
+pub fn is_unique_violation(err: &sqlx::Error) -> Option<String> {
+    match err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            Some(db.constraint().unwrap_or_default().to_owned())
+        }
+        _ => None,
+    }
+}

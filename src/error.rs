@@ -1,0 +1,37 @@
+//! Errors of the domain layer. The web layer maps these to responses in one place.
+
+use serde::{Deserialize, Serialize};
+
+/// A value a person typed was not acceptable. `field` names the form field; `message` is an
+/// i18n key (see app/locales) so that the UI can say it in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &str, message: &str) -> Self {
+        Self { field: field.to_owned(), message: message.to_owned() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[cfg(feature = "ssr")]
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;

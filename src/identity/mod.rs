@@ -1,0 +1,348 @@
+//! Identity: who is signing in (school users and platform staff), what they may do (roles
+//! and permissions), and how sign-in is protected (password hashing, backoff).
+
+use crate::tenancy::{Feature, TenantId};
+use crate::ValidationError;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub mod backoff;
+mod contact;
+pub use contact::{Email, Phone};
+
+#[cfg(feature = "ssr")]
+pub mod password;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// The two languages of the UI. Kiswahili is the default for schools: most parents read it
+/// first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Language {
+    En,
+    #[default]
+    Sw,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::En, Language::Sw];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Sw => "sw",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" | "en-us" | "en-gb" | "english" => Some(Self::En),
+            "sw" | "sw-tz" | "sw-ke" | "kiswahili" | "swahili" => Some(Self::Sw),
+            _ => None,
+        }
+    }
+
+    /// The autonym, shown in the language switch whatever the current language.
+    pub fn autonym(self) -> &'static str {
+        match self {
+            Self::En => "English",
+            Self::Sw => "Kiswahili",
+        }
+    }
+}
+
+/// Roles people hold. Platform roles live outside any school.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    PlatformOwner,
+    PlatformSupport,
+    SchoolAdmin,
+    Teacher,
+    Accountant,
+    Parent,
+    Student,
+}
+
+impl Role {
+    pub const SCHOOL: [Role; 5] = [Role::SchoolAdmin, Role::Teacher, Role::Accountant, Role::Parent, Role::Student];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::PlatformOwner => "owner",
+            Self::PlatformSupport => "support",
+            Self::SchoolAdmin => "school_admin",
+            Self::Teacher => "teacher",
+            Self::Accountant => "accountant",
+            Self::Parent => "parent",
+            Self::Student => "student",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [
+            Role::PlatformOwner,
+            Role::PlatformSupport,
+            Role::SchoolAdmin,
+            Role::Teacher,
+            Role::Accountant,
+            Role::Parent,
+            Role::Student,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
+    }
+
+    /// i18n key of the role's name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Self::PlatformOwner => "role-owner",
+            Self::PlatformSupport => "role-support",
+            Self::SchoolAdmin => "role-school-admin",
+            Self::Teacher => "role-teacher",
+            Self::Accountant => "role-accountant",
+            Self::Parent => "role-parent",
+            Self::Student => "role-student",
+        }
+    }
+
+    /// What a role grants when a school is created. Schools may change their own mapping
+    /// later (the mapping is stored per tenant); the catalog of permissions is global.
+    pub fn default_permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            Self::PlatformOwner => &[PlatformTenantsRead, PlatformTenantsManage],
+            Self::PlatformSupport => &[PlatformTenantsRead],
+            Self::SchoolAdmin => &[SchoolOverviewRead, SchoolUsersManage, SchoolSettingsManage, SchoolAuditRead],
+            Self::Teacher => &[TeachingClassesRead],
+            Self::Accountant => &[FinanceOverviewRead],
+            Self::Parent => &[PortalChildrenRead],
+            Self::Student => &[PortalSelfRead],
+        }
+    }
+}
+
+/// Mirrors the global `permissions` catalog (a test keeps the two equal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Permission {
+    PlatformTenantsRead,
+    PlatformTenantsManage,
+    SchoolOverviewRead,
+    SchoolUsersManage,
+    SchoolSettingsManage,
+    SchoolAuditRead,
+    TeachingClassesRead,
+    FinanceOverviewRead,
+    PortalChildrenRead,
+    PortalSelfRead,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 10] = [
+        Permission::PlatformTenantsRead,
+        Permission::PlatformTenantsManage,
+        Permission::SchoolOverviewRead,
+        Permission::SchoolUsersManage,
+        Permission::SchoolSettingsManage,
+        Permission::SchoolAuditRead,
+        Permission::TeachingClassesRead,
+        Permission::FinanceOverviewRead,
+        Permission::PortalChildrenRead,
+        Permission::PortalSelfRead,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::PlatformTenantsRead => "platform.tenants.read",
+            Self::PlatformTenantsManage => "platform.tenants.manage",
+            Self::SchoolOverviewRead => "school.overview.read",
+            Self::SchoolUsersManage => "school.users.manage",
+            Self::SchoolSettingsManage => "school.settings.manage",
+            Self::SchoolAuditRead => "school.audit.read",
+            Self::TeachingClassesRead => "teaching.classes.read",
+            Self::FinanceOverviewRead => "finance.overview.read",
+            Self::PortalChildrenRead => "portal.children.read",
+            Self::PortalSelfRead => "portal.self.read",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.code() == code)
+    }
+}
+
+/// The five portals. A user sees those their permissions (and the school's plan) open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Portal {
+    Owner,
+    Admin,
+    Accountant,
+    Teacher,
+    Family,
+}
+
+impl Portal {
+    /// In landing order: a user with several roles lands on the first one they may use.
+    pub const ALL: [Portal; 5] = [Portal::Owner, Portal::Admin, Portal::Accountant, Portal::Teacher, Portal::Family];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Owner => "/owner",
+            Self::Admin => "/admin",
+            Self::Accountant => "/accountant",
+            Self::Teacher => "/teacher",
+            Self::Family => "/portal",
+        }
+    }
+
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Self::Owner => "portal-owner",
+            Self::Admin => "portal-admin",
+            Self::Accountant => "portal-accountant",
+            Self::Teacher => "portal-teacher",
+            Self::Family => "portal-family",
+        }
+    }
+
+    /// Any one of these permissions opens the portal.
+    pub fn opened_by(self) -> &'static [Permission] {
+        match self {
+            Self::Owner => &[Permission::PlatformTenantsRead],
+            Self::Admin => &[Permission::SchoolOverviewRead],
+            Self::Accountant => &[Permission::FinanceOverviewRead],
+            Self::Teacher => &[Permission::TeachingClassesRead],
+            Self::Family => &[Permission::PortalChildrenRead, Permission::PortalSelfRead],
+        }
+    }
+
+    /// The plan feature the portal needs, if any.
+    pub fn needs_feature(self) -> Option<Feature> {
+        match self {
+            Self::Accountant => Some(Feature::Finance),
+            _ => None,
+        }
+    }
+
+    pub fn for_path(path: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|p| path == p.path() || path.strip_prefix(p.path()).is_some_and(|rest| rest.starts_with('/')))
+    }
+}
+
+/// Whose request this is: resolved on every request from the session and the database
+/// (so a role taken away takes effect at once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub user_id: Uuid,
+    /// `None` for platform staff.
+    pub tenant_id: Option<TenantId>,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub permissions: Vec<Permission>,
+    pub language: Option<Language>,
+}
+
+impl Principal {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    pub fn is_platform(&self) -> bool {
+        self.tenant_id.is_none()
+    }
+
+    pub fn may_open(&self, portal: Portal, tenant_features: &[Feature]) -> bool {
+        let allowed = portal.opened_by().iter().any(|p| self.can(*p));
+        let feature_ok = portal.needs_feature().is_none_or(|f| tenant_features.contains(&f));
+        allowed && feature_ok && (portal == Portal::Owner) == self.is_platform()
+    }
+
+    /// The portals this user may open, in landing order.
+    pub fn portals(&self, tenant_features: &[Feature]) -> Vec<Portal> {
+        Portal::ALL.into_iter().filter(|p| self.may_open(*p, tenant_features)).collect()
+    }
+
+    pub fn landing(&self, tenant_features: &[Feature]) -> Option<Portal> {
+        self.portals(tenant_features).first().copied()
+    }
+}
+
+/// Minimum rules for a password people choose (demo and invited accounts).
+pub fn check_new_password(password: &str) -> Result<(), ValidationError> {
+    if password.chars().count() < 10 {
+        return Err(ValidationError::new("password", "error-password-too-short"));
+    }
+    if password.len() > 1024 {
+        return Err(ValidationError::new("password", "error-password-too-long"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(roles: &[Role], tenant: bool) -> Principal {
+        let mut permissions: Vec<Permission> = roles.iter().flat_map(|r| r.default_permissions().iter().copied()).collect();
+        permissions.dedup();
+        Principal {
+            user_id: Uuid::nil(),
+            tenant_id: tenant.then_some(TenantId(Uuid::nil())),
+            email: "x@y.test".into(),
+            display_name: "X".into(),
+            roles: roles.to_vec(),
+            permissions,
+            language: None,
+        }
+    }
+
+    #[test]
+    fn each_role_lands_on_its_portal() {
+        let all = [Feature::Finance];
+        assert_eq!(principal(&[Role::PlatformOwner], false).landing(&all), Some(Portal::Owner));
+        assert_eq!(principal(&[Role::SchoolAdmin], true).landing(&all), Some(Portal::Admin));
+        assert_eq!(principal(&[Role::Teacher], true).landing(&all), Some(Portal::Teacher));
+        assert_eq!(principal(&[Role::Accountant], true).landing(&all), Some(Portal::Accountant));
+        assert_eq!(principal(&[Role::Parent], true).landing(&all), Some(Portal::Family));
+        assert_eq!(principal(&[Role::Student], true).landing(&all), Some(Portal::Family));
+    }
+
+    #[test]
+    fn several_roles_can_switch_and_plan_gates_finance() {
+        let p = principal(&[Role::Teacher, Role::SchoolAdmin], true);
+        assert_eq!(p.portals(&[]), vec![Portal::Admin, Portal::Teacher]);
+        let bursar = principal(&[Role::Accountant], true);
+        assert!(bursar.may_open(Portal::Accountant, &[Feature::Finance]));
+        assert!(!bursar.may_open(Portal::Accountant, &[]));
+        // a school user can never open the owner console, whatever permissions leak in
+        let mut odd = principal(&[Role::SchoolAdmin], true);
+        odd.permissions.push(Permission::PlatformTenantsRead);
+        assert!(!odd.may_open(Portal::Owner, &[]));
+    }
+
+    #[test]
+    fn portal_paths() {
+        assert_eq!(Portal::for_path("/admin"), Some(Portal::Admin));
+        assert_eq!(Portal::for_path("/admin/settings"), Some(Portal::Admin));
+        assert_eq!(Portal::for_path("/administrator"), None);
+        assert_eq!(Portal::for_path("/portal"), Some(Portal::Family));
+        assert_eq!(Portal::for_path("/login"), None);
+    }
+
+    #[test]
+    fn permission_codes_round_trip() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.code()), Some(p));
+        }
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(Language::parse("SW"), Some(Language::Sw));
+        assert_eq!(Language::parse("en-GB"), Some(Language::En));
+        assert_eq!(Language::parse("fr"), None);
+        assert_eq!(Language::default(), Language::Sw);
+    }
+}

@@ -1,0 +1,25 @@
+//! Kilele domain core.
+//!
+//! One module per bounded context. Pure logic (types built by `parse`, policies, hash
+//! chains) compiles everywhere, including the browser; anything that touches the database
+//! or spends real CPU on password hashing is behind the `ssr` feature.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod academic;
+pub mod analytics;
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod finance;
+pub mod identity;
+pub mod notifications;
+pub mod payments;
+pub mod reporting;
+pub mod results;
+pub mod tenancy;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+
+pub use error::{DomainError, ValidationError};
+pub use identity::Language;
