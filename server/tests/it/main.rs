@@ -1,0 +1,11 @@
+//! Kilele's one integration-test binary: boots the real server on port 0 against a fresh
+//! database (cloned from a migrated, demo-seeded template) and real Redis.
+
+mod harness;
+
+mod audit;
+mod auth;
+mod ops;
+mod portals;
+mod tenancy;
+mod worker;

@@ -1,0 +1,94 @@
+# Kilele — English. Every key here must also exist in sw/main.ftl (a test checks).
+
+platform-name = Kilele
+sign-in = Sign in
+signing-in = Signing in…
+sign-in-title = Sign in to your school
+sign-out = Sign out
+school-code = School code
+school-code-hint = For example kilimanjaro-hills. Kilele staff leave it empty.
+email = Email
+password = Password
+menu = Menu
+portals = Portals
+language = Language
+save = Save
+go-home = Go to the start page
+not-found-title = Page not found
+no-portal-title = Welcome
+no-portal-body = Your account has no portal open yet. Ask your school administrator to give you a role.
+
+portal-owner = Owner console
+portal-admin = School admin
+portal-accountant = Accounts
+portal-teacher = Teaching
+portal-family = Family portal
+
+role-owner = Platform owner
+role-support = Platform support
+role-school-admin = School admin
+role-teacher = Teacher
+role-accountant = Accountant
+role-parent = Parent
+role-student = Student
+
+owner-title = Schools
+owner-no-schools = No schools yet.
+school = School
+plan = Plan
+status = Status
+status-active = Active
+status-suspended = Suspended
+students = Students
+staff = Staff
+guardians = Guardians
+classes = Classes
+class = Class
+class-teacher = Class teacher
+subject = Subject
+admission-no = Admission no.
+students-count = { $count ->
+    [one] { $count } student
+   *[other] { $count } students
+}
+
+admin-no-classes = No classes yet. Add levels and streams to get started.
+school-settings = School settings
+school-default-language = Default language for the school
+
+teacher-title = My classes and subjects
+teacher-no-classes = No classes are allocated to you this year yet.
+
+accountant-title = Finance overview
+finance-empty-title = Fees and payments are coming
+finance-empty-body = Fee structures, invoices, bank and mobile-money payments will appear here once finance is set up for your school.
+finance-students-to-bill = Active students to bill: { $count }
+
+family-title = Family portal
+family-my-children = My children
+family-no-children = No children are linked to your account yet. Please contact the school office.
+family-my-record = My record
+
+error-unauthenticated = Please sign in again.
+error-forbidden = You do not have permission to see this.
+error-not-found = Not found.
+error-internal = Something went wrong on our side. Please try again.
+error-conflict = This already exists.
+error-login-invalid = Wrong school code, email or password.
+error-login-throttled = Too many failed attempts. Please wait a few minutes and try again.
+error-login-suspended = This school's account is suspended. Please contact Kilele.
+error-session-other-school = This session belongs to another school. Please sign in here.
+error-session-expired = Your session has ended. Please sign in again.
+error-csrf = The request was refused because it did not come from Kilele's own pages. Reload the page and try again.
+error-email-required = Enter an email address.
+error-email-invalid = Enter a valid email address, like name@example.com.
+error-school-code-required = Enter your school code.
+error-school-code-invalid = A school code has 3–63 letters, digits or dashes.
+error-password-too-short = A password needs at least 10 characters.
+error-password-too-long = That password is too long.
+error-phone-required = Enter a phone number.
+error-phone-invalid = Enter a Tanzanian mobile number, like 0712 345 678.
+error-admission-required = Enter an admission number.
+error-admission-invalid = An admission number has letters, digits, / or - only.
+error-amount-invalid = Enter an amount like 150,000.
+error-language-invalid = Choose English or Kiswahili.

@@ -1,0 +1,94 @@
+# Kilele — Kiswahili. Kila ufunguo hapa lazima uwepo pia kwenye en/main.ftl.
+
+platform-name = Kilele
+sign-in = Ingia
+signing-in = Inaingia…
+sign-in-title = Ingia kwenye shule yako
+sign-out = Toka
+school-code = Msimbo wa shule
+school-code-hint = Kwa mfano kilimanjaro-hills. Wafanyakazi wa Kilele waache wazi.
+email = Barua pepe
+password = Nenosiri
+menu = Menyu
+portals = Milango
+language = Lugha
+save = Hifadhi
+go-home = Nenda ukurasa wa mwanzo
+not-found-title = Ukurasa haukupatikana
+no-portal-title = Karibu
+no-portal-body = Akaunti yako bado haina mlango wowote. Mwombe msimamizi wa shule akupe jukumu.
+
+portal-owner = Dashibodi ya mmiliki
+portal-admin = Utawala wa shule
+portal-accountant = Fedha
+portal-teacher = Ufundishaji
+portal-family = Mlango wa familia
+
+role-owner = Mmiliki wa jukwaa
+role-support = Msaada wa jukwaa
+role-school-admin = Msimamizi wa shule
+role-teacher = Mwalimu
+role-accountant = Mhasibu
+role-parent = Mzazi
+role-student = Mwanafunzi
+
+owner-title = Shule
+owner-no-schools = Bado hakuna shule.
+school = Shule
+plan = Mpango
+status = Hali
+status-active = Inatumika
+status-suspended = Imesimamishwa
+students = Wanafunzi
+staff = Wafanyakazi
+guardians = Walezi
+classes = Madarasa
+class = Darasa
+class-teacher = Mwalimu wa darasa
+subject = Somo
+admission-no = Namba ya usajili
+students-count = { $count ->
+    [one] Mwanafunzi { $count }
+   *[other] Wanafunzi { $count }
+}
+
+admin-no-classes = Bado hakuna madarasa. Ongeza ngazi na mikondo ili kuanza.
+school-settings = Mipangilio ya shule
+school-default-language = Lugha ya msingi ya shule
+
+teacher-title = Madarasa na masomo yangu
+teacher-no-classes = Bado hujapangiwa darasa lolote mwaka huu.
+
+accountant-title = Muhtasari wa fedha
+finance-empty-title = Ada na malipo yanakuja
+finance-empty-body = Miundo ya ada, ankara, malipo ya benki na ya simu yataonekana hapa mara fedha zitakapowekwa kwa shule yako.
+finance-students-to-bill = Wanafunzi hai wa kutozwa ada: { $count }
+
+family-title = Mlango wa familia
+family-my-children = Watoto wangu
+family-no-children = Bado hakuna mtoto aliyeunganishwa na akaunti yako. Tafadhali wasiliana na ofisi ya shule.
+family-my-record = Taarifa zangu
+
+error-unauthenticated = Tafadhali ingia tena.
+error-forbidden = Huna ruhusa ya kuona hiki.
+error-not-found = Haikupatikana.
+error-internal = Hitilafu imetokea upande wetu. Tafadhali jaribu tena.
+error-conflict = Hiki tayari kipo.
+error-login-invalid = Msimbo wa shule, barua pepe au nenosiri si sahihi.
+error-login-throttled = Majaribio mengi yameshindwa. Tafadhali subiri dakika chache kisha ujaribu tena.
+error-login-suspended = Akaunti ya shule hii imesimamishwa. Tafadhali wasiliana na Kilele.
+error-session-other-school = Kipindi hiki ni cha shule nyingine. Tafadhali ingia hapa.
+error-session-expired = Kipindi chako kimeisha. Tafadhali ingia tena.
+error-csrf = Ombi limekataliwa kwa sababu halikutoka kwenye kurasa za Kilele. Pakia ukurasa upya ujaribu tena.
+error-email-required = Andika barua pepe.
+error-email-invalid = Andika barua pepe sahihi, kama jina@mfano.com.
+error-school-code-required = Andika msimbo wa shule yako.
+error-school-code-invalid = Msimbo wa shule una herufi, tarakimu au vistari 3–63.
+error-password-too-short = Nenosiri linahitaji angalau herufi 10.
+error-password-too-long = Nenosiri hilo ni refu mno.
+error-phone-required = Andika namba ya simu.
+error-phone-invalid = Andika namba ya simu ya Tanzania, kama 0712 345 678.
+error-admission-required = Andika namba ya usajili.
+error-admission-invalid = Namba ya usajili ina herufi, tarakimu, / au - tu.
+error-amount-invalid = Andika kiasi kama 150,000.
+error-language-invalid = Chagua English au Kiswahili.

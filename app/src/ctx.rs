@@ -1,0 +1,59 @@
+//! What a page or server function knows about the request it serves. The server's
+//! middleware resolves it once per request (session → tenant → principal → language) and
+//! stores it in the request's extensions; here we read it back.
+
+use kilele::identity::{Portal, Principal};
+use kilele::tenancy::Tenant;
+use kilele::Language;
+use serde::{Deserialize, Serialize};
+
+/// What the sign-in form had when it was refused, so nothing typed is lost (PRG pattern).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginFlash {
+    pub school_code: String,
+    pub email: String,
+    /// An i18n key.
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestCtx {
+    pub principal: Option<Principal>,
+    /// The tenant of the session (signed in) or of the host (subdomain), if any.
+    pub tenant: Option<Tenant>,
+    /// True when the tenant came from the subdomain: the login form needs no school code.
+    pub tenant_from_host: bool,
+    pub lang: Language,
+    pub portals: Vec<Portal>,
+    pub path: String,
+    pub login_flash: Option<LoginFlash>,
+}
+
+impl RequestCtx {
+    pub fn t(&self, key: &str) -> String {
+        crate::i18n::t(self.lang, key)
+    }
+}
+
+/// The request context of the current render or server-function call.
+pub fn request_ctx() -> RequestCtx {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestCtx>().cloned())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        RequestCtx::default()
+    }
+}
+
+/// Server-side dependencies handed to pages and server functions.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct Deps {
+    /// Connects as the application role: row-level security always applies.
+    pub pool: sqlx::PgPool,
+    pub clock: kilele::clock::SharedClock,
+}

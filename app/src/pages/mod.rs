@@ -1,0 +1,76 @@
+//! Server-rendered pages. Each portal page reads its data through a server function so that
+//! the permission check is the same whether the page or a script asks.
+
+pub mod accountant;
+pub mod admin;
+pub mod family;
+pub mod layout;
+pub mod login;
+pub mod owner;
+pub mod teacher;
+
+use crate::ctx::request_ctx;
+use crate::errors::AppError;
+use leptos::prelude::*;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    let ctx = request_ctx();
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="centered">
+            <h1>{ctx.t("not-found-title")}</h1>
+            <p><a href="/">{ctx.t("go-home")}</a></p>
+        </main>
+    }
+}
+
+/// Signed in, but no portal is open to this account (no role yet, or the plan lacks it).
+#[component]
+pub fn NoPortal() -> impl IntoView {
+    let ctx = request_ctx();
+    view! {
+        <layout::Shell title=ctx.t("no-portal-title")>
+            <section class="empty-state" data-testid="no-portal">
+                <p>{ctx.t("no-portal-body")}</p>
+            </section>
+        </layout::Shell>
+    }
+}
+
+/// A failed load, said in the reader's language.
+#[component]
+pub fn ErrorBox(error: AppError) -> impl IntoView {
+    let ctx = request_ctx();
+    view! { <p class="alert" role="alert">{ctx.t(error.i18n_key())}</p> }
+}
+
+/// Formats a count with thousands separators the same way in both languages.
+pub fn count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_grouped() {
+        assert_eq!(super::count(0), "0");
+        assert_eq!(super::count(412), "412");
+        assert_eq!(super::count(12345), "12,345");
+        assert_eq!(super::count(-1000), "-1,000");
+    }
+}

@@ -1,0 +1,394 @@
+//! Sessions and the request context: session → tenant → principal → language, resolved once
+//! per request; sign-in, sign-out and the language switch.
+
+use crate::state::AppState;
+use app::ctx::{LoginFlash, RequestCtx};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::{DateTime, Utc};
+use kilele::audit::{self, Actor};
+use kilele::identity::store::{self as users, SignInError};
+use kilele::identity::{Portal, Principal};
+use kilele::tenancy::{self, store as tenants, Tenant, TenantId, TenantSlug};
+use kilele::Language;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+const AUTH_KEY: &str = "auth";
+const FLASH_KEY: &str = "login_flash";
+pub const LANG_COOKIE: &str = "kilele_lang";
+
+/// What the session remembers about who signed in. Roles and permissions are *not* kept
+/// here: they are read from the database on every request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionAuth {
+    pub user_id: Uuid,
+    /// `None` for platform staff. A session is bound to exactly one school.
+    pub tenant_id: Option<Uuid>,
+    pub signed_in_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+fn is_static(path: &str) -> bool {
+    path.starts_with("/pkg/") || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
+}
+
+fn host(headers: &HeaderMap) -> &str {
+    headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn accept_language(headers: &HeaderMap) -> Option<Language> {
+    let value = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    value.split(',').filter_map(|part| Language::parse(part.split(';').next()?.split('-').next()?)).next()
+}
+
+/// Which school the host names, when subdomains are in use. `Err` when the host names a
+/// school that does not exist.
+async fn host_tenant(st: &AppState, headers: &HeaderMap) -> Result<Option<Tenant>, Response> {
+    let Some(base) = st.config.base_domain.as_deref() else { return Ok(None) };
+    let Some(slug) = tenancy::slug_from_host(host(headers), base) else { return Ok(None) };
+    match tenants::find_by_slug(&st.deps.pool, &slug).await {
+        Ok(Some(t)) => Ok(Some(t)),
+        Ok(None) => Err((StatusCode::NOT_FOUND, "Unknown school").into_response()),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response()
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// A short page for refusals that happen before any page renders.
+fn refusal(status: StatusCode, lang: Language, key: &str, link: &str) -> Response {
+    let text = app::i18n::t(lang, key);
+    let back = app::i18n::t(lang, "sign-in");
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Kilele</title><link rel=\"stylesheet\" href=\"/pkg/kilele.css\"></head><body><main class=\"centered\"><p class=\"alert\" role=\"alert\">{}</p><p><a href=\"{}\">{}</a></p></main></body></html>",
+        lang.code(),
+        html_escape(&text),
+        link,
+        html_escape(&back)
+    );
+    (status, Html(body)).into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Resolves the request context and enforces portal access. Runs for every page, server
+/// function and form post.
+pub async fn context(State(st): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if is_static(&path) {
+        return next.run(req).await;
+    }
+    let headers = req.headers().clone();
+    let host_tenant = match host_tenant(&st, &headers).await {
+        Ok(t) => t,
+        Err(resp) => return resp,
+    };
+    let now = st.deps.clock.now();
+    let cookie_lang = cookie(&headers, LANG_COOKIE).and_then(Language::parse);
+    let fallback_lang = cookie_lang
+        .or(host_tenant.as_ref().map(|t| t.default_language))
+        .or_else(|| accept_language(&headers))
+        .unwrap_or_default();
+
+    let mut principal: Option<Principal> = None;
+    let mut tenant = host_tenant.clone();
+    let mut session_ended = false;
+    let auth: Option<SessionAuth> = session.get(AUTH_KEY).await.ok().flatten();
+    if let Some(mut auth) = auth {
+        let expired = now - auth.signed_in_at > st.config.session_absolute || now - auth.last_seen_at > st.config.session_idle;
+        if expired {
+            let _ = session.flush().await;
+            session_ended = true;
+        } else if let Some(ht) = &host_tenant {
+            if auth.tenant_id != Some(ht.id.0) {
+                // Bound to another school (or the platform): refuse, and keep the other
+                // school's session untouched.
+                tracing::warn!(host_tenant = %ht.slug, "session presented for another school");
+                return refusal(StatusCode::FORBIDDEN, fallback_lang, "error-session-other-school", "/login");
+            }
+        }
+        if !expired {
+            match load_principal(&st, &auth).await {
+                Ok(Some((p, t))) => {
+                    principal = Some(p);
+                    if t.is_some() {
+                        tenant = t;
+                    }
+                    auth.last_seen_at = now;
+                    if session.insert(AUTH_KEY, &auth).await.is_err() {
+                        return internal("session store unavailable");
+                    }
+                }
+                Ok(None) => {
+                    // Account gone, deactivated, or its school suspended.
+                    let _ = session.flush().await;
+                    session_ended = true;
+                }
+                Err(e) => return internal(e),
+            }
+        }
+    }
+
+    let features = tenant.as_ref().map(|t| t.features.clone()).unwrap_or_default();
+    let lang = principal.as_ref().and_then(|p| p.language).or(cookie_lang).or(tenant.as_ref().map(|t| t.default_language)).unwrap_or(fallback_lang);
+    let portals = principal.as_ref().map(|p| p.portals(&features)).unwrap_or_default();
+
+    // Portal pages need a signed-in user allowed into that portal.
+    if let Some(portal) = Portal::for_path(&path) {
+        match &principal {
+            None => {
+                if session_ended {
+                    let _ = session
+                        .insert(FLASH_KEY, LoginFlash { error: "error-session-expired".into(), ..Default::default() })
+                        .await;
+                }
+                return see_other("/login");
+            }
+            Some(p) if !p.may_open(portal, &features) => {
+                return refusal(StatusCode::FORBIDDEN, lang, "error-forbidden", p.landing(&features).map(|l| l.path()).unwrap_or("/login"));
+            }
+            Some(_) => {}
+        }
+    }
+    if path == "/no-portal" && principal.is_none() {
+        return see_other("/login");
+    }
+
+    let login_flash = if path == "/login" && req.method() == axum::http::Method::GET {
+        session.remove::<LoginFlash>(FLASH_KEY).await.ok().flatten()
+    } else {
+        None
+    };
+
+    req.extensions_mut().insert(RequestCtx {
+        principal,
+        tenant_from_host: host_tenant.is_some(),
+        tenant,
+        lang,
+        portals,
+        path,
+        login_flash,
+    });
+    next.run(req).await
+}
+
+async fn load_principal(st: &AppState, auth: &SessionAuth) -> Result<Option<(Principal, Option<Tenant>)>, sqlx::Error> {
+    match auth.tenant_id {
+        None => Ok(users::load_platform_principal(&st.deps.pool, auth.user_id).await?.map(|p| (p, None))),
+        Some(tid) => {
+            let Some(tenant) = tenants::find_by_id(&st.deps.pool, TenantId(tid)).await? else { return Ok(None) };
+            if !tenant.can_sign_in() {
+                return Ok(None);
+            }
+            let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+            let p = users::load_school_principal(&mut tx, tenant.id, auth.user_id).await?;
+            tx.commit().await?;
+            Ok(p.map(|p| (p, Some(tenant))))
+        }
+    }
+}
+
+/// `GET /`: to the user's portal, or to sign in.
+pub async fn home(req: Request) -> Response {
+    let ctx = req.extensions().get::<RequestCtx>().cloned().unwrap_or_default();
+    match (&ctx.principal, ctx.portals.first()) {
+        (None, _) => see_other("/login"),
+        (Some(_), Some(p)) => see_other(p.path()),
+        (Some(_), None) => see_other("/no-portal"),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub school_code: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+/// `POST /login`. On success the session id is cycled (no fixation) and the user lands on
+/// their portal; on any refusal they come back to the form with what they typed.
+pub async fn login(State(st): State<AppState>, session: Session, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    let host_tenant = match host_tenant(&st, &headers).await {
+        Ok(t) => t,
+        Err(resp) => return resp,
+    };
+    let clock = st.deps.clock.clone();
+    let school_code = form.school_code.trim().to_owned();
+    let outcome: Result<(Principal, Option<Tenant>), SignInError> = if let Some(tenant) = host_tenant {
+        users::sign_in_school(&st.deps.pool, clock.as_ref(), &tenant, &form.email, &form.password).await.map(|p| (p, Some(tenant)))
+    } else if school_code.is_empty() {
+        users::sign_in_platform(&st.deps.pool, clock.as_ref(), &form.email, &form.password).await.map(|p| (p, None))
+    } else {
+        match TenantSlug::parse(&school_code) {
+            Ok(slug) => match tenants::find_by_slug(&st.deps.pool, &slug).await {
+                Ok(Some(tenant)) => users::sign_in_school(&st.deps.pool, clock.as_ref(), &tenant, &form.email, &form.password)
+                    .await
+                    .map(|p| (p, Some(tenant))),
+                Ok(None) => unknown_school(&form.password).await,
+                Err(e) => Err(SignInError::Database(e)),
+            },
+            Err(_) => unknown_school(&form.password).await,
+        }
+    };
+    match outcome {
+        Ok((principal, tenant)) => {
+            if let Err(e) = session.cycle_id().await {
+                return internal(e);
+            }
+            let now = clock.now();
+            let auth = SessionAuth {
+                user_id: principal.user_id,
+                tenant_id: principal.tenant_id.map(|t| t.0),
+                signed_in_at: now,
+                last_seen_at: now,
+            };
+            if let Err(e) = session.insert(AUTH_KEY, &auth).await {
+                return internal(e);
+            }
+            let features = tenant.map(|t| t.features).unwrap_or_default();
+            see_other(principal.landing(&features).map(|p| p.path()).unwrap_or("/no-portal"))
+        }
+        Err(err) => {
+            let error = match &err {
+                SignInError::Invalid => "error-login-invalid",
+                SignInError::Throttled(_) => "error-login-throttled",
+                SignInError::SchoolSuspended => "error-login-suspended",
+                SignInError::Database(e) => {
+                    tracing::error!(error = %e, "sign-in failed");
+                    "error-internal"
+                }
+            };
+            let flash = LoginFlash { school_code, email: form.email.trim().to_owned(), error: error.into() };
+            if let Err(e) = session.insert(FLASH_KEY, &flash).await {
+                return internal(e);
+            }
+            see_other("/login")
+        }
+    }
+}
+
+/// An unknown school gets the same answer, after the same work, as a wrong password.
+async fn unknown_school(password: &str) -> Result<(Principal, Option<Tenant>), SignInError> {
+    let _ = kilele::identity::password::verify_off_thread(password.to_owned(), None).await;
+    Err(SignInError::Invalid)
+}
+
+/// `POST /logout`: ends the session everywhere (the record is deleted from Redis).
+pub async fn logout(State(st): State<AppState>, session: Session, req: Request) -> Response {
+    if let Some(RequestCtx { principal: Some(p), tenant: Some(t), .. }) = req.extensions().get::<RequestCtx>() {
+        if let Ok(mut tx) = kilele::db::tenant_tx(&st.deps.pool, t.id).await {
+            let ok = audit::append(&mut tx, t.id, st.deps.clock.now(), &Actor::user(p.user_id, &p.email), "logout", &p.email, serde_json::json!({}))
+                .await
+                .is_ok();
+            if ok {
+                let _ = tx.commit().await;
+            }
+        }
+    }
+    if let Err(e) = session.flush().await {
+        return internal(e);
+    }
+    see_other("/login")
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LanguageForm {
+    pub lang: String,
+    #[serde(default)]
+    pub next: String,
+}
+
+/// Only local paths: never an open redirect.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/"
+    }
+}
+
+/// `POST /language`: remembered for the signed-in user (in the database) and for this
+/// browser (a cookie, so the sign-in page follows too).
+pub async fn language(State(st): State<AppState>, req: Request) -> Response {
+    let ctx = req.extensions().get::<RequestCtx>().cloned().unwrap_or_default();
+    let Form(form) = match Form::<LanguageForm>::from_request(req, &st).await {
+        Ok(f) => f,
+        Err(_) => return (StatusCode::BAD_REQUEST, "lang is required").into_response(),
+    };
+    let Some(lang) = Language::parse(&form.lang) else {
+        return (StatusCode::BAD_REQUEST, "lang must be en or sw").into_response();
+    };
+    if let Some(p) = &ctx.principal {
+        let saved = match p.tenant_id {
+            None => users::set_platform_user_language(&st.deps.pool, p.user_id, lang).await,
+            Some(tid) => async {
+                let mut tx = kilele::db::tenant_tx(&st.deps.pool, tid).await?;
+                users::set_school_user_language(&mut tx, p.user_id, lang).await?;
+                tx.commit().await
+            }
+            .await,
+        };
+        if let Err(e) = saved {
+            return internal(e);
+        }
+    }
+    let secure = if st.config.cookie_secure() { "; Secure" } else { "" };
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}", lang.code());
+    let mut resp = see_other(safe_next(&form.next));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+use axum::extract::FromRequest;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_local_only() {
+        assert_eq!(safe_next("/admin"), "/admin");
+        assert_eq!(safe_next("//evil.example"), "/");
+        assert_eq!(safe_next("https://evil.example"), "/");
+        assert_eq!(safe_next("/\\evil"), "/");
+    }
+
+    #[test]
+    fn reads_cookies_and_accept_language() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; kilele_lang=en; b=2"));
+        h.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("fr-FR,sw-TZ;q=0.9,en;q=0.8"));
+        assert_eq!(cookie(&h, LANG_COOKIE), Some("en"));
+        assert_eq!(accept_language(&h), Some(Language::Sw));
+    }
+}

@@ -1,0 +1,172 @@
+//! `kilele <command>`: serve, worker, all (default), migrate, seed --demo, audit verify.
+
+use crate::config::{Config, Environment};
+use crate::{seed, telemetry, web, worker};
+use clap::{Parser, Subcommand};
+use kilele::clock::{SharedClock, SystemClock};
+use sqlx::postgres::PgPoolOptions;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(name = "kilele", version, about = "Kilele: one platform for many Tanzanian schools")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Web pages, server functions and the API.
+    Serve,
+    /// Background jobs.
+    Worker,
+    /// Serve and worker in one process (the default).
+    All,
+    /// Apply database migrations (connects as the schema owner, DATABASE_URL).
+    Migrate,
+    /// Create the demo schools and accounts.
+    Seed {
+        #[arg(long)]
+        demo: bool,
+        /// Do nothing when the database already has schools.
+        #[arg(long)]
+        if_empty: bool,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check every school's hash chain; exits 1 if any entry was modified or deleted.
+    Verify,
+}
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+pub async fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kilele: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    match run(cli.command.unwrap_or(Command::All), config).await {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "kilele failed");
+            eprintln!("kilele: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
+    PgPoolOptions::new()
+        .max_connections(config.db_pool_size)
+        .connect(&config.app_database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect as the application role (APP_DATABASE_URL): {e}"))
+}
+
+/// Applies migrations as the schema owner.
+pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
+    let pool = PgPoolOptions::new().max_connections(1).connect(database_url).await?;
+    MIGRATOR.run(&pool).await?;
+    let bypasses: bool = sqlx::query_scalar("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        .fetch_one(&pool)
+        .await?;
+    if !bypasses {
+        tracing::warn!("the migrating role neither is superuser nor has BYPASSRLS: the owner console's counts will be empty (docs/architecture.md)");
+    }
+    pool.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    match command {
+        Command::Migrate => {
+            migrate(&config.database_url).await?;
+            println!("migrations applied");
+        }
+        Command::Seed { demo, if_empty } => {
+            if !demo {
+                anyhow::bail!("say what to seed: `kilele seed --demo`");
+            }
+            let pool = app_pool(&config).await?;
+            if if_empty && seed::has_tenants(&pool).await? {
+                println!("database already has schools; demo seed skipped");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let report = seed::demo(&pool, config.environment == Environment::Production).await?;
+            for (school, students) in report.schools {
+                println!("seeded {school}: {students} students");
+            }
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let pool = app_pool(&config).await?;
+            let mut broken = false;
+            for tenant in kilele::tenancy::store::list_all(&pool).await? {
+                let (entries, breaks) = kilele::audit::verify_tenant(&pool, tenant.id).await?;
+                if breaks.is_empty() {
+                    println!("{}: {entries} entries, chain intact", tenant.slug);
+                } else {
+                    broken = true;
+                    println!("{}: {entries} entries, CHAIN BROKEN:", tenant.slug);
+                    for b in breaks {
+                        println!("  {b:?}");
+                    }
+                }
+            }
+            return Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        }
+        Command::Worker => {
+            let pool = app_pool(&config).await?;
+            worker::run(pool, shutdown_signal()).await;
+        }
+        Command::Serve | Command::All => {
+            let with_worker = matches!(command, Command::All);
+            let leptos = web::leptos_options(&config);
+            let addr = config.site_addr;
+            let state = web::build_state(config, clock, leptos).await?;
+            let worker = with_worker.then(|| {
+                let pool = state.deps.pool.clone();
+                tokio::spawn(worker::run(pool, shutdown_signal()))
+            });
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            tracing::info!(%addr, "serving");
+            web::serve(state, listener, shutdown_signal()).await?;
+            if let Some(w) = worker {
+                let _ = w.await;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,31 @@
+use crate::config::Config;
+use crate::metrics::Metrics;
+use axum::extract::FromRef;
+use fred::prelude::*;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos: LeptosOptions,
+    pub deps: app::Deps,
+    pub redis: Pool,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+pub async fn connect_redis(url: &str) -> anyhow::Result<Pool> {
+    let config = Config_::from_url(url)?;
+    let pool = Pool::new(config, None, None, Some(ReconnectPolicy::new_exponential(0, 100, 5_000, 2)), 4)?;
+    let _ = pool.init().await?;
+    Ok(pool)
+}
+
+use fred::types::config::Config as Config_;

@@ -1,0 +1,101 @@
+//! The axum application: routes and the middleware stack, in request order:
+//! request id → trace → metrics → session → CSRF → request context (tenant, principal,
+//! language, portal access) → handler.
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::state::{connect_redis, AppState};
+use crate::{auth, csrf, ops};
+use app::{shell, App};
+use axum::http::{HeaderName, Request};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use kilele::clock::SharedClock;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::postgres::PgPoolOptions;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_redis_store::RedisStore;
+
+/// Leptos settings from the environment cargo-leptos sets (or sensible defaults when the
+/// binary runs on its own, as in tests and the container).
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    LeptosOptions::builder()
+        .output_name(var("LEPTOS_OUTPUT_NAME", "kilele"))
+        .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .site_addr(config.site_addr)
+        .reload_port(std::env::var("LEPTOS_RELOAD_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3001))
+        .build()
+}
+
+/// Connects to PostgreSQL (as the application role) and Redis and builds the state.
+pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptions) -> anyhow::Result<AppState> {
+    let pool = PgPoolOptions::new()
+        .max_connections(config.db_pool_size)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&config.app_database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL as the application role: {e}"))?;
+    let redis = connect_redis(&config.redis_url).await.map_err(|e| anyhow::anyhow!("cannot connect to Redis: {e}"))?;
+    kilele::identity::password::warm_up();
+    Ok(AppState {
+        leptos,
+        deps: app::Deps { pool, clock },
+        redis,
+        config: Arc::new(config),
+        metrics: Arc::new(Metrics::new()),
+    })
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let session_layer = SessionManagerLayer::new(RedisStore::new(state.redis.clone()))
+        .with_name("kilele_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.cookie_secure())
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(state.config.session_idle.num_seconds())));
+    let request_id = HeaderName::from_static("x-request-id");
+    let deps = state.deps.clone();
+    let leptos = state.leptos.clone();
+    Router::new()
+        .route("/", get(auth::home))
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/language", post(auth::language))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .leptos_routes_with_context(&state, routes, move || provide_context(deps.clone()), move || shell(leptos.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), auth::context))
+        .layer(from_fn(csrf::protect))
+        .layer(session_layer)
+        .layer(from_fn_with_state(state.metrics.clone(), crate::metrics::track))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                // Path only: query strings may carry personal data.
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Background worker: durable jobs in PostgreSQL. Jobs are leased across schools through the
+//! `claim_jobs` function (the only cross-tenant step) and run inside a transaction scoped to
+//! the job's school. Failed jobs are retried with backoff, up to `max_attempts`.
+
+use kilele::db::{tenant_tx, TenantTx};
+use kilele::tenancy::TenantId;
+use sqlx::{PgPool, Row};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Kinds of job the worker knows.
+pub const AUDIT_VERIFY: &str = "audit.verify";
+
+const LEASE_SECONDS: i32 = 300;
+const BATCH: i32 = 5;
+
+/// Queues a job for the tenant of `tx`.
+pub async fn enqueue(tx: &mut TenantTx, tenant: TenantId, kind: &str, payload: serde_json::Value) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar("INSERT INTO jobs (tenant_id, kind, payload) VALUES ($1, $2, $3) RETURNING id")
+        .bind(tenant.0)
+        .bind(kind)
+        .bind(payload)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+#[derive(Debug)]
+struct Claimed {
+    tenant: TenantId,
+    id: Uuid,
+    kind: String,
+    attempts: i32,
+    max_attempts: i32,
+}
+
+async fn execute(pool: &PgPool, job: &Claimed) -> anyhow::Result<()> {
+    match job.kind.as_str() {
+        AUDIT_VERIFY => {
+            let (entries, breaks) = kilele::audit::verify_tenant(pool, job.tenant).await?;
+            if breaks.is_empty() {
+                tracing::info!(tenant = %job.tenant, entries, "audit chain intact");
+                Ok(())
+            } else {
+                tracing::error!(tenant = %job.tenant, ?breaks, "AUDIT CHAIN BROKEN");
+                anyhow::bail!("audit chain broken: {breaks:?}")
+            }
+        }
+        other => anyhow::bail!("unknown job kind {other}"),
+    }
+}
+
+/// Claims and runs one batch. Returns how many jobs ran.
+pub async fn run_once(pool: &PgPool) -> anyhow::Result<usize> {
+    let claimed: Vec<Claimed> = sqlx::query("SELECT tenant_id, id, kind, attempts, max_attempts FROM claim_jobs($1, $2)")
+        .bind(BATCH)
+        .bind(LEASE_SECONDS)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Claimed {
+                tenant: TenantId(r.try_get("tenant_id")?),
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                attempts: r.try_get("attempts")?,
+                max_attempts: r.try_get("max_attempts")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    for job in &claimed {
+        let result = execute(pool, job).await;
+        let mut tx = tenant_tx(pool, job.tenant).await?;
+        match &result {
+            Ok(()) => {
+                sqlx::query("UPDATE jobs SET status = 'done', finished_at = now(), locked_until = NULL, last_error = NULL WHERE id = $1")
+                    .bind(job.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Err(e) => {
+                let give_up = job.attempts >= job.max_attempts;
+                let backoff = 30 * 2_i32.saturating_pow(job.attempts.clamp(0, 10) as u32);
+                sqlx::query(
+                    "UPDATE jobs SET status = $2, last_error = $3, locked_until = NULL,
+                            run_at = now() + make_interval(secs => $4), finished_at = CASE WHEN $2 = 'failed' THEN now() END
+                      WHERE id = $1",
+                )
+                .bind(job.id)
+                .bind(if give_up { "failed" } else { "queued" })
+                .bind(e.to_string())
+                .bind(backoff)
+                .execute(&mut *tx)
+                .await?;
+                tracing::warn!(job = %job.id, kind = %job.kind, error = %e, give_up, "job failed");
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(claimed.len())
+}
+
+/// Queues a nightly-style audit verification for every active school that has none queued.
+pub async fn schedule_audit_verification(pool: &PgPool) -> anyhow::Result<usize> {
+    let mut queued = 0;
+    for tenant in kilele::tenancy::store::list_all(pool).await? {
+        let mut tx = tenant_tx(pool, tenant.id).await?;
+        let pending: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND status IN ('queued', 'running'))")
+            .bind(AUDIT_VERIFY)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !pending {
+            enqueue(&mut tx, tenant.id, AUDIT_VERIFY, serde_json::json!({})).await?;
+            queued += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(queued)
+}
+
+/// The worker loop: poll for jobs every couple of seconds, schedule audit checks every six
+/// hours, stop on Ctrl-C / SIGTERM.
+pub async fn run(pool: PgPool, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut poll = tokio::time::interval(Duration::from_secs(2));
+    let mut schedule = tokio::time::interval(Duration::from_secs(6 * 3600));
+    tracing::info!("worker started");
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = schedule.tick() => {
+                if let Err(e) = schedule_audit_verification(&pool).await {
+                    tracing::error!(error = %e, "scheduling failed");
+                }
+            }
+            _ = poll.tick() => {
+                loop {
+                    match run_once(&pool).await {
+                        Ok(0) => break,
+                        Ok(_) => continue,
+                        Err(e) => {
+                            tracing::error!(error = %e, "worker batch failed");
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    tracing::info!("worker stopped");
+}

@@ -1,0 +1,295 @@
+//! The test harness: `spawn_app()` and helpers to sign in as any demo role and to prove a
+//! request made as one school for another school's resource is refused.
+#![allow(dead_code)]
+
+use chrono::Utc;
+use kilele::clock::ManualClock;
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use reqwest::redirect::Policy;
+use server::config::{derive_app_url, Config, Environment, LogFormat};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::{Mutex, OnceCell};
+
+pub const PASSWORD: &str = server::seed::DEMO_PASSWORD;
+pub const KHSS: &str = "kilimanjaro-hills";
+pub const MLPS: &str = "mwanza-lakeside";
+pub const BASE_DOMAIN: &str = "kilele.test";
+
+fn server_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// `postgres://…/anything` → `postgres://…/<db>`.
+fn with_db(url: &str, db: &str) -> String {
+    let mut u = url::Url::parse(url).expect("DATABASE_URL must be a URL");
+    u.set_path(&format!("/{db}"));
+    u.to_string()
+}
+
+async fn admin_conn() -> PgConnection {
+    let url = with_db(&server_url(), "postgres");
+    PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {url}: {e}. scripts/test starts one; or set DATABASE_URL."))
+}
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+static CLONE_LOCK: Mutex<()> = Mutex::const_new(());
+
+/// A database migrated and demo-seeded once per test run; each test gets a copy.
+async fn template() -> String {
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("kilele_t_tpl_{}", std::process::id());
+            let mut admin = admin_conn().await;
+            admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
+            admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+            let owner_url = with_db(&server_url(), &name);
+            server::cli::migrate(&owner_url).await.expect("migrations apply");
+            let app_pool = PgPoolOptions::new().max_connections(2).connect(&derive_app_url(&owner_url).unwrap()).await.unwrap();
+            server::seed::demo(&app_pool, false).await.expect("demo seed");
+            app_pool.close().await;
+            name
+        })
+        .await
+        .clone()
+}
+
+/// A fresh database for one test (a copy of the template). Returns its owner URL.
+pub async fn fresh_database() -> (String, String) {
+    let template = template().await;
+    let name = format!("kilele_t_{}", uuid::Uuid::new_v4().simple());
+    let _guard = CLONE_LOCK.lock().await;
+    let mut admin = admin_conn().await;
+    admin.execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str()).await.unwrap();
+    (name.clone(), with_db(&server_url(), &name))
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub db_name: String,
+    pub owner_url: String,
+    /// Connected as the application role (RLS applies).
+    pub pool: PgPool,
+    /// Connected as the schema owner (a superuser here): for setting up tampering.
+    pub owner_pool: PgPool,
+    pub clock: Arc<ManualClock>,
+    pub base_domain: Option<String>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+#[derive(Default)]
+pub struct Options {
+    pub base_domain: Option<String>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let (db_name, owner_url) = fresh_database().await;
+    let config = Config {
+        database_url: owner_url.clone(),
+        app_database_url: derive_app_url(&owner_url).unwrap(),
+        redis_url: redis_url(),
+        base_domain: options.base_domain.clone(),
+        public_url: None,
+        environment: Environment::Development,
+        session_idle: chrono::Duration::minutes(30),
+        session_absolute: chrono::Duration::hours(12),
+        log_format: LogFormat::Pretty,
+        site_addr: "127.0.0.1:0".parse().unwrap(),
+        db_pool_size: 5,
+    };
+    server::telemetry::init(LogFormat::Pretty);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let leptos = server::web::leptos_options(&config);
+    let state = server::web::build_state(config, clock.clone(), leptos)
+        .await
+        .unwrap_or_else(|e| panic!("server state: {e:#}. Is Redis running? scripts/test starts it."));
+    let pool = state.deps.pool.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server::web::serve(state, listener, async move {
+        let _ = rx.await;
+    }));
+    let owner_pool = PgPoolOptions::new().max_connections(2).connect(&owner_url).await.unwrap();
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        db_name,
+        owner_url,
+        pool,
+        owner_pool,
+        clock,
+        base_domain: options.base_domain,
+        shutdown: Some(tx),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let name = self.db_name.clone();
+        // Best effort: drop this test's database from a thread of its own (Drop is sync).
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = PgConnection::connect(&with_db(&server_url(), "postgres")).await {
+                    let _ = c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests read Location),
+/// and sends `Origin` like a browser does on POST.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
+    pub base: String,
+    pub origin: String,
+}
+
+pub fn redirect_target(resp: &reqwest::Response) -> Option<String> {
+    resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+impl TestApp {
+    /// A browser talking to the bare address (school chosen by school code).
+    pub fn browser(&self) -> Browser {
+        self.browser_for_host(None)
+    }
+
+    /// A browser talking to `<slug>.<BASE_DOMAIN>` (resolved to this server).
+    pub fn browser_for_host(&self, slug: Option<&str>) -> Browser {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let mut builder = reqwest::Client::builder().cookie_provider(jar.clone()).redirect(Policy::none());
+        let base = match (slug, &self.base_domain) {
+            (Some(s), Some(d)) => {
+                let host = format!("{s}.{d}");
+                builder = builder.resolve(&host, self.addr);
+                format!("http://{host}:{}", self.addr.port())
+            }
+            _ => self.base.clone(),
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("accept-language", HeaderValue::from_static("en"));
+        Browser { client: builder.default_headers(headers).build().unwrap(), jar, origin: base.clone(), base }
+    }
+
+    /// Signs in as a demo account; `role` is the part before the @ (admin, teacher, bursar,
+    /// parent, student) and `school` a slug, or `None` for the platform owner.
+    pub async fn login_as(&self, school: Option<&str>, role: &str) -> Browser {
+        let b = match (&self.base_domain, school) {
+            (Some(_), Some(s)) => self.browser_for_host(Some(s)),
+            _ => self.browser(),
+        };
+        let email = match school {
+            Some(s) => format!("{role}@{s}.test"),
+            None => "owner@kilele.test".into(),
+        };
+        let resp = b.login(school.unwrap_or(""), &email, PASSWORD).await;
+        let to = redirect_target(&resp).unwrap_or_default();
+        assert!(to != "/login", "login as {email} failed");
+        b
+    }
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(format!("{}{path}", self.base)).header(ORIGIN, &self.origin).form(form).send().await.unwrap()
+    }
+
+    /// Calls a server function the way the browser's fetch does (JSON reply).
+    pub async fn server_fn(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header(ORIGIN, &self.origin)
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, school_code: &str, email: &str, password: &str) -> reqwest::Response {
+        self.post_form("/login", &[("school_code", school_code), ("email", email), ("password", password)]).await
+    }
+
+    /// The `Cookie` header this browser would send.
+    pub fn cookie_header(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url: url::Url = self.base.parse().unwrap();
+        self.jar.cookies(&url).and_then(|v| v.to_str().ok().map(str::to_owned)).unwrap_or_default()
+    }
+
+    pub fn session_id(&self) -> Option<String> {
+        self.cookie_header()
+            .split(';')
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == "kilele_session")
+            .map(|(_, v)| v.to_owned())
+    }
+}
+
+/// What a cross-tenant attempt is: a request made with school A's session for a resource of
+/// school B.
+pub struct CrossTenantRequest<'a> {
+    pub method: reqwest::Method,
+    pub path: &'a str,
+    pub form: &'a [(&'a str, &'a str)],
+}
+
+/// Asserts that `req`, made while signed in to school `a` as `role` but addressed to school
+/// `b` (by subdomain, carrying A's session cookie), is refused and shows none of `b_marker`.
+/// Every module with tenant-scoped pages or server functions uses this.
+pub async fn assert_cross_tenant_refused(app: &TestApp, a: &str, role: &str, b: &str, req: CrossTenantRequest<'_>, b_marker: &str) {
+    assert!(app.base_domain.is_some(), "cross-tenant checks need spawn_app_with(base_domain)");
+    let signed_in = app.login_as(Some(a), role).await;
+    // Carry A's cookie to B's host, as an attacker who copied it would.
+    let cookie = signed_in.cookie_header();
+    assert!(cookie.contains("kilele_session="), "no session cookie after signing in to {a}");
+    let b_host = format!("{b}.{}", app.base_domain.as_deref().unwrap());
+    let client = reqwest::Client::builder().redirect(Policy::none()).resolve(&b_host, app.addr).build().unwrap();
+    let url = format!("http://{b_host}:{}{}", app.addr.port(), req.path);
+    let origin = format!("http://{b_host}:{}", app.addr.port());
+    let resp = client
+        .request(req.method.clone(), url)
+        .header("cookie", cookie)
+        .header(ORIGIN, origin)
+        .header("accept", "application/json")
+        .form(req.form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap();
+    assert!(matches!(status, 401 | 403 | 404), "{} {} as {role}@{a} on {b}'s host: expected refusal, got {status}", req.method, req.path);
+    assert!(!body.contains(b_marker), "{} {} leaked {b}'s data", req.method, req.path);
+}
+

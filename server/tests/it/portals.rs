@@ -1,0 +1,153 @@
+//! The five portals show real data, only to those allowed, in English or Kiswahili.
+
+use crate::harness::*;
+
+fn first_number_after(html: &str, marker: &str) -> Option<i64> {
+    let at = html.find(marker)? + marker.len();
+    let rest = &html[at..];
+    let start = rest.find(|c: char| c.is_ascii_digit())?;
+    let digits: String = rest[start..].chars().take_while(|c| c.is_ascii_digit() || *c == ',').filter(|c| *c != ',').collect();
+    digits.parse().ok()
+}
+
+#[tokio::test]
+async fn owner_console_lists_every_school_with_counts() {
+    let app = spawn_app().await;
+    let b = app.login_as(None, "owner").await;
+    let (status, html) = b.get_text("/owner").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Kilimanjaro Hills Secondary School") && html.contains("Mwanza Lakeside Primary School"));
+    assert!(html.contains(">400<"), "Kilimanjaro's 400 students");
+    assert!(html.contains(">350<"), "Mwanza's 350 students");
+    // School users never reach the owner console, and its server function refuses them.
+    let admin = app.login_as(Some(KHSS), "admin").await;
+    assert_eq!(admin.get("/owner").await.status().as_u16(), 403);
+    let body = admin.server_fn("owner/schools", &[]).await.text().await.unwrap();
+    assert!(body.contains("Forbidden") && !body.contains("Mwanza"), "{body}");
+}
+
+#[tokio::test]
+async fn admin_console_shows_the_school_at_a_glance() {
+    let app = spawn_app().await;
+    let b = app.login_as(Some(KHSS), "admin").await;
+    let (_, html) = b.get_text("/admin").await;
+    assert!(html.contains("Kilimanjaro Hills Secondary School"));
+    assert_eq!(first_number_after(&html, r#"data-testid="stat-students""#), Some(400));
+    assert_eq!(first_number_after(&html, r#"data-testid="stat-classes""#), Some(8));
+    assert!(first_number_after(&html, r#"data-testid="stat-staff""#).unwrap() >= 10);
+    assert!(html.contains("Form 2A") && html.contains("Form 4B"));
+    assert!(!html.contains("Standard"), "no primary classes from the other school");
+    // The admin also teaches: both portals are offered in the switcher.
+    assert!(html.contains(r#"href="/teacher""#) && html.contains(r#"href="/admin""#));
+}
+
+#[tokio::test]
+async fn teacher_sees_exactly_their_allocations() {
+    let app = spawn_app().await;
+    let b = app.login_as(Some(KHSS), "teacher").await;
+    let (_, html) = b.get_text("/teacher").await;
+    assert!(html.contains(r#"data-testid="my-classes""#));
+    assert_eq!(html.matches("Civics").count(), 3, "Civics in three streams");
+    assert!(html.contains("Commerce"));
+    assert!(!html.contains("Physics"), "not allocated");
+    // A teacher is not an admin.
+    assert_eq!(b.get("/admin").await.status().as_u16(), 403);
+    assert!(!html.contains(r#"href="/admin""#), "navigation shows only what the user may open");
+    let body = b.server_fn("admin/overview", &[]).await.text().await.unwrap();
+    assert!(body.contains("Forbidden"), "{body}");
+}
+
+#[tokio::test]
+async fn accountant_portal_follows_the_plan() {
+    let app = spawn_app().await;
+    let b = app.login_as(Some(KHSS), "bursar").await;
+    let (status, html) = b.get_text("/accountant").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="finance-empty""#));
+    assert_eq!(first_number_after(&html, r#"data-testid="finance-students""#), Some(400));
+    // On a plan without finance, the portal closes.
+    sqlx::query("UPDATE tenants SET plan_code = 'basic' WHERE slug = $1").bind(KHSS).execute(&app.pool).await.unwrap();
+    assert_eq!(b.get("/accountant").await.status().as_u16(), 403);
+    let r = b.get("/").await;
+    assert_eq!(redirect_target(&r).as_deref(), Some("/no-portal"));
+}
+
+#[tokio::test]
+async fn family_portal_shows_my_children_or_my_record() {
+    let app = spawn_app().await;
+    let parent = app.login_as(Some(KHSS), "parent").await;
+    let (_, html) = parent.get_text("/portal").await;
+    assert!(html.contains(r#"data-testid="my-children""#));
+    assert!(html.matches(r#"class="card child""#).count() >= 2, "the demo parent has two children");
+    assert!(html.contains("KHSS/"));
+    let student = app.login_as(Some(KHSS), "student").await;
+    let (_, html) = student.get_text("/portal").await;
+    assert!(html.contains(r#"data-testid="my-record""#));
+    assert_eq!(html.matches(r#"class="card child""#).count(), 1);
+    assert_eq!(student.get("/teacher").await.status().as_u16(), 403);
+}
+
+#[tokio::test]
+async fn language_switch_persists_per_user_and_school_default_applies() {
+    let app = spawn_app().await;
+    let b = app.login_as(Some(KHSS), "admin").await;
+    let (_, html) = b.get_text("/admin").await;
+    assert!(html.contains(">Students<"), "English via Accept-Language");
+    let r = b.post_form("/language", &[("lang", "sw"), ("next", "/admin")]).await;
+    assert_eq!(redirect_target(&r).as_deref(), Some("/admin"));
+    let (_, html) = b.get_text("/admin").await;
+    assert!(html.contains(">Wanafunzi<") && html.contains(">Toka<"), "Kiswahili after switching");
+    assert!(html.contains(r#"<html lang="sw""#));
+    // Saved on the account: a new browser signing in gets Kiswahili too.
+    let other = app.login_as(Some(KHSS), "admin").await;
+    let (_, html) = other.get_text("/admin").await;
+    assert!(html.contains(">Wanafunzi<"));
+    // Open redirects are not possible through `next`.
+    let r = b.post_form("/language", &[("lang", "en"), ("next", "//evil.example/")]).await;
+    assert_eq!(redirect_target(&r).as_deref(), Some("/"));
+    let r = b.post_form("/language", &[("lang", "fr")]).await;
+    assert_eq!(r.status().as_u16(), 400);
+
+    // The school's default language (a server function posted as a plain form).
+    let r = b.server_fn("admin/default-language", &[("lang", "en")]).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let lang: String = sqlx::query_scalar("SELECT default_language FROM tenants WHERE slug = $1").bind(KHSS).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(lang, "en");
+    // A teacher may not change it.
+    let t = app.login_as(Some(KHSS), "teacher").await;
+    let r = t.server_fn("admin/default-language", &[("lang", "sw")]).await;
+    assert!(!r.status().is_success());
+    let lang: String = sqlx::query_scalar("SELECT default_language FROM tenants WHERE slug = $1").bind(KHSS).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(lang, "en");
+}
+
+#[tokio::test]
+async fn anonymous_pages_default_to_kiswahili() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let html = client.get(format!("{}/login", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(">Ingia<") && html.contains("Msimbo wa shule"), "Kiswahili first");
+}
+
+/// The cross-tenant helper over every portal page and server function.
+#[tokio::test]
+async fn no_page_or_server_function_serves_another_school() {
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let get = |path| CrossTenantRequest { method: reqwest::Method::GET, path, form: &[] };
+    let post = |path| CrossTenantRequest { method: reqwest::Method::POST, path, form: &[] };
+    for (role, page) in [("admin", "/admin"), ("teacher", "/teacher"), ("bursar", "/accountant"), ("parent", "/portal"), ("student", "/portal")] {
+        assert_cross_tenant_refused(&app, MLPS, role, KHSS, get(page), "Kilimanjaro Hills").await;
+    }
+    for (role, endpoint) in [
+        ("admin", "/api/admin/overview"),
+        ("admin", "/api/admin/default-language"),
+        ("teacher", "/api/teacher/classes"),
+        ("bursar", "/api/accountant/overview"),
+        ("parent", "/api/portal/family"),
+        ("admin", "/api/owner/schools"),
+        ("admin", "/language"),
+        ("admin", "/logout"),
+    ] {
+        assert_cross_tenant_refused(&app, MLPS, role, KHSS, post(endpoint), "KHSS/").await;
+    }
+}

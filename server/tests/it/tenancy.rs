@@ -1,0 +1,165 @@
+//! Isolation between schools, proven against the real database.
+
+use crate::harness::*;
+use kilele::db::tenant_tx;
+use kilele::identity::Permission;
+use kilele::tenancy::{store as tenants, TenantSlug};
+use sqlx::Row;
+
+async fn tenant_id(app: &TestApp, slug: &str) -> kilele::tenancy::TenantId {
+    tenants::find_by_slug(&app.pool, &TenantSlug::parse(slug).unwrap()).await.unwrap().unwrap().id
+}
+
+/// (a) Every table with a tenant_id column has RLS enabled and forced, a policy, and a
+/// NOT NULL tenant_id.
+#[tokio::test]
+async fn every_tenant_table_has_forced_rls() {
+    let app = spawn_app().await;
+    let rows = sqlx::query(
+        "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, a.attnotnull,
+                (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+           FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+          WHERE c.relkind IN ('r', 'p')",
+    )
+    .fetch_all(&app.owner_pool)
+    .await
+    .unwrap();
+    assert!(rows.len() >= 15, "expected the tenant tables, found {}", rows.len());
+    for r in rows {
+        let name: String = r.get("relname");
+        assert!(r.get::<bool, _>("relrowsecurity"), "{name}: RLS not enabled");
+        assert!(r.get::<bool, _>("relforcerowsecurity"), "{name}: RLS not forced");
+        assert!(r.get::<bool, _>("attnotnull"), "{name}: tenant_id is nullable");
+        assert!(r.get::<i64, _>("policies") >= 1, "{name}: no policy");
+    }
+}
+
+/// (b) A query that forgets its tenant filter still sees only the current school.
+#[tokio::test]
+async fn forgotten_filter_sees_only_current_tenant() {
+    let app = spawn_app().await;
+    let khss = tenant_id(&app, KHSS).await;
+    let mlps = tenant_id(&app, MLPS).await;
+
+    let mut tx = tenant_tx(&app.pool, khss).await.unwrap();
+    let students: i64 = sqlx::query_scalar("SELECT count(*) FROM students").fetch_one(&mut *tx).await.unwrap();
+    let foreign: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE tenant_id = $1").bind(mlps.0).fetch_one(&mut *tx).await.unwrap();
+    let other_ids: i64 = sqlx::query_scalar("SELECT count(DISTINCT tenant_id) FROM users").fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(students, 400);
+    assert_eq!(foreign, 0, "asked explicitly for the other school's rows and got some");
+    assert_eq!(other_ids, 1);
+    // Writing another school's row is refused by the policy.
+    let err = sqlx::query("INSERT INTO levels (tenant_id, code, name, band, ordinal) VALUES ($1, 'X', 'X', 'primary', 9)")
+        .bind(mlps.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("row-level security"), "{err}");
+    drop(tx);
+
+    // Outside a tenant transaction the app role sees nothing at all (fails closed), also on a
+    // pooled connection that served a tenant before.
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM students").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(none, 0);
+    let mut tx = tenant_tx(&app.pool, mlps).await.unwrap();
+    let primary: i64 = sqlx::query_scalar("SELECT count(*) FROM students").fetch_one(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(primary, 350);
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM students").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(after, 0);
+}
+
+/// (c) The role the server connects as cannot bypass row-level security.
+#[tokio::test]
+async fn app_role_is_not_superuser_nor_bypassrls_nor_owner() {
+    let app = spawn_app().await;
+    let r = sqlx::query(
+        "SELECT current_user::text AS name, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb
+           FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(r.get::<String, _>("name"), "kilele_app");
+    assert!(!r.get::<bool, _>("rolsuper"));
+    assert!(!r.get::<bool, _>("rolbypassrls"));
+    assert!(!r.get::<bool, _>("rolcreaterole"));
+    assert!(!r.get::<bool, _>("rolcreatedb"));
+    let owned: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(owned, 0, "the app role must own no table (owners can disable RLS)");
+}
+
+/// Composite foreign keys: even a connection that bypasses RLS cannot point one school's
+/// row at another school's row.
+#[tokio::test]
+async fn composite_keys_forbid_cross_tenant_references() {
+    let app = spawn_app().await;
+    let khss = tenant_id(&app, KHSS).await;
+    let err = sqlx::query(
+        "INSERT INTO streams (tenant_id, level_id, name)
+         SELECT $1, l.id, 'Z' FROM levels l WHERE l.tenant_id <> $1 LIMIT 1",
+    )
+    .bind(khss.0)
+    .execute(&app.owner_pool)
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("foreign key"), "{err}");
+}
+
+#[tokio::test]
+async fn global_catalogs_are_seeded_and_match_the_code() {
+    let app = spawn_app().await;
+    let mut codes: Vec<String> = sqlx::query_scalar("SELECT code FROM permissions ORDER BY code").fetch_all(&app.pool).await.unwrap();
+    let mut expected: Vec<String> = Permission::ALL.iter().map(|p| p.code().to_owned()).collect();
+    codes.sort();
+    expected.sort();
+    assert_eq!(codes, expected);
+    let bands: Vec<(String, i64)> = sqlx::query_as("SELECT band, count(*) FROM master_subjects GROUP BY band ORDER BY band")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(bands.len(), 3, "primary, O-level and A-level subjects");
+    assert!(bands.iter().all(|(_, n)| *n >= 7));
+    // The catalogs are read-only for the app.
+    assert!(sqlx::query("DELETE FROM master_subjects").execute(&app.pool).await.is_err());
+}
+
+#[tokio::test]
+async fn demo_seed_is_realistic_and_refused_twice_or_in_production() {
+    let app = spawn_app().await;
+    let khss = tenant_id(&app, KHSS).await;
+    let mut tx = tenant_tx(&app.pool, khss).await.unwrap();
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM students s WHERE NOT EXISTS (SELECT 1 FROM student_guardians g WHERE g.student_id = s.id)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(orphans, 0, "every student has a guardian");
+    let bad_phones: i64 = sqlx::query_scalar("SELECT count(*) FROM guardians WHERE phone !~ '^\\+255[67][0-9]{8}$'")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(bad_phones, 0);
+    let siblings: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT guardian_id FROM student_guardians GROUP BY guardian_id HAVING count(*) > 1) s",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert!(siblings > 10, "siblings share guardians");
+    let streams: Vec<String> = sqlx::query_scalar("SELECT l.name || s.name FROM streams s JOIN levels l ON l.id = s.level_id ORDER BY 1")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(streams, ["Form 1A", "Form 1B", "Form 2A", "Form 2B", "Form 3A", "Form 3B", "Form 4A", "Form 4B"]);
+    drop(tx);
+    assert!(server::seed::demo(&app.pool, false).await.is_err(), "second seed must be refused");
+    // A fresh empty database: refused in production.
+    assert!(server::seed::demo(&app.pool, true).await.unwrap_err().to_string().contains("production"));
+}
