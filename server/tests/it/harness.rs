@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
 use reqwest::redirect::Policy;
 use server::config::{derive_app_url, Config, Environment, LogFormat};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
@@ -49,8 +49,8 @@ async fn template() -> String {
         .get_or_init(|| async {
             let name = format!("kilele_t_tpl_{}", std::process::id());
             let mut admin = admin_conn().await;
-            admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
-            admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut admin).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
             let owner_url = with_db(&server_url(), &name);
             server::cli::migrate(&owner_url).await.expect("migrations apply");
             let app_pool = PgPoolOptions::new().max_connections(2).connect(&derive_app_url(&owner_url).unwrap()).await.unwrap();
@@ -68,7 +68,7 @@ pub async fn fresh_database() -> (String, String) {
     let name = format!("kilele_t_{}", uuid::Uuid::new_v4().simple());
     let _guard = CLONE_LOCK.lock().await;
     let mut admin = admin_conn().await;
-    admin.execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str()).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {template}"))).execute(&mut admin).await.unwrap();
     (name.clone(), with_db(&server_url(), &name))
 }
 
@@ -148,7 +148,7 @@ impl Drop for TestApp {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 if let Ok(mut c) = PgConnection::connect(&with_db(&server_url(), "postgres")).await {
-                    let _ = c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut c).await;
                 }
             });
         })
@@ -187,6 +187,8 @@ impl TestApp {
             }
             _ => self.base.clone(),
         };
+        // Tests read English: the language cookie a person gets from the switch.
+        jar.add_cookie_str("kilele_lang=en", &base.parse::<url::Url>().unwrap());
         let mut headers = HeaderMap::new();
         headers.insert("accept-language", HeaderValue::from_static("en"));
         Browser { client: builder.default_headers(headers).build().unwrap(), jar, origin: base.clone(), base }
