@@ -13,10 +13,7 @@ pub type TenantTx = Transaction<'static, Postgres>;
 /// Opens a transaction scoped to `tenant`.
 pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-        .bind(tenant.0.to_string())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)").bind(tenant.0.to_string()).execute(&mut *tx).await?;
     Ok(tx)
 }
 
@@ -24,9 +21,7 @@ pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx
 /// field error instead of a 500).
 pub fn is_unique_violation(err: &sqlx::Error) -> Option<String> {
     match err {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
-            Some(db.constraint().unwrap_or_default().to_owned())
-        }
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => Some(db.constraint().unwrap_or_default().to_owned()),
         _ => None,
     }
 }

@@ -13,7 +13,10 @@ pub enum AppError {
     Forbidden,
     NotFound,
     /// A value was not acceptable: field and i18n message key.
-    Invalid { field: String, message: String },
+    Invalid {
+        field: String,
+        message: String,
+    },
     /// Something broke on our side; details are in the server log only.
     Internal,
     /// Transport-level failure of the server-function call itself.

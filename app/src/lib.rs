@@ -18,9 +18,9 @@ use leptos_router::{
     path, SsrMode,
 };
 
-pub use ctx::RequestCtx;
 #[cfg(feature = "ssr")]
 pub use ctx::Deps;
+pub use ctx::RequestCtx;
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

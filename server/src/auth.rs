@@ -110,10 +110,8 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
     };
     let now = st.deps.clock.now();
     let cookie_lang = cookie(&headers, LANG_COOKIE).and_then(Language::parse);
-    let fallback_lang = cookie_lang
-        .or(host_tenant.as_ref().map(|t| t.default_language))
-        .or_else(|| accept_language(&headers))
-        .unwrap_or_default();
+    let fallback_lang =
+        cookie_lang.or(host_tenant.as_ref().map(|t| t.default_language)).or_else(|| accept_language(&headers)).unwrap_or_default();
 
     let mut principal: Option<Principal> = None;
     let mut tenant = host_tenant.clone();
@@ -155,7 +153,12 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
     }
 
     let features = tenant.as_ref().map(|t| t.features.clone()).unwrap_or_default();
-    let lang = principal.as_ref().and_then(|p| p.language).or(cookie_lang).or(tenant.as_ref().map(|t| t.default_language)).unwrap_or(fallback_lang);
+    let lang = principal
+        .as_ref()
+        .and_then(|p| p.language)
+        .or(cookie_lang)
+        .or(tenant.as_ref().map(|t| t.default_language))
+        .unwrap_or(fallback_lang);
     let portals = principal.as_ref().map(|p| p.portals(&features)).unwrap_or_default();
 
     // Portal pages need a signed-in user allowed into that portal.
@@ -163,9 +166,7 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         match &principal {
             None => {
                 if session_ended {
-                    let _ = session
-                        .insert(FLASH_KEY, LoginFlash { error: "error-session-expired".into(), ..Default::default() })
-                        .await;
+                    let _ = session.insert(FLASH_KEY, LoginFlash { error: "error-session-expired".into(), ..Default::default() }).await;
                 }
                 return see_other("/login");
             }
@@ -305,9 +306,17 @@ async fn unknown_school(password: &str) -> Result<(Principal, Option<Tenant>), S
 pub async fn logout(State(st): State<AppState>, session: Session, req: Request) -> Response {
     if let Some(RequestCtx { principal: Some(p), tenant: Some(t), .. }) = req.extensions().get::<RequestCtx>() {
         if let Ok(mut tx) = kilele::db::tenant_tx(&st.deps.pool, t.id).await {
-            let ok = audit::append(&mut tx, t.id, st.deps.clock.now(), &Actor::user(p.user_id, &p.email), "logout", &p.email, serde_json::json!({}))
-                .await
-                .is_ok();
+            let ok = audit::append(
+                &mut tx,
+                t.id,
+                st.deps.clock.now(),
+                &Actor::user(p.user_id, &p.email),
+                "logout",
+                &p.email,
+                serde_json::json!({}),
+            )
+            .await
+            .is_ok();
             if ok {
                 let _ = tx.commit().await;
             }
@@ -349,12 +358,14 @@ pub async fn language(State(st): State<AppState>, req: Request) -> Response {
     if let Some(p) = &ctx.principal {
         let saved = match p.tenant_id {
             None => users::set_platform_user_language(&st.deps.pool, p.user_id, lang).await,
-            Some(tid) => async {
-                let mut tx = kilele::db::tenant_tx(&st.deps.pool, tid).await?;
-                users::set_school_user_language(&mut tx, p.user_id, lang).await?;
-                tx.commit().await
+            Some(tid) => {
+                async {
+                    let mut tx = kilele::db::tenant_tx(&st.deps.pool, tid).await?;
+                    users::set_school_user_language(&mut tx, p.user_id, lang).await?;
+                    tx.commit().await
+                }
+                .await
             }
-            .await,
         };
         if let Err(e) = saved {
             return internal(e);

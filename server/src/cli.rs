@@ -81,11 +81,12 @@ async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
 pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
     let pool = PgPoolOptions::new().max_connections(1).connect(database_url).await?;
     MIGRATOR.run(&pool).await?;
-    let bypasses: bool = sqlx::query_scalar("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
-        .fetch_one(&pool)
-        .await?;
+    let bypasses: bool =
+        sqlx::query_scalar("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user").fetch_one(&pool).await?;
     if !bypasses {
-        tracing::warn!("the migrating role neither is superuser nor has BYPASSRLS: the owner console's counts will be empty (docs/architecture.md)");
+        tracing::warn!(
+            "the migrating role neither is superuser nor has BYPASSRLS: the owner console's counts will be empty (docs/architecture.md)"
+        );
     }
     pool.close().await;
     Ok(())

@@ -44,9 +44,7 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("kilele");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.001, 2.0, 14))
-        });
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 14)));
         let pool_size = Gauge::default();
         let pool_idle = Gauge::default();
         registry.register("http_requests", "HTTP requests served", requests.clone());
@@ -57,12 +55,8 @@ impl Metrics {
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests
-            .get_or_create(&RequestLabels { method: method.to_owned(), route: route.to_owned(), status })
-            .inc();
-        self.latency
-            .get_or_create(&RouteLabels { method: method.to_owned(), route: route.to_owned() })
-            .observe(seconds);
+        self.requests.get_or_create(&RequestLabels { method: method.to_owned(), route: route.to_owned(), status }).inc();
+        self.latency.get_or_create(&RouteLabels { method: method.to_owned(), route: route.to_owned() }).observe(seconds);
     }
 
     /// The text exposition, with pool gauges read at scrape time.
@@ -81,11 +75,13 @@ impl Metrics {
 /// would explode the label set).
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| if req.uri().path().starts_with("/pkg/") { "/pkg/*".into() } else { "unmatched".into() });
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| {
+        if req.uri().path().starts_with("/pkg/") {
+            "/pkg/*".into()
+        } else {
+            "unmatched".into()
+        }
+    });
     let start = Instant::now();
     let response = next.run(req).await;
     metrics.observe(&method, &route, response.status().as_u16(), start.elapsed().as_secs_f64());

@@ -24,8 +24,5 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        st.metrics.render(&st.deps.pool),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], st.metrics.render(&st.deps.pool))
 }

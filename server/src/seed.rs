@@ -19,20 +19,91 @@ pub const OWNER_EMAIL: &str = "owner@kilele.test";
 pub const YEAR: i32 = 2026;
 
 const FEMALE: &[&str] = &[
-    "Neema", "Rehema", "Upendo", "Zawadi", "Amani", "Subira", "Imani", "Faraja", "Mwanaisha", "Halima", "Asha", "Grace",
-    "Esther", "Happiness", "Witness", "Joyce", "Agnes", "Mariam", "Zainabu", "Salma", "Rose", "Editha", "Anna", "Fatuma",
-    "Tumaini", "Baraka", "Jesca", "Lucy", "Winfrida", "Glory", "Rahma", "Saida", "Mwajuma", "Elizabeth", "Nasra", "Pendo",
+    "Neema",
+    "Rehema",
+    "Upendo",
+    "Zawadi",
+    "Amani",
+    "Subira",
+    "Imani",
+    "Faraja",
+    "Mwanaisha",
+    "Halima",
+    "Asha",
+    "Grace",
+    "Esther",
+    "Happiness",
+    "Witness",
+    "Joyce",
+    "Agnes",
+    "Mariam",
+    "Zainabu",
+    "Salma",
+    "Rose",
+    "Editha",
+    "Anna",
+    "Fatuma",
+    "Tumaini",
+    "Baraka",
+    "Jesca",
+    "Lucy",
+    "Winfrida",
+    "Glory",
+    "Rahma",
+    "Saida",
+    "Mwajuma",
+    "Elizabeth",
+    "Nasra",
+    "Pendo",
 ];
 const MALE: &[&str] = &[
-    "Juma", "Baraka", "Emmanuel", "Godfrey", "Hamisi", "Daudi", "Elia", "Frank", "Hassani", "Ibrahimu", "Jackson",
-    "Joseph", "Kelvin", "Lucas", "Msafiri", "Nassoro", "Omari", "Petro", "Rashidi", "Salumu", "Shabani", "Thomas",
-    "Yohana", "Zuberi", "Abdallah", "Bakari", "Charles", "Dickson", "Erasto", "Faustine", "Gerald", "Innocent", "Saidi",
+    "Juma", "Baraka", "Emmanuel", "Godfrey", "Hamisi", "Daudi", "Elia", "Frank", "Hassani", "Ibrahimu", "Jackson", "Joseph", "Kelvin",
+    "Lucas", "Msafiri", "Nassoro", "Omari", "Petro", "Rashidi", "Salumu", "Shabani", "Thomas", "Yohana", "Zuberi", "Abdallah", "Bakari",
+    "Charles", "Dickson", "Erasto", "Faustine", "Gerald", "Innocent", "Saidi",
 ];
 const SURNAMES: &[&str] = &[
-    "Mushi", "Kimaro", "Massawe", "Mrema", "Lyimo", "Shirima", "Swai", "Temba", "Mwakyusa", "Mwakalinga", "Mollel",
-    "Laizer", "Mbwambo", "Kileo", "Urio", "Mallya", "Minja", "Njau", "Kessy", "Moshi", "Mbaga", "Ngowi", "Kisanga",
-    "Mwita", "Chacha", "Marwa", "Magesa", "Masanja", "Mabula", "Shija", "Kapinga", "Ngonyani", "Komba", "Haule",
-    "Mapunda", "Msuya", "Nyerere", "Mfinanga", "Kombo", "Hamisi", "Juma", "Salim",
+    "Mushi",
+    "Kimaro",
+    "Massawe",
+    "Mrema",
+    "Lyimo",
+    "Shirima",
+    "Swai",
+    "Temba",
+    "Mwakyusa",
+    "Mwakalinga",
+    "Mollel",
+    "Laizer",
+    "Mbwambo",
+    "Kileo",
+    "Urio",
+    "Mallya",
+    "Minja",
+    "Njau",
+    "Kessy",
+    "Moshi",
+    "Mbaga",
+    "Ngowi",
+    "Kisanga",
+    "Mwita",
+    "Chacha",
+    "Marwa",
+    "Magesa",
+    "Masanja",
+    "Mabula",
+    "Shija",
+    "Kapinga",
+    "Ngonyani",
+    "Komba",
+    "Haule",
+    "Mapunda",
+    "Msuya",
+    "Nyerere",
+    "Mfinanga",
+    "Kombo",
+    "Hamisi",
+    "Juma",
+    "Salim",
 ];
 
 struct SchoolSpec {
@@ -130,9 +201,33 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
 
     // Staff with demo sign-ins.
     let account = |role: &str| Email::parse(&format!("{role}@{}.test", spec.slug));
-    let admin = users::create_school_user(&mut tx, tenant, &account("admin")?, &format!("{} {}", "Grace", pick(&mut rng, SURNAMES)), Some(demo_hash), &[Role::SchoolAdmin, Role::Teacher]).await?;
-    let teacher = users::create_school_user(&mut tx, tenant, &account("teacher")?, &format!("Juma {}", pick(&mut rng, SURNAMES)), Some(demo_hash), &[Role::Teacher]).await?;
-    let bursar = users::create_school_user(&mut tx, tenant, &account("bursar")?, &format!("Neema {}", pick(&mut rng, SURNAMES)), Some(demo_hash), &[Role::Accountant]).await?;
+    let admin = users::create_school_user(
+        &mut tx,
+        tenant,
+        &account("admin")?,
+        &format!("{} {}", "Grace", pick(&mut rng, SURNAMES)),
+        Some(demo_hash),
+        &[Role::SchoolAdmin, Role::Teacher],
+    )
+    .await?;
+    let teacher = users::create_school_user(
+        &mut tx,
+        tenant,
+        &account("teacher")?,
+        &format!("Juma {}", pick(&mut rng, SURNAMES)),
+        Some(demo_hash),
+        &[Role::Teacher],
+    )
+    .await?;
+    let bursar = users::create_school_user(
+        &mut tx,
+        tenant,
+        &account("bursar")?,
+        &format!("Neema {}", pick(&mut rng, SURNAMES)),
+        Some(demo_hash),
+        &[Role::Accountant],
+    )
+    .await?;
     let mut teachers = vec![teacher, admin];
     for i in 0..(spec.subjects.len() + 2) {
         let female = i % 2 == 0;
@@ -172,23 +267,26 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
             kilele::academic::Band::Primary => format!("STD{ordinal}"),
             _ => format!("F{ordinal}"),
         };
-        let level_id: Uuid = sqlx::query_scalar("INSERT INTO levels (tenant_id, code, name, band, ordinal) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-            .bind(tenant.0)
-            .bind(&code)
-            .bind(&name)
-            .bind(spec.band.code())
-            .bind(ordinal)
-            .fetch_one(&mut *tx)
-            .await?;
-        for s in spec.streams {
-            let class_teacher = teachers[streams.len() % teachers.len()];
-            let id: Uuid = sqlx::query_scalar("INSERT INTO streams (tenant_id, level_id, name, class_teacher_id) VALUES ($1, $2, $3, $4) RETURNING id")
+        let level_id: Uuid =
+            sqlx::query_scalar("INSERT INTO levels (tenant_id, code, name, band, ordinal) VALUES ($1, $2, $3, $4, $5) RETURNING id")
                 .bind(tenant.0)
-                .bind(level_id)
-                .bind(s)
-                .bind(class_teacher)
+                .bind(&code)
+                .bind(&name)
+                .bind(spec.band.code())
+                .bind(ordinal)
                 .fetch_one(&mut *tx)
                 .await?;
+        for s in spec.streams {
+            let class_teacher = teachers[streams.len() % teachers.len()];
+            let id: Uuid = sqlx::query_scalar(
+                "INSERT INTO streams (tenant_id, level_id, name, class_teacher_id) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(tenant.0)
+            .bind(level_id)
+            .bind(s)
+            .bind(class_teacher)
+            .fetch_one(&mut *tx)
+            .await?;
             streams.push((id, ordinal, *s));
         }
     }

@@ -47,13 +47,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
         .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL as the application role: {e}"))?;
     let redis = connect_redis(&config.redis_url).await.map_err(|e| anyhow::anyhow!("cannot connect to Redis: {e}"))?;
     kilele::identity::password::warm_up();
-    Ok(AppState {
-        leptos,
-        deps: app::Deps { pool, clock },
-        redis,
-        config: Arc::new(config),
-        metrics: Arc::new(Metrics::new()),
-    })
+    Ok(AppState { leptos, deps: app::Deps { pool, clock }, redis, config: Arc::new(config), metrics: Arc::new(Metrics::new()) })
 }
 
 pub fn router(state: AppState) -> Router {
@@ -81,20 +75,22 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(csrf::protect))
         .layer(session_layer)
         .layer(from_fn_with_state(state.metrics.clone(), crate::metrics::track))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                // Path only: query strings may carry personal data.
-                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // Path only: query strings may carry personal data.
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+        }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
 }
 
 /// Serves until `shutdown` resolves.
-pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let app = router(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())

@@ -22,10 +22,7 @@ pub async fn append(
         .bind(GENESIS.as_slice())
         .execute(&mut **tx)
         .await?;
-    let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1 FOR UPDATE")
-        .bind(tenant.0)
-        .fetch_one(&mut **tx)
-        .await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1 FOR UPDATE").bind(tenant.0).fetch_one(&mut **tx).await?;
     let prev_seq: i64 = head.try_get("seq")?;
     let prev_hash: Vec<u8> = head.try_get("hash")?;
     let seq = prev_seq + 1;
@@ -57,11 +54,9 @@ pub async fn append(
 }
 
 pub async fn load_chain(tx: &mut TenantTx) -> Result<(Vec<AuditEntry>, Option<(i64, Vec<u8>)>), sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT seq, at, actor_id, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY seq",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+    let rows = sqlx::query("SELECT seq, at, actor_id, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY seq")
+        .fetch_all(&mut **tx)
+        .await?;
     let entries = rows
         .iter()
         .map(|r| {

@@ -44,11 +44,7 @@ impl Throttle {
         let stale = self.last_failure_at.is_none_or(|at| now - at > FORGET_AFTER);
         let failures = if stale { 1 } else { self.failures.saturating_add(1) };
         let delay = delay_after(failures);
-        Throttle {
-            failures,
-            last_failure_at: Some(now),
-            locked_until: (delay > Duration::zero()).then_some(now + delay),
-        }
+        Throttle { failures, last_failure_at: Some(now), locked_until: (delay > Duration::zero()).then_some(now + delay) }
     }
 }
 

@@ -79,17 +79,9 @@ impl Role {
     }
 
     pub fn parse(code: &str) -> Option<Self> {
-        [
-            Role::PlatformOwner,
-            Role::PlatformSupport,
-            Role::SchoolAdmin,
-            Role::Teacher,
-            Role::Accountant,
-            Role::Parent,
-            Role::Student,
-        ]
-        .into_iter()
-        .find(|r| r.code() == code)
+        [Role::PlatformOwner, Role::PlatformSupport, Role::SchoolAdmin, Role::Teacher, Role::Accountant, Role::Parent, Role::Student]
+            .into_iter()
+            .find(|r| r.code() == code)
     }
 
     /// i18n key of the role's name.
@@ -224,9 +216,7 @@ impl Portal {
     }
 
     pub fn for_path(path: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|p| path == p.path() || path.strip_prefix(p.path()).is_some_and(|rest| rest.starts_with('/')))
+        Self::ALL.into_iter().find(|p| path == p.path() || path.strip_prefix(p.path()).is_some_and(|rest| rest.starts_with('/')))
     }
 }
 

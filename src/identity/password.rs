@@ -9,17 +9,14 @@ pub const ITERATIONS: u32 = 2;
 pub const PARALLELISM: u32 = 1;
 
 fn hasher() -> Result<Argon2<'static>, DomainError> {
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
-        .map_err(|e| DomainError::Internal(format!("argon2 params: {e}")))?;
+    let params =
+        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).map_err(|e| DomainError::Internal(format!("argon2 params: {e}")))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
 /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash(password: &str) -> Result<String, DomainError> {
-    hasher()?
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| DomainError::Internal(format!("argon2 hash: {e}")))
+    hasher()?.hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| DomainError::Internal(format!("argon2 hash: {e}")))
 }
 
 pub fn verify(password: &str, phc: &str) -> bool {

@@ -60,15 +60,14 @@ pub async fn create_school_user(
     password_hash: Option<&str>,
     roles: &[Role],
 ) -> Result<Uuid, sqlx::Error> {
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO users (tenant_id, email, display_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(tenant.0)
-    .bind(email.as_str())
-    .bind(display_name)
-    .bind(password_hash)
-    .fetch_one(&mut **tx)
-    .await?;
+    let id: Uuid =
+        sqlx::query_scalar("INSERT INTO users (tenant_id, email, display_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(tenant.0)
+            .bind(email.as_str())
+            .bind(display_name)
+            .bind(password_hash)
+            .fetch_one(&mut **tx)
+            .await?;
     for role in roles {
         grant_role(tx, tenant, id, *role).await?;
     }
@@ -127,12 +126,11 @@ pub async fn load_school_principal(tx: &mut TenantTx, tenant: TenantId, user: Uu
 }
 
 pub async fn load_platform_principal(pool: &PgPool, user: Uuid) -> Result<Option<Principal>, sqlx::Error> {
-    let Some(row) = sqlx::query(
-        "SELECT email, display_name, language, platform_role FROM platform_users WHERE id = $1 AND status = 'active'",
-    )
-    .bind(user)
-    .fetch_optional(pool)
-    .await?
+    let Some(row) =
+        sqlx::query("SELECT email, display_name, language, platform_role FROM platform_users WHERE id = $1 AND status = 'active'")
+            .bind(user)
+            .fetch_optional(pool)
+            .await?
     else {
         return Ok(None);
     };
@@ -156,11 +154,7 @@ pub async fn set_school_user_language(tx: &mut TenantTx, user: Uuid, lang: Langu
 }
 
 pub async fn set_platform_user_language(pool: &PgPool, user: Uuid, lang: Language) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE platform_users SET language = $2 WHERE id = $1")
-        .bind(user)
-        .bind(lang.code())
-        .execute(pool)
-        .await?;
+    sqlx::query("UPDATE platform_users SET language = $2 WHERE id = $1").bind(user).bind(lang.code()).execute(pool).await?;
     Ok(())
 }
 
@@ -206,10 +200,8 @@ pub async fn sign_in_school(
         tx.commit().await?;
         return Err(SignInError::Throttled(until));
     }
-    let user = sqlx::query("SELECT id, password_hash, status FROM users WHERE email = $1")
-        .bind(email.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
+    let user =
+        sqlx::query("SELECT id, password_hash, status FROM users WHERE email = $1").bind(email.as_str()).fetch_optional(&mut *tx).await?;
     let (user_id, stored_hash, active) = match &user {
         Some(r) => (
             Some(r.try_get::<Uuid, _>("id")?),

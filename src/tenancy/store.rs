@@ -45,15 +45,13 @@ pub async fn create<'e>(
     plan_code: &str,
     default_language: Language,
 ) -> Result<TenantId, sqlx::Error> {
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO tenants (slug, name, plan_code, default_language) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(slug.as_str())
-    .bind(name)
-    .bind(plan_code)
-    .bind(default_language.code())
-    .fetch_one(db)
-    .await?;
+    let id: Uuid = sqlx::query_scalar("INSERT INTO tenants (slug, name, plan_code, default_language) VALUES ($1, $2, $3, $4) RETURNING id")
+        .bind(slug.as_str())
+        .bind(name)
+        .bind(plan_code)
+        .bind(default_language.code())
+        .fetch_one(db)
+        .await?;
     Ok(TenantId(id))
 }
 
@@ -80,9 +78,7 @@ pub struct TenantCounts {
 
 pub async fn overview(pool: &sqlx::PgPool) -> Result<Vec<TenantCounts>, sqlx::Error> {
     let tenants = list_all(pool).await?;
-    let rows = sqlx::query("SELECT tenant_id, students, staff, guardians, streams FROM platform_tenant_overview()")
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query("SELECT tenant_id, students, staff, guardians, streams FROM platform_tenant_overview()").fetch_all(pool).await?;
     let mut out = Vec::with_capacity(tenants.len());
     for tenant in tenants {
         let row = rows.iter().find(|r| r.try_get::<Uuid, _>("tenant_id").ok() == Some(tenant.id.0));

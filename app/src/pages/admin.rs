@@ -61,10 +61,8 @@ pub fn AdminPage() -> impl IntoView {
 fn SchoolLanguageSetting() -> impl IntoView {
     let ctx = request_ctx();
     let current = ctx.tenant.as_ref().map(|t| t.default_language).unwrap_or_default();
-    let options = Language::ALL
-        .into_iter()
-        .map(|l| view! { <option value=l.code() selected=l == current>{l.autonym()}</option> })
-        .collect_view();
+    let options =
+        Language::ALL.into_iter().map(|l| view! { <option value=l.code() selected=l == current>{l.autonym()}</option> }).collect_view();
     view! {
         <section class="card settings">
             <h2>{ctx.t("school-settings")}</h2>

@@ -23,11 +23,8 @@ pub fn Shell(title: String, children: Children) -> impl IntoView {
         })
         .collect_view();
     let who = ctx.principal.as_ref().map(|p| p.display_name.clone()).unwrap_or_default();
-    let roles = ctx
-        .principal
-        .as_ref()
-        .map(|p| p.roles.iter().map(|r| ctx.t(r.label_key())).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default();
+    let roles =
+        ctx.principal.as_ref().map(|p| p.roles.iter().map(|r| ctx.t(r.label_key())).collect::<Vec<_>>().join(", ")).unwrap_or_default();
     view! {
         <Title text=format!("{title} · Kilele")/>
         <header class="topbar">

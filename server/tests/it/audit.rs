@@ -62,7 +62,11 @@ async fn modified_or_deleted_entries_are_detected() {
     let tenant = khss(&app).await;
     // Tamper as the database owner (the only one able to), bypassing the append-only trigger.
     sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only").execute(&app.owner_pool).await.unwrap();
-    sqlx::query("UPDATE audit_log SET subject = 'nobody' WHERE tenant_id = $1 AND seq = 2").bind(tenant.0).execute(&app.owner_pool).await.unwrap();
+    sqlx::query("UPDATE audit_log SET subject = 'nobody' WHERE tenant_id = $1 AND seq = 2")
+        .bind(tenant.0)
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
     let (_, breaks) = verify_tenant(&app.pool, tenant).await.unwrap();
     assert_eq!(breaks, vec![ChainBreak::HashMismatch { seq: 2 }]);
     let (ok, out) = audit_verify(&app);
@@ -70,8 +74,14 @@ async fn modified_or_deleted_entries_are_detected() {
     assert!(out.contains("CHAIN BROKEN") && out.contains("mwanza-lakeside: ") && out.contains("HashMismatch"));
 
     // Deleting the newest entry is caught by the head.
-    let last: i64 = sqlx::query_scalar("SELECT max(seq) FROM audit_log WHERE tenant_id = $1").bind(tenant.0).fetch_one(&app.owner_pool).await.unwrap();
-    sqlx::query("DELETE FROM audit_log WHERE tenant_id = $1 AND seq = $2").bind(tenant.0).bind(last).execute(&app.owner_pool).await.unwrap();
+    let last: i64 =
+        sqlx::query_scalar("SELECT max(seq) FROM audit_log WHERE tenant_id = $1").bind(tenant.0).fetch_one(&app.owner_pool).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE tenant_id = $1 AND seq = $2")
+        .bind(tenant.0)
+        .bind(last)
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
     let (_, breaks) = verify_tenant(&app.pool, tenant).await.unwrap();
     assert!(breaks.contains(&ChainBreak::HeadMismatch { head_seq: last, last_seq: last - 1 }), "{breaks:?}");
     // Deleting one in the middle breaks the links.

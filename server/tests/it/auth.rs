@@ -3,7 +3,8 @@
 use crate::harness::*;
 use chrono::Duration;
 
-const DEMO_ACCOUNTS: [(&str, &str); 5] = [("admin", "/admin"), ("teacher", "/teacher"), ("bursar", "/accountant"), ("parent", "/portal"), ("student", "/portal")];
+const DEMO_ACCOUNTS: [(&str, &str); 5] =
+    [("admin", "/admin"), ("teacher", "/teacher"), ("bursar", "/accountant"), ("parent", "/portal"), ("student", "/portal")];
 
 #[tokio::test]
 async fn every_demo_account_lands_on_its_portal() {
@@ -201,6 +202,14 @@ async fn subdomain_selects_the_school_and_binds_the_session() {
     assert_eq!(ghost.get("/login").await.status().as_u16(), 404);
     // A session presented for another school is refused.
     for path in ["/admin", "/", "/teacher", "/login"] {
-        assert_cross_tenant_refused(&app, KHSS, "admin", MLPS, CrossTenantRequest { method: reqwest::Method::GET, path, form: &[] }, "Mwanza Lakeside").await;
+        assert_cross_tenant_refused(
+            &app,
+            KHSS,
+            "admin",
+            MLPS,
+            CrossTenantRequest { method: reqwest::Method::GET, path, form: &[] },
+            "Mwanza Lakeside",
+        )
+        .await;
     }
 }

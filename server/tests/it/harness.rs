@@ -148,7 +148,8 @@ impl Drop for TestApp {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 if let Ok(mut c) = PgConnection::connect(&with_db(&server_url(), "postgres")).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut c).await;
+                    let _ =
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut c).await;
                 }
             });
         })
@@ -294,4 +295,3 @@ pub async fn assert_cross_tenant_refused(app: &TestApp, a: &str, role: &str, b: 
     assert!(matches!(status, 401 | 403 | 404), "{} {} as {role}@{a} on {b}'s host: expected refusal, got {status}", req.method, req.path);
     assert!(!body.contains(b_marker), "{} {} leaked {b}'s data", req.method, req.path);
 }
-

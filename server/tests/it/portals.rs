@@ -111,13 +111,15 @@ async fn language_switch_persists_per_user_and_school_default_applies() {
     // The school's default language (a server function posted as a plain form).
     let r = b.server_fn("admin/default-language", &[("lang", "en")]).await;
     assert!(r.status().is_success(), "{}", r.status());
-    let lang: String = sqlx::query_scalar("SELECT default_language FROM tenants WHERE slug = $1").bind(KHSS).fetch_one(&app.pool).await.unwrap();
+    let lang: String =
+        sqlx::query_scalar("SELECT default_language FROM tenants WHERE slug = $1").bind(KHSS).fetch_one(&app.pool).await.unwrap();
     assert_eq!(lang, "en");
     // A teacher may not change it.
     let t = app.login_as(Some(KHSS), "teacher").await;
     let r = t.server_fn("admin/default-language", &[("lang", "sw")]).await;
     assert!(!r.status().is_success());
-    let lang: String = sqlx::query_scalar("SELECT default_language FROM tenants WHERE slug = $1").bind(KHSS).fetch_one(&app.pool).await.unwrap();
+    let lang: String =
+        sqlx::query_scalar("SELECT default_language FROM tenants WHERE slug = $1").bind(KHSS).fetch_one(&app.pool).await.unwrap();
     assert_eq!(lang, "en");
 }
 
@@ -135,7 +137,9 @@ async fn no_page_or_server_function_serves_another_school() {
     let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
     let get = |path| CrossTenantRequest { method: reqwest::Method::GET, path, form: &[] };
     let post = |path| CrossTenantRequest { method: reqwest::Method::POST, path, form: &[] };
-    for (role, page) in [("admin", "/admin"), ("teacher", "/teacher"), ("bursar", "/accountant"), ("parent", "/portal"), ("student", "/portal")] {
+    for (role, page) in
+        [("admin", "/admin"), ("teacher", "/teacher"), ("bursar", "/accountant"), ("parent", "/portal"), ("student", "/portal")]
+    {
         assert_cross_tenant_refused(&app, MLPS, role, KHSS, get(page), "Kilimanjaro Hills").await;
     }
     for (role, endpoint) in [

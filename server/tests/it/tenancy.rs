@@ -45,7 +45,8 @@ async fn forgotten_filter_sees_only_current_tenant() {
 
     let mut tx = tenant_tx(&app.pool, khss).await.unwrap();
     let students: i64 = sqlx::query_scalar("SELECT count(*) FROM students").fetch_one(&mut *tx).await.unwrap();
-    let foreign: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE tenant_id = $1").bind(mlps.0).fetch_one(&mut *tx).await.unwrap();
+    let foreign: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM students WHERE tenant_id = $1").bind(mlps.0).fetch_one(&mut *tx).await.unwrap();
     let other_ids: i64 = sqlx::query_scalar("SELECT count(DISTINCT tenant_id) FROM users").fetch_one(&mut *tx).await.unwrap();
     assert_eq!(students, 400);
     assert_eq!(foreign, 0, "asked explicitly for the other school's rows and got some");
@@ -119,10 +120,8 @@ async fn global_catalogs_are_seeded_and_match_the_code() {
     codes.sort();
     expected.sort();
     assert_eq!(codes, expected);
-    let bands: Vec<(String, i64)> = sqlx::query_as("SELECT band, count(*) FROM master_subjects GROUP BY band ORDER BY band")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
+    let bands: Vec<(String, i64)> =
+        sqlx::query_as("SELECT band, count(*) FROM master_subjects GROUP BY band ORDER BY band").fetch_all(&app.pool).await.unwrap();
     assert_eq!(bands.len(), 3, "primary, O-level and A-level subjects");
     assert!(bands.iter().all(|(_, n)| *n >= 7));
     // The catalogs are read-only for the app.
@@ -141,17 +140,14 @@ async fn demo_seed_is_realistic_and_refused_twice_or_in_production() {
     .await
     .unwrap();
     assert_eq!(orphans, 0, "every student has a guardian");
-    let bad_phones: i64 = sqlx::query_scalar("SELECT count(*) FROM guardians WHERE phone !~ '^\\+255[67][0-9]{8}$'")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+    let bad_phones: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM guardians WHERE phone !~ '^\\+255[67][0-9]{8}$'").fetch_one(&mut *tx).await.unwrap();
     assert_eq!(bad_phones, 0);
-    let siblings: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT guardian_id FROM student_guardians GROUP BY guardian_id HAVING count(*) > 1) s",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
+    let siblings: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM (SELECT guardian_id FROM student_guardians GROUP BY guardian_id HAVING count(*) > 1) s")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
     assert!(siblings > 10, "siblings share guardians");
     let streams: Vec<String> = sqlx::query_scalar("SELECT l.name || s.name FROM streams s JOIN levels l ON l.id = s.level_id ORDER BY 1")
         .fetch_all(&mut *tx)

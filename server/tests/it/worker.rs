@@ -18,7 +18,11 @@ async fn worker_runs_queued_jobs_and_reports_broken_chains() {
 
     // Break the chain: the next check fails and is queued for a retry with the reason.
     sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only").execute(&app.owner_pool).await.unwrap();
-    sqlx::query("UPDATE audit_log SET action = 'x' WHERE tenant_id = $1 AND seq = 1").bind(tenant.0).execute(&app.owner_pool).await.unwrap();
+    sqlx::query("UPDATE audit_log SET action = 'x' WHERE tenant_id = $1 AND seq = 1")
+        .bind(tenant.0)
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
     server::worker::schedule_audit_verification(&app.pool).await.unwrap();
     server::worker::run_once(&app.pool).await.unwrap();
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
