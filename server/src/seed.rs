@@ -198,6 +198,7 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
     users::ensure_default_roles(&mut tx, tenant).await?;
     let now = Utc::now();
     let seed_actor = Actor::system("seed");
+    let by = users::ChangedBy { actor: &seed_actor, at: now };
 
     // Staff with demo sign-ins.
     let account = |role: &str| Email::parse(&format!("{role}@{}.test", spec.slug));
@@ -208,6 +209,7 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
         &format!("{} {}", "Grace", pick(&mut rng, SURNAMES)),
         Some(demo_hash),
         &[Role::SchoolAdmin, Role::Teacher],
+        by,
     )
     .await?;
     let teacher = users::create_school_user(
@@ -217,15 +219,17 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
         &format!("Juma {}", pick(&mut rng, SURNAMES)),
         Some(demo_hash),
         &[Role::Teacher],
+        by,
     )
     .await?;
-    let bursar = users::create_school_user(
+    users::create_school_user(
         &mut tx,
         tenant,
         &account("bursar")?,
         &format!("Neema {}", pick(&mut rng, SURNAMES)),
         Some(demo_hash),
         &[Role::Accountant],
+        by,
     )
     .await?;
     let mut teachers = vec![teacher, admin];
@@ -235,10 +239,7 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
         let last = pick(&mut rng, SURNAMES);
         let email = Email::parse(&format!("{}.{}{}@{}.test", first.to_lowercase(), last.to_lowercase(), i, spec.slug))?;
         // Invited staff: no password until they accept their invitation.
-        teachers.push(users::create_school_user(&mut tx, tenant, &email, &format!("{first} {last}"), None, &[Role::Teacher]).await?);
-    }
-    for (user, roles) in [(admin, "school_admin,teacher"), (teacher, "teacher"), (bursar, "accountant")] {
-        audit::append(&mut tx, tenant, now, &seed_actor, "role.granted", &user.to_string(), serde_json::json!({ "roles": roles })).await?;
+        teachers.push(users::create_school_user(&mut tx, tenant, &email, &format!("{first} {last}"), None, &[Role::Teacher], by).await?);
     }
 
     // Calendar, levels, streams, subjects.
@@ -389,7 +390,7 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
     // The demo parent gets a sign-in.
     if let Some(guardian) = demo_guardian {
         let name: String = sqlx::query_scalar("SELECT full_name FROM guardians WHERE id = $1").bind(guardian).fetch_one(&mut *tx).await?;
-        let parent = users::create_school_user(&mut tx, tenant, &account("parent")?, &name, Some(demo_hash), &[Role::Parent]).await?;
+        let parent = users::create_school_user(&mut tx, tenant, &account("parent")?, &name, Some(demo_hash), &[Role::Parent], by).await?;
         sqlx::query("UPDATE guardians SET user_id = $2, email = $3 WHERE id = $1")
             .bind(guardian)
             .bind(parent)
@@ -402,7 +403,7 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
             .bind(student)
             .fetch_one(&mut *tx)
             .await?;
-        let user = users::create_school_user(&mut tx, tenant, &account("student")?, &name, Some(demo_hash), &[Role::Student]).await?;
+        let user = users::create_school_user(&mut tx, tenant, &account("student")?, &name, Some(demo_hash), &[Role::Student], by).await?;
         sqlx::query("UPDATE students SET user_id = $2 WHERE id = $1").bind(student).bind(user).execute(&mut *tx).await?;
     }
     audit::append(&mut tx, tenant, now, &seed_actor, "seed.demo", spec.slug, serde_json::json!({ "students": serial })).await?;

@@ -50,8 +50,16 @@ pub async fn ensure_default_roles(tx: &mut TenantTx, tenant: TenantId) -> Result
     Ok(())
 }
 
+/// Who made a change and when: every change to roles is audited.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangedBy<'a> {
+    pub actor: &'a Actor,
+    pub at: DateTime<Utc>,
+}
+
 /// Creates a school user with the given roles. `password_hash` is `None` for an invited
 /// user who has not chosen a password yet.
+#[allow(clippy::too_many_arguments)]
 pub async fn create_school_user(
     tx: &mut TenantTx,
     tenant: TenantId,
@@ -59,6 +67,7 @@ pub async fn create_school_user(
     display_name: &str,
     password_hash: Option<&str>,
     roles: &[Role],
+    by: ChangedBy<'_>,
 ) -> Result<Uuid, sqlx::Error> {
     let id: Uuid =
         sqlx::query_scalar("INSERT INTO users (tenant_id, email, display_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING id")
@@ -69,13 +78,14 @@ pub async fn create_school_user(
             .fetch_one(&mut **tx)
             .await?;
     for role in roles {
-        grant_role(tx, tenant, id, *role).await?;
+        grant_role(tx, tenant, id, *role, by).await?;
     }
     Ok(id)
 }
 
-pub async fn grant_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: Role) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Grants a role (audited as `role.granted`; granting a role already held changes nothing).
+pub async fn grant_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: Role, by: ChangedBy<'_>) -> Result<(), sqlx::Error> {
+    let granted = sqlx::query(
         "INSERT INTO user_roles (tenant_id, user_id, role_id)
          SELECT $1, $2, r.id FROM roles r WHERE r.code = $3
          ON CONFLICT DO NOTHING",
@@ -84,7 +94,30 @@ pub async fn grant_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: R
     .bind(user)
     .bind(role.code())
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if granted == 1 {
+        let details = serde_json::json!({ "role": role.code() });
+        audit::append(tx, tenant, by.at, by.actor, "role.granted", &user.to_string(), details).await?;
+    }
+    Ok(())
+}
+
+/// Takes a role away (audited as `role.revoked`). Takes effect on the user's next request.
+pub async fn revoke_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: Role, by: ChangedBy<'_>) -> Result<(), sqlx::Error> {
+    let revoked = sqlx::query(
+        "DELETE FROM user_roles ur USING roles r
+          WHERE r.tenant_id = ur.tenant_id AND r.id = ur.role_id AND ur.user_id = $1 AND r.code = $2",
+    )
+    .bind(user)
+    .bind(role.code())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if revoked > 0 {
+        let details = serde_json::json!({ "role": role.code() });
+        audit::append(tx, tenant, by.at, by.actor, "role.revoked", &user.to_string(), details).await?;
+    }
     Ok(())
 }
 

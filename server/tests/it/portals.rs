@@ -155,3 +155,35 @@ async fn no_page_or_server_function_serves_another_school() {
         assert_cross_tenant_refused(&app, MLPS, role, KHSS, post(endpoint), "KHSS/").await;
     }
 }
+
+/// Roles are read on every request: taking one away closes the portal at once, and both
+/// the grant and the revocation are in the audit log.
+#[tokio::test]
+async fn role_changes_apply_at_once_and_are_audited() {
+    use kilele::audit::Actor;
+    use kilele::identity::store::{grant_role, revoke_role, ChangedBy};
+    use kilele::identity::Role;
+    let app = spawn_app().await;
+    let teacher = app.login_as(Some(KHSS), "teacher").await;
+    assert_eq!(teacher.get("/teacher").await.status().as_u16(), 200);
+    let tenant =
+        kilele::tenancy::store::find_by_slug(&app.pool, &kilele::tenancy::TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
+    let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
+    let user: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'teacher@kilimanjaro-hills.test'").fetch_one(&mut *tx).await.unwrap();
+    let head = Actor::anonymous("admin@kilimanjaro-hills.test");
+    let by = ChangedBy { actor: &head, at: kilele::clock::Clock::now(app.clock.as_ref()) };
+    revoke_role(&mut tx, tenant, user, Role::Teacher, by).await.unwrap();
+    grant_role(&mut tx, tenant, user, Role::Accountant, by).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(teacher.get("/teacher").await.status().as_u16(), 403);
+    assert_eq!(teacher.get("/accountant").await.status().as_u16(), 200);
+    let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action || ':' || (details->>'role') FROM audit_log WHERE subject = $1 ORDER BY seq DESC LIMIT 2")
+            .bind(user.to_string())
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(actions, ["role.granted:accountant", "role.revoked:teacher"]);
+}
