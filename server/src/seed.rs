@@ -315,7 +315,7 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
 
     // Students and guardians. Every seventh student is a younger sibling of the one before
     // (same family name, same guardians).
-    let mut serial = 0;
+    let mut serial: i32 = 0;
     let mut last_family: Option<(String, Vec<(Uuid, &str)>)> = None;
     let mut demo_guardian: Option<Uuid> = None;
     let mut demo_student: Option<Uuid> = None;
@@ -325,7 +325,7 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
             let female = rng.gen_bool(0.5);
             let first = pick(&mut rng, if female { FEMALE } else { MALE });
             let middle = pick(&mut rng, MALE);
-            let sibling = serial % 7 == 0 && last_family.is_some();
+            let sibling = serial.unsigned_abs().is_multiple_of(7) && last_family.is_some();
             let surname = match (&last_family, sibling) {
                 (Some((s, _)), true) => s.clone(),
                 _ => pick(&mut rng, SURNAMES).to_owned(),

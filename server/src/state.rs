@@ -24,7 +24,8 @@ impl FromRef<AppState> for LeptosOptions {
 pub async fn connect_redis(url: &str) -> anyhow::Result<Pool> {
     let config = Config_::from_url(url)?;
     let pool = Pool::new(config, None, None, Some(ReconnectPolicy::new_exponential(0, 100, 5_000, 2)), 4)?;
-    let _ = pool.init().await?;
+    // The returned handle is the background connection task; it runs on when detached.
+    std::mem::drop(pool.init().await?);
     Ok(pool)
 }
 
