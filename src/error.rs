@@ -25,11 +25,17 @@ pub enum DomainError {
     Forbidden,
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// Several fields at once (a form is checked whole, so people fix everything in one go).
+    #[error("{} invalid fields", .0.len())]
+    InvalidFields(Vec<ValidationError>),
     #[error("conflict: {0}")]
     Conflict(String),
     #[cfg(feature = "ssr")]
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[cfg(feature = "ssr")]
+    #[error("personal data protection: {0}")]
+    Pii(#[from] crate::audit::pii::PiiError),
     #[error("internal: {0}")]
     Internal(String),
 }

@@ -170,3 +170,80 @@ pub async fn set_school_language(lang: String) -> Result<(), AppError> {
     tx.commit().await?;
     Ok(())
 }
+
+// ---- Calendar (school admin) ----------------------------------------------------------
+
+#[cfg(feature = "ssr")]
+fn changed_by(deps: &crate::ctx::Deps, me: &kilele::identity::Principal) -> (kilele::audit::Actor, chrono::DateTime<chrono::Utc>) {
+    (kilele::audit::Actor::user(me.user_id, &me.email), deps.clock.now())
+}
+
+#[cfg(feature = "ssr")]
+fn parse_uuid(field: &str, value: &str) -> Result<uuid::Uuid, AppError> {
+    value.trim().parse().map_err(|_| AppError::Invalid { field: field.into(), message: "error-not-found".into() })
+}
+
+#[cfg(feature = "ssr")]
+fn parse_date(field: &str, value: &str) -> Result<chrono::NaiveDate, AppError> {
+    chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::Invalid { field: field.into(), message: "error-date-invalid".into() })
+}
+
+/// The school's years and terms, newest first.
+#[server(endpoint = "admin/calendar")]
+pub async fn calendar_years() -> Result<Vec<kilele::academic::calendar::YearView>, AppError> {
+    use kilele::identity::Permission;
+    let (deps, _, tenant) = guard::school(Permission::SchoolAcademicsManage)?;
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    let years = kilele::academic::calendar::db::list_years(&mut tx).await?;
+    tx.commit().await?;
+    Ok(years)
+}
+
+/// Adds an academic year with the usual term dates (two or three terms), to be adjusted.
+#[server(endpoint = "admin/calendar/create-year")]
+pub async fn create_academic_year(year: String, terms_per_year: String) -> Result<(), AppError> {
+    use kilele::academic::calendar;
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::SchoolAcademicsManage)?;
+    let year: i32 = year.trim().parse().map_err(|_| AppError::Invalid { field: "year".into(), message: "error-year-invalid".into() })?;
+    let per: i32 = terms_per_year
+        .trim()
+        .parse()
+        .map_err(|_| AppError::Invalid { field: "terms_per_year".into(), message: "error-terms-per-year".into() })?;
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    calendar::db::create_year(&mut tx, tenant.id, year, per, &calendar::default_terms(year, per), by).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Changes one term's dates.
+#[server(endpoint = "admin/calendar/update-term")]
+pub async fn update_term(term_id: String, starts_on: String, ends_on: String) -> Result<(), AppError> {
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::SchoolAcademicsManage)?;
+    let term = parse_uuid("term", &term_id)?;
+    let (starts_on, ends_on) = (parse_date("starts_on", &starts_on)?, parse_date("ends_on", &ends_on)?);
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    kilele::academic::calendar::db::update_term(&mut tx, tenant.id, term, starts_on, ends_on, by).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Makes a term (and its year) current.
+#[server(endpoint = "admin/calendar/current-term")]
+pub async fn set_current_term(term_id: String) -> Result<(), AppError> {
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::SchoolAcademicsManage)?;
+    let term = parse_uuid("term", &term_id)?;
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    kilele::academic::calendar::db::set_current_term(&mut tx, tenant.id, term, by).await?;
+    tx.commit().await?;
+    Ok(())
+}

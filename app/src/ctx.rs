@@ -27,11 +27,24 @@ pub struct RequestCtx {
     pub portals: Vec<Portal>,
     pub path: String,
     pub login_flash: Option<LoginFlash>,
+    /// A server function posted as a plain form failed: its error, to show next to the form.
+    pub form_error: Option<crate::errors::AppError>,
 }
 
 impl RequestCtx {
     pub fn t(&self, key: &str) -> String {
         crate::i18n::t(self.lang, key)
+    }
+
+    /// The messages of a failed form post, field by field.
+    pub fn form_errors(&self) -> Vec<(String, String)> {
+        use crate::errors::AppError;
+        match &self.form_error {
+            None => vec![],
+            Some(AppError::Invalid { field, message }) => vec![(field.clone(), self.t(message))],
+            Some(AppError::InvalidFields(fields)) => fields.iter().map(|(f, m)| (f.clone(), self.t(m))).collect(),
+            Some(other) => vec![(String::new(), self.t(other.i18n_key()))],
+        }
     }
 }
 
@@ -56,4 +69,6 @@ pub struct Deps {
     /// Connects as the application role: row-level security always applies.
     pub pool: sqlx::PgPool,
     pub clock: kilele::clock::SharedClock,
+    /// Encrypts and reveals personal data; builds blind indexes.
+    pub pii: std::sync::Arc<kilele::audit::pii::KeyRing>,
 }

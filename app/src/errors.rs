@@ -17,6 +17,8 @@ pub enum AppError {
         field: String,
         message: String,
     },
+    /// Several fields at once.
+    InvalidFields(Vec<(String, String)>),
     /// Something broke on our side; details are in the server log only.
     Internal,
     /// Transport-level failure of the server-function call itself.
@@ -38,6 +40,7 @@ impl AppError {
             Self::Forbidden => "error-forbidden",
             Self::NotFound => "error-not-found",
             Self::Invalid { message, .. } => message,
+            Self::InvalidFields(fields) => fields.first().map(|(_, m)| m.as_str()).unwrap_or("error-internal"),
             Self::Internal | Self::Transport(_) => "error-internal",
         }
     }
@@ -59,6 +62,7 @@ impl From<kilele::DomainError> for AppError {
             D::NotFound => Self::NotFound,
             D::Forbidden => Self::Forbidden,
             D::Invalid(v) => Self::Invalid { field: v.field, message: v.message },
+            D::InvalidFields(vs) => Self::InvalidFields(vs.into_iter().map(|v| (v.field, v.message)).collect()),
             D::Conflict(what) => Self::Invalid { field: what, message: "error-conflict".into() },
             other => {
                 tracing::error!(error = %other, "domain error");

@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/owner") view=pages::owner::OwnerPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/calendar") view=pages::calendar::CalendarPage ssr=SsrMode::Async/>
                 <Route path=path!("/teacher") view=pages::teacher::TeacherPage ssr=SsrMode::Async/>
                 <Route path=path!("/accountant") view=pages::accountant::AccountantPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::family::FamilyPage ssr=SsrMode::Async/>

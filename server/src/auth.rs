@@ -186,7 +186,9 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         None
     };
 
+    let form_error = req.uri().query().and_then(form_error_from_query);
     req.extensions_mut().insert(RequestCtx {
+        form_error,
         principal,
         tenant_from_host: host_tenant.is_some(),
         tenant,
@@ -196,6 +198,15 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         login_flash,
     });
     next.run(req).await
+}
+
+/// A server function posted as a plain HTML form redirects back with `__err=<base64 JSON>`
+/// when it fails; decode it so the page can show the message next to the form.
+fn form_error_from_query(query: &str) -> Option<app::errors::AppError> {
+    use base64::Engine;
+    let encoded = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "__err").map(|(_, v)| v.into_owned())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE.decode(encoded.as_bytes()).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 async fn load_principal(st: &AppState, auth: &SessionAuth) -> Result<Option<(Principal, Option<Tenant>)>, sqlx::Error> {

@@ -126,7 +126,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 println!("database already has schools; demo seed skipped");
                 return Ok(ExitCode::SUCCESS);
             }
-            let report = seed::demo(&pool, config.environment == Environment::Production).await?;
+            let report = seed::demo(&pool, &config.pii, config.environment == Environment::Production).await?;
             for (school, students) in report.schools {
                 println!("seeded {school}: {students} students");
             }

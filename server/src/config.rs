@@ -33,6 +33,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub site_addr: SocketAddr,
     pub db_pool_size: u32,
+    /// Keys for personal data at rest (PII_KEYS, PII_ACTIVE_KEY, PII_INDEX_KEY).
+    pub pii: kilele::audit::pii::KeyRing,
 }
 
 // Never print connection strings: they may carry passwords.
@@ -48,6 +50,7 @@ impl std::fmt::Debug for Config {
             .field("session_idle", &self.session_idle)
             .field("session_absolute", &self.session_absolute)
             .field("site_addr", &self.site_addr)
+            .field("pii", &self.pii)
             .finish()
     }
 }
@@ -106,7 +109,15 @@ impl Config {
         if idle_minutes <= 0 || absolute_hours <= 0 {
             bail!("session timeouts must be positive");
         }
+        let pii = match (var("PII_KEYS"), var("PII_ACTIVE_KEY"), var("PII_INDEX_KEY")) {
+            (Some(keys), Some(active), Some(index)) => kilele::audit::pii::KeyRing::parse(&keys, &active, &index)
+                .map_err(|e| anyhow::anyhow!("PII_KEYS / PII_ACTIVE_KEY / PII_INDEX_KEY: {e}"))?,
+            (None, None, None) if environment == Environment::Development => kilele::audit::pii::KeyRing::development(),
+            (None, None, None) => bail!("production needs PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY (see README)"),
+            _ => bail!("set all three of PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY, or none (development only)"),
+        };
         Ok(Self {
+            pii,
             database_url,
             app_database_url,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),

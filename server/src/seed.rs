@@ -4,10 +4,12 @@
 
 use anyhow::{bail, Context};
 use chrono::{NaiveDate, Utc};
+use kilele::academic::store::insert_guardian;
+use kilele::audit::pii::KeyRing;
 use kilele::audit::{self, Actor};
-use kilele::db::{tenant_tx, TenantTx};
+use kilele::db::tenant_tx;
 use kilele::identity::{password, store as users, Email, Phone, Role};
-use kilele::tenancy::{store as tenants, TenantId, TenantSlug};
+use kilele::tenancy::{store as tenants, TenantSlug};
 use kilele::Language;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -167,7 +169,7 @@ pub async fn has_tenants(pool: &PgPool) -> anyhow::Result<bool> {
 
 /// Seeds the demo. `pool` connects as the application role: seeding obeys the same
 /// row-level security as the running app.
-pub async fn demo(pool: &PgPool, production: bool) -> anyhow::Result<SeedReport> {
+pub async fn demo(pool: &PgPool, pii: &KeyRing, production: bool) -> anyhow::Result<SeedReport> {
     if production {
         bail!("refusing to seed demo accounts: KILELE_ENV=production");
     }
@@ -184,13 +186,13 @@ pub async fn demo(pool: &PgPool, production: bool) -> anyhow::Result<SeedReport>
         .await?;
     let mut report = SeedReport::default();
     for spec in &SCHOOLS {
-        let students = seed_school(pool, spec, &demo_hash).await.with_context(|| format!("seeding {}", spec.slug))?;
+        let students = seed_school(pool, pii, spec, &demo_hash).await.with_context(|| format!("seeding {}", spec.slug))?;
         report.schools.push((spec.slug.to_owned(), students));
     }
     Ok(report)
 }
 
-async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyhow::Result<i64> {
+async fn seed_school(pool: &PgPool, pii: &KeyRing, spec: &SchoolSpec, demo_hash: &str) -> anyhow::Result<i64> {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let slug = TenantSlug::parse(spec.slug)?;
     let tenant = tenants::create(pool, &slug, spec.name, spec.plan, Language::Sw).await?;
@@ -362,10 +364,10 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
                 _ => {
                     let mut g = Vec::new();
                     let mother = format!("{} {}", pick(&mut rng, FEMALE), surname);
-                    g.push((insert_guardian(&mut tx, tenant, &mother, &phone(&mut rng)?).await?, "mother"));
+                    g.push((insert_guardian(&mut tx, tenant, pii, &mother, &phone(&mut rng)?, None).await?, "mother"));
                     if rng.gen_bool(0.6) {
                         let father = format!("{} {}", pick(&mut rng, MALE), surname);
-                        g.push((insert_guardian(&mut tx, tenant, &father, &phone(&mut rng)?).await?, "father"));
+                        g.push((insert_guardian(&mut tx, tenant, pii, &father, &phone(&mut rng)?, None).await?, "father"));
                     }
                     g
                 }
@@ -409,15 +411,6 @@ async fn seed_school(pool: &PgPool, spec: &SchoolSpec, demo_hash: &str) -> anyho
     audit::append(&mut tx, tenant, now, &seed_actor, "seed.demo", spec.slug, serde_json::json!({ "students": serial })).await?;
     tx.commit().await?;
     Ok(i64::from(serial))
-}
-
-async fn insert_guardian(tx: &mut TenantTx, tenant: TenantId, name: &str, phone: &Phone) -> anyhow::Result<Uuid> {
-    Ok(sqlx::query_scalar("INSERT INTO guardians (tenant_id, full_name, phone) VALUES ($1, $2, $3) RETURNING id")
-        .bind(tenant.0)
-        .bind(name)
-        .bind(phone.as_str())
-        .fetch_one(&mut **tx)
-        .await?)
 }
 
 /// The demo accounts, as `scripts/dev` prints them.

@@ -47,7 +47,8 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
         .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL as the application role: {e}"))?;
     let redis = connect_redis(&config.redis_url).await.map_err(|e| anyhow::anyhow!("cannot connect to Redis: {e}"))?;
     kilele::identity::password::warm_up();
-    Ok(AppState { leptos, deps: app::Deps { pool, clock }, redis, config: Arc::new(config), metrics: Arc::new(Metrics::new()) })
+    let pii = Arc::new(config.pii.clone());
+    Ok(AppState { leptos, deps: app::Deps { pool, clock, pii }, redis, config: Arc::new(config), metrics: Arc::new(Metrics::new()) })
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,7 +1,11 @@
 //! Queries behind the portal dashboards. All run inside a tenant transaction.
 
 use super::{class_name, ChildSummary, SchoolOverview, StreamSummary, TeachingAssignment};
+use crate::audit::pii::{Aad, KeyRing};
 use crate::db::TenantTx;
+use crate::identity::{Email, Phone};
+use crate::tenancy::TenantId;
+use crate::DomainError;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -110,4 +114,45 @@ pub async fn children_of_guardian(tx: &mut TenantTx, user: Uuid) -> Result<Vec<C
 pub async fn student_of_user(tx: &mut TenantTx, user: Uuid) -> Result<Option<ChildSummary>, sqlx::Error> {
     let sql = format!("{CHILD_SELECT} WHERE st.user_id = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user).fetch_optional(&mut **tx).await?.as_ref().map(child_from_row).transpose()
+}
+
+/// Field names bound into encryption (associated data) and blind indexes.
+pub const GUARDIAN_PHONE: &str = "guardians.phone";
+
+/// Adds a guardian. The phone number is stored encrypted, with a keyed blind index for
+/// lookups; it never reaches the database in plain text.
+pub async fn insert_guardian(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    pii: &KeyRing,
+    full_name: &str,
+    phone: &Phone,
+    email: Option<&Email>,
+) -> Result<Uuid, DomainError> {
+    let sealed = pii.encrypt(phone.as_str(), &Aad::new(tenant.0, GUARDIAN_PHONE))?;
+    let index = pii.blind_index(tenant.0, GUARDIAN_PHONE, phone.as_str());
+    Ok(sqlx::query_scalar(
+        "INSERT INTO guardians (tenant_id, full_name, phone_enc, phone_bidx, email) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(full_name)
+    .bind(sealed)
+    .bind(index)
+    .bind(email.map(Email::as_str))
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// A guardian's phone number in clear, for callers that hold `students.pii.read`.
+pub fn reveal_phone(pii: &KeyRing, tenant: TenantId, sealed: &[u8]) -> Result<Phone, DomainError> {
+    let clear = pii.decrypt(sealed, &Aad::new(tenant.0, GUARDIAN_PHONE))?;
+    Phone::parse(&clear).map_err(|_| DomainError::Internal("stored phone is not a phone".into()))
+}
+
+/// Guardians whose phone number is `phone` (exact match through the blind index).
+pub async fn guardians_by_phone(tx: &mut TenantTx, tenant: TenantId, pii: &KeyRing, phone: &Phone) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM guardians WHERE phone_bidx = $1 ORDER BY full_name")
+        .bind(pii.blind_index(tenant.0, GUARDIAN_PHONE, phone.as_str()))
+        .fetch_all(&mut **tx)
+        .await
 }

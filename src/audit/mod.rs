@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
+pub mod pii;
+#[cfg(feature = "ssr")]
 mod store;
 #[cfg(feature = "ssr")]
 pub use store::{append, load_chain, verify_tenant};

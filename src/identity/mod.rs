@@ -104,7 +104,16 @@ impl Role {
         match self {
             Self::PlatformOwner => &[PlatformTenantsRead, PlatformTenantsManage],
             Self::PlatformSupport => &[PlatformTenantsRead],
-            Self::SchoolAdmin => &[SchoolOverviewRead, SchoolUsersManage, SchoolSettingsManage, SchoolAuditRead],
+            Self::SchoolAdmin => &[
+                SchoolOverviewRead,
+                SchoolUsersManage,
+                SchoolSettingsManage,
+                SchoolAuditRead,
+                SchoolAcademicsManage,
+                StudentsRead,
+                StudentsManage,
+                StudentsPiiRead,
+            ],
             Self::Teacher => &[TeachingClassesRead],
             Self::Accountant => &[FinanceOverviewRead],
             Self::Parent => &[PortalChildrenRead],
@@ -122,6 +131,10 @@ pub enum Permission {
     SchoolUsersManage,
     SchoolSettingsManage,
     SchoolAuditRead,
+    SchoolAcademicsManage,
+    StudentsRead,
+    StudentsManage,
+    StudentsPiiRead,
     TeachingClassesRead,
     FinanceOverviewRead,
     PortalChildrenRead,
@@ -129,13 +142,17 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 14] = [
         Permission::PlatformTenantsRead,
         Permission::PlatformTenantsManage,
         Permission::SchoolOverviewRead,
         Permission::SchoolUsersManage,
         Permission::SchoolSettingsManage,
         Permission::SchoolAuditRead,
+        Permission::SchoolAcademicsManage,
+        Permission::StudentsRead,
+        Permission::StudentsManage,
+        Permission::StudentsPiiRead,
         Permission::TeachingClassesRead,
         Permission::FinanceOverviewRead,
         Permission::PortalChildrenRead,
@@ -150,6 +167,10 @@ impl Permission {
             Self::SchoolUsersManage => "school.users.manage",
             Self::SchoolSettingsManage => "school.settings.manage",
             Self::SchoolAuditRead => "school.audit.read",
+            Self::SchoolAcademicsManage => "school.academics.manage",
+            Self::StudentsRead => "students.read",
+            Self::StudentsManage => "students.manage",
+            Self::StudentsPiiRead => "students.pii.read",
             Self::TeachingClassesRead => "teaching.classes.read",
             Self::FinanceOverviewRead => "finance.overview.read",
             Self::PortalChildrenRead => "portal.children.read",

@@ -15,6 +15,7 @@ pub fn AdminPage() -> impl IntoView {
     let can_settings = ctx.principal.as_ref().is_some_and(|p| p.can(Permission::SchoolSettingsManage));
     view! {
         <Shell title=title>
+            <AdminTabs/>
             <Await future=admin_overview() let:overview>
                 {match overview.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
@@ -73,4 +74,22 @@ fn SchoolLanguageSetting() -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// The admin console's sections.
+#[component]
+pub fn AdminTabs() -> impl IntoView {
+    let ctx = request_ctx();
+    let can = |p: Permission| ctx.principal.as_ref().is_some_and(|me| me.can(p));
+    let tabs: Vec<(&str, &str, bool)> =
+        vec![("/admin", "admin-tab-overview", true), ("/admin/calendar", "admin-tab-calendar", can(Permission::SchoolAcademicsManage))];
+    let links = tabs
+        .into_iter()
+        .filter(|(_, _, allowed)| *allowed)
+        .map(|(href, key, _)| {
+            let active = ctx.path == href;
+            view! { <a href=href class:active=active aria-current=active.then_some("page")>{ctx.t(key)}</a> }
+        })
+        .collect_view();
+    view! { <nav class="tabs" aria-label=ctx.t("admin-sections")>{links}</nav> }
 }

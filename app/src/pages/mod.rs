@@ -3,6 +3,7 @@
 
 pub mod accountant;
 pub mod admin;
+pub mod calendar;
 pub mod family;
 pub mod layout;
 pub mod login;

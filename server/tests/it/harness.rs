@@ -54,7 +54,7 @@ async fn template() -> String {
             let owner_url = with_db(&server_url(), &name);
             server::cli::migrate(&owner_url).await.expect("migrations apply");
             let app_pool = PgPoolOptions::new().max_connections(2).connect(&derive_app_url(&owner_url).unwrap()).await.unwrap();
-            server::seed::demo(&app_pool, false).await.expect("demo seed");
+            server::seed::demo(&app_pool, &kilele::audit::pii::KeyRing::development(), false).await.expect("demo seed");
             app_pool.close().await;
             name
         })
@@ -109,6 +109,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         log_format: LogFormat::Pretty,
         site_addr: "127.0.0.1:0".parse().unwrap(),
         db_pool_size: 5,
+        pii: kilele::audit::pii::KeyRing::development(),
     };
     server::telemetry::init(LogFormat::Pretty);
     let clock = Arc::new(ManualClock::new(Utc::now()));
@@ -214,8 +215,10 @@ impl TestApp {
 }
 
 impl Browser {
+    /// `path` is a path on this site, or a full URL (as in a Location header).
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) };
+        self.client.get(url).send().await.unwrap()
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
@@ -234,6 +237,20 @@ impl Browser {
             .post(format!("{}/api/{endpoint}", self.base))
             .header(ORIGIN, &self.origin)
             .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a plain HTML form to a server function, as a browser without JavaScript does
+    /// (it answers with a redirect back to `from`).
+    pub async fn form_to_server_fn(&self, endpoint: &str, form: &[(&str, &str)], from: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header(ORIGIN, &self.origin)
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("referer", format!("{}{from}", self.base))
             .form(form)
             .send()
             .await

@@ -5,6 +5,7 @@ mod harness;
 
 mod audit;
 mod auth;
+mod calendar;
 mod ops;
 mod portals;
 mod tenancy;

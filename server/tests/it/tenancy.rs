@@ -140,9 +140,22 @@ async fn demo_seed_is_realistic_and_refused_twice_or_in_production() {
     .await
     .unwrap();
     assert_eq!(orphans, 0, "every student has a guardian");
-    let bad_phones: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM guardians WHERE phone !~ '^\\+255[67][0-9]{8}$'").fetch_one(&mut *tx).await.unwrap();
-    assert_eq!(bad_phones, 0);
+    // Phones are stored encrypted; each decrypts to a Tanzanian E.164 number and is found
+    // again through its blind index.
+    let pii = kilele::audit::pii::KeyRing::development();
+    let sealed: Vec<Vec<u8>> = sqlx::query_scalar("SELECT phone_enc FROM guardians").fetch_all(&mut *tx).await.unwrap();
+    assert!(sealed.len() > 400);
+    for s in &sealed {
+        let phone = kilele::academic::store::reveal_phone(&pii, khss, s).unwrap();
+        assert!(phone.as_str().starts_with("+2556") || phone.as_str().starts_with("+2557"), "{phone}");
+        assert!(!String::from_utf8_lossy(s).contains(&phone.as_str()[4..]), "ciphertext must not contain the number");
+    }
+    let first = kilele::academic::store::reveal_phone(&pii, khss, &sealed[0]).unwrap();
+    let found = kilele::academic::store::guardians_by_phone(&mut tx, khss, &pii, &first).await.unwrap();
+    assert!(!found.is_empty());
+    // Another school's key context cannot read them.
+    let mlps = tenant_id(&app, MLPS).await;
+    assert!(kilele::academic::store::reveal_phone(&pii, mlps, &sealed[0]).is_err());
     let siblings: i64 =
         sqlx::query_scalar("SELECT count(*) FROM (SELECT guardian_id FROM student_guardians GROUP BY guardian_id HAVING count(*) > 1) s")
             .fetch_one(&mut *tx)
@@ -155,7 +168,7 @@ async fn demo_seed_is_realistic_and_refused_twice_or_in_production() {
         .unwrap();
     assert_eq!(streams, ["Form 1A", "Form 1B", "Form 2A", "Form 2B", "Form 3A", "Form 3B", "Form 4A", "Form 4B"]);
     drop(tx);
-    assert!(server::seed::demo(&app.pool, false).await.is_err(), "second seed must be refused");
-    // A fresh empty database: refused in production.
-    assert!(server::seed::demo(&app.pool, true).await.unwrap_err().to_string().contains("production"));
+    let pii = kilele::audit::pii::KeyRing::development();
+    assert!(server::seed::demo(&app.pool, &pii, false).await.is_err(), "second seed must be refused");
+    assert!(server::seed::demo(&app.pool, &pii, true).await.unwrap_err().to_string().contains("production"));
 }
