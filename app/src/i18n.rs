@@ -77,10 +77,26 @@ mod tests {
             .collect()
     }
 
+    /// All keys of one language, over every .ftl file in its folder (one file per area).
+    fn all_keys(lang: &str) -> BTreeSet<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales").join(lang);
+        let mut out = BTreeSet::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "ftl") {
+                let found = keys(&std::fs::read_to_string(&path).unwrap());
+                for k in found {
+                    assert!(out.insert(k.clone()), "{k} is defined twice in {lang}");
+                }
+            }
+        }
+        out
+    }
+
     #[test]
     fn english_and_kiswahili_have_the_same_keys() {
-        let en = keys(include_str!("../locales/en/main.ftl"));
-        let sw = keys(include_str!("../locales/sw/main.ftl"));
+        let en = all_keys("en");
+        let sw = all_keys("sw");
         let missing_sw: Vec<_> = en.difference(&sw).collect();
         let missing_en: Vec<_> = sw.difference(&en).collect();
         assert!(missing_sw.is_empty(), "missing in Kiswahili: {missing_sw:?}");
@@ -103,7 +119,7 @@ mod tests {
     fn every_key_the_code_uses_exists() {
         // Domain types name i18n keys; all of them must be translated.
         use kilele::identity::{Portal, Role};
-        let en = keys(include_str!("../locales/en/main.ftl"));
+        let en = all_keys("en");
         for p in Portal::ALL {
             assert!(en.contains(p.label_key()), "{}", p.label_key());
         }

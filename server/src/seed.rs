@@ -250,6 +250,24 @@ async fn seed_school(pool: &PgPool, pii: &KeyRing, spec: &SchoolSpec, demo_hash:
         .bind(YEAR)
         .fetch_one(&mut *tx)
         .await?;
+    sqlx::query("INSERT INTO school_settings (tenant_id, admission_prefix) VALUES ($1, $2)")
+        .bind(tenant.0)
+        .bind(spec.prefix)
+        .execute(&mut *tx)
+        .await?;
+    for (i, term) in kilele::academic::calendar::default_terms(YEAR, 2).iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO terms (tenant_id, academic_year_id, number, starts_on, ends_on, is_current) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(tenant.0)
+        .bind(year_id)
+        .bind(term.number)
+        .bind(term.starts_on)
+        .bind(term.ends_on)
+        .bind(i == 1)
+        .execute(&mut *tx)
+        .await?;
+    }
     let mut subject_ids = Vec::new();
     for code in spec.subjects {
         let id: Uuid = sqlx::query_scalar(
@@ -353,6 +371,13 @@ async fn seed_school(pool: &PgPool, pii: &KeyRing, spec: &SchoolSpec, demo_hash:
             .bind(stream_id)
             .fetch_one(&mut *tx)
             .await?;
+            sqlx::query("INSERT INTO enrolments (tenant_id, student_id, academic_year_id, stream_id) VALUES ($1, $2, $3, $4)")
+                .bind(tenant.0)
+                .bind(student)
+                .bind(year_id)
+                .bind(stream_id)
+                .execute(&mut *tx)
+                .await?;
             let guardians = match (&last_family, sibling) {
                 (Some((_, g)), true) => {
                     // The demo parent: the mother of the first pair of siblings.
