@@ -1,0 +1,22 @@
+# Year-end promotion.
+admin-tab-promotion = Promotion
+promotion-title = Year-end promotion
+promotion-help = Move every student of a level to the next level for the new year. The last level (Standard VII, Form 4, Form 6) graduates. You see what will happen before anything changes, and you can undo it until the new year's first term starts.
+promotion-level = Level
+promotion-preview = Preview
+promotion-preview-title = { $level }: { $from } → { $to }
+promotion-from = From
+promotion-to = To
+promotion-graduates = Graduates
+promotion-confirm = Promote { $count } students of { $level } into { $year }
+promotion-done-title = Promotions in force
+promotion-none-yet = No promotions yet.
+promotion-batch = { $level }, { $from } → { $to }: { $count } students
+promotion-undo = Undo
+promotion-needs-current-year = Set the current term in the calendar first.
+promotion-needs-next-year = Add the academic year { $year } in the calendar first.
+promotion-missing-stream = Add the class { $class } first: its students have nowhere to go.
+promotion-already-done = { $level } has already been promoted this year.
+promotion-nobody = { $level } has no students to promote.
+promotion-already-undone = This promotion has already been undone.
+promotion-too-late-to-undo = The new year's first term has started: this promotion can no longer be undone.

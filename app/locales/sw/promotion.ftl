@@ -1,0 +1,22 @@
+# Kupandisha madarasa mwisho wa mwaka.
+admin-tab-promotion = Kupandisha
+promotion-title = Kupandisha darasa mwisho wa mwaka
+promotion-help = Hamisha wanafunzi wote wa ngazi moja kwenda ngazi inayofuata kwa mwaka mpya. Ngazi ya mwisho (Darasa la Saba, Kidato cha Nne, Kidato cha Sita) wanahitimu. Utaona kitakachotokea kabla ya mabadiliko yoyote, na unaweza kutengua hadi muhula wa kwanza wa mwaka mpya uanze.
+promotion-level = Ngazi
+promotion-preview = Onyesha kwanza
+promotion-preview-title = { $level }: { $from } → { $to }
+promotion-from = Kutoka
+promotion-to = Kwenda
+promotion-graduates = Wanahitimu
+promotion-confirm = Pandisha wanafunzi { $count } wa { $level } kwenda { $year }
+promotion-done-title = Upandishaji uliofanyika
+promotion-none-yet = Bado hakuna upandishaji.
+promotion-batch = { $level }, { $from } → { $to }: wanafunzi { $count }
+promotion-undo = Tengua
+promotion-needs-current-year = Weka muhula wa sasa kwenye kalenda kwanza.
+promotion-needs-next-year = Ongeza mwaka wa masomo { $year } kwenye kalenda kwanza.
+promotion-missing-stream = Ongeza darasa { $class } kwanza: wanafunzi wake hawana pa kwenda.
+promotion-already-done = { $level } tayari limepandishwa mwaka huu.
+promotion-nobody = { $level } halina wanafunzi wa kupandisha.
+promotion-already-undone = Upandishaji huu tayari umetenguliwa.
+promotion-too-late-to-undo = Muhula wa kwanza wa mwaka mpya umeanza: upandishaji huu hauwezi kutenguliwa tena.
