@@ -29,6 +29,8 @@ pub struct RequestCtx {
     pub login_flash: Option<LoginFlash>,
     /// A server function posted as a plain form failed: its error, to show next to the form.
     pub form_error: Option<crate::errors::AppError>,
+    /// `https://host` as the browser sees this site (for links people copy).
+    pub origin: String,
 }
 
 impl RequestCtx {

@@ -54,6 +54,14 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/owner") view=pages::owner::OwnerPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/calendar") view=pages::calendar::CalendarPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/students") view=pages::students::StudentsPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/students/:id") view=pages::students::StudentPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/classes") view=pages::classes::ClassesPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/subjects") view=pages::subjects::SubjectsPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/import") view=pages::import::ImportPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/promotion") view=pages::promotion::PromotionPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/staff") view=pages::staff::StaffPage ssr=SsrMode::Async/>
+                <Route path=path!("/invite") view=pages::staff::InvitePage ssr=SsrMode::Async/>
                 <Route path=path!("/teacher") view=pages::teacher::TeacherPage ssr=SsrMode::Async/>
                 <Route path=path!("/accountant") view=pages::accountant::AccountantPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::family::FamilyPage ssr=SsrMode::Async/>

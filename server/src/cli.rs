@@ -33,10 +33,41 @@ pub enum Command {
         #[arg(long)]
         if_empty: bool,
     },
+    /// Schools (the owner console will do this too).
+    School {
+        #[command(subcommand)]
+        command: SchoolCommand,
+    },
     /// Audit log tools.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SchoolCommand {
+    /// Add an empty school and its first admin (password from KILELE_ADMIN_PASSWORD).
+    Create {
+        /// The school code, also its subdomain: e.g. arusha-valley.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "standard")]
+        plan: String,
+        /// en or sw.
+        #[arg(long, default_value = "sw")]
+        language: String,
+        /// Admission numbers start with this, e.g. AVSS.
+        #[arg(long)]
+        admission_prefix: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long, default_value = "School Administrator")]
+        admin_name: String,
+        #[arg(long, env = "KILELE_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: String,
     },
 }
 
@@ -130,6 +161,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             for (school, students) in report.schools {
                 println!("seeded {school}: {students} students");
             }
+        }
+        Command::School {
+            command: SchoolCommand::Create { code, name, plan, language, admission_prefix, admin_email, admin_name, admin_password },
+        } => {
+            let pool = app_pool(&config).await?;
+            let language = kilele::Language::parse(&language).ok_or_else(|| anyhow::anyhow!("language must be en or sw"))?;
+            let school = crate::school::NewSchool {
+                code: &code,
+                name: &name,
+                plan: &plan,
+                language,
+                admission_prefix: &admission_prefix,
+                admin_email: &admin_email,
+                admin_name: &admin_name,
+                admin_password: &admin_password,
+            };
+            crate::school::create(&pool, &school, clock.now()).await?;
+            println!("created {code}: sign in as {admin_email} with school code {code}");
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let pool = app_pool(&config).await?;

@@ -10,12 +10,12 @@ use kilele::academic::{import, import_store};
 use kilele::identity::{Permission, Principal};
 use kilele::tenancy::Tenant;
 
-fn school_user(ctx: Option<&RequestCtx>, needs: &[Permission]) -> Result<(Principal, Tenant), Response> {
-    let ctx = ctx.ok_or_else(|| StatusCode::UNAUTHORIZED.into_response())?;
-    let me = ctx.principal.clone().ok_or_else(|| Redirect::to("/login").into_response())?;
-    let tenant = ctx.tenant.clone().ok_or_else(|| StatusCode::FORBIDDEN.into_response())?;
+fn school_user(ctx: Option<&RequestCtx>, needs: &[Permission]) -> Result<(Principal, Tenant), Box<Response>> {
+    let ctx = ctx.ok_or_else(|| Box::new(StatusCode::UNAUTHORIZED.into_response()))?;
+    let me = ctx.principal.clone().ok_or_else(|| Box::new(Redirect::to("/login").into_response()))?;
+    let tenant = ctx.tenant.clone().ok_or_else(|| Box::new(StatusCode::FORBIDDEN.into_response()))?;
     if me.tenant_id != Some(tenant.id) || !needs.iter().all(|p| me.can(*p)) {
-        return Err((StatusCode::FORBIDDEN, "Forbidden").into_response());
+        return Err(Box::new((StatusCode::FORBIDDEN, "Forbidden").into_response()));
     }
     Ok((me, tenant))
 }
@@ -31,7 +31,7 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
     let ctx = req.extensions().get::<RequestCtx>().cloned();
     let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsManage]) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut multipart = match <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st).await {
         Ok(m) => m,
@@ -76,7 +76,7 @@ pub async fn export(State(st): State<AppState>, req: Request) -> Response {
     let ctx = req.extensions().get::<RequestCtx>().cloned();
     let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsRead, Permission::StudentsPiiRead]) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let rows = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
@@ -108,7 +108,7 @@ pub async fn export(State(st): State<AppState>, req: Request) -> Response {
 pub async fn template(req: Request) -> Response {
     let ctx = req.extensions().get::<RequestCtx>().cloned();
     if let Err(r) = school_user(ctx.as_ref(), &[Permission::StudentsManage]) {
-        return r;
+        return *r;
     }
     (
         [

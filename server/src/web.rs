@@ -5,10 +5,11 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::{connect_redis, AppState};
-use crate::{auth, csrf, ops};
+use crate::{auth, csrf, imports, ops};
 use app::{shell, App};
 use axum::http::{HeaderName, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use kilele::clock::SharedClock;
@@ -67,11 +68,19 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/language", post(auth::language))
+        .route(
+            "/admin/import/upload",
+            post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(kilele::academic::import_store::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/admin/import/template.csv", get(imports::template))
+        .route("/admin/students/export.csv", get(imports::export))
+        .route("/admin/students/export.xlsx", get(imports::export))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .leptos_routes_with_context(&state, routes, move || provide_context(deps.clone()), move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn(api_error_status))
         .layer(from_fn_with_state(state.clone(), auth::context))
         .layer(from_fn(csrf::protect))
         .layer(session_layer)
@@ -95,4 +104,31 @@ pub async fn serve(
     let app = router(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())
+}
+
+/// Server functions answer every error with 500; give API clients the status that says what
+/// happened (401, 403, 404, 422), keeping the error body. Internal errors stay 500.
+pub async fn api_error_status(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use app::errors::AppError;
+    use axum::http::StatusCode;
+    let is_api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    if !is_api || resp.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = match err {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Invalid { .. } | AppError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Transport(_) => StatusCode::BAD_REQUEST,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }

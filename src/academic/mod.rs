@@ -7,8 +7,14 @@ use std::fmt;
 use uuid::Uuid;
 
 pub mod calendar;
+pub mod promotion;
+pub mod students;
+pub mod classes;
+pub mod subjects;
 #[cfg(feature = "ssr")]
 pub mod import;
+#[cfg(feature = "ssr")]
+pub mod import_store;
 #[cfg(feature = "ssr")]
 pub mod store;
 
@@ -111,6 +117,33 @@ pub struct ChildSummary {
     pub admission_no: String,
     pub class_name: Option<String>,
     pub status: String,
+}
+
+/// What the import preview shows (see `import_store`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPreview {
+    pub upload_id: Uuid,
+    pub file_name: String,
+    /// The file could not be read at all (an i18n key), e.g. a missing column.
+    pub file_error: Option<String>,
+    /// Argument of `file_error` (column names, the row limit).
+    pub file_error_detail: String,
+    pub rows_ok: usize,
+    /// Every problem of every row, in file order.
+    pub errors: Vec<ImportRowError>,
+    /// Set once committed: how many students were imported.
+    pub imported: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRowError {
+    /// Spreadsheet line (the header is line 1).
+    pub line: usize,
+    pub field: String,
+    /// An i18n key.
+    pub message: String,
+    /// What was typed.
+    pub value: String,
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ mod contact;
 pub use contact::{Email, Phone};
 
 #[cfg(feature = "ssr")]
+pub mod invitations;
+#[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -278,6 +280,18 @@ impl Principal {
     pub fn landing(&self, tenant_features: &[Feature]) -> Option<Portal> {
         self.portals(tenant_features).first().copied()
     }
+}
+
+/// A staff member as the staff list shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub roles: Vec<Role>,
+    pub active: bool,
+    /// Invited and has not chosen a password yet.
+    pub pending: bool,
 }
 
 /// Minimum rules for a password people choose (demo and invited accounts).

@@ -1,6 +1,12 @@
 //! Server functions. Each one: authenticate → resolve tenant → check permission → call the
 //! domain → map errors (via `AppError`'s `From` impls).
 
+pub mod classes;
+pub mod import;
+pub mod promotion;
+pub mod staff;
+pub mod students;
+
 use crate::errors::AppError;
 use kilele::academic::{ChildSummary, SchoolOverview, TeachingAssignment};
 use leptos::prelude::*;

@@ -81,8 +81,16 @@ fn SchoolLanguageSetting() -> impl IntoView {
 pub fn AdminTabs() -> impl IntoView {
     let ctx = request_ctx();
     let can = |p: Permission| ctx.principal.as_ref().is_some_and(|me| me.can(p));
-    let tabs: Vec<(&str, &str, bool)> =
-        vec![("/admin", "admin-tab-overview", true), ("/admin/calendar", "admin-tab-calendar", can(Permission::SchoolAcademicsManage))];
+    let tabs: Vec<(&str, &str, bool)> = vec![
+        ("/admin", "admin-tab-overview", true),
+        ("/admin/calendar", "admin-tab-calendar", can(Permission::SchoolAcademicsManage)),
+        ("/admin/students", "admin-tab-students", can(Permission::StudentsRead)),
+        ("/admin/classes", "admin-tab-classes", can(Permission::SchoolAcademicsManage)),
+        ("/admin/subjects", "admin-tab-subjects", can(Permission::SchoolAcademicsManage)),
+        ("/admin/import", "admin-tab-import", can(Permission::StudentsManage)),
+        ("/admin/promotion", "admin-tab-promotion", can(Permission::StudentsManage)),
+        ("/admin/staff", "admin-tab-staff", can(Permission::SchoolUsersManage)),
+    ];
     let links = tabs
         .into_iter()
         .filter(|(_, _, allowed)| *allowed)

@@ -4,10 +4,16 @@
 pub mod accountant;
 pub mod admin;
 pub mod calendar;
+pub mod classes;
 pub mod family;
+pub mod import;
+pub mod promotion;
+pub mod staff;
 pub mod layout;
 pub mod login;
 pub mod owner;
+pub mod students;
+pub mod subjects;
 pub mod teacher;
 
 use crate::ctx::request_ctx;

@@ -53,8 +53,14 @@ async fn teacher_sees_exactly_their_allocations() {
     // A teacher is not an admin.
     assert_eq!(b.get("/admin").await.status().as_u16(), 403);
     assert!(!html.contains(r#"href="/admin""#), "navigation shows only what the user may open");
-    let body = b.server_fn("admin/overview", &[]).await.text().await.unwrap();
+    let r = b.server_fn("admin/overview", &[]).await;
+    assert_eq!(r.status().as_u16(), 403, "API clients get a 4xx that says why");
+    let body = r.text().await.unwrap();
     assert!(body.contains("Forbidden"), "{body}");
+    let admin = app.login_as(Some(KHSS), "admin").await;
+    let r = admin.server_fn("admin/calendar/create-year", &[("year", "20x7"), ("terms_per_year", "2")]).await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("error-year-invalid"));
 }
 
 #[tokio::test]
@@ -186,4 +192,37 @@ async fn role_changes_apply_at_once_and_are_audited() {
             .await
             .unwrap();
     assert_eq!(actions, ["role.granted:accountant", "role.revoked:teacher"]);
+}
+
+/// `kilele school create` adds an empty school whose admin can sign in and start from zero.
+#[tokio::test]
+async fn operator_creates_an_empty_school_that_starts_from_zero() {
+    let app = spawn_app().await;
+    let run = |args: &[&str], password: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kilele"))
+            .args(args)
+            .env("DATABASE_URL", &app.owner_url)
+            .env_remove("APP_DATABASE_URL")
+            .env("KILELE_ADMIN_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let args = [
+        "school", "create", "--code", "arusha-valley", "--name", "Arusha Valley Secondary School", "--plan", "standard",
+        "--admission-prefix", "AVSS", "--admin-email", "head@arusha-valley.test",
+    ];
+    let out = run(&args, "short");
+    assert!(!out.status.success(), "a weak password is refused");
+    let out = run(&args, "Valley-Start-2027");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!run(&args, "Valley-Start-2027").status.success(), "the same code twice is refused");
+    let b = app.browser();
+    let r = b.login("arusha-valley", "head@arusha-valley.test", "Valley-Start-2027").await;
+    assert_eq!(redirect_target(&r).as_deref(), Some("/admin"));
+    let (_, html) = b.get_text("/admin").await;
+    assert!(html.contains("Arusha Valley Secondary School"));
+    assert_eq!(first_number_after(&html, r#"data-testid="stat-students""#), Some(0));
+    assert!(html.contains("No classes yet"));
+    let (_, html) = b.get_text("/admin/calendar").await;
+    assert!(html.contains(r#"data-testid="calendar-empty""#));
 }

@@ -1,0 +1,21 @@
+# Staff and invitations.
+admin-tab-staff = Staff
+staff-title = Staff
+staff-name = Name
+staff-roles = Roles
+staff-role = Role
+staff-invite = Invite a staff member
+staff-invited = Invited
+staff-deactivated = Deactivated
+staff-deactivate = Deactivate
+staff-reactivate = Reactivate
+staff-invite-link-help = Send this link to the new staff member (it works once, for 7 days). They choose their own password with it.
+invite-title = Choose your password
+invite-help = Choose a password of at least 10 characters. You will then sign in with your email and this password.
+invite-password-again = Password again
+invite-set-password = Set password
+error-invitation-invalid = This invitation link is not valid any more. Ask the school for a new one.
+error-passwords-differ = The two passwords are not the same.
+error-email-taken = Someone in this school already uses this email.
+error-role-invalid = Choose teacher, accountant or school admin.
+error-cannot-deactivate-self = You cannot deactivate your own account.

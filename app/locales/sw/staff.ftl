@@ -1,0 +1,21 @@
+# Wafanyakazi na mialiko.
+admin-tab-staff = Wafanyakazi
+staff-title = Wafanyakazi
+staff-name = Jina
+staff-roles = Majukumu
+staff-role = Jukumu
+staff-invite = Alika mfanyakazi
+staff-invited = Amealikwa
+staff-deactivated = Amezimwa
+staff-deactivate = Zima akaunti
+staff-reactivate = Washa tena
+staff-invite-link-help = Mtumie mfanyakazi mpya kiungo hiki (kinatumika mara moja, kwa siku 7). Atachagua nenosiri lake mwenyewe.
+invite-title = Chagua nenosiri lako
+invite-help = Chagua nenosiri lenye angalau herufi 10. Kisha utaingia kwa barua pepe yako na nenosiri hili.
+invite-password-again = Nenosiri tena
+invite-set-password = Weka nenosiri
+error-invitation-invalid = Kiungo hiki cha mwaliko si halali tena. Omba shule ikupe kingine.
+error-passwords-differ = Manenosiri mawili hayafanani.
+error-email-taken = Tayari kuna mtu shuleni anayetumia barua pepe hii.
+error-role-invalid = Chagua mwalimu, mhasibu au msimamizi wa shule.
+error-cannot-deactivate-self = Huwezi kuzima akaunti yako mwenyewe.

@@ -1,0 +1,238 @@
+//! Students and guardians (school admin console). Reading needs `students.read`, changes
+//! `students.manage`; protected personal data is decrypted only for `students.pii.read`.
+
+use crate::errors::AppError;
+use kilele::academic::students::{StudentDetail, StudentFormOptions, StudentPage};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::{changed_by, guard, parse_uuid};
+
+/// Longest search text looked at.
+#[cfg(feature = "ssr")]
+const MAX_QUERY_CHARS: usize = 100;
+
+/// Every problem of a form at once.
+#[cfg(feature = "ssr")]
+fn invalid(errors: Vec<kilele::ValidationError>) -> AppError {
+    AppError::from(kilele::DomainError::InvalidFields(errors))
+}
+
+/// A student id from a URL or form; anything unreadable is simply not found.
+#[cfg(feature = "ssr")]
+fn student_id(value: &str) -> Result<uuid::Uuid, AppError> {
+    value.trim().parse().map_err(|_| AppError::NotFound)
+}
+
+/// One page of the school's students, or of those matching `q` (name, admission number or
+/// guardian phone).
+#[server(endpoint = "admin/students")]
+pub async fn search_students(q: String, page: String) -> Result<StudentPage, AppError> {
+    use kilele::academic::students;
+    use kilele::identity::Permission;
+    let (deps, _, tenant) = guard::school(Permission::StudentsRead)?;
+    let q: String = q.chars().take(MAX_QUERY_CHARS).collect();
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    let found = students::db::search(&mut tx, tenant.id, &deps.pii, &q, students::parse_page(&page)).await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// What the add-student and enrolment forms offer: the next admission number, the classes
+/// and the years.
+#[server(endpoint = "admin/students/options")]
+pub async fn load_student_form() -> Result<StudentFormOptions, AppError> {
+    use kilele::identity::Permission;
+    let (deps, _, tenant) = guard::school(Permission::StudentsRead)?;
+    let this_year = chrono::Datelike::year(&deps.clock.now().date_naive());
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    let options = kilele::academic::students::db::form_options(&mut tx, this_year).await?;
+    tx.commit().await?;
+    Ok(options)
+}
+
+/// One student with enrolments, guardians and siblings. Protected data is shown only to
+/// users holding `students.pii.read`.
+#[server(endpoint = "admin/students/detail")]
+pub async fn load_student(id: String) -> Result<StudentDetail, AppError> {
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::StudentsRead)?;
+    let student = student_id(&id)?;
+    let reveal = me.can(Permission::StudentsPiiRead);
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    let detail = kilele::academic::students::db::detail(&mut tx, tenant.id, &deps.pii, student, reveal).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// Adds a student with their first guardian (who receives SMS). A plain form post lands on
+/// the new student's page.
+#[server(endpoint = "admin/students/add")]
+#[allow(clippy::too_many_arguments)]
+pub async fn add_student(
+    admission_no: String,
+    first_name: String,
+    middle_name: Option<String>,
+    last_name: String,
+    sex: String,
+    date_of_birth: Option<String>,
+    stream: Option<String>,
+    national_id: Option<String>,
+    medical_notes: Option<String>,
+    guardian_name: String,
+    guardian_relationship: Option<String>,
+    guardian_phone: String,
+    guardian_email: Option<String>,
+) -> Result<(), AppError> {
+    use kilele::academic::students::{self, GuardianInput, StudentInput};
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let today = deps.clock.now().date_naive();
+    let input = StudentInput {
+        admission_no: &admission_no,
+        first_name: &first_name,
+        middle_name: middle_name.as_deref().unwrap_or_default(),
+        last_name: &last_name,
+        sex: &sex,
+        date_of_birth: date_of_birth.as_deref().unwrap_or_default(),
+        national_id: national_id.as_deref().unwrap_or_default(),
+        medical_notes: medical_notes.as_deref().unwrap_or_default(),
+    };
+    let guardian = GuardianInput {
+        name: &guardian_name,
+        relationship: guardian_relationship.as_deref().unwrap_or_default(),
+        phone: &guardian_phone,
+        email: guardian_email.as_deref().unwrap_or_default(),
+        receives_sms: true,
+    };
+    let stream = match stream.as_deref().map(str::trim).unwrap_or_default() {
+        "" => None,
+        s => Some(parse_uuid("stream", s)?),
+    };
+    let (student, guardian) = match (students::check_student(&input, today), students::check_guardian(&guardian)) {
+        (Ok(s), Ok(g)) => (s, g),
+        (s, g) => return Err(invalid(s.err().into_iter().flatten().chain(g.err().into_iter().flatten()).collect())),
+    };
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    let id = students::db::add_student(&mut tx, tenant.id, &deps.pii, &student, stream, &guardian, by).await?;
+    tx.commit().await?;
+    leptos_axum::redirect(&format!("/admin/students/{id}"));
+    Ok(())
+}
+
+/// Changes a student's status; leaving (transferred, graduated, left) needs a reason.
+#[server(endpoint = "admin/students/status")]
+pub async fn change_student_status(student: String, status: String, reason: Option<String>) -> Result<(), AppError> {
+    use kilele::academic::students;
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let student = student_id(&student)?;
+    let (status, reason) = students::check_status(&status, reason.as_deref().unwrap_or_default()).map_err(invalid)?;
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    students::db::change_status(&mut tx, tenant.id, student, status, reason.as_deref(), by).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Enrols a student in a class for an academic year (kept as history).
+#[server(endpoint = "admin/students/enrol")]
+pub async fn enrol_student(student: String, year: String, stream: String) -> Result<(), AppError> {
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let student = student_id(&student)?;
+    let year = parse_uuid("year", &year)?;
+    let stream =
+        parse_uuid("stream", &stream).map_err(|_| AppError::Invalid { field: "stream".into(), message: "error-class-required".into() })?;
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    kilele::academic::students::db::enrol(&mut tx, tenant.id, student, year, stream, by).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Links a guardian to a student. A phone number already in the school links that
+/// guardian (a sibling's) instead of adding a second one.
+#[server(endpoint = "admin/students/guardians/link")]
+pub async fn link_guardian(
+    student: String,
+    guardian_name: String,
+    guardian_relationship: Option<String>,
+    guardian_phone: String,
+    guardian_email: Option<String>,
+    receives_sms: Option<String>,
+) -> Result<(), AppError> {
+    use kilele::academic::students::{self, GuardianInput};
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let student = student_id(&student)?;
+    let guardian = students::check_guardian(&GuardianInput {
+        name: &guardian_name,
+        relationship: guardian_relationship.as_deref().unwrap_or_default(),
+        phone: &guardian_phone,
+        email: guardian_email.as_deref().unwrap_or_default(),
+        receives_sms: receives_sms.is_some_and(|v| !v.is_empty() && v != "false"),
+    })
+    .map_err(invalid)?;
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    students::db::link_guardian(&mut tx, tenant.id, &deps.pii, student, &guardian, by).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Unlinks a guardian from a student (the guardian stays for their other children).
+#[server(endpoint = "admin/students/guardians/unlink")]
+pub async fn unlink_guardian(student: String, guardian: String) -> Result<(), AppError> {
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let student = student_id(&student)?;
+    let guardian = student_id(&guardian)?;
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    kilele::academic::students::db::unlink_guardian(&mut tx, tenant.id, student, guardian, by).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Turns SMS on (`receives_sms` = `true`) or off for one of a student's guardians.
+#[server(endpoint = "admin/students/guardians/sms")]
+pub async fn set_guardian_sms(student: String, guardian: String, receives_sms: String) -> Result<(), AppError> {
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let student = student_id(&student)?;
+    let guardian = student_id(&guardian)?;
+    let on = match receives_sms.trim() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(AppError::Invalid { field: "receives_sms".into(), message: "error-sms-invalid".into() }),
+    };
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    kilele::academic::students::db::set_sms(&mut tx, tenant.id, student, guardian, on, by).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets the school's admission-number prefix and pattern, e.g. `KHSS` and
+/// `{PREFIX}/{YYYY}/{NNNN}`. A school setting: needs `school.settings.manage`.
+#[server(endpoint = "admin/students/admission-format")]
+pub async fn set_admission_format(admission_prefix: String, admission_format: String) -> Result<(), AppError> {
+    use kilele::academic::students;
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::SchoolSettingsManage)?;
+    let (prefix, format) = students::check_admission_format(&admission_prefix, &admission_format).map_err(invalid)?;
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    students::db::set_admission_format(&mut tx, tenant.id, &prefix, &format, by).await?;
+    tx.commit().await?;
+    Ok(())
+}

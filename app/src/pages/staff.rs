@@ -1,0 +1,114 @@
+use super::{admin::AdminTabs, layout::Shell, ErrorBox};
+use crate::api::staff::{load_staff, AcceptInvitation, InviteStaffMember, SetStaffActive};
+use crate::ctx::request_ctx;
+use crate::islands::SubmitOnce;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// School admin: staff, invited by link; deactivated staff keep their history.
+#[component]
+pub fn StaffPage() -> impl IntoView {
+    let ctx = request_ctx();
+    let query = use_query_map();
+    let invite = query.with_untracked(|q| q.get("invite").zip(q.get("school")));
+    let t = ctx.clone();
+    let errors = ctx.form_errors();
+    let link = invite.map(|(token, school)| format!("{}/invite?school={school}&token={token}", ctx.origin));
+    view! {
+        <Shell title=ctx.t("staff-title")>
+            <AdminTabs/>
+            {(!errors.is_empty()).then(|| {
+                let items = errors.iter().map(|(_, m)| view! { <li>{m.clone()}</li> }).collect_view();
+                view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
+            })}
+            {link.map(|l| view! {
+                <section class="card success" data-testid="invite-link">
+                    <p>{t.t("staff-invite-link-help")}</p>
+                    <p><code class="select-all">{l}</code></p>
+                </section>
+            })}
+            <Await future=load_staff() let:staff>
+                {match staff.clone() {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(list) => {
+                        let rows = list.into_iter().map(|m| {
+                            let id = m.id.to_string();
+                            let roles = m.roles.iter().map(|r| t.t(r.label_key())).collect::<Vec<_>>().join(", ");
+                            let status = if !m.active { t.t("staff-deactivated") } else if m.pending { t.t("staff-invited") } else { t.t("status-active") };
+                            let (label, next) = if m.active { (t.t("staff-deactivate"), "false") } else { (t.t("staff-reactivate"), "true") };
+                            view! {
+                                <tr data-testid="staff-row">
+                                    <td data-label=t.t("staff-name")>{m.name}</td>
+                                    <td data-label=t.t("email")>{m.email}</td>
+                                    <td data-label=t.t("staff-roles")>{roles}</td>
+                                    <td data-label=t.t("status")>{status}</td>
+                                    <td>
+                                        <form method="post" action=SetStaffActive::url()>
+                                            <input type="hidden" name="user_id" value=id/>
+                                            <input type="hidden" name="active" value=next/>
+                                            <button type="submit" class="btn btn-chip">{label}</button>
+                                        </form>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view();
+                        view! {
+                            <table class="table" data-testid="staff">
+                                <thead><tr><th>{t.t("staff-name")}</th><th>{t.t("email")}</th><th>{t.t("staff-roles")}</th><th>{t.t("status")}</th><th></th></tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }}
+            </Await>
+            <section class="card">
+                <h2>{ctx.t("staff-invite")}</h2>
+                <form method="post" action=InviteStaffMember::url() class="stack">
+                    <div class="field"><label for="staff-name">{ctx.t("staff-name")}</label><input id="staff-name" name="name" required/></div>
+                    <div class="field"><label for="staff-email">{ctx.t("email")}</label><input id="staff-email" name="email" type="email" required/></div>
+                    <div class="field">
+                        <label for="staff-role">{ctx.t("staff-role")}</label>
+                        <select id="staff-role" name="role">
+                            <option value="teacher">{ctx.t("role-teacher")}</option>
+                            <option value="accountant">{ctx.t("role-accountant")}</option>
+                            <option value="school_admin">{ctx.t("role-school-admin")}</option>
+                        </select>
+                    </div>
+                    <button type="submit" class="btn">{ctx.t("staff-invite")}</button>
+                </form>
+            </section>
+        </Shell>
+    }
+}
+
+/// Public: choose a password with an invitation link.
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let ctx = request_ctx();
+    let query = use_query_map();
+    let (school, token) = query.with_untracked(|q| (q.get("school").unwrap_or_default(), q.get("token").unwrap_or_default()));
+    let errors = ctx.form_errors();
+    view! {
+        <Title text=format!("{} · Kilele", ctx.t("invite-title"))/>
+        <main class="login">
+            <div class="card">
+                <div class="brand"><span class="logo" aria-hidden="true">"▲"</span>" Kilele"</div>
+                <h1>{ctx.t("invite-title")}</h1>
+                {(!errors.is_empty()).then(|| {
+                    let items = errors.iter().map(|(_, m)| view! { <li>{m.clone()}</li> }).collect_view();
+                    view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
+                })}
+                <p>{ctx.t("invite-help")}</p>
+                <form method="post" action=AcceptInvitation::url() class="stack">
+                    <input type="hidden" name="school" value=school/>
+                    <input type="hidden" name="token" value=token/>
+                    <div class="field"><label for="password">{ctx.t("password")}</label><input id="password" name="password" type="password" autocomplete="new-password" minlength="10" required/></div>
+                    <div class="field"><label for="password_again">{ctx.t("invite-password-again")}</label><input id="password_again" name="password_again" type="password" autocomplete="new-password" required/></div>
+                    <SubmitOnce label=ctx.t("invite-set-password") busy_label=ctx.t("signing-in")/>
+                </form>
+            </div>
+        </main>
+    }
+}

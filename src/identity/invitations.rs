@@ -1,0 +1,140 @@
+//! Invitations by link: a new staff member or parent sets their own password. The token is
+//! random (256 bits), shown once, stored only as a SHA-256 hash, single use, and expires
+//! after seven days.
+
+use super::store::{self as users, ChangedBy};
+use super::{check_new_password, password, Email, Role, StaffMember};
+use crate::audit;
+use crate::db::TenantTx;
+use crate::tenancy::TenantId;
+use crate::{DomainError, ValidationError};
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub const VALID_FOR: Duration = Duration::days(7);
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Creates an invitation for an existing user; returns the token for the link.
+pub async fn invite(tx: &mut TenantTx, tenant: TenantId, user: Uuid, by: ChangedBy<'_>) -> Result<String, DomainError> {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    // A new invitation replaces any earlier one that was not used.
+    sqlx::query("DELETE FROM invitations WHERE user_id = $1 AND accepted_at IS NULL").bind(user).execute(&mut **tx).await?;
+    sqlx::query("INSERT INTO invitations (tenant_id, user_id, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(tenant.0)
+        .bind(user)
+        .bind(token_hash(&token))
+        .bind(by.actor.id)
+        .bind(by.at + VALID_FOR)
+        .execute(&mut **tx)
+        .await?;
+    audit::append(tx, tenant, by.at, by.actor, "user.invited", &user.to_string(), serde_json::json!({})).await?;
+    Ok(token)
+}
+
+/// Adds a staff member (no password yet) with `roles`, and invites them.
+pub async fn invite_staff(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    email: &str,
+    display_name: &str,
+    roles: &[Role],
+    by: ChangedBy<'_>,
+) -> Result<(Uuid, String), DomainError> {
+    let email = Email::parse(email)?;
+    let name = display_name.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ValidationError::new("name", "error-name-required").into());
+    }
+    if roles.is_empty() || roles.iter().any(|r| !matches!(r, Role::SchoolAdmin | Role::Teacher | Role::Accountant)) {
+        return Err(ValidationError::new("role", "error-role-invalid").into());
+    }
+    sqlx::query("SAVEPOINT invite_staff").execute(&mut **tx).await?;
+    let created = users::create_school_user(tx, tenant, &email, &name, None, roles, by).await;
+    let user = match created {
+        Ok(u) => {
+            sqlx::query("RELEASE SAVEPOINT invite_staff").execute(&mut **tx).await?;
+            u
+        }
+        Err(e) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT invite_staff").execute(&mut **tx).await?;
+            return Err(match crate::db::is_unique_violation(&e) {
+                Some(_) => ValidationError::new("email", "error-email-taken").into(),
+                None => e.into(),
+            });
+        }
+    };
+    let token = invite(tx, tenant, user, by).await?;
+    Ok((user, token))
+}
+
+/// Accepts an invitation: sets the password, once. Refused (same answer) for an unknown,
+/// used or expired token.
+pub async fn accept(tx: &mut TenantTx, tenant: TenantId, token: &str, new_password: &str, now: DateTime<Utc>) -> Result<Uuid, DomainError> {
+    check_new_password(new_password)?;
+    let row: Option<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT id, user_id FROM invitations WHERE token_hash = $1 AND accepted_at IS NULL AND expires_at > $2 FOR UPDATE")
+            .bind(token_hash(token.trim()))
+            .bind(now)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (invitation, user) = row.ok_or_else(|| ValidationError::new("token", "error-invitation-invalid"))?;
+    let hash = password::hash(new_password)?;
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1 AND status = 'active'").bind(user).bind(hash).execute(&mut **tx).await?;
+    sqlx::query("UPDATE invitations SET accepted_at = $2 WHERE id = $1").bind(invitation).bind(now).execute(&mut **tx).await?;
+    let actor = audit::Actor::user(user, "invitation");
+    audit::append(tx, tenant, now, &actor, "user.invitation.accepted", &user.to_string(), serde_json::json!({})).await?;
+    Ok(user)
+}
+
+/// Deactivates or reactivates a school user. Deactivated users keep their history; their
+/// sessions end on their next request.
+pub async fn set_active(tx: &mut TenantTx, tenant: TenantId, user: Uuid, active: bool, by: ChangedBy<'_>) -> Result<(), DomainError> {
+    if by.actor.id == Some(user) && !active {
+        return Err(ValidationError::new("user", "error-cannot-deactivate-self").into());
+    }
+    let changed = sqlx::query("UPDATE users SET status = $2 WHERE id = $1 AND status <> $2")
+        .bind(user)
+        .bind(if active { "active" } else { "deactivated" })
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)").bind(user).fetch_one(&mut **tx).await?;
+        return if exists { Ok(()) } else { Err(DomainError::NotFound) };
+    }
+    let action = if active { "user.reactivated" } else { "user.deactivated" };
+    audit::append(tx, tenant, by.at, by.actor, action, &user.to_string(), serde_json::json!({})).await?;
+    Ok(())
+}
+
+pub async fn staff(tx: &mut TenantTx) -> Result<Vec<StaffMember>, sqlx::Error> {
+    let rows: Vec<(Uuid, String, String, String, bool, Vec<String>)> = sqlx::query_as(
+        "SELECT u.id, u.display_name, u.email, u.status, u.password_hash IS NULL,
+                array_agg(r.code ORDER BY r.code)
+           FROM users u
+           JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
+           JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+          WHERE r.code IN ('school_admin', 'teacher', 'accountant')
+          GROUP BY u.tenant_id, u.id ORDER BY u.display_name",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, email, status, pending, roles)| StaffMember {
+            id,
+            name,
+            email,
+            roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
+            active: status == "active",
+            pending,
+        })
+        .collect())
+}
