@@ -1,136 +1,23 @@
 // Sign-in, portals, language switch and sign-out, against the seeded demo data.
 // Pages are server-rendered; everything is found by accessible label, role, text or data-testid.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
-
-const BASE = (process.env.KILELE_E2E_URL ?? 'http://127.0.0.1:3100').replace(/\/+$/, '');
-const PASSWORD = 'Demo-Kilele-2026';
-const SCHOOL = 'kilimanjaro-hills';
-const SCHOOL_NAME = 'Kilimanjaro Hills Secondary School';
-const TIMEOUT = 15_000;
-
-const screenshots = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'screenshots');
-mkdirSync(screenshots, { recursive: true });
-
-let browser;
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.KILELE_CHROMIUM ?? '/usr/bin/chromium',
-    headless: process.env.KILELE_E2E_HEADED !== '1',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-// ------------------------------------------------------------------------------------------------
-// Helpers
-
-const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-
-/**
- * A fresh browser context per test, asking for English (cookie + Accept-Language). Fails the
- * test on uncaught page errors (a broken WASM bundle shows up here) and, on failure, saves a
- * screenshot and adds the URL and the start of the page text to the error.
- */
-async function withPage(name, fn) {
-  const context = await browser.newContext({ baseURL: BASE, locale: 'en-US' });
-  context.setDefaultTimeout(TIMEOUT);
-  context.setDefaultNavigationTimeout(30_000);
-  await context.addCookies([{ name: 'kilele_lang', value: 'en', url: BASE }]);
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
-  try {
-    await fn(page);
-    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
-  } catch (err) {
-    await page
-      .screenshot({ path: path.join(screenshots, `FAILED-${slug(name)}.png`), fullPage: true })
-      .catch(() => {});
-    const text = await page
-      .locator('body')
-      .innerText({ timeout: 2_000 })
-      .catch(() => '(no page text)');
-    const context_ = `\n    at URL: ${page.url()}\n    page text: ${text.replace(/\s+/g, ' ').slice(0, 600)}`;
-    if (err instanceof Error) {
-      const original = err.message;
-      err.message = original + context_;
-      // The reporter prints the stack, which captured the message when the error was made.
-      if (typeof err.stack === 'string') err.stack = err.stack.replace(original, err.message);
-    }
-    throw err;
-  } finally {
-    await context.close();
-  }
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
-}
-
-async function signIn(page, { school, email, password = PASSWORD }) {
-  await page.goto('/login');
-  await page.getByLabel('School code', { exact: true }).fill(school);
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
-
-async function expectPath(page, pathname) {
-  try {
-    await page.waitForURL((url) => url.pathname === pathname, { timeout: TIMEOUT });
-  } catch {
-    assert.fail(`expected to land on ${pathname}, but the page is at ${page.url()}`);
-  }
-}
-
-async function expectHeading(page, text) {
-  await page.getByRole('heading', { name: text }).first().waitFor({ state: 'visible' });
-}
-
-async function expectVisible(locator, what) {
-  try {
-    await locator.first().waitFor({ state: 'visible' });
-  } catch {
-    assert.fail(`${what} is not visible`);
-  }
-}
-
-/** Rows/items inside a list or table container: table body rows, list items, cards. */
-async function countItems(container) {
-  return container
-    .locator('tbody tr, li, [role="listitem"], [role="row"]:not(:has([role="columnheader"])), article')
-    .count();
-}
-
-/** The first number in a text; "1,234", "1 234" and "1.234" all read as 1234. */
-function firstNumber(text) {
-  const m = text.match(/\d(?:[\d,.\u00a0\u202f ]*\d)?/);
-  return m ? Number(m[0].replace(/\D/g, '')) : NaN;
-}
-
-/** Text of an element plus that of its parent (a stat's label may sit next to its value). */
-async function textWithParent(locator) {
-  const own = await locator.innerText();
-  const parent = await locator.locator('xpath=..').innerText();
-  return `${own}\n${parent}`;
-}
+import {
+  BASE,
+  PASSWORD,
+  SCHOOL,
+  SCHOOL_NAME,
+  TIMEOUT,
+  withPage,
+  shot,
+  signIn,
+  expectPath,
+  expectHeading,
+  expectVisible,
+  countItems,
+  firstNumber,
+  textWithParent,
+} from '../lib.mjs';
 
 // ------------------------------------------------------------------------------------------------
 // Tests (they run in this order; the language switch comes last because it may persist a

@@ -187,7 +187,8 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
     };
 
     let form_error = req.uri().query().and_then(form_error_from_query);
-    let origin = st.config.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| format!("http://{}", host(&headers)));
+    let origin =
+        st.config.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| format!("http://{}", host(&headers)));
     req.extensions_mut().insert(RequestCtx {
         origin,
         form_error,

@@ -7,16 +7,16 @@ use std::fmt;
 use uuid::Uuid;
 
 pub mod calendar;
-pub mod promotion;
-pub mod students;
 pub mod classes;
-pub mod subjects;
 #[cfg(feature = "ssr")]
 pub mod import;
 #[cfg(feature = "ssr")]
 pub mod import_store;
+pub mod promotion;
 #[cfg(feature = "ssr")]
 pub mod store;
+pub mod students;
+pub mod subjects;
 
 /// Admission number as the school writes it, e.g. `KHSS/2026/0001`. Unique per school.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1037,7 +1037,6 @@ pub mod db {
 
     /// Adds a student with their first guardian (who receives SMS), enrolled in `stream`
     /// for the current academic year when a class is chosen. All or nothing.
-    #[allow(clippy::too_many_arguments)]
     pub async fn add_student(
         tx: &mut TenantTx,
         tenant: TenantId,
@@ -1111,6 +1110,93 @@ pub mod db {
         let first = NewGuardian { receives_sms: true, ..guardian.clone() };
         link(tx, tenant, pii, id, &first, by).await?;
         Ok(id)
+    }
+
+    /// Corrects a student's admission number, names, sex and date of birth, and — when
+    /// `with_pii` (the editor holds `students.pii.read`) — the national ID and medical notes
+    /// (empty clears them). Audited with the names of the fields that changed, never their
+    /// protected values.
+    pub async fn update_student(
+        tx: &mut TenantTx,
+        tenant: TenantId,
+        pii: &KeyRing,
+        student: Uuid,
+        s: &NewStudent,
+        with_pii: bool,
+        by: ChangedBy<'_>,
+    ) -> Result<(), DomainError> {
+        require_student(tx, student).await?;
+        let before = sqlx::query(
+            "SELECT admission_no, first_name, middle_name, last_name, sex, date_of_birth, national_id_enc, medical_notes_enc
+               FROM students WHERE id = $1",
+        )
+        .bind(student)
+        .fetch_one(&mut **tx)
+        .await?;
+        let mut changed: Vec<&str> = Vec::new();
+        if before.try_get::<String, _>("admission_no")? != s.admission_no.as_str() {
+            changed.push("admission_no");
+        }
+        if before.try_get::<String, _>("first_name")? != s.first_name {
+            changed.push("first_name");
+        }
+        if before.try_get::<Option<String>, _>("middle_name")? != s.middle_name {
+            changed.push("middle_name");
+        }
+        if before.try_get::<String, _>("last_name")? != s.last_name {
+            changed.push("last_name");
+        }
+        if before.try_get::<String, _>("sex")? != s.sex {
+            changed.push("sex");
+        }
+        if before.try_get::<Option<chrono::NaiveDate>, _>("date_of_birth")? != s.date_of_birth {
+            changed.push("date_of_birth");
+        }
+        let mut sealed: (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
+        if with_pii {
+            for (column, field, new, slot) in [
+                ("national_id_enc", STUDENT_NATIONAL_ID, &s.national_id, &mut sealed.0),
+                ("medical_notes_enc", STUDENT_MEDICAL_NOTES, &s.medical_notes, &mut sealed.1),
+            ] {
+                let aad = Aad::new(tenant.0, field);
+                let old = before.try_get::<Option<Vec<u8>>, _>(column)?.map(|v| pii.decrypt(&v, &aad)).transpose()?;
+                if old != *new {
+                    changed.push(field);
+                }
+                *slot = new.as_deref().map(|v| pii.encrypt(v, &aad)).transpose()?;
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        savepoint(tx).await?;
+        let sql = if with_pii {
+            "UPDATE students SET admission_no = $2, first_name = $3, middle_name = $4, last_name = $5, sex = $6, date_of_birth = $7,
+                    national_id_enc = $8, medical_notes_enc = $9 WHERE id = $1"
+        } else {
+            "UPDATE students SET admission_no = $2, first_name = $3, middle_name = $4, last_name = $5, sex = $6, date_of_birth = $7
+              WHERE id = $1"
+        };
+        let mut query = sqlx::query(sql)
+            .bind(student)
+            .bind(s.admission_no.as_str())
+            .bind(&s.first_name)
+            .bind(&s.middle_name)
+            .bind(&s.last_name)
+            .bind(s.sex)
+            .bind(s.date_of_birth);
+        if with_pii {
+            query = query.bind(sealed.0).bind(sealed.1);
+        }
+        let result = query
+            .execute(&mut **tx)
+            .await
+            .map(|_| ())
+            .map_err(|e| map_constraint(e, ("admission_no", "error-admission-exists"), ("admission_no", "error-not-found")));
+        end_savepoint(tx, result).await?;
+        let details = serde_json::json!({ "changed": changed, "admission_no": s.admission_no.as_str() });
+        audit::append(tx, tenant, by.at, by.actor, "student.updated", &student.to_string(), details).await?;
+        Ok(())
     }
 
     /// What linking a guardian did.

@@ -78,3 +78,4 @@ students-admission-prefix = Prefix
 students-admission-pattern = Pattern
 students-error-prefix-invalid = A prefix has 1 to 10 letters or digits, like KHSS.
 students-error-format-invalid = Use {"{"}PREFIX{"}"}, {"{"}YYYY{"}"} and one {"{"}NNNN{"}"} with letters, digits, / or - between them, like {"{"}PREFIX{"}"}/{"{"}YYYY{"}"}/{"{"}NNNN{"}"}.
+students-edit = Correct the details

@@ -78,3 +78,4 @@ students-admission-prefix = Kifupisho
 students-admission-pattern = Mfumo
 students-error-prefix-invalid = Kifupisho kina herufi au tarakimu 1 hadi 10, kama KHSS.
 students-error-format-invalid = Tumia {"{"}PREFIX{"}"}, {"{"}YYYY{"}"} na {"{"}NNNN{"}"} moja, zikitenganishwa na herufi, tarakimu, / au -, kama {"{"}PREFIX{"}"}/{"{"}YYYY{"}"}/{"{"}NNNN{"}"}.
+students-edit = Rekebisha taarifa

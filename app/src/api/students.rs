@@ -236,3 +236,42 @@ pub async fn set_admission_format(admission_prefix: String, admission_format: St
     tx.commit().await?;
     Ok(())
 }
+
+/// Corrects a student's details. The national ID and medical notes are changed only by
+/// users holding `students.pii.read` (others cannot see them, so they are left as stored).
+#[server(endpoint = "admin/students/update")]
+#[allow(clippy::too_many_arguments)]
+pub async fn update_student(
+    student: String,
+    admission_no: String,
+    first_name: String,
+    middle_name: Option<String>,
+    last_name: String,
+    sex: String,
+    date_of_birth: Option<String>,
+    national_id: Option<String>,
+    medical_notes: Option<String>,
+) -> Result<(), AppError> {
+    use kilele::academic::students::{self, StudentInput};
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let student = student_id(&student)?;
+    let with_pii = me.can(Permission::StudentsPiiRead);
+    let input = StudentInput {
+        admission_no: &admission_no,
+        first_name: &first_name,
+        middle_name: middle_name.as_deref().unwrap_or_default(),
+        last_name: &last_name,
+        sex: &sex,
+        date_of_birth: date_of_birth.as_deref().unwrap_or_default(),
+        national_id: if with_pii { national_id.as_deref().unwrap_or_default() } else { "" },
+        medical_notes: if with_pii { medical_notes.as_deref().unwrap_or_default() } else { "" },
+    };
+    let checked = students::check_student(&input, deps.clock.now().date_naive()).map_err(invalid)?;
+    let (actor, at) = changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    students::db::update_student(&mut tx, tenant.id, &deps.pii, student, &checked, with_pii, by).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,7 +1,7 @@
 use super::{admin::AdminTabs, count, layout::Shell, ErrorBox};
 use crate::api::students::{
     load_student, load_student_form, search_students, AddStudent, ChangeStudentStatus, EnrolStudent, LinkGuardian, SetAdmissionFormat,
-    SetGuardianSms, UnlinkGuardian,
+    SetGuardianSms, UnlinkGuardian, UpdateStudent,
 };
 use crate::ctx::{request_ctx, RequestCtx};
 use crate::i18n::t_args;
@@ -293,6 +293,7 @@ fn student_view(t: &RequestCtx, d: StudentDetail, manage: bool) -> impl IntoView
                 <dt>{t.t("students-medical-notes")}</dt><dd data-testid="medical-notes">{pii_text(t, &d.medical_notes)}</dd>
             </dl>
             {manage.then(|| status_form(t, &id, &d.status))}
+            {manage.then(|| edit_form(t, &d))}
         </section>
         <section class="card" data-testid="enrolments">
             <h2>{t.t("students-enrolments")}</h2>
@@ -323,6 +324,69 @@ fn student_view(t: &RequestCtx, d: StudentDetail, manage: bool) -> impl IntoView
                 students_table(t, d.siblings.clone(), "sibling-list").into_any()
             }}
         </section>
+    }
+}
+
+/// Correcting the details; protected fields only appear when the reader may see them.
+fn edit_form(t: &RequestCtx, d: &StudentDetail) -> impl IntoView {
+    let shown = |p: &Pii| match p {
+        Pii::Shown(v) => Some(v.clone()),
+        Pii::NotSet => Some(String::new()),
+        Pii::Hidden => None,
+    };
+    let national_id = shown(&d.national_id).map(|v| {
+        view! {
+            <div class="field">
+                <label for="edit-national-id">{t.t("students-national-id")}</label>
+                <input id="edit-national-id" name="national_id" value=v maxlength="40" autocomplete="off"/>
+            </div>
+        }
+    });
+    let medical_notes = shown(&d.medical_notes).map(|v| {
+        view! {
+            <div class="field">
+                <label for="edit-medical-notes">{t.t("students-medical-notes")}</label>
+                <textarea id="edit-medical-notes" name="medical_notes" maxlength="2000" rows="2">{v}</textarea>
+            </div>
+        }
+    });
+    view! {
+        <details class="edit-student">
+            <summary>{t.t("students-edit")}</summary>
+            <form method="post" action=UpdateStudent::url() class="stack">
+                <input type="hidden" name="student" value=d.id.to_string()/>
+                <div class="field">
+                    <label for="edit-admission-no">{t.t("admission-no")}</label>
+                    <input id="edit-admission-no" name="admission_no" value=d.admission_no.clone() required maxlength="32"/>
+                </div>
+                <div class="field">
+                    <label for="edit-first-name">{t.t("students-first-name")}</label>
+                    <input id="edit-first-name" name="first_name" value=d.first_name.clone() required maxlength="60"/>
+                </div>
+                <div class="field">
+                    <label for="edit-middle-name">{t.t("students-middle-name")}</label>
+                    <input id="edit-middle-name" name="middle_name" value=d.middle_name.clone().unwrap_or_default() maxlength="60"/>
+                </div>
+                <div class="field">
+                    <label for="edit-last-name">{t.t("students-last-name")}</label>
+                    <input id="edit-last-name" name="last_name" value=d.last_name.clone() required maxlength="60"/>
+                </div>
+                <div class="field">
+                    <label for="edit-sex">{t.t("students-sex")}</label>
+                    <select id="edit-sex" name="sex">
+                        <option value="F" selected=d.sex == "F">{t.t("students-sex-f")}</option>
+                        <option value="M" selected=d.sex == "M">{t.t("students-sex-m")}</option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="edit-date-of-birth">{t.t("students-date-of-birth")}</label>
+                    <input id="edit-date-of-birth" name="date_of_birth" type="date" value=d.date_of_birth.map(|b| b.to_string()).unwrap_or_default()/>
+                </div>
+                {national_id}
+                {medical_notes}
+                <button type="submit" class="btn">{t.t("save")}</button>
+            </form>
+        </details>
     }
 }
 

@@ -41,7 +41,8 @@ async fn upload(b: &Browser, name: &str, bytes: Vec<u8>) -> reqwest::Response {
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    let tenant = kilele::tenancy::store::find_by_slug(&app.pool, &kilele::tenancy::TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
+    let tenant =
+        kilele::tenancy::store::find_by_slug(&app.pool, &kilele::tenancy::TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut *tx).await.unwrap()
 }
@@ -73,10 +74,17 @@ async fn two_thousand_rows_import_all_or_nothing_and_export_back() {
     eprintln!("MEASURE import 2000 rows (xlsx): upload+check+preview {previewed:?}, commit {committed:?}");
 
     assert_eq!(count(&app, "SELECT count(*) FROM students").await, 2400);
-    assert_eq!(count(&app, "SELECT count(*) FROM enrolments e JOIN students s ON s.id = e.student_id WHERE s.admission_no LIKE 'IMP/%'").await, 2000);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM enrolments e JOIN students s ON s.id = e.student_id WHERE s.admission_no LIKE 'IMP/%'").await,
+        2000
+    );
     // Siblings share one guardian record.
     assert_eq!(count(&app, "SELECT count(*) FROM guardians WHERE full_name LIKE 'Mama Mtihani%'").await, 1800);
-    assert_eq!(count(&app, "SELECT count(*) FROM student_guardians sg JOIN students s ON s.id = sg.student_id WHERE s.admission_no LIKE 'IMP/%'").await, 2000);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM student_guardians sg JOIN students s ON s.id = sg.student_id WHERE s.admission_no LIKE 'IMP/%'")
+            .await,
+        2000
+    );
     assert_eq!(count(&app, "SELECT count(*) FROM audit_log WHERE action = 'students.imported'").await, 1);
     // The upload's content is gone once imported.
     assert_eq!(count(&app, "SELECT count(*) FROM import_uploads WHERE content_enc IS NOT NULL").await, 0);
@@ -150,10 +158,26 @@ async fn import_is_for_this_schools_managers_only() {
     let id = to.trim_start_matches("/admin/import?upload=").to_owned();
     let form = [("upload_id", id.as_str())];
     for path in ["/api/admin/import/preview", "/api/admin/import/commit"] {
-        assert_cross_tenant_refused(&app, MLPS, "admin", KHSS, CrossTenantRequest { method: reqwest::Method::POST, path, form: &form }, "Asha").await;
+        assert_cross_tenant_refused(
+            &app,
+            MLPS,
+            "admin",
+            KHSS,
+            CrossTenantRequest { method: reqwest::Method::POST, path, form: &form },
+            "Asha",
+        )
+        .await;
     }
     for path in ["/admin/import", "/admin/students/export.csv", "/admin/students/export.xlsx", "/admin/import/template.csv"] {
-        assert_cross_tenant_refused(&app, MLPS, "admin", KHSS, CrossTenantRequest { method: reqwest::Method::GET, path, form: &[] }, "KHSS/").await;
+        assert_cross_tenant_refused(
+            &app,
+            MLPS,
+            "admin",
+            KHSS,
+            CrossTenantRequest { method: reqwest::Method::GET, path, form: &[] },
+            "KHSS/",
+        )
+        .await;
     }
     // And from school B's own host with B's session, A's upload id is simply not found.
     let b = app.login_as(Some(MLPS), "admin").await;

@@ -208,8 +208,18 @@ async fn operator_creates_an_empty_school_that_starts_from_zero() {
             .unwrap()
     };
     let args = [
-        "school", "create", "--code", "arusha-valley", "--name", "Arusha Valley Secondary School", "--plan", "standard",
-        "--admission-prefix", "AVSS", "--admin-email", "head@arusha-valley.test",
+        "school",
+        "create",
+        "--code",
+        "arusha-valley",
+        "--name",
+        "Arusha Valley Secondary School",
+        "--plan",
+        "standard",
+        "--admission-prefix",
+        "AVSS",
+        "--admin-email",
+        "head@arusha-valley.test",
     ];
     let out = run(&args, "short");
     assert!(!out.status.success(), "a weak password is refused");

@@ -11,7 +11,12 @@ fn invite_query(location: &str) -> (String, String) {
 
 async fn accept(app: &TestApp, school: &str, token: &str, password: &str, again: &str) -> reqwest::Response {
     let b = app.browser();
-    b.form_to_server_fn("invite/accept", &[("school", school), ("token", token), ("password", password), ("password_again", again)], "/invite").await
+    b.form_to_server_fn(
+        "invite/accept",
+        &[("school", school), ("token", token), ("password", password), ("password_again", again)],
+        "/invite",
+    )
+    .await
 }
 
 #[tokio::test]
@@ -19,7 +24,11 @@ async fn a_teacher_is_invited_sets_a_password_once_and_can_be_deactivated() {
     let app = spawn_app().await;
     let admin = app.login_as(Some(KHSS), "admin").await;
     let r = admin
-        .form_to_server_fn("admin/staff/invite", &[("name", "Rose  Urio"), ("email", "Rose.Urio@kilimanjaro-hills.test"), ("role", "teacher")], "/admin/staff")
+        .form_to_server_fn(
+            "admin/staff/invite",
+            &[("name", "Rose  Urio"), ("email", "Rose.Urio@kilimanjaro-hills.test"), ("role", "teacher")],
+            "/admin/staff",
+        )
         .await;
     let location = redirect_target(&r).unwrap();
     assert!(location.starts_with("/admin/staff?school=kilimanjaro-hills&invite="), "{location}");
@@ -28,7 +37,11 @@ async fn a_teacher_is_invited_sets_a_password_once_and_can_be_deactivated() {
     assert!(html.contains("Rose Urio") && html.contains("Invited"));
     // The same email twice: a field error, nothing written.
     let r = admin
-        .form_to_server_fn("admin/staff/invite", &[("name", "Rose"), ("email", "rose.urio@kilimanjaro-hills.test"), ("role", "teacher")], "/admin/staff")
+        .form_to_server_fn(
+            "admin/staff/invite",
+            &[("name", "Rose"), ("email", "rose.urio@kilimanjaro-hills.test"), ("role", "teacher")],
+            "/admin/staff",
+        )
         .await;
     let (_, html) = admin.get_text(&redirect_target(&r).unwrap()).await;
     assert!(html.contains("already uses this email"));
@@ -50,9 +63,11 @@ async fn a_teacher_is_invited_sets_a_password_once_and_can_be_deactivated() {
     assert_eq!(redirect_target(&r).as_deref(), Some("/teacher"), "signed in, in her portal");
 
     // Deactivate: her session ends at once and she cannot sign in; history stays.
-    let tenant = kilele::tenancy::store::find_by_slug(&app.pool, &kilele::tenancy::TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
+    let tenant =
+        kilele::tenancy::store::find_by_slug(&app.pool, &kilele::tenancy::TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
-    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'rose.urio@kilimanjaro-hills.test'").fetch_one(&mut *tx).await.unwrap();
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'rose.urio@kilimanjaro-hills.test'").fetch_one(&mut *tx).await.unwrap();
     drop(tx);
     let id = id.to_string();
     admin.form_to_server_fn("admin/staff/active", &[("user_id", &id), ("active", "false")], "/admin/staff").await;
@@ -65,13 +80,15 @@ async fn a_teacher_is_invited_sets_a_password_once_and_can_be_deactivated() {
     let r = app.browser().login(KHSS, "rose.urio@kilimanjaro-hills.test", "Rose-Secret-2026").await;
     assert_ne!(redirect_target(&r).as_deref(), Some("/login"));
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq").bind(&id).fetch_all(&mut *tx).await.unwrap();
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq").bind(&id).fetch_all(&mut *tx).await.unwrap();
     assert_eq!(actions, ["role.granted", "user.invited", "user.invitation.accepted", "user.deactivated", "user.reactivated"]);
     drop(tx);
 
     // An admin cannot lock themselves out.
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
-    let me: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@kilimanjaro-hills.test'").fetch_one(&mut *tx).await.unwrap();
+    let me: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@kilimanjaro-hills.test'").fetch_one(&mut *tx).await.unwrap();
     drop(tx);
     let r = admin.form_to_server_fn("admin/staff/active", &[("user_id", &me.to_string()), ("active", "false")], "/admin/staff").await;
     let (_, html) = admin.get_text(&redirect_target(&r).unwrap()).await;
@@ -83,7 +100,11 @@ async fn invitations_expire_after_seven_days() {
     let app = spawn_app().await;
     let admin = app.login_as(Some(KHSS), "admin").await;
     let r = admin
-        .form_to_server_fn("admin/staff/invite", &[("name", "Late Comer"), ("email", "late@kilimanjaro-hills.test"), ("role", "accountant")], "/admin/staff")
+        .form_to_server_fn(
+            "admin/staff/invite",
+            &[("name", "Late Comer"), ("email", "late@kilimanjaro-hills.test"), ("role", "accountant")],
+            "/admin/staff",
+        )
         .await;
     let (school, token) = invite_query(&redirect_target(&r).unwrap());
     app.clock.advance(Duration::days(8));
@@ -99,9 +120,31 @@ async fn staff_management_is_for_this_schools_admins_only() {
     let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
     let teacher = app.login_as(Some(KHSS), "teacher").await;
     assert_eq!(teacher.get("/admin/staff").await.status().as_u16(), 403);
-    let form = [("name", "X"), ("email", "x@x.test"), ("role", "teacher"), ("user_id", "00000000-0000-0000-0000-000000000000"), ("active", "false")];
+    let form = [
+        ("name", "X"),
+        ("email", "x@x.test"),
+        ("role", "teacher"),
+        ("user_id", "00000000-0000-0000-0000-000000000000"),
+        ("active", "false"),
+    ];
     for path in ["/api/admin/staff", "/api/admin/staff/invite", "/api/admin/staff/active"] {
-        assert_cross_tenant_refused(&app, MLPS, "admin", KHSS, CrossTenantRequest { method: reqwest::Method::POST, path, form: &form }, "kilimanjaro-hills.test").await;
+        assert_cross_tenant_refused(
+            &app,
+            MLPS,
+            "admin",
+            KHSS,
+            CrossTenantRequest { method: reqwest::Method::POST, path, form: &form },
+            "kilimanjaro-hills.test",
+        )
+        .await;
     }
-    assert_cross_tenant_refused(&app, MLPS, "admin", KHSS, CrossTenantRequest { method: reqwest::Method::GET, path: "/admin/staff", form: &[] }, "kilimanjaro-hills.test").await;
+    assert_cross_tenant_refused(
+        &app,
+        MLPS,
+        "admin",
+        KHSS,
+        CrossTenantRequest { method: reqwest::Method::GET, path: "/admin/staff", form: &[] },
+        "kilimanjaro-hills.test",
+    )
+    .await;
 }

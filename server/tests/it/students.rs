@@ -519,7 +519,7 @@ async fn students_are_for_this_school_only() {
     let khss = demo_student(&app, KHSS).await;
     let mlps = demo_student(&app, MLPS).await;
     let khss_id = khss.id.to_string();
-    let endpoints: [(&str, Vec<(&str, &str)>); 10] = [
+    let endpoints: [(&str, Vec<(&str, &str)>); 11] = [
         ("/api/admin/students", vec![("q", ""), ("page", "1")]),
         ("/api/admin/students/options", vec![]),
         ("/api/admin/students/detail", vec![("id", &khss_id)]),
@@ -539,6 +539,10 @@ async fn students_are_for_this_school_only() {
         ("/api/admin/students/guardians/link", vec![("student", &khss_id), ("guardian_name", "Eve"), ("guardian_phone", "0711000000")]),
         ("/api/admin/students/guardians/unlink", vec![("student", &khss_id), ("guardian", &khss_id)]),
         ("/api/admin/students/guardians/sms", vec![("student", &khss_id), ("guardian", &khss_id), ("receives_sms", "true")]),
+        (
+            "/api/admin/students/update",
+            vec![("student", &khss_id), ("admission_no", "EVE/1"), ("first_name", "Eve"), ("last_name", "Intruder"), ("sex", "F")],
+        ),
         ("/api/admin/students/admission-format", vec![("admission_prefix", "EVE"), ("admission_format", "{PREFIX}-{NNNN}")]),
     ];
     for (path, form) in &endpoints {
@@ -560,7 +564,7 @@ async fn students_are_for_this_school_only() {
     assert!(!body.contains(&khss.admission_no) && !body.contains(&khss.last_name));
     let (_, html) = b.get_text(&format!("/admin/students/{khss_id}")).await;
     assert!(!html.contains(&khss.admission_no) && html.contains("Not found"));
-    for (path, form) in &endpoints[4..9] {
+    for (path, form) in &endpoints[4..10] {
         let r = b.server_fn(path.trim_start_matches("/api/"), form).await;
         assert!(!r.status().is_success(), "{path}");
     }
@@ -637,4 +641,91 @@ async fn the_admission_number_pattern_is_the_schools_own() {
     let teacher = app.login_as(Some(KHSS), "teacher").await;
     let r = teacher.server_fn("admin/students/admission-format", &[("admission_prefix", "T"), ("admission_format", "{PREFIX}{NNN}")]).await;
     assert!(!r.status().is_success());
+}
+
+#[tokio::test]
+async fn correcting_details_is_audited_without_protected_values() {
+    let app = spawn_app().await;
+    let b = app.login_as(Some(KHSS), "admin").await;
+    let demo = demo_student(&app, KHSS).await;
+    let r = b
+        .form_to_server_fn(
+            "admin/students/add",
+            &[
+                ("admission_no", "KHSS/2026/9200"),
+                ("first_name", "Grace"),
+                ("last_name", "Lyimo"),
+                ("sex", "F"),
+                ("national_id", "BC-111-222"),
+                ("guardian_name", "Paulo Lyimo"),
+                ("guardian_phone", "0744 555 666"),
+            ],
+            "/admin/students",
+        )
+        .await;
+    let to = redirect_target(&r).unwrap();
+    let id = to.trim_start_matches("/admin/students/").to_owned();
+    let edit = |admission: &str, first: &str, national_id: &str| {
+        vec![
+            ("student".to_owned(), id.clone()),
+            ("admission_no".to_owned(), admission.to_owned()),
+            ("first_name".to_owned(), first.to_owned()),
+            ("middle_name".to_owned(), String::new()),
+            ("last_name".to_owned(), "Lyimo".to_owned()),
+            ("sex".to_owned(), "F".to_owned()),
+            ("date_of_birth".to_owned(), "2011-02-03".to_owned()),
+            ("national_id".to_owned(), national_id.to_owned()),
+            ("medical_notes".to_owned(), String::new()),
+        ]
+    };
+    let post = |form: Vec<(String, String)>| {
+        let b = &b;
+        let to = to.clone();
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            b.form_to_server_fn("admin/students/update", &form, &to).await
+        }
+    };
+    // Another student's admission number: refused, nothing changed.
+    let r = post(edit(&demo.admission_no, "Gracey", "BC-111-222")).await;
+    let (_, html) = b.get_text(&redirect_target(&r).unwrap()).await;
+    assert!(form_errors(&html).unwrap().contains("already in the school"));
+    let first: String =
+        sqlx::query_scalar("SELECT first_name FROM students WHERE id = $1::uuid").bind(&id).fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(first, "Grace");
+    // A good correction.
+    let r = post(edit("KHSS/2026/9201", "Gracey", "BC-999-000")).await;
+    assert!(!redirect_target(&r).unwrap().contains("__err="));
+    let (_, html) = b.get_text(&to).await;
+    assert!(html.contains("Gracey Lyimo") && html.contains("KHSS/2026/9201") && html.contains("BC-999-000") && html.contains("2011-02-03"));
+    let audited = audit_actions(&app, &id).await;
+    let (action, details) = audited.last().unwrap();
+    assert_eq!(action, "student.updated");
+    assert_eq!(details["changed"], serde_json::json!(["admission_no", "first_name", "date_of_birth", "students.national_id"]));
+    assert!(!details.to_string().contains("BC-"), "no protected value in the audit log");
+
+    // Without students.pii.read the protected fields are not in the form and stay as stored.
+    let tenant = tenant_of(&app, KHSS).await;
+    sqlx::query(
+        "DELETE FROM role_permissions rp USING roles r
+          WHERE rp.tenant_id = $1 AND r.tenant_id = rp.tenant_id AND r.id = rp.role_id AND r.code = 'school_admin'
+            AND rp.permission_code = 'students.pii.read'",
+    )
+    .bind(tenant.0)
+    .execute(&app.owner_pool)
+    .await
+    .unwrap();
+    let (_, html) = b.get_text(&to).await;
+    assert!(!html.contains(r#"name="national_id""#) && !html.contains("BC-999-000"));
+    let r = post(edit("KHSS/2026/9201", "Grace", "")).await;
+    assert!(!redirect_target(&r).unwrap().contains("__err="));
+    let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
+    let (first, sealed): (String, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT first_name, national_id_enc FROM students WHERE id = $1::uuid").bind(&id).fetch_one(&mut *tx).await.unwrap();
+    drop(tx);
+    assert_eq!(first, "Grace");
+    let kept = KeyRing::development()
+        .decrypt(&sealed.unwrap(), &kilele::audit::pii::Aad::new(tenant.0, kilele::academic::students::STUDENT_NATIONAL_ID))
+        .unwrap();
+    assert_eq!(kept, "BC-999-000");
 }
