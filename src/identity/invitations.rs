@@ -138,3 +138,47 @@ pub async fn staff(tx: &mut TenantTx) -> Result<Vec<StaffMember>, sqlx::Error> {
         })
         .collect())
 }
+
+/// Gives a guardian a family-portal account (parent role, linked to the guardian) and an
+/// invitation. A guardian who already signs in (a teacher who is also a parent, say) just
+/// gains the parent role: `None` then, as no link is needed.
+pub async fn invite_guardian(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    guardian: Uuid,
+    by: ChangedBy<'_>,
+) -> Result<Option<String>, DomainError> {
+    let (name, email, linked): (String, Option<String>, Option<Uuid>) =
+        sqlx::query_as("SELECT full_name, email, user_id FROM guardians WHERE id = $1 FOR UPDATE")
+            .bind(guardian)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+    let email =
+        Email::parse(email.as_deref().unwrap_or_default()).map_err(|_| ValidationError::new("email", "error-guardian-email-required"))?;
+    let existing: Option<(Uuid, bool)> = match linked {
+        Some(user) => {
+            sqlx::query_as("SELECT id, password_hash IS NOT NULL FROM users WHERE id = $1").bind(user).fetch_optional(&mut **tx).await?
+        }
+        None => {
+            sqlx::query_as("SELECT id, password_hash IS NOT NULL FROM users WHERE email = $1")
+                .bind(email.as_str())
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+    };
+    let (user, has_password) = match existing {
+        Some((user, has_password)) => {
+            users::grant_role(tx, tenant, user, Role::Parent, by).await?;
+            (user, has_password)
+        }
+        None => (users::create_school_user(tx, tenant, &email, &name, None, &[Role::Parent], by).await?, false),
+    };
+    sqlx::query("UPDATE guardians SET user_id = $2 WHERE id = $1").bind(guardian).bind(user).execute(&mut **tx).await?;
+    audit::append(tx, tenant, by.at, by.actor, "guardian.portal.opened", &guardian.to_string(), serde_json::json!({ "user": user }))
+        .await?;
+    if has_password {
+        return Ok(None);
+    }
+    Ok(Some(invite(tx, tenant, user, by).await?))
+}

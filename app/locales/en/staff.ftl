@@ -19,3 +19,7 @@ error-passwords-differ = The two passwords are not the same.
 error-email-taken = Someone in this school already uses this email.
 error-role-invalid = Choose teacher, accountant or school admin.
 error-cannot-deactivate-self = You cannot deactivate your own account.
+students-invite-guardian = Invite to the family portal
+students-invite-link-help = Send this link to the guardian (it works once, for 7 days). They choose a password and then see their children in the family portal.
+students-portal-opened = This guardian already has an account: the family portal is now open to them.
+error-guardian-email-required = Add the guardian's email address first: the invitation goes to it.

@@ -19,3 +19,7 @@ error-passwords-differ = Manenosiri mawili hayafanani.
 error-email-taken = Tayari kuna mtu shuleni anayetumia barua pepe hii.
 error-role-invalid = Chagua mwalimu, mhasibu au msimamizi wa shule.
 error-cannot-deactivate-self = Huwezi kuzima akaunti yako mwenyewe.
+students-invite-guardian = Mwalike kwenye mlango wa familia
+students-invite-link-help = Mtumie mlezi kiungo hiki (kinatumika mara moja, kwa siku 7). Atachagua nenosiri kisha ataona watoto wake kwenye mlango wa familia.
+students-portal-opened = Mlezi huyu tayari ana akaunti: mlango wa familia sasa uko wazi kwake.
+error-guardian-email-required = Ongeza kwanza barua pepe ya mlezi: mwaliko unatumwa huko.

@@ -59,3 +59,31 @@ pub async fn accept_invitation(school: String, token: String, password: String, 
     leptos_axum::redirect("/login");
     Ok(())
 }
+
+/// Opens the family portal for a guardian (by email invitation link) and goes back to the
+/// student's page, showing the link to send.
+#[server(endpoint = "admin/students/invite-guardian")]
+pub async fn invite_guardian(student: String, guardian: String) -> Result<(), AppError> {
+    use kilele::identity::Permission;
+    let (deps, me, tenant) = super::guard::school(Permission::StudentsManage)?;
+    let student = super::parse_uuid("student", &student)?;
+    let guardian = super::parse_uuid("guardian", &guardian)?;
+    let (actor, at) = super::changed_by(&deps, &me);
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+    let linked: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM student_guardians WHERE student_id = $1 AND guardian_id = $2)")
+        .bind(student)
+        .bind(guardian)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !linked {
+        return Err(AppError::NotFound);
+    }
+    let token = kilele::identity::invitations::invite_guardian(&mut tx, tenant.id, guardian, by).await?;
+    tx.commit().await?;
+    match token {
+        Some(token) => leptos_axum::redirect(&format!("/admin/students/{student}?school={}&invite={token}", tenant.slug)),
+        None => leptos_axum::redirect(&format!("/admin/students/{student}?portal=opened")),
+    }
+    Ok(())
+}

@@ -252,11 +252,22 @@ pub fn StudentPage() -> impl IntoView {
     let id = use_params_map().with_untracked(|p| p.get("id")).unwrap_or_default();
     let t = ctx.clone();
     let manage = can(&ctx, Permission::StudentsManage);
+    // After opening the family portal for a guardian: the one-time link to send them.
+    let invite = use_query_map().with_untracked(|q| q.get("invite").zip(q.get("school")));
+    let link = invite.map(|(token, school)| format!("{}/invite?school={school}&token={token}", ctx.origin));
+    let opened = use_query_map().with_untracked(|q| q.get("portal")).is_some();
     view! {
         <Shell title=ctx.t("students-student")>
             <AdminTabs/>
             <p><a href="/admin/students">{ctx.t("students-back")}</a></p>
             {form_errors_view(&ctx)}
+            {link.map(|l| view! {
+                <section class="card success" data-testid="invite-link">
+                    <p>{t.t("students-invite-link-help")}</p>
+                    <p><code>{l}</code></p>
+                </section>
+            })}
+            {opened.then(|| view! { <p class="card success" data-testid="portal-opened">{t.t("students-portal-opened")}</p> })}
             <Await future=load_student(id) let:detail>
                 {match detail.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
@@ -473,6 +484,13 @@ fn guardians(t: &RequestCtx, d: &StudentDetail, manage: bool) -> AnyView {
                         <input type="hidden" name="receives_sms" value=toggle.0/>
                         <button type="submit" class="btn btn-chip">{toggle.1}</button>
                     </form>
+                    {g.email.is_some().then(|| view! {
+                        <form method="post" action=crate::api::staff::InviteGuardian::url()>
+                            <input type="hidden" name="student" value=student.clone()/>
+                            <input type="hidden" name="guardian" value=guardian.clone()/>
+                            <button type="submit" class="btn btn-chip">{t.t("students-invite-guardian")}</button>
+                        </form>
+                    })}
                     <form method="post" action=UnlinkGuardian::url()>
                         <input type="hidden" name="student" value=student.clone()/>
                         <input type="hidden" name="guardian" value=guardian.clone()/>

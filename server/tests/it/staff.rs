@@ -148,3 +148,67 @@ async fn staff_management_is_for_this_schools_admins_only() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_guardian_is_invited_to_the_family_portal_and_sees_the_child() {
+    let app = spawn_app().await;
+    let admin = app.login_as(Some(KHSS), "admin").await;
+    let tenant =
+        kilele::tenancy::store::find_by_slug(&app.pool, &kilele::tenancy::TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
+    let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
+    // A guardian without an account, and one of their children.
+    let (guardian, student, admission): (uuid::Uuid, uuid::Uuid, String) = sqlx::query_as(
+        "SELECT g.id, s.id, s.admission_no FROM guardians g
+           JOIN student_guardians sg ON sg.guardian_id = g.id JOIN students s ON s.id = sg.student_id
+          WHERE g.user_id IS NULL ORDER BY s.admission_no LIMIT 1",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    drop(tx);
+    let (g, s) = (guardian.to_string(), student.to_string());
+    let page = format!("/admin/students/{s}");
+    // No email yet: a clear message.
+    let r = admin.form_to_server_fn("admin/students/invite-guardian", &[("student", &s), ("guardian", &g)], &page).await;
+    let (_, html) = admin.get_text(&redirect_target(&r).unwrap()).await;
+    assert!(
+        html.contains("Add the guardian&#x27;s email address first") || html.contains("Add the guardian's email address first"),
+        "{html}"
+    );
+    let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
+    sqlx::query("UPDATE guardians SET email = 'mama.test@example.com' WHERE id = $1").bind(guardian).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let r = admin.form_to_server_fn("admin/students/invite-guardian", &[("student", &s), ("guardian", &g)], &page).await;
+    let location = redirect_target(&r).unwrap();
+    assert!(location.starts_with(&format!("/admin/students/{s}?school=kilimanjaro-hills&invite=")), "{location}");
+    let (_, html) = admin.get_text(&location).await;
+    assert!(html.contains(r#"data-testid="invite-link""#));
+    let (school, token) = invite_query(&location.replace(&format!("/admin/students/{s}"), "/admin/staff"));
+    let r = accept(&app, &school, &token, "Mama-Secret-2026", "Mama-Secret-2026").await;
+    assert_eq!(redirect_target(&r).as_deref(), Some("/login"));
+    let mama = app.browser();
+    let r = mama.login(KHSS, "mama.test@example.com", "Mama-Secret-2026").await;
+    assert_eq!(redirect_target(&r).as_deref(), Some("/portal"));
+    let (_, html) = mama.get_text("/portal").await;
+    assert!(html.contains(&admission), "the child is in the family portal");
+
+    // The demo parent already signs in: the portal just opens, no link needed.
+    let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
+    let (pg, ps): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "SELECT g.id, sg.student_id FROM guardians g JOIN student_guardians sg ON sg.guardian_id = g.id
+          WHERE g.email = 'parent@kilimanjaro-hills.test' LIMIT 1",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    drop(tx);
+    let r = admin
+        .form_to_server_fn(
+            "admin/students/invite-guardian",
+            &[("student", &ps.to_string()), ("guardian", &pg.to_string())],
+            "/admin/students",
+        )
+        .await;
+    assert_eq!(redirect_target(&r).unwrap(), format!("/admin/students/{ps}?portal=opened"));
+}

