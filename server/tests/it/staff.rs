@@ -126,8 +126,10 @@ async fn staff_management_is_for_this_schools_admins_only() {
         ("role", "teacher"),
         ("user_id", "00000000-0000-0000-0000-000000000000"),
         ("active", "false"),
+        ("student", "00000000-0000-0000-0000-000000000000"),
+        ("guardian", "00000000-0000-0000-0000-000000000000"),
     ];
-    for path in ["/api/admin/staff", "/api/admin/staff/invite", "/api/admin/staff/active"] {
+    for path in ["/api/admin/staff", "/api/admin/staff/invite", "/api/admin/staff/active", "/api/admin/students/invite-guardian"] {
         assert_cross_tenant_refused(
             &app,
             MLPS,
