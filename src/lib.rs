@@ -20,6 +20,8 @@ pub mod tenancy;
 
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod storage;
 
 pub use error::{DomainError, ValidationError};
 pub use identity::Language;

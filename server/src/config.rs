@@ -35,6 +35,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// Keys for personal data at rest (PII_KEYS, PII_ACTIVE_KEY, PII_INDEX_KEY).
     pub pii: kilele::audit::pii::KeyRing,
+    /// Where uploaded files (student photos) are kept (STORAGE_DIR).
+    pub storage_dir: std::path::PathBuf,
 }
 
 // Never print connection strings: they may carry passwords.
@@ -117,6 +119,7 @@ impl Config {
             _ => bail!("set all three of PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY, or none (development only)"),
         };
         Ok(Self {
+            storage_dir: var("STORAGE_DIR").unwrap_or_else(|| ".data/storage".into()).into(),
             pii,
             database_url,
             app_database_url,

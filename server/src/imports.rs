@@ -119,3 +119,110 @@ pub async fn template(req: Request) -> Response {
     )
         .into_response()
 }
+
+/// Largest photo accepted.
+pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
+
+fn student_id(req: &Request) -> Option<uuid::Uuid> {
+    // /admin/students/<id>/photo
+    req.uri().path().split('/').nth(3).and_then(|s| s.parse().ok())
+}
+
+/// `GET /admin/students/<id>/photo`: the student's photo, to staff who may read students.
+pub async fn photo(State(st): State<AppState>, req: Request) -> Response {
+    let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let (_, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsRead]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let Some(id) = student_id(&req) else { return StatusCode::NOT_FOUND.into_response() };
+    let key: Option<String> = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+        let key = sqlx::query_scalar("SELECT photo_key FROM students WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?.flatten();
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(key)
+    }
+    .await
+    .unwrap_or_else(|e| {
+        tracing::error!(error = %e, "photo lookup failed");
+        None
+    });
+    let Some(key) = key else { return StatusCode::NOT_FOUND.into_response() };
+    let kind = key.rsplit('.').next().and_then(kilele::storage::ImageKind::from_ext);
+    match (st.storage.get(&key).await, kind) {
+        (Ok(Some(bytes)), Some(kind)) => (
+            [
+                (header::CONTENT_TYPE, kind.mime()),
+                (header::CACHE_CONTROL, "private, max-age=300"),
+                (header::HeaderName::from_static("x-content-type-options"), "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        (Ok(_), _) => StatusCode::NOT_FOUND.into_response(),
+        (Err(e), _) => internal(e),
+    }
+}
+
+/// `POST /admin/students/<id>/photo` (multipart, field `photo`): replaces the photo.
+pub async fn upload_photo(State(st): State<AppState>, req: Request) -> Response {
+    let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsManage]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let Some(id) = student_id(&req) else { return StatusCode::NOT_FOUND.into_response() };
+    let back = format!("/admin/students/{id}");
+    let refuse = |key: &str| Redirect::to(&format!("{back}?photo_error={key}")).into_response();
+    let mut multipart = match <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st).await {
+        Ok(m) => m,
+        Err(_) => return refuse("error-photo-invalid"),
+    };
+    let mut bytes = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("photo") => match field.bytes().await {
+                Ok(b) => bytes = Some(b.to_vec()),
+                Err(_) => return refuse("error-photo-too-large"),
+            },
+            Ok(Some(_)) => continue,
+            Ok(None) => break,
+            Err(_) => return refuse("error-photo-too-large"),
+        }
+    }
+    let Some(bytes) = bytes.filter(|b| !b.is_empty()) else { return refuse("error-photo-invalid") };
+    if bytes.len() > MAX_PHOTO_BYTES {
+        return refuse("error-photo-too-large");
+    }
+    let Some(kind) = kilele::storage::ImageKind::sniff(&bytes) else { return refuse("error-photo-invalid") };
+    let key = kilele::storage::FileStore::new_key(tenant.id, "students", kind.ext());
+    let saved = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+        let old: Option<Option<String>> =
+            sqlx::query_scalar("SELECT photo_key FROM students WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
+        let Some(old) = old else { return Ok::<_, anyhow::Error>(None) };
+        st.storage.put(&key, &bytes).await?;
+        sqlx::query("UPDATE students SET photo_key = $2 WHERE id = $1").bind(id).bind(&key).execute(&mut *tx).await?;
+        let actor = kilele::audit::Actor::user(me.user_id, &me.email);
+        let details = serde_json::json!({ "bytes": bytes.len(), "type": kind.mime() });
+        kilele::audit::append(&mut tx, tenant.id, st.deps.clock.now(), &actor, "student.photo.changed", &id.to_string(), details).await?;
+        tx.commit().await?;
+        Ok(Some(old))
+    }
+    .await;
+    match saved {
+        Ok(Some(old)) => {
+            if let Some(old) = old {
+                if let Err(e) = st.storage.delete(&old).await {
+                    tracing::warn!(error = %e, "old photo not removed");
+                }
+            }
+            Redirect::to(&back).into_response()
+        }
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            let _ = st.storage.delete(&key).await;
+            internal(e)
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub struct AppState {
     pub redis: Pool,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    pub storage: kilele::storage::FileStore,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -49,7 +49,15 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     let redis = connect_redis(&config.redis_url).await.map_err(|e| anyhow::anyhow!("cannot connect to Redis: {e}"))?;
     kilele::identity::password::warm_up();
     let pii = Arc::new(config.pii.clone());
-    Ok(AppState { leptos, deps: app::Deps { pool, clock, pii }, redis, config: Arc::new(config), metrics: Arc::new(Metrics::new()) })
+    let storage = kilele::storage::FileStore::new(config.storage_dir.clone());
+    Ok(AppState {
+        storage,
+        leptos,
+        deps: app::Deps { pool, clock, pii },
+        redis,
+        config: Arc::new(config),
+        metrics: Arc::new(Metrics::new()),
+    })
 }
 
 pub fn router(state: AppState) -> Router {
@@ -73,6 +81,12 @@ pub fn router(state: AppState) -> Router {
             post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(kilele::academic::import_store::MAX_UPLOAD_BYTES + 64 * 1024)),
         )
         .route("/admin/import/template.csv", get(imports::template))
+        .route(
+            "/admin/students/{id}/photo",
+            get(imports::photo)
+                .post(imports::upload_photo)
+                .layer(axum::extract::DefaultBodyLimit::max(imports::MAX_PHOTO_BYTES + 64 * 1024)),
+        )
         .route("/admin/students/export.csv", get(imports::export))
         .route("/admin/students/export.xlsx", get(imports::export))
         .route("/healthz", get(ops::healthz))

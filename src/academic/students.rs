@@ -166,6 +166,8 @@ pub struct StudentDetail {
     pub guardians: Vec<GuardianView>,
     /// Other students sharing a guardian with this one.
     pub siblings: Vec<StudentListItem>,
+    /// A photo is stored (served at `/admin/students/<id>/photo`).
+    pub has_photo: bool,
 }
 
 impl StudentDetail {
@@ -902,7 +904,8 @@ pub mod db {
     ) -> Result<StudentDetail, DomainError> {
         let r = sqlx::query(
             "SELECT st.id, st.admission_no, st.first_name, st.middle_name, st.last_name, st.sex, st.date_of_birth, st.status,
-                    st.status_reason, st.national_id_enc, st.medical_notes_enc, l.name AS level, s.name AS stream
+                    st.status_reason, st.national_id_enc, st.medical_notes_enc, st.photo_key IS NOT NULL AS has_photo,
+                    l.name AS level, s.name AS stream
                FROM students st
                LEFT JOIN streams s ON s.tenant_id = st.tenant_id AND s.id = st.stream_id
                LEFT JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id
@@ -992,6 +995,7 @@ pub mod db {
             enrolments,
             guardians,
             siblings,
+            has_photo: r.try_get("has_photo")?,
         })
     }
 

@@ -23,3 +23,7 @@ students-invite-guardian = Invite to the family portal
 students-invite-link-help = Send this link to the guardian (it works once, for 7 days). They choose a password and then see their children in the family portal.
 students-portal-opened = This guardian already has an account: the family portal is now open to them.
 error-guardian-email-required = Add the guardian's email address first: the invitation goes to it.
+students-photo = Photo
+students-photo-upload = Upload photo
+error-photo-invalid = Upload a photo as JPEG, PNG or WebP.
+error-photo-too-large = A photo can be at most 2 MB.

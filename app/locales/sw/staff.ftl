@@ -23,3 +23,7 @@ students-invite-guardian = Mwalike kwenye mlango wa familia
 students-invite-link-help = Mtumie mlezi kiungo hiki (kinatumika mara moja, kwa siku 7). Atachagua nenosiri kisha ataona watoto wake kwenye mlango wa familia.
 students-portal-opened = Mlezi huyu tayari ana akaunti: mlango wa familia sasa uko wazi kwake.
 error-guardian-email-required = Ongeza kwanza barua pepe ya mlezi: mwaliko unatumwa huko.
+students-photo = Picha
+students-photo-upload = Pakia picha
+error-photo-invalid = Pakia picha ya aina ya JPEG, PNG au WebP.
+error-photo-too-large = Picha isizidi MB 2.

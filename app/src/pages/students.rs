@@ -291,9 +291,24 @@ fn student_view(t: &RequestCtx, d: StudentDetail, manage: bool) -> impl IntoView
     let sex = t.t(if d.sex == "F" { "students-sex-f" } else { "students-sex-m" });
     let status = t.t(status_label_key(&d.status));
     let reason = d.status_reason.clone().map(|r| view! { " (" <span data-testid="status-reason">{r}</span> ")" });
+    let photo_src = format!("/admin/students/{id}/photo");
+    let photo = d.has_photo.then(|| view! { <img class="photo" src=photo_src.clone() alt=d.full_name() width="120" data-testid="photo"/> });
+    let photo_form = manage.then(|| {
+        view! {
+            <form method="post" action=photo_src.clone() enctype="multipart/form-data" class="inline">
+                <label for="photo">{t.t("students-photo")}</label>
+                <input id="photo" name="photo" type="file" accept="image/jpeg,image/png,image/webp" required/>
+                <button type="submit" class="btn btn-chip">{t.t("students-photo-upload")}</button>
+            </form>
+        }
+    });
+    let photo_error = use_query_map().with_untracked(|q| q.get("photo_error")).filter(|k| k.starts_with("error-photo-"));
     view! {
         <section class="card" data-testid="student">
+            {photo_error.map(|k| view! { <p class="alert" role="alert" data-testid="photo-error">{t.t(&k)}</p> })}
+            {photo}
             <h2>{d.full_name()}</h2>
+            {photo_form}
             <dl class="details">
                 <dt>{t.t("admission-no")}</dt><dd data-testid="admission-no">{d.admission_no.clone()}</dd>
                 <dt>{t.t("students-sex")}</dt><dd>{sex}</dd>

@@ -110,6 +110,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         site_addr: "127.0.0.1:0".parse().unwrap(),
         db_pool_size: 5,
         pii: kilele::audit::pii::KeyRing::development(),
+        storage_dir: std::env::temp_dir().join(format!("kilele-storage-{db_name}")),
     };
     server::telemetry::init(LogFormat::Pretty);
     let clock = Arc::new(ManualClock::new(Utc::now()));

@@ -740,3 +740,50 @@ async fn correcting_details_is_audited_without_protected_values() {
         .unwrap();
     assert_eq!(kept, "BC-999-000");
 }
+
+/// Student photos: kept by the storage layer, recognised by content, served only to this
+/// school's staff.
+#[tokio::test]
+async fn a_photo_is_uploaded_checked_and_served_only_within_the_school() {
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let khss = demo_student(&app, KHSS).await;
+    let admin = app.login_as(Some(KHSS), "admin").await;
+    let path = format!("/admin/students/{}/photo", khss.id);
+    let png: Vec<u8> = [&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..], &[7u8; 600][..]].concat();
+    let upload = |bytes: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name("photo.png");
+        admin
+            .client
+            .post(format!("{}{path}", admin.base))
+            .header("origin", &admin.origin)
+            .multipart(reqwest::multipart::Form::new().part("photo", part))
+    };
+    let r = upload(b"<svg onload=alert(1)>".to_vec()).send().await.unwrap();
+    let (_, html) = admin.get_text(&redirect_target(&r).unwrap()).await;
+    assert!(html.contains("Upload a photo as JPEG, PNG or WebP"));
+    let r = upload(vec![0xFF; 3 * 1024 * 1024]).send().await.unwrap();
+    assert!(redirect_target(&r).unwrap_or_default().contains("error-photo-too-large") || r.status().as_u16() == 413);
+    let r = upload(png.clone()).send().await.unwrap();
+    assert_eq!(redirect_target(&r).as_deref(), Some(format!("/admin/students/{}", khss.id).as_str()));
+    let (_, html) = admin.get_text(&format!("/admin/students/{}", khss.id)).await;
+    assert!(html.contains(r#"data-testid="photo""#));
+    let r = admin.get(&path).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+
+    let teacher = app.login_as(Some(KHSS), "teacher").await;
+    assert_eq!(teacher.get(&path).await.status().as_u16(), 403);
+    assert_cross_tenant_refused(
+        &app,
+        MLPS,
+        "admin",
+        KHSS,
+        CrossTenantRequest { method: reqwest::Method::GET, path: &path, form: &[] },
+        "PNG",
+    )
+    .await;
+    // School B's admin, on B's own host, asking for A's student: not found.
+    let other = app.login_as(Some(MLPS), "admin").await;
+    assert_eq!(other.get(&path).await.status().as_u16(), 404);
+}
