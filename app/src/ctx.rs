@@ -38,14 +38,20 @@ impl RequestCtx {
         crate::i18n::t(self.lang, key)
     }
 
+    /// For keys that came from outside (a URL): unknown keys show a generic message.
+    pub fn t_known(&self, key: &str) -> String {
+        crate::i18n::t_known(self.lang, key)
+    }
+
     /// The messages of a failed form post, field by field.
     pub fn form_errors(&self) -> Vec<(String, String)> {
         use crate::errors::AppError;
         match &self.form_error {
             None => vec![],
-            Some(AppError::Invalid { field, message }) => vec![(field.clone(), self.t(message))],
-            Some(AppError::InvalidFields(fields)) => fields.iter().map(|(f, m)| (f.clone(), self.t(m))).collect(),
-            Some(other) => vec![(String::new(), self.t(other.i18n_key()))],
+            // The error arrived in the URL: only our own message keys are shown.
+            Some(AppError::Invalid { field, message }) => vec![(field.clone(), self.t_known(message))],
+            Some(AppError::InvalidFields(fields)) => fields.iter().map(|(f, m)| (f.clone(), self.t_known(m))).collect(),
+            Some(other) => vec![(String::new(), self.t_known(other.i18n_key()))],
         }
     }
 }

@@ -28,6 +28,17 @@ pub fn t(lang: Language, key: &str) -> String {
     t_args(lang, key, &[])
 }
 
+/// The text for a key that came from outside (a URL), or the generic error when it is not
+/// one of ours: a crafted link must never put words of its own on our pages.
+pub fn t_known(lang: Language, key: &str) -> String {
+    let text = t(lang, key);
+    if text == key {
+        t(lang, "error-internal")
+    } else {
+        text
+    }
+}
+
 /// The text for `key` with Fluent arguments, e.g. `("count", 3.into())`.
 pub fn t_args(lang: Language, key: &str, args: &[(&'static str, String)]) -> String {
     #[cfg(feature = "ssr")]

@@ -12,15 +12,11 @@ use leptos::server_fn::ServerFn;
 pub fn CalendarPage() -> impl IntoView {
     let ctx = request_ctx();
     let t = ctx.clone();
-    let errors = ctx.form_errors();
     let next_year = chrono::Datelike::year(&chrono::Utc::now().date_naive()) + 1;
     view! {
         <Shell title=ctx.t("calendar-title")>
             <AdminTabs/>
-            {(!errors.is_empty()).then(|| {
-                let items = errors.iter().map(|(_, m)| view! { <li>{m.clone()}</li> }).collect_view();
-                view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
-            })}
+            <super::FormErrors/>
             <Await future=calendar_years() let:years>
                 {match years.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),

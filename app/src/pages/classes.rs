@@ -22,7 +22,6 @@ pub fn band_key(band: Band) -> &'static str {
 pub fn ClassesPage() -> impl IntoView {
     let ctx = request_ctx();
     let t = ctx.clone();
-    let errors = ctx.form_errors();
     let bands = [Band::Primary, Band::OLevel, Band::ALevel]
         .into_iter()
         .map(|b| view! { <option value=b.code()>{ctx.t(band_key(b))}</option> })
@@ -31,10 +30,7 @@ pub fn ClassesPage() -> impl IntoView {
     view! {
         <Shell title=ctx.t("classes-title")>
             <AdminTabs/>
-            {(!errors.is_empty()).then(|| {
-                let items = errors.iter().map(|(_, m)| view! { <li>{m.clone()}</li> }).collect_view();
-                view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
-            })}
+            <super::FormErrors/>
             <Await future=load_classes() let:view>
                 {match view.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),

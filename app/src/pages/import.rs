@@ -16,15 +16,11 @@ pub fn ImportPage() -> impl IntoView {
     let upload = query.with_untracked(|q| q.get("upload"));
     let upload_error = query.with_untracked(|q| q.get("error")).filter(|k| k.starts_with("import-error-"));
     let t = ctx.clone();
-    let errors = ctx.form_errors();
     view! {
         <Shell title=ctx.t("import-title")>
             <AdminTabs/>
-            {upload_error.map(|k| view! { <p class="alert" role="alert" data-testid="upload-error">{t.t(&k)}</p> })}
-            {(!errors.is_empty()).then(|| {
-                let items = errors.iter().map(|(_, m)| view! { <li>{m.clone()}</li> }).collect_view();
-                view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
-            })}
+            {upload_error.map(|k| view! { <p class="alert" role="alert" data-testid="upload-error">{t.t_known(&k)}</p> })}
+            <super::FormErrors/>
             {match upload {
                 Some(id) => {
                     let t = t.clone();

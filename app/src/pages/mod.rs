@@ -48,6 +48,17 @@ pub fn NoPortal() -> impl IntoView {
     }
 }
 
+/// The messages of a failed form post (a server function posted as a plain form redirects
+/// back with its error), shown above the forms.
+#[component]
+pub fn FormErrors() -> impl IntoView {
+    let errors = request_ctx().form_errors();
+    (!errors.is_empty()).then(|| {
+        let items = errors.into_iter().map(|(_, m)| view! { <li>{m}</li> }).collect_view();
+        view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
+    })
+}
+
 /// A failed load, said in the reader's language.
 #[component]
 pub fn ErrorBox(error: AppError) -> impl IntoView {

@@ -14,15 +14,11 @@ pub fn PromotionPage() -> impl IntoView {
     let level = use_query_map().with_untracked(|q| q.get("level"));
     let t = ctx.clone();
     let t2 = ctx.clone();
-    let errors = ctx.form_errors();
     let chosen = level.clone().unwrap_or_default();
     view! {
         <Shell title=ctx.t("promotion-title")>
             <AdminTabs/>
-            {(!errors.is_empty()).then(|| {
-                let items = errors.iter().map(|(_, m)| view! { <li>{m.clone()}</li> }).collect_view();
-                view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
-            })}
+            <super::FormErrors/>
             <p>{ctx.t("promotion-help")}</p>
             <Await future=load_promotions() let:overview>
                 {match overview.clone() {

@@ -14,15 +14,11 @@ pub fn StaffPage() -> impl IntoView {
     let query = use_query_map();
     let invite = query.with_untracked(|q| q.get("invite").zip(q.get("school")));
     let t = ctx.clone();
-    let errors = ctx.form_errors();
     let link = invite.map(|(token, school)| format!("{}/invite?school={school}&token={token}", ctx.origin));
     view! {
         <Shell title=ctx.t("staff-title")>
             <AdminTabs/>
-            {(!errors.is_empty()).then(|| {
-                let items = errors.iter().map(|(_, m)| view! { <li>{m.clone()}</li> }).collect_view();
-                view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
-            })}
+            <super::FormErrors/>
             {link.map(|l| view! {
                 <section class="card success" data-testid="invite-link">
                     <p>{t.t("staff-invite-link-help")}</p>
@@ -89,17 +85,13 @@ pub fn InvitePage() -> impl IntoView {
     let ctx = request_ctx();
     let query = use_query_map();
     let (school, token) = query.with_untracked(|q| (q.get("school").unwrap_or_default(), q.get("token").unwrap_or_default()));
-    let errors = ctx.form_errors();
     view! {
         <Title text=format!("{} · Kilele", ctx.t("invite-title"))/>
         <main class="login">
             <div class="card">
                 <div class="brand"><span class="logo" aria-hidden="true">"▲"</span>" Kilele"</div>
                 <h1>{ctx.t("invite-title")}</h1>
-                {(!errors.is_empty()).then(|| {
-                    let items = errors.iter().map(|(_, m)| view! { <li>{m.clone()}</li> }).collect_view();
-                    view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
-                })}
+                <super::FormErrors/>
                 <p>{ctx.t("invite-help")}</p>
                 <form method="post" action=AcceptInvitation::url() class="stack">
                     <input type="hidden" name="school" value=school/>

@@ -39,14 +39,6 @@ fn can(ctx: &RequestCtx, permission: Permission) -> bool {
 }
 
 /// The messages of a failed form post, above the forms.
-fn form_errors_view(ctx: &RequestCtx) -> impl IntoView {
-    let errors = ctx.form_errors();
-    (!errors.is_empty()).then(|| {
-        let items = errors.iter().map(|(_, m)| view! { <li>{m.clone()}</li> }).collect_view();
-        view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
-    })
-}
-
 /// School admin: find a student by name, admission number or guardian phone; page through
 /// the school's students; add a student. Plain forms: works without JavaScript.
 #[component]
@@ -60,7 +52,7 @@ pub fn StudentsPage() -> impl IntoView {
     view! {
         <Shell title=ctx.t("students-title")>
             <AdminTabs/>
-            {form_errors_view(&ctx)}
+            <super::FormErrors/>
             <form method="get" action="/admin/students" class="inline search" role="search">
                 <label for="q">{ctx.t("students-search")}</label>
                 <input id="q" name="q" type="search" value=q.clone() placeholder=ctx.t("students-search-hint")/>
@@ -260,7 +252,7 @@ pub fn StudentPage() -> impl IntoView {
         <Shell title=ctx.t("students-student")>
             <AdminTabs/>
             <p><a href="/admin/students">{ctx.t("students-back")}</a></p>
-            {form_errors_view(&ctx)}
+            <super::FormErrors/>
             {link.map(|l| view! {
                 <section class="card success" data-testid="invite-link">
                     <p>{t.t("students-invite-link-help")}</p>
@@ -305,7 +297,7 @@ fn student_view(t: &RequestCtx, d: StudentDetail, manage: bool) -> impl IntoView
     let photo_error = use_query_map().with_untracked(|q| q.get("photo_error")).filter(|k| k.starts_with("error-photo-"));
     view! {
         <section class="card" data-testid="student">
-            {photo_error.map(|k| view! { <p class="alert" role="alert" data-testid="photo-error">{t.t(&k)}</p> })}
+            {photo_error.map(|k| view! { <p class="alert" role="alert" data-testid="photo-error">{t.t_known(&k)}</p> })}
             {photo}
             <h2>{d.full_name()}</h2>
             {photo_form}

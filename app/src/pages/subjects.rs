@@ -23,17 +23,13 @@ fn band_code_key(code: &str) -> &'static str {
 pub fn SubjectsPage() -> impl IntoView {
     let ctx = request_ctx();
     let t = ctx.clone();
-    let errors = ctx.form_errors();
     // One level at a time (`?level=<id>`, the first level by default): the page stays small
     // enough for a phone on 3G.
     let chosen = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("level"));
     view! {
         <Shell title=ctx.t("subjects-title")>
             <AdminTabs/>
-            {(!errors.is_empty()).then(|| {
-                let items = errors.iter().map(|(_, m)| view! { <li>{m.clone()}</li> }).collect_view();
-                view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
-            })}
+            <super::FormErrors/>
             <Await future=load_subjects() let:view>
                 {match view.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),

@@ -115,3 +115,18 @@ async fn calendar_is_for_admins_of_this_school_only() {
     )
     .await;
 }
+
+/// A crafted link cannot put words of its own on a page through the form-error channel.
+#[tokio::test]
+async fn crafted_error_links_show_only_our_own_messages() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let b = app.login_as(Some(KHSS), "admin").await;
+    let forged = serde_json::json!({ "Invalid": { "field": "year", "message": "Your account is locked: call 0700 000 000" } });
+    let encoded = base64::engine::general_purpose::URL_SAFE.encode(forged.to_string());
+    let (_, html) = b.get_text(&format!("/admin/calendar?__path=x&__err={encoded}")).await;
+    assert!(!html.contains("call 0700"), "forged text shown");
+    assert!(html.contains("Something went wrong on our side"));
+    let (_, html) = b.get_text("/admin/import?error=import-error-CALL-0700-NOW").await;
+    assert!(!html.contains("CALL-0700"));
+}
