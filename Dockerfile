@@ -47,7 +47,9 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 kilele \
-    && useradd --system --uid 10001 --gid kilele --home-dir /app --shell /usr/sbin/nologin kilele
+    && useradd --system --uid 10001 --gid kilele --home-dir /app --shell /usr/sbin/nologin kilele \
+    && mkdir -p /var/lib/kilele/storage \
+    && chown -R kilele:kilele /var/lib/kilele
 
 WORKDIR /app
 COPY --from=builder /src/target/release/kilele /app/kilele
@@ -60,8 +62,11 @@ ENV LEPTOS_SITE_ROOT=site \
     LEPTOS_OUTPUT_NAME=kilele \
     LEPTOS_ENV=PROD \
     KILELE_ENV=production \
+    STORAGE_DIR=/var/lib/kilele/storage \
     RUST_LOG=info
 
+# Uploaded files (student photos): mount persistent storage here and back it up.
+VOLUME ["/var/lib/kilele/storage"]
 EXPOSE 8080
 USER kilele
 
