@@ -108,6 +108,12 @@ async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
         .map_err(|e| anyhow::anyhow!("cannot connect as the application role (APP_DATABASE_URL): {e}"))
 }
 
+/// The worker's dependencies from the configuration.
+pub fn worker_for(config: &Config, pool: sqlx::PgPool) -> anyhow::Result<worker::Worker> {
+    let outbox = crate::mail::Outbox::new(config.smtp_url.as_deref(), config.mail_dir.clone(), &config.mail_from)?;
+    Ok(worker::Worker { pool, pii: Arc::new(config.pii.clone()), outbox: Arc::new(outbox) })
+}
+
 /// Applies migrations as the schema owner.
 pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
     let pool = PgPoolOptions::new().max_connections(1).connect(database_url).await?;
@@ -199,17 +205,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Worker => {
             let pool = app_pool(&config).await?;
-            worker::run(pool, shutdown_signal()).await;
+            worker::run(worker_for(&config, pool)?, shutdown_signal()).await;
         }
         Command::Serve | Command::All => {
             let with_worker = matches!(command, Command::All);
             let leptos = web::leptos_options(&config);
             let addr = config.site_addr;
+            let jobs = if with_worker { Some(worker_for(&config, app_pool(&config).await?)?) } else { None };
             let state = web::build_state(config, clock, leptos).await?;
-            let worker = with_worker.then(|| {
-                let pool = state.deps.pool.clone();
-                tokio::spawn(worker::run(pool, shutdown_signal()))
-            });
+            let worker = jobs.map(|w| tokio::spawn(worker::run(w, shutdown_signal())));
             let listener = tokio::net::TcpListener::bind(addr).await?;
             tracing::info!(%addr, "serving");
             web::serve(state, listener, shutdown_signal()).await?;

@@ -37,6 +37,10 @@ pub struct Config {
     pub pii: kilele::audit::pii::KeyRing,
     /// Where uploaded files (student photos) are kept (STORAGE_DIR).
     pub storage_dir: std::path::PathBuf,
+    /// Outgoing email: SMTP_URL; without it, messages are written to MAIL_DIR (development).
+    pub smtp_url: Option<String>,
+    pub mail_dir: std::path::PathBuf,
+    pub mail_from: String,
 }
 
 // Never print connection strings: they may carry passwords.
@@ -118,7 +122,14 @@ impl Config {
             (None, None, None) => bail!("production needs PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY (see README)"),
             _ => bail!("set all three of PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY, or none (development only)"),
         };
+        let smtp_url = var("SMTP_URL");
+        if smtp_url.is_none() && environment == Environment::Production {
+            bail!("production needs SMTP_URL to send invitations");
+        }
         Ok(Self {
+            smtp_url,
+            mail_dir: var("MAIL_DIR").unwrap_or_else(|| ".data/mail".into()).into(),
+            mail_from: var("MAIL_FROM").unwrap_or_else(|| "Kilele <no-reply@kilele.test>".into()),
             storage_dir: var("STORAGE_DIR").unwrap_or_else(|| ".data/storage".into()).into(),
             pii,
             database_url,

@@ -2,11 +2,23 @@
 //! `claim_jobs` function (the only cross-tenant step) and run inside a transaction scoped to
 //! the job's school. Failed jobs are retried with backoff, up to `max_attempts`.
 
+use crate::mail::Outbox;
+use kilele::audit::pii::KeyRing;
 use kilele::db::{tenant_tx, TenantTx};
 use kilele::tenancy::TenantId;
 use sqlx::{PgPool, Row};
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
+
+/// What jobs need: the database (as the app role), the personal-data keys (payloads may be
+/// sealed) and the outbox.
+#[derive(Clone)]
+pub struct Worker {
+    pub pool: PgPool,
+    pub pii: Arc<KeyRing>,
+    pub outbox: Arc<Outbox>,
+}
 
 /// Kinds of job the worker knows.
 pub const AUDIT_VERIFY: &str = "audit.verify";
@@ -29,14 +41,22 @@ struct Claimed {
     tenant: TenantId,
     id: Uuid,
     kind: String,
+    payload: serde_json::Value,
     attempts: i32,
     max_attempts: i32,
 }
 
-async fn execute(pool: &PgPool, job: &Claimed) -> anyhow::Result<()> {
+async fn execute(w: &Worker, job: &Claimed) -> anyhow::Result<()> {
     match job.kind.as_str() {
+        kilele::notifications::INVITATION_EMAIL => {
+            let m = kilele::notifications::queue::open_invitation_email(&w.pii, job.tenant, &job.payload)?;
+            let (subject, body) = kilele::notifications::invitation_email(&m.school, &m.link);
+            w.outbox.send(&m.to, &subject, body).await?;
+            tracing::info!(tenant = %job.tenant, job = %job.id, "invitation email sent");
+            Ok(())
+        }
         AUDIT_VERIFY => {
-            let (entries, breaks) = kilele::audit::verify_tenant(pool, job.tenant).await?;
+            let (entries, breaks) = kilele::audit::verify_tenant(&w.pool, job.tenant).await?;
             if breaks.is_empty() {
                 tracing::info!(tenant = %job.tenant, entries, "audit chain intact");
                 Ok(())
@@ -50,8 +70,9 @@ async fn execute(pool: &PgPool, job: &Claimed) -> anyhow::Result<()> {
 }
 
 /// Claims and runs one batch. Returns how many jobs ran.
-pub async fn run_once(pool: &PgPool) -> anyhow::Result<usize> {
-    let claimed: Vec<Claimed> = sqlx::query("SELECT tenant_id, id, kind, attempts, max_attempts FROM claim_jobs($1, $2)")
+pub async fn run_once(w: &Worker) -> anyhow::Result<usize> {
+    let pool = &w.pool;
+    let claimed: Vec<Claimed> = sqlx::query("SELECT tenant_id, id, kind, payload, attempts, max_attempts FROM claim_jobs($1, $2)")
         .bind(BATCH)
         .bind(LEASE_SECONDS)
         .fetch_all(pool)
@@ -62,17 +83,21 @@ pub async fn run_once(pool: &PgPool) -> anyhow::Result<usize> {
                 tenant: TenantId(r.try_get("tenant_id")?),
                 id: r.try_get("id")?,
                 kind: r.try_get("kind")?,
+                payload: r.try_get("payload")?,
                 attempts: r.try_get("attempts")?,
                 max_attempts: r.try_get("max_attempts")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
     for job in &claimed {
-        let result = execute(pool, job).await;
+        let result = execute(w, job).await;
         let mut tx = tenant_tx(pool, job.tenant).await?;
         match &result {
             Ok(()) => {
-                sqlx::query("UPDATE jobs SET status = 'done', finished_at = now(), locked_until = NULL, last_error = NULL WHERE id = $1")
+                // A finished job keeps no payload (it may hold a link or an address).
+                sqlx::query(
+                    "UPDATE jobs SET status = 'done', finished_at = now(), locked_until = NULL, last_error = NULL, payload = '{}' WHERE id = $1",
+                )
                     .bind(job.id)
                     .execute(&mut *tx)
                     .await?;
@@ -119,7 +144,8 @@ pub async fn schedule_audit_verification(pool: &PgPool) -> anyhow::Result<usize>
 
 /// The worker loop: poll for jobs every couple of seconds, schedule audit checks every six
 /// hours, stop on Ctrl-C / SIGTERM.
-pub async fn run(pool: PgPool, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn run(w: Worker, shutdown: impl std::future::Future<Output = ()>) {
+    let pool = w.pool.clone();
     tokio::pin!(shutdown);
     let mut poll = tokio::time::interval(Duration::from_secs(2));
     let mut schedule = tokio::time::interval(Duration::from_secs(6 * 3600));
@@ -134,7 +160,7 @@ pub async fn run(pool: PgPool, shutdown: impl std::future::Future<Output = ()>) 
             }
             _ = poll.tick() => {
                 loop {
-                    match run_once(&pool).await {
+                    match run_once(&w).await {
                         Ok(0) => break,
                         Ok(_) => continue,
                         Err(e) => {

@@ -24,8 +24,25 @@ pub async fn invite_staff_member(name: String, email: String, role: String) -> R
     let by = kilele::identity::store::ChangedBy { actor: &actor, at };
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     let (_, token) = kilele::identity::invitations::invite_staff(&mut tx, tenant.id, &email, &name, &[role], by).await?;
+    queue_invitation_email(&mut tx, &deps, &tenant, email.trim(), &token).await?;
     tx.commit().await?;
     leptos_axum::redirect(&format!("/admin/staff?school={}&invite={token}", tenant.slug));
+    Ok(())
+}
+
+/// Queues the invitation email (sent by the worker) in the same transaction as the
+/// invitation: both happen or neither.
+#[cfg(feature = "ssr")]
+async fn queue_invitation_email(
+    tx: &mut kilele::db::TenantTx,
+    deps: &crate::ctx::Deps,
+    tenant: &kilele::tenancy::Tenant,
+    to: &str,
+    token: &str,
+) -> Result<(), AppError> {
+    let link = format!("{}/invite?school={}&token={token}", crate::ctx::request_ctx().origin, tenant.slug);
+    let message = kilele::notifications::queue::InvitationEmail { to: to.to_lowercase(), school: tenant.name.clone(), link };
+    kilele::notifications::queue::invitation_email(tx, tenant.id, &deps.pii, &message).await?;
     Ok(())
 }
 
@@ -80,6 +97,11 @@ pub async fn invite_guardian(student: String, guardian: String) -> Result<(), Ap
         return Err(AppError::NotFound);
     }
     let token = kilele::identity::invitations::invite_guardian(&mut tx, tenant.id, guardian, by).await?;
+    if let Some(token) = &token {
+        let email: Option<String> =
+            sqlx::query_scalar("SELECT email FROM guardians WHERE id = $1").bind(guardian).fetch_one(&mut *tx).await?;
+        queue_invitation_email(&mut tx, &deps, &tenant, email.as_deref().unwrap_or_default(), token).await?;
+    }
     tx.commit().await?;
     match token {
         Some(token) => leptos_axum::redirect(&format!("/admin/students/{student}?school={}&invite={token}", tenant.slug)),

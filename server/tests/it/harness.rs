@@ -83,6 +83,8 @@ pub struct TestApp {
     pub owner_pool: PgPool,
     pub clock: Arc<ManualClock>,
     pub base_domain: Option<String>,
+    /// Where the development outbox writes emails (.eml files).
+    pub mail_dir: std::path::PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -97,6 +99,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let (db_name, owner_url) = fresh_database().await;
+    let db_name_for_mail = db_name.clone();
     let config = Config {
         database_url: owner_url.clone(),
         app_database_url: derive_app_url(&owner_url).unwrap(),
@@ -111,6 +114,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         db_pool_size: 5,
         pii: kilele::audit::pii::KeyRing::development(),
         storage_dir: std::env::temp_dir().join(format!("kilele-storage-{db_name}")),
+        smtp_url: None,
+        mail_dir: std::env::temp_dir().join(format!("kilele-mail-{db_name}")),
+        mail_from: "Kilele <no-reply@kilele.test>".into(),
     };
     server::telemetry::init(LogFormat::Pretty);
     let clock = Arc::new(ManualClock::new(Utc::now()));
@@ -135,6 +141,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         owner_pool,
         clock,
         base_domain: options.base_domain,
+        mail_dir: std::env::temp_dir().join(format!("kilele-mail-{db_name_for_mail}")),
         shutdown: Some(tx),
     }
 }
@@ -173,6 +180,23 @@ pub fn redirect_target(resp: &reqwest::Response) -> Option<String> {
 }
 
 impl TestApp {
+    /// A worker like the one `kilele worker` runs, writing emails to `mail_dir`.
+    pub fn worker(&self) -> server::worker::Worker {
+        let outbox = server::mail::Outbox::new(None, self.mail_dir.clone(), "Kilele <no-reply@kilele.test>").unwrap();
+        server::worker::Worker {
+            pool: self.pool.clone(),
+            pii: std::sync::Arc::new(kilele::audit::pii::KeyRing::development()),
+            outbox: std::sync::Arc::new(outbox),
+        }
+    }
+
+    /// The emails the worker has written so far.
+    pub fn sent_emails(&self) -> Vec<String> {
+        std::fs::read_dir(&self.mail_dir)
+            .map(|d| d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
+            .unwrap_or_default()
+    }
+
     /// A browser talking to the bare address (school chosen by school code).
     pub fn browser(&self) -> Browser {
         self.browser_for_host(None)

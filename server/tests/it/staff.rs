@@ -47,6 +47,15 @@ async fn a_teacher_is_invited_sets_a_password_once_and_can_be_deactivated() {
     assert!(html.contains("already uses this email"));
 
     let (school, token) = invite_query(&location);
+    // The invitation is also emailed: queued with the invitation, sent by the worker.
+    assert!(app.sent_emails().is_empty(), "sent by the worker, not during the request");
+    assert_eq!(server::worker::run_once(&app.worker()).await.unwrap(), 1);
+    let mails: Vec<String> = app.sent_emails().iter().map(|m| m.replace("=\r\n", "").replace("=3D", "=")).collect();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("rose.urio@kilimanjaro-hills.test"), "{}", mails[0]);
+    assert!(mails[0].contains(&format!("/invite?school=kilimanjaro-hills&token={token}")), "{}", mails[0]);
+    assert!(mails[0].contains("Kilimanjaro Hills Secondary School"));
+    assert_eq!(server::worker::run_once(&app.worker()).await.unwrap(), 0, "sent once");
     // Before accepting, no sign-in is possible.
     let b = app.browser();
     let r = b.login(KHSS, "rose.urio@kilimanjaro-hills.test", "Rose-Secret-2026").await;
@@ -187,6 +196,9 @@ async fn a_guardian_is_invited_to_the_family_portal_and_sees_the_child() {
     let (_, html) = admin.get_text(&location).await;
     assert!(html.contains(r#"data-testid="invite-link""#));
     let (school, token) = invite_query(&location.replace(&format!("/admin/students/{s}"), "/admin/staff"));
+    server::worker::run_once(&app.worker()).await.unwrap();
+    let mails: Vec<String> = app.sent_emails().iter().map(|m| m.replace("=\r\n", "").replace("=3D", "=")).collect();
+    assert!(mails.iter().any(|m| m.contains("mama.test@example.com") && m.contains(&token)), "the guardian is emailed the link");
     let r = accept(&app, &school, &token, "Mama-Secret-2026", "Mama-Secret-2026").await;
     assert_eq!(redirect_target(&r).as_deref(), Some("/login"));
     let mama = app.browser();

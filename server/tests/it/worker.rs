@@ -9,7 +9,7 @@ async fn worker_runs_queued_jobs_and_reports_broken_chains() {
     let queued = server::worker::schedule_audit_verification(&app.pool).await.unwrap();
     assert_eq!(queued, 2, "one audit check per school");
     assert_eq!(server::worker::schedule_audit_verification(&app.pool).await.unwrap(), 0, "not twice");
-    assert_eq!(server::worker::run_once(&app.pool).await.unwrap(), 2);
+    assert_eq!(server::worker::run_once(&app.worker()).await.unwrap(), 2);
     let tenant = tenants::find_by_slug(&app.pool, &TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
     let status: String = sqlx::query_scalar("SELECT status FROM jobs").fetch_one(&mut *tx).await.unwrap();
@@ -24,7 +24,7 @@ async fn worker_runs_queued_jobs_and_reports_broken_chains() {
         .await
         .unwrap();
     server::worker::schedule_audit_verification(&app.pool).await.unwrap();
-    server::worker::run_once(&app.pool).await.unwrap();
+    server::worker::run_once(&app.worker()).await.unwrap();
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
     let (status, error): (String, Option<String>) =
         sqlx::query_as("SELECT status, last_error FROM jobs WHERE status <> 'done'").fetch_one(&mut *tx).await.unwrap();
