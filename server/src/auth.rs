@@ -6,7 +6,7 @@ use app::ctx::{LoginFlash, RequestCtx};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{DateTime, Utc};
 use kilele::audit::{self, Actor};
@@ -20,7 +20,8 @@ use uuid::Uuid;
 
 const AUTH_KEY: &str = "auth";
 const FLASH_KEY: &str = "login_flash";
-pub const LANG_COOKIE: &str = "kilele_lang";
+pub use crate::pages::LANG_COOKIE;
+use crate::pages::{self, accept_language, cookie, language_of};
 
 /// What the session remembers about who signed in. Roles and permissions are *not* kept
 /// here: they are read from the database on every request.
@@ -41,22 +42,6 @@ fn host(headers: &HeaderMap) -> &str {
     headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-fn accept_language(headers: &HeaderMap) -> Option<Language> {
-    let value = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
-    value.split(',').filter_map(|part| Language::parse(part.split(';').next()?.split('-').next()?)).next()
-}
-
 /// Which school the host names, when subdomains are in use. `Err` when the host names a
 /// school that does not exist.
 async fn host_tenant(st: &AppState, headers: &HeaderMap) -> Result<Option<Tenant>, Response> {
@@ -64,36 +49,13 @@ async fn host_tenant(st: &AppState, headers: &HeaderMap) -> Result<Option<Tenant
     let Some(slug) = tenancy::slug_from_host(host(headers), base) else { return Ok(None) };
     match tenants::find_by_slug(&st.deps.pool, &slug).await {
         Ok(Some(t)) => Ok(Some(t)),
-        Ok(None) => Err((StatusCode::NOT_FOUND, "Unknown school").into_response()),
-        Err(e) => Err(internal(e)),
+        Ok(None) => Err(pages::message(StatusCode::NOT_FOUND, language_of(headers), "error-unknown-school", ("/", "go-home"))),
+        Err(e) => Err(pages::internal(language_of(headers), e)),
     }
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "request failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response()
 }
 
 fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
-}
-
-/// A short page for refusals that happen before any page renders.
-fn refusal(status: StatusCode, lang: Language, key: &str, link: &str) -> Response {
-    let text = app::i18n::t(lang, key);
-    let back = app::i18n::t(lang, "sign-in");
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Kilele</title><link rel=\"stylesheet\" href=\"/pkg/kilele.css\"></head><body><main class=\"centered\"><p class=\"alert\" role=\"alert\">{}</p><p><a href=\"{}\">{}</a></p></main></body></html>",
-        lang.code(),
-        html_escape(&text),
-        link,
-        html_escape(&back)
-    );
-    (status, Html(body)).into_response()
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Resolves the request context and enforces portal access. Runs for every page, server
@@ -127,11 +89,11 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
                 // Bound to another school (or the platform): refuse, and keep the other
                 // school's session untouched.
                 tracing::warn!(host_tenant = %ht.slug, "session presented for another school");
-                return refusal(StatusCode::FORBIDDEN, fallback_lang, "error-session-other-school", "/login");
+                return pages::message(StatusCode::FORBIDDEN, fallback_lang, "error-session-other-school", ("/login", "sign-in"));
             }
         }
         if !expired {
-            match load_principal(&st, &auth).await {
+            match load_principal(&st, &auth, host_tenant.as_ref()).await {
                 Ok(Some((p, t))) => {
                     principal = Some(p);
                     if t.is_some() {
@@ -139,7 +101,7 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
                     }
                     auth.last_seen_at = now;
                     if session.insert(AUTH_KEY, &auth).await.is_err() {
-                        return internal("session store unavailable");
+                        return pages::internal(fallback_lang, "session store unavailable");
                     }
                 }
                 Ok(None) => {
@@ -147,7 +109,7 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
                     let _ = session.flush().await;
                     session_ended = true;
                 }
-                Err(e) => return internal(e),
+                Err(e) => return pages::internal(fallback_lang, e),
             }
         }
     }
@@ -171,7 +133,8 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
                 return see_other("/login");
             }
             Some(p) if !p.may_open(portal, &features) => {
-                return refusal(StatusCode::FORBIDDEN, lang, "error-forbidden", p.landing(&features).map(|l| l.path()).unwrap_or("/login"));
+                let home = p.landing(&features).map(|l| (l.path(), "go-home")).unwrap_or(("/login", "sign-in"));
+                return pages::message(StatusCode::FORBIDDEN, lang, "error-forbidden", home);
             }
             Some(_) => {}
         }
@@ -212,11 +175,21 @@ fn form_error_from_query(query: &str) -> Option<app::errors::AppError> {
     serde_json::from_slice(&bytes).ok()
 }
 
-async fn load_principal(st: &AppState, auth: &SessionAuth) -> Result<Option<(Principal, Option<Tenant>)>, sqlx::Error> {
+/// `known` is the host's school, already loaded (with subdomains the session's school is
+/// the host's, so it is not read twice).
+async fn load_principal(
+    st: &AppState,
+    auth: &SessionAuth,
+    known: Option<&Tenant>,
+) -> Result<Option<(Principal, Option<Tenant>)>, sqlx::Error> {
     match auth.tenant_id {
         None => Ok(users::load_platform_principal(&st.deps.pool, auth.user_id).await?.map(|p| (p, None))),
         Some(tid) => {
-            let Some(tenant) = tenants::find_by_id(&st.deps.pool, TenantId(tid)).await? else { return Ok(None) };
+            let tenant = match known.filter(|t| t.id.0 == tid) {
+                Some(t) => Some(t.clone()),
+                None => tenants::find_by_id(&st.deps.pool, TenantId(tid)).await?,
+            };
+            let Some(tenant) = tenant else { return Ok(None) };
             if !tenant.can_sign_in() {
                 return Ok(None);
             }
@@ -276,7 +249,7 @@ pub async fn login(State(st): State<AppState>, session: Session, headers: Header
     match outcome {
         Ok((principal, tenant)) => {
             if let Err(e) = session.cycle_id().await {
-                return internal(e);
+                return pages::internal(language_of(&headers), e);
             }
             let now = clock.now();
             let auth = SessionAuth {
@@ -286,7 +259,7 @@ pub async fn login(State(st): State<AppState>, session: Session, headers: Header
                 last_seen_at: now,
             };
             if let Err(e) = session.insert(AUTH_KEY, &auth).await {
-                return internal(e);
+                return pages::internal(language_of(&headers), e);
             }
             let features = tenant.map(|t| t.features).unwrap_or_default();
             see_other(principal.landing(&features).map(|p| p.path()).unwrap_or("/no-portal"))
@@ -303,7 +276,7 @@ pub async fn login(State(st): State<AppState>, session: Session, headers: Header
             };
             let flash = LoginFlash { school_code, email: form.email.trim().to_owned(), error: error.into() };
             if let Err(e) = session.insert(FLASH_KEY, &flash).await {
-                return internal(e);
+                return pages::internal(language_of(&headers), e);
             }
             see_other("/login")
         }
@@ -318,6 +291,7 @@ async fn unknown_school(password: &str) -> Result<(Principal, Option<Tenant>), S
 
 /// `POST /logout`: ends the session everywhere (the record is deleted from Redis).
 pub async fn logout(State(st): State<AppState>, session: Session, req: Request) -> Response {
+    let lang = req.extensions().get::<RequestCtx>().map(|c| c.lang).unwrap_or_else(|| language_of(req.headers()));
     if let Some(RequestCtx { principal: Some(p), tenant: Some(t), .. }) = req.extensions().get::<RequestCtx>() {
         if let Ok(mut tx) = kilele::db::tenant_tx(&st.deps.pool, t.id).await {
             let ok = audit::append(
@@ -337,7 +311,7 @@ pub async fn logout(State(st): State<AppState>, session: Session, req: Request) 
         }
     }
     if let Err(e) = session.flush().await {
-        return internal(e);
+        return pages::internal(lang, e);
     }
     see_other("/login")
 }
@@ -349,6 +323,7 @@ pub struct LanguageForm {
     pub next: String,
 }
 
+/// Only local paths: never an open redirect.
 /// Only local paths: never an open redirect.
 fn safe_next(next: &str) -> &str {
     if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
@@ -364,10 +339,10 @@ pub async fn language(State(st): State<AppState>, req: Request) -> Response {
     let ctx = req.extensions().get::<RequestCtx>().cloned().unwrap_or_default();
     let Form(form) = match Form::<LanguageForm>::from_request(req, &st).await {
         Ok(f) => f,
-        Err(_) => return (StatusCode::BAD_REQUEST, "lang is required").into_response(),
+        Err(_) => return pages::message(StatusCode::BAD_REQUEST, ctx.lang, "error-language-invalid", ("/", "go-home")),
     };
     let Some(lang) = Language::parse(&form.lang) else {
-        return (StatusCode::BAD_REQUEST, "lang must be en or sw").into_response();
+        return pages::message(StatusCode::BAD_REQUEST, ctx.lang, "error-language-invalid", ("/", "go-home"));
     };
     if let Some(p) = &ctx.principal {
         let saved = match p.tenant_id {
@@ -382,7 +357,7 @@ pub async fn language(State(st): State<AppState>, req: Request) -> Response {
             }
         };
         if let Err(e) = saved {
-            return internal(e);
+            return pages::internal(ctx.lang, e);
         }
     }
     let secure = if st.config.cookie_secure() { "; Secure" } else { "" };
@@ -406,14 +381,5 @@ mod tests {
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
         assert_eq!(safe_next("/\\evil"), "/");
-    }
-
-    #[test]
-    fn reads_cookies_and_accept_language() {
-        let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; kilele_lang=en; b=2"));
-        h.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("fr-FR,sw-TZ;q=0.9,en;q=0.8"));
-        assert_eq!(cookie(&h, LANG_COOKIE), Some("en"));
-        assert_eq!(accept_language(&h), Some(Language::Sw));
     }
 }

@@ -11,7 +11,7 @@
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
@@ -53,7 +53,7 @@ pub async fn protect(req: Request, next: Next) -> Response {
         Ok(()) => next.run(req).await,
         Err(why) => {
             tracing::warn!(reason = why, path = %req.uri().path(), "csrf: refused");
-            (StatusCode::FORBIDDEN, "Forbidden: cross-site request refused. Reload the page and try again.").into_response()
+            crate::pages::message(StatusCode::FORBIDDEN, crate::pages::language_of(req.headers()), "error-csrf", ("/", "go-home"))
         }
     }
 }

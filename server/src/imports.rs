@@ -15,20 +15,16 @@ fn school_user(ctx: Option<&RequestCtx>, needs: &[Permission]) -> Result<(Princi
     let me = ctx.principal.clone().ok_or_else(|| Box::new(Redirect::to("/login").into_response()))?;
     let tenant = ctx.tenant.clone().ok_or_else(|| Box::new(StatusCode::FORBIDDEN.into_response()))?;
     if me.tenant_id != Some(tenant.id) || !needs.iter().all(|p| me.can(*p)) {
-        return Err(Box::new((StatusCode::FORBIDDEN, "Forbidden").into_response()));
+        return Err(Box::new(crate::pages::message(StatusCode::FORBIDDEN, ctx.lang, "error-forbidden", ("/", "go-home"))));
     }
     Ok((me, tenant))
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "file transfer failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response()
 }
 
 /// `POST /admin/import/upload` (multipart, field `file`): keeps the file and sends the user
 /// to its preview. Nothing is imported yet.
 pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
     let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
     let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsManage]) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -65,7 +61,7 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
     match saved {
         Ok(id) => Redirect::to(&format!("/admin/import?upload={id}")).into_response(),
         Err(kilele::DomainError::Invalid(v)) => Redirect::to(&format!("/admin/import?error={}", v.message)).into_response(),
-        Err(e) => internal(e),
+        Err(e) => crate::pages::internal(lang, e),
     }
 }
 
@@ -74,6 +70,7 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
 pub async fn export(State(st): State<AppState>, req: Request) -> Response {
     let xlsx = req.uri().path().ends_with(".xlsx");
     let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
     let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsRead, Permission::StudentsPiiRead]) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -90,12 +87,12 @@ pub async fn export(State(st): State<AppState>, req: Request) -> Response {
     .await;
     let rows = match rows {
         Ok(r) => r,
-        Err(e) => return internal(e),
+        Err(e) => return crate::pages::internal(lang, e),
     };
     let (body, mime, ext) = if xlsx {
         match import::write_xlsx(&rows) {
             Ok(b) => (b, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-            Err(e) => return internal(e),
+            Err(e) => return crate::pages::internal(lang, e),
         }
     } else {
         (import::write_csv(&rows), "text/csv; charset=utf-8", "csv")
@@ -131,6 +128,7 @@ fn student_id(req: &Request) -> Option<uuid::Uuid> {
 /// `GET /admin/students/<id>/photo`: the student's photo, to staff who may read students.
 pub async fn photo(State(st): State<AppState>, req: Request) -> Response {
     let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
     let (_, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsRead]) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -160,13 +158,14 @@ pub async fn photo(State(st): State<AppState>, req: Request) -> Response {
         )
             .into_response(),
         (Ok(_), _) => StatusCode::NOT_FOUND.into_response(),
-        (Err(e), _) => internal(e),
+        (Err(e), _) => crate::pages::internal(lang, e),
     }
 }
 
 /// `POST /admin/students/<id>/photo` (multipart, field `photo`): replaces the photo.
 pub async fn upload_photo(State(st): State<AppState>, req: Request) -> Response {
     let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
     let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsManage]) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -222,7 +221,7 @@ pub async fn upload_photo(State(st): State<AppState>, req: Request) -> Response 
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {
             let _ = st.storage.delete(&key).await;
-            internal(e)
+            crate::pages::internal(lang, e)
         }
     }
 }

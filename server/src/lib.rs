@@ -10,6 +10,7 @@ pub mod imports;
 pub mod mail;
 pub mod metrics;
 pub mod ops;
+pub mod pages;
 pub mod school;
 pub mod seed;
 pub mod state;

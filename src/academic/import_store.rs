@@ -5,13 +5,14 @@
 use super::import::{self, FileKind, Preview, StudentRow};
 use super::store::GUARDIAN_PHONE;
 use super::{ImportPreview, ImportRowError};
+use crate::audit;
 use crate::audit::pii::{Aad, KeyRing};
-use crate::audit::{self, Actor};
 use crate::db::TenantTx;
+use crate::identity::store::ChangedBy;
 use crate::tenancy::TenantId;
 use crate::{DomainError, ValidationError};
 use base64::Engine;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -174,15 +175,8 @@ impl From<sqlx::Error> for CommitRefused {
 /// Writes every student of the upload, with guardians (an existing guardian with the same
 /// phone is linked, not duplicated — siblings), sibling links and this year's enrolment.
 /// Checked again first; any error and nothing is written. Returns how many were imported.
-pub async fn commit(
-    tx: &mut TenantTx,
-    tenant: TenantId,
-    pii: &KeyRing,
-    id: Uuid,
-    today: NaiveDate,
-    actor: &Actor,
-    at: DateTime<Utc>,
-) -> Result<usize, CommitRefused> {
+pub async fn commit(tx: &mut TenantTx, tenant: TenantId, pii: &KeyRing, id: Uuid, by: ChangedBy<'_>) -> Result<usize, CommitRefused> {
+    let today = by.at.date_naive();
     // Lock the upload so a double-click cannot import twice.
     sqlx::query("SELECT 1 FROM import_uploads WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut **tx).await?;
     let upload = load_upload(tx, tenant, pii, id).await?;
@@ -298,7 +292,7 @@ pub async fn commit(
     let count = rows.len();
     sqlx::query("UPDATE import_uploads SET content_enc = NULL, committed_at = $2, imported = $3 WHERE id = $1")
         .bind(id)
-        .bind(at)
+        .bind(by.at)
         .bind(i32::try_from(count).unwrap_or(i32::MAX))
         .execute(&mut **tx)
         .await?;
@@ -311,7 +305,7 @@ pub async fn commit(
         "guardian_links": l_students.len(),
         "admission_nos": rows.iter().map(|r| r.admission_no.as_str()).collect::<Vec<_>>(),
     });
-    audit::append(tx, tenant, at, actor, "students.imported", &id.to_string(), details).await?;
+    audit::append(tx, tenant, by.at, by.actor, "students.imported", &id.to_string(), details).await?;
     Ok(count)
 }
 

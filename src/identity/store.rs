@@ -202,6 +202,14 @@ fn throttle_from_row(row: Option<sqlx::postgres::PgRow>) -> Result<Throttle, sql
     }
 }
 
+/// (id, password hash, active) of the account a sign-in names, if any.
+fn account(row: Option<&sqlx::postgres::PgRow>) -> Result<(Option<Uuid>, Option<String>, bool), sqlx::Error> {
+    match row {
+        Some(r) => Ok((Some(r.try_get("id")?), r.try_get("password_hash")?, r.try_get::<String, _>("status")? == "active")),
+        None => Ok((None, None, false)),
+    }
+}
+
 /// Signs a school user in. Every outcome except a malformed email is written to the
 /// school's audit log.
 pub async fn sign_in_school(
@@ -235,14 +243,7 @@ pub async fn sign_in_school(
     }
     let user =
         sqlx::query("SELECT id, password_hash, status FROM users WHERE email = $1").bind(email.as_str()).fetch_optional(&mut *tx).await?;
-    let (user_id, stored_hash, active) = match &user {
-        Some(r) => (
-            Some(r.try_get::<Uuid, _>("id")?),
-            r.try_get::<Option<String>, _>("password_hash")?,
-            r.try_get::<String, _>("status")? == "active",
-        ),
-        None => (None, None, false),
-    };
+    let (user_id, stored_hash, active) = account(user.as_ref())?;
     let password_ok = password::verify_off_thread(password_input.to_owned(), stored_hash).await;
     if let (Some(user_id), true, true) = (user_id, password_ok, active) {
         sqlx::query("DELETE FROM login_throttle WHERE email = $1").bind(email.as_str()).execute(&mut *tx).await?;
@@ -310,14 +311,7 @@ pub async fn sign_in_platform(pool: &PgPool, clock: &dyn Clock, email_input: &st
         .bind(email.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    let (user_id, stored_hash, active) = match &user {
-        Some(r) => (
-            Some(r.try_get::<Uuid, _>("id")?),
-            r.try_get::<Option<String>, _>("password_hash")?,
-            r.try_get::<String, _>("status")? == "active",
-        ),
-        None => (None, None, false),
-    };
+    let (user_id, stored_hash, active) = account(user.as_ref())?;
     let password_ok = password::verify_off_thread(password_input.to_owned(), stored_hash).await;
     if let (Some(user_id), true, true) = (user_id, password_ok, active) {
         sqlx::query("DELETE FROM platform_login_throttle WHERE email = $1").bind(email.as_str()).execute(&mut *tx).await?;

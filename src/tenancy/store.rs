@@ -79,9 +79,11 @@ pub struct TenantCounts {
 pub async fn overview(pool: &sqlx::PgPool) -> Result<Vec<TenantCounts>, sqlx::Error> {
     let tenants = list_all(pool).await?;
     let rows = sqlx::query("SELECT tenant_id, students, staff, guardians, streams FROM platform_tenant_overview()").fetch_all(pool).await?;
+    let by_tenant: std::collections::HashMap<Uuid, &sqlx::postgres::PgRow> =
+        rows.iter().filter_map(|r| Some((r.try_get::<Uuid, _>("tenant_id").ok()?, r))).collect();
     let mut out = Vec::with_capacity(tenants.len());
     for tenant in tenants {
-        let row = rows.iter().find(|r| r.try_get::<Uuid, _>("tenant_id").ok() == Some(tenant.id.0));
+        let row = by_tenant.get(&tenant.id.0);
         let get = |name: &str| row.and_then(|r| r.try_get::<i64, _>(name).ok()).unwrap_or(0);
         out.push(TenantCounts {
             students: get("students"),

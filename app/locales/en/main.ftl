@@ -116,3 +116,4 @@ error-term-number = Terms are numbered 1, 2, 3 in order.
 error-term-ends-before-start = A term must end after it starts.
 error-term-outside-year = A term's dates must fall inside its year.
 error-term-overlap = Terms cannot overlap another term.
+error-unknown-school = There is no school at this address.

@@ -116,3 +116,4 @@ error-term-number = Mihula inahesabiwa 1, 2, 3 kwa mpangilio.
 error-term-ends-before-start = Muhula lazima uishe baada ya kuanza.
 error-term-outside-year = Tarehe za muhula lazima ziwe ndani ya mwaka wake.
 error-term-overlap = Mihula haiwezi kuingiliana.
+error-unknown-school = Hakuna shule kwenye anwani hii.

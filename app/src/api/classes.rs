@@ -38,8 +38,8 @@ pub async fn add_level(band: String, ordinal: String) -> Result<(), AppError> {
     let band = classes::parse_band(&band)?;
     let ordinal: i32 =
         ordinal.trim().parse().map_err(|_| AppError::Invalid { field: "ordinal".into(), message: "error-level-ordinal".into() })?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     classes::db::add_level(&mut tx, tenant.id, band, ordinal, by).await?;
     tx.commit().await?;
@@ -52,8 +52,8 @@ pub async fn add_stream(level_id: String, name: String) -> Result<(), AppError> 
     use kilele::identity::Permission;
     let (deps, me, tenant) = super::guard::school(Permission::SchoolAcademicsManage)?;
     let level = super::parse_uuid("level_id", &level_id)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::classes::db::add_stream(&mut tx, tenant.id, level, &name, by).await?;
     tx.commit().await?;
@@ -67,8 +67,8 @@ pub async fn set_class_teacher(stream_id: String, teacher_id: String) -> Result<
     let (deps, me, tenant) = super::guard::school(Permission::SchoolAcademicsManage)?;
     let stream = super::parse_uuid("stream_id", &stream_id)?;
     let teacher = optional_uuid("teacher_id", &teacher_id)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::classes::db::set_class_teacher(&mut tx, tenant.id, stream, teacher, by).await?;
     tx.commit().await?;
@@ -80,8 +80,8 @@ pub async fn set_class_teacher(stream_id: String, teacher_id: String) -> Result<
 pub async fn add_combination(code: String) -> Result<(), AppError> {
     use kilele::identity::Permission;
     let (deps, me, tenant) = super::guard::school(Permission::SchoolAcademicsManage)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::classes::db::add_combination(&mut tx, tenant.id, &code, by).await?;
     tx.commit().await?;
@@ -94,8 +94,8 @@ pub async fn remove_combination(combination_id: String) -> Result<(), AppError> 
     use kilele::identity::Permission;
     let (deps, me, tenant) = super::guard::school(Permission::SchoolAcademicsManage)?;
     let combination = super::parse_uuid("combination_id", &combination_id)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::classes::db::remove_combination(&mut tx, tenant.id, combination, by).await?;
     tx.commit().await?;
@@ -119,8 +119,8 @@ pub async fn load_subjects() -> Result<SubjectsView, AppError> {
 pub async fn add_master_subject(code: String) -> Result<(), AppError> {
     use kilele::identity::Permission;
     let (deps, me, tenant) = super::guard::school(Permission::SchoolAcademicsManage)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::subjects::db::add_from_master(&mut tx, tenant.id, &code, by).await?;
     tx.commit().await?;
@@ -134,8 +134,8 @@ pub async fn add_custom_subject(code: String, name_en: String, name_sw: String) 
     use kilele::identity::Permission;
     let (deps, me, tenant) = super::guard::school(Permission::SchoolAcademicsManage)?;
     let subject = CustomSubject::parse(&code, &name_en, &name_sw).map_err(kilele::DomainError::InvalidFields)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     subjects::db::add_custom(&mut tx, tenant.id, &subject, by).await?;
     tx.commit().await?;
@@ -151,8 +151,8 @@ pub async fn set_level_subject(level_id: String, subject_id: String, mode: Strin
     let level = super::parse_uuid("level_id", &level_id)?;
     let subject = super::parse_uuid("subject_id", &subject_id)?;
     let mode = SubjectMode::parse(&mode)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     subjects::db::set_level_subject(&mut tx, tenant.id, level, subject, mode, by).await?;
     tx.commit().await?;
@@ -168,8 +168,8 @@ pub async fn allocate_teacher(stream_id: String, subject_id: String, teacher_id:
     let subject = super::parse_uuid("subject_id", &subject_id)?;
     let teacher = optional_uuid("teacher_id", &teacher_id)?
         .ok_or_else(|| AppError::Invalid { field: "teacher_id".into(), message: "error-teacher-required".into() })?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::subjects::db::allocate(&mut tx, tenant.id, stream, subject, teacher, by).await?;
     tx.commit().await?;
@@ -183,8 +183,8 @@ pub async fn remove_allocation(stream_id: String, subject_id: String) -> Result<
     let (deps, me, tenant) = super::guard::school(Permission::SchoolAcademicsManage)?;
     let stream = super::parse_uuid("stream_id", &stream_id)?;
     let subject = super::parse_uuid("subject_id", &subject_id)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::subjects::db::unallocate(&mut tx, tenant.id, stream, subject, by).await?;
     tx.commit().await?;

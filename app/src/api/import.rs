@@ -25,10 +25,10 @@ pub async fn commit_import(upload_id: String) -> Result<usize, AppError> {
     use kilele::identity::Permission;
     let (deps, me, tenant) = super::guard::school(Permission::StudentsManage)?;
     let id = super::parse_uuid("upload", &upload_id)?;
-    let (actor, at) = super::changed_by(&deps, &me);
+    let change = super::changed_by(&deps, &me);
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     let refused = |key: &str| AppError::Invalid { field: "file".into(), message: key.into() };
-    match import_store::commit(&mut tx, tenant.id, &deps.pii, id, at.date_naive(), &actor, at).await {
+    match import_store::commit(&mut tx, tenant.id, &deps.pii, id, change.by()).await {
         Ok(n) => {
             tx.commit().await?;
             Ok(n)

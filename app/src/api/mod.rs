@@ -17,7 +17,7 @@ mod guard {
     use crate::ctx::{request_ctx, Deps};
     use crate::errors::AppError;
     use kilele::identity::{Permission, Principal};
-    use kilele::tenancy::{Tenant, TenantId};
+    use kilele::tenancy::Tenant;
     use leptos::prelude::use_context;
 
     /// The signed-in school user holding `permission`, their school and the dependencies.
@@ -40,10 +40,6 @@ mod guard {
             return Err(AppError::Forbidden);
         }
         Ok((deps, principal))
-    }
-
-    pub fn tenant_id(t: &Tenant) -> TenantId {
-        t.id
     }
 }
 
@@ -86,7 +82,7 @@ pub async fn owner_schools() -> Result<Vec<SchoolRow>, AppError> {
 pub async fn admin_overview() -> Result<SchoolOverview, AppError> {
     use kilele::identity::Permission;
     let (deps, _, tenant) = guard::school(Permission::SchoolOverviewRead)?;
-    let mut tx = kilele::db::tenant_tx(&deps.pool, guard::tenant_id(&tenant)).await?;
+    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     let overview = kilele::academic::store::school_overview(&mut tx).await?;
     tx.commit().await?;
     Ok(overview)
@@ -179,9 +175,23 @@ pub async fn set_school_language(lang: String) -> Result<(), AppError> {
 
 // ---- Calendar (school admin) ----------------------------------------------------------
 
+/// Who is making a change and when: every write is audited with it.
 #[cfg(feature = "ssr")]
-fn changed_by(deps: &crate::ctx::Deps, me: &kilele::identity::Principal) -> (kilele::audit::Actor, chrono::DateTime<chrono::Utc>) {
-    (kilele::audit::Actor::user(me.user_id, &me.email), deps.clock.now())
+pub(crate) struct Change {
+    pub actor: kilele::audit::Actor,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+#[cfg(feature = "ssr")]
+impl Change {
+    pub fn by(&self) -> kilele::identity::store::ChangedBy<'_> {
+        kilele::identity::store::ChangedBy { actor: &self.actor, at: self.at }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn changed_by(deps: &crate::ctx::Deps, me: &kilele::identity::Principal) -> Change {
+    Change { actor: kilele::audit::Actor::user(me.user_id, &me.email), at: deps.clock.now() }
 }
 
 #[cfg(feature = "ssr")]
@@ -217,8 +227,8 @@ pub async fn create_academic_year(year: String, terms_per_year: String) -> Resul
         .trim()
         .parse()
         .map_err(|_| AppError::Invalid { field: "terms_per_year".into(), message: "error-terms-per-year".into() })?;
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     calendar::db::create_year(&mut tx, tenant.id, year, per, &calendar::default_terms(year, per), by).await?;
     tx.commit().await?;
@@ -232,8 +242,8 @@ pub async fn update_term(term_id: String, starts_on: String, ends_on: String) ->
     let (deps, me, tenant) = guard::school(Permission::SchoolAcademicsManage)?;
     let term = parse_uuid("term", &term_id)?;
     let (starts_on, ends_on) = (parse_date("starts_on", &starts_on)?, parse_date("ends_on", &ends_on)?);
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::calendar::db::update_term(&mut tx, tenant.id, term, starts_on, ends_on, by).await?;
     tx.commit().await?;
@@ -246,8 +256,8 @@ pub async fn set_current_term(term_id: String) -> Result<(), AppError> {
     use kilele::identity::Permission;
     let (deps, me, tenant) = guard::school(Permission::SchoolAcademicsManage)?;
     let term = parse_uuid("term", &term_id)?;
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::calendar::db::set_current_term(&mut tx, tenant.id, term, by).await?;
     tx.commit().await?;

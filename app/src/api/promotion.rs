@@ -43,8 +43,8 @@ pub async fn promote_level(level_id: String) -> Result<(), AppError> {
     use kilele::identity::Permission;
     let (deps, me, tenant) = super::guard::school(Permission::StudentsManage)?;
     let level = super::parse_uuid("level", &level_id)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::promotion::db::promote(&mut tx, tenant.id, level, by).await?;
     tx.commit().await?;
@@ -57,10 +57,10 @@ pub async fn undo_promotion(batch_id: String) -> Result<(), AppError> {
     use kilele::identity::Permission;
     let (deps, me, tenant) = super::guard::school(Permission::StudentsManage)?;
     let batch = super::parse_uuid("batch", &batch_id)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    kilele::academic::promotion::db::undo(&mut tx, tenant.id, batch, at.date_naive(), by).await?;
+    kilele::academic::promotion::db::undo(&mut tx, tenant.id, batch, change.at.date_naive(), by).await?;
     tx.commit().await?;
     Ok(())
 }

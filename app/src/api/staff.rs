@@ -20,8 +20,8 @@ pub async fn invite_staff_member(name: String, email: String, role: String) -> R
     use kilele::identity::{Permission, Role};
     let (deps, me, tenant) = super::guard::school(Permission::SchoolUsersManage)?;
     let role = Role::parse(&role).ok_or_else(|| AppError::Invalid { field: "role".into(), message: "error-role-invalid".into() })?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     let (_, token) = kilele::identity::invitations::invite_staff(&mut tx, tenant.id, &email, &name, &[role], by).await?;
     queue_invitation_email(&mut tx, &deps, &tenant, email.trim(), &token).await?;
@@ -52,8 +52,8 @@ pub async fn set_staff_active(user_id: String, active: String) -> Result<(), App
     use kilele::identity::Permission;
     let (deps, me, tenant) = super::guard::school(Permission::SchoolUsersManage)?;
     let user = super::parse_uuid("user", &user_id)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::identity::invitations::set_active(&mut tx, tenant.id, user, active == "true", by).await?;
     tx.commit().await?;
@@ -85,8 +85,8 @@ pub async fn invite_guardian(student: String, guardian: String) -> Result<(), Ap
     let (deps, me, tenant) = super::guard::school(Permission::StudentsManage)?;
     let student = super::parse_uuid("student", &student)?;
     let guardian = super::parse_uuid("guardian", &guardian)?;
-    let (actor, at) = super::changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = super::changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     let linked: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM student_guardians WHERE student_id = $1 AND guardian_id = $2)")
         .bind(student)

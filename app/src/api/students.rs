@@ -113,8 +113,8 @@ pub async fn add_student(
         (Ok(s), Ok(g)) => (s, g),
         (s, g) => return Err(invalid(s.err().into_iter().flatten().chain(g.err().into_iter().flatten()).collect())),
     };
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     let id = students::db::add_student(&mut tx, tenant.id, &deps.pii, &student, stream, &guardian, by).await?;
     tx.commit().await?;
@@ -130,8 +130,8 @@ pub async fn change_student_status(student: String, status: String, reason: Opti
     let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
     let student = student_id(&student)?;
     let (status, reason) = students::check_status(&status, reason.as_deref().unwrap_or_default()).map_err(invalid)?;
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     students::db::change_status(&mut tx, tenant.id, student, status, reason.as_deref(), by).await?;
     tx.commit().await?;
@@ -147,8 +147,8 @@ pub async fn enrol_student(student: String, year: String, stream: String) -> Res
     let year = parse_uuid("year", &year)?;
     let stream =
         parse_uuid("stream", &stream).map_err(|_| AppError::Invalid { field: "stream".into(), message: "error-class-required".into() })?;
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::students::db::enrol(&mut tx, tenant.id, student, year, stream, by).await?;
     tx.commit().await?;
@@ -178,8 +178,8 @@ pub async fn link_guardian(
         receives_sms: receives_sms.is_some_and(|v| !v.is_empty() && v != "false"),
     })
     .map_err(invalid)?;
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     students::db::link_guardian(&mut tx, tenant.id, &deps.pii, student, &guardian, by).await?;
     tx.commit().await?;
@@ -193,8 +193,8 @@ pub async fn unlink_guardian(student: String, guardian: String) -> Result<(), Ap
     let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
     let student = student_id(&student)?;
     let guardian = student_id(&guardian)?;
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::students::db::unlink_guardian(&mut tx, tenant.id, student, guardian, by).await?;
     tx.commit().await?;
@@ -213,8 +213,8 @@ pub async fn set_guardian_sms(student: String, guardian: String, receives_sms: S
         "false" => false,
         _ => return Err(AppError::Invalid { field: "receives_sms".into(), message: "error-sms-invalid".into() }),
     };
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     kilele::academic::students::db::set_sms(&mut tx, tenant.id, student, guardian, on, by).await?;
     tx.commit().await?;
@@ -229,8 +229,8 @@ pub async fn set_admission_format(admission_prefix: String, admission_format: St
     use kilele::identity::Permission;
     let (deps, me, tenant) = guard::school(Permission::SchoolSettingsManage)?;
     let (prefix, format) = students::check_admission_format(&admission_prefix, &admission_format).map_err(invalid)?;
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     students::db::set_admission_format(&mut tx, tenant.id, &prefix, &format, by).await?;
     tx.commit().await?;
@@ -268,8 +268,8 @@ pub async fn update_student(
         medical_notes: if with_pii { medical_notes.as_deref().unwrap_or_default() } else { "" },
     };
     let checked = students::check_student(&input, deps.clock.now().date_naive()).map_err(invalid)?;
-    let (actor, at) = changed_by(&deps, &me);
-    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let change = changed_by(&deps, &me);
+    let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     students::db::update_student(&mut tx, tenant.id, &deps.pii, student, &checked, with_pii, by).await?;
     tx.commit().await?;

@@ -180,6 +180,7 @@ async fn cross_site_posts_are_refused() {
     // No origin information at all: refused too.
     let r = b.client.post(format!("{}/logout", b.base)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().await.unwrap().contains("did not come from Kilele"));
     // Still signed in: none of the forged requests took effect.
     assert_eq!(b.get("/admin").await.status().as_u16(), 200);
 }
@@ -199,7 +200,9 @@ async fn subdomain_selects_the_school_and_binds_the_session() {
     assert_eq!(redirect_target(&r).as_deref(), Some("/admin"));
     // An unknown school's host is not found.
     let ghost = app.browser_for_host(Some("ghost-school"));
-    assert_eq!(ghost.get("/login").await.status().as_u16(), 404);
+    let (status, html) = ghost.get_text("/login").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("There is no school at this address"), "said in the reader's language");
     // A session presented for another school is refused.
     for path in ["/admin", "/", "/teacher", "/login"] {
         assert_cross_tenant_refused(

@@ -157,7 +157,7 @@ async fn import_is_for_this_schools_managers_only() {
     let to = redirect_target(&upload(&a, "s.csv", csv.as_bytes().to_vec()).await).unwrap();
     let id = to.trim_start_matches("/admin/import?upload=").to_owned();
     let form = [("upload_id", id.as_str())];
-    for path in ["/api/admin/import/preview", "/api/admin/import/commit"] {
+    for path in ["/api/admin/import/preview", "/api/admin/import/commit", "/admin/import/upload"] {
         assert_cross_tenant_refused(
             &app,
             MLPS,

@@ -783,6 +783,10 @@ async fn a_photo_is_uploaded_checked_and_served_only_within_the_school() {
         "PNG",
     )
     .await;
+    for method in [reqwest::Method::GET, reqwest::Method::POST] {
+        let req = CrossTenantRequest { method, path: &path, form: &[("photo", "x")] };
+        assert_cross_tenant_refused(&app, MLPS, "admin", KHSS, req, "PNG").await;
+    }
     // School B's admin, on B's own host, asking for A's student: not found.
     let other = app.login_as(Some(MLPS), "admin").await;
     assert_eq!(other.get(&path).await.status().as_u16(), 404);
