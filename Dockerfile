@@ -1,7 +1,9 @@
 # Kilele production image.
 #   docker build -t kilele .
-#   docker run -p 8080:8080 -e DATABASE_URL=... -e REDIS_URL=... kilele          (server + worker)
-#   docker run -e DATABASE_URL=... kilele migrate                                 (one-off commands)
+#   docker run -e DATABASE_URL=<schema owner> kilele migrate                       (one-off)
+#   docker run -p 8080:8080 -e APP_DATABASE_URL=... -e REDIS_URL=... -e PUBLIC_URL=https://... \
+#       -e PII_KEYS=... -e PII_ACTIVE_KEY=... -e PII_INDEX_KEY=... -e SMTP_URL=... kilele
+# The image runs with KILELE_ENV=production: it refuses to start without those (README).
 
 # Node >= 20 for the npm tooling (binaryen's wasm-opt); Debian bookworm ships 18.
 FROM node:22-bookworm-slim AS node
@@ -14,10 +16,8 @@ COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
     && node --version && npm --version
 
-RUN rustup target add wasm32-unknown-unknown
-
-# cargo-leptos 0.3.11 needs rustc 1.96; 0.3.10 is the version verified with this toolchain.
-RUN cargo install --locked cargo-leptos@0.3.10
+RUN rustup target add wasm32-unknown-unknown \
+    && apt-get update && apt-get install -y --no-install-recommends brotli && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 
@@ -36,8 +36,11 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 # Compile-time checked SQL reads the committed .sqlx/ data, never a live database.
 ENV SQLX_OFFLINE=true
-RUN cargo leptos build --release \
+# The same build as scripts/dev and scripts/test: no cargo-leptos, the tools it would call.
+RUN cargo build --release -p server --bin kilele \
+    && scripts/build-site --release --hash-dir target/release \
     && test -x target/release/kilele \
+    && test -f target/release/hash.txt \
     && test -d target/site/pkg
 
 # ---------------------------------------------------------------------------------------------
@@ -52,7 +55,7 @@ RUN apt-get update \
     && chown -R kilele:kilele /var/lib/kilele
 
 WORKDIR /app
-COPY --from=builder /src/target/release/kilele /app/kilele
+COPY --from=builder /src/target/release/kilele /src/target/release/hash.txt /app/
 COPY --from=builder /src/target/site /app/site
 COPY --from=builder /src/migrations /app/migrations
 
@@ -60,6 +63,7 @@ ENV LEPTOS_SITE_ROOT=site \
     LEPTOS_SITE_PKG_DIR=pkg \
     LEPTOS_SITE_ADDR=0.0.0.0:8080 \
     LEPTOS_OUTPUT_NAME=kilele \
+    LEPTOS_HASH_FILES=true \
     LEPTOS_ENV=PROD \
     KILELE_ENV=production \
     STORAGE_DIR=/var/lib/kilele/storage \

@@ -1,8 +1,10 @@
 # shellcheck shell=bash
 # Helpers shared by scripts/dev and scripts/test. Source this file; do not run it.
 #
-#   ensure_tools [--with-browser]   Rust target + components, cargo-leptos, wasm-bindgen-cli,
-#                                   npm packages, Debian packages (PostgreSQL, Redis, Chromium)
+#   ensure_tools [--with-browser]   Rust target + components, wasm-bindgen-cli, npm packages,
+#                                   Debian packages (PostgreSQL, Redis, brotli, Chromium)
+#   cargo_leptos_in_background      starts `cargo install cargo-leptos` (only for `cargo leptos
+#                                   watch`; nothing else needs it) unless it is installed
 #   ensure_services                 PostgreSQL + Redis; exports DATABASE_URL and REDIS_URL
 #   write_env_file                  writes .env for `cargo leptos watch`
 #
@@ -33,6 +35,12 @@ die() {
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# The directory cargo builds into (honours CARGO_TARGET_DIR and .cargo/config.toml).
+cargo_target_dir() {
+    cargo metadata --no-deps --format-version 1 |
+        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))'
+}
 
 # Run a command as root (directly when we are root, otherwise through sudo).
 as_root() {
@@ -120,6 +128,7 @@ ensure_tools() {
         ! have redis-server; then
         pkgs+=(redis-server)
     fi
+    have brotli || pkgs+=(brotli)
     if [[ -n "$with_browser" && ! -x "${KILELE_CHROMIUM:-/usr/bin/chromium}" ]]; then
         pkgs+=(chromium)
     fi
@@ -148,19 +157,6 @@ ensure_tools() {
             rustup component add "$comp"
         fi
     done
-
-    # --- cargo-leptos ---
-    if cargo leptos --version 2>/dev/null | grep -qFw "$CARGO_LEPTOS_VERSION"; then
-        skip "cargo-leptos $CARGO_LEPTOS_VERSION"
-    else
-        wait_for_other_cargo_install cargo-leptos
-        if cargo leptos --version 2>/dev/null | grep -qFw "$CARGO_LEPTOS_VERSION"; then
-            skip "cargo-leptos $CARGO_LEPTOS_VERSION"
-        else
-            info "cargo install --locked cargo-leptos@$CARGO_LEPTOS_VERSION (about 15 minutes on 2 cores)"
-            cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
-        fi
-    fi
 
     # --- wasm-bindgen-cli, exactly the version in Cargo.lock ---
     local wb_version
@@ -197,6 +193,25 @@ ensure_tools() {
     else
         skip "node_modules up to date with package-lock.json"
     fi
+}
+
+# cargo-leptos is needed only for `cargo leptos watch` (live reload while developing); the site
+# itself is built by scripts/build-site with the tools cargo-leptos calls. Its install takes
+# ~27 minutes on 2 cores, so it runs in the background and never holds up the demo or CI.
+cargo_leptos_in_background() {
+    if cargo leptos --version 2>/dev/null | grep -qFw "$CARGO_LEPTOS_VERSION"; then
+        skip "cargo-leptos $CARGO_LEPTOS_VERSION (for cargo leptos watch)"
+        return 0
+    fi
+    if pgrep -f "cargo install.* cargo-leptos([@ ]|$)" >/dev/null; then
+        skip "cargo-leptos install already running in the background"
+        return 0
+    fi
+    mkdir -p "$KILELE_ROOT/.data"
+    local log="$KILELE_ROOT/.data/cargo-leptos-install.log"
+    info "installing cargo-leptos $CARGO_LEPTOS_VERSION in the background, at low priority, for 'cargo leptos watch' (log: .data/cargo-leptos-install.log)"
+    nohup nice -n 19 cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION" >"$log" 2>&1 </dev/null &
+    disown || true
 }
 
 # ---------------------------------------------------------------------------------------------

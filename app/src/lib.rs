@@ -10,9 +10,10 @@ pub mod errors;
 pub mod i18n;
 pub mod islands;
 pub mod pages;
+pub mod security;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -25,6 +26,8 @@ pub use ctx::RequestCtx;
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = ctx::request_ctx().lang.code();
+    #[cfg(feature = "ssr")]
+    page_nonce();
     view! {
         <!DOCTYPE html>
         <html lang=lang>
@@ -32,6 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="theme-color" content="#0f5132"/>
+                <HashedStylesheet options=options.clone() id="kilele"/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
@@ -42,11 +46,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// A fresh nonce for this page's inline script, and the page's CSP naming it.
+#[cfg(feature = "ssr")]
+fn page_nonce() {
+    leptos::nonce::provide_nonce();
+    let (Some(nonce), Some(resp)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else { return };
+    if let Ok(value) = http::HeaderValue::from_str(&security::page_csp(&nonce)) {
+        resp.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="kilele" href="/pkg/kilele.css"/>
         <Title text="Kilele"/>
         <Router>
             <Routes fallback=pages::NotFound>

@@ -1,6 +1,6 @@
 //! `kilele <command>`: serve, worker, all (default), migrate, seed --demo, audit verify.
 
-use crate::config::{Config, Environment};
+use crate::config::{Config, Environment, Purpose};
 use crate::{seed, telemetry, web, worker};
 use clap::{Parser, Subcommand};
 use kilele::clock::{SharedClock, SystemClock};
@@ -82,7 +82,13 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 pub async fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    let config = match Config::from_env() {
+    let command = cli.command.unwrap_or(Command::All);
+    let purpose = match command {
+        Command::Serve | Command::Worker | Command::All => Purpose::Run,
+        Command::Migrate => Purpose::Migrate,
+        Command::Seed { .. } | Command::School { .. } | Command::Audit { .. } => Purpose::Operate,
+    };
+    let config = match Config::from_env(purpose) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("kilele: {e:#}");
@@ -90,7 +96,7 @@ pub async fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
-    match run(cli.command.unwrap_or(Command::All), config).await {
+    match run(command, config).await {
         Ok(code) => code,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "kilele failed");
@@ -151,7 +157,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     let clock: SharedClock = Arc::new(SystemClock);
     match command {
         Command::Migrate => {
-            migrate(&config.database_url).await?;
+            migrate(config.owner_url()?).await?;
             println!("migrations applied");
         }
         Command::Seed { demo, if_empty } => {

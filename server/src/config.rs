@@ -18,8 +18,8 @@ pub enum LogFormat {
 
 #[derive(Clone)]
 pub struct Config {
-    /// Schema owner: migrations and operator commands. Never used by serve/worker.
-    pub database_url: String,
+    /// Schema owner: `kilele migrate` only. Never read by serve or worker in production.
+    pub database_url: Option<String>,
     /// The application role (`kilele_app`): what serve and worker connect as.
     pub app_database_url: String,
     pub redis_url: String,
@@ -41,13 +41,15 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub mail_dir: std::path::PathBuf,
     pub mail_from: String,
+    /// Bearer token for `/metrics` (METRICS_TOKEN); without it `/metrics` answers 404.
+    pub metrics_token: Option<String>,
 }
 
 // Never print connection strings: they may carry passwords.
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("database_url", &redact(&self.database_url))
+            .field("database_url", &self.database_url.as_deref().map(redact))
             .field("app_database_url", &redact(&self.app_database_url))
             .field("redis_url", &redact(&self.redis_url))
             .field("base_domain", &self.base_domain)
@@ -57,6 +59,7 @@ impl std::fmt::Debug for Config {
             .field("session_absolute", &self.session_absolute)
             .field("site_addr", &self.site_addr)
             .field("pii", &self.pii)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -94,18 +97,50 @@ fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> 
     }
 }
 
+/// What a command needs from the configuration. Production refuses to start a command whose
+/// needs are not met, each with a message that says what to set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// serve, worker, all: the application role only, never the schema owner.
+    Run,
+    /// migrate: the schema owner (DATABASE_URL) only.
+    Migrate,
+    /// seed, school create, audit verify: operator commands on the application role.
+    Operate,
+}
+
 impl Config {
-    pub fn from_env() -> anyhow::Result<Self> {
-        let database_url = var("DATABASE_URL").context("DATABASE_URL is not set (see README: Configuration)")?;
-        let app_database_url = match var("APP_DATABASE_URL") {
-            Some(u) => u,
-            None => derive_app_url(&database_url)?,
-        };
+    pub fn from_env(purpose: Purpose) -> anyhow::Result<Self> {
+        // Fail closed: a deployment that forgot to say what it is gets no development defaults.
         let environment = match var("KILELE_ENV").as_deref() {
-            None | Some("development") | Some("dev") | Some("test") => Environment::Development,
+            Some("development") | Some("dev") | Some("test") => Environment::Development,
             Some("production") | Some("prod") => Environment::Production,
+            None => bail!("KILELE_ENV is not set: set KILELE_ENV=production (or development on a developer machine; scripts/dev writes it to .env)"),
             Some(_) => bail!("KILELE_ENV must be development or production"),
         };
+        let production = environment == Environment::Production;
+        // In production only `migrate` reads the owner's URL; serve and worker never see it.
+        let database_url = if purpose == Purpose::Migrate || !production { var("DATABASE_URL") } else { None };
+        if purpose == Purpose::Migrate && database_url.is_none() {
+            bail!("DATABASE_URL (the schema owner) is not set: `kilele migrate` needs it (see README: Configuration)");
+        }
+        let app_database_url = match (var("APP_DATABASE_URL"), &database_url) {
+            (Some(u), _) => u,
+            (None, _) if purpose == Purpose::Migrate => String::new(),
+            (None, Some(owner)) if !production => derive_app_url(owner)?,
+            (None, _) if production => bail!(
+                "production needs APP_DATABASE_URL (the application role kilele_app); serve and worker never use the schema owner's DATABASE_URL"
+            ),
+            (None, _) => bail!("set APP_DATABASE_URL, or DATABASE_URL to derive it from (see README: Configuration)"),
+        };
+        let public_url = var("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if production && purpose == Purpose::Run {
+            match public_url.as_deref() {
+                Some(u) if u.starts_with("https://") && url::Url::parse(u).is_ok() => {}
+                Some(_) => bail!("PUBLIC_URL must be an https:// URL in production (cookies are Secure and invitation links are built from it)"),
+                None => bail!("production needs PUBLIC_URL, the https:// address parents and staff use (e.g. https://kilele.co.tz)"),
+            }
+        }
         let log_format = match var("LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             _ => LogFormat::Pretty,
@@ -118,13 +153,21 @@ impl Config {
         let pii = match (var("PII_KEYS"), var("PII_ACTIVE_KEY"), var("PII_INDEX_KEY")) {
             (Some(keys), Some(active), Some(index)) => kilele::audit::pii::KeyRing::parse(&keys, &active, &index)
                 .map_err(|e| anyhow::anyhow!("PII_KEYS / PII_ACTIVE_KEY / PII_INDEX_KEY: {e}"))?,
-            (None, None, None) if environment == Environment::Development => kilele::audit::pii::KeyRing::development(),
+            (None, None, None) if !production => kilele::audit::pii::KeyRing::development(),
+            (None, None, None) if purpose == Purpose::Migrate => kilele::audit::pii::KeyRing::development(),
             (None, None, None) => bail!("production needs PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY (see README)"),
             _ => bail!("set all three of PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY, or none (development only)"),
         };
+        if production && purpose != Purpose::Migrate && pii.uses_development_material() {
+            bail!("PII_KEYS / PII_INDEX_KEY contain the public development keys: production needs keys of its own (see README: Configuration)");
+        }
         let smtp_url = var("SMTP_URL");
-        if smtp_url.is_none() && environment == Environment::Production {
+        if smtp_url.is_none() && production && purpose == Purpose::Run {
             bail!("production needs SMTP_URL to send invitations");
+        }
+        let metrics_token = var("METRICS_TOKEN");
+        if metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
+            bail!("METRICS_TOKEN must be at least 16 characters");
         }
         Ok(Self {
             smtp_url,
@@ -136,18 +179,29 @@ impl Config {
             app_database_url,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             base_domain: var("BASE_DOMAIN").map(|d| d.trim_start_matches('.').to_ascii_lowercase()),
-            public_url: var("PUBLIC_URL"),
+            public_url,
             environment,
             session_idle: chrono::Duration::minutes(idle_minutes),
             session_absolute: chrono::Duration::hours(absolute_hours),
             log_format,
             site_addr: parse_var("LEPTOS_SITE_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
             db_pool_size: parse_var("DATABASE_POOL_SIZE", 10)?,
+            metrics_token,
         })
     }
 
-    pub fn cookie_secure(&self) -> bool {
+    /// The schema owner's URL, for the one command that needs it.
+    pub fn owner_url(&self) -> anyhow::Result<&str> {
+        self.database_url.as_deref().context("DATABASE_URL (the schema owner) is not set")
+    }
+
+    /// True when the public address is https: cookies are Secure and HSTS is sent.
+    pub fn is_https(&self) -> bool {
         self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.is_https()
     }
 }
 

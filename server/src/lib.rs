@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod ops;
 pub mod pages;
 pub mod school;
+pub mod security;
 pub mod seed;
 pub mod state;
 pub mod telemetry;

@@ -1,6 +1,6 @@
 //! The axum application: routes and the middleware stack, in request order:
-//! request id → trace → metrics → session → CSRF → request context (tenant, principal,
-//! language, portal access) → handler.
+//! request id → trace → metrics → compression → security headers → session → CSRF →
+//! request context (tenant, principal, language, portal access) → handler.
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -19,6 +19,8 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::postgres::PgPoolOptions;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::services::ServeDir;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -35,6 +37,8 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
         .site_addr(config.site_addr)
         .reload_port(std::env::var("LEPTOS_RELOAD_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3001))
+        // Content-hashed file names (scripts/build-site writes hash.txt beside the binary).
+        .hash_files(std::env::var("LEPTOS_HASH_FILES").is_ok_and(|v| v == "true"))
         .build()
 }
 
@@ -71,7 +75,14 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let deps = state.deps.clone();
     let leptos = state.leptos.clone();
+    // The islands' JS/WASM/CSS: precompressed at build time (brotli, gzip), cached by name.
+    let pkg_dir = std::path::Path::new(leptos.site_root.as_ref()).join(leptos.site_pkg_dir.as_ref());
+    let pkg = Router::new()
+        .fallback_service(ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip())
+        .layer(from_fn(crate::security::static_cache));
+    let pkg_path = format!("/{}", leptos.site_pkg_dir);
     Router::new()
+        .nest_service(&pkg_path, pkg)
         .route("/", get(auth::home))
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
@@ -98,6 +109,10 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::context))
         .layer(from_fn(csrf::protect))
         .layer(session_layer)
+        .layer(from_fn_with_state(state.config.clone(), crate::security::headers))
+        // Pages and server-function answers compressed on the fly (already-compressed static
+        // files pass through: they carry Content-Encoding).
+        .layer(CompressionLayer::new().br(true).gzip(true).quality(CompressionLevel::Fastest))
         .layer(from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");

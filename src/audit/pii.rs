@@ -240,6 +240,24 @@ impl KeyRing {
         KeyRing { keys, active: DEVELOPMENT_KID.to_owned(), index: index_mac(&index) }
     }
 
+    /// True when any part of this ring is the public development material: the development key
+    /// id, an AES key that decrypts what the development key sealed, or the development blind
+    /// index key. Production refuses to start with such a ring.
+    pub fn uses_development_material(&self) -> bool {
+        let dev = KeyRing::development();
+        if self.keys.contains_key(DEVELOPMENT_KID) {
+            return true;
+        }
+        if self.blind_index(Uuid::nil(), "probe", "kilele") == dev.blind_index(Uuid::nil(), "probe", "kilele") {
+            return true;
+        }
+        // The development AES key filed under another id: compared by behaviour (the same
+        // plaintext sealed with the same nonce gives the same bytes only under the same key).
+        let nonce = GenericArray::from([7u8; 12]);
+        let dev_sealed = dev.keys.values().next().and_then(|k| k.encrypt(&nonce, b"probe".as_ref()).ok());
+        self.keys.values().any(|k| k.encrypt(&nonce, b"probe".as_ref()).ok() == dev_sealed)
+    }
+
     /// The key id new encryptions are sealed under.
     pub fn active_kid(&self) -> &str {
         &self.active
@@ -328,6 +346,19 @@ fn index_mac(key: &[u8; 32]) -> HmacSha256 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn development_material_is_recognised_under_any_key_id() {
+        assert!(KeyRing::development().uses_development_material());
+        let real = KeyRing::parse(&format!("k1:{}", BASE64.encode([9u8; 32])), "k1", &BASE64.encode([8u8; 32])).unwrap();
+        assert!(!real.uses_development_material());
+        let dev_aes: [u8; 32] = Sha256::digest(b"kilele development PII key dev1 (not secret)").into();
+        let renamed = KeyRing::parse(&format!("k1:{}", BASE64.encode(dev_aes)), "k1", &BASE64.encode([8u8; 32])).unwrap();
+        assert!(renamed.uses_development_material(), "the development AES key under another id");
+        let dev_index: [u8; 32] = Sha256::digest(b"kilele development blind index key (not secret)").into();
+        let dev_idx = KeyRing::parse(&format!("k1:{}", BASE64.encode([9u8; 32])), "k1", &BASE64.encode(dev_index)).unwrap();
+        assert!(dev_idx.uses_development_material(), "the development blind index key");
+    }
+
     use super::*;
 
     const FIELD: &str = "students.national_id";

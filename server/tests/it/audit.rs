@@ -13,6 +13,7 @@ fn audit_verify(app: &TestApp) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kilele"))
         .args(["audit", "verify"])
         .env("DATABASE_URL", &app.owner_url)
+        .env("KILELE_ENV", "development")
         .env_remove("APP_DATABASE_URL")
         .output()
         .expect("run kilele audit verify");

@@ -17,6 +17,7 @@ pub const PASSWORD: &str = server::seed::DEMO_PASSWORD;
 pub const KHSS: &str = "kilimanjaro-hills";
 pub const MLPS: &str = "mwanza-lakeside";
 pub const BASE_DOMAIN: &str = "kilele.test";
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 fn server_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -101,7 +102,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let (db_name, owner_url) = fresh_database().await;
     let db_name_for_mail = db_name.clone();
     let config = Config {
-        database_url: owner_url.clone(),
+        database_url: Some(owner_url.clone()),
         app_database_url: derive_app_url(&owner_url).unwrap(),
         redis_url: redis_url(),
         base_domain: options.base_domain.clone(),
@@ -117,6 +118,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         smtp_url: None,
         mail_dir: std::env::temp_dir().join(format!("kilele-mail-{db_name}")),
         mail_from: "Kilele <no-reply@kilele.test>".into(),
+        metrics_token: Some(METRICS_TOKEN.into()),
     };
     server::telemetry::init(LogFormat::Pretty);
     let clock = Arc::new(ManualClock::new(Utc::now()));

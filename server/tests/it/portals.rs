@@ -202,6 +202,7 @@ async fn operator_creates_an_empty_school_that_starts_from_zero() {
         std::process::Command::new(env!("CARGO_BIN_EXE_kilele"))
             .args(args)
             .env("DATABASE_URL", &app.owner_url)
+            .env("KILELE_ENV", "development")
             .env_remove("APP_DATABASE_URL")
             .env("KILELE_ADMIN_PASSWORD", password)
             .output()
