@@ -56,6 +56,10 @@ export async function withPage(name, fn) {
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (err) => pageErrors.push(String(err)));
+  // A script or the WASM blocked by our Content-Security-Policy breaks the islands silently.
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content.Security.Policy/i.test(msg.text())) pageErrors.push(msg.text());
+  });
   try {
     await fn(page);
     assert.deepEqual(pageErrors, [], 'uncaught errors in the page');

@@ -134,3 +134,50 @@ test('language switch to Kiswahili applies and persists across a reload', () =>
       await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor().catch(() => {});
     }
   }));
+
+// What a parent's phone downloads: the first visit (empty cache) stays small, and a repeat
+// visit fetches only the HTML — the islands' JS, WASM and CSS have hashed names and are cached
+// as immutable. Bytes are what came over the wire (compressed), headers included.
+test('a parent portal first load is small and a repeat visit downloads only the HTML', () =>
+  withPage('parent bytes', async (page) => {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    const requests = new Map();
+    const fromCache = new Set();
+    cdp.on('Network.requestServedFromCache', (e) => fromCache.add(e.requestId));
+    cdp.on('Network.responseReceived', (e) => {
+      if (fromCache.has(e.requestId) || e.response.fromDiskCache || e.response.fromPrefetchCache) return;
+      requests.set(e.requestId, { url: e.response.url, type: e.type, bytes: 0 });
+    });
+    cdp.on('Network.loadingFinished', (e) => {
+      const r = requests.get(e.requestId);
+      if (r) r.bytes = e.encodedDataLength;
+    });
+    const settle = () => page.waitForFunction(() => document.querySelector('leptos-island') === null || window.__hydrateIsland !== undefined);
+
+    await signIn(page, { school: SCHOOL, email: `parent@${SCHOOL}.test` });
+    await expectPath(page, '/portal');
+    await page.waitForLoadState('networkidle');
+    await settle();
+    const first = [...requests.values()];
+    const firstBytes = first.reduce((n, r) => n + r.bytes, 0);
+    const wasm = first.find((r) => r.url.endsWith('.wasm'));
+    assert.ok(wasm, `the islands' WASM was fetched on the first visit: ${first.map((r) => r.url).join(', ')}`);
+
+    requests.clear();
+    await page.goto('/portal');
+    await page.waitForLoadState('networkidle');
+    await settle();
+    const repeat = [...requests.values()];
+    const repeatBytes = repeat.reduce((n, r) => n + r.bytes, 0);
+    console.log(
+      `parent portal: first visit (sign-in + portal) ${first.length} responses, ${firstBytes} bytes; ` +
+        `repeat visit ${repeat.length} responses (${repeat.map((r) => r.type).join(', ')}), ${repeatBytes} bytes`,
+    );
+    assert.ok(firstBytes <= 150 * 1024, `first visit ${firstBytes} bytes > 150 KB`);
+    assert.deepEqual(
+      repeat.filter((r) => r.type !== 'Document').map((r) => r.url),
+      [],
+      'a repeat visit fetches only the HTML',
+    );
+  }));

@@ -115,7 +115,9 @@ impl Config {
         let environment = match var("KILELE_ENV").as_deref() {
             Some("development") | Some("dev") | Some("test") => Environment::Development,
             Some("production") | Some("prod") => Environment::Production,
-            None => bail!("KILELE_ENV is not set: set KILELE_ENV=production (or development on a developer machine; scripts/dev writes it to .env)"),
+            None => bail!(
+                "KILELE_ENV is not set: set KILELE_ENV=production (or development on a developer machine; scripts/dev writes it to .env)"
+            ),
             Some(_) => bail!("KILELE_ENV must be development or production"),
         };
         let production = environment == Environment::Production;
@@ -137,7 +139,9 @@ impl Config {
         if production && purpose == Purpose::Run {
             match public_url.as_deref() {
                 Some(u) if u.starts_with("https://") && url::Url::parse(u).is_ok() => {}
-                Some(_) => bail!("PUBLIC_URL must be an https:// URL in production (cookies are Secure and invitation links are built from it)"),
+                Some(_) => {
+                    bail!("PUBLIC_URL must be an https:// URL in production (cookies are Secure and invitation links are built from it)")
+                }
                 None => bail!("production needs PUBLIC_URL, the https:// address parents and staff use (e.g. https://kilele.co.tz)"),
             }
         }

@@ -13,24 +13,31 @@ const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), paym
 const HSTS: &str = "max-age=63072000; includeSubDomains";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
+const FAVICON: &str = "public, max-age=604800";
 
 /// Security headers for every response. A page's own CSP (with its script nonce, set while it
 /// renders) is kept; everything else gets the base policy.
 pub async fn headers(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
-    let static_file = req.uri().path().starts_with("/pkg/");
+    let path = req.uri().path().to_owned();
+    let static_file = path.starts_with("/pkg/");
     let mut resp = next.run(req).await;
+    let success = resp.status().is_success();
     let h = resp.headers_mut();
     h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(app::security::BASE_CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Invitation and reset tokens must never leak to another site through the Referer.
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Invitation and reset tokens must never leak to another site through the Referer. Not
+    // `no-referrer`: a server function posted as a plain form (no JavaScript) returns to the
+    // page named by its same-origin Referer. A page may set a stricter policy of its own.
+    h.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("same-origin"));
     h.insert(HeaderName::from_static("permissions-policy"), HeaderValue::from_static(PERMISSIONS_POLICY));
     h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
     if config.is_https() {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
-    if !static_file {
+    if path == "/favicon.ico" && success {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(FAVICON));
+    } else if !static_file {
         h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     }
     resp

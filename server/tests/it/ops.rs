@@ -60,7 +60,7 @@ async fn security_headers_nonce_no_store_and_compression() {
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["referrer-policy"], "same-origin");
     assert_eq!(h["x-frame-options"], "DENY");
     assert!(h.contains_key("permissions-policy"));
     assert_eq!(h["cache-control"], "no-store");
