@@ -43,6 +43,30 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Benchmarks (development only: they create and drop a scratch database).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Every portal's home against /healthz on a 2,000-student school: throughput (closed
+    /// loop) and p50/p99 at a fixed request rate. Build with --release for real figures.
+    Pages {
+        /// Students per stream are multiplied by this; 5 gives a 2,000-student school.
+        #[arg(long, default_value_t = 5)]
+        scale: usize,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Requests per second of the fixed-rate run.
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        /// Clients of the closed-loop run.
+        #[arg(long, default_value_t = 10)]
+        concurrency: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -86,7 +110,7 @@ pub async fn main() -> ExitCode {
     let purpose = match command {
         Command::Serve | Command::Worker | Command::All => Purpose::Run,
         Command::Migrate => Purpose::Migrate,
-        Command::Seed { .. } | Command::School { .. } | Command::Audit { .. } => Purpose::Operate,
+        Command::Seed { .. } | Command::School { .. } | Command::Audit { .. } | Command::Bench { .. } => Purpose::Operate,
     };
     let config = match Config::from_env(purpose) {
         Ok(c) => c,
@@ -208,6 +232,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
             }
             return Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        }
+        Command::Bench { command: BenchCommand::Pages { scale, seconds, rate, concurrency } } => {
+            if config.environment == Environment::Production {
+                anyhow::bail!("benchmarks create and drop databases: not in production");
+            }
+            crate::bench::pages(config, crate::bench::Options { scale, seconds, rate, concurrency }).await?;
         }
         Command::Worker => {
             let pool = app_pool(&config).await?;

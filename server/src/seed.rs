@@ -170,6 +170,12 @@ pub async fn has_tenants(pool: &PgPool) -> anyhow::Result<bool> {
 /// Seeds the demo. `pool` connects as the application role: seeding obeys the same
 /// row-level security as the running app.
 pub async fn demo(pool: &PgPool, pii: &KeyRing, production: bool) -> anyhow::Result<SeedReport> {
+    demo_scaled(pool, pii, production, 1).await
+}
+
+/// The demo with `scale` times as many students per stream (`kilele bench pages` uses 5: a
+/// 2,000-student secondary school, the size the page queries are checked at).
+pub async fn demo_scaled(pool: &PgPool, pii: &KeyRing, production: bool, scale: usize) -> anyhow::Result<SeedReport> {
     if production {
         bail!("refusing to seed demo accounts: KILELE_ENV=production");
     }
@@ -186,13 +192,13 @@ pub async fn demo(pool: &PgPool, pii: &KeyRing, production: bool) -> anyhow::Res
         .await?;
     let mut report = SeedReport::default();
     for spec in &SCHOOLS {
-        let students = seed_school(pool, pii, spec, &demo_hash).await.with_context(|| format!("seeding {}", spec.slug))?;
+        let students = seed_school(pool, pii, spec, &demo_hash, scale.max(1)).await.with_context(|| format!("seeding {}", spec.slug))?;
         report.schools.push((spec.slug.to_owned(), students));
     }
     Ok(report)
 }
 
-async fn seed_school(pool: &PgPool, pii: &KeyRing, spec: &SchoolSpec, demo_hash: &str) -> anyhow::Result<i64> {
+async fn seed_school(pool: &PgPool, pii: &KeyRing, spec: &SchoolSpec, demo_hash: &str, scale: usize) -> anyhow::Result<i64> {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let slug = TenantSlug::parse(spec.slug)?;
     let tenant = tenants::create(pool, &slug, spec.name, spec.plan, Language::Sw).await?;
@@ -340,7 +346,7 @@ async fn seed_school(pool: &PgPool, pii: &KeyRing, spec: &SchoolSpec, demo_hash:
     let mut demo_guardian: Option<Uuid> = None;
     let mut demo_student: Option<Uuid> = None;
     for (stream_id, ordinal, _) in &streams {
-        for _ in 0..spec.students_per_stream {
+        for _ in 0..spec.students_per_stream * scale {
             serial += 1;
             let female = rng.gen_bool(0.5);
             let first = pick(&mut rng, if female { FEMALE } else { MALE });
