@@ -10,6 +10,22 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 pub type TenantTx = Transaction<'static, Postgres>;
 
+/// The connection pool and the database error, named here so that `app/` needs no `sqlx`
+/// dependency of its own: SQL written outside the domain does not compile.
+pub type Pool = PgPool;
+pub use sqlx::Error as DbError;
+
+/// The database answers (readiness).
+pub async fn ping(pool: &PgPool) -> bool {
+    sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await.is_ok()
+}
+
+/// Whether the connected role bypasses row-level security (superuser or BYPASSRLS): the
+/// owner console's counts need the schema owner to.
+pub async fn role_bypasses_rls(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user").fetch_one(pool).await
+}
+
 /// Opens a transaction scoped to `tenant`.
 pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
     let mut tx = pool.begin().await?;

@@ -75,7 +75,7 @@ pub fn request_ctx() -> RequestCtx {
 #[derive(Clone, Debug)]
 pub struct Deps {
     /// Connects as the application role: row-level security always applies.
-    pub pool: sqlx::PgPool,
+    pub pool: kilele::db::Pool,
     pub clock: kilele::clock::SharedClock,
     /// Encrypts and reveals personal data; builds blind indexes.
     pub pii: std::sync::Arc<kilele::audit::pii::KeyRing>,

@@ -73,8 +73,8 @@ impl From<kilele::DomainError> for AppError {
 }
 
 #[cfg(feature = "ssr")]
-impl From<sqlx::Error> for AppError {
-    fn from(err: sqlx::Error) -> Self {
+impl From<kilele::db::DbError> for AppError {
+    fn from(err: kilele::db::DbError) -> Self {
         Self::from(kilele::DomainError::from(err))
     }
 }

@@ -148,8 +148,7 @@ pub fn worker_for(config: &Config, pool: sqlx::PgPool) -> anyhow::Result<worker:
 pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
     let pool = PgPoolOptions::new().max_connections(1).connect(database_url).await?;
     MIGRATOR.run(&pool).await?;
-    let bypasses: bool =
-        sqlx::query_scalar("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user").fetch_one(&pool).await?;
+    let bypasses = kilele::db::role_bypasses_rls(&pool).await?;
     if !bypasses {
         tracing::warn!(
             "the migrating role neither is superuser nor has BYPASSRLS: the owner console's counts will be empty (docs/architecture.md)"

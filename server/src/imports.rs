@@ -136,9 +136,9 @@ pub async fn photo(State(st): State<AppState>, req: Request) -> Response {
     let Some(id) = student_id(&req) else { return StatusCode::NOT_FOUND.into_response() };
     let key: Option<String> = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let key = sqlx::query_scalar("SELECT photo_key FROM students WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?.flatten();
+        let key = kilele::academic::students::db::photo_key(&mut tx, id).await?.flatten();
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(key)
+        Ok::<_, kilele::db::DbError>(key)
     }
     .await
     .unwrap_or_else(|e| {
@@ -197,16 +197,16 @@ pub async fn upload_photo(State(st): State<AppState>, req: Request) -> Response 
     let key = kilele::storage::FileStore::new_key(tenant.id, "students", kind.ext());
     let saved = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let old: Option<Option<String>> =
-            sqlx::query_scalar("SELECT photo_key FROM students WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
-        let Some(old) = old else { return Ok::<_, anyhow::Error>(None) };
-        st.storage.put(&key, &bytes).await?;
-        sqlx::query("UPDATE students SET photo_key = $2 WHERE id = $1").bind(id).bind(&key).execute(&mut *tx).await?;
         let actor = kilele::audit::Actor::user(me.user_id, &me.email);
+        let by = kilele::identity::store::ChangedBy { actor: &actor, at: st.deps.clock.now() };
         let details = serde_json::json!({ "bytes": bytes.len(), "type": kind.mime() });
-        kilele::audit::append(&mut tx, tenant.id, st.deps.clock.now(), &actor, "student.photo.changed", &id.to_string(), details).await?;
-        tx.commit().await?;
-        Ok(Some(old))
+        let old = kilele::academic::students::db::replace_photo(&mut tx, tenant.id, id, &key, details, by, st.storage.put(&key, &bytes))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        if old.is_some() {
+            tx.commit().await?;
+        }
+        Ok::<_, anyhow::Error>(old)
     }
     .await;
     match saved {

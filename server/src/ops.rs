@@ -13,7 +13,7 @@ pub async fn healthz() -> &'static str {
 
 /// The database and Redis answer.
 pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
-    let db = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&st.deps.pool).await.is_ok();
+    let db = kilele::db::ping(&st.deps.pool).await;
     let redis = st.redis.ping::<String>(None).await.is_ok();
     let status = if db && redis { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = serde_json::json!({

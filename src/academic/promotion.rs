@@ -48,6 +48,12 @@ pub mod db {
     use sqlx::Row;
     use uuid::Uuid;
 
+    /// The school's levels, (id, name), highest band first and in order within a band: the
+    /// order year-end promotion runs in.
+    pub async fn levels_in_promotion_order(tx: &mut TenantTx) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+        sqlx::query_as("SELECT id, name FROM levels ORDER BY band DESC, ordinal").fetch_all(&mut **tx).await
+    }
+
     struct Plan {
         preview: PromotionPreview,
         from_year_id: Uuid,

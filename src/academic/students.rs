@@ -1311,6 +1311,55 @@ pub mod db {
         Ok(())
     }
 
+    /// The email of `guardian` when it is linked to `student` (`Some(None)`: linked, no
+    /// email); `None` when it is not this student's guardian.
+    pub async fn linked_guardian_email(tx: &mut TenantTx, student: Uuid, guardian: Uuid) -> Result<Option<Option<String>>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT g.email FROM student_guardians sg JOIN guardians g ON g.tenant_id = sg.tenant_id AND g.id = sg.guardian_id
+             WHERE sg.student_id = $1 AND sg.guardian_id = $2",
+        )
+        .bind(student)
+        .bind(guardian)
+        .fetch_optional(&mut **tx)
+        .await
+    }
+
+    /// The key of the student's stored photo: `None` when there is no such student in this
+    /// school, `Some(None)` when the student has no photo.
+    pub async fn photo_key(tx: &mut TenantTx, student: Uuid) -> Result<Option<Option<String>>, sqlx::Error> {
+        sqlx::query_scalar("SELECT photo_key FROM students WHERE id = $1").bind(student).fetch_optional(&mut **tx).await
+    }
+
+    /// Replaces the photo key (locking the row first, so two uploads cannot both keep
+    /// their file), audited. `store` runs between the lock and the update: it saves the new
+    /// file. Returns the old key to delete, `None` when there is no such student.
+    pub async fn replace_photo<E>(
+        tx: &mut TenantTx,
+        tenant: TenantId,
+        student: Uuid,
+        key: &str,
+        details: serde_json::Value,
+        by: ChangedBy<'_>,
+        store: impl std::future::Future<Output = Result<(), E>>,
+    ) -> Result<Option<Option<String>>, PhotoError<E>> {
+        let old: Option<Option<String>> =
+            sqlx::query_scalar("SELECT photo_key FROM students WHERE id = $1 FOR UPDATE").bind(student).fetch_optional(&mut **tx).await?;
+        let Some(old) = old else { return Ok(None) };
+        store.await.map_err(PhotoError::Storage)?;
+        sqlx::query("UPDATE students SET photo_key = $2 WHERE id = $1").bind(student).bind(key).execute(&mut **tx).await?;
+        audit::append(tx, tenant, by.at, by.actor, "student.photo.changed", &student.to_string(), details).await?;
+        Ok(Some(old))
+    }
+
+    /// Why a photo could not be replaced.
+    #[derive(Debug, thiserror::Error)]
+    pub enum PhotoError<E> {
+        #[error(transparent)]
+        Db(#[from] sqlx::Error),
+        #[error("storing the photo failed")]
+        Storage(E),
+    }
+
     /// Turns SMS on or off for one of a student's guardians; at least one keeps receiving.
     pub async fn set_sms(
         tx: &mut TenantTx,

@@ -18,8 +18,7 @@ pub async fn load_promotions() -> Result<PromotionOverview, AppError> {
     let (deps, _, tenant) = super::guard::school(Permission::StudentsManage)?;
     let today = deps.clock.now().date_naive();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    let levels: Vec<(uuid::Uuid, String)> =
-        sqlx::query_as("SELECT id, name FROM levels ORDER BY band DESC, ordinal").fetch_all(&mut *tx).await?;
+    let levels = kilele::academic::promotion::db::levels_in_promotion_order(&mut tx).await?;
     let batches = kilele::academic::promotion::db::live_batches(&mut tx, today).await?;
     tx.commit().await?;
     Ok(PromotionOverview { levels, batches })

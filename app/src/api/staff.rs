@@ -88,18 +88,12 @@ pub async fn invite_guardian(student: String, guardian: String) -> Result<(), Ap
     let change = super::changed_by(&deps, &me);
     let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    let linked: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM student_guardians WHERE student_id = $1 AND guardian_id = $2)")
-        .bind(student)
-        .bind(guardian)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !linked {
+    // Only a guardian of this student, in this school.
+    let Some(email) = kilele::academic::students::db::linked_guardian_email(&mut tx, student, guardian).await? else {
         return Err(AppError::NotFound);
-    }
+    };
     let token = kilele::identity::invitations::invite_guardian(&mut tx, tenant.id, guardian, by).await?;
     if let Some(token) = &token {
-        let email: Option<String> =
-            sqlx::query_scalar("SELECT email FROM guardians WHERE id = $1").bind(guardian).fetch_one(&mut *tx).await?;
         queue_invitation_email(&mut tx, &deps, &tenant, email.as_deref().unwrap_or_default(), token).await?;
     }
     tx.commit().await?;
