@@ -89,6 +89,7 @@ mod tests {
     }
 
     /// All keys of one language, over every .ftl file in its folder (one file per area).
+    #[allow(clippy::unwrap_used)] // a test helper: an unreadable locale folder fails the test
     fn all_keys(lang: &str) -> BTreeSet<String> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales").join(lang);
         let mut out = BTreeSet::new();

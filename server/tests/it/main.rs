@@ -1,6 +1,9 @@
 //! Kilele's one integration-test binary: boots the real server on port 0 against a fresh
 //! database (cloned from a migrated, demo-seeded template) and real Redis.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod harness;
 
 mod audit;
