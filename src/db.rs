@@ -27,10 +27,12 @@ pub async fn role_bypasses_rls(pool: &PgPool) -> Result<bool, sqlx::Error> {
 }
 
 /// Opens a transaction scoped to `tenant`.
+///
+/// `BEGIN` and the setting travel in one round trip (a simple-query batch). The tenant id is
+/// a `Uuid` printed as hex and dashes, so writing it into the statement is safe.
 pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('app.tenant_id', $1, true)").bind(tenant.0.to_string()).execute(&mut *tx).await?;
-    Ok(tx)
+    let begin = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant.0.hyphenated());
+    pool.begin_with(sqlx::AssertSqlSafe(begin)).await
 }
 
 /// True when the error is a unique-constraint violation (so callers can turn it into a

@@ -20,6 +20,8 @@ use uuid::Uuid;
 
 const AUTH_KEY: &str = "auth";
 const FLASH_KEY: &str = "login_flash";
+/// How stale `last_seen_at` may get before a request writes the session again.
+const SESSION_TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 pub use crate::pages::LANG_COOKIE;
 use crate::pages::{self, accept_language, cookie, language_of};
 
@@ -99,9 +101,13 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
                     if t.is_some() {
                         tenant = t;
                     }
-                    auth.last_seen_at = now;
-                    if session.insert(AUTH_KEY, &auth).await.is_err() {
-                        return pages::internal(fallback_lang, "session store unavailable");
+                    // Touch the session at most once a minute: a Redis write per request
+                    // buys nothing for a 30-minute idle timeout.
+                    if now - auth.last_seen_at >= SESSION_TOUCH_EVERY {
+                        auth.last_seen_at = now;
+                        if session.insert(AUTH_KEY, &auth).await.is_err() {
+                            return pages::internal(fallback_lang, "session store unavailable");
+                        }
                     }
                 }
                 Ok(None) => {

@@ -38,8 +38,10 @@ struct Target {
 
 const SCHOOL: &str = "kilimanjaro-hills";
 
-const TARGETS: [Target; 7] = [
+const TARGETS: [Target; 8] = [
     Target { label: "/healthz (baseline)", account: None, path: "/healthz" },
+    // A page with no session and no data: what rendering alone costs.
+    Target { label: "sign-in page", account: None, path: "/login" },
     Target { label: "owner home", account: Some(("", seed::OWNER_EMAIL)), path: "/owner" },
     Target { label: "admin home", account: Some((SCHOOL, "admin@kilimanjaro-hills.test")), path: "/admin" },
     Target { label: "teacher home", account: Some((SCHOOL, "teacher@kilimanjaro-hills.test")), path: "/teacher" },

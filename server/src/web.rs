@@ -47,6 +47,9 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     let pool = PgPoolOptions::new()
         .max_connections(config.db_pool_size)
         .acquire_timeout(Duration::from_secs(5))
+        // No ping before every checkout (a round trip per transaction): a connection that died
+        // with the server fails its one request and is replaced; readiness reports the outage.
+        .test_before_acquire(false)
         .connect(&config.app_database_url)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL as the application role: {e}"))?;

@@ -124,28 +124,25 @@ pub async fn revoke_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: 
 /// The signed-in school user with roles and permissions as they are now, or `None` if the
 /// account no longer exists or is deactivated.
 pub async fn load_school_principal(tx: &mut TenantTx, tenant: TenantId, user: Uuid) -> Result<Option<Principal>, sqlx::Error> {
-    let Some(row) = sqlx::query("SELECT email, display_name, language FROM users WHERE id = $1 AND status = 'active'")
-        .bind(user)
-        .fetch_optional(&mut **tx)
-        .await?
+    // One round trip: this runs on every signed-in request.
+    let Some(row) = sqlx::query(
+        "SELECT u.email, u.display_name, u.language,
+                COALESCE((SELECT array_agg(r.code ORDER BY r.code) FROM user_roles ur
+                            JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                           WHERE ur.user_id = u.id), '{}') AS roles,
+                COALESCE((SELECT array_agg(DISTINCT rp.permission_code) FROM user_roles ur
+                            JOIN role_permissions rp ON rp.tenant_id = ur.tenant_id AND rp.role_id = ur.role_id
+                           WHERE ur.user_id = u.id), '{}') AS perms
+           FROM users u WHERE u.id = $1 AND u.status = 'active'",
+    )
+    .bind(user)
+    .fetch_optional(&mut **tx)
+    .await?
     else {
         return Ok(None);
     };
-    let roles: Vec<String> = sqlx::query_scalar(
-        "SELECT r.code FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
-          WHERE ur.user_id = $1 ORDER BY r.code",
-    )
-    .bind(user)
-    .fetch_all(&mut **tx)
-    .await?;
-    let perms: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT rp.permission_code FROM user_roles ur
-           JOIN role_permissions rp ON rp.tenant_id = ur.tenant_id AND rp.role_id = ur.role_id
-          WHERE ur.user_id = $1",
-    )
-    .bind(user)
-    .fetch_all(&mut **tx)
-    .await?;
+    let roles: Vec<String> = row.try_get("roles")?;
+    let perms: Vec<String> = row.try_get("perms")?;
     let language: Option<String> = row.try_get("language")?;
     Ok(Some(Principal {
         user_id: user,
