@@ -786,6 +786,8 @@ fn holder(access: Access) -> Option<&'static str> {
 #[derive(Default)]
 struct Tally {
     same_host: usize,
+    /// How the same-host probes of rows taking ids were answered: status → count.
+    refusals: std::collections::BTreeMap<u16, usize>,
     lacking: usize,
     other_host: usize,
     failures: Vec<String>,
@@ -812,6 +814,9 @@ async fn every_endpoint_refuses_other_schools_ids_and_roles_without_permission()
                 let before = if row.write { Some(digest(&app, &[b.tenant]).await) } else { None };
                 let ans = send_as(&caller.browser, row.kind, row.method, &req).await;
                 t.same_host += 1;
+                if row.takes_ids {
+                    *t.refusals.entry(ans.status).or_default() += 1;
+                }
                 let what = format!("(a) {} {} as {} addressing {}", row.method, req.path, caller.name, b.slug);
                 if row.takes_ids && !(ans.refused() || ans.status == 422) {
                     t.failures.push(format!("{what}: expected a refusal (401/403/404/422), got {} {}", ans.status, ans.location));
@@ -912,6 +917,7 @@ async fn every_endpoint_refuses_other_schools_ids_and_roles_without_permission()
         t.same_host + t.lacking + t.other_host,
         started.elapsed().as_secs_f64()
     );
+    println!("same-host probes with the other school's ids were answered: {:?} (status: count)", t.refusals);
     assert!(t.same_host > 0 && t.lacking > 0 && t.other_host > 0, "no probes ran");
     assert!(t.failures.is_empty(), "{} probe(s) failed:\n{}", t.failures.len(), t.failures.join("\n"));
 }
