@@ -120,9 +120,11 @@ fn none(_: &Ids, _: &Ids) -> Vec<Req> {
     vec![]
 }
 
-/// A tiny PNG-looking file (recognised by its signature).
-fn png() -> Vec<u8> {
-    [&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..], &[7u8; 600][..]].concat()
+/// A tiny PNG-looking file (recognised by its signature) that carries the school's
+/// admission prefix, so that serving it to another school shows as a leak.
+fn png(prefix: &str) -> Vec<u8> {
+    let mark = format!("{prefix}/photo");
+    [&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..], mark.as_bytes(), &[7u8; 600][..]].concat()
 }
 
 /// A one-row import file whose admission number carries the school's prefix.
@@ -385,10 +387,10 @@ fn rows() -> Vec<Row> {
         plain("GET", "/admin/students/{id}/photo", STUDENTS_READ, false, true, |_, at| {
             vec![get(format!("/admin/students/{}/photo", at.student))]
         }),
-        plain("POST", "/admin/students/{id}/photo", STUDENTS_MANAGE, true, true, |_, at| {
+        plain("POST", "/admin/students/{id}/photo", STUDENTS_MANAGE, true, true, |own, at| {
             vec![Req {
                 path: format!("/admin/students/{}/photo", at.student),
-                body: Body::File { field: "photo", name: "photo.png", bytes: png() },
+                body: Body::File { field: "photo", name: "photo.png", bytes: png(&own.prefix) },
             }]
         }),
         plain("GET", "/admin/students/export.csv", Access::All(&[P::StudentsRead, P::StudentsPiiRead]), true, false, |_, _| {
@@ -541,7 +543,7 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
     .unwrap();
     let student: Uuid = s.get("id");
     // A photo, so that a leak of it would show.
-    let part = reqwest::multipart::Part::bytes(png()).file_name("photo.png");
+    let part = reqwest::multipart::Part::bytes(png(&prefix)).file_name("photo.png");
     let r = admin
         .client
         .post(format!("{}/admin/students/{student}/photo", admin.base))
