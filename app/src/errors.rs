@@ -44,6 +44,20 @@ impl AppError {
             Self::Internal | Self::Transport(_) => "error-internal",
         }
     }
+
+    /// The HTTP status that says what happened.
+    #[cfg(feature = "ssr")]
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            Self::Unauthenticated => S::UNAUTHORIZED,
+            Self::Forbidden => S::FORBIDDEN,
+            Self::NotFound => S::NOT_FOUND,
+            Self::Invalid { .. } | Self::InvalidFields(_) => S::UNPROCESSABLE_ENTITY,
+            Self::Transport(_) => S::BAD_REQUEST,
+            Self::Internal => S::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 impl FromServerFnError for AppError {

@@ -7,10 +7,11 @@ use crate::metrics::Metrics;
 use crate::state::{connect_redis, AppState};
 use crate::{auth, csrf, imports, ops};
 use app::{shell, App};
-use axum::http::{HeaderName, Request};
+use axum::handler::Handler;
+use axum::http::{HeaderName, Method, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use kilele::clock::SharedClock;
 use leptos::config::LeptosOptions;
@@ -67,6 +68,48 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     })
 }
 
+/// A route this module answers itself (not a page, not a server function).
+pub struct PlainRoute {
+    pub method: Method,
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+impl PlainRoute {
+    fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self { method: Method::GET, path, handler: get(handler) }
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self { method: Method::POST, path, handler: post(handler) }
+    }
+
+    fn body_limit(mut self, bytes: usize) -> Self {
+        self.handler = self.handler.layer(axum::extract::DefaultBodyLimit::max(bytes));
+        self
+    }
+}
+
+/// Every plain route, in one list: the router is built from it, and the isolation probes
+/// (server/tests/it/probes.rs) fail for any entry they have no row for.
+pub fn plain_routes() -> Vec<PlainRoute> {
+    vec![
+        PlainRoute::get("/", auth::home),
+        PlainRoute::post("/login", auth::login),
+        PlainRoute::post("/logout", auth::logout),
+        PlainRoute::post("/language", auth::language),
+        PlainRoute::post("/admin/import/upload", imports::upload).body_limit(kilele::academic::import_store::MAX_UPLOAD_BYTES + 64 * 1024),
+        PlainRoute::get("/admin/import/template.csv", imports::template),
+        PlainRoute::get("/admin/students/{id}/photo", imports::photo),
+        PlainRoute::post("/admin/students/{id}/photo", imports::upload_photo).body_limit(imports::MAX_PHOTO_BYTES + 64 * 1024),
+        PlainRoute::get("/admin/students/export.csv", imports::export),
+        PlainRoute::get("/admin/students/export.xlsx", imports::export),
+        PlainRoute::get("/healthz", ops::healthz),
+        PlainRoute::get("/readyz", ops::readyz),
+        PlainRoute::get("/metrics", ops::metrics),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let session_layer = SessionManagerLayer::new(RedisStore::new(state.redis.clone()))
@@ -84,28 +127,9 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip())
         .layer(from_fn(crate::security::static_cache));
     let pkg_path = format!("/{}", leptos.site_pkg_dir);
-    Router::new()
-        .nest_service(&pkg_path, pkg)
-        .route("/", get(auth::home))
-        .route("/login", post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/language", post(auth::language))
-        .route(
-            "/admin/import/upload",
-            post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(kilele::academic::import_store::MAX_UPLOAD_BYTES + 64 * 1024)),
-        )
-        .route("/admin/import/template.csv", get(imports::template))
-        .route(
-            "/admin/students/{id}/photo",
-            get(imports::photo)
-                .post(imports::upload_photo)
-                .layer(axum::extract::DefaultBodyLimit::max(imports::MAX_PHOTO_BYTES + 64 * 1024)),
-        )
-        .route("/admin/students/export.csv", get(imports::export))
-        .route("/admin/students/export.xlsx", get(imports::export))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+    plain_routes()
+        .into_iter()
+        .fold(Router::new().nest_service(&pkg_path, pkg), |router, r| router.route(r.path, r.handler))
         .leptos_routes_with_context(&state, routes, move || provide_context(deps.clone()), move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(api_error_status))
@@ -153,14 +177,7 @@ pub async fn api_error_status(req: axum::extract::Request, next: axum::middlewar
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status = match err {
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Invalid { .. } | AppError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Transport(_) => StatusCode::BAD_REQUEST,
-            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        parts.status = err.status();
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }

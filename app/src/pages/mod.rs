@@ -59,10 +59,15 @@ pub fn FormErrors() -> impl IntoView {
     })
 }
 
-/// A failed load, said in the reader's language.
+/// A failed load, said in the reader's language. The page answers with the error's status
+/// (a student of another school is a 404, not a 200 saying "not found").
 #[component]
 pub fn ErrorBox(error: AppError) -> impl IntoView {
     let ctx = request_ctx();
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(error.status());
+    }
     view! { <p class="alert" role="alert">{ctx.t(error.i18n_key())}</p> }
 }
 

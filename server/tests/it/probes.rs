@@ -1,0 +1,941 @@
+//! Isolation and permission probes, driven by one table of every endpoint the server
+//! registers (pages, server functions, plain routes). For each row:
+//! (a) same host: signed in to school A as a role that holds the row's permission, the
+//!     request addresses school B's ids → refused (or, for rows that take no ids, answered
+//!     with A's data only); none of B's identifying strings in the body; none of B's rows
+//!     changed (digest of B's rows read as the owner, before and after);
+//! (b) every account that lacks the permission (each school role, the platform staff and
+//!     an anonymous visitor) → refused; for writes nothing changed anywhere;
+//! (c) the other-host check: A's session cookie carried to B's host → refused.
+//! The table is compared with what the app registers, both ways: an endpoint without a
+//! row fails the test, and so does a row for an endpoint that no longer exists.
+
+use crate::harness::*;
+use kilele::identity::{Permission, Role};
+use reqwest::header::ORIGIN;
+use reqwest::redirect::Policy;
+use sqlx::Row as _;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+// ---- The table ------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    /// A Leptos page (GET, HTML).
+    Page,
+    /// A server function (`POST /api/...`), called as the browser's fetch does.
+    ServerFn,
+    /// A route of server/src/web.rs.
+    Plain,
+}
+
+#[derive(Clone, Copy)]
+enum Access {
+    /// Open to anyone: why that is safe.
+    Public(&'static str),
+    /// Any signed-in account: why that is safe.
+    SignedIn(&'static str),
+    /// Needs every one of these permissions (and the school's plan feature, where the
+    /// endpoint says so).
+    All(&'static [Permission]),
+    /// Needs at least one of these.
+    Any(&'static [Permission]),
+}
+
+impl Access {
+    fn allows(self, perms: &[Permission]) -> bool {
+        match self {
+            Access::Public(_) => true,
+            Access::SignedIn(_) => true,
+            Access::All(need) => need.iter().all(|p| perms.contains(p)),
+            Access::Any(need) => need.iter().any(|p| perms.contains(p)),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Body {
+    None,
+    Form(Vec<(&'static str, String)>),
+    /// Multipart with one file field.
+    File {
+        field: &'static str,
+        name: &'static str,
+        bytes: Vec<u8>,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Req {
+    /// The concrete path (ids filled in, query included).
+    path: String,
+    body: Body,
+}
+
+fn form(path: &str, fields: &[(&'static str, String)]) -> Req {
+    Req { path: path.to_owned(), body: Body::Form(fields.to_vec()) }
+}
+
+fn get(path: impl Into<String>) -> Req {
+    Req { path: path.into(), body: Body::None }
+}
+
+/// Builds the requests of a row: `own` is the caller's school, `at` the school whose ids
+/// are addressed. The first request uses only `at`'s ids; later ones mix both schools' ids
+/// (A's class with B's teacher …). For (b) `own` and `at` are the same school.
+type Build = fn(own: &Ids, at: &Ids) -> Vec<Req>;
+
+struct Row {
+    kind: Kind,
+    method: &'static str,
+    /// As registered (`/admin/students/{id}`, `/api/admin/students/detail`).
+    path: &'static str,
+    access: Access,
+    write: bool,
+    /// Whether the request carries ids of the addressed school; if so (a) must be refused.
+    takes_ids: bool,
+    build: Build,
+}
+
+const fn page(path: &'static str, access: Access, takes_ids: bool, build: Build) -> Row {
+    Row { kind: Kind::Page, method: "GET", path, access, write: false, takes_ids, build }
+}
+
+const fn sfn(path: &'static str, access: Access, write: bool, takes_ids: bool, build: Build) -> Row {
+    Row { kind: Kind::ServerFn, method: "POST", path, access, write, takes_ids, build }
+}
+
+const fn plain(method: &'static str, path: &'static str, access: Access, write: bool, takes_ids: bool, build: Build) -> Row {
+    Row { kind: Kind::Plain, method, path, access, write, takes_ids, build }
+}
+
+use Permission as P;
+const ACADEMICS: Access = Access::All(&[P::SchoolAcademicsManage]);
+const STUDENTS_READ: Access = Access::All(&[P::StudentsRead]);
+const STUDENTS_MANAGE: Access = Access::All(&[P::StudentsManage]);
+const FAMILY: Access = Access::Any(&[P::PortalChildrenRead, P::PortalSelfRead]);
+
+fn none(_: &Ids, _: &Ids) -> Vec<Req> {
+    vec![]
+}
+
+/// A tiny PNG-looking file (recognised by its signature) that carries the school's
+/// admission prefix, so that serving it to another school shows as a leak.
+fn png(prefix: &str) -> Vec<u8> {
+    let mark = format!("{prefix}/photo");
+    [&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..], mark.as_bytes(), &[7u8; 600][..]].concat()
+}
+
+/// A one-row import file whose admission number carries the school's prefix.
+fn import_file(ids: &Ids) -> Vec<u8> {
+    use kilele::academic::import::{self, GuardianRow, Relationship, Sex, StudentRow};
+    let row = StudentRow {
+        line: 2,
+        admission_no: kilele::academic::AdmissionNo::parse(&format!("{}/2026/9901", ids.prefix)).unwrap(),
+        first_name: "Probe".into(),
+        middle_name: None,
+        last_name: format!("Upload{}", ids.prefix),
+        sex: Sex::F,
+        date_of_birth: None,
+        class_name: ids.stream_name.clone(),
+        guardians: vec![GuardianRow {
+            name: format!("Mama Upload{}", ids.prefix),
+            relationship: Relationship::Mother,
+            phone: kilele::identity::Phone::parse("0689123456").unwrap(),
+            email: None,
+            receives_sms: true,
+        }],
+    };
+    import::write_csv(&[row])
+}
+
+fn rows() -> Vec<Row> {
+    vec![
+        // ---- Pages ----
+        page("/login", Access::Public("the sign-in form"), false, none),
+        page("/invite", Access::Public("the invitation form; the token in the link is the guard"), false, none),
+        page("/no-portal", Access::SignedIn("says no portal is open to the account; shows no school data"), false, none),
+        page("/owner", Access::All(&[P::PlatformTenantsRead]), false, |_, _| vec![get("/owner")]),
+        page("/admin", Access::All(&[P::SchoolOverviewRead]), false, |_, _| vec![get("/admin")]),
+        page("/admin/calendar", ACADEMICS, false, |_, _| vec![get("/admin/calendar")]),
+        page("/admin/students", STUDENTS_READ, false, |_, at| {
+            vec![get("/admin/students"), get(format!("/admin/students?q={}", at.admission_no))]
+        }),
+        page("/admin/students/{id}", STUDENTS_READ, true, |_, at| vec![get(format!("/admin/students/{}", at.student))]),
+        page("/admin/classes", ACADEMICS, false, |_, _| vec![get("/admin/classes")]),
+        page("/admin/subjects", ACADEMICS, false, |_, _| vec![get("/admin/subjects")]),
+        page("/admin/import", STUDENTS_MANAGE, true, |_, at| vec![get(format!("/admin/import?upload={}", at.upload))]),
+        page("/admin/promotion", STUDENTS_MANAGE, true, |_, at| vec![get(format!("/admin/promotion?level={}", at.level))]),
+        page("/admin/staff", Access::All(&[P::SchoolUsersManage]), false, |_, _| vec![get("/admin/staff")]),
+        page("/teacher", Access::All(&[P::TeachingClassesRead]), false, |_, _| vec![get("/teacher")]),
+        page("/accountant", Access::All(&[P::FinanceOverviewRead]), false, |_, _| vec![get("/accountant")]),
+        page("/portal", FAMILY, false, |_, _| vec![get("/portal")]),
+        // ---- Server functions ----
+        sfn("/api/owner/schools", Access::All(&[P::PlatformTenantsRead]), false, false, |_, _| vec![form("/api/owner/schools", &[])]),
+        sfn("/api/admin/overview", Access::All(&[P::SchoolOverviewRead]), false, false, |_, _| vec![form("/api/admin/overview", &[])]),
+        sfn("/api/teacher/classes", Access::All(&[P::TeachingClassesRead]), false, false, |_, _| vec![form("/api/teacher/classes", &[])]),
+        sfn("/api/portal/family", FAMILY, false, false, |_, _| vec![form("/api/portal/family", &[])]),
+        sfn("/api/accountant/overview", Access::All(&[P::FinanceOverviewRead]), false, false, |_, _| {
+            vec![form("/api/accountant/overview", &[])]
+        }),
+        sfn("/api/admin/default-language", Access::All(&[P::SchoolSettingsManage]), true, false, |_, _| {
+            vec![form("/api/admin/default-language", &[("lang", "en".into())])]
+        }),
+        sfn("/api/admin/calendar", ACADEMICS, false, false, |_, _| vec![form("/api/admin/calendar", &[])]),
+        sfn("/api/admin/calendar/create-year", ACADEMICS, true, false, |_, _| {
+            vec![form("/api/admin/calendar/create-year", &[("year", "2031".into()), ("terms_per_year", "2".into())])]
+        }),
+        sfn("/api/admin/calendar/update-term", ACADEMICS, true, true, |_, at| {
+            vec![form(
+                "/api/admin/calendar/update-term",
+                &[("term_id", at.term.to_string()), ("starts_on", at.term_starts.clone()), ("ends_on", at.term_ends.clone())],
+            )]
+        }),
+        sfn("/api/admin/calendar/current-term", ACADEMICS, true, true, |_, at| {
+            vec![form("/api/admin/calendar/current-term", &[("term_id", at.other_term.to_string())])]
+        }),
+        sfn("/api/admin/classes", ACADEMICS, false, false, |_, _| vec![form("/api/admin/classes", &[])]),
+        sfn("/api/admin/classes/add-level", ACADEMICS, true, false, |_, _| {
+            vec![form("/api/admin/classes/add-level", &[("band", "a_level".into()), ("ordinal", "6".into())])]
+        }),
+        sfn("/api/admin/classes/add-stream", ACADEMICS, true, true, |_, at| {
+            vec![form("/api/admin/classes/add-stream", &[("level_id", at.level.to_string()), ("name", "Z".into())])]
+        }),
+        sfn("/api/admin/classes/class-teacher", ACADEMICS, true, true, |own, at| {
+            let p = "/api/admin/classes/class-teacher";
+            vec![
+                form(p, &[("stream_id", at.stream.to_string()), ("teacher_id", at.teacher.to_string())]),
+                form(p, &[("stream_id", own.stream.to_string()), ("teacher_id", at.teacher.to_string())]),
+                form(p, &[("stream_id", at.stream.to_string()), ("teacher_id", String::new())]),
+            ]
+        }),
+        sfn("/api/admin/classes/add-combination", ACADEMICS, true, false, |_, _| {
+            vec![form("/api/admin/classes/add-combination", &[("code", "HGL".into())])]
+        }),
+        sfn("/api/admin/classes/remove-combination", ACADEMICS, true, true, |_, at| {
+            vec![form("/api/admin/classes/remove-combination", &[("combination_id", at.combination.to_string())])]
+        }),
+        sfn("/api/admin/subjects", ACADEMICS, false, false, |_, _| vec![form("/api/admin/subjects", &[])]),
+        sfn("/api/admin/subjects/add-master", ACADEMICS, true, false, |own, _| {
+            vec![form("/api/admin/subjects/add-master", &[("code", own.free_master_code.clone())])]
+        }),
+        sfn("/api/admin/subjects/add-custom", ACADEMICS, true, false, |_, _| {
+            vec![form(
+                "/api/admin/subjects/add-custom",
+                &[("code", "PRB".into()), ("name_en", "Probing".into()), ("name_sw", "Uchunguzi".into())],
+            )]
+        }),
+        sfn("/api/admin/subjects/level", ACADEMICS, true, true, |own, at| {
+            let p = "/api/admin/subjects/level";
+            vec![
+                form(p, &[("level_id", at.level.to_string()), ("subject_id", at.subject.to_string()), ("mode", "optional".into())]),
+                form(p, &[("level_id", own.level.to_string()), ("subject_id", at.subject.to_string()), ("mode", "optional".into())]),
+            ]
+        }),
+        sfn("/api/admin/subjects/allocate", ACADEMICS, true, true, |own, at| {
+            let p = "/api/admin/subjects/allocate";
+            vec![
+                form(
+                    p,
+                    &[("stream_id", at.stream.to_string()), ("subject_id", at.subject.to_string()), ("teacher_id", at.teacher.to_string())],
+                ),
+                form(
+                    p,
+                    &[
+                        ("stream_id", own.stream.to_string()),
+                        ("subject_id", own.subject.to_string()),
+                        ("teacher_id", at.teacher.to_string()),
+                    ],
+                ),
+                form(
+                    p,
+                    &[
+                        ("stream_id", at.stream.to_string()),
+                        ("subject_id", at.subject.to_string()),
+                        ("teacher_id", own.teacher.to_string()),
+                    ],
+                ),
+            ]
+        }),
+        sfn("/api/admin/subjects/unallocate", ACADEMICS, true, true, |_, at| {
+            vec![form("/api/admin/subjects/unallocate", &[("stream_id", at.stream.to_string()), ("subject_id", at.subject.to_string())])]
+        }),
+        sfn("/api/admin/import/preview", STUDENTS_MANAGE, false, true, |_, at| {
+            vec![form("/api/admin/import/preview", &[("upload_id", at.upload.to_string())])]
+        }),
+        sfn("/api/admin/import/commit", STUDENTS_MANAGE, true, true, |_, at| {
+            vec![form("/api/admin/import/commit", &[("upload_id", at.upload.to_string())])]
+        }),
+        sfn("/api/admin/promotion", STUDENTS_MANAGE, false, false, |_, _| vec![form("/api/admin/promotion", &[])]),
+        sfn("/api/admin/promotion/preview", STUDENTS_MANAGE, false, true, |_, at| {
+            vec![form("/api/admin/promotion/preview", &[("level_id", at.level.to_string())])]
+        }),
+        sfn("/api/admin/promotion/promote", STUDENTS_MANAGE, true, true, |_, at| {
+            vec![form("/api/admin/promotion/promote", &[("level_id", at.level.to_string())])]
+        }),
+        sfn("/api/admin/promotion/undo", STUDENTS_MANAGE, true, true, |_, at| {
+            vec![form("/api/admin/promotion/undo", &[("batch_id", at.batch.to_string())])]
+        }),
+        sfn("/api/admin/staff", Access::All(&[P::SchoolUsersManage]), false, false, |_, _| vec![form("/api/admin/staff", &[])]),
+        sfn("/api/admin/staff/invite", Access::All(&[P::SchoolUsersManage]), true, false, |own, _| {
+            vec![form(
+                "/api/admin/staff/invite",
+                &[("name", "Probe Teacher".into()), ("email", format!("probe@{}.test", own.slug)), ("role", "teacher".into())],
+            )]
+        }),
+        sfn("/api/admin/staff/active", Access::All(&[P::SchoolUsersManage]), true, true, |_, at| {
+            vec![form("/api/admin/staff/active", &[("user_id", at.teacher.to_string()), ("active", "false".into())])]
+        }),
+        sfn("/api/invite/accept", Access::Public("chooses a password with an invitation token; the token is the guard"), true, false, none),
+        sfn("/api/admin/students/invite-guardian", STUDENTS_MANAGE, true, true, |own, at| {
+            let p = "/api/admin/students/invite-guardian";
+            vec![
+                form(p, &[("student", at.student.to_string()), ("guardian", at.guardian.to_string())]),
+                form(p, &[("student", own.student.to_string()), ("guardian", at.guardian.to_string())]),
+            ]
+        }),
+        sfn("/api/admin/students", STUDENTS_READ, false, false, |_, at| {
+            vec![form("/api/admin/students", &[("q", at.admission_no.clone()), ("page", "1".into())])]
+        }),
+        sfn("/api/admin/students/options", STUDENTS_READ, false, false, |_, _| vec![form("/api/admin/students/options", &[])]),
+        sfn("/api/admin/students/detail", STUDENTS_READ, false, true, |_, at| {
+            vec![form("/api/admin/students/detail", &[("id", at.student.to_string())])]
+        }),
+        sfn("/api/admin/students/add", STUDENTS_MANAGE, true, true, |own, at| {
+            vec![form(
+                "/api/admin/students/add",
+                &[
+                    ("admission_no", format!("{}/2026/9902", own.prefix)),
+                    ("first_name", "Probe".into()),
+                    ("last_name", "Added".into()),
+                    ("sex", "F".into()),
+                    ("stream", at.stream.to_string()),
+                    ("guardian_name", "Mama Added".into()),
+                    ("guardian_phone", "0689765432".into()),
+                ],
+            )]
+        }),
+        sfn("/api/admin/students/status", STUDENTS_MANAGE, true, true, |_, at| {
+            vec![form(
+                "/api/admin/students/status",
+                &[("student", at.student.to_string()), ("status", "left".into()), ("reason", "probe".into())],
+            )]
+        }),
+        sfn("/api/admin/students/enrol", STUDENTS_MANAGE, true, true, |own, at| {
+            let p = "/api/admin/students/enrol";
+            vec![
+                form(p, &[("student", at.student.to_string()), ("year", at.next_year.to_string()), ("stream", at.stream.to_string())]),
+                form(p, &[("student", own.student.to_string()), ("year", own.next_year.to_string()), ("stream", at.stream.to_string())]),
+                form(p, &[("student", own.student.to_string()), ("year", at.next_year.to_string()), ("stream", own.stream.to_string())]),
+            ]
+        }),
+        sfn("/api/admin/students/guardians/link", STUDENTS_MANAGE, true, true, |_, at| {
+            vec![form(
+                "/api/admin/students/guardians/link",
+                &[
+                    ("student", at.student.to_string()),
+                    ("guardian_name", "Baba Linked".into()),
+                    ("guardian_relationship", "father".into()),
+                    ("guardian_phone", "0689111222".into()),
+                ],
+            )]
+        }),
+        sfn("/api/admin/students/guardians/unlink", STUDENTS_MANAGE, true, true, |own, at| {
+            let p = "/api/admin/students/guardians/unlink";
+            vec![
+                form(p, &[("student", at.student.to_string()), ("guardian", at.guardian.to_string())]),
+                form(p, &[("student", own.student.to_string()), ("guardian", at.guardian.to_string())]),
+            ]
+        }),
+        sfn("/api/admin/students/guardians/sms", STUDENTS_MANAGE, true, true, |_, at| {
+            vec![form(
+                "/api/admin/students/guardians/sms",
+                &[("student", at.student.to_string()), ("guardian", at.guardian.to_string()), ("receives_sms", "false".into())],
+            )]
+        }),
+        sfn("/api/admin/students/admission-format", Access::All(&[P::SchoolSettingsManage]), true, false, |own, _| {
+            vec![form(
+                "/api/admin/students/admission-format",
+                &[("admission_prefix", own.prefix.clone()), ("admission_format", "{PREFIX}-{YYYY}-{NNNN}".into())],
+            )]
+        }),
+        sfn("/api/admin/students/update", STUDENTS_MANAGE, true, true, |_, at| {
+            vec![form(
+                "/api/admin/students/update",
+                &[
+                    ("student", at.student.to_string()),
+                    ("admission_no", at.admission_no.clone()),
+                    ("first_name", "Changed".into()),
+                    ("last_name", "ByProbe".into()),
+                    ("sex", "M".into()),
+                ],
+            )]
+        }),
+        // ---- Plain routes (server/src/web.rs) ----
+        plain("GET", "/", Access::Public("sends the visitor to their portal or to sign in"), false, false, none),
+        plain("POST", "/login", Access::Public("signing in"), true, false, none),
+        plain("POST", "/logout", Access::Public("ends the caller's own session"), true, false, none),
+        plain("POST", "/language", Access::Public("sets the caller's own language"), true, false, none),
+        plain("POST", "/admin/import/upload", STUDENTS_MANAGE, true, false, |own, _| {
+            vec![Req {
+                path: "/admin/import/upload".into(),
+                body: Body::File { field: "file", name: "students.csv", bytes: import_file(own) },
+            }]
+        }),
+        plain("GET", "/admin/import/template.csv", STUDENTS_MANAGE, false, false, |_, _| vec![get("/admin/import/template.csv")]),
+        plain("GET", "/admin/students/{id}/photo", STUDENTS_READ, false, true, |_, at| {
+            vec![get(format!("/admin/students/{}/photo", at.student))]
+        }),
+        plain("POST", "/admin/students/{id}/photo", STUDENTS_MANAGE, true, true, |own, at| {
+            vec![Req {
+                path: format!("/admin/students/{}/photo", at.student),
+                body: Body::File { field: "photo", name: "photo.png", bytes: png(&own.prefix) },
+            }]
+        }),
+        plain("GET", "/admin/students/export.csv", Access::All(&[P::StudentsRead, P::StudentsPiiRead]), true, false, |_, _| {
+            vec![get("/admin/students/export.csv")]
+        }),
+        plain("GET", "/admin/students/export.xlsx", Access::All(&[P::StudentsRead, P::StudentsPiiRead]), true, false, |_, _| {
+            vec![get("/admin/students/export.xlsx")]
+        }),
+        plain("GET", "/healthz", Access::Public("liveness: says ok"), false, false, none),
+        plain("GET", "/readyz", Access::Public("readiness: database and Redis up or not"), false, false, none),
+        plain("GET", "/metrics", Access::Public("no session: a bearer token (METRICS_TOKEN), tested in ops.rs"), false, false, none),
+    ]
+}
+
+// ---- What the app registers -------------------------------------------------------------
+
+/// Every (method, path) the server answers: pages, server functions and plain routes.
+fn registered() -> BTreeSet<(Kind, String, String)> {
+    let mut out = BTreeSet::new();
+    for route in leptos_axum::generate_route_list(app::App) {
+        for m in route.methods() {
+            let method = format!("{m:?}").to_uppercase();
+            out.insert((Kind::Page, method, route.path().to_owned()));
+        }
+    }
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        out.insert((Kind::ServerFn, method.as_str().to_owned(), path.to_owned()));
+    }
+    for r in server::web::plain_routes() {
+        out.insert((Kind::Plain, r.method.as_str().to_owned(), r.path.to_owned()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_probe_table_covers_every_registered_endpoint() {
+    let registered = registered();
+    let table: BTreeSet<(Kind, String, String)> = rows().iter().map(|r| (r.kind, r.method.to_owned(), r.path.to_owned())).collect();
+    assert_eq!(table.len(), rows().len(), "the probe table has duplicate rows");
+    let missing: Vec<_> = registered.difference(&table).collect();
+    let stale: Vec<_> = table.difference(&registered).collect();
+    assert!(
+        missing.is_empty(),
+        "endpoints without a row in the probe table (server/tests/it/probes.rs: add one, with its permission): {missing:#?}"
+    );
+    assert!(stale.is_empty(), "rows in the probe table for endpoints the app does not register: {stale:#?}");
+    let pages = registered.iter().filter(|r| r.0 == Kind::Page).count();
+    let fns = registered.iter().filter(|r| r.0 == Kind::ServerFn).count();
+    let plain = registered.iter().filter(|r| r.0 == Kind::Plain).count();
+    for r in rows() {
+        if let Access::Public(why) | Access::SignedIn(why) = r.access {
+            println!("  not probed for permissions: {} {} — {why}", r.method, r.path);
+        }
+    }
+    println!("probe table: {} rows = {pages} pages + {fns} server functions + {plain} plain routes", table.len());
+}
+
+// ---- The schools' ids -------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+struct Ids {
+    slug: &'static str,
+    tenant: Uuid,
+    school_name: String,
+    prefix: String,
+    student: Uuid,
+    admission_no: String,
+    /// First and last name, chosen so that the other school has no student of that name.
+    student_name: String,
+    guardian: Uuid,
+    guardian_name: String,
+    next_year: Uuid,
+    level: Uuid,
+    stream: Uuid,
+    /// As the import file spells the class (`Form 1A`).
+    stream_name: String,
+    subject: Uuid,
+    term: Uuid,
+    term_starts: String,
+    term_ends: String,
+    other_term: Uuid,
+    teacher: Uuid,
+    combination: Uuid,
+    upload: Uuid,
+    batch: Uuid,
+    free_master_code: String,
+}
+
+impl Ids {
+    /// What must never appear in another school's answers.
+    fn markers(&self) -> Vec<String> {
+        vec![
+            self.school_name.clone(),
+            format!("{}/", self.prefix),
+            self.tenant.to_string(),
+            self.student_name.clone(),
+            self.guardian_name.clone(),
+            format!("Upload{}", self.prefix),
+        ]
+    }
+}
+
+async fn uuid_of(app: &TestApp, sql: &str, tenant: Uuid) -> Uuid {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .bind(tenant)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Prepares the school (as its own admin: a next year, a promotion batch, an A-level
+/// combination, an import upload, a photo) and reads its ids.
+async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids {
+    let db = &app.owner_pool;
+    let admin = app.login_as(Some(slug), "admin").await;
+    let ok = |r: &reqwest::Response, what: &str| assert!(r.status().is_success() || r.status().is_redirection(), "{what}: {}", r.status());
+    let r = admin.server_fn("admin/calendar/create-year", &[("year", "2027"), ("terms_per_year", "2")]).await;
+    ok(&r, "create 2027");
+    let r = admin.server_fn("admin/classes/add-level", &[("band", "a_level"), ("ordinal", "5")]).await;
+    ok(&r, "add Form 5");
+    let r = admin.server_fn("admin/classes/add-combination", &[("code", "PCM")]).await;
+    ok(&r, "add PCM");
+    let r = sqlx::query("SELECT id, name FROM tenants WHERE slug = $1").bind(slug).fetch_one(db).await.unwrap();
+    let tenant: Uuid = r.get("id");
+    let school_name: String = r.get("name");
+    let prefix: String =
+        sqlx::query_scalar("SELECT admission_prefix FROM school_settings WHERE tenant_id = $1").bind(tenant).fetch_one(db).await.unwrap();
+    // A first-year student with a guardian, whose names appear nowhere in the other school.
+    let s = sqlx::query(
+        "SELECT s.id, s.admission_no, s.first_name || ' ' || s.last_name AS name, g.id AS guardian, g.full_name
+           FROM students s
+           JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
+           JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = st.level_id AND l.ordinal = 1
+           JOIN student_guardians sg ON sg.tenant_id = s.tenant_id AND sg.student_id = s.id
+           JOIN guardians g ON g.tenant_id = s.tenant_id AND g.id = sg.guardian_id
+           JOIN tenants o ON o.slug = $2
+          WHERE s.tenant_id = $1 AND s.status = 'active'
+            AND NOT EXISTS (SELECT 1 FROM students x WHERE x.tenant_id = o.id
+                             AND (x.first_name || ' ' || x.last_name) LIKE '%' || s.first_name || ' ' || s.last_name || '%')
+            AND NOT EXISTS (SELECT 1 FROM guardians y WHERE y.tenant_id = o.id AND y.full_name LIKE '%' || g.full_name || '%')
+            AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = o.id
+                             AND (u.display_name LIKE '%' || g.full_name || '%'
+                                  OR u.display_name LIKE '%' || s.first_name || ' ' || s.last_name || '%'))
+          ORDER BY s.admission_no LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(other)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let student: Uuid = s.get("id");
+    // A photo, so that a leak of it would show.
+    let part = reqwest::multipart::Part::bytes(png(&prefix)).file_name("photo.png");
+    let r = admin
+        .client
+        .post(format!("{}/admin/students/{student}/photo", admin.base))
+        .header(ORIGIN, &admin.origin)
+        .multipart(reqwest::multipart::Form::new().part("photo", part))
+        .send()
+        .await
+        .unwrap();
+    ok(&r, "photo");
+    let level = uuid_of(app, "SELECT id FROM levels WHERE tenant_id = $1 AND ordinal = 1", tenant).await;
+    let st = sqlx::query("SELECT s.id, l.name || s.name AS name FROM streams s JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id WHERE s.tenant_id = $1 AND l.ordinal = 1 ORDER BY s.name LIMIT 1")
+        .bind(tenant)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    let term = sqlx::query(
+        "SELECT t.id, t.starts_on::text AS s, t.ends_on::text AS e FROM terms t JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
+          WHERE t.tenant_id = $1 AND y.year = 2026 AND t.number = 1",
+    )
+    .bind(tenant)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let mut ids = Ids {
+        slug,
+        tenant,
+        school_name,
+        prefix,
+        student,
+        admission_no: s.get("admission_no"),
+        student_name: s.get("name"),
+        guardian: s.get("guardian"),
+        guardian_name: s.get("full_name"),
+        next_year: uuid_of(app, "SELECT id FROM academic_years WHERE tenant_id = $1 AND year = 2027", tenant).await,
+        level,
+        stream: st.get("id"),
+        stream_name: st.get("name"),
+        subject: uuid_of(app, "SELECT id FROM school_subjects WHERE tenant_id = $1 ORDER BY code LIMIT 1", tenant).await,
+        term: term.get("id"),
+        term_starts: term.get("s"),
+        term_ends: term.get("e"),
+        other_term: uuid_of(
+            app,
+            "SELECT t.id FROM terms t JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
+              WHERE t.tenant_id = $1 AND y.year = 2027 AND t.number = 1",
+            tenant,
+        )
+        .await,
+        teacher: uuid_of(app, "SELECT id FROM users WHERE tenant_id = $1 AND email LIKE 'teacher@%'", tenant).await,
+        combination: uuid_of(app, "SELECT id FROM subject_combinations WHERE tenant_id = $1 AND code = 'PCM'", tenant).await,
+        upload: Uuid::nil(),
+        batch: Uuid::nil(),
+        free_master_code: sqlx::query_scalar(
+            "SELECT m.code FROM master_subjects m WHERE NOT EXISTS (SELECT 1 FROM school_subjects s WHERE s.tenant_id = $1 AND s.master_code = m.code) ORDER BY m.code LIMIT 1",
+        )
+        .bind(tenant)
+        .fetch_one(db)
+        .await
+        .unwrap(),
+    };
+    // An import upload and a promotion batch (of the top level: its students graduate).
+    let part = reqwest::multipart::Part::bytes(import_file(&ids)).file_name("students.csv");
+    let r = admin
+        .client
+        .post(format!("{}/admin/import/upload", admin.base))
+        .header(ORIGIN, &admin.origin)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    let to = redirect_target(&r).unwrap_or_default();
+    assert!(to.starts_with("/admin/import?upload="), "upload for {slug}: {to}");
+    ids.upload = to.trim_start_matches("/admin/import?upload=").parse().unwrap();
+    let top = uuid_of(app, "SELECT id FROM levels WHERE tenant_id = $1 AND band <> 'a_level' ORDER BY ordinal DESC LIMIT 1", tenant).await;
+    let r = admin.server_fn("admin/promotion/promote", &[("level_id", &top.to_string())]).await;
+    ok(&r, "promote");
+    ids.batch = uuid_of(app, "SELECT id FROM promotion_batches WHERE tenant_id = $1", tenant).await;
+    ids
+}
+
+// ---- Digests ----------------------------------------------------------------------------
+
+/// Per table, a hash of the given schools' rows (read as the owner, so RLS hides nothing):
+/// every table with a `tenant_id`, the schools' `tenants` rows, and `platform_users`.
+async fn digest(app: &TestApp, tenants: &[Uuid]) -> Vec<(String, String)> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+          WHERE c.relkind IN ('r', 'p') ORDER BY 1",
+    )
+    .fetch_all(&app.owner_pool)
+    .await
+    .unwrap();
+    let mut parts: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT '{t}' AS t, md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) AS h FROM {t} x WHERE tenant_id = ANY($1)"
+            )
+        })
+        .collect();
+    parts.push("SELECT 'tenants', md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM tenants x WHERE id = ANY($1)".into());
+    parts.push("SELECT 'platform_users', md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM platform_users x".into());
+    let sql = parts.join(" UNION ALL ");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenants).fetch_all(&app.owner_pool).await.unwrap()
+}
+
+fn changed(before: &[(String, String)], after: &[(String, String)]) -> Vec<String> {
+    before.iter().zip(after).filter(|(b, a)| b != a).map(|(b, _)| b.0.clone()).collect()
+}
+
+// ---- Accounts ---------------------------------------------------------------------------
+
+/// A signed-in account (or an anonymous visitor) and its permissions.
+struct Account {
+    name: String,
+    perms: Vec<Permission>,
+    browser: Browser,
+    /// `None`: the platform host (no school).
+    school: Option<&'static str>,
+}
+
+/// The school's demo accounts (the part of the email before the @).
+const SCHOOL_ACCOUNTS: [&str; 5] = ["admin", "teacher", "bursar", "parent", "student"];
+
+/// The account's permissions as the database grants them now (read as the owner).
+async fn school_perms(app: &TestApp, email: &str) -> Vec<Permission> {
+    let codes: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT rp.permission_code FROM users u
+           JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
+           JOIN role_permissions rp ON rp.tenant_id = ur.tenant_id AND rp.role_id = ur.role_id
+          WHERE u.email = $1",
+    )
+    .bind(email)
+    .fetch_all(&app.owner_pool)
+    .await
+    .unwrap();
+    codes.iter().map(|c| Permission::parse(c).unwrap_or_else(|| panic!("unknown permission {c}"))).collect()
+}
+
+async fn accounts(app: &TestApp) -> Vec<Account> {
+    let mut out = Vec::new();
+    for slug in [KHSS, MLPS] {
+        for role in SCHOOL_ACCOUNTS {
+            out.push(Account {
+                name: format!("{role}@{slug}"),
+                perms: school_perms(app, &format!("{role}@{slug}.test")).await,
+                browser: app.login_as(Some(slug), role).await,
+                school: Some(slug),
+            });
+        }
+        out.push(Account {
+            name: format!("anonymous@{slug}"),
+            perms: vec![],
+            browser: app.browser_for_host(Some(slug)),
+            school: Some(slug),
+        });
+    }
+    // Platform staff hold their role's permissions (as `load_platform_principal` gives them).
+    out.push(Account {
+        name: "owner".into(),
+        perms: Role::PlatformOwner.default_permissions().to_vec(),
+        browser: app.login_as(None, "owner").await,
+        school: None,
+    });
+    out.push(Account {
+        name: "support".into(),
+        perms: Role::PlatformSupport.default_permissions().to_vec(),
+        browser: support_account(app).await,
+        school: None,
+    });
+    out.push(Account { name: "anonymous".into(), perms: vec![], browser: app.browser(), school: None });
+    out
+}
+
+/// A platform support account (the seed has none), signed in.
+async fn support_account(app: &TestApp) -> Browser {
+    sqlx::query(
+        "INSERT INTO platform_users (email, display_name, password_hash, platform_role)
+         SELECT 'support@kilele.test', 'Probe Support', password_hash, 'support' FROM platform_users WHERE email = 'owner@kilele.test'",
+    )
+    .execute(&app.owner_pool)
+    .await
+    .unwrap();
+    let b = app.browser();
+    let r = b.login("", "support@kilele.test", PASSWORD).await;
+    assert_eq!(redirect_target(&r).as_deref(), Some("/owner"), "support signs in");
+    b
+}
+
+// ---- Sending ----------------------------------------------------------------------------
+
+struct Answer {
+    status: u16,
+    location: String,
+    body: String,
+}
+
+impl Answer {
+    fn refused(&self) -> bool {
+        matches!(self.status, 401 | 403 | 404) || (self.status / 100 == 3 && self.location.starts_with("/login"))
+    }
+}
+
+async fn send(client: &reqwest::Client, base: &str, origin: &str, cookie: Option<&str>, kind: Kind, method: &str, req: &Req) -> Answer {
+    let url = format!("{base}{}", req.path);
+    let mut rb = match method {
+        "GET" => client.get(url),
+        _ => client.post(url),
+    };
+    rb = rb.header(ORIGIN, origin);
+    if kind == Kind::ServerFn {
+        rb = rb.header("accept", "application/json");
+    }
+    if let Some(c) = cookie {
+        rb = rb.header("cookie", c);
+    }
+    rb = match &req.body {
+        Body::None => rb,
+        Body::Form(f) => rb.form(f),
+        Body::File { field, name, bytes } => {
+            let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(*name);
+            rb.multipart(reqwest::multipart::Form::new().part(*field, part))
+        }
+    };
+    let resp = rb.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let location = redirect_target(&resp).unwrap_or_default();
+    let bytes = resp.bytes().await.unwrap();
+    // A spreadsheet is a ZIP archive: read its cells, so a leak in it shows too.
+    let body = match kilele::academic::import::detect("answer", &bytes) {
+        Some(kind @ kilele::academic::import::FileKind::Xlsx) => {
+            format!("{:?}", kilele::academic::import::read(kind, &bytes).expect("an XLSX answer that reads"))
+        }
+        _ => String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    Answer { status, location, body }
+}
+
+async fn send_as(b: &Browser, kind: Kind, method: &str, req: &Req) -> Answer {
+    send(&b.client, &b.base, &b.origin, None, kind, method, req).await
+}
+
+/// The account of school `slug` with the fewest permissions that still holds what the row
+/// needs (the teacher, not the admin who also teaches).
+fn holder<'a>(accounts: &'a [Account], slug: &str, access: Access) -> Option<&'a Account> {
+    accounts.iter().filter(|c| c.school == Some(slug) && !c.perms.is_empty() && access.allows(&c.perms)).min_by_key(|c| c.perms.len())
+}
+
+#[derive(Default)]
+struct Tally {
+    same_host: usize,
+    /// How the same-host probes of rows taking ids were answered: status → count.
+    refusals: std::collections::BTreeMap<u16, usize>,
+    lacking: usize,
+    other_host: usize,
+    failures: Vec<String>,
+}
+
+#[tokio::test]
+async fn every_endpoint_refuses_other_schools_ids_and_roles_without_permission() {
+    let started = std::time::Instant::now();
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let khss = prepare(&app, KHSS, MLPS).await;
+    let mlps = prepare(&app, MLPS, KHSS).await;
+    let ids_of = |slug: &str| if slug == KHSS { &khss } else { &mlps };
+    let accounts = accounts(&app).await;
+    let mut t = Tally::default();
+    let table = rows();
+
+    // (a) Same host, signed in to A with the permission, addressing B's ids.
+    for (a, b) in [(&khss, &mlps), (&mlps, &khss)] {
+        for row in table.iter().filter(|r| matches!(r.access, Access::All(_) | Access::Any(_))) {
+            let Some(caller) = holder(&accounts, a.slug, row.access) else {
+                // Only platform staff hold the platform permissions; every other row is probed.
+                if !matches!(row.access, Access::All([P::PlatformTenantsRead])) {
+                    t.failures.push(format!("(a) {} {}: no account of {} holds what it needs", row.method, row.path, a.slug));
+                }
+                continue;
+            };
+            for req in (row.build)(a, b) {
+                let before = if row.write { Some(digest(&app, &[b.tenant]).await) } else { None };
+                let ans = send_as(&caller.browser, row.kind, row.method, &req).await;
+                t.same_host += 1;
+                if row.takes_ids {
+                    *t.refusals.entry(ans.status).or_default() += 1;
+                }
+                let what = format!("(a) {} {} as {} addressing {}", row.method, req.path, caller.name, b.slug);
+                if row.takes_ids && !(ans.refused() || ans.status == 422) {
+                    t.failures.push(format!("{what}: expected a refusal (401/403/404/422), got {} {}", ans.status, ans.location));
+                }
+                if req.path.ends_with(".xlsx") && ans.status == 200 && !ans.body.contains(&format!("{}/", a.prefix)) {
+                    t.failures.push(format!("{what}: the spreadsheet was not read (no {} admission numbers in it)", a.slug));
+                }
+                // What the request itself carries may be echoed back (a search box): not a leak.
+                let sent = format!("{req:?}");
+                let shown = |m: &String| !sent.contains(m.as_str()) && (ans.body.contains(m.as_str()) || ans.location.contains(m.as_str()));
+                if let Some(m) = b.markers().into_iter().find(shown) {
+                    t.failures.push(format!("{what}: the answer shows {:?} of {}", m, b.slug));
+                }
+                if let Some(before) = before {
+                    let diff = changed(&before, &digest(&app, &[b.tenant]).await);
+                    if !diff.is_empty() {
+                        t.failures.push(format!("{what}: changed {}'s rows in {diff:?}", b.slug));
+                    }
+                }
+            }
+        }
+    }
+
+    // (b) Every account lacking the permission, on its own host, with its own school's ids.
+    for row in &table {
+        if matches!(row.access, Access::Public(_)) {
+            continue;
+        }
+        for acc in accounts.iter().filter(|c| !row.access.allows(&c.perms) || matches!(row.access, Access::SignedIn(_))) {
+            if matches!(row.access, Access::SignedIn(_)) && !acc.name.starts_with("anonymous") {
+                continue;
+            }
+            // Platform accounts address each school's ids in turn.
+            let schools: Vec<&Ids> = match acc.school {
+                Some(s) => vec![ids_of(s)],
+                None => vec![&khss, &mlps],
+            };
+            for ids in schools {
+                let reqs = match row.access {
+                    Access::SignedIn(_) => vec![get(row.path)],
+                    _ => (row.build)(ids, ids).into_iter().take(1).collect(),
+                };
+                for req in reqs {
+                    let before = if row.write { Some(digest(&app, &[khss.tenant, mlps.tenant]).await) } else { None };
+                    let ans = send_as(&acc.browser, row.kind, row.method, &req).await;
+                    t.lacking += 1;
+                    let what = format!("(b) {} {} as {} (lacks the permission)", row.method, req.path, acc.name);
+                    if !ans.refused() {
+                        t.failures
+                            .push(format!("{what}: expected a refusal (401/403/404 or to /login), got {} {}", ans.status, ans.location));
+                    }
+                    if let Some(before) = before {
+                        let diff = changed(&before, &digest(&app, &[khss.tenant, mlps.tenant]).await);
+                        if !diff.is_empty() {
+                            t.failures.push(format!("{what}: changed rows in {diff:?}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // (c) The other-host check: A's session cookie carried to B's host.
+    for (a, b) in [(&khss, &mlps), (&mlps, &khss)] {
+        let b_host = format!("{}.{BASE_DOMAIN}", b.slug);
+        let client = reqwest::Client::builder().redirect(Policy::none()).resolve(&b_host, app.addr).build().unwrap();
+        let base = format!("http://{b_host}:{}", app.addr.port());
+        for row in table.iter().filter(|r| !matches!(r.access, Access::Public(_))) {
+            let admin = format!("admin@{}", a.slug);
+            let caller = holder(&accounts, a.slug, row.access).or_else(|| accounts.iter().find(|c| c.name == admin)).unwrap();
+            let cookie = caller.browser.cookie_header();
+            let reqs = match row.access {
+                Access::SignedIn(_) => vec![get(row.path)],
+                _ => (row.build)(b, b).into_iter().take(1).collect(),
+            };
+            for req in reqs {
+                let before = if row.write { Some(digest(&app, &[b.tenant]).await) } else { None };
+                let ans = send(&client, &base, &base, Some(&cookie), row.kind, row.method, &req).await;
+                t.other_host += 1;
+                let what = format!("(c) {} {} with {}'s cookie on {}'s host", row.method, req.path, caller.name, b.slug);
+                if !matches!(ans.status, 401 | 403 | 404) {
+                    t.failures.push(format!("{what}: expected a refusal, got {} {}", ans.status, ans.location));
+                }
+                if let Some(before) = before {
+                    let diff = changed(&before, &digest(&app, &[b.tenant]).await);
+                    if !diff.is_empty() {
+                        t.failures.push(format!("{what}: changed {}'s rows in {diff:?}", b.slug));
+                    }
+                }
+            }
+        }
+    }
+
+    let public = table.iter().filter(|r| matches!(r.access, Access::Public(_))).count();
+    println!(
+        "isolation probes: {} endpoints ({public} public), {} same-host other-school probes, {} lacking-permission probes, {} other-host probes = {} in {:.1} s",
+        table.len(),
+        t.same_host,
+        t.lacking,
+        t.other_host,
+        t.same_host + t.lacking + t.other_host,
+        started.elapsed().as_secs_f64()
+    );
+    println!("same-host probes with the other school's ids were answered: {:?} (status: count)", t.refusals);
+    assert!(t.same_host > 0 && t.lacking > 0 && t.other_host > 0, "no probes ran");
+    assert!(t.failures.is_empty(), "{} probe(s) failed:\n{}", t.failures.len(), t.failures.join("\n"));
+}
