@@ -50,7 +50,9 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     kilele::identity::password::warm_up();
     let pii = Arc::new(config.pii.clone());
     let storage = kilele::storage::FileStore::new(config.storage_dir.clone());
+    let sign_in = Arc::new(crate::limits::SignInGuards::new(&config.sign_in, config.db_pool_size));
     Ok(AppState {
+        sign_in,
         storage,
         leptos,
         deps: app::Deps { pool, clock, pii },
@@ -73,7 +75,7 @@ pub fn router(state: AppState) -> Router {
     let leptos = state.leptos.clone();
     Router::new()
         .route("/", get(auth::home))
-        .route("/login", post(auth::login))
+        .route("/login", post(auth::login).layer(from_fn_with_state(state.clone(), crate::limits::sign_in_rate_limit)))
         .route("/logout", post(auth::logout))
         .route("/language", post(auth::language))
         .route(
@@ -116,7 +118,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router(state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    // The peer address feeds the sign-in rate limits and throttle.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ mod ops;
 mod portals;
 mod promotion;
 mod staff;
+mod storm;
 mod students;
 mod tenancy;
 mod worker;
