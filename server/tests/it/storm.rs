@@ -98,8 +98,9 @@ async fn a_storm_is_mostly_refused_by_the_rate_limit_and_the_teacher_keeps_worki
     let app = spawn_app().await;
     let answers = storm(&app, "rate limits on (defaults)", 150).await;
     let limited = answers.iter().filter(|a| a.status == 429).count();
-    // One address: at most the per-address burst gets through (the teacher used one).
-    assert!(limited >= 150 - SignInLimits::default().per_ip_burst as usize, "{limited} refused by the rate limit");
+    // One address: about the per-address burst gets through (plus one every two seconds
+    // while the storm lasts); most are refused before any database or password work.
+    assert!(limited >= 100, "{limited} refused by the rate limit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
