@@ -11,9 +11,9 @@ pub fn invitation_email(school: &str, link: &str) -> (String, String) {
     let subject = format!("Mwaliko wa Kilele: {school} / Your Kilele invitation");
     let body = format!(
         "Habari,\n\n{school} imekualika kutumia Kilele. Fungua kiungo hiki uchague nenosiri lako \
-         (kinatumika mara moja, kwa siku 7):\n\n{link}\n\n\
+         (kinatumika mara moja, kwa saa 48):\n\n{link}\n\n\
          ---\n\nHello,\n\n{school} has invited you to Kilele. Open this link to choose your password \
-         (it works once, for 7 days):\n\n{link}\n\nKilele\n"
+         (it works once, for 48 hours):\n\n{link}\n\nKilele\n"
     );
     (subject, body)
 }

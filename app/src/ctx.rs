@@ -16,6 +16,52 @@ pub struct LoginFlash {
     pub error: String,
 }
 
+/// A one-time message for the page a form post lands on (an invitation link, say): kept in
+/// the session, shown once on the next GET of `path`, never carried in a URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The page that shows it.
+    pub path: String,
+    /// What it is: `invite-link`, `portal-pending` or `portal-open`.
+    pub kind: String,
+    /// The link to hand on, for `invite-link`.
+    pub link: Option<String>,
+}
+
+impl Notice {
+    pub const INVITE_LINK: &'static str = "invite-link";
+    pub const PORTAL_PENDING: &'static str = "portal-pending";
+    pub const PORTAL_OPEN: &'static str = "portal-open";
+}
+
+/// Where a server function leaves a [`Notice`]; the server's middleware moves it into the
+/// session once the response is ready (server functions have no session of their own).
+#[derive(Debug, Clone, Default)]
+pub struct NoticeSlot(pub std::sync::Arc<std::sync::Mutex<Option<Notice>>>);
+
+impl NoticeSlot {
+    pub fn take(&self) -> Option<Notice> {
+        self.0.lock().ok().and_then(|mut n| n.take())
+    }
+}
+
+/// Leaves a one-time notice for the next page (see [`Notice`]). `false` when the request
+/// has no slot (not served through the middleware).
+#[cfg(feature = "ssr")]
+pub fn set_notice(notice: Notice) -> bool {
+    let slot = leptos::prelude::use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<NoticeSlot>().cloned());
+    match slot {
+        Some(slot) => match slot.0.lock() {
+            Ok(mut n) => {
+                *n = Some(notice);
+                true
+            }
+            Err(_) => false,
+        },
+        None => false,
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestCtx {
     pub principal: Option<Principal>,
@@ -31,6 +77,8 @@ pub struct RequestCtx {
     pub form_error: Option<crate::errors::AppError>,
     /// `https://host` as the browser sees this site (for links people copy).
     pub origin: String,
+    /// The one-time notice left for this page by the previous form post.
+    pub notice: Option<Notice>,
 }
 
 impl RequestCtx {

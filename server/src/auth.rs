@@ -2,7 +2,7 @@
 //! per request; sign-in, sign-out and the language switch.
 
 use crate::state::AppState;
-use app::ctx::{LoginFlash, RequestCtx};
+use app::ctx::{LoginFlash, Notice, NoticeSlot, RequestCtx};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -22,6 +22,7 @@ const AUTH_KEY: &str = "auth";
 const FLASH_KEY: &str = "login_flash";
 /// How stale `last_seen_at` may get before a request writes the session again.
 const SESSION_TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+const NOTICE_KEY: &str = "notice";
 pub use crate::pages::LANG_COOKIE;
 use crate::pages::{self, accept_language, cookie, language_of};
 
@@ -155,6 +156,21 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         None
     };
 
+    // A one-time notice (an invitation link) is shown on the page it was left for, once.
+    let notice = if req.method() == axum::http::Method::GET {
+        match session.get::<Notice>(NOTICE_KEY).await.ok().flatten() {
+            Some(n) if n.path == path => {
+                let _ = session.remove::<Notice>(NOTICE_KEY).await;
+                Some(n)
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let notice_slot = NoticeSlot::default();
+    req.extensions_mut().insert(notice_slot.clone());
+
     let form_error = req.uri().query().and_then(form_error_from_query);
     let origin =
         st.config.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| format!("http://{}", host(&headers)));
@@ -166,10 +182,21 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         tenant,
         lang,
         portals,
-        path,
+        path: path.clone(),
         login_flash,
+        notice,
     });
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    if let Some(n) = notice_slot.take() {
+        if let Err(e) = session.insert(NOTICE_KEY, &n).await {
+            return pages::internal(lang, e);
+        }
+    }
+    if path == "/invite" {
+        // The invitation link carries its token: never pass it on to another site.
+        resp.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
+    resp
 }
 
 /// A server function posted as a plain HTML form redirects back with `__err=<base64 JSON>`
@@ -228,34 +255,51 @@ pub struct LoginForm {
 }
 
 /// `POST /login`. On success the session id is cycled (no fixation) and the user lands on
-/// their portal; on any refusal they come back to the form with what they typed.
-pub async fn login(State(st): State<AppState>, session: Session, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+/// their portal; on any refusal they come back to the form with what they typed. When too
+/// many password checks are already running, 503 with `Retry-After` and a "try again in a
+/// moment" page (what they typed is kept for the form).
+pub async fn login(State(st): State<AppState>, session: Session, req: Request) -> Response {
+    let headers = req.headers().clone();
+    let client = crate::limits::client_of(&headers, req.extensions(), st.sign_in.trust_proxy_headers)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let lang = req.extensions().get::<RequestCtx>().map(|c| c.lang).unwrap_or_else(|| language_of(&headers));
+    let Form(form) = match Form::<LoginForm>::from_request(req, &st).await {
+        Ok(f) => f,
+        Err(_) => return pages::message(StatusCode::BAD_REQUEST, lang, "error-login-invalid", ("/login", "sign-in")),
+    };
     let host_tenant = match host_tenant(&st, &headers).await {
         Ok(t) => t,
         Err(resp) => return resp,
     };
     let clock = st.deps.clock.clone();
+    let verifier = &st.sign_in.verifier;
+    let attempt = users::Attempt { email: &form.email, password: &form.password, client: &client };
     let school_code = form.school_code.trim().to_owned();
     let outcome: Result<(Principal, Option<Tenant>), SignInError> = if let Some(tenant) = host_tenant {
-        users::sign_in_school(&st.deps.pool, clock.as_ref(), &tenant, &form.email, &form.password).await.map(|p| (p, Some(tenant)))
+        users::sign_in_school(&st.deps.pool, clock.as_ref(), verifier, &tenant, attempt).await.map(|p| (p, Some(tenant)))
     } else if school_code.is_empty() {
-        users::sign_in_platform(&st.deps.pool, clock.as_ref(), &form.email, &form.password).await.map(|p| (p, None))
+        users::sign_in_platform(&st.deps.pool, clock.as_ref(), verifier, attempt).await.map(|p| (p, None))
     } else {
-        match TenantSlug::parse(&school_code) {
-            Ok(slug) => match tenants::find_by_slug(&st.deps.pool, &slug).await {
-                Ok(Some(tenant)) => users::sign_in_school(&st.deps.pool, clock.as_ref(), &tenant, &form.email, &form.password)
-                    .await
-                    .map(|p| (p, Some(tenant))),
-                Ok(None) => unknown_school(&form.password).await,
-                Err(e) => Err(SignInError::Database(e)),
-            },
-            Err(_) => unknown_school(&form.password).await,
+        // The school lookup takes a sign-in database turn too, so a flood of sign-ins
+        // never queues ahead of pages for connections.
+        let found = match (TenantSlug::parse(&school_code), verifier.db_turn().await) {
+            (Err(_), _) => Ok(None),
+            (Ok(_), Err(_)) => Err(SignInError::Busy),
+            (Ok(slug), Ok(_turn)) => tenants::find_by_slug(&st.deps.pool, &slug).await.map_err(SignInError::Database),
+        };
+        match found {
+            Ok(Some(tenant)) => {
+                users::sign_in_school(&st.deps.pool, clock.as_ref(), verifier, &tenant, attempt).await.map(|p| (p, Some(tenant)))
+            }
+            Ok(None) => unknown_school(verifier, &form.password).await,
+            Err(e) => Err(e),
         }
     };
     match outcome {
         Ok((principal, tenant)) => {
             if let Err(e) = session.cycle_id().await {
-                return pages::internal(language_of(&headers), e);
+                return pages::internal(lang, e);
             }
             let now = clock.now();
             let auth = SessionAuth {
@@ -265,7 +309,7 @@ pub async fn login(State(st): State<AppState>, session: Session, headers: Header
                 last_seen_at: now,
             };
             if let Err(e) = session.insert(AUTH_KEY, &auth).await {
-                return pages::internal(language_of(&headers), e);
+                return pages::internal(lang, e);
             }
             let features = tenant.map(|t| t.features).unwrap_or_default();
             see_other(principal.landing(&features).map(|p| p.path()).unwrap_or("/no-portal"))
@@ -275,14 +319,22 @@ pub async fn login(State(st): State<AppState>, session: Session, headers: Header
                 SignInError::Invalid => "error-login-invalid",
                 SignInError::Throttled(_) => "error-login-throttled",
                 SignInError::SchoolSuspended => "error-login-suspended",
+                SignInError::Busy => "error-login-busy",
                 SignInError::Database(e) => {
                     tracing::error!(error = %e, "sign-in failed");
                     "error-internal"
                 }
             };
-            let flash = LoginFlash { school_code, email: form.email.trim().to_owned(), error: error.into() };
+            let busy = matches!(err, SignInError::Busy);
+            // When busy the page says so itself; the flash only keeps what was typed.
+            let flash =
+                LoginFlash { school_code, email: form.email.trim().to_owned(), error: if busy { String::new() } else { error.into() } };
             if let Err(e) = session.insert(FLASH_KEY, &flash).await {
-                return pages::internal(language_of(&headers), e);
+                return pages::internal(lang, e);
+            }
+            if busy {
+                tracing::warn!("sign-in refused: password checks saturated");
+                return crate::limits::try_again(StatusCode::SERVICE_UNAVAILABLE, lang, std::time::Duration::from_secs(2));
             }
             see_other("/login")
         }
@@ -290,9 +342,14 @@ pub async fn login(State(st): State<AppState>, session: Session, headers: Header
 }
 
 /// An unknown school gets the same answer, after the same work, as a wrong password.
-async fn unknown_school(password: &str) -> Result<(Principal, Option<Tenant>), SignInError> {
-    let _ = kilele::identity::password::verify_off_thread(password.to_owned(), None).await;
-    Err(SignInError::Invalid)
+async fn unknown_school(
+    verifier: &kilele::identity::password::Verifier,
+    password: &str,
+) -> Result<(Principal, Option<Tenant>), SignInError> {
+    match verifier.verify(password.to_owned(), None).await {
+        Ok(_) => Err(SignInError::Invalid),
+        Err(_) => Err(SignInError::Busy),
+    }
 }
 
 /// `POST /logout`: ends the session everywhere (the record is deleted from Redis).

@@ -43,6 +43,74 @@ pub struct Config {
     pub mail_from: String,
     /// Bearer token for `/metrics` (METRICS_TOKEN); without it `/metrics` answers 404.
     pub metrics_token: Option<String>,
+    /// Sign-in protection: rate limits, concurrent password checks, proxy trust.
+    pub sign_in: SignInLimits,
+}
+
+/// Limits on `POST /login` (see docs/architecture.md, "Sign-in under load").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInLimits {
+    /// Attempts a client address may make in a burst (SIGN_IN_PER_IP_BURST); 0 = no per-address limit.
+    pub per_ip_burst: u32,
+    /// Sustained attempts per address per minute (SIGN_IN_PER_IP_PER_MINUTE).
+    pub per_ip_per_minute: u32,
+    /// All addresses together: burst (SIGN_IN_GLOBAL_BURST); 0 = no global limit.
+    pub global_burst: u32,
+    /// All addresses together: sustained attempts per second (SIGN_IN_GLOBAL_PER_SECOND).
+    pub global_per_second: u32,
+    /// Password checks running at once (SIGN_IN_CONCURRENCY; default twice the cores).
+    pub concurrency: usize,
+    /// How long a sign-in may wait for a turn before "try again in a moment"
+    /// (SIGN_IN_QUEUE_WAIT_MS).
+    pub queue_wait: std::time::Duration,
+    /// Take the client address from X-Forwarded-For (TRUST_PROXY_HEADERS=true): only when a
+    /// trusted proxy in front sets it; otherwise anyone could pick their own address.
+    pub trust_proxy_headers: bool,
+}
+
+impl Default for SignInLimits {
+    /// A school's whole lab can share one public address (NAT, mobile carriers' CGNAT), so
+    /// the per-address limit is generous: 30 at once, then one every two seconds. The
+    /// global limit (100 at once, 50 a second) is well above what the password checks can
+    /// serve on a small machine, so it only sheds a flood before it queues.
+    fn default() -> Self {
+        Self {
+            per_ip_burst: 30,
+            per_ip_per_minute: 30,
+            global_burst: 100,
+            global_per_second: 50,
+            concurrency: kilele::identity::password::Verifier::default_concurrency(),
+            queue_wait: std::time::Duration::from_secs(2),
+            trust_proxy_headers: false,
+        }
+    }
+}
+
+impl SignInLimits {
+    fn from_env() -> anyhow::Result<Self> {
+        let d = Self::default();
+        let trust = match var("TRUST_PROXY_HEADERS").as_deref() {
+            None | Some("false") | Some("0") | Some("no") => false,
+            Some("true") | Some("1") | Some("yes") => true,
+            Some(_) => bail!("TRUST_PROXY_HEADERS must be true or false"),
+        };
+        let limits = Self {
+            per_ip_burst: parse_var("SIGN_IN_PER_IP_BURST", d.per_ip_burst)?,
+            per_ip_per_minute: parse_var("SIGN_IN_PER_IP_PER_MINUTE", d.per_ip_per_minute)?,
+            global_burst: parse_var("SIGN_IN_GLOBAL_BURST", d.global_burst)?,
+            global_per_second: parse_var("SIGN_IN_GLOBAL_PER_SECOND", d.global_per_second)?,
+            concurrency: parse_var("SIGN_IN_CONCURRENCY", d.concurrency)?,
+            queue_wait: std::time::Duration::from_millis(parse_var("SIGN_IN_QUEUE_WAIT_MS", 2000u64)?),
+            trust_proxy_headers: trust,
+        };
+        if limits.concurrency == 0 {
+            bail!("SIGN_IN_CONCURRENCY must be at least 1");
+        }
+        if (limits.per_ip_burst > 0 && limits.per_ip_per_minute == 0) || (limits.global_burst > 0 && limits.global_per_second == 0) {
+            bail!("sign-in rate limits need a positive rate (set the burst to 0 to turn a limit off)");
+        }
+        Ok(limits)
+    }
 }
 
 // Never print connection strings: they may carry passwords.
@@ -191,6 +259,7 @@ impl Config {
             site_addr: parse_var("LEPTOS_SITE_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
             db_pool_size: parse_var("DATABASE_POOL_SIZE", 10)?,
             metrics_token,
+            sign_in: SignInLimits::from_env()?,
         })
     }
 

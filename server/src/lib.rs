@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod csrf;
 pub mod imports;
+pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod ops;

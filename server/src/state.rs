@@ -14,6 +14,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub storage: kilele::storage::FileStore,
+    /// Sign-in rate limits and the bound on concurrent password checks.
+    pub sign_in: Arc<crate::limits::SignInGuards>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -58,7 +58,9 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     kilele::identity::password::warm_up();
     let pii = Arc::new(config.pii.clone());
     let storage = kilele::storage::FileStore::new(config.storage_dir.clone());
+    let sign_in = Arc::new(crate::limits::SignInGuards::new(&config.sign_in, config.db_pool_size));
     Ok(AppState {
+        sign_in,
         storage,
         leptos,
         deps: app::Deps { pool, clock, pii },
@@ -73,15 +75,22 @@ pub struct PlainRoute {
     pub method: Method,
     pub path: &'static str,
     handler: MethodRouter<AppState>,
+    /// Behind the sign-in rate limits (per client address and global).
+    sign_in_limited: bool,
 }
 
 impl PlainRoute {
     fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Self {
-        Self { method: Method::GET, path, handler: get(handler) }
+        Self { method: Method::GET, path, handler: get(handler), sign_in_limited: false }
     }
 
     fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Self {
-        Self { method: Method::POST, path, handler: post(handler) }
+        Self { method: Method::POST, path, handler: post(handler), sign_in_limited: false }
+    }
+
+    fn sign_in_limited(mut self) -> Self {
+        self.sign_in_limited = true;
+        self
     }
 
     fn body_limit(mut self, bytes: usize) -> Self {
@@ -95,7 +104,7 @@ impl PlainRoute {
 pub fn plain_routes() -> Vec<PlainRoute> {
     vec![
         PlainRoute::get("/", auth::home),
-        PlainRoute::post("/login", auth::login),
+        PlainRoute::post("/login", auth::login).sign_in_limited(),
         PlainRoute::post("/logout", auth::logout),
         PlainRoute::post("/language", auth::language),
         PlainRoute::post("/admin/import/upload", imports::upload).body_limit(kilele::academic::import_store::MAX_UPLOAD_BYTES + 64 * 1024),
@@ -129,7 +138,13 @@ pub fn router(state: AppState) -> Router {
     let pkg_path = format!("/{}", leptos.site_pkg_dir);
     plain_routes()
         .into_iter()
-        .fold(Router::new().nest_service(&pkg_path, pkg), |router, r| router.route(r.path, r.handler))
+        .fold(Router::new().nest_service(&pkg_path, pkg), |router, r| {
+            let handler = match r.sign_in_limited {
+                true => r.handler.layer(from_fn_with_state(state.clone(), crate::limits::sign_in_rate_limit)),
+                false => r.handler,
+            };
+            router.route(r.path, handler)
+        })
         .leptos_routes_with_context(&state, routes, move || provide_context(deps.clone()), move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(api_error_status))
@@ -158,7 +173,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router(state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    // The peer address feeds the sign-in rate limits and throttle.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }
 

@@ -142,13 +142,20 @@ pub async fn schedule_audit_verification(pool: &PgPool) -> anyhow::Result<usize>
     Ok(queued)
 }
 
+/// Forgets old sign-in throttle rows (their last failure is over a day old and they lock
+/// nothing). `now` comes from the caller's clock so tests can move time.
+pub async fn purge_login_throttles(pool: &PgPool, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<u64> {
+    Ok(kilele::identity::store::purge_throttles(pool, now).await?)
+}
+
 /// The worker loop: poll for jobs every couple of seconds, schedule audit checks every six
-/// hours, stop on Ctrl-C / SIGTERM.
+/// hours, purge old sign-in throttle rows hourly, stop on Ctrl-C / SIGTERM.
 pub async fn run(w: Worker, shutdown: impl std::future::Future<Output = ()>) {
     let pool = w.pool.clone();
     tokio::pin!(shutdown);
     let mut poll = tokio::time::interval(Duration::from_secs(2));
     let mut schedule = tokio::time::interval(Duration::from_secs(6 * 3600));
+    let mut purge = tokio::time::interval(Duration::from_secs(3600));
     tracing::info!("worker started");
     loop {
         tokio::select! {
@@ -156,6 +163,13 @@ pub async fn run(w: Worker, shutdown: impl std::future::Future<Output = ()>) {
             _ = schedule.tick() => {
                 if let Err(e) = schedule_audit_verification(&pool).await {
                     tracing::error!(error = %e, "scheduling failed");
+                }
+            }
+            _ = purge.tick() => {
+                use kilele::clock::Clock;
+                match purge_login_throttles(&pool, kilele::clock::SystemClock.now()).await {
+                    Ok(n) => tracing::info!(purged = n, "old sign-in throttle rows purged"),
+                    Err(e) => tracing::error!(error = %e, "throttle purge failed"),
                 }
             }
             _ = poll.tick() => {

@@ -1311,19 +1311,6 @@ pub mod db {
         Ok(())
     }
 
-    /// The email of `guardian` when it is linked to `student` (`Some(None)`: linked, no
-    /// email); `None` when it is not this student's guardian.
-    pub async fn linked_guardian_email(tx: &mut TenantTx, student: Uuid, guardian: Uuid) -> Result<Option<Option<String>>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT g.email FROM student_guardians sg JOIN guardians g ON g.tenant_id = sg.tenant_id AND g.id = sg.guardian_id
-             WHERE sg.student_id = $1 AND sg.guardian_id = $2",
-        )
-        .bind(student)
-        .bind(guardian)
-        .fetch_optional(&mut **tx)
-        .await
-    }
-
     /// The key of the student's stored photo: `None` when there is no such student in this
     /// school, `Some(None)` when the student has no photo.
     pub async fn photo_key(tx: &mut TenantTx, student: Uuid) -> Result<Option<Option<String>>, sqlx::Error> {

@@ -1,6 +1,11 @@
 //! Invitations by link: a new staff member or parent sets their own password. The token is
-//! random (256 bits), shown once, stored only as a SHA-256 hash, single use, and expires
-//! after seven days.
+//! random (256 bits), shown once (through the inviter's session, never in a URL of ours),
+//! stored only as a SHA-256 hash, single use, and expires after 48 hours.
+//!
+//! A token is only ever issued for an account this module has just created (or created
+//! earlier and never used): an invitation can never hand someone a way into an account that
+//! already exists. A guardian whose email already has an account gets a *pending* link
+//! instead, which takes effect when that person signs in with their own password.
 
 use super::store::{self as users, ChangedBy};
 use super::{check_new_password, password, Email, Role, StaffMember};
@@ -13,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-pub const VALID_FOR: Duration = Duration::days(7);
+pub const VALID_FOR: Duration = Duration::hours(48);
 
 fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
@@ -139,15 +144,27 @@ pub async fn staff(tx: &mut TenantTx) -> Result<Vec<StaffMember>, sqlx::Error> {
         .collect())
 }
 
-/// Gives a guardian a family-portal account (parent role, linked to the guardian) and an
-/// invitation. A guardian who already signs in (a teacher who is also a parent, say) just
-/// gains the parent role: `None` then, as no link is needed.
+/// What inviting a guardian to the family portal did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardianInvitation {
+    /// A new parent account was made (or one made so and never used): the one-time token
+    /// for its link, and the address to send it to.
+    Invited { user: Uuid, token: String, email: String },
+    /// The email already has an account: no token; the parent role and the link to the
+    /// children follow when that person next signs in with their own password.
+    PendingSignIn { user: Uuid },
+    /// The guardian already has a family-portal account that is in use.
+    AlreadyOpen,
+}
+
+/// Opens the family portal for a guardian: a new parent account and an invitation when the
+/// email is new, otherwise a pending link for the existing account (see [`GuardianInvitation`]).
 pub async fn invite_guardian(
     tx: &mut TenantTx,
     tenant: TenantId,
     guardian: Uuid,
     by: ChangedBy<'_>,
-) -> Result<Option<String>, DomainError> {
+) -> Result<GuardianInvitation, DomainError> {
     let (name, email, linked): (String, Option<String>, Option<Uuid>) =
         sqlx::query_as("SELECT full_name, email, user_id FROM guardians WHERE id = $1 FOR UPDATE")
             .bind(guardian)
@@ -156,29 +173,92 @@ pub async fn invite_guardian(
             .ok_or(DomainError::NotFound)?;
     let email =
         Email::parse(email.as_deref().unwrap_or_default()).map_err(|_| ValidationError::new("email", "error-guardian-email-required"))?;
-    let existing: Option<(Uuid, bool)> = match linked {
-        Some(user) => {
-            sqlx::query_as("SELECT id, password_hash IS NOT NULL FROM users WHERE id = $1").bind(user).fetch_optional(&mut **tx).await?
+    if let Some(user) = linked {
+        // Linked before: a new link only for a parent-only account nobody has used yet
+        // (this flow made it); anything else is someone's own account.
+        let (has_password, other_roles): (bool, bool) = sqlx::query_as(
+            "SELECT u.password_hash IS NOT NULL,
+                    EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                             WHERE ur.user_id = u.id AND r.code <> 'parent')
+               FROM users u WHERE u.id = $1",
+        )
+        .bind(user)
+        .fetch_one(&mut **tx)
+        .await?;
+        if has_password || other_roles {
+            return Ok(GuardianInvitation::AlreadyOpen);
         }
-        None => {
-            sqlx::query_as("SELECT id, password_hash IS NOT NULL FROM users WHERE email = $1")
-                .bind(email.as_str())
-                .fetch_optional(&mut **tx)
-                .await?
-        }
-    };
-    let (user, has_password) = match existing {
-        Some((user, has_password)) => {
-            users::grant_role(tx, tenant, user, Role::Parent, by).await?;
-            (user, has_password)
-        }
-        None => (users::create_school_user(tx, tenant, &email, &name, None, &[Role::Parent], by).await?, false),
-    };
+        let token = invite(tx, tenant, user, by).await?;
+        return Ok(GuardianInvitation::Invited { user, token, email: email.as_str().to_owned() });
+    }
+    let existing: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email.as_str()).fetch_optional(&mut **tx).await?;
+    if let Some(user) = existing {
+        sqlx::query(
+            "INSERT INTO pending_parent_links (tenant_id, guardian_id, user_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id, guardian_id) DO UPDATE SET user_id = EXCLUDED.user_id, created_by = EXCLUDED.created_by,
+                    created_at = EXCLUDED.created_at",
+        )
+        .bind(tenant.0)
+        .bind(guardian)
+        .bind(user)
+        .bind(by.actor.id)
+        .bind(by.at)
+        .execute(&mut **tx)
+        .await?;
+        audit::append(tx, tenant, by.at, by.actor, "guardian.portal.pending", &guardian.to_string(), serde_json::json!({ "user": user }))
+            .await?;
+        return Ok(GuardianInvitation::PendingSignIn { user });
+    }
+    let user = users::create_school_user(tx, tenant, &email, &name, None, &[Role::Parent], by).await?;
     sqlx::query("UPDATE guardians SET user_id = $2 WHERE id = $1").bind(guardian).bind(user).execute(&mut **tx).await?;
     audit::append(tx, tenant, by.at, by.actor, "guardian.portal.opened", &guardian.to_string(), serde_json::json!({ "user": user }))
         .await?;
-    if has_password {
-        return Ok(None);
+    let token = invite(tx, tenant, user, by).await?;
+    Ok(GuardianInvitation::Invited { user, token, email: email.as_str().to_owned() })
+}
+
+/// [`invite_guardian`] for a guardian of `student` (not found when they are not linked).
+pub async fn invite_guardian_of_student(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    student: Uuid,
+    guardian: Uuid,
+    by: ChangedBy<'_>,
+) -> Result<GuardianInvitation, DomainError> {
+    let linked: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM student_guardians WHERE student_id = $1 AND guardian_id = $2)")
+        .bind(student)
+        .bind(guardian)
+        .fetch_one(&mut **tx)
+        .await?;
+    if !linked {
+        return Err(DomainError::NotFound);
     }
-    Ok(Some(invite(tx, tenant, user, by).await?))
+    invite_guardian(tx, tenant, guardian, by).await
+}
+
+/// Applies the family-portal links waiting for `user` (called when they have just signed
+/// in with their own password): links each guardian still unlinked and grants the parent
+/// role. Returns how many guardians were linked.
+pub async fn apply_pending_parent_links(tx: &mut TenantTx, tenant: TenantId, user: Uuid, by: ChangedBy<'_>) -> Result<usize, sqlx::Error> {
+    let guardians: Vec<Uuid> = sqlx::query_scalar("DELETE FROM pending_parent_links WHERE user_id = $1 RETURNING guardian_id")
+        .bind(user)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut linked = 0;
+    for guardian in guardians {
+        let done = sqlx::query("UPDATE guardians SET user_id = $2 WHERE id = $1 AND user_id IS NULL")
+            .bind(guardian)
+            .bind(user)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if done == 1 {
+            users::grant_role(tx, tenant, user, Role::Parent, by).await?;
+            let details = serde_json::json!({ "user": user, "on": "sign-in" });
+            audit::append(tx, tenant, by.at, by.actor, "guardian.portal.opened", &guardian.to_string(), details).await?;
+            linked += 1;
+        }
+    }
+    Ok(linked)
 }

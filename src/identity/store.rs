@@ -1,7 +1,8 @@
 //! Users, roles and sign-in against the database.
 
-use super::backoff::Throttle;
-use super::{password, Email, Language, Permission, Principal, Role};
+use super::backoff::{self, Throttle};
+use super::password::{Busy, Verifier};
+use super::{Email, Language, Permission, Principal, Role};
 use crate::audit::{self, Actor};
 use crate::clock::Clock;
 use crate::db::{tenant_tx, TenantTx};
@@ -19,6 +20,9 @@ pub enum SignInError {
     Throttled(DateTime<Utc>),
     #[error("school suspended")]
     SchoolSuspended,
+    /// Too many password checks at once: nothing was checked, try again in a moment.
+    #[error("too many sign-ins at once")]
+    Busy,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -188,6 +192,31 @@ pub async fn set_platform_user_language(pool: &PgPool, user: Uuid, lang: Languag
     Ok(())
 }
 
+/// One sign-in attempt as typed, and the client address it came from (the key of the fast
+/// per-address backoff; `"unknown"` when the server cannot tell).
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub client: &'a str,
+}
+
+/// The throttle table of school sign-ins (tenant rows) or of platform sign-ins.
+#[derive(Debug, Clone, Copy)]
+enum ThrottleTable {
+    School(TenantId),
+    Platform,
+}
+
+impl ThrottleTable {
+    fn ensure_sql(self) -> &'static str {
+        match self {
+            Self::School(_) => "INSERT INTO login_throttle (tenant_id, email, client) VALUES ($3, $1, $2) ON CONFLICT DO NOTHING",
+            Self::Platform => "INSERT INTO platform_login_throttle (email, client) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        }
+    }
+}
+
 fn throttle_from_row(row: Option<sqlx::postgres::PgRow>) -> Result<Throttle, sqlx::Error> {
     match row {
         None => Ok(Throttle::default()),
@@ -199,6 +228,101 @@ fn throttle_from_row(row: Option<sqlx::postgres::PgRow>) -> Result<Throttle, sql
     }
 }
 
+/// The (per account and address, account-wide) throttle rows of an attempt.
+async fn read_throttles(
+    conn: &mut sqlx::PgConnection,
+    table: ThrottleTable,
+    email: &str,
+    client: &str,
+) -> Result<[Throttle; 2], sqlx::Error> {
+    let sql = match table {
+        ThrottleTable::School(_) => "SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE email = $1 AND client = $2",
+        ThrottleTable::Platform => {
+            "SELECT failures, last_failure_at, locked_until FROM platform_login_throttle WHERE email = $1 AND client = $2"
+        }
+    };
+    let pair = throttle_from_row(sqlx::query(sql).bind(email).bind(client).fetch_optional(&mut *conn).await?)?;
+    let wide = throttle_from_row(sqlx::query(sql).bind(email).bind(backoff::ACCOUNT_WIDE_CLIENT).fetch_optional(&mut *conn).await?)?;
+    Ok([pair, wide])
+}
+
+/// Creates the row if needed and locks it: concurrent failures count one by one.
+async fn ensure_throttle_row(conn: &mut sqlx::PgConnection, table: ThrottleTable, email: &str, client: &str) -> Result<(), sqlx::Error> {
+    let q = sqlx::query(table.ensure_sql()).bind(email).bind(client);
+    match table {
+        ThrottleTable::School(t) => q.bind(t.0).execute(&mut *conn).await?,
+        ThrottleTable::Platform => q.execute(&mut *conn).await?,
+    };
+    Ok(())
+}
+
+/// Counts one more failure in both rows; returns the per-address failure count.
+async fn record_failure(
+    conn: &mut sqlx::PgConnection,
+    table: ThrottleTable,
+    email: &str,
+    client: &str,
+    now: DateTime<Utc>,
+) -> Result<i32, sqlx::Error> {
+    let (select, update) = match table {
+        ThrottleTable::School(_) => (
+            "SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE email = $1 AND client = $2 FOR UPDATE",
+            "UPDATE login_throttle SET failures = $3, last_failure_at = $4, locked_until = $5 WHERE email = $1 AND client = $2",
+        ),
+        ThrottleTable::Platform => (
+            "SELECT failures, last_failure_at, locked_until FROM platform_login_throttle WHERE email = $1 AND client = $2 FOR UPDATE",
+            "UPDATE platform_login_throttle SET failures = $3, last_failure_at = $4, locked_until = $5 WHERE email = $1 AND client = $2",
+        ),
+    };
+    let mut pair_failures = 0;
+    for (key, policy) in [(client, backoff::PER_CLIENT), (backoff::ACCOUNT_WIDE_CLIENT, backoff::ACCOUNT_WIDE)] {
+        ensure_throttle_row(conn, table, email, key).await?;
+        let current = throttle_from_row(sqlx::query(select).bind(email).bind(key).fetch_optional(&mut *conn).await?)?;
+        let next = current.after_failure_with(now, &policy);
+        sqlx::query(update)
+            .bind(email)
+            .bind(key)
+            .bind(next.failures)
+            .bind(next.last_failure_at)
+            .bind(next.locked_until)
+            .execute(&mut *conn)
+            .await?;
+        if key == client {
+            pair_failures = next.failures;
+        }
+    }
+    Ok(pair_failures)
+}
+
+/// Counts a refused (throttled) attempt on the account-wide row. Returns `Some(count)` when
+/// an aggregated entry is due (at most one per account per [`backoff::AUDIT_WINDOW`]): the
+/// refusals since the last entry. The counter then starts again.
+async fn record_refusal(
+    conn: &mut sqlx::PgConnection,
+    table: ThrottleTable,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i32>, sqlx::Error> {
+    let (bump, reset) = match table {
+        ThrottleTable::School(_) => (
+            "UPDATE login_throttle SET refused = refused + 1 WHERE email = $1 AND client = $2 RETURNING refused, refusals_reported_at",
+            "UPDATE login_throttle SET refused = 0, refusals_reported_at = $3 WHERE email = $1 AND client = $2",
+        ),
+        ThrottleTable::Platform => (
+            "UPDATE platform_login_throttle SET refused = refused + 1 WHERE email = $1 AND client = $2 RETURNING refused, refusals_reported_at",
+            "UPDATE platform_login_throttle SET refused = 0, refusals_reported_at = $3 WHERE email = $1 AND client = $2",
+        ),
+    };
+    let wide = backoff::ACCOUNT_WIDE_CLIENT;
+    ensure_throttle_row(conn, table, email, wide).await?;
+    let (refused, reported_at): (i32, Option<DateTime<Utc>>) = sqlx::query_as(bump).bind(email).bind(wide).fetch_one(&mut *conn).await?;
+    if reported_at.is_some_and(|at| now - at < backoff::AUDIT_WINDOW) {
+        return Ok(None);
+    }
+    sqlx::query(reset).bind(email).bind(wide).bind(now).execute(&mut *conn).await?;
+    Ok(Some(refused))
+}
+
 /// (id, password hash, active) of the account a sign-in names, if any.
 fn account(row: Option<&sqlx::postgres::PgRow>) -> Result<(Option<Uuid>, Option<String>, bool), sqlx::Error> {
     match row {
@@ -207,62 +331,72 @@ fn account(row: Option<&sqlx::postgres::PgRow>) -> Result<(Option<Uuid>, Option<
     }
 }
 
-/// Signs a school user in. Every outcome except a malformed email is written to the
-/// school's audit log.
+/// The password check between the two short transactions: no connection is held while
+/// argon2 runs, and the number running at once is bounded by `verifier`.
+async fn check_password(verifier: &Verifier, password_input: &str, stored: Option<String>) -> Result<bool, SignInError> {
+    verifier.verify(password_input.to_owned(), stored).await.map_err(|Busy| SignInError::Busy)
+}
+
+/// Signs a school user in, in three steps: read the throttle and the account in a short
+/// transaction; check the password with no connection held; record the outcome (backoff,
+/// audit, pending parent links) in a second short transaction. Every outcome except a
+/// malformed email or a busy server is written to the school's audit log (refusals by the
+/// throttle as one aggregated entry per account per window).
 pub async fn sign_in_school(
     pool: &PgPool,
     clock: &dyn Clock,
+    verifier: &Verifier,
     tenant: &Tenant,
-    email_input: &str,
-    password_input: &str,
+    attempt: Attempt<'_>,
 ) -> Result<Principal, SignInError> {
     if !tenant.can_sign_in() {
         return Err(SignInError::SchoolSuspended);
     }
-    let Ok(email) = Email::parse(email_input) else {
+    let Ok(email) = Email::parse(attempt.email) else {
         // Same cost as a real check, so malformed input is not a timing oracle either.
-        let _ = password::verify_off_thread(password_input.to_owned(), None).await;
+        check_password(verifier, attempt.password, None).await?;
         return Err(SignInError::Invalid);
     };
+    let table = ThrottleTable::School(tenant.id);
+    let turn = verifier.db_turn().await.map_err(|Busy| SignInError::Busy)?;
     let now = clock.now();
     let mut tx = tenant_tx(pool, tenant.id).await?;
-    let throttle = throttle_from_row(
-        sqlx::query("SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE email = $1 FOR UPDATE")
-            .bind(email.as_str())
-            .fetch_optional(&mut *tx)
-            .await?,
-    )?;
-    if let Some(until) = throttle.refused_until(now) {
-        audit::append(&mut tx, tenant.id, now, &Actor::anonymous(email.as_str()), "login.throttled", email.as_str(), serde_json::json!({}))
-            .await?;
+    let throttles = read_throttles(&mut tx, table, email.as_str(), attempt.client).await?;
+    if let Some(until) = backoff::refused_until(&throttles, now) {
+        if let Some(refused) = record_refusal(&mut tx, table, email.as_str(), now).await? {
+            let details = serde_json::json!({ "refused": refused, "window_minutes": backoff::AUDIT_WINDOW.num_minutes() });
+            audit::append(&mut tx, tenant.id, now, &Actor::anonymous(email.as_str()), "login.throttled", email.as_str(), details).await?;
+        }
         tx.commit().await?;
         return Err(SignInError::Throttled(until));
     }
     let user =
         sqlx::query("SELECT id, password_hash, status FROM users WHERE email = $1").bind(email.as_str()).fetch_optional(&mut *tx).await?;
+    tx.commit().await?;
+    drop(turn);
     let (user_id, stored_hash, active) = account(user.as_ref())?;
-    let password_ok = password::verify_off_thread(password_input.to_owned(), stored_hash).await;
+
+    let password_ok = check_password(verifier, attempt.password, stored_hash).await?;
+
+    let _turn = verifier.db_turn_to_record().await;
+    let now = clock.now();
+    let mut tx = tenant_tx(pool, tenant.id).await?;
     if let (Some(user_id), true, true) = (user_id, password_ok, active) {
-        sqlx::query("DELETE FROM login_throttle WHERE email = $1").bind(email.as_str()).execute(&mut *tx).await?;
-        let principal = load_school_principal(&mut tx, tenant.id, user_id).await?.ok_or(SignInError::Invalid)?;
+        sqlx::query("DELETE FROM login_throttle WHERE email = $1 AND client = $2")
+            .bind(email.as_str())
+            .bind(attempt.client)
+            .execute(&mut *tx)
+            .await?;
         let actor = Actor::user(user_id, email.as_str());
+        // Family-portal links made for this existing account take effect now that its
+        // owner has proved who they are.
+        super::invitations::apply_pending_parent_links(&mut tx, tenant.id, user_id, ChangedBy { actor: &actor, at: now }).await?;
+        let principal = load_school_principal(&mut tx, tenant.id, user_id).await?.ok_or(SignInError::Invalid)?;
         audit::append(&mut tx, tenant.id, now, &actor, "login.succeeded", email.as_str(), serde_json::json!({})).await?;
         tx.commit().await?;
         return Ok(principal);
     }
-    let next = throttle.after_failure(now);
-    sqlx::query(
-        "INSERT INTO login_throttle (tenant_id, email, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (tenant_id, email) DO UPDATE
-            SET failures = EXCLUDED.failures, last_failure_at = EXCLUDED.last_failure_at, locked_until = EXCLUDED.locked_until",
-    )
-    .bind(tenant.id.0)
-    .bind(email.as_str())
-    .bind(next.failures)
-    .bind(next.last_failure_at)
-    .bind(next.locked_until)
-    .execute(&mut *tx)
-    .await?;
+    let failures = record_failure(&mut tx, table, email.as_str(), attempt.client, now).await?;
     let reason = match (user_id, active) {
         (None, _) => "unknown_account",
         (Some(_), false) => "deactivated",
@@ -279,56 +413,94 @@ pub async fn sign_in_school(
         &actor,
         "login.failed",
         email.as_str(),
-        serde_json::json!({ "reason": reason, "failures": next.failures }),
+        serde_json::json!({ "reason": reason, "failures": failures }),
     )
     .await?;
     tx.commit().await?;
     Err(SignInError::Invalid)
 }
 
-/// Signs platform staff in (owner console). Same rules, platform-wide throttle table.
-pub async fn sign_in_platform(pool: &PgPool, clock: &dyn Clock, email_input: &str, password_input: &str) -> Result<Principal, SignInError> {
-    let Ok(email) = Email::parse(email_input) else {
-        let _ = password::verify_off_thread(password_input.to_owned(), None).await;
+/// Signs platform staff in (owner console). Same steps and rules, platform-wide throttle
+/// table; outcomes go to the log (there is no platform audit chain yet).
+pub async fn sign_in_platform(
+    pool: &PgPool,
+    clock: &dyn Clock,
+    verifier: &Verifier,
+    attempt: Attempt<'_>,
+) -> Result<Principal, SignInError> {
+    let Ok(email) = Email::parse(attempt.email) else {
+        check_password(verifier, attempt.password, None).await?;
         return Err(SignInError::Invalid);
     };
+    let table = ThrottleTable::Platform;
+    let turn = verifier.db_turn().await.map_err(|Busy| SignInError::Busy)?;
     let now = clock.now();
     let mut tx = pool.begin().await?;
-    let throttle = throttle_from_row(
-        sqlx::query("SELECT failures, last_failure_at, locked_until FROM platform_login_throttle WHERE email = $1 FOR UPDATE")
-            .bind(email.as_str())
-            .fetch_optional(&mut *tx)
-            .await?,
-    )?;
-    if let Some(until) = throttle.refused_until(now) {
-        tracing::warn!(target: "kilele::audit", action = "platform.login.throttled");
+    let throttles = read_throttles(&mut tx, table, email.as_str(), attempt.client).await?;
+    if let Some(until) = backoff::refused_until(&throttles, now) {
+        if let Some(refused) = record_refusal(&mut tx, table, email.as_str(), now).await? {
+            tracing::warn!(target: "kilele::audit", action = "platform.login.throttled", refused);
+        }
+        tx.commit().await?;
         return Err(SignInError::Throttled(until));
     }
     let user = sqlx::query("SELECT id, password_hash, status FROM platform_users WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(&mut *tx)
         .await?;
+    tx.commit().await?;
+    drop(turn);
     let (user_id, stored_hash, active) = account(user.as_ref())?;
-    let password_ok = password::verify_off_thread(password_input.to_owned(), stored_hash).await;
+
+    let password_ok = check_password(verifier, attempt.password, stored_hash).await?;
+
+    let _turn = verifier.db_turn_to_record().await;
+    let now = clock.now();
+    let mut tx = pool.begin().await?;
     if let (Some(user_id), true, true) = (user_id, password_ok, active) {
-        sqlx::query("DELETE FROM platform_login_throttle WHERE email = $1").bind(email.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM platform_login_throttle WHERE email = $1 AND client = $2")
+            .bind(email.as_str())
+            .bind(attempt.client)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         tracing::info!(target: "kilele::audit", action = "platform.login.succeeded", user = %user_id);
         return load_platform_principal(pool, user_id).await?.ok_or(SignInError::Invalid);
     }
-    let next = throttle.after_failure(now);
-    sqlx::query(
-        "INSERT INTO platform_login_throttle (email, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (email) DO UPDATE
-            SET failures = EXCLUDED.failures, last_failure_at = EXCLUDED.last_failure_at, locked_until = EXCLUDED.locked_until",
-    )
-    .bind(email.as_str())
-    .bind(next.failures)
-    .bind(next.last_failure_at)
-    .bind(next.locked_until)
-    .execute(&mut *tx)
-    .await?;
+    let failures = record_failure(&mut tx, table, email.as_str(), attempt.client, now).await?;
     tx.commit().await?;
-    tracing::warn!(target: "kilele::audit", action = "platform.login.failed", failures = next.failures);
+    tracing::warn!(target: "kilele::audit", action = "platform.login.failed", failures);
     Err(SignInError::Invalid)
+}
+
+/// Forgets throttle rows whose last failure is older than [`backoff::FORGET_AFTER`] and
+/// which lock nothing any more, in every school and on the platform. Run by the worker.
+/// Returns how many rows went.
+pub async fn purge_throttles(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let cutoff = now - backoff::FORGET_AFTER;
+    let mut purged = sqlx::query(
+        "DELETE FROM platform_login_throttle
+          WHERE COALESCE(last_failure_at, refusals_reported_at, '-infinity') < $1
+            AND (locked_until IS NULL OR locked_until <= $2)",
+    )
+    .bind(cutoff)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    for tenant in crate::tenancy::store::list_all(pool).await? {
+        let mut tx = tenant_tx(pool, tenant.id).await?;
+        purged += sqlx::query(
+            "DELETE FROM login_throttle
+              WHERE COALESCE(last_failure_at, refusals_reported_at, '-infinity') < $1
+                AND (locked_until IS NULL OR locked_until <= $2)",
+        )
+        .bind(cutoff)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+    }
+    Ok(purged)
 }

@@ -77,6 +77,7 @@ error-conflict = This already exists.
 error-login-invalid = Wrong school code, email or password.
 error-login-throttled = Too many failed attempts. Please wait a few minutes and try again.
 error-login-suspended = This school's account is suspended. Please contact Kilele.
+error-login-busy = Many people are signing in right now. Please try again in a moment.
 error-session-other-school = This session belongs to another school. Please sign in here.
 error-session-expired = Your session has ended. Please sign in again.
 error-csrf = The request was refused because it did not come from Kilele's own pages. Reload the page and try again.

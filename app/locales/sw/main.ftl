@@ -77,6 +77,7 @@ error-conflict = Hiki tayari kipo.
 error-login-invalid = Msimbo wa shule, barua pepe au nenosiri si sahihi.
 error-login-throttled = Majaribio mengi yameshindwa. Tafadhali subiri dakika chache kisha ujaribu tena.
 error-login-suspended = Akaunti ya shule hii imesimamishwa. Tafadhali wasiliana na Kilele.
+error-login-busy = Watu wengi wanaingia sasa hivi. Tafadhali jaribu tena baada ya muda mfupi.
 error-session-other-school = Kipindi hiki ni cha shule nyingine. Tafadhali ingia hapa.
 error-session-expired = Kipindi chako kimeisha. Tafadhali ingia tena.
 error-csrf = Ombi limekataliwa kwa sababu halikutoka kwenye kurasa za Kilele. Pakia ukurasa upya ujaribu tena.

@@ -14,7 +14,8 @@ pub async fn load_staff() -> Result<Vec<StaffMember>, AppError> {
     Ok(staff)
 }
 
-/// Adds a staff member and sends the admin back to the staff page with the one-time link.
+/// Adds a staff member and sends the admin back to the staff page, which shows the one-time
+/// link once (through the session: the token never travels in a URL of ours).
 #[server(endpoint = "admin/staff/invite")]
 pub async fn invite_staff_member(name: String, email: String, role: String) -> Result<(), AppError> {
     use kilele::identity::{Permission, Role};
@@ -24,10 +25,26 @@ pub async fn invite_staff_member(name: String, email: String, role: String) -> R
     let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
     let (_, token) = kilele::identity::invitations::invite_staff(&mut tx, tenant.id, &email, &name, &[role], by).await?;
-    queue_invitation_email(&mut tx, &deps, &tenant, email.trim(), &token).await?;
+    let link = invitation_link(&tenant, &token);
+    queue_invitation_email(&mut tx, &deps, &tenant, email.trim(), &link).await?;
     tx.commit().await?;
-    leptos_axum::redirect(&format!("/admin/staff?school={}&invite={token}", tenant.slug));
+    show_once("/admin/staff", crate::ctx::Notice::INVITE_LINK, Some(link));
+    leptos_axum::redirect("/admin/staff");
     Ok(())
+}
+
+/// The link an invited person opens to choose a password.
+#[cfg(feature = "ssr")]
+fn invitation_link(tenant: &kilele::tenancy::Tenant, token: &str) -> String {
+    format!("{}/invite?school={}&token={token}", crate::ctx::request_ctx().origin, tenant.slug)
+}
+
+/// Leaves a one-time notice for `path` (shown on its next GET, then gone).
+#[cfg(feature = "ssr")]
+fn show_once(path: &str, kind: &str, link: Option<String>) {
+    if !crate::ctx::set_notice(crate::ctx::Notice { path: path.to_owned(), kind: kind.to_owned(), link }) {
+        tracing::warn!("no notice slot: the one-time notice is not shown");
+    }
 }
 
 /// Queues the invitation email (sent by the worker) in the same transaction as the
@@ -38,9 +55,9 @@ async fn queue_invitation_email(
     deps: &crate::ctx::Deps,
     tenant: &kilele::tenancy::Tenant,
     to: &str,
-    token: &str,
+    link: &str,
 ) -> Result<(), AppError> {
-    let link = format!("{}/invite?school={}&token={token}", crate::ctx::request_ctx().origin, tenant.slug);
+    let link = link.to_owned();
     let message = kilele::notifications::queue::InvitationEmail { to: to.to_lowercase(), school: tenant.name.clone(), link };
     kilele::notifications::queue::invitation_email(tx, tenant.id, &deps.pii, &message).await?;
     Ok(())
@@ -77,29 +94,33 @@ pub async fn accept_invitation(school: String, token: String, password: String, 
     Ok(())
 }
 
-/// Opens the family portal for a guardian (by email invitation link) and goes back to the
-/// student's page, showing the link to send.
+/// Opens the family portal for a guardian and goes back to the student's page. A new
+/// account gets an invitation (emailed, and shown once to the admin); an email that already
+/// has an account gets no link at all: the portal opens when its owner next signs in with
+/// their own password. Needs the users permission: it creates accounts.
 #[server(endpoint = "admin/students/invite-guardian")]
 pub async fn invite_guardian(student: String, guardian: String) -> Result<(), AppError> {
+    use kilele::identity::invitations::GuardianInvitation;
     use kilele::identity::Permission;
-    let (deps, me, tenant) = super::guard::school(Permission::StudentsManage)?;
+    let (deps, me, tenant) = super::guard::school(Permission::SchoolUsersManage)?;
     let student = super::parse_uuid("student", &student)?;
     let guardian = super::parse_uuid("guardian", &guardian)?;
     let change = super::changed_by(&deps, &me);
     let by = change.by();
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    // Only a guardian of this student, in this school.
-    let Some(email) = kilele::academic::students::db::linked_guardian_email(&mut tx, student, guardian).await? else {
-        return Err(AppError::NotFound);
+    let outcome = kilele::identity::invitations::invite_guardian_of_student(&mut tx, tenant.id, student, guardian, by).await?;
+    let page = format!("/admin/students/{student}");
+    let (kind, link) = match &outcome {
+        GuardianInvitation::Invited { token, email, .. } => {
+            let link = invitation_link(&tenant, token);
+            queue_invitation_email(&mut tx, &deps, &tenant, email, &link).await?;
+            (crate::ctx::Notice::INVITE_LINK, Some(link))
+        }
+        GuardianInvitation::PendingSignIn { .. } => (crate::ctx::Notice::PORTAL_PENDING, None),
+        GuardianInvitation::AlreadyOpen => (crate::ctx::Notice::PORTAL_OPEN, None),
     };
-    let token = kilele::identity::invitations::invite_guardian(&mut tx, tenant.id, guardian, by).await?;
-    if let Some(token) = &token {
-        queue_invitation_email(&mut tx, &deps, &tenant, email.as_deref().unwrap_or_default(), token).await?;
-    }
     tx.commit().await?;
-    match token {
-        Some(token) => leptos_axum::redirect(&format!("/admin/students/{student}?school={}&invite={token}", tenant.slug)),
-        None => leptos_axum::redirect(&format!("/admin/students/{student}?portal=opened")),
-    }
+    show_once(&page, kind, link);
+    leptos_axum::redirect(&page);
     Ok(())
 }

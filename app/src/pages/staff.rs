@@ -11,10 +11,9 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn StaffPage() -> impl IntoView {
     let ctx = request_ctx();
-    let query = use_query_map();
-    let invite = query.with_untracked(|q| q.get("invite").zip(q.get("school")));
     let t = ctx.clone();
-    let link = invite.map(|(token, school)| format!("{}/invite?school={school}&token={token}", ctx.origin));
+    // Shown once, right after inviting (from the session, never from the URL).
+    let link = ctx.notice.as_ref().filter(|n| n.kind == crate::ctx::Notice::INVITE_LINK).and_then(|n| n.link.clone());
     view! {
         <Shell title=ctx.t("staff-title")>
             <AdminTabs/>
@@ -87,6 +86,8 @@ pub fn InvitePage() -> impl IntoView {
     let (school, token) = query.with_untracked(|q| (q.get("school").unwrap_or_default(), q.get("token").unwrap_or_default()));
     view! {
         <Title text=format!("{} · Kilele", ctx.t("invite-title"))/>
+        // The URL carries the invitation token: never send it on as a referrer.
+        <leptos_meta::Meta name="referrer" content="no-referrer"/>
         <main class="login">
             <div class="card">
                 <div class="brand"><span class="logo" aria-hidden="true">"▲"</span>" Kilele"</div>

@@ -244,10 +244,17 @@ pub fn StudentPage() -> impl IntoView {
     let id = use_params_map().with_untracked(|p| p.get("id")).unwrap_or_default();
     let t = ctx.clone();
     let manage = can(&ctx, Permission::StudentsManage);
-    // After opening the family portal for a guardian: the one-time link to send them.
-    let invite = use_query_map().with_untracked(|q| q.get("invite").zip(q.get("school")));
-    let link = invite.map(|(token, school)| format!("{}/invite?school={school}&token={token}", ctx.origin));
-    let opened = use_query_map().with_untracked(|q| q.get("portal")).is_some();
+    // After opening the family portal for a guardian: shown once, from the session (never
+    // from the URL): the link to send them, or that their own account gets the portal.
+    let notice = ctx.notice.clone();
+    let link = notice.as_ref().filter(|n| n.kind == crate::ctx::Notice::INVITE_LINK).and_then(|n| n.link.clone());
+    let opened = notice.as_ref().filter(|n| n.kind != crate::ctx::Notice::INVITE_LINK).map(|n| {
+        if n.kind == crate::ctx::Notice::PORTAL_PENDING {
+            t.t("students-portal-pending")
+        } else {
+            t.t("students-portal-opened")
+        }
+    });
     view! {
         <Shell title=ctx.t("students-student")>
             <AdminTabs/>
@@ -259,7 +266,7 @@ pub fn StudentPage() -> impl IntoView {
                     <p><code>{l}</code></p>
                 </section>
             })}
-            {opened.then(|| view! { <p class="card success" data-testid="portal-opened">{t.t("students-portal-opened")}</p> })}
+            {opened.map(|text| view! { <p class="card success" data-testid="portal-opened">{text}</p> })}
             <Await future=load_student(id) let:detail>
                 {match detail.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
@@ -472,6 +479,8 @@ fn enrol_form(t: &RequestCtx, id: &str, o: StudentFormOptions) -> AnyView {
 }
 
 fn guardians(t: &RequestCtx, d: &StudentDetail, manage: bool) -> AnyView {
+    // Inviting creates an account: the users permission, not the students one.
+    let invite_users = can(t, Permission::SchoolUsersManage);
     if d.guardians.is_empty() {
         return view! { <p class="empty-state" data-testid="no-guardians">{t.t("students-no-guardians")}</p> }.into_any();
     }
@@ -491,7 +500,7 @@ fn guardians(t: &RequestCtx, d: &StudentDetail, manage: bool) -> AnyView {
                         <input type="hidden" name="receives_sms" value=toggle.0/>
                         <button type="submit" class="btn btn-chip">{toggle.1}</button>
                     </form>
-                    {g.email.is_some().then(|| view! {
+                    {(invite_users && g.email.is_some()).then(|| view! {
                         <form method="post" action=crate::api::staff::InviteGuardian::url()>
                             <input type="hidden" name="student" value=student.clone()/>
                             <input type="hidden" name="guardian" value=guardian.clone()/>

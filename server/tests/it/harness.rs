@@ -99,6 +99,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
+    spawn_app_with_sign_in(options, server::config::SignInLimits::default()).await
+}
+
+/// A server with its own sign-in limits (rate limits, concurrent password checks).
+pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::SignInLimits) -> TestApp {
     let (db_name, owner_url) = fresh_database().await;
     let db_name_for_mail = db_name.clone();
     let config = Config {
@@ -119,6 +124,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         mail_dir: std::env::temp_dir().join(format!("kilele-mail-{db_name}")),
         mail_from: "Kilele <no-reply@kilele.test>".into(),
         metrics_token: Some(METRICS_TOKEN.into()),
+        sign_in,
     };
     server::telemetry::init(LogFormat::Pretty);
     let clock = Arc::new(ManualClock::new(Utc::now()));

@@ -16,6 +16,7 @@ mod portals;
 mod probes;
 mod promotion;
 mod staff;
+mod storm;
 mod students;
 mod tenancy;
 mod worker;

@@ -1,0 +1,148 @@
+//! Sign-in protection at the edge: rate limits on `POST /login` per client address and for
+//! all clients together (GCRA from the `governor` crate), and the bound on concurrent
+//! password checks. Over a limit the person gets a localized "try again in a moment" with
+//! `Retry-After`, never a pool timeout.
+
+use crate::config::SignInLimits;
+use crate::state::AppState;
+use app::ctx::RequestCtx;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use kilele::identity::password::Verifier;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// Keys kept by the per-address limiter before idle ones are dropped.
+const MAX_TRACKED_CLIENTS: usize = 10_000;
+
+/// The limiters and the password-check bound, shared by all requests.
+pub struct SignInGuards {
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    global: Option<DefaultDirectRateLimiter>,
+    pub verifier: Verifier,
+    pub trust_proxy_headers: bool,
+}
+
+impl SignInGuards {
+    /// `db_pool_size`: sign-ins may use at most half the pool at once, so pages always find
+    /// connections during a storm.
+    pub fn new(limits: &SignInLimits, db_pool_size: u32) -> Self {
+        let per_ip = NonZeroU32::new(limits.per_ip_burst)
+            .zip(NonZeroU32::new(limits.per_ip_per_minute))
+            .map(|(burst, rate)| RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)));
+        let global = NonZeroU32::new(limits.global_burst)
+            .zip(NonZeroU32::new(limits.global_per_second))
+            .map(|(burst, rate)| RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)));
+        Self {
+            per_ip,
+            global,
+            verifier: Verifier::new(limits.concurrency, limits.queue_wait).with_db_turns((db_pool_size as usize / 2).max(1)),
+            trust_proxy_headers: limits.trust_proxy_headers,
+        }
+    }
+
+    /// `Err(wait)` when this attempt is over a limit.
+    fn check(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
+        let now = DefaultClock::default().now();
+        if let (Some(limiter), Some(ip)) = (&self.per_ip, ip) {
+            if limiter.len() > MAX_TRACKED_CLIENTS {
+                limiter.retain_recent();
+            }
+            limiter.check_key(&ip).map_err(|n| n.wait_time_from(now))?;
+        }
+        if let Some(limiter) = &self.global {
+            limiter.check().map_err(|n| n.wait_time_from(now))?;
+        }
+        Ok(())
+    }
+}
+
+/// The client's address: the peer, or — only when a trusted proxy is declared — the
+/// address that proxy appended to `X-Forwarded-For` (the rightmost entry: everything left
+/// of it was written by the client and proves nothing).
+pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy_headers: bool) -> Option<IpAddr> {
+    if trust_proxy_headers {
+        // Only the rightmost entry: if it is not an address, the header proves nothing.
+        let entries: Vec<&str> =
+            headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+        let forwarded = entries.last().and_then(|part| part.trim().parse::<IpAddr>().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    peer.map(|p| p.ip())
+}
+
+/// The client address of a request as the sign-in throttle keys it.
+pub fn client_of(req_headers: &HeaderMap, extensions: &axum::http::Extensions, trust_proxy_headers: bool) -> Option<IpAddr> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    client_ip(req_headers, peer, trust_proxy_headers)
+}
+
+/// Whole seconds to wait, at least one.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// A localized "too busy, try again in a moment" page with `status` and `Retry-After`.
+pub fn try_again(status: StatusCode, lang: kilele::Language, wait: Duration) -> Response {
+    let mut resp = crate::pages::message(status, lang, "error-login-busy", ("/login", "sign-in"));
+    if let Ok(v) = HeaderValue::from_str(&retry_after_secs(wait).max(1).to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// Route layer on `POST /login`: refuses with 429 over the per-address or global limit.
+pub async fn sign_in_rate_limit(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let guards = &st.sign_in;
+    let ip = client_of(req.headers(), req.extensions(), guards.trust_proxy_headers);
+    if let Err(wait) = guards.check(ip) {
+        let lang = req.extensions().get::<RequestCtx>().map(|c| c.lang).unwrap_or_else(|| crate::pages::language_of(req.headers()));
+        tracing::warn!(client = ?ip, wait_ms = wait.as_millis() as u64, "sign-in rate limited");
+        return try_again(StatusCode::TOO_MANY_REQUESTS, lang, wait);
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let peer: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 41.59.1.2"));
+        assert_eq!(client_ip(&h, Some(peer), false), Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(client_ip(&h, Some(peer), true), Some("41.59.1.2".parse().unwrap()));
+        assert_eq!(client_ip(&HeaderMap::new(), Some(peer), true), Some("10.0.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn per_address_limit_refuses_after_the_burst_and_others_pass() {
+        let limits = SignInLimits { per_ip_burst: 3, per_ip_per_minute: 1, global_burst: 0, ..SignInLimits::default() };
+        let g = SignInGuards::new(&limits, 10);
+        let a: IpAddr = "41.59.1.2".parse().unwrap();
+        for _ in 0..3 {
+            assert!(g.check(Some(a)).is_ok());
+        }
+        let wait = g.check(Some(a)).unwrap_err();
+        assert!(wait > Duration::from_secs(1) && retry_after_secs(wait) <= 60, "{wait:?}");
+        assert!(g.check(Some("41.59.1.3".parse().unwrap())).is_ok());
+    }
+
+    #[test]
+    fn global_limit_counts_everyone() {
+        let limits = SignInLimits { per_ip_burst: 0, global_burst: 2, global_per_second: 1, ..SignInLimits::default() };
+        let g = SignInGuards::new(&limits, 10);
+        assert!(g.check(Some("1.1.1.1".parse().unwrap())).is_ok());
+        assert!(g.check(Some("1.1.1.2".parse().unwrap())).is_ok());
+        assert!(g.check(Some("1.1.1.3".parse().unwrap())).is_err());
+    }
+}
