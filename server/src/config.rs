@@ -20,8 +20,10 @@ pub enum LogFormat {
 pub struct Config {
     /// Schema owner: migrations and operator commands. Never used by serve/worker.
     pub database_url: String,
-    /// The application role (`kilele_app`): what serve and worker connect as.
+    /// The application role (`kilele_app`): what serve connects as.
     pub app_database_url: String,
+    /// The worker role (`kilele_worker`): the worker loop, the only role that may claim jobs.
+    pub worker_database_url: String,
     pub redis_url: String,
     /// When set, `<school>.<BASE_DOMAIN>` selects the school.
     pub base_domain: Option<String>,
@@ -35,6 +37,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// Keys for personal data at rest (PII_KEYS, PII_ACTIVE_KEY, PII_INDEX_KEY).
     pub pii: kilele::audit::pii::KeyRing,
+    /// The audit chain's HMAC key (AUDIT_KEY); the database never sees it.
+    pub audit_key: kilele::audit::AuditKey,
     /// Where uploaded files (student photos) are kept (STORAGE_DIR).
     pub storage_dir: std::path::PathBuf,
     /// Outgoing email: SMTP_URL; without it, messages are written to MAIL_DIR (development).
@@ -49,6 +53,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &redact(&self.database_url))
             .field("app_database_url", &redact(&self.app_database_url))
+            .field("worker_database_url", &redact(&self.worker_database_url))
             .field("redis_url", &redact(&self.redis_url))
             .field("base_domain", &self.base_domain)
             .field("public_url", &self.public_url)
@@ -57,6 +62,7 @@ impl std::fmt::Debug for Config {
             .field("session_absolute", &self.session_absolute)
             .field("site_addr", &self.site_addr)
             .field("pii", &self.pii)
+            .field("audit_key", &self.audit_key)
             .finish()
     }
 }
@@ -77,8 +83,17 @@ pub fn redact(url: &str) -> String {
 /// `kilele_app`, no password (trust/peer auth in development; set APP_DATABASE_URL in
 /// production).
 pub fn derive_app_url(owner_url: &str) -> anyhow::Result<String> {
+    derive_role_url(owner_url, "kilele_app")
+}
+
+/// The worker role's URL, derived the same way (set WORKER_DATABASE_URL in production).
+pub fn derive_worker_url(owner_url: &str) -> anyhow::Result<String> {
+    derive_role_url(owner_url, "kilele_worker")
+}
+
+fn derive_role_url(owner_url: &str, role: &str) -> anyhow::Result<String> {
     let mut u = url::Url::parse(owner_url).context("DATABASE_URL is not a valid URL")?;
-    u.set_username("kilele_app").map_err(|_| anyhow::anyhow!("cannot set user in DATABASE_URL"))?;
+    u.set_username(role).map_err(|_| anyhow::anyhow!("cannot set user in DATABASE_URL"))?;
     u.set_password(None).map_err(|_| anyhow::anyhow!("cannot clear password in DATABASE_URL"))?;
     Ok(u.to_string())
 }
@@ -101,6 +116,10 @@ impl Config {
             Some(u) => u,
             None => derive_app_url(&database_url)?,
         };
+        let worker_database_url = match var("WORKER_DATABASE_URL") {
+            Some(u) => u,
+            None => derive_worker_url(&database_url)?,
+        };
         let environment = match var("KILELE_ENV").as_deref() {
             None | Some("development") | Some("dev") | Some("test") => Environment::Development,
             Some("production") | Some("prod") => Environment::Production,
@@ -122,6 +141,11 @@ impl Config {
             (None, None, None) => bail!("production needs PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY (see README)"),
             _ => bail!("set all three of PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY, or none (development only)"),
         };
+        let audit_key = match var("AUDIT_KEY") {
+            Some(k) => kilele::audit::AuditKey::parse(&k).map_err(|e| anyhow::anyhow!("AUDIT_KEY: {e}"))?,
+            None if environment == Environment::Development => kilele::audit::AuditKey::development(),
+            None => bail!("production needs AUDIT_KEY (hex or base64 of at least 32 random bytes; see README)"),
+        };
         let smtp_url = var("SMTP_URL");
         if smtp_url.is_none() && environment == Environment::Production {
             bail!("production needs SMTP_URL to send invitations");
@@ -132,8 +156,10 @@ impl Config {
             mail_from: var("MAIL_FROM").unwrap_or_else(|| "Kilele <no-reply@kilele.test>".into()),
             storage_dir: var("STORAGE_DIR").unwrap_or_else(|| ".data/storage".into()).into(),
             pii,
+            audit_key,
             database_url,
             app_database_url,
+            worker_database_url,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             base_domain: var("BASE_DOMAIN").map(|d| d.trim_start_matches('.').to_ascii_lowercase()),
             public_url: var("PUBLIC_URL"),
@@ -159,6 +185,8 @@ mod tests {
     fn app_url_swaps_user_and_drops_password() {
         let u = derive_app_url("postgres://postgres:secret@127.0.0.1:5432/kilele").unwrap();
         assert_eq!(u, "postgres://kilele_app@127.0.0.1:5432/kilele");
+        let w = derive_worker_url("postgres://postgres:secret@127.0.0.1:5432/kilele").unwrap();
+        assert_eq!(w, "postgres://kilele_worker@127.0.0.1:5432/kilele");
     }
 
     #[test]

@@ -187,7 +187,8 @@ pub async fn set_school_user_language(tx: &mut TenantTx, user: Uuid, lang: Langu
 }
 
 pub async fn set_platform_user_language(pool: &PgPool, user: Uuid, lang: Language) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE platform_users SET language = $2 WHERE id = $1").bind(user).bind(lang.code()).execute(pool).await?;
+    // The application role cannot UPDATE platform_users; this function changes only the language.
+    sqlx::query("SELECT set_platform_user_language($1, $2)").bind(user).bind(lang.code()).execute(pool).await?;
     Ok(())
 }
 

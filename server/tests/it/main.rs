@@ -10,6 +10,7 @@ mod classes;
 mod import;
 mod ops;
 mod portals;
+mod privileges;
 mod promotion;
 mod staff;
 mod students;

@@ -115,7 +115,7 @@ async fn composite_keys_forbid_cross_tenant_references() {
 #[tokio::test]
 async fn global_catalogs_are_seeded_and_match_the_code() {
     let app = spawn_app().await;
-    let mut codes: Vec<String> = sqlx::query_scalar("SELECT code FROM permissions ORDER BY code").fetch_all(&app.pool).await.unwrap();
+    let mut codes: Vec<String> = sqlx::query_scalar("SELECT code FROM permissions ORDER BY code").fetch_all(&app.owner_pool).await.unwrap();
     let mut expected: Vec<String> = Permission::ALL.iter().map(|p| p.code().to_owned()).collect();
     codes.sort();
     expected.sort();
@@ -169,6 +169,6 @@ async fn demo_seed_is_realistic_and_refused_twice_or_in_production() {
     assert_eq!(streams, ["Form 1A", "Form 1B", "Form 2A", "Form 2B", "Form 3A", "Form 3B", "Form 4A", "Form 4B"]);
     drop(tx);
     let pii = kilele::audit::pii::KeyRing::development();
-    assert!(server::seed::demo(&app.pool, &pii, false).await.is_err(), "second seed must be refused");
-    assert!(server::seed::demo(&app.pool, &pii, true).await.unwrap_err().to_string().contains("production"));
+    assert!(server::seed::demo(&app.owner_pool, &app.pool, &pii, false).await.is_err(), "second seed must be refused");
+    assert!(server::seed::demo(&app.owner_pool, &app.pool, &pii, true).await.unwrap_err().to_string().contains("production"));
 }
