@@ -172,3 +172,32 @@ async fn demo_seed_is_realistic_and_refused_twice_or_in_production() {
     assert!(server::seed::demo(&app.owner_pool, &app.pool, &pii, false).await.is_err(), "second seed must be refused");
     assert!(server::seed::demo(&app.owner_pool, &app.pool, &pii, true).await.unwrap_err().to_string().contains("production"));
 }
+
+/// The parent and student homes find the signed-in user's rows through an index that leads
+/// with tenant_id and then user_id (migration 0009), as the app role under RLS: no scan of
+/// the guardians or students of every school, no nested loop over a whole school.
+#[tokio::test]
+async fn family_homes_use_the_lookup_indexes() {
+    let app = spawn_app().await;
+    let khss = tenant_id(&app, KHSS).await;
+    // With statistics, as a running database has them (without, the planner is even more lost).
+    sqlx::query("ANALYZE").execute(&app.owner_pool).await.unwrap();
+    let mut tx = tenant_tx(&app.pool, khss).await.unwrap();
+    let parent: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'parent@kilimanjaro-hills.test'").fetch_one(&mut *tx).await.unwrap();
+    for (sql, table, index) in [
+        (kilele::academic::store::children_of_guardian_sql(), "guardians", "guardians_user"),
+        (kilele::academic::store::student_of_user_sql(), "students", "students_user"),
+    ] {
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN (ANALYZE, COSTS OFF) {sql}")))
+            .bind(parent)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        println!("{plan}");
+        assert!(plan.contains(index), "{index} not used:\n{plan}");
+        assert!(!plan.contains(&format!("Seq Scan on {table}")), "{plan}");
+        assert!(!plan.contains("loops=400"), "a nested loop over the whole school:\n{plan}");
+    }
+}
