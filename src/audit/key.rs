@@ -47,7 +47,7 @@ impl AuditKey {
     /// Hex (64 or more hex digits) or standard base64, at least 32 bytes once decoded.
     pub fn parse(text: &str) -> Result<AuditKey, AuditKeyError> {
         let text = text.trim();
-        let hex_digits = text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit());
+        let hex_digits = text.len().is_multiple_of(2) && text.bytes().all(|b| b.is_ascii_hexdigit());
         let bytes = if hex_digits {
             hex::decode(text).map_err(|_| AuditKeyError::Unreadable)?
         } else {

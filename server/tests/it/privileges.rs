@@ -252,3 +252,36 @@ async fn the_schema_is_closed_and_definer_functions_are_narrow() {
         assert!(err.to_string().contains("permission denied"), "{sql}: {err}");
     }
 }
+
+/// The two registry writes the web needs work through their narrow functions, and the school
+/// one cannot reach another school.
+#[tokio::test]
+async fn registry_writes_go_through_the_narrow_functions_only() {
+    let app = spawn_app().await;
+    let owner = app.login_as(None, "owner").await;
+    let r = owner.post_form("/language", &[("lang", "sw"), ("next", "/owner")]).await;
+    assert_eq!(redirect_target(&r).as_deref(), Some("/owner"));
+    let lang: Option<String> =
+        sqlx::query_scalar("SELECT language FROM platform_users WHERE email = 'owner@kilele.test'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(lang.as_deref(), Some("sw"), "the platform owner's choice is saved");
+
+    let id = |slug: &'static str| {
+        let pool = app.pool.clone();
+        async move { kilele::tenancy::store::find_by_slug(&pool, &kilele::tenancy::TenantSlug::parse(slug).unwrap()).await.unwrap().unwrap().id }
+    };
+    let (khss, mlps) = (id(KHSS).await, id(MLPS).await);
+    // Inside school A's transaction, school B's row is refused.
+    let mut tx = kilele::db::tenant_tx(&app.pool, khss).await.unwrap();
+    let err = kilele::tenancy::store::set_default_language(&mut *tx, mlps, kilele::Language::En).await.unwrap_err();
+    assert!(err.to_string().contains("not the school of this transaction"), "{err}");
+    drop(tx);
+    // Outside any tenant transaction, every school is refused.
+    let err = kilele::tenancy::store::set_default_language(&app.pool, khss, kilele::Language::En).await.unwrap_err();
+    assert!(err.to_string().contains("not the school of this transaction"), "{err}");
+    let mut tx = kilele::db::tenant_tx(&app.pool, khss).await.unwrap();
+    kilele::tenancy::store::set_default_language(&mut *tx, khss, kilele::Language::En).await.unwrap();
+    tx.commit().await.unwrap();
+    let langs: Vec<(String, String)> =
+        sqlx::query_as("SELECT slug, default_language FROM tenants ORDER BY slug").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(langs, [(KHSS.to_owned(), "en".to_owned()), (MLPS.to_owned(), "sw".to_owned())]);
+}
