@@ -109,6 +109,15 @@ fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> 
     }
 }
 
+/// AUDIT_KEY: required in production; the public development key otherwise.
+fn audit_key(value: Option<&str>, environment: Environment) -> anyhow::Result<kilele::audit::AuditKey> {
+    match value {
+        Some(k) => kilele::audit::AuditKey::parse(k).map_err(|e| anyhow::anyhow!("AUDIT_KEY: {e}")),
+        None if environment == Environment::Development => Ok(kilele::audit::AuditKey::development()),
+        None => bail!("production needs AUDIT_KEY (hex or base64 of at least 32 random bytes; see README)"),
+    }
+}
+
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
         let database_url = var("DATABASE_URL").context("DATABASE_URL is not set (see README: Configuration)")?;
@@ -141,11 +150,7 @@ impl Config {
             (None, None, None) => bail!("production needs PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY (see README)"),
             _ => bail!("set all three of PII_KEYS, PII_ACTIVE_KEY and PII_INDEX_KEY, or none (development only)"),
         };
-        let audit_key = match var("AUDIT_KEY") {
-            Some(k) => kilele::audit::AuditKey::parse(&k).map_err(|e| anyhow::anyhow!("AUDIT_KEY: {e}"))?,
-            None if environment == Environment::Development => kilele::audit::AuditKey::development(),
-            None => bail!("production needs AUDIT_KEY (hex or base64 of at least 32 random bytes; see README)"),
-        };
+        let audit_key = audit_key(var("AUDIT_KEY").as_deref(), environment)?;
         let smtp_url = var("SMTP_URL");
         if smtp_url.is_none() && environment == Environment::Production {
             bail!("production needs SMTP_URL to send invitations");
@@ -187,6 +192,16 @@ mod tests {
         assert_eq!(u, "postgres://kilele_app@127.0.0.1:5432/kilele");
         let w = derive_worker_url("postgres://postgres:secret@127.0.0.1:5432/kilele").unwrap();
         assert_eq!(w, "postgres://kilele_worker@127.0.0.1:5432/kilele");
+    }
+
+    #[test]
+    fn production_needs_a_real_audit_key() {
+        let err = audit_key(None, Environment::Production).unwrap_err().to_string();
+        assert!(err.contains("production needs AUDIT_KEY"), "{err}");
+        assert!(audit_key(None, Environment::Development).unwrap().is_development());
+        let real = audit_key(Some(&"c3".repeat(32)), Environment::Production).unwrap();
+        assert!(!real.is_development());
+        assert!(audit_key(Some("c3c3"), Environment::Production).unwrap_err().to_string().contains("at least 32"));
     }
 
     #[test]
