@@ -46,12 +46,12 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     import_uploads, invitations
     TO kilele_app;
 GRANT SELECT, INSERT, UPDATE ON
-    users, roles, audit_heads, academic_years, streams, students, guardians, school_settings,
+    users, audit_heads, academic_years, streams, students, guardians, school_settings,
     terms, promotion_batches
     TO kilele_app;
 GRANT SELECT, INSERT, DELETE ON user_roles, subject_combinations TO kilele_app;
 GRANT SELECT, INSERT ON
-    role_permissions, audit_log, levels, school_subjects, combination_subjects, promotion_moves
+    roles, role_permissions, audit_log, levels, school_subjects, combination_subjects, promotion_moves
     TO kilele_app;
 -- The web process queues jobs (and reads back the new id); it never reads or changes them.
 GRANT INSERT ON jobs TO kilele_app;

@@ -36,7 +36,7 @@ kilele_app | table platform_users | SELECT
 kilele_app | table promotion_batches | SELECT INSERT UPDATE
 kilele_app | table promotion_moves | SELECT INSERT
 kilele_app | table role_permissions | SELECT INSERT
-kilele_app | table roles | SELECT INSERT UPDATE
+kilele_app | table roles | SELECT INSERT
 kilele_app | table school_settings | SELECT INSERT UPDATE
 kilele_app | table school_subjects | SELECT INSERT
 kilele_app | table streams | SELECT INSERT UPDATE
