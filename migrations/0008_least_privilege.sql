@@ -103,6 +103,8 @@ CREATE TABLE audit_unkeyed_prefix (
     tenant_id uuid PRIMARY KEY REFERENCES tenants (id),
     last_seq  bigint NOT NULL CHECK (last_seq > 0)
 );
+-- (Read as the migrating owner: a superuser or BYPASSRLS owner sees every school's head. An
+-- owner without either sees none here, and old entries would then be reported as unkeyed.)
 INSERT INTO audit_unkeyed_prefix (tenant_id, last_seq) SELECT tenant_id, seq FROM audit_heads WHERE seq > 0;
 SELECT kilele_enable_tenant_rls('audit_unkeyed_prefix');
 GRANT SELECT ON audit_unkeyed_prefix TO kilele_app, kilele_worker;
