@@ -1,8 +1,9 @@
 # Kilele production image.
 #   docker build -t kilele .
 #   docker run -e DATABASE_URL=<schema owner> kilele migrate                       (one-off)
-#   docker run -p 8080:8080 -e APP_DATABASE_URL=... -e REDIS_URL=... -e PUBLIC_URL=https://... \
-#       -e PII_KEYS=... -e PII_ACTIVE_KEY=... -e PII_INDEX_KEY=... -e SMTP_URL=... kilele
+#   docker run -p 8080:8080 -e APP_DATABASE_URL=... -e WORKER_DATABASE_URL=... -e REDIS_URL=... \
+#       -e PUBLIC_URL=https://... -e PII_KEYS=... -e PII_ACTIVE_KEY=... -e PII_INDEX_KEY=... \
+#       -e AUDIT_KEY=... -e SMTP_URL=... kilele
 # The image runs with KILELE_ENV=production: it refuses to start without those (README).
 
 # Node >= 20 for the npm tooling (binaryen's wasm-opt); Debian bookworm ships 18.

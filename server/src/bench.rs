@@ -77,14 +77,17 @@ async fn run(config: &mut Config, options: &Options, server_url: &url::Url, db: 
     let app_url = crate::config::derive_app_url(owner.as_str())?;
     config.database_url = Some(owner.to_string());
     config.app_database_url = app_url.clone();
+    config.worker_database_url = crate::config::derive_worker_url(owner.as_str())?;
     config.site_addr = "127.0.0.1:0".parse()?;
     config.base_domain = None;
     config.public_url = None;
 
     let seed_pool = PgPoolOptions::new().max_connections(2).connect(&app_url).await?;
+    let owner_pool = PgPoolOptions::new().max_connections(1).connect(owner.as_str()).await?;
     let started = Instant::now();
-    let report = seed::demo_scaled(&seed_pool, &config.pii, false, options.scale).await?;
+    let report = seed::demo_scaled(&owner_pool, &seed_pool, &config.pii, false, options.scale).await?;
     seed_pool.close().await;
+    owner_pool.close().await;
     for (school, students) in &report.schools {
         println!("seeded {school}: {students} students");
     }

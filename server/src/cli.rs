@@ -138,10 +138,30 @@ async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
         .map_err(|e| anyhow::anyhow!("cannot connect as the application role (APP_DATABASE_URL): {e}"))
 }
 
-/// The worker's dependencies from the configuration.
+/// The worker loop's pool, as `kilele_worker`.
+async fn worker_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
+    PgPoolOptions::new()
+        .max_connections(config.db_pool_size.min(4))
+        .connect(&config.worker_database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect as the worker role (WORKER_DATABASE_URL): {e}"))
+}
+
+/// Operator commands that add to the global registry (schools, platform staff) connect as
+/// the schema owner for those writes only; the school's own data still goes through the
+/// application role, under row-level security.
+async fn owner_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .connect(config.owner_url()?)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect as the schema owner (DATABASE_URL): {e}"))
+}
+
+/// The worker's dependencies from the configuration; `pool` connects as `kilele_worker`.
 pub fn worker_for(config: &Config, pool: sqlx::PgPool) -> anyhow::Result<worker::Worker> {
     let outbox = crate::mail::Outbox::new(config.smtp_url.as_deref(), config.mail_dir.clone(), &config.mail_from)?;
-    Ok(worker::Worker { pool, pii: Arc::new(config.pii.clone()), outbox: Arc::new(outbox) })
+    Ok(worker::Worker { pool, pii: Arc::new(config.pii.clone()), audit_key: Arc::new(config.audit_key.clone()), outbox: Arc::new(outbox) })
 }
 
 /// Applies migrations as the schema owner.
@@ -178,6 +198,8 @@ async fn shutdown_signal() {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     let clock: SharedClock = Arc::new(SystemClock);
+    // Every audit append in this process MACs with this key.
+    kilele::audit::install_key(config.audit_key.clone())?;
     match command {
         Command::Migrate => {
             migrate(config.owner_url()?).await?;
@@ -192,7 +214,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 println!("database already has schools; demo seed skipped");
                 return Ok(ExitCode::SUCCESS);
             }
-            let report = seed::demo(&pool, &config.pii, config.environment == Environment::Production).await?;
+            let owner = owner_pool(&config).await?;
+            let report = seed::demo(&owner, &pool, &config.pii, config.environment == Environment::Production).await?;
             for (school, students) in report.schools {
                 println!("seeded {school}: {students} students");
             }
@@ -201,6 +224,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             command: SchoolCommand::Create { code, name, plan, language, admission_prefix, admin_email, admin_name, admin_password },
         } => {
             let pool = app_pool(&config).await?;
+            let owner = owner_pool(&config).await?;
             let language = kilele::Language::parse(&language).ok_or_else(|| anyhow::anyhow!("language must be en or sw"))?;
             let school = crate::school::NewSchool {
                 code: &code,
@@ -212,14 +236,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 admin_name: &admin_name,
                 admin_password: &admin_password,
             };
-            crate::school::create(&pool, &school, clock.now()).await?;
+            crate::school::create(&owner, &pool, &school, clock.now()).await?;
             println!("created {code}: sign in as {admin_email} with school code {code}");
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let pool = app_pool(&config).await?;
             let mut broken = false;
             for tenant in kilele::tenancy::store::list_all(&pool).await? {
-                let (entries, breaks) = kilele::audit::verify_tenant(&pool, tenant.id).await?;
+                let (entries, breaks) = kilele::audit::verify_tenant(&pool, tenant.id, &config.audit_key).await?;
                 if breaks.is_empty() {
                     println!("{}: {entries} entries, chain intact", tenant.slug);
                 } else {
@@ -239,14 +263,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             crate::bench::pages(config, crate::bench::Options { scale, seconds, rate, concurrency }).await?;
         }
         Command::Worker => {
-            let pool = app_pool(&config).await?;
+            let pool = worker_pool(&config).await?;
             worker::run(worker_for(&config, pool)?, shutdown_signal()).await;
         }
         Command::Serve | Command::All => {
             let with_worker = matches!(command, Command::All);
             let leptos = web::leptos_options(&config);
             let addr = config.site_addr;
-            let jobs = if with_worker { Some(worker_for(&config, app_pool(&config).await?)?) } else { None };
+            let jobs = if with_worker { Some(worker_for(&config, worker_pool(&config).await?)?) } else { None };
             let state = web::build_state(config, clock, leptos).await?;
             let worker = jobs.map(|w| tokio::spawn(worker::run(w, shutdown_signal())));
             let listener = tokio::net::TcpListener::bind(addr).await?;

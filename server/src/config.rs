@@ -20,8 +20,10 @@ pub enum LogFormat {
 pub struct Config {
     /// Schema owner: `kilele migrate` only. Never read by serve or worker in production.
     pub database_url: Option<String>,
-    /// The application role (`kilele_app`): what serve and worker connect as.
+    /// The application role (`kilele_app`): what serve connects as.
     pub app_database_url: String,
+    /// The worker role (`kilele_worker`): the worker loop, the only role that may claim jobs.
+    pub worker_database_url: String,
     pub redis_url: String,
     /// When set, `<school>.<BASE_DOMAIN>` selects the school.
     pub base_domain: Option<String>,
@@ -35,6 +37,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// Keys for personal data at rest (PII_KEYS, PII_ACTIVE_KEY, PII_INDEX_KEY).
     pub pii: kilele::audit::pii::KeyRing,
+    /// The audit chain's HMAC key (AUDIT_KEY); the database never sees it.
+    pub audit_key: kilele::audit::AuditKey,
     /// Where uploaded files (student photos) are kept (STORAGE_DIR).
     pub storage_dir: std::path::PathBuf,
     /// Outgoing email: SMTP_URL; without it, messages are written to MAIL_DIR (development).
@@ -119,6 +123,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &self.database_url.as_deref().map(redact))
             .field("app_database_url", &redact(&self.app_database_url))
+            .field("worker_database_url", &redact(&self.worker_database_url))
             .field("redis_url", &redact(&self.redis_url))
             .field("base_domain", &self.base_domain)
             .field("public_url", &self.public_url)
@@ -128,6 +133,7 @@ impl std::fmt::Debug for Config {
             .field("site_addr", &self.site_addr)
             .field("pii", &self.pii)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("audit_key", &self.audit_key)
             .finish()
     }
 }
@@ -148,8 +154,17 @@ pub fn redact(url: &str) -> String {
 /// `kilele_app`, no password (trust/peer auth in development; set APP_DATABASE_URL in
 /// production).
 pub fn derive_app_url(owner_url: &str) -> anyhow::Result<String> {
+    derive_role_url(owner_url, "kilele_app")
+}
+
+/// The worker role's URL, derived the same way (set WORKER_DATABASE_URL in production).
+pub fn derive_worker_url(owner_url: &str) -> anyhow::Result<String> {
+    derive_role_url(owner_url, "kilele_worker")
+}
+
+fn derive_role_url(owner_url: &str, role: &str) -> anyhow::Result<String> {
     let mut u = url::Url::parse(owner_url).context("DATABASE_URL is not a valid URL")?;
-    u.set_username("kilele_app").map_err(|_| anyhow::anyhow!("cannot set user in DATABASE_URL"))?;
+    u.set_username(role).map_err(|_| anyhow::anyhow!("cannot set user in DATABASE_URL"))?;
     u.set_password(None).map_err(|_| anyhow::anyhow!("cannot clear password in DATABASE_URL"))?;
     Ok(u.to_string())
 }
@@ -162,6 +177,15 @@ fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> 
     match var(name) {
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| anyhow::anyhow!("{name} has an invalid value")),
+    }
+}
+
+/// AUDIT_KEY: required in production; the public development key otherwise.
+fn audit_key(value: Option<&str>, environment: Environment) -> anyhow::Result<kilele::audit::AuditKey> {
+    match value {
+        Some(k) => kilele::audit::AuditKey::parse(k).map_err(|e| anyhow::anyhow!("AUDIT_KEY: {e}")),
+        None if environment == Environment::Development => Ok(kilele::audit::AuditKey::development()),
+        None => bail!("production needs AUDIT_KEY (hex or base64 of at least 32 random bytes; see README)"),
     }
 }
 
@@ -190,7 +214,9 @@ impl Config {
         };
         let production = environment == Environment::Production;
         // In production only `migrate` reads the owner's URL; serve and worker never see it.
-        let database_url = if purpose == Purpose::Migrate || !production { var("DATABASE_URL") } else { None };
+        // In production serve and worker never read the owner's URL; migrate and the operator
+        // commands (school create writes the registry rows the app role may not) do.
+        let database_url = if purpose != Purpose::Run || !production { var("DATABASE_URL") } else { None };
         if purpose == Purpose::Migrate && database_url.is_none() {
             bail!("DATABASE_URL (the schema owner) is not set: `kilele migrate` needs it (see README: Configuration)");
         }
@@ -202,6 +228,14 @@ impl Config {
                 "production needs APP_DATABASE_URL (the application role kilele_app); serve and worker never use the schema owner's DATABASE_URL"
             ),
             (None, _) => bail!("set APP_DATABASE_URL, or DATABASE_URL to derive it from (see README: Configuration)"),
+        };
+        let worker_database_url = match (var("WORKER_DATABASE_URL"), &database_url) {
+            (Some(u), _) => u,
+            (None, Some(owner)) if !production => derive_worker_url(owner)?,
+            (None, _) if production && purpose == Purpose::Run => {
+                bail!("production needs WORKER_DATABASE_URL (the worker role kilele_worker, the only one that may claim jobs)")
+            }
+            (None, _) => String::new(),
         };
         let public_url = var("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
         if production && purpose == Purpose::Run {
@@ -233,6 +267,14 @@ impl Config {
         if production && purpose != Purpose::Migrate && pii.uses_development_material() {
             bail!("PII_KEYS / PII_INDEX_KEY contain the public development keys: production needs keys of its own (see README: Configuration)");
         }
+        // `migrate` appends nothing to the audit chain and so needs no key.
+        let audit_key = match purpose {
+            Purpose::Migrate => audit_key(var("AUDIT_KEY").as_deref(), Environment::Development)?,
+            _ => audit_key(var("AUDIT_KEY").as_deref(), environment)?,
+        };
+        if production && purpose != Purpose::Migrate && audit_key.is_development() {
+            bail!("AUDIT_KEY is the public development key: production needs a key of its own");
+        }
         let smtp_url = var("SMTP_URL");
         if smtp_url.is_none() && production && purpose == Purpose::Run {
             bail!("production needs SMTP_URL to send invitations");
@@ -247,8 +289,10 @@ impl Config {
             mail_from: var("MAIL_FROM").unwrap_or_else(|| "Kilele <no-reply@kilele.test>".into()),
             storage_dir: var("STORAGE_DIR").unwrap_or_else(|| ".data/storage".into()).into(),
             pii,
+            audit_key,
             database_url,
             app_database_url,
+            worker_database_url,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             base_domain: var("BASE_DOMAIN").map(|d| d.trim_start_matches('.').to_ascii_lowercase()),
             public_url,
@@ -286,6 +330,18 @@ mod tests {
     fn app_url_swaps_user_and_drops_password() {
         let u = derive_app_url("postgres://postgres:secret@127.0.0.1:5432/kilele").unwrap();
         assert_eq!(u, "postgres://kilele_app@127.0.0.1:5432/kilele");
+        let w = derive_worker_url("postgres://postgres:secret@127.0.0.1:5432/kilele").unwrap();
+        assert_eq!(w, "postgres://kilele_worker@127.0.0.1:5432/kilele");
+    }
+
+    #[test]
+    fn production_needs_a_real_audit_key() {
+        let err = audit_key(None, Environment::Production).unwrap_err().to_string();
+        assert!(err.contains("production needs AUDIT_KEY"), "{err}");
+        assert!(audit_key(None, Environment::Development).unwrap().is_development());
+        let real = audit_key(Some(&"c3".repeat(32)), Environment::Production).unwrap();
+        assert!(!real.is_development());
+        assert!(audit_key(Some("c3c3"), Environment::Production).unwrap_err().to_string().contains("at least 32"));
     }
 
     #[test]

@@ -21,8 +21,10 @@ pub struct NewSchool<'a> {
 }
 
 /// Creates an empty school (roles, settings, no calendar, no classes) and its admin, who
-/// also holds the teacher role (head teachers teach; allocations need a teacher).
-pub async fn create(pool: &PgPool, s: &NewSchool<'_>, at: chrono::DateTime<chrono::Utc>) -> anyhow::Result<TenantId> {
+/// also holds the teacher role (head teachers teach; allocations need a teacher). The
+/// registry row is written as the schema owner (`owner`); the school's data through `pool`,
+/// the application role, under row-level security.
+pub async fn create(owner: &PgPool, pool: &PgPool, s: &NewSchool<'_>, at: chrono::DateTime<chrono::Utc>) -> anyhow::Result<TenantId> {
     let slug = TenantSlug::parse(s.code).map_err(|e| anyhow::anyhow!("school code: {}", e.message))?;
     let email = Email::parse(s.admin_email).map_err(|e| anyhow::anyhow!("admin email: {}", e.message))?;
     check_new_password(s.admin_password).map_err(|e| anyhow::anyhow!("admin password: {}", e.message))?;
@@ -34,7 +36,7 @@ pub async fn create(pool: &PgPool, s: &NewSchool<'_>, at: chrono::DateTime<chron
         bail!("a school with code {slug} already exists");
     }
     let hash = password::hash(s.admin_password)?;
-    let tenant = tenants::create(pool, &slug, s.name, s.plan, s.language).await.context("creating the school (is the plan known?)")?;
+    let tenant = tenants::create(owner, &slug, s.name, s.plan, s.language).await.context("creating the school (is the plan known?)")?;
     let mut tx = tenant_tx(pool, tenant).await?;
     users::ensure_default_roles(&mut tx, tenant).await?;
     sqlx::query("INSERT INTO school_settings (tenant_id, admission_prefix) VALUES ($1, $2)")

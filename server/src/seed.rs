@@ -168,14 +168,15 @@ pub async fn has_tenants(pool: &PgPool) -> anyhow::Result<bool> {
 }
 
 /// Seeds the demo. `pool` connects as the application role: seeding obeys the same
-/// row-level security as the running app.
-pub async fn demo(pool: &PgPool, pii: &KeyRing, production: bool) -> anyhow::Result<SeedReport> {
-    demo_scaled(pool, pii, production, 1).await
+/// row-level security as the running app. `owner` (the schema owner) writes only the global
+/// registry rows the application role may not: the schools and the platform owner.
+pub async fn demo(owner: &PgPool, pool: &PgPool, pii: &KeyRing, production: bool) -> anyhow::Result<SeedReport> {
+    demo_scaled(owner, pool, pii, production, 1).await
 }
 
 /// The demo with `scale` times as many students per stream (`kilele bench pages` uses 5: a
 /// 2,000-student secondary school, the size the page queries are checked at).
-pub async fn demo_scaled(pool: &PgPool, pii: &KeyRing, production: bool, scale: usize) -> anyhow::Result<SeedReport> {
+pub async fn demo_scaled(owner: &PgPool, pool: &PgPool, pii: &KeyRing, production: bool, scale: usize) -> anyhow::Result<SeedReport> {
     if production {
         bail!("refusing to seed demo accounts: KILELE_ENV=production");
     }
@@ -188,20 +189,28 @@ pub async fn demo_scaled(pool: &PgPool, pii: &KeyRing, production: bool, scale: 
         .bind(OWNER_EMAIL)
         .bind("Kilele Owner")
         .bind(&demo_hash)
-        .execute(pool)
+        .execute(owner)
         .await?;
     let mut report = SeedReport::default();
     for spec in &SCHOOLS {
-        let students = seed_school(pool, pii, spec, &demo_hash, scale.max(1)).await.with_context(|| format!("seeding {}", spec.slug))?;
+        let students =
+            seed_school(owner, pool, pii, spec, &demo_hash, scale.max(1)).await.with_context(|| format!("seeding {}", spec.slug))?;
         report.schools.push((spec.slug.to_owned(), students));
     }
     Ok(report)
 }
 
-async fn seed_school(pool: &PgPool, pii: &KeyRing, spec: &SchoolSpec, demo_hash: &str, scale: usize) -> anyhow::Result<i64> {
+async fn seed_school(
+    owner: &PgPool,
+    pool: &PgPool,
+    pii: &KeyRing,
+    spec: &SchoolSpec,
+    demo_hash: &str,
+    scale: usize,
+) -> anyhow::Result<i64> {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let slug = TenantSlug::parse(spec.slug)?;
-    let tenant = tenants::create(pool, &slug, spec.name, spec.plan, Language::Sw).await?;
+    let tenant = tenants::create(owner, &slug, spec.name, spec.plan, Language::Sw).await?;
     let mut tx = tenant_tx(pool, tenant).await?;
     users::ensure_default_roles(&mut tx, tenant).await?;
     let now = Utc::now();

@@ -11,12 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// What jobs need: the database (as the app role), the personal-data keys (payloads may be
-/// sealed) and the outbox.
+/// What jobs need: the database (as the worker role, `kilele_worker`: the only role that may
+/// claim jobs), the personal-data keys (payloads may be sealed), the audit key (to verify
+/// chains) and the outbox.
 #[derive(Clone)]
 pub struct Worker {
     pub pool: PgPool,
     pub pii: Arc<KeyRing>,
+    pub audit_key: Arc<kilele::audit::AuditKey>,
     pub outbox: Arc<Outbox>,
 }
 
@@ -56,7 +58,7 @@ async fn execute(w: &Worker, job: &Claimed) -> anyhow::Result<()> {
             Ok(())
         }
         AUDIT_VERIFY => {
-            let (entries, breaks) = kilele::audit::verify_tenant(&w.pool, job.tenant).await?;
+            let (entries, breaks) = kilele::audit::verify_tenant(&w.pool, job.tenant, &w.audit_key).await?;
             if breaks.is_empty() {
                 tracing::info!(tenant = %job.tenant, entries, "audit chain intact");
                 Ok(())

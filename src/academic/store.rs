@@ -98,22 +98,36 @@ fn child_from_row(r: &sqlx::postgres::PgRow) -> Result<ChildSummary, sqlx::Error
     })
 }
 
-/// Children of the guardian whose sign-in account is `user`.
-pub async fn children_of_guardian(tx: &mut TenantTx, user: Uuid) -> Result<Vec<ChildSummary>, sqlx::Error> {
-    let sql = format!(
+/// The parent home's query (`$1`: the user); public so a test can EXPLAIN it as the app role.
+pub fn children_of_guardian_sql() -> String {
+    format!(
         "{CHILD_SELECT}
           JOIN student_guardians sg ON sg.tenant_id = st.tenant_id AND sg.student_id = st.id
           JOIN guardians g ON g.tenant_id = sg.tenant_id AND g.id = sg.guardian_id
          WHERE g.user_id = $1
          ORDER BY st.first_name, st.last_name"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user).fetch_all(&mut **tx).await?.iter().map(child_from_row).collect()
+    )
+}
+
+/// The student home's query (`$1`: the user).
+pub fn student_of_user_sql() -> String {
+    format!("{CHILD_SELECT} WHERE st.user_id = $1")
+}
+
+/// Children of the guardian whose sign-in account is `user`.
+pub async fn children_of_guardian(tx: &mut TenantTx, user: Uuid) -> Result<Vec<ChildSummary>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(children_of_guardian_sql())).bind(user).fetch_all(&mut **tx).await?.iter().map(child_from_row).collect()
 }
 
 /// The student record linked to a student's sign-in account.
 pub async fn student_of_user(tx: &mut TenantTx, user: Uuid) -> Result<Option<ChildSummary>, sqlx::Error> {
-    let sql = format!("{CHILD_SELECT} WHERE st.user_id = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user).fetch_optional(&mut **tx).await?.as_ref().map(child_from_row).transpose()
+    sqlx::query(sqlx::AssertSqlSafe(student_of_user_sql()))
+        .bind(user)
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(child_from_row)
+        .transpose()
 }
 
 /// Field names bound into encryption (associated data) and blind indexes.

@@ -1,6 +1,11 @@
 //! Audit: an append-only, per-school, hash-chained log. Each entry's hash covers its
 //! content and the previous entry's hash, so changing or deleting any entry breaks the chain
 //! from that point; the stored head (newest seq and hash) catches a deleted tail.
+//!
+//! The link is an HMAC-SHA-256 keyed with `AUDIT_KEY` ([`key`]), which the database never
+//! sees, so a row INSERTed with SQL does not verify. Entries written before the key existed
+//! (plain SHA-256, [`entry_hash`]) are accepted only as each school's fixed unkeyed prefix,
+//! recorded once by migration 0008.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,9 +14,13 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
+pub mod key;
+#[cfg(feature = "ssr")]
 pub mod pii;
 #[cfg(feature = "ssr")]
 mod store;
+#[cfg(feature = "ssr")]
+pub use key::{install_key, installed_key, AuditKey, AuditKeyError};
 #[cfg(feature = "ssr")]
 pub use store::{append, load_chain, verify_tenant};
 
@@ -94,7 +103,39 @@ pub fn normalise_time(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
 
-/// The hash of an entry: SHA-256 over length-prefixed fields (no separator ambiguity).
+/// Feeds an entry's fields, length-prefixed (no separator ambiguity), to `sink`.
+#[allow(clippy::too_many_arguments)]
+fn entry_fields(
+    tag: &[u8],
+    tenant: Uuid,
+    seq: i64,
+    at: DateTime<Utc>,
+    actor_id: Option<Uuid>,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    details: &Value,
+    prev_hash: &[u8],
+    mut sink: impl FnMut(&[u8]),
+) {
+    let mut field = |bytes: &[u8]| {
+        sink(&(bytes.len() as u64).to_be_bytes());
+        sink(bytes);
+    };
+    field(tag);
+    field(tenant.as_bytes());
+    field(&seq.to_be_bytes());
+    field(normalise_time(at).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string().as_bytes());
+    field(actor_id.map(|id| id.to_string()).unwrap_or_default().as_bytes());
+    field(actor.as_bytes());
+    field(action.as_bytes());
+    field(subject.as_bytes());
+    field(canonical_json(details).as_bytes());
+    field(prev_hash);
+}
+
+/// The unkeyed hash of an entry (SHA-256): how entries were chained before the audit key.
+/// Only an school's recorded unkeyed prefix is still verified this way; anyone can compute it.
 #[allow(clippy::too_many_arguments)]
 pub fn entry_hash(
     tenant: Uuid,
@@ -108,21 +149,29 @@ pub fn entry_hash(
     prev_hash: &[u8],
 ) -> [u8; 32] {
     let mut h = Sha256::new();
-    let mut field = |bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_be_bytes());
-        h.update(bytes);
-    };
-    field(b"kilele-audit-v1");
-    field(tenant.as_bytes());
-    field(&seq.to_be_bytes());
-    field(normalise_time(at).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string().as_bytes());
-    field(actor_id.map(|id| id.to_string()).unwrap_or_default().as_bytes());
-    field(actor.as_bytes());
-    field(action.as_bytes());
-    field(subject.as_bytes());
-    field(canonical_json(details).as_bytes());
-    field(prev_hash);
+    entry_fields(b"kilele-audit-v1", tenant, seq, at, actor_id, actor, action, subject, details, prev_hash, |b| h.update(b));
     h.finalize().into()
+}
+
+/// The keyed link of an entry: HMAC-SHA-256 under the audit key.
+#[cfg(feature = "ssr")]
+#[allow(clippy::too_many_arguments)]
+pub fn entry_mac(
+    key: &AuditKey,
+    tenant: Uuid,
+    seq: i64,
+    at: DateTime<Utc>,
+    actor_id: Option<Uuid>,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    details: &Value,
+    prev_hash: &[u8],
+) -> Result<[u8; 32], AuditKeyError> {
+    use hmac::Mac;
+    let mut m = key.mac()?;
+    entry_fields(b"kilele-audit-v2", tenant, seq, at, actor_id, actor, action, subject, details, prev_hash, |b| m.update(b));
+    Ok(m.finalize().into_bytes().into())
 }
 
 /// What verification found wrong, in chain order.
@@ -137,47 +186,83 @@ pub enum ChainBreak {
     Gap { expected: i64, found: i64 },
     /// The recorded head does not match the last entry (tail deleted or head altered).
     HeadMismatch { head_seq: i64, last_seq: i64 },
+    /// The entry carries a correct *unkeyed* hash where the keyed MAC belongs: it was written
+    /// without the audit key, i.e. not through `audit::append` (for instance with SQL).
+    NotKeyed { seq: i64 },
 }
 
-/// Checks a tenant's whole chain. `head` is the stored (seq, hash) of the newest entry.
-pub fn verify_chain(tenant: Uuid, entries: &[AuditEntry], head: Option<(i64, Vec<u8>)>) -> Vec<ChainBreak> {
+/// A stored chain as read back: its entries in order, the recorded head (newest seq and
+/// hash), and how many leading entries predate the audit key (0 for most schools).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoredChain {
+    pub entries: Vec<AuditEntry>,
+    pub head: Option<(i64, Vec<u8>)>,
+    pub unkeyed_until: i64,
+}
+
+/// Checks a tenant's whole chain with the audit key. Entries up to `unkeyed_until` are
+/// checked with the old unkeyed hash; every later one must carry the key's MAC. A later entry
+/// carrying a valid *unkeyed* hash was written by someone without the key (e.g. SQL as the
+/// application role): [`ChainBreak::NotKeyed`].
+#[cfg(feature = "ssr")]
+pub fn verify_chain(key: &AuditKey, tenant: Uuid, chain: &StoredChain) -> Result<Vec<ChainBreak>, AuditKeyError> {
     let mut breaks = Vec::new();
     let mut prev_hash: Vec<u8> = GENESIS.to_vec();
     let mut expected = 1;
-    for e in entries {
+    for e in &chain.entries {
         if e.seq != expected {
             breaks.push(ChainBreak::Gap { expected, found: e.seq });
         }
         if e.prev_hash != prev_hash {
             breaks.push(ChainBreak::LinkBroken { seq: e.seq });
         }
-        let computed = entry_hash(tenant, e.seq, e.at, e.actor_id, &e.actor, &e.action, &e.subject, &e.details, &e.prev_hash);
-        if computed.as_slice() != e.hash.as_slice() {
-            breaks.push(ChainBreak::HashMismatch { seq: e.seq });
+        let unkeyed = entry_hash(tenant, e.seq, e.at, e.actor_id, &e.actor, &e.action, &e.subject, &e.details, &e.prev_hash);
+        if e.seq <= chain.unkeyed_until {
+            if unkeyed.as_slice() != e.hash.as_slice() {
+                breaks.push(ChainBreak::HashMismatch { seq: e.seq });
+            }
+        } else {
+            let keyed = entry_mac(key, tenant, e.seq, e.at, e.actor_id, &e.actor, &e.action, &e.subject, &e.details, &e.prev_hash)?;
+            if keyed.as_slice() != e.hash.as_slice() {
+                breaks.push(if unkeyed.as_slice() == e.hash.as_slice() {
+                    ChainBreak::NotKeyed { seq: e.seq }
+                } else {
+                    ChainBreak::HashMismatch { seq: e.seq }
+                });
+            }
         }
         prev_hash = e.hash.clone();
         expected = e.seq + 1;
     }
-    let last_seq = entries.last().map(|e| e.seq).unwrap_or(0);
-    let (head_seq, head_hash) = head.unwrap_or((0, GENESIS.to_vec()));
+    let last_seq = chain.entries.last().map(|e| e.seq).unwrap_or(0);
+    let (head_seq, head_hash) = chain.head.clone().unwrap_or((0, GENESIS.to_vec()));
     if head_seq != last_seq || head_hash != prev_hash {
         breaks.push(ChainBreak::HeadMismatch { head_seq, last_seq });
     }
-    breaks
+    Ok(breaks)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn chain(tenant: Uuid, n: i64) -> Vec<AuditEntry> {
+    fn key() -> AuditKey {
+        AuditKey::development()
+    }
+
+    /// `n` entries, the first `unkeyed` of them with the old unkeyed hash.
+    fn chain_from(tenant: Uuid, n: i64, unkeyed: i64) -> Vec<AuditEntry> {
         let mut prev = GENESIS.to_vec();
         let at = Utc::now();
         (1..=n)
             .map(|seq| {
                 let details = json!({"b": seq, "a": "x"});
-                let hash = entry_hash(tenant, seq, at, None, "seed", "login.succeeded", "s", &details, &prev);
+                let hash = if seq <= unkeyed {
+                    entry_hash(tenant, seq, at, None, "seed", "login.succeeded", "s", &details, &prev)
+                } else {
+                    entry_mac(&key(), tenant, seq, at, None, "seed", "login.succeeded", "s", &details, &prev).unwrap()
+                };
                 let e = AuditEntry {
                     seq,
                     at: normalise_time(at),
@@ -193,6 +278,38 @@ mod tests {
                 e
             })
             .collect()
+    }
+
+    fn chain(tenant: Uuid, n: i64) -> Vec<AuditEntry> {
+        chain_from(tenant, n, 0)
+    }
+
+    fn verify_chain(tenant: Uuid, entries: &[AuditEntry], head: Option<(i64, Vec<u8>)>) -> Vec<ChainBreak> {
+        super::verify_chain(&key(), tenant, &StoredChain { entries: entries.to_vec(), head, unkeyed_until: 0 }).unwrap()
+    }
+
+    #[test]
+    fn unkeyed_entries_verify_only_as_the_recorded_prefix() {
+        let t = Uuid::new_v4();
+        let c = chain_from(t, 5, 2);
+        let stored = |unkeyed_until| StoredChain { entries: c.clone(), head: head(&c), unkeyed_until };
+        assert!(super::verify_chain(&key(), t, &stored(2)).unwrap().is_empty());
+        // Without the recorded prefix, the two old entries are what a forger without the key writes.
+        assert_eq!(
+            super::verify_chain(&key(), t, &stored(0)).unwrap(),
+            vec![ChainBreak::NotKeyed { seq: 1 }, ChainBreak::NotKeyed { seq: 2 }]
+        );
+        // A keyed entry is no valid unkeyed one either.
+        assert_eq!(super::verify_chain(&key(), t, &stored(3)).unwrap(), vec![ChainBreak::HashMismatch { seq: 3 }]);
+    }
+
+    #[test]
+    fn another_key_does_not_verify() {
+        let t = Uuid::new_v4();
+        let c = chain(t, 3);
+        let other = AuditKey::parse(&"11".repeat(32)).unwrap();
+        let breaks = super::verify_chain(&other, t, &StoredChain { entries: c.clone(), head: head(&c), unkeyed_until: 0 }).unwrap();
+        assert_eq!(breaks.len(), 3, "{breaks:?}");
     }
 
     fn head(entries: &[AuditEntry]) -> Option<(i64, Vec<u8>)> {

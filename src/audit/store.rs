@@ -1,4 +1,4 @@
-use super::{entry_hash, normalise_time, verify_chain, Actor, AuditEntry, ChainBreak, GENESIS};
+use super::{entry_mac, installed_key, normalise_time, verify_chain, Actor, AuditEntry, AuditKey, ChainBreak, StoredChain, GENESIS};
 use crate::db::{tenant_tx, TenantTx};
 use crate::tenancy::TenantId;
 use chrono::{DateTime, Utc};
@@ -7,7 +7,8 @@ use sqlx::{PgPool, Row};
 
 /// Appends one entry to the tenant's chain inside the caller's transaction, so the entry
 /// commits or rolls back with the change it describes. Appends for one school are
-/// serialised by locking its head row.
+/// serialised by locking its head row. This is the only writer of `audit_log`: the link is
+/// MACed with the process's installed audit key, and without one the append fails.
 pub async fn append(
     tx: &mut TenantTx,
     tenant: TenantId,
@@ -27,7 +28,9 @@ pub async fn append(
     let prev_hash: Vec<u8> = head.try_get("hash")?;
     let seq = prev_seq + 1;
     let at = normalise_time(at);
-    let hash = entry_hash(tenant.0, seq, at, actor.id, &actor.label, action, subject, &details, &prev_hash);
+    let key = installed_key().map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+    let hash = entry_mac(key, tenant.0, seq, at, actor.id, &actor.label, action, subject, &details, &prev_hash)
+        .map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO audit_log (tenant_id, seq, at, actor_id, actor, action, subject, details, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -53,7 +56,7 @@ pub async fn append(
     Ok(seq)
 }
 
-pub async fn load_chain(tx: &mut TenantTx) -> Result<(Vec<AuditEntry>, Option<(i64, Vec<u8>)>), sqlx::Error> {
+pub async fn load_chain(tx: &mut TenantTx) -> Result<StoredChain, sqlx::Error> {
     let rows = sqlx::query("SELECT seq, at, actor_id, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY seq")
         .fetch_all(&mut **tx)
         .await?;
@@ -78,13 +81,16 @@ pub async fn load_chain(tx: &mut TenantTx) -> Result<(Vec<AuditEntry>, Option<(i
         .await?
         .map(|r| Ok::<_, sqlx::Error>((r.try_get("seq")?, r.try_get("hash")?)))
         .transpose()?;
-    Ok((entries, head))
+    // Written once by migration 0008; the application roles can only read it.
+    let unkeyed_until: i64 = sqlx::query_scalar("SELECT last_seq FROM audit_unkeyed_prefix").fetch_optional(&mut **tx).await?.unwrap_or(0);
+    Ok(StoredChain { entries, head, unkeyed_until })
 }
 
-/// Verifies one school's chain: (entries checked, breaks found).
-pub async fn verify_tenant(pool: &PgPool, tenant: TenantId) -> Result<(usize, Vec<ChainBreak>), sqlx::Error> {
+/// Verifies one school's chain with the audit key: (entries checked, breaks found).
+pub async fn verify_tenant(pool: &PgPool, tenant: TenantId, key: &AuditKey) -> Result<(usize, Vec<ChainBreak>), sqlx::Error> {
     let mut tx = tenant_tx(pool, tenant).await?;
-    let (entries, head) = load_chain(&mut tx).await?;
+    let chain = load_chain(&mut tx).await?;
     tx.commit().await?;
-    Ok((entries.len(), verify_chain(tenant.0, &entries, head)))
+    let breaks = verify_chain(key, tenant.0, &chain).map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+    Ok((chain.entries.len(), breaks))
 }

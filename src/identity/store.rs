@@ -31,8 +31,11 @@ pub enum SignInError {
 pub async fn ensure_default_roles(tx: &mut TenantTx, tenant: TenantId) -> Result<(), sqlx::Error> {
     for role in Role::SCHOOL {
         let role_id: Uuid = sqlx::query_scalar(
-            "INSERT INTO roles (tenant_id, code, name) VALUES ($1, $2, $3)
-             ON CONFLICT (tenant_id, code) DO UPDATE SET name = roles.name RETURNING id",
+            // Insert-or-read without DO UPDATE, so the app role needs no UPDATE on roles.
+            "WITH added AS (
+                 INSERT INTO roles (tenant_id, code, name) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant_id, code) DO NOTHING RETURNING id)
+             SELECT id FROM added UNION ALL SELECT id FROM roles WHERE code = $2 LIMIT 1",
         )
         .bind(tenant.0)
         .bind(role.code())
@@ -188,7 +191,8 @@ pub async fn set_school_user_language(tx: &mut TenantTx, user: Uuid, lang: Langu
 }
 
 pub async fn set_platform_user_language(pool: &PgPool, user: Uuid, lang: Language) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE platform_users SET language = $2 WHERE id = $1").bind(user).bind(lang.code()).execute(pool).await?;
+    // The application role cannot UPDATE platform_users; this function changes only the language.
+    sqlx::query("SELECT set_platform_user_language($1, $2)").bind(user).bind(lang.code()).execute(pool).await?;
     Ok(())
 }
 

@@ -38,6 +38,8 @@ pub async fn list_all<'e>(db: impl PgExecutor<'e>) -> Result<Vec<Tenant>, sqlx::
     sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db).await?.iter().map(tenant_from_row).collect()
 }
 
+/// Adds a school to the registry. Operator commands only (`kilele school create`, the demo
+/// seed): it needs the schema owner; the application role cannot write `tenants`.
 pub async fn create<'e>(
     db: impl PgExecutor<'e>,
     slug: &TenantSlug,
@@ -55,13 +57,18 @@ pub async fn create<'e>(
     Ok(TenantId(id))
 }
 
+/// Suspends or reactivates a school. Needs the schema owner (no web path does this yet; the
+/// owner console will get a narrow security-definer function like the one below).
 pub async fn set_status<'e>(db: impl PgExecutor<'e>, id: TenantId, status: TenantStatus) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE tenants SET status = $2 WHERE id = $1").bind(id.0).bind(status.as_str()).execute(db).await?;
     Ok(())
 }
 
+/// The school's default language, inside that school's tenant transaction: the application
+/// role cannot UPDATE `tenants`, so this goes through a security-definer function that
+/// changes only this column of only the transaction's own school (migration 0008).
 pub async fn set_default_language<'e>(db: impl PgExecutor<'e>, id: TenantId, lang: Language) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE tenants SET default_language = $2 WHERE id = $1").bind(id.0).bind(lang.code()).execute(db).await?;
+    sqlx::query("SELECT set_school_default_language($1, $2)").bind(id.0).bind(lang.code()).execute(db).await?;
     Ok(())
 }
 

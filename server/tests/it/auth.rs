@@ -155,7 +155,7 @@ async fn failed_logins_back_off_then_lock_and_unknown_accounts_behave_the_same()
 async fn suspended_school_cannot_sign_in_and_live_sessions_end() {
     let app = spawn_app().await;
     let live = app.login_as(Some(MLPS), "admin").await;
-    sqlx::query("UPDATE tenants SET status = 'suspended' WHERE slug = $1").bind(MLPS).execute(&app.pool).await.unwrap();
+    sqlx::query("UPDATE tenants SET status = 'suspended' WHERE slug = $1").bind(MLPS).execute(&app.owner_pool).await.unwrap();
     let b = app.browser();
     let r = b.login(MLPS, "admin@mwanza-lakeside.test", PASSWORD).await;
     assert_eq!(redirect_target(&r).as_deref(), Some("/login"));

@@ -339,7 +339,8 @@ async fn an_empty_school_starts_from_empty_states() {
     use kilele::identity::{password, store as users, Email, Role};
     let app = spawn_app().await;
     let slug = kilele::tenancy::TenantSlug::parse("arusha-empty").unwrap();
-    let tenant = kilele::tenancy::store::create(&app.pool, &slug, "Arusha Empty School", "standard", kilele::Language::En).await.unwrap();
+    let tenant =
+        kilele::tenancy::store::create(&app.owner_pool, &slug, "Arusha Empty School", "standard", kilele::Language::En).await.unwrap();
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
     users::ensure_default_roles(&mut tx, tenant).await.unwrap();
     let actor = kilele::audit::Actor::system("test");

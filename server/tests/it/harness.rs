@@ -55,8 +55,12 @@ async fn template() -> String {
             let owner_url = with_db(&server_url(), &name);
             server::cli::migrate(&owner_url).await.expect("migrations apply");
             let app_pool = PgPoolOptions::new().max_connections(2).connect(&derive_app_url(&owner_url).unwrap()).await.unwrap();
-            server::seed::demo(&app_pool, &kilele::audit::pii::KeyRing::development(), false).await.expect("demo seed");
+            let owner_pool = PgPoolOptions::new().max_connections(1).connect(&owner_url).await.unwrap();
+            // What `kilele` does at startup: audit appends MAC with the configured key.
+            kilele::audit::install_key(kilele::audit::AuditKey::development()).unwrap();
+            server::seed::demo(&owner_pool, &app_pool, &kilele::audit::pii::KeyRing::development(), false).await.expect("demo seed");
             app_pool.close().await;
+            owner_pool.close().await;
             name
         })
         .await
@@ -109,6 +113,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
     let config = Config {
         database_url: Some(owner_url.clone()),
         app_database_url: derive_app_url(&owner_url).unwrap(),
+        worker_database_url: server::config::derive_worker_url(&owner_url).unwrap(),
         redis_url: redis_url(),
         base_domain: options.base_domain.clone(),
         public_url: None,
@@ -119,6 +124,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
         site_addr: "127.0.0.1:0".parse().unwrap(),
         db_pool_size: 5,
         pii: kilele::audit::pii::KeyRing::development(),
+        audit_key: kilele::audit::AuditKey::development(),
         storage_dir: std::env::temp_dir().join(format!("kilele-storage-{db_name}")),
         smtp_url: None,
         mail_dir: std::env::temp_dir().join(format!("kilele-mail-{db_name}")),
@@ -191,9 +197,13 @@ impl TestApp {
     /// A worker like the one `kilele worker` runs, writing emails to `mail_dir`.
     pub fn worker(&self) -> server::worker::Worker {
         let outbox = server::mail::Outbox::new(None, self.mail_dir.clone(), "Kilele <no-reply@kilele.test>").unwrap();
+        // As `kilele worker`: connected as kilele_worker, the only role that may claim jobs.
+        let pool =
+            PgPoolOptions::new().max_connections(2).connect_lazy(&server::config::derive_worker_url(&self.owner_url).unwrap()).unwrap();
         server::worker::Worker {
-            pool: self.pool.clone(),
+            pool,
             pii: std::sync::Arc::new(kilele::audit::pii::KeyRing::development()),
+            audit_key: std::sync::Arc::new(kilele::audit::AuditKey::development()),
             outbox: std::sync::Arc::new(outbox),
         }
     }

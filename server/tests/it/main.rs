@@ -13,6 +13,7 @@ mod classes;
 mod import;
 mod ops;
 mod portals;
+mod privileges;
 mod probes;
 mod promotion;
 mod staff;

@@ -102,6 +102,8 @@ fn production_refuses_to_start_unsafely() {
         ("APP_DATABASE_URL", "postgres://kilele_app:pw@127.0.0.1:1/none"),
         ("PUBLIC_URL", "https://kilele.example"),
         ("SMTP_URL", "smtp://127.0.0.1:1"),
+        ("WORKER_DATABASE_URL", "postgres://kilele_worker:pw@127.0.0.1:1/none"),
+        ("AUDIT_KEY", "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3"),
         ("REDIS_URL", "redis://127.0.0.1:1"),
     ]
     .into_iter()
@@ -141,6 +143,10 @@ fn production_refuses_to_start_unsafely() {
     let (code, err) = run(&dev_kid, &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("development keys"), "{err}");
+
+    let (code, err) = run(&base, &["AUDIT_KEY"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("production needs AUDIT_KEY"), "{err}");
 
     let (code, err) = run(&base, &["PUBLIC_URL"]);
     assert_eq!(code, Some(2), "{err}");

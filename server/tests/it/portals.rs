@@ -72,7 +72,7 @@ async fn accountant_portal_follows_the_plan() {
     assert!(html.contains(r#"data-testid="finance-empty""#));
     assert_eq!(first_number_after(&html, r#"data-testid="finance-students""#), Some(400));
     // On a plan without finance, the portal closes.
-    sqlx::query("UPDATE tenants SET plan_code = 'basic' WHERE slug = $1").bind(KHSS).execute(&app.pool).await.unwrap();
+    sqlx::query("UPDATE tenants SET plan_code = 'basic' WHERE slug = $1").bind(KHSS).execute(&app.owner_pool).await.unwrap();
     assert_eq!(b.get("/accountant").await.status().as_u16(), 403);
     let r = b.get("/").await;
     assert_eq!(redirect_target(&r).as_deref(), Some("/no-portal"));

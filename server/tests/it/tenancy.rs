@@ -115,7 +115,7 @@ async fn composite_keys_forbid_cross_tenant_references() {
 #[tokio::test]
 async fn global_catalogs_are_seeded_and_match_the_code() {
     let app = spawn_app().await;
-    let mut codes: Vec<String> = sqlx::query_scalar("SELECT code FROM permissions ORDER BY code").fetch_all(&app.pool).await.unwrap();
+    let mut codes: Vec<String> = sqlx::query_scalar("SELECT code FROM permissions ORDER BY code").fetch_all(&app.owner_pool).await.unwrap();
     let mut expected: Vec<String> = Permission::ALL.iter().map(|p| p.code().to_owned()).collect();
     codes.sort();
     expected.sort();
@@ -169,6 +169,35 @@ async fn demo_seed_is_realistic_and_refused_twice_or_in_production() {
     assert_eq!(streams, ["Form 1A", "Form 1B", "Form 2A", "Form 2B", "Form 3A", "Form 3B", "Form 4A", "Form 4B"]);
     drop(tx);
     let pii = kilele::audit::pii::KeyRing::development();
-    assert!(server::seed::demo(&app.pool, &pii, false).await.is_err(), "second seed must be refused");
-    assert!(server::seed::demo(&app.pool, &pii, true).await.unwrap_err().to_string().contains("production"));
+    assert!(server::seed::demo(&app.owner_pool, &app.pool, &pii, false).await.is_err(), "second seed must be refused");
+    assert!(server::seed::demo(&app.owner_pool, &app.pool, &pii, true).await.unwrap_err().to_string().contains("production"));
+}
+
+/// The parent and student homes find the signed-in user's rows through an index that leads
+/// with tenant_id and then user_id (migration 0009), as the app role under RLS: no scan of
+/// the guardians or students of every school, no nested loop over a whole school.
+#[tokio::test]
+async fn family_homes_use_the_lookup_indexes() {
+    let app = spawn_app().await;
+    let khss = tenant_id(&app, KHSS).await;
+    // With statistics, as a running database has them (without, the planner is even more lost).
+    sqlx::query("ANALYZE").execute(&app.owner_pool).await.unwrap();
+    let mut tx = tenant_tx(&app.pool, khss).await.unwrap();
+    let parent: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'parent@kilimanjaro-hills.test'").fetch_one(&mut *tx).await.unwrap();
+    for (sql, table, index) in [
+        (kilele::academic::store::children_of_guardian_sql(), "guardians", "guardians_user"),
+        (kilele::academic::store::student_of_user_sql(), "students", "students_user"),
+    ] {
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN (ANALYZE, COSTS OFF) {sql}")))
+            .bind(parent)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        println!("{plan}");
+        assert!(plan.contains(index), "{index} not used:\n{plan}");
+        assert!(!plan.contains(&format!("Seq Scan on {table}")), "{plan}");
+        assert!(!plan.contains("loops=400"), "a nested loop over the whole school:\n{plan}");
+    }
 }

@@ -1,0 +1,288 @@
+//! The database roles the processes connect as hold exactly the privileges written below.
+//! A migration that widens them (a new grant, default privileges, a function callable by
+//! PUBLIC, a role attribute) fails this test with a readable diff: update the list here in
+//! the same change, deliberately.
+
+use crate::harness::*;
+use sqlx::PgPool;
+
+/// `role | object | privileges`: one line per table, column grant, function, schema, database,
+/// role attribute set and default-privilege entry. Effective privileges, so grants to PUBLIC
+/// count too.
+const EXPECTED: &str = "
+kilele_app | attributes | LOGIN NOINHERIT
+kilele_app | database | CONNECT TEMPORARY
+kilele_app | schema public | USAGE
+kilele_app | table academic_years | SELECT INSERT UPDATE
+kilele_app | table audit_heads | SELECT INSERT UPDATE
+kilele_app | table audit_log | SELECT INSERT
+kilele_app | table audit_unkeyed_prefix | SELECT
+kilele_app | table combination_subjects | SELECT INSERT
+kilele_app | table enrolments | SELECT INSERT UPDATE DELETE
+kilele_app | table guardians | SELECT INSERT UPDATE
+kilele_app | table import_uploads | SELECT INSERT UPDATE DELETE
+kilele_app | table invitations | SELECT INSERT UPDATE DELETE
+kilele_app | table jobs | INSERT
+kilele_app | column jobs.id | SELECT
+kilele_app | table level_subjects | SELECT INSERT UPDATE DELETE
+kilele_app | table levels | SELECT INSERT
+kilele_app | table login_throttle | SELECT INSERT UPDATE DELETE
+kilele_app | table master_combination_subjects | SELECT
+kilele_app | table master_combinations | SELECT
+kilele_app | table master_subjects | SELECT
+kilele_app | table pending_parent_links | SELECT INSERT UPDATE DELETE
+kilele_app | table plans | SELECT
+kilele_app | table platform_login_throttle | SELECT INSERT UPDATE DELETE
+kilele_app | table platform_users | SELECT
+kilele_app | table promotion_batches | SELECT INSERT UPDATE
+kilele_app | table promotion_moves | SELECT INSERT
+kilele_app | table role_permissions | SELECT INSERT
+kilele_app | table roles | SELECT INSERT
+kilele_app | table school_settings | SELECT INSERT UPDATE
+kilele_app | table school_subjects | SELECT INSERT
+kilele_app | table streams | SELECT INSERT UPDATE
+kilele_app | table student_guardians | SELECT INSERT UPDATE DELETE
+kilele_app | table students | SELECT INSERT UPDATE
+kilele_app | table subject_combinations | SELECT INSERT DELETE
+kilele_app | table teacher_allocations | SELECT INSERT UPDATE DELETE
+kilele_app | table tenants | SELECT
+kilele_app | table terms | SELECT INSERT UPDATE
+kilele_app | table user_roles | SELECT INSERT DELETE
+kilele_app | table users | SELECT INSERT UPDATE
+kilele_app | function platform_tenant_overview() | EXECUTE SECURITY DEFINER
+kilele_app | function set_platform_user_language(uuid, text) | EXECUTE SECURITY DEFINER
+kilele_app | function set_school_default_language(uuid, text) | EXECUTE SECURITY DEFINER
+kilele_worker | attributes | LOGIN NOINHERIT
+kilele_worker | database | CONNECT TEMPORARY
+kilele_worker | schema public | USAGE
+kilele_worker | table audit_heads | SELECT
+kilele_worker | table audit_log | SELECT
+kilele_worker | table audit_unkeyed_prefix | SELECT
+kilele_worker | table jobs | SELECT INSERT UPDATE
+kilele_worker | table plans | SELECT
+kilele_worker | table tenants | SELECT
+kilele_worker | function claim_jobs(integer, integer) | EXECUTE SECURITY DEFINER
+";
+
+const ROLES: &str = "(VALUES ('kilele_app'), ('kilele_worker')) AS r(rolname)";
+
+async fn lines(pool: &PgPool, sql: &str) -> Vec<String> {
+    sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.replace("{ROLES}", ROLES))).fetch_all(pool).await.unwrap()
+}
+
+/// What the catalog says today, in the format of [`EXPECTED`].
+async fn actual(pool: &PgPool) -> Vec<String> {
+    let mut out = Vec::new();
+    // Role attributes, spelled only where they differ from the safe default.
+    out.extend(
+        lines(
+            pool,
+            "SELECT a.rolname || ' | attributes | ' || concat_ws(' ',
+                    CASE WHEN a.rolsuper THEN 'SUPERUSER' END, CASE WHEN a.rolcanlogin THEN 'LOGIN' END,
+                    CASE WHEN NOT a.rolinherit THEN 'NOINHERIT' END, CASE WHEN a.rolcreaterole THEN 'CREATEROLE' END,
+                    CASE WHEN a.rolcreatedb THEN 'CREATEDB' END, CASE WHEN a.rolreplication THEN 'REPLICATION' END,
+                    CASE WHEN a.rolbypassrls THEN 'BYPASSRLS' END)
+               FROM pg_roles a JOIN {ROLES} ON r.rolname = a.rolname",
+        )
+        .await,
+    );
+    // Memberships: neither role may act as another.
+    out.extend(
+        lines(
+            pool,
+            "SELECT r.rolname || ' | member of | ' || g.rolname
+               FROM {ROLES} JOIN pg_roles m ON m.rolname = r.rolname
+               JOIN pg_auth_members am ON am.member = m.oid JOIN pg_roles g ON g.oid = am.roleid",
+        )
+        .await,
+    );
+    out.extend(
+        lines(
+            pool,
+            "SELECT r.rolname || ' | database | ' || concat_ws(' ',
+                    CASE WHEN has_database_privilege(r.rolname, current_database(), 'CONNECT') THEN 'CONNECT' END,
+                    CASE WHEN has_database_privilege(r.rolname, current_database(), 'CREATE') THEN 'CREATE' END,
+                    CASE WHEN has_database_privilege(r.rolname, current_database(), 'TEMPORARY') THEN 'TEMPORARY' END)
+               FROM {ROLES}",
+        )
+        .await,
+    );
+    out.extend(
+        lines(
+            pool,
+            "SELECT r.rolname || ' | schema public | ' || concat_ws(' ',
+                    CASE WHEN has_schema_privilege(r.rolname, 'public', 'USAGE') THEN 'USAGE' END,
+                    CASE WHEN has_schema_privilege(r.rolname, 'public', 'CREATE') THEN 'CREATE' END)
+               FROM {ROLES}",
+        )
+        .await,
+    );
+    // Tables, views and sequences of the schema: every privilege the role has on them.
+    out.extend(
+        lines(
+            pool,
+            "SELECT r.rolname || ' | table ' || c.relname || ' | ' || string_agg(p.priv, ' ' ORDER BY p.ord)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+              CROSS JOIN {ROLES}
+              CROSS JOIN (VALUES (1, 'SELECT'), (2, 'INSERT'), (3, 'UPDATE'), (4, 'DELETE'), (5, 'TRUNCATE'),
+                                 (6, 'REFERENCES'), (7, 'TRIGGER')) AS p(ord, priv)
+              WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND has_table_privilege(r.rolname, c.oid, p.priv)
+              GROUP BY r.rolname, c.relname",
+        )
+        .await,
+    );
+    out.extend(
+        lines(
+            pool,
+            "SELECT r.rolname || ' | sequence ' || c.relname || ' | ' || string_agg(p.priv, ' ' ORDER BY p.ord)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+              CROSS JOIN {ROLES}
+              CROSS JOIN (VALUES (1, 'USAGE'), (2, 'SELECT'), (3, 'UPDATE')) AS p(ord, priv)
+              WHERE c.relkind = 'S' AND has_sequence_privilege(r.rolname, c.oid, p.priv)
+              GROUP BY r.rolname, c.relname",
+        )
+        .await,
+    );
+    // Column-level grants (to the role or to PUBLIC).
+    out.extend(
+        lines(
+            pool,
+            "SELECT r.rolname || ' | column ' || c.relname || '.' || a.attname || ' | '
+                    || string_agg(DISTINCT x.privilege_type, ' ')
+               FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+              CROSS JOIN LATERAL aclexplode(a.attacl) x
+              CROSS JOIN {ROLES}
+              WHERE a.attacl IS NOT NULL
+                AND (x.grantee = 0 OR x.grantee = (SELECT oid FROM pg_roles WHERE rolname = r.rolname))
+              GROUP BY r.rolname, c.relname, a.attname",
+        )
+        .await,
+    );
+    // Functions of the schema (extensions' own aside) the role may call.
+    out.extend(
+        lines(
+            pool,
+            "SELECT r.rolname || ' | function ' || p.proname || '(' || oidvectortypes(p.proargtypes) || ') | EXECUTE'
+                    || CASE WHEN p.prosecdef THEN ' SECURITY DEFINER' ELSE '' END
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace AND n.nspname = 'public'
+              CROSS JOIN {ROLES}
+              WHERE NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+                AND has_function_privilege(r.rolname, p.oid, 'EXECUTE')",
+        )
+        .await,
+    );
+    // Default privileges: none may name these roles (grants are written per table).
+    out.extend(
+        lines(
+            pool,
+            "SELECT DISTINCT r.rolname || ' | default privileges | ' || d.defaclobjtype::text
+               FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) x
+               JOIN pg_roles g ON g.oid = x.grantee JOIN {ROLES} ON r.rolname = g.rolname",
+        )
+        .await,
+    );
+    // Nothing may be owned by them.
+    out.extend(
+        lines(
+            pool,
+            "SELECT r.rolname || ' | owns | ' || c.relname
+               FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner JOIN {ROLES} ON r.rolname = o.rolname",
+        )
+        .await,
+    );
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn application_roles_hold_exactly_the_listed_privileges() {
+    let app = spawn_app().await;
+    let got = actual(&app.owner_pool).await;
+    let mut want: Vec<String> = EXPECTED.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    want.sort();
+    let extra: Vec<&String> = got.iter().filter(|l| !want.contains(l)).collect();
+    let missing: Vec<&String> = want.iter().filter(|l| !got.contains(l)).collect();
+    if !extra.is_empty() || !missing.is_empty() {
+        let mut msg = String::from("database privileges differ from server/tests/it/privileges.rs\n");
+        for l in &extra {
+            msg.push_str(&format!("  + {l}   (granted, not listed)\n"));
+        }
+        for l in &missing {
+            msg.push_str(&format!("  - {l}   (listed, not granted)\n"));
+        }
+        panic!("{msg}");
+    }
+}
+
+/// Nobody but the owner may create objects in the schema, and every security-definer
+/// function fixes its search_path and is not callable by PUBLIC.
+#[tokio::test]
+async fn the_schema_is_closed_and_definer_functions_are_narrow() {
+    let app = spawn_app().await;
+    let public_create: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) x
+                         WHERE n.nspname = 'public' AND x.grantee = 0 AND x.privilege_type = 'CREATE')",
+    )
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap();
+    assert!(!public_create, "PUBLIC may create in schema public");
+    let loose: Vec<String> = sqlx::query_scalar(
+        "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace AND n.nspname = 'public'
+          WHERE p.prosecdef
+            AND (NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search_path=%')
+                 OR has_function_privilege('public', p.oid, 'EXECUTE'))",
+    )
+    .fetch_all(&app.owner_pool)
+    .await
+    .unwrap();
+    assert!(loose.is_empty(), "security-definer functions without a fixed search_path or open to PUBLIC: {loose:?}");
+
+    // And in practice: the web role cannot claim jobs, write the registry or create tables.
+    for sql in [
+        "SELECT * FROM claim_jobs(1, 1)",
+        "UPDATE tenants SET status = 'suspended'",
+        "INSERT INTO platform_users (email, display_name, platform_role) VALUES ('x@y.z', 'X', 'owner')",
+        "UPDATE plans SET max_students = NULL",
+        "INSERT INTO permissions (code, scope, description) VALUES ('a.b', 'school', 'x')",
+        "CREATE TABLE sneaky (x int)",
+    ] {
+        let err = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&app.pool).await.unwrap_err();
+        assert!(err.to_string().contains("permission denied"), "{sql}: {err}");
+    }
+}
+
+/// The two registry writes the web needs work through their narrow functions, and the school
+/// one cannot reach another school.
+#[tokio::test]
+async fn registry_writes_go_through_the_narrow_functions_only() {
+    let app = spawn_app().await;
+    let owner = app.login_as(None, "owner").await;
+    let r = owner.post_form("/language", &[("lang", "sw"), ("next", "/owner")]).await;
+    assert_eq!(redirect_target(&r).as_deref(), Some("/owner"));
+    let lang: Option<String> =
+        sqlx::query_scalar("SELECT language FROM platform_users WHERE email = 'owner@kilele.test'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(lang.as_deref(), Some("sw"), "the platform owner's choice is saved");
+
+    let id = |slug: &'static str| {
+        let pool = app.pool.clone();
+        async move { kilele::tenancy::store::find_by_slug(&pool, &kilele::tenancy::TenantSlug::parse(slug).unwrap()).await.unwrap().unwrap().id }
+    };
+    let (khss, mlps) = (id(KHSS).await, id(MLPS).await);
+    // Inside school A's transaction, school B's row is refused.
+    let mut tx = kilele::db::tenant_tx(&app.pool, khss).await.unwrap();
+    let err = kilele::tenancy::store::set_default_language(&mut *tx, mlps, kilele::Language::En).await.unwrap_err();
+    assert!(err.to_string().contains("not the school of this transaction"), "{err}");
+    drop(tx);
+    // Outside any tenant transaction, every school is refused.
+    let err = kilele::tenancy::store::set_default_language(&app.pool, khss, kilele::Language::En).await.unwrap_err();
+    assert!(err.to_string().contains("not the school of this transaction"), "{err}");
+    let mut tx = kilele::db::tenant_tx(&app.pool, khss).await.unwrap();
+    kilele::tenancy::store::set_default_language(&mut *tx, khss, kilele::Language::En).await.unwrap();
+    tx.commit().await.unwrap();
+    let langs: Vec<(String, String)> =
+        sqlx::query_as("SELECT slug, default_language FROM tenants ORDER BY slug").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(langs, [(KHSS.to_owned(), "en".to_owned()), (MLPS.to_owned(), "sw".to_owned())]);
+}
