@@ -243,6 +243,7 @@ pub fn verify_chain(key: &AuditKey, tenant: Uuid, chain: &StoredChain) -> Result
 }
 
 #[cfg(all(test, feature = "ssr"))]
+#[allow(clippy::unwrap_used)] // test helpers: a failed unwrap fails the test
 mod tests {
     use super::*;
     use serde_json::json;
