@@ -11,12 +11,15 @@ pub mod clock;
 pub mod error;
 pub mod finance;
 pub mod identity;
+pub mod jobs;
 pub mod notifications;
 pub mod payments;
 pub mod reporting;
 pub mod results;
 pub mod tenancy;
 
+#[cfg(feature = "ssr")]
+pub mod databases;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]

@@ -64,9 +64,9 @@ pub async fn pages(mut config: Config, options: Options) -> anyhow::Result<()> {
     let mut server_url = url::Url::parse(&owner_url).context("DATABASE_URL is not a URL")?;
     server_url.set_path("/postgres");
     let mut admin = PgConnection::connect(server_url.as_str()).await.context("connecting to the PostgreSQL server as the owner")?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut admin).await?;
+    kilele::databases::create(&mut admin, &db).await?;
     let result = run(&mut config, &options, &server_url, &db).await;
-    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&mut admin).await;
+    let _ = kilele::databases::drop(&mut admin, &db).await;
     result
 }
 

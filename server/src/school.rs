@@ -39,11 +39,7 @@ pub async fn create(owner: &PgPool, pool: &PgPool, s: &NewSchool<'_>, at: chrono
     let tenant = tenants::create(owner, &slug, s.name, s.plan, s.language).await.context("creating the school (is the plan known?)")?;
     let mut tx = tenant_tx(pool, tenant).await?;
     users::ensure_default_roles(&mut tx, tenant).await?;
-    sqlx::query("INSERT INTO school_settings (tenant_id, admission_prefix) VALUES ($1, $2)")
-        .bind(tenant.0)
-        .bind(&prefix)
-        .execute(&mut *tx)
-        .await?;
+    kilele::academic::setup::create_settings(&mut tx, tenant, &prefix).await?;
     let actor = Actor::system("operator");
     let by = users::ChangedBy { actor: &actor, at };
     users::create_school_user(&mut tx, tenant, &email, s.admin_name, Some(&hash), &[Role::SchoolAdmin, Role::Teacher], by).await?;

@@ -4,11 +4,13 @@
 
 use anyhow::{bail, Context};
 use chrono::{NaiveDate, Utc};
-use kilele::academic::store::insert_guardian;
+use kilele::academic::setup;
+use kilele::academic::store::guardians_by_phone;
+use kilele::academic::students::{self, GuardianInput, NewGuardian, StudentInput};
 use kilele::audit::pii::KeyRing;
 use kilele::audit::{self, Actor};
 use kilele::db::tenant_tx;
-use kilele::identity::{password, store as users, Email, Phone, Role};
+use kilele::identity::{password, store as users, Email, Role};
 use kilele::tenancy::{store as tenants, TenantSlug};
 use kilele::Language;
 use rand::rngs::StdRng;
@@ -152,9 +154,15 @@ fn pick<'a>(rng: &mut StdRng, list: &'a [&'a str]) -> &'a str {
     list[rng.gen_range(0..list.len())]
 }
 
-fn phone(rng: &mut StdRng) -> anyhow::Result<Phone> {
+fn phone(rng: &mut StdRng) -> String {
     let prefix = ["71", "75", "76", "65", "68", "74", "78", "62"][rng.gen_range(0..8)];
-    Ok(Phone::parse(&format!("0{prefix}{:07}", rng.gen_range(0..10_000_000)))?)
+    format!("0{prefix}{:07}", rng.gen_range(0..10_000_000))
+}
+
+/// A guardian as the admin console's form would carry it, through the same checks.
+fn guardian(name: &str, relationship: &str, phone: &str) -> anyhow::Result<NewGuardian> {
+    let input = GuardianInput { name, relationship, phone, email: "", receives_sms: false };
+    students::check_guardian(&input).map_err(|e| anyhow::anyhow!("guardian {name}: {e:?}"))
 }
 
 /// What `seed --demo` created, for the operator and for tests.
@@ -164,7 +172,7 @@ pub struct SeedReport {
 }
 
 pub async fn has_tenants(pool: &PgPool) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM tenants)").fetch_one(pool).await?)
+    Ok(tenants::any_exists(pool).await?)
 }
 
 /// Seeds the demo. `pool` connects as the application role: seeding obeys the same
@@ -185,12 +193,7 @@ pub async fn demo_scaled(owner: &PgPool, pool: &PgPool, pii: &KeyRing, productio
     }
     password::warm_up();
     let demo_hash = password::hash(DEMO_PASSWORD).context("hashing the demo password")?;
-    sqlx::query("INSERT INTO platform_users (email, display_name, password_hash, platform_role) VALUES ($1, $2, $3, 'owner')")
-        .bind(OWNER_EMAIL)
-        .bind("Kilele Owner")
-        .bind(&demo_hash)
-        .execute(owner)
-        .await?;
+    users::create_platform_owner(owner, &Email::parse(OWNER_EMAIL)?, "Kilele Owner", &demo_hash).await?;
     let mut report = SeedReport::default();
     for spec in &SCHOOLS {
         let students =
@@ -260,69 +263,19 @@ async fn seed_school(
     }
 
     // Calendar, levels, streams, subjects.
-    let year_id: Uuid = sqlx::query_scalar("INSERT INTO academic_years (tenant_id, year, is_current) VALUES ($1, $2, true) RETURNING id")
-        .bind(tenant.0)
-        .bind(YEAR)
-        .fetch_one(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO school_settings (tenant_id, admission_prefix) VALUES ($1, $2)")
-        .bind(tenant.0)
-        .bind(spec.prefix)
-        .execute(&mut *tx)
-        .await?;
-    for (i, term) in kilele::academic::calendar::default_terms(YEAR, 2).iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO terms (tenant_id, academic_year_id, number, starts_on, ends_on, is_current) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(tenant.0)
-        .bind(year_id)
-        .bind(term.number)
-        .bind(term.starts_on)
-        .bind(term.ends_on)
-        .bind(i == 1)
-        .execute(&mut *tx)
-        .await?;
-    }
+    setup::create_settings(&mut tx, tenant, spec.prefix).await?;
+    let terms = kilele::academic::calendar::default_terms(YEAR, 2);
+    let year_id = setup::create_current_year(&mut tx, tenant, YEAR, &terms, 2).await?;
     let mut subject_ids = Vec::new();
     for code in spec.subjects {
-        let id: Uuid = sqlx::query_scalar(
-            "INSERT INTO school_subjects (tenant_id, code, name_en, name_sw, master_code)
-             SELECT $1, m.code, m.name_en, m.name_sw, m.code FROM master_subjects m WHERE m.code = $2 RETURNING id",
-        )
-        .bind(tenant.0)
-        .bind(code)
-        .fetch_one(&mut *tx)
-        .await
-        .with_context(|| format!("subject {code}"))?;
-        subject_ids.push(id);
+        subject_ids.push(setup::add_master_subject(&mut tx, tenant, code).await.with_context(|| format!("subject {code}"))?);
     }
     let mut streams = Vec::new(); // (stream id, level ordinal, stream name)
     for ordinal in spec.levels.clone() {
-        let name = kilele::academic::level_name(spec.band, ordinal);
-        let code = match spec.band {
-            kilele::academic::Band::Primary => format!("STD{ordinal}"),
-            _ => format!("F{ordinal}"),
-        };
-        let level_id: Uuid =
-            sqlx::query_scalar("INSERT INTO levels (tenant_id, code, name, band, ordinal) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-                .bind(tenant.0)
-                .bind(&code)
-                .bind(&name)
-                .bind(spec.band.code())
-                .bind(ordinal)
-                .fetch_one(&mut *tx)
-                .await?;
+        let level_id = setup::add_level(&mut tx, tenant, spec.band, ordinal).await?;
         for s in spec.streams {
             let class_teacher = teachers[streams.len() % teachers.len()];
-            let id: Uuid = sqlx::query_scalar(
-                "INSERT INTO streams (tenant_id, level_id, name, class_teacher_id) VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(tenant.0)
-            .bind(level_id)
-            .bind(s)
-            .bind(class_teacher)
-            .fetch_one(&mut *tx)
-            .await?;
+            let id = setup::add_stream(&mut tx, tenant, level_id, s, class_teacher).await?;
             streams.push((id, ordinal, *s));
         }
     }
@@ -337,21 +290,16 @@ async fn seed_school(
                 next_teacher = if next_teacher + 1 >= teachers.len() { 2 } else { next_teacher + 1 };
                 teachers[next_teacher]
             };
-            sqlx::query("INSERT INTO teacher_allocations (tenant_id, academic_year_id, teacher_id, subject_id, stream_id) VALUES ($1, $2, $3, $4, $5)")
-                .bind(tenant.0)
-                .bind(year_id)
-                .bind(t)
-                .bind(subject_id)
-                .bind(stream_id)
-                .execute(&mut *tx)
-                .await?;
+            setup::allocate(&mut tx, tenant, year_id, t, *subject_id, *stream_id).await?;
         }
     }
 
-    // Students and guardians. Every seventh student is a younger sibling of the one before
-    // (same family name, same guardians).
+    // Students and guardians, through the admin console's own domain function (same checks,
+    // same encryption, same audit entries). Every seventh student is a younger sibling of the
+    // one before (same family name, same guardians: found again by their phone numbers).
+    let today = now.date_naive();
     let mut serial: i32 = 0;
-    let mut last_family: Option<(String, Vec<(Uuid, &str)>)> = None;
+    let mut last_family: Option<(String, Vec<NewGuardian>)> = None;
     let mut demo_guardian: Option<Uuid> = None;
     let mut demo_student: Option<Uuid> = None;
     for (stream_id, ordinal, _) in &streams {
@@ -366,64 +314,49 @@ async fn seed_school(
                 _ => pick(&mut rng, SURNAMES).to_owned(),
             };
             let intake = YEAR - (ordinal - 1);
-            let admission = kilele::academic::AdmissionNo::parse(&format!("{}/{intake}/{serial:04}", spec.prefix))?;
+            let admission = format!("{}/{intake}/{serial:04}", spec.prefix);
             let age = match spec.band {
                 kilele::academic::Band::Primary => 6 + ordinal,
                 _ => 13 + ordinal,
             };
-            let dob = NaiveDate::from_ymd_opt(YEAR - age, rng.gen_range(1..=12), rng.gen_range(1..=28));
-            let student: Uuid = sqlx::query_scalar(
-                "INSERT INTO students (tenant_id, admission_no, first_name, middle_name, last_name, sex, date_of_birth, stream_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            )
-            .bind(tenant.0)
-            .bind(admission.as_str())
-            .bind(first)
-            .bind(middle)
-            .bind(&surname)
-            .bind(if female { "F" } else { "M" })
-            .bind(dob)
-            .bind(stream_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query("INSERT INTO enrolments (tenant_id, student_id, academic_year_id, stream_id) VALUES ($1, $2, $3, $4)")
-                .bind(tenant.0)
-                .bind(student)
-                .bind(year_id)
-                .bind(stream_id)
-                .execute(&mut *tx)
-                .await?;
+            let dob = NaiveDate::from_ymd_opt(YEAR - age, rng.gen_range(1..=12), rng.gen_range(1..=28))
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            let input = StudentInput {
+                admission_no: &admission,
+                first_name: first,
+                middle_name: middle,
+                last_name: &surname,
+                sex: if female { "F" } else { "M" },
+                date_of_birth: &dob,
+                national_id: "",
+                medical_notes: "",
+            };
+            let student = students::check_student(&input, today).map_err(|e| anyhow::anyhow!("student {admission}: {e:?}"))?;
             let guardians = match (&last_family, sibling) {
-                (Some((_, g)), true) => {
-                    // The demo parent: the mother of the first pair of siblings.
-                    if demo_guardian.is_none() {
-                        demo_guardian = g.first().map(|(id, _)| *id);
-                    }
-                    g.clone()
-                }
+                (Some((_, g)), true) => g.clone(),
                 _ => {
                     let mut g = Vec::new();
                     let mother = format!("{} {}", pick(&mut rng, FEMALE), surname);
-                    g.push((insert_guardian(&mut tx, tenant, pii, &mother, &phone(&mut rng)?, None).await?, "mother"));
+                    g.push(guardian(&mother, "mother", &phone(&mut rng))?);
                     if rng.gen_bool(0.6) {
                         let father = format!("{} {}", pick(&mut rng, MALE), surname);
-                        g.push((insert_guardian(&mut tx, tenant, pii, &father, &phone(&mut rng)?, None).await?, "father"));
+                        g.push(guardian(&father, "father", &phone(&mut rng))?);
                     }
                     g
                 }
             };
-            for (i, (guardian, relationship)) in guardians.iter().enumerate() {
-                sqlx::query("INSERT INTO student_guardians (tenant_id, student_id, guardian_id, relationship, receives_sms) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(tenant.0)
-                    .bind(student)
-                    .bind(guardian)
-                    .bind(relationship)
-                    .bind(i == 0)
-                    .execute(&mut *tx)
-                    .await?;
+            let Some((first_guardian, others)) = guardians.split_first() else { bail!("a family without guardians") };
+            let id = students::db::add_student(&mut tx, tenant, pii, &student, Some(*stream_id), first_guardian, by).await?;
+            for g in others {
+                students::db::link_guardian(&mut tx, tenant, pii, id, g, by).await?;
+            }
+            // The demo parent: the mother of the first pair of siblings.
+            if sibling && demo_guardian.is_none() {
+                demo_guardian = guardians_by_phone(&mut tx, tenant, pii, &first_guardian.phone).await?.first().copied();
             }
             if demo_student.is_none() && *ordinal == *spec.levels.end() - 1 {
-                demo_student = Some(student);
+                demo_student = Some(id);
             }
             last_family = Some((surname, guardians));
         }
@@ -431,22 +364,14 @@ async fn seed_school(
 
     // The demo parent gets a sign-in.
     if let Some(guardian) = demo_guardian {
-        let name: String = sqlx::query_scalar("SELECT full_name FROM guardians WHERE id = $1").bind(guardian).fetch_one(&mut *tx).await?;
+        let name = setup::guardian_name(&mut tx, guardian).await?;
         let parent = users::create_school_user(&mut tx, tenant, &account("parent")?, &name, Some(demo_hash), &[Role::Parent], by).await?;
-        sqlx::query("UPDATE guardians SET user_id = $2, email = $3 WHERE id = $1")
-            .bind(guardian)
-            .bind(parent)
-            .bind(account("parent")?.as_str())
-            .execute(&mut *tx)
-            .await?;
+        setup::attach_guardian_account(&mut tx, guardian, parent, &account("parent")?).await?;
     }
     if let Some(student) = demo_student {
-        let name: String = sqlx::query_scalar("SELECT concat_ws(' ', first_name, last_name) FROM students WHERE id = $1")
-            .bind(student)
-            .fetch_one(&mut *tx)
-            .await?;
+        let name = setup::student_short_name(&mut tx, student).await?;
         let user = users::create_school_user(&mut tx, tenant, &account("student")?, &name, Some(demo_hash), &[Role::Student], by).await?;
-        sqlx::query("UPDATE students SET user_id = $2 WHERE id = $1").bind(student).bind(user).execute(&mut *tx).await?;
+        setup::attach_student_account(&mut tx, student, user).await?;
     }
     audit::append(&mut tx, tenant, now, &seed_actor, "seed.demo", spec.slug, serde_json::json!({ "students": serial })).await?;
     tx.commit().await?;

@@ -1,15 +1,17 @@
-//! Background worker: durable jobs in PostgreSQL. Jobs are leased across schools through the
-//! `claim_jobs` function (the only cross-tenant step) and run inside a transaction scoped to
-//! the job's school. Failed jobs are retried with backoff, up to `max_attempts`.
+//! Background worker: a thin loop around `kilele::jobs`. The domain claims jobs across
+//! schools (through `claim_jobs`, the only cross-tenant step, which only the worker role may
+//! call), opens each into a typed job and dispatches it to the handlers this process
+//! provides here (the mail outbox, the audit verifier); it records completion, retries with
+//! backoff and final failure.
 
 use crate::mail::Outbox;
 use kilele::audit::pii::KeyRing;
-use kilele::db::{tenant_tx, TenantTx};
+use kilele::jobs::HandlerError;
+use kilele::notifications::InvitationEmail;
 use kilele::tenancy::TenantId;
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// What jobs need: the database (as the worker role, `kilele_worker`: the only role that may
 /// claim jobs), the personal-data keys (payloads may be sealed), the audit key (to verify
@@ -22,126 +24,37 @@ pub struct Worker {
     pub outbox: Arc<Outbox>,
 }
 
-/// Kinds of job the worker knows.
-pub const AUDIT_VERIFY: &str = "audit.verify";
-
 const LEASE_SECONDS: i32 = 300;
 const BATCH: i32 = 5;
 
-/// Queues a job for the tenant of `tx`.
-pub async fn enqueue(tx: &mut TenantTx, tenant: TenantId, kind: &str, payload: serde_json::Value) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar("INSERT INTO jobs (tenant_id, kind, payload) VALUES ($1, $2, $3) RETURNING id")
-        .bind(tenant.0)
-        .bind(kind)
-        .bind(payload)
-        .fetch_one(&mut **tx)
-        .await
-}
+impl kilele::jobs::Handlers for Worker {
+    async fn invitation_email(&self, tenant: TenantId, m: &InvitationEmail) -> Result<(), HandlerError> {
+        let (subject, body) = kilele::notifications::invitation_email(&m.school, &m.link);
+        self.outbox.send(&m.to, &subject, body).await?;
+        tracing::info!(tenant = %tenant, "invitation email sent");
+        Ok(())
+    }
 
-#[derive(Debug)]
-struct Claimed {
-    tenant: TenantId,
-    id: Uuid,
-    kind: String,
-    payload: serde_json::Value,
-    attempts: i32,
-    max_attempts: i32,
-}
-
-async fn execute(w: &Worker, job: &Claimed) -> anyhow::Result<()> {
-    match job.kind.as_str() {
-        kilele::notifications::INVITATION_EMAIL => {
-            let m = kilele::notifications::queue::open_invitation_email(&w.pii, job.tenant, &job.payload)?;
-            let (subject, body) = kilele::notifications::invitation_email(&m.school, &m.link);
-            w.outbox.send(&m.to, &subject, body).await?;
-            tracing::info!(tenant = %job.tenant, job = %job.id, "invitation email sent");
+    async fn audit_verify(&self, tenant: TenantId) -> Result<(), HandlerError> {
+        let (entries, breaks) = kilele::audit::verify_tenant(&self.pool, tenant, &self.audit_key).await?;
+        if breaks.is_empty() {
+            tracing::info!(tenant = %tenant, entries, "audit chain intact");
             Ok(())
+        } else {
+            tracing::error!(tenant = %tenant, ?breaks, "AUDIT CHAIN BROKEN");
+            Err(format!("audit chain broken: {breaks:?}").into())
         }
-        AUDIT_VERIFY => {
-            let (entries, breaks) = kilele::audit::verify_tenant(&w.pool, job.tenant, &w.audit_key).await?;
-            if breaks.is_empty() {
-                tracing::info!(tenant = %job.tenant, entries, "audit chain intact");
-                Ok(())
-            } else {
-                tracing::error!(tenant = %job.tenant, ?breaks, "AUDIT CHAIN BROKEN");
-                anyhow::bail!("audit chain broken: {breaks:?}")
-            }
-        }
-        other => anyhow::bail!("unknown job kind {other}"),
     }
 }
 
 /// Claims and runs one batch. Returns how many jobs ran.
 pub async fn run_once(w: &Worker) -> anyhow::Result<usize> {
-    let pool = &w.pool;
-    let claimed: Vec<Claimed> = sqlx::query("SELECT tenant_id, id, kind, payload, attempts, max_attempts FROM claim_jobs($1, $2)")
-        .bind(BATCH)
-        .bind(LEASE_SECONDS)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Claimed {
-                tenant: TenantId(r.try_get("tenant_id")?),
-                id: r.try_get("id")?,
-                kind: r.try_get("kind")?,
-                payload: r.try_get("payload")?,
-                attempts: r.try_get("attempts")?,
-                max_attempts: r.try_get("max_attempts")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
-    for job in &claimed {
-        let result = execute(w, job).await;
-        let mut tx = tenant_tx(pool, job.tenant).await?;
-        match &result {
-            Ok(()) => {
-                // A finished job keeps no payload (it may hold a link or an address).
-                sqlx::query(
-                    "UPDATE jobs SET status = 'done', finished_at = now(), locked_until = NULL, last_error = NULL, payload = '{}' WHERE id = $1",
-                )
-                    .bind(job.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Err(e) => {
-                let give_up = job.attempts >= job.max_attempts;
-                let backoff = 30 * 2_i32.saturating_pow(job.attempts.clamp(0, 10) as u32);
-                sqlx::query(
-                    "UPDATE jobs SET status = $2, last_error = $3, locked_until = NULL,
-                            run_at = now() + make_interval(secs => $4), finished_at = CASE WHEN $2 = 'failed' THEN now() END
-                      WHERE id = $1",
-                )
-                .bind(job.id)
-                .bind(if give_up { "failed" } else { "queued" })
-                .bind(e.to_string())
-                .bind(backoff)
-                .execute(&mut *tx)
-                .await?;
-                tracing::warn!(job = %job.id, kind = %job.kind, error = %e, give_up, "job failed");
-            }
-        }
-        tx.commit().await?;
-    }
-    Ok(claimed.len())
+    Ok(kilele::jobs::run_batch(&w.pool, &w.pii, w, BATCH, LEASE_SECONDS).await?)
 }
 
 /// Queues a nightly-style audit verification for every active school that has none queued.
 pub async fn schedule_audit_verification(pool: &PgPool) -> anyhow::Result<usize> {
-    let mut queued = 0;
-    for tenant in kilele::tenancy::store::list_all(pool).await? {
-        let mut tx = tenant_tx(pool, tenant.id).await?;
-        let pending: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND status IN ('queued', 'running'))")
-            .bind(AUDIT_VERIFY)
-            .fetch_one(&mut *tx)
-            .await?;
-        if !pending {
-            enqueue(&mut tx, tenant.id, AUDIT_VERIFY, serde_json::json!({})).await?;
-            queued += 1;
-        }
-        tx.commit().await?;
-    }
-    Ok(queued)
+    Ok(kilele::jobs::schedule_audit_verification(pool).await?)
 }
 
 /// Forgets old sign-in throttle rows (their last failure is over a day old and they lock

@@ -14,6 +14,8 @@ pub mod import;
 pub mod import_store;
 pub mod promotion;
 #[cfg(feature = "ssr")]
+pub mod setup;
+#[cfg(feature = "ssr")]
 pub mod store;
 pub mod students;
 pub mod subjects;

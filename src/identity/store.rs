@@ -190,6 +190,19 @@ pub async fn set_school_user_language(tx: &mut TenantTx, user: Uuid, lang: Langu
     Ok(())
 }
 
+/// Creates a platform owner. Needs the schema owner's pool: the application role may not
+/// write `platform_users` (migration 0008).
+pub async fn create_platform_owner(owner: &PgPool, email: &Email, display_name: &str, password_hash: &str) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO platform_users (email, display_name, password_hash, platform_role) VALUES ($1, $2, $3, 'owner') RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(display_name)
+    .bind(password_hash)
+    .fetch_one(owner)
+    .await
+}
+
 pub async fn set_platform_user_language(pool: &PgPool, user: Uuid, lang: Language) -> Result<(), sqlx::Error> {
     // The application role cannot UPDATE platform_users; this function changes only the language.
     sqlx::query("SELECT set_platform_user_language($1, $2)").bind(user).bind(lang.code()).execute(pool).await?;

@@ -57,6 +57,11 @@ pub async fn create<'e>(
     Ok(TenantId(id))
 }
 
+/// Whether any school exists (the demo seed runs only on an empty database).
+pub async fn any_exists<'e>(db: impl PgExecutor<'e>) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants)").fetch_one(db).await
+}
+
 /// Suspends or reactivates a school. Needs the schema owner (no web path does this yet; the
 /// owner console will get a narrow security-definer function like the one below).
 pub async fn set_status<'e>(db: impl PgExecutor<'e>, id: TenantId, status: TenantStatus) -> Result<(), sqlx::Error> {

@@ -58,8 +58,8 @@ async fn queue_invitation_email(
     link: &str,
 ) -> Result<(), AppError> {
     let link = link.to_owned();
-    let message = kilele::notifications::queue::InvitationEmail { to: to.to_lowercase(), school: tenant.name.clone(), link };
-    kilele::notifications::queue::invitation_email(tx, tenant.id, &deps.pii, &message).await?;
+    let message = kilele::notifications::InvitationEmail { to: to.to_lowercase(), school: tenant.name.clone(), link };
+    kilele::jobs::enqueue(tx, tenant.id, &deps.pii, &kilele::jobs::Job::InvitationEmail(message)).await?;
     Ok(())
 }
 

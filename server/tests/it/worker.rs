@@ -33,3 +33,49 @@ async fn worker_runs_queued_jobs_and_reports_broken_chains() {
     assert_eq!(status, "queued");
     assert!(error.unwrap_or_default().contains("HashMismatch"));
 }
+
+#[tokio::test]
+async fn a_job_of_an_unknown_kind_fails_loudly_and_stays_for_a_newer_worker() {
+    let app = spawn_app().await;
+    let worker = app.worker();
+    let tenant = tenants::find_by_slug(&app.pool, &TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
+    let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
+    sqlx::query("INSERT INTO jobs (tenant_id, kind) VALUES ($1, 'report.cards')").bind(tenant.0).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(server::worker::run_once(&worker).await.unwrap(), 1, "claimed like any job");
+    let mut tx = kilele::db::tenant_tx(&worker.pool, tenant).await.unwrap();
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, last_error FROM jobs WHERE kind = 'report.cards'").fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(status, "queued", "retried later, not dropped");
+    assert!(error.unwrap_or_default().contains("unknown job kind `report.cards`"));
+}
+
+#[tokio::test]
+async fn an_invitation_job_is_sealed_and_sent_through_the_outbox() {
+    let app = spawn_app().await;
+    let worker = app.worker();
+    let tenant = tenants::find_by_slug(&app.pool, &TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
+    let message = kilele::notifications::InvitationEmail {
+        to: "new.teacher@example.test".into(),
+        school: "Kilimanjaro Hills".into(),
+        link: "https://k.test/invite?t=secret".into(),
+    };
+    let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
+    kilele::jobs::enqueue(&mut tx, tenant, &worker.pii, &kilele::jobs::Job::InvitationEmail(message)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = kilele::db::tenant_tx(&worker.pool, tenant).await.unwrap();
+    let (kind, payload): (String, serde_json::Value) =
+        sqlx::query_as("SELECT kind, payload FROM jobs WHERE status = 'queued'").fetch_one(&mut *tx).await.unwrap();
+    drop(tx);
+    assert_eq!(kind, "mail.invitation");
+    assert!(!payload.to_string().contains("new.teacher") && !payload.to_string().contains("secret"), "{payload}");
+    assert_eq!(server::worker::run_once(&worker).await.unwrap(), 1);
+    let mut tx = kilele::db::tenant_tx(&worker.pool, tenant).await.unwrap();
+    let (status, payload): (String, serde_json::Value) =
+        sqlx::query_as("SELECT status, payload FROM jobs").fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(status, "done");
+    assert_eq!(payload, serde_json::json!({}), "a finished job keeps no payload");
+    let mails: Vec<String> = app.sent_emails().iter().map(|m| m.replace("=\r\n", "").replace("=3D", "=")).collect();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("new.teacher@example.test") && mails[0].contains("https://k.test/invite?t=secret"), "{}", mails[0]);
+}

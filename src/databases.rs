@@ -1,0 +1,39 @@
+//! Whole databases, for tools that need a scratch one (`kilele bench pages`). Run on a
+//! connection of a role that may create databases (the schema owner), never by the app.
+
+use sqlx::PgConnection;
+
+/// Names written into the statement (identifiers cannot be bound): lower-case letters,
+/// digits and `_`, starting with a letter.
+fn check_name(name: &str) -> Result<&str, sqlx::Error> {
+    let ok = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(name)
+    } else {
+        Err(sqlx::Error::Protocol(format!("not a plain database name: {name:?}")))
+    }
+}
+
+pub async fn create(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    let name = check_name(name)?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(admin).await.map(|_| ())
+}
+
+/// Drops the database, disconnecting whoever still uses it.
+pub async fn drop(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    let name = check_name(name)?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(admin).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_plain_names_reach_the_statement() {
+        assert!(super::check_name("kilele_bench_123").is_ok());
+        for bad in ["", "1abc", "a;DROP", "Kilele", "a b", "a\"b"] {
+            assert!(super::check_name(bad).is_err(), "{bad}");
+        }
+    }
+}
