@@ -448,7 +448,16 @@ async fn seed_school(
         let user = users::create_school_user(&mut tx, tenant, &account("student")?, &name, Some(demo_hash), &[Role::Student], by).await?;
         sqlx::query("UPDATE students SET user_id = $2 WHERE id = $1").bind(student).bind(user).execute(&mut *tx).await?;
     }
-    audit::append(&mut tx, tenant, now, &seed_actor, "seed.demo", spec.slug, serde_json::json!({ "students": serial })).await?;
+    audit::append(
+        &mut tx,
+        tenant,
+        now,
+        &seed_actor,
+        kilele::audit::actions::SEED_DEMO,
+        spec.slug,
+        serde_json::json!({ "students": serial }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(i64::from(serial))
 }
