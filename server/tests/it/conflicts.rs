@@ -123,3 +123,20 @@ async fn a_refused_photo_shows_its_error_on_the_student_page_not_in_the_url() {
     let (_, html) = admin.get_text("/admin/import").await;
     assert!(form_errors(&html).unwrap_or_default().contains("The file has no students in it"), "{html}");
 }
+
+/// A typo in the constraint table would turn a duplicate back into a 500: every name in it
+/// is a constraint (or unique index) the migrated schema really has.
+#[tokio::test]
+async fn every_mapped_constraint_exists_in_the_schema() {
+    let app = spawn_app().await;
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+         UNION SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'",
+    )
+    .fetch_all(&app.owner_pool)
+    .await
+    .unwrap();
+    for (name, _, _) in kilele::db::CONSTRAINTS {
+        assert!(names.iter().any(|n| n == name), "{name} is not in the schema");
+    }
+}
