@@ -6,6 +6,7 @@
 //! ends the setting is gone, so a pooled connection that is reused sees nothing (fails closed).
 
 use crate::tenancy::TenantId;
+use crate::{DomainError, ValidationError};
 use sqlx::{PgPool, Postgres, Transaction};
 
 pub type TenantTx = Transaction<'static, Postgres>;
@@ -35,11 +36,125 @@ pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx
     pool.begin_with(sqlx::AssertSqlSafe(begin)).await
 }
 
-/// True when the error is a unique-constraint violation (so callers can turn it into a
-/// field error instead of a 500).
-pub fn is_unique_violation(err: &sqlx::Error) -> Option<String> {
-    match err {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => Some(db.constraint().unwrap_or_default().to_owned()),
+/// Opens a savepoint: what is written until [`end_savepoint`] can be undone alone, leaving
+/// the transaction usable (a refused insert must not poison the rest of the unit of work).
+/// Savepoints of the same name nest: each end refers to the newest one.
+pub async fn savepoint(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+    sqlx::query("SAVEPOINT kilele_change").execute(&mut **tx).await.map(|_| ())
+}
+
+/// Ends the savepoint opened by [`savepoint`]: released when `result` is Ok, rolled back
+/// (everything written since undone) when not. The result passes through.
+pub async fn end_savepoint<T>(tx: &mut TenantTx, result: Result<T, DomainError>) -> Result<T, DomainError> {
+    match result {
+        Ok(v) => {
+            sqlx::query("RELEASE SAVEPOINT kilele_change").execute(&mut **tx).await?;
+            Ok(v)
+        }
+        Err(e) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT kilele_change").execute(&mut **tx).await?;
+            Err(e)
+        }
+    }
+}
+
+/// What a violated constraint means to the person who filled the form: (constraint name,
+/// form field, i18n message key). Unique and exclusion constraints become a
+/// [`DomainError::Conflict`] (409), foreign keys a [`DomainError::Invalid`] (422). The one
+/// table for every writer: a new constraint that people can trip over gets a row here.
+pub const CONSTRAINTS: &[(&str, &str, &str)] = &[
+    ("users_tenant_id_email_key", "email", "error-email-taken"),
+    ("academic_years_tenant_id_year_key", "year", "error-year-exists"),
+    ("terms_tenant_id_academic_year_id_number_key", "year", "error-year-exists"),
+    ("terms_no_overlap", "term", "error-term-overlap"),
+    ("levels_tenant_id_code_key", "ordinal", "error-level-exists"),
+    ("streams_tenant_id_level_id_name_key", "name", "error-stream-exists"),
+    ("subject_combinations_tenant_id_code_key", "code", "error-combination-exists"),
+    ("students_combination_fk", "combination_id", "error-combination-in-use"),
+    ("school_subjects_tenant_id_code_key", "code", "error-subject-exists"),
+    ("students_tenant_id_admission_no_key", "admission_no", "error-admission-exists"),
+    ("students_tenant_id_stream_id_fkey", "stream", "error-class-unknown"),
+    ("enrolments_tenant_id_student_id_academic_year_id_key", "stream", "error-conflict"),
+    ("enrolments_tenant_id_stream_id_fkey", "stream", "error-class-unknown"),
+    ("student_guardians_pkey", "guardian_phone", "students-error-guardian-linked"),
+    ("student_guardians_tenant_id_student_id_fkey", "guardian_phone", "error-not-found"),
+    ("student_guardians_tenant_id_guardian_id_fkey", "guardian_phone", "error-not-found"),
+];
+
+/// The field error for a violated constraint, from its SQLSTATE and name (`None` when the
+/// error is no constraint violation or the constraint is not one people can trip over).
+/// `field` overrides the table's field where the form has several (`term2`).
+pub fn constraint_error(code: Option<&str>, constraint: Option<&str>, field: Option<&str>) -> Option<DomainError> {
+    let conflict = match code? {
+        // unique_violation, exclusion_violation
+        "23505" | "23P01" => true,
+        // foreign_key_violation
+        "23503" => false,
+        _ => return None,
+    };
+    let (_, table_field, message) = CONSTRAINTS.iter().find(|(name, _, _)| Some(*name) == constraint)?;
+    let field = field.unwrap_or(table_field).to_owned();
+    let message = (*message).to_owned();
+    Some(if conflict { DomainError::Conflict { field, message } } else { ValidationError { field, message }.into() })
+}
+
+/// A database error as the domain reports it: a known constraint becomes a field error
+/// ([`CONSTRAINTS`]), anything else stays a database error.
+pub fn map_constraint(err: sqlx::Error) -> DomainError {
+    map_constraint_on(err, None)
+}
+
+/// [`map_constraint`], naming the form field when the table's is too general.
+pub fn map_constraint_on(err: sqlx::Error, field: Option<&str>) -> DomainError {
+    let mapped = match &err {
+        sqlx::Error::Database(db) => constraint_error(db.code().as_deref(), db.constraint(), field),
         _ => None,
+    };
+    mapped.unwrap_or(DomainError::Database(err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_and_exclusion_are_conflicts_with_the_tables_field() {
+        let e = constraint_error(Some("23505"), Some("students_tenant_id_admission_no_key"), None);
+        assert!(
+            matches!(&e, Some(DomainError::Conflict { field, message }) if field == "admission_no" && message == "error-admission-exists"),
+            "{e:?}"
+        );
+        let e = constraint_error(Some("23P01"), Some("terms_no_overlap"), Some("term2"));
+        assert!(
+            matches!(&e, Some(DomainError::Conflict { field, message }) if field == "term2" && message == "error-term-overlap"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn foreign_keys_are_invalid_fields() {
+        let e = constraint_error(Some("23503"), Some("students_combination_fk"), None);
+        assert!(
+            matches!(&e, Some(DomainError::Invalid(v)) if v.field == "combination_id" && v.message == "error-combination-in-use"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_constraints_and_other_errors_stay_database_errors() {
+        assert!(constraint_error(Some("23505"), Some("tenants_slug_key"), None).is_none());
+        assert!(constraint_error(Some("23505"), None, None).is_none());
+        assert!(constraint_error(Some("40001"), Some("students_tenant_id_admission_no_key"), None).is_none());
+        assert!(constraint_error(None, Some("students_tenant_id_admission_no_key"), None).is_none());
+        assert!(matches!(map_constraint(sqlx::Error::RowNotFound), DomainError::Database(_)));
+    }
+
+    #[test]
+    fn every_row_is_well_formed_and_named_once() {
+        let mut seen = std::collections::HashSet::new();
+        for (name, field, message) in CONSTRAINTS {
+            assert!(seen.insert(*name), "{name} twice");
+            assert!(!field.is_empty() && message.contains("error-"), "{name}");
+        }
     }
 }

@@ -28,8 +28,10 @@ pub enum DomainError {
     /// Several fields at once (a form is checked whole, so people fix everything in one go).
     #[error("{} invalid fields", .0.len())]
     InvalidFields(Vec<ValidationError>),
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// The change clashes with what is stored (the same admission number twice, overlapping
+    /// terms, a row someone else changed meanwhile): shown like a field error, answered 409.
+    #[error("conflict on {field}: {message}")]
+    Conflict { field: String, message: String },
     #[cfg(feature = "ssr")]
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -38,6 +40,13 @@ pub enum DomainError {
     Pii(#[from] crate::audit::pii::PiiError),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl DomainError {
+    /// A [`DomainError::Conflict`] on `field` with the i18n `message`.
+    pub fn conflict(field: &str, message: &str) -> Self {
+        Self::Conflict { field: field.to_owned(), message: message.to_owned() }
+    }
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;

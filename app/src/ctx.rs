@@ -34,6 +34,15 @@ impl Notice {
     pub const PORTAL_OPEN: &'static str = "portal-open";
 }
 
+/// A refused form post of a plain handler (a file upload): its error, kept in the session and
+/// shown once on the next GET of `path` through [`RequestCtx::form_errors`], like a server
+/// function's form error. Never carried in a URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormErrorFlash {
+    pub path: String,
+    pub error: crate::errors::AppError,
+}
+
 /// Where a server function leaves a [`Notice`]; the server's middleware moves it into the
 /// session once the response is ready (server functions have no session of their own).
 #[derive(Debug, Clone, Default)]
@@ -73,7 +82,8 @@ pub struct RequestCtx {
     pub portals: Vec<Portal>,
     pub path: String,
     pub login_flash: Option<LoginFlash>,
-    /// A server function posted as a plain form failed: its error, to show next to the form.
+    /// A form post failed: its error, kept in the session for this page and shown once next
+    /// to the form (never read from the URL).
     pub form_error: Option<crate::errors::AppError>,
     /// `https://host` as the browser sees this site (for links people copy).
     pub origin: String,
@@ -96,8 +106,10 @@ impl RequestCtx {
         use crate::errors::AppError;
         match &self.form_error {
             None => vec![],
-            // The error arrived in the URL: only our own message keys are shown.
-            Some(AppError::Invalid { field, message }) => vec![(field.clone(), self.t_known(message))],
+            // Only our own message keys are shown (a key from elsewhere says "something went wrong").
+            Some(AppError::Invalid { field, message } | AppError::Conflict { field, message }) => {
+                vec![(field.clone(), self.t_known(message))]
+            }
             Some(AppError::InvalidFields(fields)) => fields.iter().map(|(f, m)| (f.clone(), self.t_known(m))).collect(),
             Some(other) => vec![(String::new(), self.t_known(other.i18n_key()))],
         }

@@ -19,6 +19,12 @@ pub enum AppError {
     },
     /// Several fields at once.
     InvalidFields(Vec<(String, String)>),
+    /// The change clashes with what is stored (a duplicate, an overlap, a concurrent edit):
+    /// shown next to its field like a validation error, answered 409.
+    Conflict {
+        field: String,
+        message: String,
+    },
     /// Something broke on our side; details are in the server log only.
     Internal,
     /// Transport-level failure of the server-function call itself.
@@ -39,7 +45,7 @@ impl AppError {
             Self::Unauthenticated => "error-unauthenticated",
             Self::Forbidden => "error-forbidden",
             Self::NotFound => "error-not-found",
-            Self::Invalid { message, .. } => message,
+            Self::Invalid { message, .. } | Self::Conflict { message, .. } => message,
             Self::InvalidFields(fields) => fields.first().map(|(_, m)| m.as_str()).unwrap_or("error-internal"),
             Self::Internal | Self::Transport(_) => "error-internal",
         }
@@ -54,6 +60,7 @@ impl AppError {
             Self::Forbidden => S::FORBIDDEN,
             Self::NotFound => S::NOT_FOUND,
             Self::Invalid { .. } | Self::InvalidFields(_) => S::UNPROCESSABLE_ENTITY,
+            Self::Conflict { .. } => S::CONFLICT,
             Self::Transport(_) => S::BAD_REQUEST,
             Self::Internal => S::INTERNAL_SERVER_ERROR,
         }
@@ -77,7 +84,7 @@ impl From<kilele::DomainError> for AppError {
             D::Forbidden => Self::Forbidden,
             D::Invalid(v) => Self::Invalid { field: v.field, message: v.message },
             D::InvalidFields(vs) => Self::InvalidFields(vs.into_iter().map(|v| (v.field, v.message)).collect()),
-            D::Conflict(what) => Self::Invalid { field: what, message: "error-conflict".into() },
+            D::Conflict { field, message } => Self::Conflict { field, message },
             other => {
                 tracing::error!(error = %other, "domain error");
                 Self::Internal

@@ -2,7 +2,7 @@
 //! per request; sign-in, sign-out and the language switch.
 
 use crate::state::AppState;
-use app::ctx::{LoginFlash, Notice, NoticeSlot, RequestCtx};
+use app::ctx::{FormErrorFlash, LoginFlash, Notice, NoticeSlot, RequestCtx};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -23,6 +23,7 @@ const FLASH_KEY: &str = "login_flash";
 /// How stale `last_seen_at` may get before a request writes the session again.
 const SESSION_TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 const NOTICE_KEY: &str = "notice";
+const FORM_ERROR_KEY: &str = "form_error";
 pub use crate::pages::LANG_COOKIE;
 use crate::pages::{self, accept_language, cookie, language_of};
 
@@ -168,10 +169,23 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
     } else {
         None
     };
+    // A refused form post (a server function's, see `take_form_error`, or a plain
+    // handler's, see `flash_form_error`) is shown once by the page it returns to.
+    let flashed_error = if req.method() == axum::http::Method::GET {
+        match session.get::<FormErrorFlash>(FORM_ERROR_KEY).await.ok().flatten() {
+            Some(f) if f.path == path => {
+                let _ = session.remove::<FormErrorFlash>(FORM_ERROR_KEY).await;
+                Some(f.error)
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
     let notice_slot = NoticeSlot::default();
     req.extensions_mut().insert(notice_slot.clone());
 
-    let form_error = req.uri().query().and_then(form_error_from_query);
+    let form_error = flashed_error;
     let origin =
         st.config.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| format!("http://{}", host(&headers)));
     req.extensions_mut().insert(RequestCtx {
@@ -187,6 +201,11 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         notice,
     });
     let mut resp = next.run(req).await;
+    if let Some(flash) = take_form_error(&mut resp) {
+        if let Err(e) = session.insert(FORM_ERROR_KEY, &flash).await {
+            return pages::internal(lang, e);
+        }
+    }
     if let Some(n) = notice_slot.take() {
         if let Err(e) = session.insert(NOTICE_KEY, &n).await {
             return pages::internal(lang, e);
@@ -199,11 +218,55 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
     resp
 }
 
-/// A server function posted as a plain HTML form redirects back with `__err=<base64 JSON>`
-/// when it fails; decode it so the page can show the message next to the form.
-fn form_error_from_query(query: &str) -> Option<app::errors::AppError> {
+/// Refuses a plain form post (a file upload): the error is kept in the session and shown once
+/// by the page at `back`, which the browser is sent to. The URL carries no error.
+pub async fn flash_form_error(session: Option<&Session>, back: &str, error: app::errors::AppError) -> Response {
+    if let Some(session) = session {
+        if let Err(e) = session.insert(FORM_ERROR_KEY, FormErrorFlash { path: back.to_owned(), error }).await {
+            tracing::warn!(error = %e, "form error not kept");
+        }
+    }
+    see_other(back)
+}
+
+/// A server function posted as a plain HTML form redirects back with its error in the URL
+/// (`__err=<base64 JSON>` next to `__path`, the framework's convention). Errors reach pages
+/// one way only, so take it out: the error is returned for the session (shown once by the
+/// page the browser goes back to) and the redirect keeps its other query parameters.
+fn take_form_error(resp: &mut Response) -> Option<FormErrorFlash> {
+    if !resp.status().is_redirection() {
+        return None;
+    }
+    let location = resp.headers().get(header::LOCATION)?.to_str().ok()?.to_owned();
+    let (target, query) = location.split_once('?')?;
+    let mut encoded = None;
+    let mut kept = url::form_urlencoded::Serializer::new(String::new());
+    let mut any_kept = false;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "__err" => encoded = Some(v.into_owned()),
+            "__path" => {}
+            _ => {
+                kept.append_pair(&k, &v);
+                any_kept = true;
+            }
+        }
+    }
+    let encoded = encoded?;
+    let error = decode_form_error(&encoded).unwrap_or(app::errors::AppError::Internal);
+    let clean = if any_kept { format!("{target}?{}", kept.finish()) } else { target.to_owned() };
+    let value = HeaderValue::from_str(&clean).ok()?;
+    resp.headers_mut().insert(header::LOCATION, value);
+    // The middleware compares paths: a full URL (`http://host/admin/calendar`) keeps its path.
+    let path = match url::Url::parse(target) {
+        Ok(u) => u.path().to_owned(),
+        Err(_) => target.to_owned(),
+    };
+    Some(FormErrorFlash { path, error })
+}
+
+fn decode_form_error(encoded: &str) -> Option<app::errors::AppError> {
     use base64::Engine;
-    let encoded = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "__err").map(|(_, v)| v.into_owned())?;
     let bytes = base64::engine::general_purpose::URL_SAFE.decode(encoded.as_bytes()).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
@@ -362,7 +425,7 @@ pub async fn logout(State(st): State<AppState>, session: Session, req: Request) 
                 t.id,
                 st.deps.clock.now(),
                 &Actor::user(p.user_id, &p.email),
-                "logout",
+                kilele::audit::actions::LOGOUT,
                 &p.email,
                 serde_json::json!({}),
             )

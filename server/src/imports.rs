@@ -20,6 +20,11 @@ fn school_user(ctx: Option<&RequestCtx>, needs: &[Permission]) -> Result<(Princi
     Ok((me, tenant))
 }
 
+/// A refused file, said on the `file` field of the page's form errors.
+fn file_error(key: &str) -> app::errors::AppError {
+    app::errors::AppError::Invalid { field: "file".into(), message: key.to_owned() }
+}
+
 /// `POST /admin/import/upload` (multipart, field `file`): keeps the file and sends the user
 /// to its preview. Nothing is imported yet.
 pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
@@ -29,9 +34,11 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
         Ok(v) => v,
         Err(r) => return *r,
     };
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
+    let refuse = |key: &str| crate::auth::flash_form_error(session.as_ref(), "/admin/import", file_error(key));
     let mut multipart = match <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st).await {
         Ok(m) => m,
-        Err(_) => return Redirect::to("/admin/import?error=import-error-not-a-spreadsheet").into_response(),
+        Err(_) => return refuse("import-error-not-a-spreadsheet").await,
     };
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
@@ -40,16 +47,16 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
                 let name = field.file_name().unwrap_or("upload").to_owned();
                 match field.bytes().await {
                     Ok(bytes) => file = Some((name, bytes.to_vec())),
-                    Err(_) => return Redirect::to("/admin/import?error=import-error-too-large").into_response(),
+                    Err(_) => return refuse("import-error-too-large").await,
                 }
             }
             Ok(Some(_)) => continue,
             Ok(None) => break,
-            Err(_) => return Redirect::to("/admin/import?error=import-error-too-large").into_response(),
+            Err(_) => return refuse("import-error-too-large").await,
         }
     }
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return Redirect::to("/admin/import?error=import-error-empty").into_response();
+        return refuse("import-error-empty").await;
     };
     let saved = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
@@ -60,7 +67,7 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
     .await;
     match saved {
         Ok(id) => Redirect::to(&format!("/admin/import?upload={id}")).into_response(),
-        Err(kilele::DomainError::Invalid(v)) => Redirect::to(&format!("/admin/import?error={}", v.message)).into_response(),
+        Err(kilele::DomainError::Invalid(v)) => refuse(&v.message).await,
         Err(e) => crate::pages::internal(lang, e),
     }
 }
@@ -80,7 +87,16 @@ pub async fn export(State(st): State<AppState>, req: Request) -> Response {
         let rows = import_store::export_rows(&mut tx, tenant.id, &st.deps.pii).await?;
         let actor = kilele::audit::Actor::user(me.user_id, &me.email);
         let details = serde_json::json!({ "students": rows.len(), "format": if xlsx { "xlsx" } else { "csv" } });
-        kilele::audit::append(&mut tx, tenant.id, st.deps.clock.now(), &actor, "students.exported", tenant.slug.as_str(), details).await?;
+        kilele::audit::append(
+            &mut tx,
+            tenant.id,
+            st.deps.clock.now(),
+            &actor,
+            kilele::audit::actions::STUDENTS_EXPORTED,
+            tenant.slug.as_str(),
+            details,
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, kilele::DomainError>(rows)
     }
@@ -172,28 +188,29 @@ pub async fn upload_photo(State(st): State<AppState>, req: Request) -> Response 
     };
     let Some(id) = student_id(&req) else { return StatusCode::NOT_FOUND.into_response() };
     let back = format!("/admin/students/{id}");
-    let refuse = |key: &str| Redirect::to(&format!("{back}?photo_error={key}")).into_response();
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
+    let refuse = |key: &str| crate::auth::flash_form_error(session.as_ref(), &back, file_error(key));
     let mut multipart = match <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st).await {
         Ok(m) => m,
-        Err(_) => return refuse("error-photo-invalid"),
+        Err(_) => return refuse("error-photo-invalid").await,
     };
     let mut bytes = None;
     loop {
         match multipart.next_field().await {
             Ok(Some(field)) if field.name() == Some("photo") => match field.bytes().await {
                 Ok(b) => bytes = Some(b.to_vec()),
-                Err(_) => return refuse("error-photo-too-large"),
+                Err(_) => return refuse("error-photo-too-large").await,
             },
             Ok(Some(_)) => continue,
             Ok(None) => break,
-            Err(_) => return refuse("error-photo-too-large"),
+            Err(_) => return refuse("error-photo-too-large").await,
         }
     }
-    let Some(bytes) = bytes.filter(|b| !b.is_empty()) else { return refuse("error-photo-invalid") };
+    let Some(bytes) = bytes.filter(|b| !b.is_empty()) else { return refuse("error-photo-invalid").await };
     if bytes.len() > MAX_PHOTO_BYTES {
-        return refuse("error-photo-too-large");
+        return refuse("error-photo-too-large").await;
     }
-    let Some(kind) = kilele::storage::ImageKind::sniff(&bytes) else { return refuse("error-photo-invalid") };
+    let Some(kind) = kilele::storage::ImageKind::sniff(&bytes) else { return refuse("error-photo-invalid").await };
     let key = kilele::storage::FileStore::new_key(tenant.id, "students", kind.ext());
     let saved = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;

@@ -43,7 +43,16 @@ pub async fn create(owner: &PgPool, pool: &PgPool, s: &NewSchool<'_>, at: chrono
     let actor = Actor::system("operator");
     let by = users::ChangedBy { actor: &actor, at };
     users::create_school_user(&mut tx, tenant, &email, s.admin_name, Some(&hash), &[Role::SchoolAdmin, Role::Teacher], by).await?;
-    kilele::audit::append(&mut tx, tenant, at, &actor, "school.created", slug.as_str(), serde_json::json!({ "plan": s.plan })).await?;
+    kilele::audit::append(
+        &mut tx,
+        tenant,
+        at,
+        &actor,
+        kilele::audit::actions::SCHOOL_CREATED,
+        slug.as_str(),
+        serde_json::json!({ "plan": s.plan }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(tenant)
 }

@@ -373,7 +373,16 @@ async fn seed_school(
         let user = users::create_school_user(&mut tx, tenant, &account("student")?, &name, Some(demo_hash), &[Role::Student], by).await?;
         setup::attach_student_account(&mut tx, student, user).await?;
     }
-    audit::append(&mut tx, tenant, now, &seed_actor, "seed.demo", spec.slug, serde_json::json!({ "students": serial })).await?;
+    audit::append(
+        &mut tx,
+        tenant,
+        now,
+        &seed_actor,
+        kilele::audit::actions::SEED_DEMO,
+        spec.slug,
+        serde_json::json!({ "students": serial }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(i64::from(serial))
 }

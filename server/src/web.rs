@@ -179,7 +179,7 @@ pub async fn serve(
 }
 
 /// Server functions answer every error with 500; give API clients the status that says what
-/// happened (401, 403, 404, 422), keeping the error body. Internal errors stay 500.
+/// happened (401, 403, 404, 409, 422), keeping the error body. Internal errors stay 500.
 pub async fn api_error_status(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     use app::errors::AppError;
     use axum::http::StatusCode;

@@ -128,10 +128,10 @@ pub mod db {
     //! Calendar reads and writes, inside a tenant transaction. Every change is audited.
     use super::{check_terms, TermDates, TermView, YearView};
     use crate::audit;
-    use crate::db::TenantTx;
+    use crate::db::{end_savepoint, map_constraint_on, savepoint, TenantTx};
     use crate::identity::store::ChangedBy;
     use crate::tenancy::TenantId;
-    use crate::{DomainError, ValidationError};
+    use crate::DomainError;
     use sqlx::Row;
     use uuid::Uuid;
 
@@ -159,17 +159,6 @@ pub mod db {
             .collect()
     }
 
-    fn map_constraint(err: sqlx::Error, field: &str) -> DomainError {
-        if let sqlx::Error::Database(db) = &err {
-            match db.code().as_deref() {
-                Some("23505") => return ValidationError::new(field, "error-year-exists").into(),
-                Some("23P01") => return ValidationError::new(field, "error-term-overlap").into(),
-                _ => {}
-            }
-        }
-        DomainError::Database(err)
-    }
-
     /// Creates a year with its terms (checked whole; overlaps with other years' terms are
     /// refused by the database's exclusion constraint).
     pub async fn create_year(
@@ -181,7 +170,7 @@ pub mod db {
         by: ChangedBy<'_>,
     ) -> Result<Uuid, DomainError> {
         check_terms(year, terms_per_year, terms).map_err(DomainError::InvalidFields)?;
-        sqlx::query("SAVEPOINT create_year").execute(&mut **tx).await?;
+        savepoint(tx).await?;
         let result: Result<Uuid, DomainError> = async {
             let id: Uuid =
                 sqlx::query_scalar("INSERT INTO academic_years (tenant_id, year, starts_on, ends_on) VALUES ($1, $2, $3, $4) RETURNING id")
@@ -191,7 +180,7 @@ pub mod db {
                     .bind(terms.iter().map(|t| t.ends_on).max())
                     .fetch_one(&mut **tx)
                     .await
-                    .map_err(|e| map_constraint(e, "year"))?;
+                    .map_err(|e| map_constraint_on(e, Some("year")))?;
             for t in terms {
                 sqlx::query("INSERT INTO terms (tenant_id, academic_year_id, number, starts_on, ends_on) VALUES ($1, $2, $3, $4, $5)")
                     .bind(tenant.0)
@@ -201,23 +190,15 @@ pub mod db {
                     .bind(t.ends_on)
                     .execute(&mut **tx)
                     .await
-                    .map_err(|e| map_constraint(e, &format!("term{}", t.number)))?;
+                    .map_err(|e| map_constraint_on(e, Some(&format!("term{}", t.number))))?;
             }
             Ok(id)
         }
         .await;
-        match result {
-            Ok(id) => {
-                sqlx::query("RELEASE SAVEPOINT create_year").execute(&mut **tx).await?;
-                let details = serde_json::json!({ "year": year, "terms": terms.len() });
-                audit::append(tx, tenant, by.at, by.actor, "calendar.year.created", &year.to_string(), details).await?;
-                Ok(id)
-            }
-            Err(e) => {
-                sqlx::query("ROLLBACK TO SAVEPOINT create_year").execute(&mut **tx).await?;
-                Err(e)
-            }
-        }
+        let id = end_savepoint(tx, result).await?;
+        let details = serde_json::json!({ "year": year, "terms": terms.len() });
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CALENDAR_YEAR_CREATED, &year.to_string(), details).await?;
+        Ok(id)
     }
 
     /// Changes a term's dates (same checks as creation, against the other terms of its year).
@@ -244,20 +225,17 @@ pub mod db {
         if !errors.is_empty() {
             return Err(DomainError::InvalidFields(errors));
         }
-        sqlx::query("SAVEPOINT update_term").execute(&mut **tx).await?;
+        savepoint(tx).await?;
         let updated = sqlx::query("UPDATE terms SET starts_on = $2, ends_on = $3 WHERE id = $1")
             .bind(term)
             .bind(starts_on)
             .bind(ends_on)
             .execute(&mut **tx)
-            .await;
-        if let Err(e) = updated {
-            sqlx::query("ROLLBACK TO SAVEPOINT update_term").execute(&mut **tx).await?;
-            return Err(map_constraint(e, &field));
-        }
-        sqlx::query("RELEASE SAVEPOINT update_term").execute(&mut **tx).await?;
+            .await
+            .map_err(|e| map_constraint_on(e, Some(&field)));
+        end_savepoint(tx, updated).await?;
         let details = serde_json::json!({ "starts_on": starts_on.to_string(), "ends_on": ends_on.to_string() });
-        audit::append(tx, tenant, by.at, by.actor, "calendar.term.changed", &term.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CALENDAR_TERM_CHANGED, &term.to_string(), details).await?;
         Ok(())
     }
 
@@ -272,7 +250,8 @@ pub mod db {
         sqlx::query("UPDATE terms SET is_current = true WHERE id = $1").bind(term).execute(&mut **tx).await?;
         sqlx::query("UPDATE academic_years SET is_current = false WHERE is_current AND id <> $1").bind(year).execute(&mut **tx).await?;
         sqlx::query("UPDATE academic_years SET is_current = true WHERE id = $1").bind(year).execute(&mut **tx).await?;
-        audit::append(tx, tenant, by.at, by.actor, "calendar.term.current", &term.to_string(), serde_json::json!({})).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CALENDAR_TERM_CURRENT, &term.to_string(), serde_json::json!({}))
+            .await?;
         Ok(())
     }
 }

@@ -188,36 +188,7 @@ pub mod db {
     use crate::DomainError;
     use sqlx::Row;
 
-    pub(crate) async fn savepoint(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
-        sqlx::query("SAVEPOINT academic_change").execute(&mut **tx).await.map(|_| ())
-    }
-
-    /// Ends the savepoint opened by [`savepoint`]: kept on success, undone on failure.
-    pub(crate) async fn end_savepoint<T>(tx: &mut TenantTx, result: Result<T, DomainError>) -> Result<T, DomainError> {
-        match result {
-            Ok(v) => {
-                sqlx::query("RELEASE SAVEPOINT academic_change").execute(&mut **tx).await?;
-                Ok(v)
-            }
-            Err(e) => {
-                sqlx::query("ROLLBACK TO SAVEPOINT academic_change").execute(&mut **tx).await?;
-                Err(e)
-            }
-        }
-    }
-
-    /// A unique violation becomes `unique` on `field`; a foreign-key violation becomes
-    /// `in_use` on `field` (when given); anything else stays a database error.
-    pub(crate) fn map_constraint(err: sqlx::Error, field: &str, unique: &str, in_use: Option<&str>) -> DomainError {
-        if let sqlx::Error::Database(db) = &err {
-            match (db.code().as_deref(), in_use) {
-                (Some("23505"), _) => return ValidationError::new(field, unique).into(),
-                (Some("23503"), Some(key)) => return ValidationError::new(field, key).into(),
-                _ => {}
-            }
-        }
-        DomainError::Database(err)
-    }
+    use crate::db::{end_savepoint, map_constraint, savepoint};
 
     fn band_from_code(code: &str) -> Result<Band, sqlx::Error> {
         parse_band(code).map_err(|_| sqlx::Error::Decode(format!("unknown band {code}").into()))
@@ -361,10 +332,10 @@ pub mod db {
                 .bind(ordinal)
                 .fetch_one(&mut **tx)
                 .await
-                .map_err(|e| map_constraint(e, "ordinal", "error-level-exists", None));
+                .map_err(map_constraint);
         let id: Uuid = end_savepoint(tx, inserted).await?;
         let details = serde_json::json!({ "code": code, "name": name, "band": band.code(), "ordinal": ordinal });
-        audit::append(tx, tenant, by.at, by.actor, "class.level.added", &id.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CLASS_LEVEL_ADDED, &id.to_string(), details).await?;
         Ok(id)
     }
 
@@ -383,10 +354,10 @@ pub mod db {
             .bind(&name)
             .fetch_one(&mut **tx)
             .await
-            .map_err(|e| map_constraint(e, "name", "error-stream-exists", None));
+            .map_err(map_constraint);
         let id: Uuid = end_savepoint(tx, inserted).await?;
         let details = serde_json::json!({ "level": level, "class": class_name(&level_name, &name) });
-        audit::append(tx, tenant, by.at, by.actor, "class.stream.added", &id.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CLASS_STREAM_ADDED, &id.to_string(), details).await?;
         Ok(id)
     }
 
@@ -408,7 +379,7 @@ pub mod db {
         }
         sqlx::query("UPDATE streams SET class_teacher_id = $2 WHERE id = $1").bind(stream).bind(teacher).execute(&mut **tx).await?;
         let details = serde_json::json!({ "from": before, "to": teacher });
-        audit::append(tx, tenant, by.at, by.actor, "class.teacher.assigned", &stream.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CLASS_TEACHER_ASSIGNED, &stream.to_string(), details).await?;
         Ok(())
     }
 
@@ -439,7 +410,7 @@ pub mod db {
                 .bind(&name)
                 .fetch_one(&mut **tx)
                 .await
-                .map_err(|e| map_constraint(e, "code", "error-combination-exists", None))?;
+                .map_err(map_constraint)?;
             let mut added = Vec::new();
             for subject in &subject_codes {
                 let new: Option<Uuid> = sqlx::query_scalar(
@@ -470,10 +441,10 @@ pub mod db {
         let (id, added) = end_savepoint(tx, result).await?;
         for (subject_id, subject_code) in added {
             let details = serde_json::json!({ "code": subject_code, "master": subject_code, "via": code });
-            audit::append(tx, tenant, by.at, by.actor, "subject.added", &subject_id.to_string(), details).await?;
+            audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::SUBJECT_ADDED, &subject_id.to_string(), details).await?;
         }
         let details = serde_json::json!({ "code": code, "subjects": subject_codes });
-        audit::append(tx, tenant, by.at, by.actor, "class.combination.added", &id.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CLASS_COMBINATION_ADDED, &id.to_string(), details).await?;
         Ok(id)
     }
 
@@ -484,7 +455,7 @@ pub mod db {
             .bind(combination)
             .fetch_optional(&mut **tx)
             .await
-            .map_err(|e| map_constraint(e, "combination_id", "error-combination-exists", Some("error-combination-in-use")))
+            .map_err(map_constraint)
             .and_then(|code: Option<String>| code.ok_or(DomainError::NotFound));
         let code = end_savepoint(tx, deleted).await?;
         audit::append(
@@ -492,7 +463,7 @@ pub mod db {
             tenant,
             by.at,
             by.actor,
-            "class.combination.removed",
+            crate::audit::actions::CLASS_COMBINATION_REMOVED,
             &combination.to_string(),
             serde_json::json!({ "code": code }),
         )

@@ -305,7 +305,7 @@ pub async fn commit(tx: &mut TenantTx, tenant: TenantId, pii: &KeyRing, id: Uuid
         "guardian_links": l_students.len(),
         "admission_nos": rows.iter().map(|r| r.admission_no.as_str()).collect::<Vec<_>>(),
     });
-    audit::append(tx, tenant, by.at, by.actor, "students.imported", &id.to_string(), details).await?;
+    audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::STUDENTS_IMPORTED, &id.to_string(), details).await?;
     Ok(count)
 }
 

@@ -219,7 +219,7 @@ pub mod db {
             "students": students.len(),
             "graduated": to.iter().filter(|t| t.is_none()).count(),
         });
-        audit::append(tx, tenant, by.at, by.actor, "students.promoted", &batch.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::STUDENTS_PROMOTED, &batch.to_string(), details).await?;
         Ok(batch)
     }
 
@@ -291,7 +291,16 @@ pub mod db {
             .execute(&mut **tx)
             .await?;
         sqlx::query("UPDATE promotion_batches SET undone_at = $2 WHERE id = $1").bind(batch).bind(by.at).execute(&mut **tx).await?;
-        audit::append(tx, tenant, by.at, by.actor, "students.promotion.undone", &batch.to_string(), serde_json::json!({})).await?;
+        audit::append(
+            tx,
+            tenant,
+            by.at,
+            by.actor,
+            crate::audit::actions::STUDENTS_PROMOTION_UNDONE,
+            &batch.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         Ok(())
     }
 }

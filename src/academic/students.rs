@@ -834,7 +834,8 @@ pub mod db {
         let details = serde_json::json!({
             "from": { "prefix": from_prefix, "format": from_format }, "to": { "prefix": prefix, "format": format }
         });
-        audit::append(tx, tenant, by.at, by.actor, "school.admission_format.changed", &tenant.0.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::SCHOOL_ADMISSION_FORMAT_CHANGED, &tenant.0.to_string(), details)
+            .await?;
         Ok(())
     }
 
@@ -999,37 +1000,7 @@ pub mod db {
         })
     }
 
-    /// Unique and foreign-key violations as field errors; anything else stays a database
-    /// error.
-    fn map_constraint(err: sqlx::Error, unique: (&str, &str), foreign: (&str, &str)) -> DomainError {
-        if let sqlx::Error::Database(db) = &err {
-            match db.code().as_deref() {
-                Some("23505") => return ValidationError::new(unique.0, unique.1).into(),
-                Some("23503") => return ValidationError::new(foreign.0, foreign.1).into(),
-                _ => {}
-            }
-        }
-        DomainError::Database(err)
-    }
-
-    /// Ends the savepoint opened by [`savepoint`]: released when `result` is Ok, rolled back
-    /// (everything written since undone, the transaction still usable) when not.
-    async fn end_savepoint<T>(tx: &mut TenantTx, result: Result<T, DomainError>) -> Result<T, DomainError> {
-        match result {
-            Ok(v) => {
-                sqlx::query("RELEASE SAVEPOINT students_change").execute(&mut **tx).await?;
-                Ok(v)
-            }
-            Err(e) => {
-                sqlx::query("ROLLBACK TO SAVEPOINT students_change").execute(&mut **tx).await?;
-                Err(e)
-            }
-        }
-    }
-
-    async fn savepoint(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
-        sqlx::query("SAVEPOINT students_change").execute(&mut **tx).await.map(|_| ())
-    }
+    use crate::db::{end_savepoint, map_constraint, savepoint};
 
     async fn require_student(tx: &mut TenantTx, student: Uuid) -> Result<String, DomainError> {
         sqlx::query_scalar("SELECT admission_no FROM students WHERE id = $1 FOR UPDATE")
@@ -1096,9 +1067,9 @@ pub mod db {
         .bind(medical)
         .fetch_one(&mut **tx)
         .await
-        .map_err(|e| map_constraint(e, ("admission_no", "error-admission-exists"), ("stream", "error-class-unknown")))?;
+        .map_err(map_constraint)?;
         let details = serde_json::json!({ "admission_no": s.admission_no.as_str() });
-        audit::append(tx, tenant, by.at, by.actor, "student.added", &id.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::STUDENT_ADDED, &id.to_string(), details).await?;
         if let (Some(stream), Some((year_id, year))) = (stream, year) {
             sqlx::query("INSERT INTO enrolments (tenant_id, student_id, academic_year_id, stream_id) VALUES ($1, $2, $3, $4)")
                 .bind(tenant.0)
@@ -1107,9 +1078,9 @@ pub mod db {
                 .bind(stream)
                 .execute(&mut **tx)
                 .await
-                .map_err(|e| map_constraint(e, ("stream", "error-conflict"), ("stream", "error-class-unknown")))?;
+                .map_err(map_constraint)?;
             let details = serde_json::json!({ "year": year, "stream": stream });
-            audit::append(tx, tenant, by.at, by.actor, "student.enrolled", &id.to_string(), details).await?;
+            audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::STUDENT_ENROLLED, &id.to_string(), details).await?;
         }
         let first = NewGuardian { receives_sms: true, ..guardian.clone() };
         link(tx, tenant, pii, id, &first, by).await?;
@@ -1192,14 +1163,10 @@ pub mod db {
         if with_pii {
             query = query.bind(sealed.0).bind(sealed.1);
         }
-        let result = query
-            .execute(&mut **tx)
-            .await
-            .map(|_| ())
-            .map_err(|e| map_constraint(e, ("admission_no", "error-admission-exists"), ("admission_no", "error-not-found")));
+        let result = query.execute(&mut **tx).await.map(|_| ()).map_err(map_constraint);
         end_savepoint(tx, result).await?;
         let details = serde_json::json!({ "changed": changed, "admission_no": s.admission_no.as_str() });
-        audit::append(tx, tenant, by.at, by.actor, "student.updated", &student.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::STUDENT_UPDATED, &student.to_string(), details).await?;
         Ok(())
     }
 
@@ -1240,11 +1207,11 @@ pub mod db {
         .bind(receives_sms)
         .execute(&mut **tx)
         .await
-        .map_err(|e| map_constraint(e, ("guardian_phone", "students-error-guardian-linked"), ("guardian_phone", "error-not-found")))?;
+        .map_err(map_constraint)?;
         let details = serde_json::json!({
             "guardian": guardian, "relationship": g.relationship, "existing": existing, "receives_sms": receives_sms
         });
-        audit::append(tx, tenant, by.at, by.actor, "guardian.linked", &student.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::GUARDIAN_LINKED, &student.to_string(), details).await?;
         Ok(Linked { guardian, existing })
     }
 
@@ -1307,7 +1274,7 @@ pub mod db {
             .execute(&mut **tx)
             .await?;
         let details = serde_json::json!({ "guardian": guardian });
-        audit::append(tx, tenant, by.at, by.actor, "guardian.unlinked", &student.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::GUARDIAN_UNLINKED, &student.to_string(), details).await?;
         Ok(())
     }
 
@@ -1334,7 +1301,7 @@ pub mod db {
         let Some(old) = old else { return Ok(None) };
         store.await.map_err(PhotoError::Storage)?;
         sqlx::query("UPDATE students SET photo_key = $2 WHERE id = $1").bind(student).bind(key).execute(&mut **tx).await?;
-        audit::append(tx, tenant, by.at, by.actor, "student.photo.changed", &student.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::STUDENT_PHOTO_CHANGED, &student.to_string(), details).await?;
         Ok(Some(old))
     }
 
@@ -1371,7 +1338,7 @@ pub mod db {
             .execute(&mut **tx)
             .await?;
         let details = serde_json::json!({ "guardian": guardian, "receives_sms": receives_sms });
-        audit::append(tx, tenant, by.at, by.actor, "guardian.sms.changed", &student.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::GUARDIAN_SMS_CHANGED, &student.to_string(), details).await?;
         Ok(())
     }
 
@@ -1394,7 +1361,7 @@ pub mod db {
             .execute(&mut **tx)
             .await?;
         let details = serde_json::json!({ "from": from, "to": status.code(), "reason": reason });
-        audit::append(tx, tenant, by.at, by.actor, "student.status.changed", &student.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::STUDENT_STATUS_CHANGED, &student.to_string(), details).await?;
         Ok(())
     }
 
@@ -1421,7 +1388,7 @@ pub mod db {
             sqlx::query("UPDATE students SET stream_id = $2 WHERE id = $1").bind(student).bind(stream).execute(&mut **tx).await?;
         }
         let details = serde_json::json!({ "year": year_number, "stream": stream });
-        audit::append(tx, tenant, by.at, by.actor, "student.enrolled", &student.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::STUDENT_ENROLLED, &student.to_string(), details).await?;
         Ok(())
     }
 
@@ -1436,7 +1403,7 @@ pub mod db {
         .bind(stream)
         .execute(&mut **tx)
         .await
-        .map_err(|e| map_constraint(e, ("stream", "error-conflict"), ("stream", "error-class-unknown")))?;
+        .map_err(map_constraint)?;
         Ok(())
     }
 }

@@ -169,10 +169,11 @@ pub mod db {
     //! same transaction; a refused change leaves nothing behind.
     use super::*;
     use crate::academic::class_name;
-    use crate::academic::classes::db::{check_teacher, end_savepoint, map_constraint, savepoint, teachers, LEVEL_ORDER};
+    use crate::academic::classes::db::{check_teacher, teachers, LEVEL_ORDER};
     use crate::academic::classes::parse_band;
     use crate::audit;
     use crate::db::TenantTx;
+    use crate::db::{end_savepoint, map_constraint, savepoint};
     use crate::identity::store::ChangedBy;
     use crate::tenancy::TenantId;
     use crate::DomainError;
@@ -339,10 +340,10 @@ pub mod db {
         .bind(master)
         .fetch_one(&mut **tx)
         .await
-        .map_err(|e| map_constraint(e, "code", "error-subject-exists", None));
+        .map_err(map_constraint);
         let id: Uuid = end_savepoint(tx, inserted).await?;
         let details = serde_json::json!({ "code": s.code, "name_en": s.name_en, "name_sw": s.name_sw, "master": master });
-        audit::append(tx, tenant, by.at, by.actor, "subject.added", &id.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::SUBJECT_ADDED, &id.to_string(), details).await?;
         Ok(id)
     }
 
@@ -367,7 +368,7 @@ pub mod db {
             .fetch_one(&mut **tx)
             .await?;
         if already {
-            return Err(ValidationError::new("code", "error-subject-exists").into());
+            return Err(DomainError::conflict("code", "error-subject-exists"));
         }
         insert_subject(tx, tenant, &subject, Some(subject.code.as_str()), by).await
     }
@@ -419,7 +420,7 @@ pub mod db {
         }
         let details =
             serde_json::json!({ "level": level_name, "subject": subject_code, "mode": mode.map(SubjectMode::code).unwrap_or("none") });
-        audit::append(tx, tenant, by.at, by.actor, "subject.level.set", &level.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::SUBJECT_LEVEL_SET, &level.to_string(), details).await?;
         Ok(())
     }
 
@@ -474,7 +475,7 @@ pub mod db {
         .fetch_one(&mut **tx)
         .await?;
         let details = serde_json::json!({ "class": class, "subject": code, "teacher": teacher, "year": year });
-        audit::append(tx, tenant, by.at, by.actor, "allocation.set", &id.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::ALLOCATION_SET, &id.to_string(), details).await?;
         Ok(id)
     }
 
@@ -500,7 +501,7 @@ pub mod db {
         let id: Uuid = removed.try_get("id")?;
         let teacher: Uuid = removed.try_get("teacher_id")?;
         let details = serde_json::json!({ "class": class, "subject": code, "teacher": teacher, "year": year });
-        audit::append(tx, tenant, by.at, by.actor, "allocation.removed", &id.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::ALLOCATION_REMOVED, &id.to_string(), details).await?;
         Ok(())
     }
 }

@@ -13,12 +13,14 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub mod actions;
 #[cfg(feature = "ssr")]
 pub mod key;
 #[cfg(feature = "ssr")]
 pub mod pii;
 #[cfg(feature = "ssr")]
 mod store;
+pub use actions::Action;
 #[cfg(feature = "ssr")]
 pub use key::{install_key, installed_key, AuditKey, AuditKeyError};
 #[cfg(feature = "ssr")]

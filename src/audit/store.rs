@@ -1,3 +1,4 @@
+use super::actions::Action;
 use super::{entry_mac, installed_key, normalise_time, verify_chain, Actor, AuditEntry, AuditKey, ChainBreak, StoredChain, GENESIS};
 use crate::db::{tenant_tx, TenantTx};
 use crate::tenancy::TenantId;
@@ -14,10 +15,11 @@ pub async fn append(
     tenant: TenantId,
     at: DateTime<Utc>,
     actor: &Actor,
-    action: &str,
+    action: Action,
     subject: &str,
     details: Value,
 ) -> Result<i64, sqlx::Error> {
+    let action = action.as_str();
     sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING")
         .bind(tenant.0)
         .bind(GENESIS.as_slice())

@@ -39,7 +39,7 @@ pub async fn invite(tx: &mut TenantTx, tenant: TenantId, user: Uuid, by: Changed
         .bind(by.at + VALID_FOR)
         .execute(&mut **tx)
         .await?;
-    audit::append(tx, tenant, by.at, by.actor, "user.invited", &user.to_string(), serde_json::json!({})).await?;
+    audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::USER_INVITED, &user.to_string(), serde_json::json!({})).await?;
     Ok(token)
 }
 
@@ -60,21 +60,9 @@ pub async fn invite_staff(
     if roles.is_empty() || roles.iter().any(|r| !matches!(r, Role::SchoolAdmin | Role::Teacher | Role::Accountant)) {
         return Err(ValidationError::new("role", "error-role-invalid").into());
     }
-    sqlx::query("SAVEPOINT invite_staff").execute(&mut **tx).await?;
-    let created = users::create_school_user(tx, tenant, &email, &name, None, roles, by).await;
-    let user = match created {
-        Ok(u) => {
-            sqlx::query("RELEASE SAVEPOINT invite_staff").execute(&mut **tx).await?;
-            u
-        }
-        Err(e) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT invite_staff").execute(&mut **tx).await?;
-            return Err(match crate::db::is_unique_violation(&e) {
-                Some(_) => ValidationError::new("email", "error-email-taken").into(),
-                None => e.into(),
-            });
-        }
-    };
+    crate::db::savepoint(tx).await?;
+    let created = users::create_school_user(tx, tenant, &email, &name, None, roles, by).await.map_err(crate::db::map_constraint);
+    let user = crate::db::end_savepoint(tx, created).await?;
     let token = invite(tx, tenant, user, by).await?;
     Ok((user, token))
 }
@@ -94,7 +82,8 @@ pub async fn accept(tx: &mut TenantTx, tenant: TenantId, token: &str, new_passwo
     sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1 AND status = 'active'").bind(user).bind(hash).execute(&mut **tx).await?;
     sqlx::query("UPDATE invitations SET accepted_at = $2 WHERE id = $1").bind(invitation).bind(now).execute(&mut **tx).await?;
     let actor = audit::Actor::user(user, "invitation");
-    audit::append(tx, tenant, now, &actor, "user.invitation.accepted", &user.to_string(), serde_json::json!({})).await?;
+    audit::append(tx, tenant, now, &actor, crate::audit::actions::USER_INVITATION_ACCEPTED, &user.to_string(), serde_json::json!({}))
+        .await?;
     Ok(user)
 }
 
@@ -114,7 +103,7 @@ pub async fn set_active(tx: &mut TenantTx, tenant: TenantId, user: Uuid, active:
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)").bind(user).fetch_one(&mut **tx).await?;
         return if exists { Ok(()) } else { Err(DomainError::NotFound) };
     }
-    let action = if active { "user.reactivated" } else { "user.deactivated" };
+    let action = if active { crate::audit::actions::USER_REACTIVATED } else { crate::audit::actions::USER_DEACTIVATED };
     audit::append(tx, tenant, by.at, by.actor, action, &user.to_string(), serde_json::json!({})).await?;
     Ok(())
 }
@@ -206,14 +195,30 @@ pub async fn invite_guardian(
         .bind(by.at)
         .execute(&mut **tx)
         .await?;
-        audit::append(tx, tenant, by.at, by.actor, "guardian.portal.pending", &guardian.to_string(), serde_json::json!({ "user": user }))
-            .await?;
+        audit::append(
+            tx,
+            tenant,
+            by.at,
+            by.actor,
+            crate::audit::actions::GUARDIAN_PORTAL_PENDING,
+            &guardian.to_string(),
+            serde_json::json!({ "user": user }),
+        )
+        .await?;
         return Ok(GuardianInvitation::PendingSignIn { user });
     }
     let user = users::create_school_user(tx, tenant, &email, &name, None, &[Role::Parent], by).await?;
     sqlx::query("UPDATE guardians SET user_id = $2 WHERE id = $1").bind(guardian).bind(user).execute(&mut **tx).await?;
-    audit::append(tx, tenant, by.at, by.actor, "guardian.portal.opened", &guardian.to_string(), serde_json::json!({ "user": user }))
-        .await?;
+    audit::append(
+        tx,
+        tenant,
+        by.at,
+        by.actor,
+        crate::audit::actions::GUARDIAN_PORTAL_OPENED,
+        &guardian.to_string(),
+        serde_json::json!({ "user": user }),
+    )
+    .await?;
     let token = invite(tx, tenant, user, by).await?;
     Ok(GuardianInvitation::Invited { user, token, email: email.as_str().to_owned() })
 }
@@ -256,7 +261,8 @@ pub async fn apply_pending_parent_links(tx: &mut TenantTx, tenant: TenantId, use
         if done == 1 {
             users::grant_role(tx, tenant, user, Role::Parent, by).await?;
             let details = serde_json::json!({ "user": user, "on": "sign-in" });
-            audit::append(tx, tenant, by.at, by.actor, "guardian.portal.opened", &guardian.to_string(), details).await?;
+            audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::GUARDIAN_PORTAL_OPENED, &guardian.to_string(), details)
+                .await?;
             linked += 1;
         }
     }

@@ -105,7 +105,7 @@ pub async fn grant_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: R
     .rows_affected();
     if granted == 1 {
         let details = serde_json::json!({ "role": role.code() });
-        audit::append(tx, tenant, by.at, by.actor, "role.granted", &user.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::ROLE_GRANTED, &user.to_string(), details).await?;
     }
     Ok(())
 }
@@ -123,7 +123,7 @@ pub async fn revoke_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: 
     .rows_affected();
     if revoked > 0 {
         let details = serde_json::json!({ "role": role.code() });
-        audit::append(tx, tenant, by.at, by.actor, "role.revoked", &user.to_string(), details).await?;
+        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::ROLE_REVOKED, &user.to_string(), details).await?;
     }
     Ok(())
 }
@@ -382,7 +382,16 @@ pub async fn sign_in_school(
     if let Some(until) = backoff::refused_until(&throttles, now) {
         if let Some(refused) = record_refusal(&mut tx, table, email.as_str(), now).await? {
             let details = serde_json::json!({ "refused": refused, "window_minutes": backoff::AUDIT_WINDOW.num_minutes() });
-            audit::append(&mut tx, tenant.id, now, &Actor::anonymous(email.as_str()), "login.throttled", email.as_str(), details).await?;
+            audit::append(
+                &mut tx,
+                tenant.id,
+                now,
+                &Actor::anonymous(email.as_str()),
+                crate::audit::actions::LOGIN_THROTTLED,
+                email.as_str(),
+                details,
+            )
+            .await?;
         }
         tx.commit().await?;
         return Err(SignInError::Throttled(until));
@@ -409,7 +418,8 @@ pub async fn sign_in_school(
         // owner has proved who they are.
         super::invitations::apply_pending_parent_links(&mut tx, tenant.id, user_id, ChangedBy { actor: &actor, at: now }).await?;
         let principal = load_school_principal(&mut tx, tenant.id, user_id).await?.ok_or(SignInError::Invalid)?;
-        audit::append(&mut tx, tenant.id, now, &actor, "login.succeeded", email.as_str(), serde_json::json!({})).await?;
+        audit::append(&mut tx, tenant.id, now, &actor, crate::audit::actions::LOGIN_SUCCEEDED, email.as_str(), serde_json::json!({}))
+            .await?;
         tx.commit().await?;
         return Ok(principal);
     }
@@ -428,7 +438,7 @@ pub async fn sign_in_school(
         tenant.id,
         now,
         &actor,
-        "login.failed",
+        crate::audit::actions::LOGIN_FAILED,
         email.as_str(),
         serde_json::json!({ "reason": reason, "failures": failures }),
     )

@@ -164,7 +164,7 @@ pub async fn set_school_language(lang: String) -> Result<(), AppError> {
         tenant.id,
         deps.clock.now(),
         &Actor::user(me.user_id, &me.email),
-        "school.default_language.changed",
+        kilele::audit::actions::SCHOOL_DEFAULT_LANGUAGE_CHANGED,
         tenant.slug.as_str(),
         serde_json::json!({ "from": tenant.default_language.code(), "to": lang.code() }),
     )

@@ -14,12 +14,10 @@ pub fn ImportPage() -> impl IntoView {
     let ctx = request_ctx();
     let query = use_query_map();
     let upload = query.with_untracked(|q| q.get("upload"));
-    let upload_error = query.with_untracked(|q| q.get("error")).filter(|k| k.starts_with("import-error-"));
     let t = ctx.clone();
     view! {
         <Shell title=ctx.t("import-title")>
             <AdminTabs/>
-            {upload_error.map(|k| view! { <p class="alert" role="alert" data-testid="upload-error">{t.t_known(&k)}</p> })}
             <super::FormErrors/>
             {match upload {
                 Some(id) => {

@@ -301,10 +301,8 @@ fn student_view(t: &RequestCtx, d: StudentDetail, manage: bool) -> impl IntoView
             </form>
         }
     });
-    let photo_error = use_query_map().with_untracked(|q| q.get("photo_error")).filter(|k| k.starts_with("error-photo-"));
     view! {
         <section class="card" data-testid="student">
-            {photo_error.map(|k| view! { <p class="alert" role="alert" data-testid="photo-error">{t.t_known(&k)}</p> })}
             {photo}
             <h2>{d.full_name()}</h2>
             {photo_form}

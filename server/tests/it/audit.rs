@@ -146,7 +146,7 @@ async fn a_row_inserted_with_sql_by_the_app_role_is_detected() {
         tenant,
         chrono::Utc::now(),
         &kilele::audit::Actor::system("test"),
-        "test.after",
+        kilele::audit::actions::SEED_DEMO,
         "x",
         serde_json::json!({}),
     )

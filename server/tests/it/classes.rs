@@ -4,22 +4,12 @@
 use crate::harness::*;
 use uuid::Uuid;
 
-fn form_errors(html: &str) -> Option<&str> {
-    let at = html.find(r#"data-testid="form-errors""#)?;
-    Some(&html[at..(at + 600).min(html.len())])
-}
-
 /// Posts a form to a server function as a browser without JavaScript does and returns the
 /// error block of the page it is sent back to (`None` when the change went through).
 async fn post(b: &Browser, endpoint: &str, form: &[(&str, &str)], page: &str) -> Option<String> {
     let r = b.form_to_server_fn(endpoint, form, page).await;
     assert_eq!(r.status().as_u16(), 302, "{endpoint}: a form post is redirected back");
-    let back = redirect_target(&r).unwrap();
-    if !back.contains("__err=") {
-        return None;
-    }
-    let (_, html) = b.get_text(&back).await;
-    Some(form_errors(&html).unwrap_or_else(|| panic!("{endpoint}: no errors shown: {html}")).to_owned())
+    b.form_errors_after(&r).await
 }
 
 async fn id_of(app: &TestApp, sql: &str, school: &str, key: &str) -> Uuid {

@@ -258,6 +258,24 @@ impl TestApp {
 }
 
 impl Browser {
+    /// The error block a form post left for the page it was sent back to (read, and so
+    /// consumed, with a GET of that page), or `None` when it went through. Errors never
+    /// travel in the URL.
+    pub async fn form_errors_after(&self, resp: &reqwest::Response) -> Option<String> {
+        let back = redirect_target(resp).unwrap_or_else(|| panic!("a form post is redirected, got {}", resp.status()));
+        assert!(!back.contains("__err") && !back.contains("error="), "an error in the URL: {back}");
+        let (_, html) = self.get_text(&back).await;
+        let at = html.find(r#"data-testid="form-errors""#)?;
+        Some(html[at..(at + 800).min(html.len())].to_owned())
+    }
+
+    /// Asserts that a form post went through: back to its page, and that page shows no error.
+    pub async fn assert_form_ok(&self, resp: &reqwest::Response) {
+        if let Some(errors) = self.form_errors_after(resp).await {
+            panic!("the form post was refused: {errors}");
+        }
+    }
+
     /// `path` is a path on this site, or a full URL (as in a Location header).
     pub async fn get(&self, path: &str) -> reqwest::Response {
         let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) };

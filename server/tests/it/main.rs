@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod calendar;
 mod classes;
+mod conflicts;
 mod import;
 mod ops;
 mod portals;

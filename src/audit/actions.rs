@@ -1,0 +1,121 @@
+//! Every audit action name, in one place: `audit::append` takes an [`Action`], which only
+//! these constants can make, so a new kind of entry is added here (and readers of the log
+//! find the whole vocabulary in one file).
+
+/// The name of an audited action (`student.added`). Made only by the constants below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Action(&'static str);
+
+impl Action {
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+pub const ALLOCATION_REMOVED: Action = Action("allocation.removed");
+pub const ALLOCATION_SET: Action = Action("allocation.set");
+pub const CALENDAR_TERM_CHANGED: Action = Action("calendar.term.changed");
+pub const CALENDAR_TERM_CURRENT: Action = Action("calendar.term.current");
+pub const CALENDAR_YEAR_CREATED: Action = Action("calendar.year.created");
+pub const CLASS_COMBINATION_ADDED: Action = Action("class.combination.added");
+pub const CLASS_COMBINATION_REMOVED: Action = Action("class.combination.removed");
+pub const CLASS_LEVEL_ADDED: Action = Action("class.level.added");
+pub const CLASS_STREAM_ADDED: Action = Action("class.stream.added");
+pub const CLASS_TEACHER_ASSIGNED: Action = Action("class.teacher.assigned");
+pub const GUARDIAN_LINKED: Action = Action("guardian.linked");
+pub const GUARDIAN_PORTAL_OPENED: Action = Action("guardian.portal.opened");
+pub const GUARDIAN_PORTAL_PENDING: Action = Action("guardian.portal.pending");
+pub const GUARDIAN_SMS_CHANGED: Action = Action("guardian.sms.changed");
+pub const GUARDIAN_UNLINKED: Action = Action("guardian.unlinked");
+pub const LOGOUT: Action = Action("logout");
+pub const LOGIN_FAILED: Action = Action("login.failed");
+pub const LOGIN_SUCCEEDED: Action = Action("login.succeeded");
+pub const LOGIN_THROTTLED: Action = Action("login.throttled");
+pub const ROLE_GRANTED: Action = Action("role.granted");
+pub const ROLE_REVOKED: Action = Action("role.revoked");
+pub const SCHOOL_ADMISSION_FORMAT_CHANGED: Action = Action("school.admission_format.changed");
+pub const SCHOOL_CREATED: Action = Action("school.created");
+pub const SCHOOL_DEFAULT_LANGUAGE_CHANGED: Action = Action("school.default_language.changed");
+pub const SEED_DEMO: Action = Action("seed.demo");
+pub const STUDENT_ADDED: Action = Action("student.added");
+pub const STUDENT_ENROLLED: Action = Action("student.enrolled");
+pub const STUDENT_PHOTO_CHANGED: Action = Action("student.photo.changed");
+pub const STUDENT_STATUS_CHANGED: Action = Action("student.status.changed");
+pub const STUDENT_UPDATED: Action = Action("student.updated");
+pub const STUDENTS_EXPORTED: Action = Action("students.exported");
+pub const STUDENTS_IMPORTED: Action = Action("students.imported");
+pub const STUDENTS_PROMOTED: Action = Action("students.promoted");
+pub const STUDENTS_PROMOTION_UNDONE: Action = Action("students.promotion.undone");
+pub const SUBJECT_ADDED: Action = Action("subject.added");
+pub const SUBJECT_LEVEL_SET: Action = Action("subject.level.set");
+pub const USER_INVITATION_ACCEPTED: Action = Action("user.invitation.accepted");
+pub const USER_DEACTIVATED: Action = Action("user.deactivated");
+pub const USER_REACTIVATED: Action = Action("user.reactivated");
+pub const USER_INVITED: Action = Action("user.invited");
+
+/// All of them (tests check they are distinct and well-formed).
+pub const ALL: &[Action] = &[
+    ALLOCATION_REMOVED,
+    ALLOCATION_SET,
+    CALENDAR_TERM_CHANGED,
+    CALENDAR_TERM_CURRENT,
+    CALENDAR_YEAR_CREATED,
+    CLASS_COMBINATION_ADDED,
+    CLASS_COMBINATION_REMOVED,
+    CLASS_LEVEL_ADDED,
+    CLASS_STREAM_ADDED,
+    CLASS_TEACHER_ASSIGNED,
+    GUARDIAN_LINKED,
+    GUARDIAN_PORTAL_OPENED,
+    GUARDIAN_PORTAL_PENDING,
+    GUARDIAN_SMS_CHANGED,
+    GUARDIAN_UNLINKED,
+    LOGOUT,
+    LOGIN_FAILED,
+    LOGIN_SUCCEEDED,
+    LOGIN_THROTTLED,
+    ROLE_GRANTED,
+    ROLE_REVOKED,
+    SCHOOL_ADMISSION_FORMAT_CHANGED,
+    SCHOOL_CREATED,
+    SCHOOL_DEFAULT_LANGUAGE_CHANGED,
+    SEED_DEMO,
+    STUDENT_ADDED,
+    STUDENT_ENROLLED,
+    STUDENT_PHOTO_CHANGED,
+    STUDENT_STATUS_CHANGED,
+    STUDENT_UPDATED,
+    STUDENTS_EXPORTED,
+    STUDENTS_IMPORTED,
+    STUDENTS_PROMOTED,
+    STUDENTS_PROMOTION_UNDONE,
+    SUBJECT_ADDED,
+    SUBJECT_LEVEL_SET,
+    USER_INVITATION_ACCEPTED,
+    USER_DEACTIVATED,
+    USER_REACTIVATED,
+    USER_INVITED,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct_and_dotted_lowercase() {
+        let mut seen = std::collections::HashSet::new();
+        for a in ALL {
+            assert!(seen.insert(a.as_str()), "duplicate {a}");
+            assert!(
+                (a.as_str().contains('.') || *a == LOGOUT) && a.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                "{a}"
+            );
+        }
+    }
+}
