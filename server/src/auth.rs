@@ -157,31 +157,13 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         None
     };
 
-    // A one-time notice (an invitation link) is shown on the page it was left for, once.
-    let notice = if req.method() == axum::http::Method::GET {
-        match session.get::<Notice>(NOTICE_KEY).await.ok().flatten() {
-            Some(n) if n.path == path => {
-                let _ = session.remove::<Notice>(NOTICE_KEY).await;
-                Some(n)
-            }
-            _ => None,
-        }
-    } else {
-        None
-    };
-    // A refused form post (a server function's, see `take_form_error`, or a plain
-    // handler's, see `flash_form_error`) is shown once by the page it returns to.
-    let flashed_error = if req.method() == axum::http::Method::GET {
-        match session.get::<FormErrorFlash>(FORM_ERROR_KEY).await.ok().flatten() {
-            Some(f) if f.path == path => {
-                let _ = session.remove::<FormErrorFlash>(FORM_ERROR_KEY).await;
-                Some(f.error)
-            }
-            _ => None,
-        }
-    } else {
-        None
-    };
+    // One-time items left for this page: a notice (an invitation link) and a refused form
+    // post (a server function's, see `take_form_error`, or a plain handler's, see
+    // `flash_form_error`). Shown once, on a GET of the page they were left for.
+    let is_get = req.method() == axum::http::Method::GET;
+    let notice = if is_get { take_once::<Notice>(&session, NOTICE_KEY, &path, |n| &n.path).await } else { None };
+    let flashed_error =
+        if is_get { take_once::<FormErrorFlash>(&session, FORM_ERROR_KEY, &path, |f| &f.path).await.map(|f| f.error) } else { None };
     let notice_slot = NoticeSlot::default();
     req.extensions_mut().insert(notice_slot.clone());
 
@@ -211,11 +193,17 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
             return pages::internal(lang, e);
         }
     }
-    if path == "/invite" {
-        // The invitation link carries its token: never pass it on to another site.
-        resp.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    }
     resp
+}
+
+/// The session item under `key` when it was left for `path`; removed once taken.
+async fn take_once<T: serde::de::DeserializeOwned>(session: &Session, key: &str, path: &str, for_path: fn(&T) -> &str) -> Option<T> {
+    let item = session.get::<T>(key).await.ok().flatten()?;
+    if for_path(&item) != path {
+        return None;
+    }
+    let _ = session.remove_value(key).await;
+    Some(item)
 }
 
 /// Refuses a plain form post (a file upload): the error is kept in the session and shown once

@@ -164,15 +164,9 @@ pub async fn photo(State(st): State<AppState>, req: Request) -> Response {
     let Some(key) = key else { return StatusCode::NOT_FOUND.into_response() };
     let kind = key.rsplit('.').next().and_then(kilele::storage::ImageKind::from_ext);
     match (st.storage.get(&key).await, kind) {
-        (Ok(Some(bytes)), Some(kind)) => (
-            [
-                (header::CONTENT_TYPE, kind.mime()),
-                (header::CACHE_CONTROL, "private, max-age=300"),
-                (header::HeaderName::from_static("x-content-type-options"), "nosniff"),
-            ],
-            bytes,
-        )
-            .into_response(),
+        (Ok(Some(bytes)), Some(kind)) => {
+            ([(header::CONTENT_TYPE, kind.mime()), (header::CACHE_CONTROL, "private, max-age=300")], bytes).into_response()
+        }
         (Ok(_), _) => StatusCode::NOT_FOUND.into_response(),
         (Err(e), _) => crate::pages::internal(lang, e),
     }

@@ -86,8 +86,6 @@ pub fn InvitePage() -> impl IntoView {
     let (school, token) = query.with_untracked(|q| (q.get("school").unwrap_or_default(), q.get("token").unwrap_or_default()));
     view! {
         <Title text=format!("{} · Kilele", ctx.t("invite-title"))/>
-        // The URL carries the invitation token: never send it on as a referrer.
-        <leptos_meta::Meta name="referrer" content="no-referrer"/>
         <main class="login">
             <div class="card">
                 <div class="brand"><span class="logo" aria-hidden="true">"▲"</span>" Kilele"</div>
