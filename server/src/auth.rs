@@ -278,7 +278,7 @@ async fn load_principal(
                 return Ok(None);
             }
             let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-            let p = users::load_school_principal(&mut tx, tenant.id, auth.user_id).await?;
+            let p = users::load_school_principal(&mut tx, auth.user_id).await?;
             tx.commit().await?;
             Ok(p.map(|p| (p, Some(tenant))))
         }
@@ -410,7 +410,6 @@ pub async fn logout(State(st): State<AppState>, session: Session, req: Request) 
         if let Ok(mut tx) = kilele::db::tenant_tx(&st.deps.pool, t.id).await {
             let ok = audit::append(
                 &mut tx,
-                t.id,
                 st.deps.clock.now(),
                 &Actor::user(p.user_id, &p.email),
                 kilele::audit::actions::LOGOUT,
@@ -484,6 +483,28 @@ pub async fn language(State(st): State<AppState>, req: Request) -> Response {
 }
 
 use axum::extract::FromRequest;
+
+/// The signed-in school user of a plain route (uploads, downloads, files) holding every
+/// permission of `needs`, and their school: the plain-route twin of `app::api::scope::Scope`.
+/// Refusals are ready responses: 401 without a context, to sign-in without a principal,
+/// 403 otherwise.
+pub fn school_user(
+    ctx: Option<&RequestCtx>,
+    needs: &[kilele::identity::Permission],
+) -> Result<(kilele::identity::Principal, kilele::tenancy::Tenant), Box<Response>> {
+    let ctx = ctx.ok_or_else(|| Box::new(StatusCode::UNAUTHORIZED.into_response()))?;
+    let me = ctx.principal.clone().ok_or_else(|| Box::new(axum::response::Redirect::to("/login").into_response()))?;
+    let tenant = ctx.tenant.clone().ok_or_else(|| Box::new(StatusCode::FORBIDDEN.into_response()))?;
+    if me.tenant_id != Some(tenant.id) || !needs.iter().all(|p| me.can(*p)) {
+        return Err(Box::new(crate::pages::message(StatusCode::FORBIDDEN, ctx.lang, "error-forbidden", ("/", "go-home"))));
+    }
+    Ok((me, tenant))
+}
+
+/// A refused file, said on the `file` field of the page's form errors.
+pub fn file_error(key: &str) -> app::errors::AppError {
+    app::errors::AppError::Invalid { field: "file".into(), message: key.to_owned() }
+}
 
 #[cfg(test)]
 mod tests {
