@@ -164,6 +164,33 @@ pub async fn load_school_principal(tx: &mut TenantTx, user: Uuid) -> Result<Opti
     }))
 }
 
+/// The school and the signed-in user's principal, read in one round trip on every signed-in
+/// request (migration 0011, `school_principal`): `None` when there is no such school, a
+/// principal of `None` when the account is gone or deactivated. Roles and permissions are
+/// read fresh each time, so a revoked role takes effect at once.
+pub async fn school_and_principal(pool: &PgPool, school: TenantId, user: Uuid) -> Result<Option<(Tenant, Option<Principal>)>, sqlx::Error> {
+    let Some(row) = sqlx::query("SELECT * FROM school_principal($1, $2)").bind(school.0).bind(user).fetch_optional(pool).await? else {
+        return Ok(None);
+    };
+    let tenant = crate::tenancy::store::tenant_from_columns(&row, school)?;
+    let Some(email) = row.try_get::<Option<String>, _>("email")? else {
+        return Ok(Some((tenant, None)));
+    };
+    let roles: Vec<String> = row.try_get("roles")?;
+    let perms: Vec<String> = row.try_get("perms")?;
+    let language: Option<String> = row.try_get("language")?;
+    let principal = Principal {
+        user_id: user,
+        tenant_id: Some(school),
+        email,
+        display_name: row.try_get("display_name")?,
+        roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
+        permissions: perms.iter().filter_map(|p| Permission::parse(p)).collect(),
+        language: language.as_deref().and_then(Language::parse),
+    };
+    Ok(Some((tenant, Some(principal))))
+}
+
 pub async fn load_platform_principal(pool: &PgPool, user: Uuid) -> Result<Option<Principal>, sqlx::Error> {
     let Some(row) =
         sqlx::query("SELECT email, display_name, language, platform_role FROM platform_users WHERE id = $1 AND status = 'active'")

@@ -24,7 +24,7 @@ pub async fn load_classes() -> Result<ClassesView, AppError> {
     use kilele::identity::Permission;
     let mut s = super::scope::Scope::school(Permission::SchoolAcademicsManage).await?;
     let view = kilele::academic::classes::db::overview(&mut s.tx).await?;
-    s.commit(view).await
+    s.end_read(view)
 }
 
 /// Adds a level: `band` (primary, o_level, a_level) and its `ordinal` (Standard I = 1, Form 5 = 5).
@@ -87,7 +87,7 @@ pub async fn load_subjects() -> Result<SubjectsView, AppError> {
     use kilele::identity::Permission;
     let mut s = super::scope::Scope::school(Permission::SchoolAcademicsManage).await?;
     let view = kilele::academic::subjects::db::overview(&mut s.tx).await?;
-    s.commit(view).await
+    s.end_read(view)
 }
 
 /// Adds a subject from the national master list by its code.

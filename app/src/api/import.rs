@@ -13,7 +13,7 @@ pub async fn preview_import(upload_id: String) -> Result<ImportPreview, AppError
     let id = super::parse_uuid("upload", &upload_id)?;
     let today = s.deps.clock.now().date_naive();
     let preview = kilele::academic::import_store::preview(&mut s.tx, &s.deps.pii, id, today).await?;
-    s.commit(preview).await
+    s.end_read(preview)
 }
 
 /// Imports every row of a clean upload in one transaction. Returns how many students.

@@ -56,7 +56,7 @@ pub async fn admin_overview() -> Result<SchoolOverview, AppError> {
     use kilele::identity::Permission;
     let mut s = scope::Scope::school(Permission::SchoolOverviewRead).await?;
     let overview = kilele::academic::store::school_overview(&mut s.tx).await?;
-    s.commit(overview).await
+    s.end_read(overview)
 }
 
 /// Teacher workspace: my classes and subjects this year.
@@ -65,7 +65,7 @@ pub async fn my_classes() -> Result<Vec<TeachingAssignment>, AppError> {
     use kilele::identity::Permission;
     let mut s = scope::Scope::school(Permission::TeachingClassesRead).await?;
     let rows = kilele::academic::store::teaching_assignments(&mut s.tx, s.me.user_id).await?;
-    s.commit(rows).await
+    s.end_read(rows)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -91,7 +91,7 @@ pub async fn family_view() -> Result<FamilyData, AppError> {
     if s.me.can(Permission::PortalSelfRead) {
         view.me = kilele::academic::store::student_of_user(&mut s.tx, s.me.user_id).await?;
     }
-    s.commit(view).await
+    s.end_read(view)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +111,7 @@ pub async fn finance_overview() -> Result<FinanceSummary, AppError> {
         return Err(AppError::Forbidden);
     }
     let overview = kilele::academic::store::school_overview(&mut s.tx).await?;
-    s.commit(FinanceSummary { active_students: overview.students }).await
+    s.end_read(FinanceSummary { active_students: overview.students })
 }
 
 /// School admin: set the language the school's pages default to.
@@ -154,7 +154,7 @@ pub async fn calendar_years() -> Result<Vec<kilele::academic::calendar::YearView
     use kilele::identity::Permission;
     let mut s = scope::Scope::school(Permission::SchoolAcademicsManage).await?;
     let years = kilele::academic::calendar::db::list_years(&mut s.tx).await?;
-    s.commit(years).await
+    s.end_read(years)
 }
 
 /// Adds an academic year with the usual term dates (two or three terms), to be adjusted.

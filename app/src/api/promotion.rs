@@ -19,7 +19,7 @@ pub async fn load_promotions() -> Result<PromotionOverview, AppError> {
     let today = s.deps.clock.now().date_naive();
     let levels = kilele::academic::promotion::db::levels_in_promotion_order(&mut s.tx).await?;
     let batches = kilele::academic::promotion::db::live_batches(&mut s.tx, today).await?;
-    s.commit(PromotionOverview { levels, batches }).await
+    s.end_read(PromotionOverview { levels, batches })
 }
 
 /// What promoting a level would do; writes nothing.
@@ -29,7 +29,7 @@ pub async fn preview_promotion(level_id: String) -> Result<PromotionPreview, App
     let mut s = super::scope::Scope::school(Permission::StudentsManage).await?;
     let level = super::parse_uuid("level", &level_id)?;
     let preview = kilele::academic::promotion::db::preview(&mut s.tx, level).await?;
-    s.commit(preview).await
+    s.end_read(preview)
 }
 
 /// The one confirmation: moves every student of the level.

@@ -9,7 +9,7 @@ pub async fn load_staff() -> Result<Vec<StaffMember>, AppError> {
     use kilele::identity::Permission;
     let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
     let staff = kilele::identity::invitations::staff(&mut s.tx).await?;
-    s.commit(staff).await
+    s.end_read(staff)
 }
 
 /// Adds a staff member and sends the admin back to the staff page, which shows the one-time

@@ -33,7 +33,7 @@ pub async fn search_students(q: String, page: String) -> Result<StudentPage, App
     let mut s = super::scope::Scope::school(Permission::StudentsRead).await?;
     let q: String = q.chars().take(MAX_QUERY_CHARS).collect();
     let found = students::db::search(&mut s.tx, &s.deps.pii, &q, students::parse_page(&page)).await?;
-    s.commit(found).await
+    s.end_read(found)
 }
 
 /// What the add-student and enrolment forms offer: the next admission number, the classes
@@ -44,7 +44,7 @@ pub async fn load_student_form() -> Result<StudentFormOptions, AppError> {
     let mut s = super::scope::Scope::school(Permission::StudentsRead).await?;
     let this_year = chrono::Datelike::year(&s.deps.clock.now().date_naive());
     let options = kilele::academic::students::db::form_options(&mut s.tx, this_year).await?;
-    s.commit(options).await
+    s.end_read(options)
 }
 
 /// One student with enrolments, guardians and siblings. Protected data is shown only to
@@ -56,7 +56,7 @@ pub async fn load_student(id: String) -> Result<StudentDetail, AppError> {
     let student = student_id(&id)?;
     let reveal = s.me.can(Permission::StudentsPiiRead);
     let detail = kilele::academic::students::db::detail(&mut s.tx, &s.deps.pii, student, reveal).await?;
-    s.commit(detail).await
+    s.end_read(detail)
 }
 
 /// Adds a student with their first guardian (who receives SMS). A plain form post lands on
