@@ -187,7 +187,7 @@ async fn cross_site_posts_are_refused() {
 
 #[tokio::test]
 async fn subdomain_selects_the_school_and_binds_the_session() {
-    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
     // On a school's own host the form needs no school code.
     let b = app.browser_for_host(Some(KHSS));
     let (_, html) = b.get_text("/login").await;

@@ -96,7 +96,7 @@ async fn calendar_is_for_admins_of_this_school_only() {
     assert!(!r.status().is_success());
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM academic_years WHERE year = 2030").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(n, 0);
-    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
     for endpoint in
         ["/api/admin/calendar", "/api/admin/calendar/create-year", "/api/admin/calendar/update-term", "/api/admin/calendar/current-term"]
     {

@@ -277,7 +277,7 @@ async fn classes_and_subjects_are_for_admins_of_this_school_only() {
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM school_subjects WHERE code = 'AGR'").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(n, 0);
 
-    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
     let level = id_of(&app, LEVEL, KHSS, "F1").await.to_string();
     let stream = id_of(&app, STREAM, KHSS, "F1A").await.to_string();
     let subject = id_of(&app, SUBJECT, KHSS, "CIV").await.to_string();

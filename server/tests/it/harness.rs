@@ -67,6 +67,40 @@ async fn template() -> String {
         .clone()
 }
 
+/// A fresh database seeded with the demo at `scale` times the students per stream (5: a
+/// 2,000-student secondary school), not from the template. When `explain` is set, every
+/// later session on it runs with auto_explain, its plans sent to the client as notices
+/// (see `plans.rs`). Returns (name, owner URL).
+pub async fn scaled_database(scale: usize, explain: bool) -> (String, String) {
+    let name = format!("kilele_t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = admin_conn().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+    let owner_url = with_db(&server_url(), &name);
+    server::cli::migrate(&owner_url).await.expect("migrations apply");
+    let app_pool = PgPoolOptions::new().max_connections(2).connect(&derive_app_url(&owner_url).unwrap()).await.unwrap();
+    let owner_pool = PgPoolOptions::new().max_connections(1).connect(&owner_url).await.unwrap();
+    kilele::audit::install_key(kilele::audit::AuditKey::development()).unwrap();
+    server::seed::demo_scaled(&owner_pool, &app_pool, &kilele::audit::pii::KeyRing::development(), false, scale).await.expect("demo seed");
+    // Statistics, as a running database has them.
+    sqlx::query("ANALYZE").execute(&owner_pool).await.unwrap();
+    app_pool.close().await;
+    owner_pool.close().await;
+    if explain {
+        for setting in [
+            "session_preload_libraries = 'auto_explain'",
+            "auto_explain.log_min_duration = 0",
+            "auto_explain.log_analyze = on",
+            "auto_explain.log_timing = off",
+            "auto_explain.log_format = 'json'",
+            "auto_explain.log_level = 'notice'",
+            "auto_explain.log_nested_statements = on",
+        ] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} SET {setting}"))).execute(&mut admin).await.unwrap();
+        }
+    }
+    (name, owner_url)
+}
+
 /// A fresh database for one test (a copy of the template). Returns its owner URL.
 pub async fn fresh_database() -> (String, String) {
     let template = template().await;
@@ -96,6 +130,8 @@ pub struct TestApp {
 #[derive(Default)]
 pub struct Options {
     pub base_domain: Option<String>,
+    /// A database of its own instead of a template copy: see [`scaled_database`].
+    pub database: Option<(String, String)>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -108,7 +144,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
 /// A server with its own sign-in limits (rate limits, concurrent password checks).
 pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::SignInLimits) -> TestApp {
-    let (db_name, owner_url) = fresh_database().await;
+    let (db_name, owner_url) = match options.database.clone() {
+        Some(db) => db,
+        None => fresh_database().await,
+    };
     let db_name_for_mail = db_name.clone();
     let config = Config {
         database_url: Some(owner_url.clone()),

@@ -145,7 +145,7 @@ async fn a_bad_file_shows_every_rows_errors_and_writes_nothing() {
 
 #[tokio::test]
 async fn import_is_for_this_schools_managers_only() {
-    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
     let teacher = app.login_as(Some(KHSS), "teacher").await;
     let r = upload(&teacher, "s.csv", b"admission_no\n".to_vec()).await;
     assert_eq!(r.status().as_u16(), 403);

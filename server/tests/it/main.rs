@@ -13,6 +13,7 @@ mod classes;
 mod conflicts;
 mod import;
 mod ops;
+mod plans;
 mod portals;
 mod privileges;
 mod probes;

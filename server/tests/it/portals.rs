@@ -140,7 +140,7 @@ async fn anonymous_pages_default_to_kiswahili() {
 /// The cross-tenant helper over every portal page and server function.
 #[tokio::test]
 async fn no_page_or_server_function_serves_another_school() {
-    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
     let get = |path| CrossTenantRequest { method: reqwest::Method::GET, path, form: &[] };
     let post = |path| CrossTenantRequest { method: reqwest::Method::POST, path, form: &[] };
     for (role, page) in

@@ -807,7 +807,7 @@ struct Tally {
 #[tokio::test]
 async fn every_endpoint_refuses_other_schools_ids_and_roles_without_permission() {
     let started = std::time::Instant::now();
-    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
     let khss = prepare(&app, KHSS, MLPS).await;
     let mlps = prepare(&app, MLPS, KHSS).await;
     let ids_of = |slug: &str| if slug == KHSS { &khss } else { &mlps };

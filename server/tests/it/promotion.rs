@@ -107,7 +107,7 @@ async fn a_level_is_promoted_after_a_preview_and_can_be_undone() {
 
 #[tokio::test]
 async fn promotion_is_for_this_schools_managers_only() {
-    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
     let teacher = app.login_as(Some(KHSS), "teacher").await;
     assert_eq!(teacher.get("/admin/promotion").await.status().as_u16(), 403);
     let f1 = level_id(&app, "F1").await;

@@ -154,7 +154,7 @@ async fn invitations_expire_after_48_hours() {
 
 #[tokio::test]
 async fn staff_management_is_for_this_schools_admins_only() {
-    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
     let teacher = app.login_as(Some(KHSS), "teacher").await;
     assert_eq!(teacher.get("/admin/staff").await.status().as_u16(), 403);
     let form = [

@@ -524,7 +524,7 @@ async fn name_search_uses_the_indexes_on_a_large_school() {
 
 #[tokio::test]
 async fn students_are_for_this_school_only() {
-    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
     let khss = demo_student(&app, KHSS).await;
     let mlps = demo_student(&app, MLPS).await;
     // The seed adds its students through the admin console's function, audited like any.
@@ -745,7 +745,7 @@ async fn correcting_details_is_audited_without_protected_values() {
 /// school's staff.
 #[tokio::test]
 async fn a_photo_is_uploaded_checked_and_served_only_within_the_school() {
-    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()) }).await;
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
     let khss = demo_student(&app, KHSS).await;
     let admin = app.login_as(Some(KHSS), "admin").await;
     let path = format!("/admin/students/{}/photo", khss.id);

@@ -1,4 +1,4 @@
--- Who is asking, in one round trip: every signed-in request reads its school (from the
+-- Reads that happen on every page, made cheaper. First, who is asking, in one round trip:
 -- registry) and the user's roles and permissions (under row-level security). Before this,
 -- that took a tenant lookup and a transaction of its own (BEGIN, query, COMMIT).
 --
@@ -33,3 +33,28 @@ END
 $$;
 REVOKE ALL ON FUNCTION school_principal(uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION school_principal(uuid, uuid) TO kilele_app;
+
+-- The owner console's counts in one pass over each table, grouped by school. The first
+-- version counted per school with a subquery each, which re-read every school's rows once
+-- per school: quadratic in the number of schools.
+CREATE OR REPLACE FUNCTION platform_tenant_overview()
+RETURNS TABLE (tenant_id uuid, students bigint, staff bigint, guardians bigint, streams bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    WITH active_students AS (
+             SELECT s.tenant_id, count(*) AS n FROM students s WHERE s.status = 'active' GROUP BY s.tenant_id),
+         staff AS (
+             SELECT ur.tenant_id, count(DISTINCT ur.user_id) AS n
+               FROM user_roles ur
+               JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+               JOIN users u ON u.tenant_id = ur.tenant_id AND u.id = ur.user_id
+              WHERE u.status = 'active' AND r.code IN ('school_admin', 'teacher', 'accountant')
+              GROUP BY ur.tenant_id),
+         guardian_counts AS (SELECT g.tenant_id, count(*) AS n FROM guardians g GROUP BY g.tenant_id),
+         stream_counts AS (SELECT st.tenant_id, count(*) AS n FROM streams st GROUP BY st.tenant_id)
+    SELECT t.id, coalesce(a.n, 0), coalesce(f.n, 0), coalesce(g.n, 0), coalesce(c.n, 0)
+      FROM tenants t
+      LEFT JOIN active_students a ON a.tenant_id = t.id
+      LEFT JOIN staff f ON f.tenant_id = t.id
+      LEFT JOIN guardian_counts g ON g.tenant_id = t.id
+      LEFT JOIN stream_counts c ON c.tenant_id = t.id
+$$;
