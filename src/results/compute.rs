@@ -31,7 +31,7 @@
 
 use super::assessments::{AssessmentSet, TermOutcome};
 use super::marks::{Hundredths, Mark};
-use super::scheme::{GradeBand, GradedSubject, GradingScheme, Overall};
+use super::scheme::{GradeBand, GradedSubject, GradingScheme, Overall, OverallRule};
 use crate::ValidationError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -161,6 +161,8 @@ pub struct ClassResults {
     pub assessments_key: String,
     /// The scheme's bands (what `band` indices point at).
     pub bands: Vec<GradeBand>,
+    /// The scheme's overall rule (divisions or an overall grade).
+    pub overall_rule: OverallRule,
     pub subjects: Vec<String>,
     /// In sheet order.
     pub students: Vec<StudentResult>,
@@ -447,6 +449,7 @@ pub fn compute(sheet: &Sheet, assessments: &AssessmentSet, scheme: &GradingSchem
         scheme_version: scheme.version(),
         assessments_key: assessments.key().to_owned(),
         bands: bands.to_vec(),
+        overall_rule: scheme.overall_rule().clone(),
         subjects: sheet.subjects.clone(),
         students,
         subject_stats: stats,

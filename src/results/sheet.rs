@@ -58,7 +58,7 @@
 use super::assessments::{AssessmentSet, TermOutcome};
 use super::compute::{ClassResults, Position, Sheet, SheetStudent, SheetSubject};
 use super::marks::Mark;
-use super::scheme::{Division, Overall};
+use super::scheme::{Division, Overall, OverallRule};
 use crate::academic::AdmissionNo;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -464,9 +464,7 @@ fn overall_cells(r: &ClassResults, overall: Overall) -> (String, String) {
 }
 
 fn uses_divisions(r: &ClassResults) -> bool {
-    r.students.iter().any(|s| matches!(s.overall, Overall::Division { .. }))
-        || r.class.divisions.iter().sum::<u32>() > 0
-        || r.class.grades.iter().sum::<u32>() == 0
+    matches!(r.overall_rule, OverallRule::Division { .. })
 }
 
 /// One row per student in merit order; see the module documentation.
@@ -704,6 +702,37 @@ F4/003,Chiku Ali,A,,30,D,29,F,60,C,60,C,60,C,60,C,EX,,299,6,49.83,,,fewer than 7
         assert_eq!(lines[3], "F6/001,Neema Mollel,PCM,PCM,80,A,70,B,60,C,35,S,20,F,,,,,,,265,5,53.00,6,I,,2,3");
         assert_eq!(r.class.divisions, [1, 0, 1, 0, 0]);
         assert_eq!(r.class.no_overall, 1);
+    }
+
+    #[test]
+    fn a_primary_sheet_gets_overall_grades() {
+        // Out of 50: 41 → 82 %, 40.5 → 81, 40 → 80, 30.5 → 61, 30 → 60 (A A B B C); average
+        // 72.80 → 73 → B. Juma sat four (45 → 90 each) and was absent once: no overall grade.
+        let csv = "admission_no,name,stream,subject,Monthly test,Midterm,Terminal exam\n\
+                   P7/01,Zawadi Ally,VII,KIS,41,41,41\n\
+                   P7/01,Zawadi Ally,VII,ENG,40.5,40.5,40.5\n\
+                   P7/01,Zawadi Ally,VII,MAT,40,40,40\n\
+                   P7/01,Zawadi Ally,VII,SCI,30.5,30.5,30.5\n\
+                   P7/01,Zawadi Ally,VII,SST,30,30,30\n\
+                   P7/02,Juma Hassan,VII,KIS,45,45,45\n\
+                   P7/02,Juma Hassan,VII,ENG,45,45,45\n\
+                   P7/02,Juma Hassan,VII,MAT,45,45,45\n\
+                   P7/02,Juma Hassan,VII,SCI,45,45,45\n\
+                   P7/02,Juma Hassan,VII,SST,45,ABS,ABS\n";
+        let set = AssessmentSet::default_primary();
+        let r = compute(&read_csv(csv.as_bytes(), &set).unwrap(), &set, &presets::primary_psle().unwrap()).unwrap();
+        assert_eq!(
+            write_broadsheet(&r),
+            "admission_no,name,stream,combination,KIS,KIS grade,ENG,ENG grade,MAT,MAT grade,SCI,SCI grade,SST,SST grade,total,sat,average,points,grade,note,stream_position,class_position\n\
+             P7/02,Juma Hassan,VII,,90,A,90,A,90,A,90,A,ABS,,360,4,90.00,,,fewer than 5 subjects sat (4),1,1\n\
+             P7/01,Zawadi Ally,VII,,82,A,81,A,80,B,61,B,60,C,364,5,72.80,,B,,2,2\n"
+        );
+        assert_eq!(
+            write_summary(&r),
+            "group,students,ranked,average,grade A,grade B,grade C,grade D,grade E,none\n\
+             class,2,2,81.40,0,1,0,0,0,1\n\
+             VII,2,2,81.40,0,1,0,0,0,1\n"
+        );
     }
 
     fn errors(csv: &str) -> Vec<(usize, String, String, String)> {
