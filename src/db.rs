@@ -7,9 +7,44 @@
 
 use crate::tenancy::TenantId;
 use crate::{DomainError, ValidationError};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
-pub type TenantTx = Transaction<'static, Postgres>;
+/// A transaction scoped to one school, which knows that school: domain functions take the
+/// tenant from here instead of a separate argument, so the tenant written into rows, audit
+/// entries and storage keys can never differ from the one row-level security enforces.
+/// It derefs to the connection for queries (`&mut **tx`, as with a plain transaction).
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    tenant: TenantId,
+}
+
+impl TenantTx {
+    /// The school this transaction is scoped to.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for TenantTx {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for TenantTx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+}
 
 /// The connection pool and the database error, named here so that `app/` needs no `sqlx`
 /// dependency of its own: SQL written outside the domain does not compile.
@@ -33,7 +68,8 @@ pub async fn role_bypasses_rls(pool: &PgPool) -> Result<bool, sqlx::Error> {
 /// a `Uuid` printed as hex and dashes, so writing it into the statement is safe.
 pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
     let begin = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant.0.hyphenated());
-    pool.begin_with(sqlx::AssertSqlSafe(begin)).await
+    let tx = pool.begin_with(sqlx::AssertSqlSafe(begin)).await?;
+    Ok(TenantTx { tx, tenant })
 }
 
 /// Opens a savepoint: what is written until [`end_savepoint`] can be undone alone, leaving

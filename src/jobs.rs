@@ -124,7 +124,8 @@ mod store {
     }
 
     /// Queues `job` for the tenant of `tx`, in that transaction.
-    pub async fn enqueue(tx: &mut TenantTx, tenant: TenantId, pii: &KeyRing, job: &Job) -> Result<Uuid, DomainError> {
+    pub async fn enqueue(tx: &mut TenantTx, pii: &KeyRing, job: &Job) -> Result<Uuid, DomainError> {
+        let tenant = tx.tenant();
         let payload = payload(pii, tenant, job)?;
         Ok(sqlx::query_scalar("INSERT INTO jobs (tenant_id, kind, payload) VALUES ($1, $2, $3) RETURNING id")
             .bind(tenant.0)

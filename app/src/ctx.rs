@@ -101,6 +101,12 @@ impl RequestCtx {
         crate::i18n::t_known(self.lang, key)
     }
 
+    /// Whether the signed-in user holds `permission` (what a page shows or hides; the server
+    /// function checks again).
+    pub fn can(&self, permission: kilele::identity::Permission) -> bool {
+        self.principal.as_ref().is_some_and(|p| p.can(permission))
+    }
+
     /// The messages of a failed form post, field by field.
     pub fn form_errors(&self) -> Vec<(String, String)> {
         use crate::errors::AppError;

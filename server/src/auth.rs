@@ -46,18 +46,6 @@ fn host(headers: &HeaderMap) -> &str {
     headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
-/// Which school the host names, when subdomains are in use. `Err` when the host names a
-/// school that does not exist.
-async fn host_tenant(st: &AppState, headers: &HeaderMap) -> Result<Option<Tenant>, Response> {
-    let Some(base) = st.config.base_domain.as_deref() else { return Ok(None) };
-    let Some(slug) = tenancy::slug_from_host(host(headers), base) else { return Ok(None) };
-    match tenants::find_by_slug(&st.deps.pool, &slug).await {
-        Ok(Some(t)) => Ok(Some(t)),
-        Ok(None) => Err(pages::message(StatusCode::NOT_FOUND, language_of(headers), "error-unknown-school", ("/", "go-home"))),
-        Err(e) => Err(pages::internal(language_of(headers), e)),
-    }
-}
-
 fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
@@ -70,17 +58,23 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         return next.run(req).await;
     }
     let headers = req.headers().clone();
-    let host_tenant = match host_tenant(&st, &headers).await {
-        Ok(t) => t,
-        Err(resp) => return resp,
-    };
+    // The school the host names (with subdomains). A signed-in request reads its school
+    // together with its principal (one round trip) and compares the names; only requests
+    // without a principal look the host's school up on its own.
+    let host_slug = st.config.base_domain.as_deref().and_then(|base| tenancy::slug_from_host(host(&headers), base));
+    let mut host_tenant: Option<Tenant> = None;
     let now = st.deps.clock.now();
     let cookie_lang = cookie(&headers, LANG_COOKIE).and_then(Language::parse);
-    let fallback_lang =
-        cookie_lang.or(host_tenant.as_ref().map(|t| t.default_language)).or_else(|| accept_language(&headers)).unwrap_or_default();
+    let early_lang = cookie_lang.or_else(|| accept_language(&headers)).unwrap_or_default();
+    let other_school = || {
+        // Bound to another school (or the platform): refuse, and keep the other school's
+        // session untouched.
+        tracing::warn!(host = host(&headers), "session presented for another school");
+        pages::message(StatusCode::FORBIDDEN, early_lang, "error-session-other-school", ("/login", "sign-in"))
+    };
 
     let mut principal: Option<Principal> = None;
-    let mut tenant = host_tenant.clone();
+    let mut tenant: Option<Tenant> = None;
     let mut session_ended = false;
     let auth: Option<SessionAuth> = session.get(AUTH_KEY).await.ok().flatten();
     if let Some(mut auth) = auth {
@@ -88,27 +82,25 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         if expired {
             let _ = session.flush().await;
             session_ended = true;
-        } else if let Some(ht) = &host_tenant {
-            if auth.tenant_id != Some(ht.id.0) {
-                // Bound to another school (or the platform): refuse, and keep the other
-                // school's session untouched.
-                tracing::warn!(host_tenant = %ht.slug, "session presented for another school");
-                return pages::message(StatusCode::FORBIDDEN, fallback_lang, "error-session-other-school", ("/login", "sign-in"));
-            }
-        }
-        if !expired {
-            match load_principal(&st, &auth, host_tenant.as_ref()).await {
+        } else if host_slug.is_some() && auth.tenant_id.is_none() {
+            return other_school();
+        } else {
+            match load_principal(&st, &auth).await {
                 Ok(Some((p, t))) => {
-                    principal = Some(p);
-                    if t.is_some() {
-                        tenant = t;
+                    if let Some(slug) = &host_slug {
+                        if t.as_ref().map(|t| &t.slug) != Some(slug) {
+                            return other_school();
+                        }
+                        host_tenant = t.clone();
                     }
+                    principal = Some(p);
+                    tenant = t;
                     // Touch the session at most once a minute: a Redis write per request
                     // buys nothing for a 30-minute idle timeout.
                     if now - auth.last_seen_at >= SESSION_TOUCH_EVERY {
                         auth.last_seen_at = now;
                         if session.insert(AUTH_KEY, &auth).await.is_err() {
-                            return pages::internal(fallback_lang, "session store unavailable");
+                            return pages::internal(early_lang, "session store unavailable");
                         }
                     }
                 }
@@ -117,10 +109,21 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
                     let _ = session.flush().await;
                     session_ended = true;
                 }
-                Err(e) => return pages::internal(fallback_lang, e),
+                Err(e) => return pages::internal(early_lang, e),
             }
         }
     }
+    if let (Some(slug), None) = (&host_slug, &host_tenant) {
+        match tenants::find_by_slug(&st.deps.pool, slug).await {
+            Ok(Some(t)) => {
+                host_tenant = Some(t.clone());
+                tenant = Some(t);
+            }
+            Ok(None) => return pages::message(StatusCode::NOT_FOUND, early_lang, "error-unknown-school", ("/", "go-home")),
+            Err(e) => return pages::internal(early_lang, e),
+        }
+    }
+    let fallback_lang = cookie_lang.or(host_tenant.as_ref().map(|t| t.default_language)).unwrap_or(early_lang);
 
     let features = tenant.as_ref().map(|t| t.features.clone()).unwrap_or_default();
     let lang = principal
@@ -259,29 +262,15 @@ fn decode_form_error(encoded: &str) -> Option<app::errors::AppError> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// `known` is the host's school, already loaded (with subdomains the session's school is
-/// the host's, so it is not read twice).
-async fn load_principal(
-    st: &AppState,
-    auth: &SessionAuth,
-    known: Option<&Tenant>,
-) -> Result<Option<(Principal, Option<Tenant>)>, sqlx::Error> {
+/// The signed-in user and their school, fresh from the database (one round trip for a
+/// school user); `None` when the account is gone or deactivated or the school suspended.
+async fn load_principal(st: &AppState, auth: &SessionAuth) -> Result<Option<(Principal, Option<Tenant>)>, sqlx::Error> {
     match auth.tenant_id {
         None => Ok(users::load_platform_principal(&st.deps.pool, auth.user_id).await?.map(|p| (p, None))),
-        Some(tid) => {
-            let tenant = match known.filter(|t| t.id.0 == tid) {
-                Some(t) => Some(t.clone()),
-                None => tenants::find_by_id(&st.deps.pool, TenantId(tid)).await?,
-            };
-            let Some(tenant) = tenant else { return Ok(None) };
-            if !tenant.can_sign_in() {
-                return Ok(None);
-            }
-            let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-            let p = users::load_school_principal(&mut tx, tenant.id, auth.user_id).await?;
-            tx.commit().await?;
-            Ok(p.map(|p| (p, Some(tenant))))
-        }
+        Some(tid) => match users::school_and_principal(&st.deps.pool, TenantId(tid), auth.user_id).await? {
+            Some((tenant, Some(p))) if tenant.can_sign_in() => Ok(Some((p, Some(tenant)))),
+            _ => Ok(None),
+        },
     }
 }
 
@@ -315,13 +304,12 @@ pub async fn login(State(st): State<AppState>, session: Session, req: Request) -
         .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into());
     let lang = req.extensions().get::<RequestCtx>().map(|c| c.lang).unwrap_or_else(|| language_of(&headers));
+    // The host's school, as the request context found it (an unknown school's host never
+    // gets here: the context answers 404).
+    let host_tenant = req.extensions().get::<RequestCtx>().filter(|c| c.tenant_from_host).and_then(|c| c.tenant.clone());
     let Form(form) = match Form::<LoginForm>::from_request(req, &st).await {
         Ok(f) => f,
         Err(_) => return pages::message(StatusCode::BAD_REQUEST, lang, "error-login-invalid", ("/login", "sign-in")),
-    };
-    let host_tenant = match host_tenant(&st, &headers).await {
-        Ok(t) => t,
-        Err(resp) => return resp,
     };
     let clock = st.deps.clock.clone();
     let verifier = &st.sign_in.verifier;
@@ -410,7 +398,6 @@ pub async fn logout(State(st): State<AppState>, session: Session, req: Request) 
         if let Ok(mut tx) = kilele::db::tenant_tx(&st.deps.pool, t.id).await {
             let ok = audit::append(
                 &mut tx,
-                t.id,
                 st.deps.clock.now(),
                 &Actor::user(p.user_id, &p.email),
                 kilele::audit::actions::LOGOUT,
@@ -484,6 +471,28 @@ pub async fn language(State(st): State<AppState>, req: Request) -> Response {
 }
 
 use axum::extract::FromRequest;
+
+/// The signed-in school user of a plain route (uploads, downloads, files) holding every
+/// permission of `needs`, and their school: the plain-route twin of `app::api::scope::Scope`.
+/// Refusals are ready responses: 401 without a context, to sign-in without a principal,
+/// 403 otherwise.
+pub fn school_user(
+    ctx: Option<&RequestCtx>,
+    needs: &[kilele::identity::Permission],
+) -> Result<(kilele::identity::Principal, kilele::tenancy::Tenant), Box<Response>> {
+    let ctx = ctx.ok_or_else(|| Box::new(StatusCode::UNAUTHORIZED.into_response()))?;
+    let me = ctx.principal.clone().ok_or_else(|| Box::new(axum::response::Redirect::to("/login").into_response()))?;
+    let tenant = ctx.tenant.clone().ok_or_else(|| Box::new(StatusCode::FORBIDDEN.into_response()))?;
+    if me.tenant_id != Some(tenant.id) || !needs.iter().all(|p| me.can(*p)) {
+        return Err(Box::new(crate::pages::message(StatusCode::FORBIDDEN, ctx.lang, "error-forbidden", ("/", "go-home"))));
+    }
+    Ok((me, tenant))
+}
+
+/// A refused file, said on the `file` field of the page's form errors.
+pub fn file_error(key: &str) -> app::errors::AppError {
+    app::errors::AppError::Invalid { field: "file".into(), message: key.to_owned() }
+}
 
 #[cfg(test)]
 mod tests {

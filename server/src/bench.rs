@@ -38,6 +38,9 @@ struct Target {
 
 const SCHOOL: &str = "kilimanjaro-hills";
 
+/// The base domain the benchmark serves schools under; every host resolves to the server.
+const BENCH_DOMAIN: &str = "kilele.bench";
+
 const TARGETS: [Target; 8] = [
     Target { label: "/healthz (baseline)", account: None, path: "/healthz" },
     // A page with no session and no data: what rendering alone costs.
@@ -79,7 +82,9 @@ async fn run(config: &mut Config, options: &Options, server_url: &url::Url, db: 
     config.app_database_url = app_url.clone();
     config.worker_database_url = crate::config::derive_worker_url(owner.as_str())?;
     config.site_addr = "127.0.0.1:0".parse()?;
-    config.base_domain = None;
+    // Schools on their own hosts, as in production (`<school>.<BASE_DOMAIN>`): the request
+    // context then resolves the school from the host, which is the path worth measuring.
+    config.base_domain = Some(BENCH_DOMAIN.to_owned());
     config.public_url = None;
 
     let seed_pool = PgPoolOptions::new().max_connections(2).connect(&app_url).await?;
@@ -97,7 +102,7 @@ async fn run(config: &mut Config, options: &Options, server_url: &url::Url, db: 
     let leptos = crate::web::leptos_options(config);
     let state = crate::web::build_state(config.clone(), clock, leptos).await?;
     let listener = tokio::net::TcpListener::bind(config.site_addr).await?;
-    let base = format!("http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(crate::web::serve(state, listener, async {
         let _ = stopped.await;
@@ -105,7 +110,12 @@ async fn run(config: &mut Config, options: &Options, server_url: &url::Url, db: 
 
     let mut rows = Vec::new();
     for target in &TARGETS {
-        let client = signed_in_client(&base, target).await?;
+        let host = match target.account {
+            Some((school, _)) if !school.is_empty() => format!("{school}.{BENCH_DOMAIN}"),
+            _ => BENCH_DOMAIN.to_owned(),
+        };
+        let base = format!("http://{host}:{}", addr.port());
+        let client = signed_in_client(&base, &host, addr, target).await?;
         let url = format!("{base}{}", target.path);
         // Warm up: connections, caches, the first query plans.
         for _ in 0..20 {
@@ -142,8 +152,8 @@ async fn run(config: &mut Config, options: &Options, server_url: &url::Url, db: 
     Ok(())
 }
 
-async fn signed_in_client(base: &str, target: &Target) -> anyhow::Result<reqwest::Client> {
-    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
+async fn signed_in_client(base: &str, host: &str, addr: std::net::SocketAddr, target: &Target) -> anyhow::Result<reqwest::Client> {
+    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).resolve(host, addr).build()?;
     if let Some((school, email)) = target.account {
         let resp = client
             .post(format!("{base}/login"))

@@ -4,38 +4,22 @@
 use crate::state::AppState;
 use app::ctx::RequestCtx;
 use axum::extract::{Multipart, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use kilele::academic::{import, import_store};
-use kilele::identity::{Permission, Principal};
-use kilele::tenancy::Tenant;
-
-fn school_user(ctx: Option<&RequestCtx>, needs: &[Permission]) -> Result<(Principal, Tenant), Box<Response>> {
-    let ctx = ctx.ok_or_else(|| Box::new(StatusCode::UNAUTHORIZED.into_response()))?;
-    let me = ctx.principal.clone().ok_or_else(|| Box::new(Redirect::to("/login").into_response()))?;
-    let tenant = ctx.tenant.clone().ok_or_else(|| Box::new(StatusCode::FORBIDDEN.into_response()))?;
-    if me.tenant_id != Some(tenant.id) || !needs.iter().all(|p| me.can(*p)) {
-        return Err(Box::new(crate::pages::message(StatusCode::FORBIDDEN, ctx.lang, "error-forbidden", ("/", "go-home"))));
-    }
-    Ok((me, tenant))
-}
-
-/// A refused file, said on the `file` field of the page's form errors.
-fn file_error(key: &str) -> app::errors::AppError {
-    app::errors::AppError::Invalid { field: "file".into(), message: key.to_owned() }
-}
+use kilele::identity::Permission;
 
 /// `POST /admin/import/upload` (multipart, field `file`): keeps the file and sends the user
 /// to its preview. Nothing is imported yet.
 pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
     let ctx = req.extensions().get::<RequestCtx>().cloned();
     let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsManage]) {
+    let (me, tenant) = match crate::auth::school_user(ctx.as_ref(), &[Permission::StudentsManage]) {
         Ok(v) => v,
         Err(r) => return *r,
     };
     let session = req.extensions().get::<tower_sessions::Session>().cloned();
-    let refuse = |key: &str| crate::auth::flash_form_error(session.as_ref(), "/admin/import", file_error(key));
+    let refuse = |key: &str| crate::auth::flash_form_error(session.as_ref(), "/admin/import", crate::auth::file_error(key));
     let mut multipart = match <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st).await {
         Ok(m) => m,
         Err(_) => return refuse("import-error-not-a-spreadsheet").await,
@@ -60,7 +44,7 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
     };
     let saved = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let id = import_store::save_upload(&mut tx, tenant.id, &st.deps.pii, me.user_id, &name, &bytes).await?;
+        let id = import_store::save_upload(&mut tx, &st.deps.pii, me.user_id, &name, &bytes).await?;
         tx.commit().await?;
         Ok::<_, kilele::DomainError>(id)
     }
@@ -78,18 +62,17 @@ pub async fn export(State(st): State<AppState>, req: Request) -> Response {
     let xlsx = req.uri().path().ends_with(".xlsx");
     let ctx = req.extensions().get::<RequestCtx>().cloned();
     let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsRead, Permission::StudentsPiiRead]) {
+    let (me, tenant) = match crate::auth::school_user(ctx.as_ref(), &[Permission::StudentsRead, Permission::StudentsPiiRead]) {
         Ok(v) => v,
         Err(r) => return *r,
     };
     let rows = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let rows = import_store::export_rows(&mut tx, tenant.id, &st.deps.pii).await?;
+        let rows = import_store::export_rows(&mut tx, &st.deps.pii).await?;
         let actor = kilele::audit::Actor::user(me.user_id, &me.email);
         let details = serde_json::json!({ "students": rows.len(), "format": if xlsx { "xlsx" } else { "csv" } });
         kilele::audit::append(
             &mut tx,
-            tenant.id,
             st.deps.clock.now(),
             &actor,
             kilele::audit::actions::STUDENTS_EXPORTED,
@@ -120,7 +103,7 @@ pub async fn export(State(st): State<AppState>, req: Request) -> Response {
 /// `GET /admin/import/template.csv`: the header row, to fill in.
 pub async fn template(req: Request) -> Response {
     let ctx = req.extensions().get::<RequestCtx>().cloned();
-    if let Err(r) = school_user(ctx.as_ref(), &[Permission::StudentsManage]) {
+    if let Err(r) = crate::auth::school_user(ctx.as_ref(), &[Permission::StudentsManage]) {
         return *r;
     }
     (
@@ -131,108 +114,4 @@ pub async fn template(req: Request) -> Response {
         import::write_csv(&[]),
     )
         .into_response()
-}
-
-/// Largest photo accepted.
-pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
-
-fn student_id(req: &Request) -> Option<uuid::Uuid> {
-    // /admin/students/<id>/photo
-    req.uri().path().split('/').nth(3).and_then(|s| s.parse().ok())
-}
-
-/// `GET /admin/students/<id>/photo`: the student's photo, to staff who may read students.
-pub async fn photo(State(st): State<AppState>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (_, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsRead]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(id) = student_id(&req) else { return StatusCode::NOT_FOUND.into_response() };
-    let key: Option<String> = async {
-        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let key = kilele::academic::students::db::photo_key(&mut tx, id).await?.flatten();
-        tx.commit().await?;
-        Ok::<_, kilele::db::DbError>(key)
-    }
-    .await
-    .unwrap_or_else(|e| {
-        tracing::error!(error = %e, "photo lookup failed");
-        None
-    });
-    let Some(key) = key else { return StatusCode::NOT_FOUND.into_response() };
-    let kind = key.rsplit('.').next().and_then(kilele::storage::ImageKind::from_ext);
-    match (st.storage.get(&key).await, kind) {
-        (Ok(Some(bytes)), Some(kind)) => {
-            ([(header::CONTENT_TYPE, kind.mime()), (header::CACHE_CONTROL, "private, max-age=300")], bytes).into_response()
-        }
-        (Ok(_), _) => StatusCode::NOT_FOUND.into_response(),
-        (Err(e), _) => crate::pages::internal(lang, e),
-    }
-}
-
-/// `POST /admin/students/<id>/photo` (multipart, field `photo`): replaces the photo.
-pub async fn upload_photo(State(st): State<AppState>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::StudentsManage]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(id) = student_id(&req) else { return StatusCode::NOT_FOUND.into_response() };
-    let back = format!("/admin/students/{id}");
-    let session = req.extensions().get::<tower_sessions::Session>().cloned();
-    let refuse = |key: &str| crate::auth::flash_form_error(session.as_ref(), &back, file_error(key));
-    let mut multipart = match <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st).await {
-        Ok(m) => m,
-        Err(_) => return refuse("error-photo-invalid").await,
-    };
-    let mut bytes = None;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) if field.name() == Some("photo") => match field.bytes().await {
-                Ok(b) => bytes = Some(b.to_vec()),
-                Err(_) => return refuse("error-photo-too-large").await,
-            },
-            Ok(Some(_)) => continue,
-            Ok(None) => break,
-            Err(_) => return refuse("error-photo-too-large").await,
-        }
-    }
-    let Some(bytes) = bytes.filter(|b| !b.is_empty()) else { return refuse("error-photo-invalid").await };
-    if bytes.len() > MAX_PHOTO_BYTES {
-        return refuse("error-photo-too-large").await;
-    }
-    let Some(kind) = kilele::storage::ImageKind::sniff(&bytes) else { return refuse("error-photo-invalid").await };
-    let key = kilele::storage::FileStore::new_key(tenant.id, "students", kind.ext());
-    let saved = async {
-        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let actor = kilele::audit::Actor::user(me.user_id, &me.email);
-        let by = kilele::identity::store::ChangedBy { actor: &actor, at: st.deps.clock.now() };
-        let details = serde_json::json!({ "bytes": bytes.len(), "type": kind.mime() });
-        let old = kilele::academic::students::db::replace_photo(&mut tx, tenant.id, id, &key, details, by, st.storage.put(&key, &bytes))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        if old.is_some() {
-            tx.commit().await?;
-        }
-        Ok::<_, anyhow::Error>(old)
-    }
-    .await;
-    match saved {
-        Ok(Some(old)) => {
-            if let Some(old) = old {
-                if let Err(e) = st.storage.delete(&old).await {
-                    tracing::warn!(error = %e, "old photo not removed");
-                }
-            }
-            Redirect::to(&back).into_response()
-        }
-        Ok(None) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => {
-            let _ = st.storage.delete(&key).await;
-            crate::pages::internal(lang, e)
-        }
-    }
 }

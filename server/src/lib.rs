@@ -12,6 +12,7 @@ pub mod mail;
 pub mod metrics;
 pub mod ops;
 pub mod pages;
+pub mod photos;
 pub mod results;
 pub mod school;
 pub mod security;

@@ -28,10 +28,8 @@ pub async fn create(owner: &PgPool, pool: &PgPool, s: &NewSchool<'_>, at: chrono
     let slug = TenantSlug::parse(s.code).map_err(|e| anyhow::anyhow!("school code: {}", e.message))?;
     let email = Email::parse(s.admin_email).map_err(|e| anyhow::anyhow!("admin email: {}", e.message))?;
     check_new_password(s.admin_password).map_err(|e| anyhow::anyhow!("admin password: {}", e.message))?;
-    let prefix = s.admission_prefix.trim().to_ascii_uppercase();
-    if prefix.is_empty() || prefix.len() > 10 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        bail!("admission prefix: 1–10 letters or digits");
-    }
+    let prefix = kilele::academic::students::check_admission_prefix(s.admission_prefix)
+        .map_err(|_| anyhow::anyhow!("admission prefix: 1–10 letters or digits"))?;
     if tenants::find_by_slug(pool, &slug).await?.is_some() {
         bail!("a school with code {slug} already exists");
     }
@@ -39,13 +37,12 @@ pub async fn create(owner: &PgPool, pool: &PgPool, s: &NewSchool<'_>, at: chrono
     let tenant = tenants::create(owner, &slug, s.name, s.plan, s.language).await.context("creating the school (is the plan known?)")?;
     let mut tx = tenant_tx(pool, tenant).await?;
     users::ensure_default_roles(&mut tx, tenant).await?;
-    kilele::academic::setup::create_settings(&mut tx, tenant, &prefix).await?;
+    kilele::academic::setup::create_settings(&mut tx, &prefix).await?;
     let actor = Actor::system("operator");
     let by = users::ChangedBy { actor: &actor, at };
-    users::create_school_user(&mut tx, tenant, &email, s.admin_name, Some(&hash), &[Role::SchoolAdmin, Role::Teacher], by).await?;
+    users::create_school_user(&mut tx, &email, s.admin_name, Some(&hash), &[Role::SchoolAdmin, Role::Teacher], by).await?;
     kilele::audit::append(
         &mut tx,
-        tenant,
         at,
         &actor,
         kilele::audit::actions::SCHOOL_CREATED,

@@ -224,7 +224,6 @@ async fn seed_school(
     let account = |role: &str| Email::parse(&format!("{role}@{}.test", spec.slug));
     let admin = users::create_school_user(
         &mut tx,
-        tenant,
         &account("admin")?,
         &format!("{} {}", "Grace", pick(&mut rng, SURNAMES)),
         Some(demo_hash),
@@ -234,7 +233,6 @@ async fn seed_school(
     .await?;
     let teacher = users::create_school_user(
         &mut tx,
-        tenant,
         &account("teacher")?,
         &format!("Juma {}", pick(&mut rng, SURNAMES)),
         Some(demo_hash),
@@ -244,7 +242,6 @@ async fn seed_school(
     .await?;
     users::create_school_user(
         &mut tx,
-        tenant,
         &account("bursar")?,
         &format!("Neema {}", pick(&mut rng, SURNAMES)),
         Some(demo_hash),
@@ -259,23 +256,23 @@ async fn seed_school(
         let last = pick(&mut rng, SURNAMES);
         let email = Email::parse(&format!("{}.{}{}@{}.test", first.to_lowercase(), last.to_lowercase(), i, spec.slug))?;
         // Invited staff: no password until they accept their invitation.
-        teachers.push(users::create_school_user(&mut tx, tenant, &email, &format!("{first} {last}"), None, &[Role::Teacher], by).await?);
+        teachers.push(users::create_school_user(&mut tx, &email, &format!("{first} {last}"), None, &[Role::Teacher], by).await?);
     }
 
     // Calendar, levels, streams, subjects.
-    setup::create_settings(&mut tx, tenant, spec.prefix).await?;
+    setup::create_settings(&mut tx, spec.prefix).await?;
     let terms = kilele::academic::calendar::default_terms(YEAR, 2);
-    let year_id = setup::create_current_year(&mut tx, tenant, YEAR, &terms, 2).await?;
+    let year_id = setup::create_current_year(&mut tx, YEAR, &terms, 2).await?;
     let mut subject_ids = Vec::new();
     for code in spec.subjects {
-        subject_ids.push(setup::add_master_subject(&mut tx, tenant, code).await.with_context(|| format!("subject {code}"))?);
+        subject_ids.push(setup::add_master_subject(&mut tx, code).await.with_context(|| format!("subject {code}"))?);
     }
     let mut streams = Vec::new(); // (stream id, level ordinal, stream name)
     for ordinal in spec.levels.clone() {
-        let level_id = setup::add_level(&mut tx, tenant, spec.band, ordinal).await?;
+        let level_id = setup::add_level(&mut tx, spec.band, ordinal).await?;
         for s in spec.streams {
             let class_teacher = teachers[streams.len() % teachers.len()];
-            let id = setup::add_stream(&mut tx, tenant, level_id, s, class_teacher).await?;
+            let id = setup::add_stream(&mut tx, level_id, s, class_teacher).await?;
             streams.push((id, ordinal, *s));
         }
     }
@@ -290,7 +287,7 @@ async fn seed_school(
                 next_teacher = if next_teacher + 1 >= teachers.len() { 2 } else { next_teacher + 1 };
                 teachers[next_teacher]
             };
-            setup::allocate(&mut tx, tenant, year_id, t, *subject_id, *stream_id).await?;
+            setup::allocate(&mut tx, year_id, t, *subject_id, *stream_id).await?;
         }
     }
 
@@ -347,13 +344,13 @@ async fn seed_school(
                 }
             };
             let Some((first_guardian, others)) = guardians.split_first() else { bail!("a family without guardians") };
-            let id = students::db::add_student(&mut tx, tenant, pii, &student, Some(*stream_id), first_guardian, by).await?;
+            let id = students::db::add_student(&mut tx, pii, &student, Some(*stream_id), first_guardian, by).await?;
             for g in others {
-                students::db::link_guardian(&mut tx, tenant, pii, id, g, by).await?;
+                students::db::link_guardian(&mut tx, pii, id, g, by).await?;
             }
             // The demo parent: the mother of the first pair of siblings.
             if sibling && demo_guardian.is_none() {
-                demo_guardian = guardians_by_phone(&mut tx, tenant, pii, &first_guardian.phone).await?.first().copied();
+                demo_guardian = guardians_by_phone(&mut tx, pii, &first_guardian.phone).await?.first().copied();
             }
             if demo_student.is_none() && *ordinal == *spec.levels.end() - 1 {
                 demo_student = Some(id);
@@ -365,24 +362,16 @@ async fn seed_school(
     // The demo parent gets a sign-in.
     if let Some(guardian) = demo_guardian {
         let name = setup::guardian_name(&mut tx, guardian).await?;
-        let parent = users::create_school_user(&mut tx, tenant, &account("parent")?, &name, Some(demo_hash), &[Role::Parent], by).await?;
+        let parent = users::create_school_user(&mut tx, &account("parent")?, &name, Some(demo_hash), &[Role::Parent], by).await?;
         setup::attach_guardian_account(&mut tx, guardian, parent, &account("parent")?).await?;
     }
     if let Some(student) = demo_student {
         let name = setup::student_short_name(&mut tx, student).await?;
-        let user = users::create_school_user(&mut tx, tenant, &account("student")?, &name, Some(demo_hash), &[Role::Student], by).await?;
+        let user = users::create_school_user(&mut tx, &account("student")?, &name, Some(demo_hash), &[Role::Student], by).await?;
         setup::attach_student_account(&mut tx, student, user).await?;
     }
-    audit::append(
-        &mut tx,
-        tenant,
-        now,
-        &seed_actor,
-        kilele::audit::actions::SEED_DEMO,
-        spec.slug,
-        serde_json::json!({ "students": serial }),
-    )
-    .await?;
+    audit::append(&mut tx, now, &seed_actor, kilele::audit::actions::SEED_DEMO, spec.slug, serde_json::json!({ "students": serial }))
+        .await?;
     tx.commit().await?;
     Ok(i64::from(serial))
 }

@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::{connect_redis, AppState};
-use crate::{auth, csrf, imports, ops};
+use crate::{auth, csrf, imports, ops, photos};
 use app::{shell, App};
 use axum::handler::Handler;
 use axum::http::{HeaderName, Method, Request};
@@ -109,8 +109,8 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         PlainRoute::post("/language", auth::language),
         PlainRoute::post("/admin/import/upload", imports::upload).body_limit(kilele::academic::import_store::MAX_UPLOAD_BYTES + 64 * 1024),
         PlainRoute::get("/admin/import/template.csv", imports::template),
-        PlainRoute::get("/admin/students/{id}/photo", imports::photo),
-        PlainRoute::post("/admin/students/{id}/photo", imports::upload_photo).body_limit(imports::MAX_PHOTO_BYTES + 64 * 1024),
+        PlainRoute::get("/admin/students/{id}/photo", photos::photo),
+        PlainRoute::post("/admin/students/{id}/photo", photos::upload_photo).body_limit(photos::MAX_PHOTO_BYTES + 64 * 1024),
         PlainRoute::get("/admin/students/export.csv", imports::export),
         PlainRoute::get("/admin/students/export.xlsx", imports::export),
         PlainRoute::get("/healthz", ops::healthz),

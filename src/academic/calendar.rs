@@ -130,7 +130,7 @@ pub mod db {
     use crate::audit;
     use crate::db::{end_savepoint, map_constraint_on, savepoint, TenantTx};
     use crate::identity::store::ChangedBy;
-    use crate::tenancy::TenantId;
+
     use crate::DomainError;
     use sqlx::Row;
     use uuid::Uuid;
@@ -163,12 +163,12 @@ pub mod db {
     /// refused by the database's exclusion constraint).
     pub async fn create_year(
         tx: &mut TenantTx,
-        tenant: TenantId,
         year: i32,
         terms_per_year: i32,
         terms: &[TermDates],
         by: ChangedBy<'_>,
     ) -> Result<Uuid, DomainError> {
+        let tenant = tx.tenant();
         check_terms(year, terms_per_year, terms).map_err(DomainError::InvalidFields)?;
         savepoint(tx).await?;
         let result: Result<Uuid, DomainError> = async {
@@ -197,14 +197,13 @@ pub mod db {
         .await;
         let id = end_savepoint(tx, result).await?;
         let details = serde_json::json!({ "year": year, "terms": terms.len() });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CALENDAR_YEAR_CREATED, &year.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::CALENDAR_YEAR_CREATED, &year.to_string(), details).await?;
         Ok(id)
     }
 
     /// Changes a term's dates (same checks as creation, against the other terms of its year).
     pub async fn update_term(
         tx: &mut TenantTx,
-        tenant: TenantId,
         term: Uuid,
         starts_on: chrono::NaiveDate,
         ends_on: chrono::NaiveDate,
@@ -235,12 +234,12 @@ pub mod db {
             .map_err(|e| map_constraint_on(e, Some(&field)));
         end_savepoint(tx, updated).await?;
         let details = serde_json::json!({ "starts_on": starts_on.to_string(), "ends_on": ends_on.to_string() });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CALENDAR_TERM_CHANGED, &term.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::CALENDAR_TERM_CHANGED, &term.to_string(), details).await?;
         Ok(())
     }
 
     /// Makes `term` the one current term, and its year the current year.
-    pub async fn set_current_term(tx: &mut TenantTx, tenant: TenantId, term: Uuid, by: ChangedBy<'_>) -> Result<(), DomainError> {
+    pub async fn set_current_term(tx: &mut TenantTx, term: Uuid, by: ChangedBy<'_>) -> Result<(), DomainError> {
         let year: Uuid = sqlx::query_scalar("SELECT academic_year_id FROM terms WHERE id = $1")
             .bind(term)
             .fetch_optional(&mut **tx)
@@ -250,8 +249,7 @@ pub mod db {
         sqlx::query("UPDATE terms SET is_current = true WHERE id = $1").bind(term).execute(&mut **tx).await?;
         sqlx::query("UPDATE academic_years SET is_current = false WHERE is_current AND id <> $1").bind(year).execute(&mut **tx).await?;
         sqlx::query("UPDATE academic_years SET is_current = true WHERE id = $1").bind(year).execute(&mut **tx).await?;
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CALENDAR_TERM_CURRENT, &term.to_string(), serde_json::json!({}))
-            .await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::CALENDAR_TERM_CURRENT, &term.to_string(), serde_json::json!({})).await?;
         Ok(())
     }
 }

@@ -184,7 +184,7 @@ pub mod db {
     use crate::audit;
     use crate::db::TenantTx;
     use crate::identity::store::ChangedBy;
-    use crate::tenancy::TenantId;
+
     use crate::DomainError;
     use sqlx::Row;
 
@@ -318,7 +318,8 @@ pub mod db {
     }
 
     /// Adds a level (e.g. Form 5) under its Tanzanian name. The same level twice is refused.
-    pub async fn add_level(tx: &mut TenantTx, tenant: TenantId, band: Band, ordinal: i32, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+    pub async fn add_level(tx: &mut TenantTx, band: Band, ordinal: i32, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+        let tenant = tx.tenant();
         check_level(band, ordinal)?;
         let code = level_code(band, ordinal);
         let name = crate::academic::level_name(band, ordinal);
@@ -335,12 +336,13 @@ pub mod db {
                 .map_err(map_constraint);
         let id: Uuid = end_savepoint(tx, inserted).await?;
         let details = serde_json::json!({ "code": code, "name": name, "band": band.code(), "ordinal": ordinal });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CLASS_LEVEL_ADDED, &id.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::CLASS_LEVEL_ADDED, &id.to_string(), details).await?;
         Ok(id)
     }
 
     /// Adds a stream to a level. A name the level already has is refused.
-    pub async fn add_stream(tx: &mut TenantTx, tenant: TenantId, level: Uuid, name: &str, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+    pub async fn add_stream(tx: &mut TenantTx, level: Uuid, name: &str, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+        let tenant = tx.tenant();
         let name = parse_stream_name(name)?;
         let level_name: String = sqlx::query_scalar("SELECT name FROM levels WHERE id = $1")
             .bind(level)
@@ -357,18 +359,12 @@ pub mod db {
             .map_err(map_constraint);
         let id: Uuid = end_savepoint(tx, inserted).await?;
         let details = serde_json::json!({ "level": level, "class": class_name(&level_name, &name) });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CLASS_STREAM_ADDED, &id.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::CLASS_STREAM_ADDED, &id.to_string(), details).await?;
         Ok(id)
     }
 
     /// Sets (or, with `None`, clears) a stream's class teacher.
-    pub async fn set_class_teacher(
-        tx: &mut TenantTx,
-        tenant: TenantId,
-        stream: Uuid,
-        teacher: Option<Uuid>,
-        by: ChangedBy<'_>,
-    ) -> Result<(), DomainError> {
+    pub async fn set_class_teacher(tx: &mut TenantTx, stream: Uuid, teacher: Option<Uuid>, by: ChangedBy<'_>) -> Result<(), DomainError> {
         let before: Option<Uuid> = sqlx::query_scalar("SELECT class_teacher_id FROM streams WHERE id = $1")
             .bind(stream)
             .fetch_optional(&mut **tx)
@@ -379,13 +375,14 @@ pub mod db {
         }
         sqlx::query("UPDATE streams SET class_teacher_id = $2 WHERE id = $1").bind(stream).bind(teacher).execute(&mut **tx).await?;
         let details = serde_json::json!({ "from": before, "to": teacher });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CLASS_TEACHER_ASSIGNED, &stream.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::CLASS_TEACHER_ASSIGNED, &stream.to_string(), details).await?;
         Ok(())
     }
 
     /// Offers a default A-level combination: its subjects become school subjects when they
     /// are not yet, then the combination is added. Only for schools with an A-level.
-    pub async fn add_combination(tx: &mut TenantTx, tenant: TenantId, code: &str, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+    pub async fn add_combination(tx: &mut TenantTx, code: &str, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+        let tenant = tx.tenant();
         let code = parse_combination_code(code)?;
         let has_a_level: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM levels WHERE band = 'a_level')").fetch_one(&mut **tx).await?;
@@ -441,15 +438,15 @@ pub mod db {
         let (id, added) = end_savepoint(tx, result).await?;
         for (subject_id, subject_code) in added {
             let details = serde_json::json!({ "code": subject_code, "master": subject_code, "via": code });
-            audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::SUBJECT_ADDED, &subject_id.to_string(), details).await?;
+            audit::append(tx, by.at, by.actor, crate::audit::actions::SUBJECT_ADDED, &subject_id.to_string(), details).await?;
         }
         let details = serde_json::json!({ "code": code, "subjects": subject_codes });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::CLASS_COMBINATION_ADDED, &id.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::CLASS_COMBINATION_ADDED, &id.to_string(), details).await?;
         Ok(id)
     }
 
     /// Stops offering a combination. Refused while students are in it.
-    pub async fn remove_combination(tx: &mut TenantTx, tenant: TenantId, combination: Uuid, by: ChangedBy<'_>) -> Result<(), DomainError> {
+    pub async fn remove_combination(tx: &mut TenantTx, combination: Uuid, by: ChangedBy<'_>) -> Result<(), DomainError> {
         savepoint(tx).await?;
         let deleted = sqlx::query_scalar("DELETE FROM subject_combinations WHERE id = $1 RETURNING code")
             .bind(combination)
@@ -460,7 +457,6 @@ pub mod db {
         let code = end_savepoint(tx, deleted).await?;
         audit::append(
             tx,
-            tenant,
             by.at,
             by.actor,
             crate::audit::actions::CLASS_COMBINATION_REMOVED,

@@ -9,7 +9,6 @@ use crate::audit;
 use crate::audit::pii::{Aad, KeyRing};
 use crate::db::TenantTx;
 use crate::identity::store::ChangedBy;
-use crate::tenancy::TenantId;
 use crate::{DomainError, ValidationError};
 use base64::Engine;
 use chrono::NaiveDate;
@@ -23,14 +22,8 @@ const CONTENT_FIELD: &str = "import_uploads.content";
 
 /// Keeps an uploaded file until it is previewed and confirmed. Refuses what is not a
 /// spreadsheet or is too large, before storing anything.
-pub async fn save_upload(
-    tx: &mut TenantTx,
-    tenant: TenantId,
-    pii: &KeyRing,
-    uploaded_by: Uuid,
-    file_name: &str,
-    bytes: &[u8],
-) -> Result<Uuid, DomainError> {
+pub async fn save_upload(tx: &mut TenantTx, pii: &KeyRing, uploaded_by: Uuid, file_name: &str, bytes: &[u8]) -> Result<Uuid, DomainError> {
+    let tenant = tx.tenant();
     if bytes.len() > MAX_UPLOAD_BYTES {
         return Err(ValidationError::new("file", "import-error-too-large").into());
     }
@@ -61,7 +54,8 @@ struct Upload {
     imported: Option<i32>,
 }
 
-async fn load_upload(tx: &mut TenantTx, tenant: TenantId, pii: &KeyRing, id: Uuid) -> Result<Upload, DomainError> {
+async fn load_upload(tx: &mut TenantTx, pii: &KeyRing, id: Uuid) -> Result<Upload, DomainError> {
+    let tenant = tx.tenant();
     let row = sqlx::query("SELECT file_name, kind, content_enc, imported FROM import_uploads WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -125,8 +119,8 @@ fn file_error_detail(e: &import::FileError) -> String {
 }
 
 /// Reads and checks an upload without writing anything.
-pub async fn preview(tx: &mut TenantTx, tenant: TenantId, pii: &KeyRing, id: Uuid, today: NaiveDate) -> Result<ImportPreview, DomainError> {
-    let upload = load_upload(tx, tenant, pii, id).await?;
+pub async fn preview(tx: &mut TenantTx, pii: &KeyRing, id: Uuid, today: NaiveDate) -> Result<ImportPreview, DomainError> {
+    let upload = load_upload(tx, pii, id).await?;
     let mut out = ImportPreview {
         upload_id: id,
         file_name: upload.file_name.clone(),
@@ -175,11 +169,12 @@ impl From<sqlx::Error> for CommitRefused {
 /// Writes every student of the upload, with guardians (an existing guardian with the same
 /// phone is linked, not duplicated — siblings), sibling links and this year's enrolment.
 /// Checked again first; any error and nothing is written. Returns how many were imported.
-pub async fn commit(tx: &mut TenantTx, tenant: TenantId, pii: &KeyRing, id: Uuid, by: ChangedBy<'_>) -> Result<usize, CommitRefused> {
+pub async fn commit(tx: &mut TenantTx, pii: &KeyRing, id: Uuid, by: ChangedBy<'_>) -> Result<usize, CommitRefused> {
+    let tenant = tx.tenant();
     let today = by.at.date_naive();
     // Lock the upload so a double-click cannot import twice.
     sqlx::query("SELECT 1 FROM import_uploads WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut **tx).await?;
-    let upload = load_upload(tx, tenant, pii, id).await?;
+    let upload = load_upload(tx, pii, id).await?;
     if upload.imported.is_some() {
         return Err(CommitRefused::AlreadyImported);
     }
@@ -305,12 +300,13 @@ pub async fn commit(tx: &mut TenantTx, tenant: TenantId, pii: &KeyRing, id: Uuid
         "guardian_links": l_students.len(),
         "admission_nos": rows.iter().map(|r| r.admission_no.as_str()).collect::<Vec<_>>(),
     });
-    audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::STUDENTS_IMPORTED, &id.to_string(), details).await?;
+    audit::append(tx, by.at, by.actor, crate::audit::actions::STUDENTS_IMPORTED, &id.to_string(), details).await?;
     Ok(count)
 }
 
 /// Every active student with guardians, in the import format (for export).
-pub async fn export_rows(tx: &mut TenantTx, tenant: TenantId, pii: &KeyRing) -> Result<Vec<StudentRow>, DomainError> {
+pub async fn export_rows(tx: &mut TenantTx, pii: &KeyRing) -> Result<Vec<StudentRow>, DomainError> {
+    let tenant = tx.tenant();
     let classes: HashMap<Uuid, String> = classes(tx).await?.into_iter().map(|(name, id)| (id, name)).collect();
     let students = sqlx::query(
         "SELECT id, admission_no, first_name, middle_name, last_name, sex, date_of_birth, stream_id

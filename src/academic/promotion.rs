@@ -42,7 +42,7 @@ pub mod db {
     use crate::audit;
     use crate::db::TenantTx;
     use crate::identity::store::ChangedBy;
-    use crate::tenancy::TenantId;
+
     use crate::{DomainError, ValidationError};
     use chrono::NaiveDate;
     use sqlx::Row;
@@ -154,7 +154,8 @@ pub mod db {
     }
 
     /// Promotes the level (exactly what `preview` showed, checked again). Returns the batch.
-    pub async fn promote(tx: &mut TenantTx, tenant: TenantId, level: Uuid, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+    pub async fn promote(tx: &mut TenantTx, level: Uuid, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+        let tenant = tx.tenant();
         let plan = plan(tx, level).await?;
         if let Some((key, _)) = &plan.preview.blocked {
             return Err(ValidationError::new("level", key).into());
@@ -219,7 +220,7 @@ pub mod db {
             "students": students.len(),
             "graduated": to.iter().filter(|t| t.is_none()).count(),
         });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::STUDENTS_PROMOTED, &batch.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::STUDENTS_PROMOTED, &batch.to_string(), details).await?;
         Ok(batch)
     }
 
@@ -257,7 +258,7 @@ pub mod db {
     }
 
     /// Puts every student back exactly where the promotion found them.
-    pub async fn undo(tx: &mut TenantTx, tenant: TenantId, batch: Uuid, today: NaiveDate, by: ChangedBy<'_>) -> Result<(), DomainError> {
+    pub async fn undo(tx: &mut TenantTx, batch: Uuid, today: NaiveDate, by: ChangedBy<'_>) -> Result<(), DomainError> {
         let row = sqlx::query("SELECT from_year_id, to_year_id, undone_at FROM promotion_batches WHERE id = $1 FOR UPDATE")
             .bind(batch)
             .fetch_optional(&mut **tx)
@@ -291,16 +292,8 @@ pub mod db {
             .execute(&mut **tx)
             .await?;
         sqlx::query("UPDATE promotion_batches SET undone_at = $2 WHERE id = $1").bind(batch).bind(by.at).execute(&mut **tx).await?;
-        audit::append(
-            tx,
-            tenant,
-            by.at,
-            by.actor,
-            crate::audit::actions::STUDENTS_PROMOTION_UNDONE,
-            &batch.to_string(),
-            serde_json::json!({}),
-        )
-        .await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::STUDENTS_PROMOTION_UNDONE, &batch.to_string(), serde_json::json!({}))
+            .await?;
         Ok(())
     }
 }

@@ -9,11 +9,11 @@ use crate::academic::calendar::TermDates;
 use crate::academic::Band;
 use crate::db::TenantTx;
 use crate::identity::Email;
-use crate::tenancy::TenantId;
 use uuid::Uuid;
 
 /// A new school's settings row (its admission-number prefix).
-pub async fn create_settings(tx: &mut TenantTx, tenant: TenantId, admission_prefix: &str) -> Result<(), sqlx::Error> {
+pub async fn create_settings(tx: &mut TenantTx, admission_prefix: &str) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant();
     sqlx::query("INSERT INTO school_settings (tenant_id, admission_prefix) VALUES ($1, $2)")
         .bind(tenant.0)
         .bind(admission_prefix)
@@ -23,13 +23,8 @@ pub async fn create_settings(tx: &mut TenantTx, tenant: TenantId, admission_pref
 }
 
 /// The current academic year with its terms; term number `current_term` is the current one.
-pub async fn create_current_year(
-    tx: &mut TenantTx,
-    tenant: TenantId,
-    year: i32,
-    terms: &[TermDates],
-    current_term: i32,
-) -> Result<Uuid, sqlx::Error> {
+pub async fn create_current_year(tx: &mut TenantTx, year: i32, terms: &[TermDates], current_term: i32) -> Result<Uuid, sqlx::Error> {
+    let tenant = tx.tenant();
     let year_id: Uuid = sqlx::query_scalar("INSERT INTO academic_years (tenant_id, year, is_current) VALUES ($1, $2, true) RETURNING id")
         .bind(tenant.0)
         .bind(year)
@@ -52,7 +47,8 @@ pub async fn create_current_year(
 }
 
 /// A school subject copied from the national master list.
-pub async fn add_master_subject(tx: &mut TenantTx, tenant: TenantId, code: &str) -> Result<Uuid, sqlx::Error> {
+pub async fn add_master_subject(tx: &mut TenantTx, code: &str) -> Result<Uuid, sqlx::Error> {
+    let tenant = tx.tenant();
     sqlx::query_scalar(
         "INSERT INTO school_subjects (tenant_id, code, name_en, name_sw, master_code)
          SELECT $1, m.code, m.name_en, m.name_sw, m.code FROM master_subjects m WHERE m.code = $2 RETURNING id",
@@ -64,7 +60,8 @@ pub async fn add_master_subject(tx: &mut TenantTx, tenant: TenantId, code: &str)
 }
 
 /// A level under its Tanzanian code and name.
-pub async fn add_level(tx: &mut TenantTx, tenant: TenantId, band: Band, ordinal: i32) -> Result<Uuid, sqlx::Error> {
+pub async fn add_level(tx: &mut TenantTx, band: Band, ordinal: i32) -> Result<Uuid, sqlx::Error> {
+    let tenant = tx.tenant();
     sqlx::query_scalar("INSERT INTO levels (tenant_id, code, name, band, ordinal) VALUES ($1, $2, $3, $4, $5) RETURNING id")
         .bind(tenant.0)
         .bind(crate::academic::classes::level_code(band, ordinal))
@@ -76,7 +73,8 @@ pub async fn add_level(tx: &mut TenantTx, tenant: TenantId, band: Band, ordinal:
 }
 
 /// A stream of `level` with its class teacher.
-pub async fn add_stream(tx: &mut TenantTx, tenant: TenantId, level: Uuid, name: &str, class_teacher: Uuid) -> Result<Uuid, sqlx::Error> {
+pub async fn add_stream(tx: &mut TenantTx, level: Uuid, name: &str, class_teacher: Uuid) -> Result<Uuid, sqlx::Error> {
+    let tenant = tx.tenant();
     sqlx::query_scalar("INSERT INTO streams (tenant_id, level_id, name, class_teacher_id) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(tenant.0)
         .bind(level)
@@ -87,14 +85,8 @@ pub async fn add_stream(tx: &mut TenantTx, tenant: TenantId, level: Uuid, name: 
 }
 
 /// Gives `subject` in `stream` to `teacher` for `year`.
-pub async fn allocate(
-    tx: &mut TenantTx,
-    tenant: TenantId,
-    year: Uuid,
-    teacher: Uuid,
-    subject: Uuid,
-    stream: Uuid,
-) -> Result<(), sqlx::Error> {
+pub async fn allocate(tx: &mut TenantTx, year: Uuid, teacher: Uuid, subject: Uuid, stream: Uuid) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant();
     sqlx::query(
         "INSERT INTO teacher_allocations (tenant_id, academic_year_id, teacher_id, subject_id, stream_id) VALUES ($1, $2, $3, $4, $5)",
     )

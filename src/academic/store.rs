@@ -1,6 +1,7 @@
 //! Queries behind the portal dashboards. All run inside a tenant transaction.
 
 use super::{class_name, ChildSummary, SchoolOverview, StreamSummary, TeachingAssignment};
+use crate::academic::classes::db::LEVEL_ORDER;
 use crate::audit::pii::{Aad, KeyRing};
 use crate::db::TenantTx;
 use crate::identity::{Email, Phone};
@@ -21,14 +22,14 @@ pub async fn school_overview(tx: &mut TenantTx) -> Result<SchoolOverview, sqlx::
     )
     .fetch_one(&mut **tx)
     .await?;
-    let streams = sqlx::query(
+    let streams = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT s.id, l.name AS level, s.name AS stream, u.display_name AS class_teacher,
                 (SELECT count(*) FROM students st WHERE st.stream_id = s.id AND st.status = 'active') AS students
            FROM streams s
            JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id
            LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.class_teacher_id
-          ORDER BY l.ordinal, s.name",
-    )
+          ORDER BY {LEVEL_ORDER}, s.name"
+    )))
     .fetch_all(&mut **tx)
     .await?
     .iter()
@@ -51,7 +52,7 @@ pub async fn school_overview(tx: &mut TenantTx) -> Result<SchoolOverview, sqlx::
 
 /// The teacher's allocations in the current academic year.
 pub async fn teaching_assignments(tx: &mut TenantTx, teacher: Uuid) -> Result<Vec<TeachingAssignment>, sqlx::Error> {
-    sqlx::query(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT l.name AS level, s.name AS stream, sub.code, sub.name_en, sub.name_sw,
                 (s.class_teacher_id = ta.teacher_id) AS is_class_teacher,
                 (SELECT count(*) FROM students st WHERE st.stream_id = s.id AND st.status = 'active') AS students
@@ -61,8 +62,8 @@ pub async fn teaching_assignments(tx: &mut TenantTx, teacher: Uuid) -> Result<Ve
            JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id
            JOIN school_subjects sub ON sub.tenant_id = ta.tenant_id AND sub.id = ta.subject_id
           WHERE ta.teacher_id = $1
-          ORDER BY l.ordinal, s.name, sub.code",
-    )
+          ORDER BY {LEVEL_ORDER}, s.name, sub.code"
+    )))
     .bind(teacher)
     .fetch_all(&mut **tx)
     .await?
@@ -137,12 +138,12 @@ pub const GUARDIAN_PHONE: &str = "guardians.phone";
 /// lookups; it never reaches the database in plain text.
 pub async fn insert_guardian(
     tx: &mut TenantTx,
-    tenant: TenantId,
     pii: &KeyRing,
     full_name: &str,
     phone: &Phone,
     email: Option<&Email>,
 ) -> Result<Uuid, DomainError> {
+    let tenant = tx.tenant();
     let sealed = pii.encrypt(phone.as_str(), &Aad::new(tenant.0, GUARDIAN_PHONE))?;
     let index = pii.blind_index(tenant.0, GUARDIAN_PHONE, phone.as_str());
     Ok(sqlx::query_scalar(
@@ -164,7 +165,8 @@ pub fn reveal_phone(pii: &KeyRing, tenant: TenantId, sealed: &[u8]) -> Result<Ph
 }
 
 /// Guardians whose phone number is `phone` (exact match through the blind index).
-pub async fn guardians_by_phone(tx: &mut TenantTx, tenant: TenantId, pii: &KeyRing, phone: &Phone) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn guardians_by_phone(tx: &mut TenantTx, pii: &KeyRing, phone: &Phone) -> Result<Vec<Uuid>, sqlx::Error> {
+    let tenant = tx.tenant();
     sqlx::query_scalar("SELECT id FROM guardians WHERE phone_bidx = $1 ORDER BY full_name")
         .bind(pii.blind_index(tenant.0, GUARDIAN_PHONE, phone.as_str()))
         .fetch_all(&mut **tx)

@@ -175,7 +175,7 @@ pub mod db {
     use crate::db::TenantTx;
     use crate::db::{end_savepoint, map_constraint, savepoint};
     use crate::identity::store::ChangedBy;
-    use crate::tenancy::TenantId;
+
     use crate::DomainError;
     use sqlx::Row;
 
@@ -322,13 +322,8 @@ pub mod db {
         Ok(SubjectsView { subjects, master_available, levels: level_views, streams: ordered, teachers, current_year })
     }
 
-    async fn insert_subject(
-        tx: &mut TenantTx,
-        tenant: TenantId,
-        s: &CustomSubject,
-        master: Option<&str>,
-        by: ChangedBy<'_>,
-    ) -> Result<Uuid, DomainError> {
+    async fn insert_subject(tx: &mut TenantTx, s: &CustomSubject, master: Option<&str>, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+        let tenant = tx.tenant();
         savepoint(tx).await?;
         let inserted = sqlx::query_scalar(
             "INSERT INTO school_subjects (tenant_id, code, name_en, name_sw, master_code) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -343,12 +338,12 @@ pub mod db {
         .map_err(map_constraint);
         let id: Uuid = end_savepoint(tx, inserted).await?;
         let details = serde_json::json!({ "code": s.code, "name_en": s.name_en, "name_sw": s.name_sw, "master": master });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::SUBJECT_ADDED, &id.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::SUBJECT_ADDED, &id.to_string(), details).await?;
         Ok(id)
     }
 
     /// Adds a subject from the national master list (of a band the school teaches).
-    pub async fn add_from_master(tx: &mut TenantTx, tenant: TenantId, code: &str, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+    pub async fn add_from_master(tx: &mut TenantTx, code: &str, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
         let code = code.trim();
         let row = sqlx::query(
             "SELECT m.code, m.name_en, m.name_sw,
@@ -370,23 +365,23 @@ pub mod db {
         if already {
             return Err(DomainError::conflict("code", "error-subject-exists"));
         }
-        insert_subject(tx, tenant, &subject, Some(subject.code.as_str()), by).await
+        insert_subject(tx, &subject, Some(subject.code.as_str()), by).await
     }
 
     /// Adds a subject of the school's own.
-    pub async fn add_custom(tx: &mut TenantTx, tenant: TenantId, subject: &CustomSubject, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
-        insert_subject(tx, tenant, subject, None, by).await
+    pub async fn add_custom(tx: &mut TenantTx, subject: &CustomSubject, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+        insert_subject(tx, subject, None, by).await
     }
 
     /// Sets how a level takes a subject; `None` removes it from the level.
     pub async fn set_level_subject(
         tx: &mut TenantTx,
-        tenant: TenantId,
         level: Uuid,
         subject: Uuid,
         mode: Option<SubjectMode>,
         by: ChangedBy<'_>,
     ) -> Result<(), DomainError> {
+        let tenant = tx.tenant();
         let level_name: String = sqlx::query_scalar("SELECT name FROM levels WHERE id = $1")
             .bind(level)
             .fetch_optional(&mut **tx)
@@ -420,7 +415,7 @@ pub mod db {
         }
         let details =
             serde_json::json!({ "level": level_name, "subject": subject_code, "mode": mode.map(SubjectMode::code).unwrap_or("none") });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::SUBJECT_LEVEL_SET, &level.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::SUBJECT_LEVEL_SET, &level.to_string(), details).await?;
         Ok(())
     }
 
@@ -451,14 +446,8 @@ pub mod db {
 
     /// Gives a subject in a stream to a teacher for the current academic year (replacing
     /// whoever had it).
-    pub async fn allocate(
-        tx: &mut TenantTx,
-        tenant: TenantId,
-        stream: Uuid,
-        subject: Uuid,
-        teacher: Uuid,
-        by: ChangedBy<'_>,
-    ) -> Result<Uuid, DomainError> {
+    pub async fn allocate(tx: &mut TenantTx, stream: Uuid, subject: Uuid, teacher: Uuid, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+        let tenant = tx.tenant();
         let year = current_year(tx).await?;
         let (class, code) = stream_and_subject(tx, stream, subject).await?;
         check_teacher(tx, teacher, "teacher_id").await?;
@@ -475,18 +464,12 @@ pub mod db {
         .fetch_one(&mut **tx)
         .await?;
         let details = serde_json::json!({ "class": class, "subject": code, "teacher": teacher, "year": year });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::ALLOCATION_SET, &id.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::ALLOCATION_SET, &id.to_string(), details).await?;
         Ok(id)
     }
 
     /// Takes a subject in a stream away from its teacher (current academic year).
-    pub async fn unallocate(
-        tx: &mut TenantTx,
-        tenant: TenantId,
-        stream: Uuid,
-        subject: Uuid,
-        by: ChangedBy<'_>,
-    ) -> Result<(), DomainError> {
+    pub async fn unallocate(tx: &mut TenantTx, stream: Uuid, subject: Uuid, by: ChangedBy<'_>) -> Result<(), DomainError> {
         let year = current_year(tx).await?;
         let (class, code) = stream_and_subject(tx, stream, subject).await?;
         let removed = sqlx::query(
@@ -501,7 +484,7 @@ pub mod db {
         let id: Uuid = removed.try_get("id")?;
         let teacher: Uuid = removed.try_get("teacher_id")?;
         let details = serde_json::json!({ "class": class, "subject": code, "teacher": teacher, "year": year });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::ALLOCATION_REMOVED, &id.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::ALLOCATION_REMOVED, &id.to_string(), details).await?;
         Ok(())
     }
 }

@@ -12,13 +12,13 @@ use sqlx::{PgPool, Row};
 /// MACed with the process's installed audit key, and without one the append fails.
 pub async fn append(
     tx: &mut TenantTx,
-    tenant: TenantId,
     at: DateTime<Utc>,
     actor: &Actor,
     action: Action,
     subject: &str,
     details: Value,
 ) -> Result<i64, sqlx::Error> {
+    let tenant = tx.tenant();
     let action = action.as_str();
     sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING")
         .bind(tenant.0)

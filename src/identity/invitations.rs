@@ -11,7 +11,6 @@ use super::store::{self as users, ChangedBy};
 use super::{check_new_password, password, Email, Role, StaffMember};
 use crate::audit;
 use crate::db::TenantTx;
-use crate::tenancy::TenantId;
 use crate::{DomainError, ValidationError};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -25,7 +24,8 @@ fn token_hash(token: &str) -> Vec<u8> {
 }
 
 /// Creates an invitation for an existing user; returns the token for the link.
-pub async fn invite(tx: &mut TenantTx, tenant: TenantId, user: Uuid, by: ChangedBy<'_>) -> Result<String, DomainError> {
+pub async fn invite(tx: &mut TenantTx, user: Uuid, by: ChangedBy<'_>) -> Result<String, DomainError> {
+    let tenant = tx.tenant();
     let mut bytes = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
@@ -39,14 +39,13 @@ pub async fn invite(tx: &mut TenantTx, tenant: TenantId, user: Uuid, by: Changed
         .bind(by.at + VALID_FOR)
         .execute(&mut **tx)
         .await?;
-    audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::USER_INVITED, &user.to_string(), serde_json::json!({})).await?;
+    audit::append(tx, by.at, by.actor, crate::audit::actions::USER_INVITED, &user.to_string(), serde_json::json!({})).await?;
     Ok(token)
 }
 
 /// Adds a staff member (no password yet) with `roles`, and invites them.
 pub async fn invite_staff(
     tx: &mut TenantTx,
-    tenant: TenantId,
     email: &str,
     display_name: &str,
     roles: &[Role],
@@ -61,15 +60,15 @@ pub async fn invite_staff(
         return Err(ValidationError::new("role", "error-role-invalid").into());
     }
     crate::db::savepoint(tx).await?;
-    let created = users::create_school_user(tx, tenant, &email, &name, None, roles, by).await.map_err(crate::db::map_constraint);
+    let created = users::create_school_user(tx, &email, &name, None, roles, by).await.map_err(crate::db::map_constraint);
     let user = crate::db::end_savepoint(tx, created).await?;
-    let token = invite(tx, tenant, user, by).await?;
+    let token = invite(tx, user, by).await?;
     Ok((user, token))
 }
 
 /// Accepts an invitation: sets the password, once. Refused (same answer) for an unknown,
 /// used or expired token.
-pub async fn accept(tx: &mut TenantTx, tenant: TenantId, token: &str, new_password: &str, now: DateTime<Utc>) -> Result<Uuid, DomainError> {
+pub async fn accept(tx: &mut TenantTx, token: &str, new_password: &str, now: DateTime<Utc>) -> Result<Uuid, DomainError> {
     check_new_password(new_password)?;
     let row: Option<(Uuid, Uuid)> =
         sqlx::query_as("SELECT id, user_id FROM invitations WHERE token_hash = $1 AND accepted_at IS NULL AND expires_at > $2 FOR UPDATE")
@@ -82,14 +81,13 @@ pub async fn accept(tx: &mut TenantTx, tenant: TenantId, token: &str, new_passwo
     sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1 AND status = 'active'").bind(user).bind(hash).execute(&mut **tx).await?;
     sqlx::query("UPDATE invitations SET accepted_at = $2 WHERE id = $1").bind(invitation).bind(now).execute(&mut **tx).await?;
     let actor = audit::Actor::user(user, "invitation");
-    audit::append(tx, tenant, now, &actor, crate::audit::actions::USER_INVITATION_ACCEPTED, &user.to_string(), serde_json::json!({}))
-        .await?;
+    audit::append(tx, now, &actor, crate::audit::actions::USER_INVITATION_ACCEPTED, &user.to_string(), serde_json::json!({})).await?;
     Ok(user)
 }
 
 /// Deactivates or reactivates a school user. Deactivated users keep their history; their
 /// sessions end on their next request.
-pub async fn set_active(tx: &mut TenantTx, tenant: TenantId, user: Uuid, active: bool, by: ChangedBy<'_>) -> Result<(), DomainError> {
+pub async fn set_active(tx: &mut TenantTx, user: Uuid, active: bool, by: ChangedBy<'_>) -> Result<(), DomainError> {
     if by.actor.id == Some(user) && !active {
         return Err(ValidationError::new("user", "error-cannot-deactivate-self").into());
     }
@@ -104,7 +102,7 @@ pub async fn set_active(tx: &mut TenantTx, tenant: TenantId, user: Uuid, active:
         return if exists { Ok(()) } else { Err(DomainError::NotFound) };
     }
     let action = if active { crate::audit::actions::USER_REACTIVATED } else { crate::audit::actions::USER_DEACTIVATED };
-    audit::append(tx, tenant, by.at, by.actor, action, &user.to_string(), serde_json::json!({})).await?;
+    audit::append(tx, by.at, by.actor, action, &user.to_string(), serde_json::json!({})).await?;
     Ok(())
 }
 
@@ -148,12 +146,8 @@ pub enum GuardianInvitation {
 
 /// Opens the family portal for a guardian: a new parent account and an invitation when the
 /// email is new, otherwise a pending link for the existing account (see [`GuardianInvitation`]).
-pub async fn invite_guardian(
-    tx: &mut TenantTx,
-    tenant: TenantId,
-    guardian: Uuid,
-    by: ChangedBy<'_>,
-) -> Result<GuardianInvitation, DomainError> {
+pub async fn invite_guardian(tx: &mut TenantTx, guardian: Uuid, by: ChangedBy<'_>) -> Result<GuardianInvitation, DomainError> {
+    let tenant = tx.tenant();
     let (name, email, linked): (String, Option<String>, Option<Uuid>) =
         sqlx::query_as("SELECT full_name, email, user_id FROM guardians WHERE id = $1 FOR UPDATE")
             .bind(guardian)
@@ -177,7 +171,7 @@ pub async fn invite_guardian(
         if has_password || other_roles {
             return Ok(GuardianInvitation::AlreadyOpen);
         }
-        let token = invite(tx, tenant, user, by).await?;
+        let token = invite(tx, user, by).await?;
         return Ok(GuardianInvitation::Invited { user, token, email: email.as_str().to_owned() });
     }
     let existing: Option<Uuid> =
@@ -197,7 +191,6 @@ pub async fn invite_guardian(
         .await?;
         audit::append(
             tx,
-            tenant,
             by.at,
             by.actor,
             crate::audit::actions::GUARDIAN_PORTAL_PENDING,
@@ -207,11 +200,10 @@ pub async fn invite_guardian(
         .await?;
         return Ok(GuardianInvitation::PendingSignIn { user });
     }
-    let user = users::create_school_user(tx, tenant, &email, &name, None, &[Role::Parent], by).await?;
+    let user = users::create_school_user(tx, &email, &name, None, &[Role::Parent], by).await?;
     sqlx::query("UPDATE guardians SET user_id = $2 WHERE id = $1").bind(guardian).bind(user).execute(&mut **tx).await?;
     audit::append(
         tx,
-        tenant,
         by.at,
         by.actor,
         crate::audit::actions::GUARDIAN_PORTAL_OPENED,
@@ -219,14 +211,13 @@ pub async fn invite_guardian(
         serde_json::json!({ "user": user }),
     )
     .await?;
-    let token = invite(tx, tenant, user, by).await?;
+    let token = invite(tx, user, by).await?;
     Ok(GuardianInvitation::Invited { user, token, email: email.as_str().to_owned() })
 }
 
 /// [`invite_guardian`] for a guardian of `student` (not found when they are not linked).
 pub async fn invite_guardian_of_student(
     tx: &mut TenantTx,
-    tenant: TenantId,
     student: Uuid,
     guardian: Uuid,
     by: ChangedBy<'_>,
@@ -239,13 +230,13 @@ pub async fn invite_guardian_of_student(
     if !linked {
         return Err(DomainError::NotFound);
     }
-    invite_guardian(tx, tenant, guardian, by).await
+    invite_guardian(tx, guardian, by).await
 }
 
 /// Applies the family-portal links waiting for `user` (called when they have just signed
 /// in with their own password): links each guardian still unlinked and grants the parent
 /// role. Returns how many guardians were linked.
-pub async fn apply_pending_parent_links(tx: &mut TenantTx, tenant: TenantId, user: Uuid, by: ChangedBy<'_>) -> Result<usize, sqlx::Error> {
+pub async fn apply_pending_parent_links(tx: &mut TenantTx, user: Uuid, by: ChangedBy<'_>) -> Result<usize, sqlx::Error> {
     let guardians: Vec<Uuid> = sqlx::query_scalar("DELETE FROM pending_parent_links WHERE user_id = $1 RETURNING guardian_id")
         .bind(user)
         .fetch_all(&mut **tx)
@@ -259,10 +250,9 @@ pub async fn apply_pending_parent_links(tx: &mut TenantTx, tenant: TenantId, use
             .await?
             .rows_affected();
         if done == 1 {
-            users::grant_role(tx, tenant, user, Role::Parent, by).await?;
+            users::grant_role(tx, user, Role::Parent, by).await?;
             let details = serde_json::json!({ "user": user, "on": "sign-in" });
-            audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::GUARDIAN_PORTAL_OPENED, &guardian.to_string(), details)
-                .await?;
+            audit::append(tx, by.at, by.actor, crate::audit::actions::GUARDIAN_PORTAL_OPENED, &guardian.to_string(), details).await?;
             linked += 1;
         }
     }

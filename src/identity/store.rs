@@ -69,13 +69,13 @@ pub struct ChangedBy<'a> {
 #[allow(clippy::too_many_arguments)]
 pub async fn create_school_user(
     tx: &mut TenantTx,
-    tenant: TenantId,
     email: &Email,
     display_name: &str,
     password_hash: Option<&str>,
     roles: &[Role],
     by: ChangedBy<'_>,
 ) -> Result<Uuid, sqlx::Error> {
+    let tenant = tx.tenant();
     let id: Uuid =
         sqlx::query_scalar("INSERT INTO users (tenant_id, email, display_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(tenant.0)
@@ -85,13 +85,14 @@ pub async fn create_school_user(
             .fetch_one(&mut **tx)
             .await?;
     for role in roles {
-        grant_role(tx, tenant, id, *role, by).await?;
+        grant_role(tx, id, *role, by).await?;
     }
     Ok(id)
 }
 
 /// Grants a role (audited as `role.granted`; granting a role already held changes nothing).
-pub async fn grant_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: Role, by: ChangedBy<'_>) -> Result<(), sqlx::Error> {
+pub async fn grant_role(tx: &mut TenantTx, user: Uuid, role: Role, by: ChangedBy<'_>) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant();
     let granted = sqlx::query(
         "INSERT INTO user_roles (tenant_id, user_id, role_id)
          SELECT $1, $2, r.id FROM roles r WHERE r.code = $3
@@ -105,13 +106,13 @@ pub async fn grant_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: R
     .rows_affected();
     if granted == 1 {
         let details = serde_json::json!({ "role": role.code() });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::ROLE_GRANTED, &user.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::ROLE_GRANTED, &user.to_string(), details).await?;
     }
     Ok(())
 }
 
 /// Takes a role away (audited as `role.revoked`). Takes effect on the user's next request.
-pub async fn revoke_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: Role, by: ChangedBy<'_>) -> Result<(), sqlx::Error> {
+pub async fn revoke_role(tx: &mut TenantTx, user: Uuid, role: Role, by: ChangedBy<'_>) -> Result<(), sqlx::Error> {
     let revoked = sqlx::query(
         "DELETE FROM user_roles ur USING roles r
           WHERE r.tenant_id = ur.tenant_id AND r.id = ur.role_id AND ur.user_id = $1 AND r.code = $2",
@@ -123,14 +124,15 @@ pub async fn revoke_role(tx: &mut TenantTx, tenant: TenantId, user: Uuid, role: 
     .rows_affected();
     if revoked > 0 {
         let details = serde_json::json!({ "role": role.code() });
-        audit::append(tx, tenant, by.at, by.actor, crate::audit::actions::ROLE_REVOKED, &user.to_string(), details).await?;
+        audit::append(tx, by.at, by.actor, crate::audit::actions::ROLE_REVOKED, &user.to_string(), details).await?;
     }
     Ok(())
 }
 
 /// The signed-in school user with roles and permissions as they are now, or `None` if the
 /// account no longer exists or is deactivated.
-pub async fn load_school_principal(tx: &mut TenantTx, tenant: TenantId, user: Uuid) -> Result<Option<Principal>, sqlx::Error> {
+pub async fn load_school_principal(tx: &mut TenantTx, user: Uuid) -> Result<Option<Principal>, sqlx::Error> {
+    let tenant = tx.tenant();
     // One round trip: this runs on every signed-in request.
     let Some(row) = sqlx::query(
         "SELECT u.email, u.display_name, u.language,
@@ -160,6 +162,33 @@ pub async fn load_school_principal(tx: &mut TenantTx, tenant: TenantId, user: Uu
         permissions: perms.iter().filter_map(|p| Permission::parse(p)).collect(),
         language: language.as_deref().and_then(Language::parse),
     }))
+}
+
+/// The school and the signed-in user's principal, read in one round trip on every signed-in
+/// request (migration 0011, `school_principal`): `None` when there is no such school, a
+/// principal of `None` when the account is gone or deactivated. Roles and permissions are
+/// read fresh each time, so a revoked role takes effect at once.
+pub async fn school_and_principal(pool: &PgPool, school: TenantId, user: Uuid) -> Result<Option<(Tenant, Option<Principal>)>, sqlx::Error> {
+    let Some(row) = sqlx::query("SELECT * FROM school_principal($1, $2)").bind(school.0).bind(user).fetch_optional(pool).await? else {
+        return Ok(None);
+    };
+    let tenant = crate::tenancy::store::tenant_from_columns(&row, school)?;
+    let Some(email) = row.try_get::<Option<String>, _>("email")? else {
+        return Ok(Some((tenant, None)));
+    };
+    let roles: Vec<String> = row.try_get("roles")?;
+    let perms: Vec<String> = row.try_get("perms")?;
+    let language: Option<String> = row.try_get("language")?;
+    let principal = Principal {
+        user_id: user,
+        tenant_id: Some(school),
+        email,
+        display_name: row.try_get("display_name")?,
+        roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
+        permissions: perms.iter().filter_map(|p| Permission::parse(p)).collect(),
+        language: language.as_deref().and_then(Language::parse),
+    };
+    Ok(Some((tenant, Some(principal))))
 }
 
 pub async fn load_platform_principal(pool: &PgPool, user: Uuid) -> Result<Option<Principal>, sqlx::Error> {
@@ -382,16 +411,8 @@ pub async fn sign_in_school(
     if let Some(until) = backoff::refused_until(&throttles, now) {
         if let Some(refused) = record_refusal(&mut tx, table, email.as_str(), now).await? {
             let details = serde_json::json!({ "refused": refused, "window_minutes": backoff::AUDIT_WINDOW.num_minutes() });
-            audit::append(
-                &mut tx,
-                tenant.id,
-                now,
-                &Actor::anonymous(email.as_str()),
-                crate::audit::actions::LOGIN_THROTTLED,
-                email.as_str(),
-                details,
-            )
-            .await?;
+            audit::append(&mut tx, now, &Actor::anonymous(email.as_str()), crate::audit::actions::LOGIN_THROTTLED, email.as_str(), details)
+                .await?;
         }
         tx.commit().await?;
         return Err(SignInError::Throttled(until));
@@ -416,10 +437,9 @@ pub async fn sign_in_school(
         let actor = Actor::user(user_id, email.as_str());
         // Family-portal links made for this existing account take effect now that its
         // owner has proved who they are.
-        super::invitations::apply_pending_parent_links(&mut tx, tenant.id, user_id, ChangedBy { actor: &actor, at: now }).await?;
-        let principal = load_school_principal(&mut tx, tenant.id, user_id).await?.ok_or(SignInError::Invalid)?;
-        audit::append(&mut tx, tenant.id, now, &actor, crate::audit::actions::LOGIN_SUCCEEDED, email.as_str(), serde_json::json!({}))
-            .await?;
+        super::invitations::apply_pending_parent_links(&mut tx, user_id, ChangedBy { actor: &actor, at: now }).await?;
+        let principal = load_school_principal(&mut tx, user_id).await?.ok_or(SignInError::Invalid)?;
+        audit::append(&mut tx, now, &actor, crate::audit::actions::LOGIN_SUCCEEDED, email.as_str(), serde_json::json!({})).await?;
         tx.commit().await?;
         return Ok(principal);
     }
@@ -435,7 +455,6 @@ pub async fn sign_in_school(
     };
     audit::append(
         &mut tx,
-        tenant.id,
         now,
         &actor,
         crate::audit::actions::LOGIN_FAILED,

@@ -59,6 +59,7 @@ use super::assessments::{AssessmentSet, TermOutcome};
 use super::compute::{ClassResults, Position, Sheet, SheetStudent, SheetSubject};
 use super::marks::Mark;
 use super::scheme::{Division, Overall, OverallRule};
+use crate::academic::students::{clean_name, FORMULA_STARTS};
 use crate::academic::AdmissionNo;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -67,10 +68,8 @@ use std::fmt;
 /// The most data rows one file may have (2,000 students × 12 subjects is 24,000).
 pub const MAX_ROWS: usize = 100_000;
 const HEADER_SEARCH_ROWS: usize = 10;
-const MAX_NAME_CHARS: usize = 60;
 const MAX_LABEL_CHARS: usize = 40;
 const MAX_ERROR_VALUE_CHARS: usize = 100;
-const FORMULA_STARTS: [char; 4] = ['=', '+', '-', '@'];
 
 /// A problem with one cell (or row) of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,19 +222,6 @@ fn check_label(input: &str, max: usize, required: &'static str, invalid: &'stati
     }
 }
 
-fn check_name(input: &str) -> Result<String, &'static str> {
-    let s = clean_text(input);
-    if s.is_empty() {
-        Err("error-name-required")
-    } else if s.chars().count() > MAX_NAME_CHARS {
-        Err("error-name-too-long")
-    } else if s.starts_with(FORMULA_STARTS) || s.chars().any(char::is_control) || !s.chars().any(char::is_alphabetic) {
-        Err("error-name-invalid")
-    } else {
-        Ok(s)
-    }
-}
-
 fn parse_principal(input: &str) -> Option<bool> {
     match input.trim().to_lowercase().as_str() {
         "" | "no" | "n" | "false" | "0" | "hapana" | "s" | "subsidiary" => Some(false),
@@ -324,7 +310,7 @@ pub fn read_csv(bytes: &[u8], set: &AssessmentSet) -> Result<Sheet, SheetError> 
         let admission = AdmissionNo::parse(columns.cell(&row, Col::AdmissionNo))
             .map_err(|e| check.fail(Col::AdmissionNo, &e.message, columns.cell(&row, Col::AdmissionNo)))
             .ok();
-        let name = check_name(columns.cell(&row, Col::Name)).map_err(|k| check.fail(Col::Name, k, columns.cell(&row, Col::Name))).ok();
+        let name = clean_name(columns.cell(&row, Col::Name)).map_err(|k| check.fail(Col::Name, k, columns.cell(&row, Col::Name))).ok();
         let stream = check_label(columns.cell(&row, Col::Stream), MAX_LABEL_CHARS, "error-stream-required", "error-stream-invalid")
             .map_err(|k| check.fail(Col::Stream, k, columns.cell(&row, Col::Stream)))
             .ok();

@@ -8,12 +8,18 @@ use uuid::Uuid;
 const TENANT_COLUMNS: &str = "t.id, t.slug, t.name, t.status, t.plan_code, t.default_language, p.features";
 
 fn tenant_from_row(row: &sqlx::postgres::PgRow) -> Result<Tenant, sqlx::Error> {
+    tenant_from_columns(row, TenantId(row.try_get("id")?))
+}
+
+/// A school from a row with its registry columns (`slug`, `name`, `status`, `plan_code`,
+/// `default_language`, `features`) whose id the caller knows.
+pub(crate) fn tenant_from_columns(row: &sqlx::postgres::PgRow, id: TenantId) -> Result<Tenant, sqlx::Error> {
     let slug: String = row.try_get("slug")?;
     let status: String = row.try_get("status")?;
     let lang: String = row.try_get("default_language")?;
     let features: Vec<String> = row.try_get("features")?;
     Ok(Tenant {
-        id: TenantId(row.try_get("id")?),
+        id,
         slug: TenantSlug::parse(&slug).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         name: row.try_get("name")?,
         status: TenantStatus::parse(&status).unwrap_or(TenantStatus::Suspended),

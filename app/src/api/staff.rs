@@ -7,11 +7,9 @@ use leptos::prelude::*;
 #[server(endpoint = "admin/staff")]
 pub async fn load_staff() -> Result<Vec<StaffMember>, AppError> {
     use kilele::identity::Permission;
-    let (deps, _, tenant) = super::guard::school(Permission::SchoolUsersManage)?;
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    let staff = kilele::identity::invitations::staff(&mut tx).await?;
-    tx.commit().await?;
-    Ok(staff)
+    let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
+    let staff = kilele::identity::invitations::staff(&mut s.tx).await?;
+    s.end_read(staff)
 }
 
 /// Adds a staff member and sends the admin back to the staff page, which shows the one-time
@@ -19,15 +17,12 @@ pub async fn load_staff() -> Result<Vec<StaffMember>, AppError> {
 #[server(endpoint = "admin/staff/invite")]
 pub async fn invite_staff_member(name: String, email: String, role: String) -> Result<(), AppError> {
     use kilele::identity::{Permission, Role};
-    let (deps, me, tenant) = super::guard::school(Permission::SchoolUsersManage)?;
+    let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
     let role = Role::parse(&role).ok_or_else(|| AppError::Invalid { field: "role".into(), message: "error-role-invalid".into() })?;
-    let change = super::changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    let (_, token) = kilele::identity::invitations::invite_staff(&mut tx, tenant.id, &email, &name, &[role], by).await?;
-    let link = invitation_link(&tenant, &token);
-    queue_invitation_email(&mut tx, &deps, &tenant, email.trim(), &link).await?;
-    tx.commit().await?;
+    let (_, token) = kilele::identity::invitations::invite_staff(&mut s.tx, &email, &name, &[role], s.change.by()).await?;
+    let link = invitation_link(&s.tenant, &token);
+    queue_invitation_email(&mut s.tx, &s.deps, &s.tenant, email.trim(), &link).await?;
+    s.commit(()).await?;
     show_once("/admin/staff", crate::ctx::Notice::INVITE_LINK, Some(link));
     leptos_axum::redirect("/admin/staff");
     Ok(())
@@ -59,7 +54,7 @@ async fn queue_invitation_email(
 ) -> Result<(), AppError> {
     let link = link.to_owned();
     let message = kilele::notifications::InvitationEmail { to: to.to_lowercase(), school: tenant.name.clone(), link };
-    kilele::jobs::enqueue(tx, tenant.id, &deps.pii, &kilele::jobs::Job::InvitationEmail(message)).await?;
+    kilele::jobs::enqueue(tx, &deps.pii, &kilele::jobs::Job::InvitationEmail(message)).await?;
     Ok(())
 }
 
@@ -67,14 +62,10 @@ async fn queue_invitation_email(
 #[server(endpoint = "admin/staff/active")]
 pub async fn set_staff_active(user_id: String, active: String) -> Result<(), AppError> {
     use kilele::identity::Permission;
-    let (deps, me, tenant) = super::guard::school(Permission::SchoolUsersManage)?;
+    let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
     let user = super::parse_uuid("user", &user_id)?;
-    let change = super::changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    kilele::identity::invitations::set_active(&mut tx, tenant.id, user, active == "true", by).await?;
-    tx.commit().await?;
-    Ok(())
+    kilele::identity::invitations::set_active(&mut s.tx, user, active == "true", s.change.by()).await?;
+    s.commit(()).await
 }
 
 /// Public: chooses a password with an invitation link, then goes to sign in.
@@ -88,7 +79,7 @@ pub async fn accept_invitation(school: String, token: String, password: String, 
     let slug = kilele::tenancy::TenantSlug::parse(&school).map_err(|_| invalid())?;
     let tenant = kilele::tenancy::store::find_by_slug(&deps.pool, &slug).await?.filter(|t| t.can_sign_in()).ok_or_else(invalid)?;
     let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    kilele::identity::invitations::accept(&mut tx, tenant.id, &token, &password, deps.clock.now()).await?;
+    kilele::identity::invitations::accept(&mut tx, &token, &password, deps.clock.now()).await?;
     tx.commit().await?;
     leptos_axum::redirect("/login");
     Ok(())
@@ -102,24 +93,21 @@ pub async fn accept_invitation(school: String, token: String, password: String, 
 pub async fn invite_guardian(student: String, guardian: String) -> Result<(), AppError> {
     use kilele::identity::invitations::GuardianInvitation;
     use kilele::identity::Permission;
-    let (deps, me, tenant) = super::guard::school(Permission::SchoolUsersManage)?;
+    let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
     let student = super::parse_uuid("student", &student)?;
     let guardian = super::parse_uuid("guardian", &guardian)?;
-    let change = super::changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    let outcome = kilele::identity::invitations::invite_guardian_of_student(&mut tx, tenant.id, student, guardian, by).await?;
+    let outcome = kilele::identity::invitations::invite_guardian_of_student(&mut s.tx, student, guardian, s.change.by()).await?;
     let page = format!("/admin/students/{student}");
     let (kind, link) = match &outcome {
         GuardianInvitation::Invited { token, email, .. } => {
-            let link = invitation_link(&tenant, token);
-            queue_invitation_email(&mut tx, &deps, &tenant, email, &link).await?;
+            let link = invitation_link(&s.tenant, token);
+            queue_invitation_email(&mut s.tx, &s.deps, &s.tenant, email, &link).await?;
             (crate::ctx::Notice::INVITE_LINK, Some(link))
         }
         GuardianInvitation::PendingSignIn { .. } => (crate::ctx::Notice::PORTAL_PENDING, None),
         GuardianInvitation::AlreadyOpen => (crate::ctx::Notice::PORTAL_OPEN, None),
     };
-    tx.commit().await?;
+    s.commit(()).await?;
     show_once(&page, kind, link);
     leptos_axum::redirect(&page);
     Ok(())

@@ -6,7 +6,7 @@ use kilele::academic::students::{StudentDetail, StudentFormOptions, StudentPage}
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use super::{changed_by, guard, parse_uuid};
+use super::parse_uuid;
 
 /// Longest search text looked at.
 #[cfg(feature = "ssr")]
@@ -30,12 +30,10 @@ fn student_id(value: &str) -> Result<uuid::Uuid, AppError> {
 pub async fn search_students(q: String, page: String) -> Result<StudentPage, AppError> {
     use kilele::academic::students;
     use kilele::identity::Permission;
-    let (deps, _, tenant) = guard::school(Permission::StudentsRead)?;
+    let mut s = super::scope::Scope::school(Permission::StudentsRead).await?;
     let q: String = q.chars().take(MAX_QUERY_CHARS).collect();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    let found = students::db::search(&mut tx, tenant.id, &deps.pii, &q, students::parse_page(&page)).await?;
-    tx.commit().await?;
-    Ok(found)
+    let found = students::db::search(&mut s.tx, &s.deps.pii, &q, students::parse_page(&page)).await?;
+    s.end_read(found)
 }
 
 /// What the add-student and enrolment forms offer: the next admission number, the classes
@@ -43,12 +41,10 @@ pub async fn search_students(q: String, page: String) -> Result<StudentPage, App
 #[server(endpoint = "admin/students/options")]
 pub async fn load_student_form() -> Result<StudentFormOptions, AppError> {
     use kilele::identity::Permission;
-    let (deps, _, tenant) = guard::school(Permission::StudentsRead)?;
-    let this_year = chrono::Datelike::year(&deps.clock.now().date_naive());
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    let options = kilele::academic::students::db::form_options(&mut tx, this_year).await?;
-    tx.commit().await?;
-    Ok(options)
+    let mut s = super::scope::Scope::school(Permission::StudentsRead).await?;
+    let this_year = chrono::Datelike::year(&s.deps.clock.now().date_naive());
+    let options = kilele::academic::students::db::form_options(&mut s.tx, this_year).await?;
+    s.end_read(options)
 }
 
 /// One student with enrolments, guardians and siblings. Protected data is shown only to
@@ -56,13 +52,11 @@ pub async fn load_student_form() -> Result<StudentFormOptions, AppError> {
 #[server(endpoint = "admin/students/detail")]
 pub async fn load_student(id: String) -> Result<StudentDetail, AppError> {
     use kilele::identity::Permission;
-    let (deps, me, tenant) = guard::school(Permission::StudentsRead)?;
+    let mut s = super::scope::Scope::school(Permission::StudentsRead).await?;
     let student = student_id(&id)?;
-    let reveal = me.can(Permission::StudentsPiiRead);
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    let detail = kilele::academic::students::db::detail(&mut tx, tenant.id, &deps.pii, student, reveal).await?;
-    tx.commit().await?;
-    Ok(detail)
+    let reveal = s.me.can(Permission::StudentsPiiRead);
+    let detail = kilele::academic::students::db::detail(&mut s.tx, &s.deps.pii, student, reveal).await?;
+    s.end_read(detail)
 }
 
 /// Adds a student with their first guardian (who receives SMS). A plain form post lands on
@@ -86,8 +80,8 @@ pub async fn add_student(
 ) -> Result<(), AppError> {
     use kilele::academic::students::{self, GuardianInput, StudentInput};
     use kilele::identity::Permission;
-    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
-    let today = deps.clock.now().date_naive();
+    let mut s = super::scope::Scope::school(Permission::StudentsManage).await?;
+    let today = s.deps.clock.now().date_naive();
     let input = StudentInput {
         admission_no: &admission_no,
         first_name: &first_name,
@@ -113,11 +107,8 @@ pub async fn add_student(
         (Ok(s), Ok(g)) => (s, g),
         (s, g) => return Err(invalid(s.err().into_iter().flatten().chain(g.err().into_iter().flatten()).collect())),
     };
-    let change = changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    let id = students::db::add_student(&mut tx, tenant.id, &deps.pii, &student, stream, &guardian, by).await?;
-    tx.commit().await?;
+    let id = students::db::add_student(&mut s.tx, &s.deps.pii, &student, stream, &guardian, s.change.by()).await?;
+    s.commit(()).await?;
     leptos_axum::redirect(&format!("/admin/students/{id}"));
     Ok(())
 }
@@ -127,32 +118,24 @@ pub async fn add_student(
 pub async fn change_student_status(student: String, status: String, reason: Option<String>) -> Result<(), AppError> {
     use kilele::academic::students;
     use kilele::identity::Permission;
-    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let mut s = super::scope::Scope::school(Permission::StudentsManage).await?;
     let student = student_id(&student)?;
     let (status, reason) = students::check_status(&status, reason.as_deref().unwrap_or_default()).map_err(invalid)?;
-    let change = changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    students::db::change_status(&mut tx, tenant.id, student, status, reason.as_deref(), by).await?;
-    tx.commit().await?;
-    Ok(())
+    students::db::change_status(&mut s.tx, student, status, reason.as_deref(), s.change.by()).await?;
+    s.commit(()).await
 }
 
 /// Enrols a student in a class for an academic year (kept as history).
 #[server(endpoint = "admin/students/enrol")]
 pub async fn enrol_student(student: String, year: String, stream: String) -> Result<(), AppError> {
     use kilele::identity::Permission;
-    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let mut s = super::scope::Scope::school(Permission::StudentsManage).await?;
     let student = student_id(&student)?;
     let year = parse_uuid("year", &year)?;
     let stream =
         parse_uuid("stream", &stream).map_err(|_| AppError::Invalid { field: "stream".into(), message: "error-class-required".into() })?;
-    let change = changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    kilele::academic::students::db::enrol(&mut tx, tenant.id, student, year, stream, by).await?;
-    tx.commit().await?;
-    Ok(())
+    kilele::academic::students::db::enrol(&mut s.tx, student, year, stream, s.change.by()).await?;
+    s.commit(()).await
 }
 
 /// Links a guardian to a student. A phone number already in the school links that
@@ -168,7 +151,7 @@ pub async fn link_guardian(
 ) -> Result<(), AppError> {
     use kilele::academic::students::{self, GuardianInput};
     use kilele::identity::Permission;
-    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let mut s = super::scope::Scope::school(Permission::StudentsManage).await?;
     let student = student_id(&student)?;
     let guardian = students::check_guardian(&GuardianInput {
         name: &guardian_name,
@@ -178,34 +161,26 @@ pub async fn link_guardian(
         receives_sms: receives_sms.is_some_and(|v| !v.is_empty() && v != "false"),
     })
     .map_err(invalid)?;
-    let change = changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    students::db::link_guardian(&mut tx, tenant.id, &deps.pii, student, &guardian, by).await?;
-    tx.commit().await?;
-    Ok(())
+    students::db::link_guardian(&mut s.tx, &s.deps.pii, student, &guardian, s.change.by()).await?;
+    s.commit(()).await
 }
 
 /// Unlinks a guardian from a student (the guardian stays for their other children).
 #[server(endpoint = "admin/students/guardians/unlink")]
 pub async fn unlink_guardian(student: String, guardian: String) -> Result<(), AppError> {
     use kilele::identity::Permission;
-    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let mut s = super::scope::Scope::school(Permission::StudentsManage).await?;
     let student = student_id(&student)?;
     let guardian = student_id(&guardian)?;
-    let change = changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    kilele::academic::students::db::unlink_guardian(&mut tx, tenant.id, student, guardian, by).await?;
-    tx.commit().await?;
-    Ok(())
+    kilele::academic::students::db::unlink_guardian(&mut s.tx, student, guardian, s.change.by()).await?;
+    s.commit(()).await
 }
 
 /// Turns SMS on (`receives_sms` = `true`) or off for one of a student's guardians.
 #[server(endpoint = "admin/students/guardians/sms")]
 pub async fn set_guardian_sms(student: String, guardian: String, receives_sms: String) -> Result<(), AppError> {
     use kilele::identity::Permission;
-    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let mut s = super::scope::Scope::school(Permission::StudentsManage).await?;
     let student = student_id(&student)?;
     let guardian = student_id(&guardian)?;
     let on = match receives_sms.trim() {
@@ -213,12 +188,8 @@ pub async fn set_guardian_sms(student: String, guardian: String, receives_sms: S
         "false" => false,
         _ => return Err(AppError::Invalid { field: "receives_sms".into(), message: "error-sms-invalid".into() }),
     };
-    let change = changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    kilele::academic::students::db::set_sms(&mut tx, tenant.id, student, guardian, on, by).await?;
-    tx.commit().await?;
-    Ok(())
+    kilele::academic::students::db::set_sms(&mut s.tx, student, guardian, on, s.change.by()).await?;
+    s.commit(()).await
 }
 
 /// Sets the school's admission-number prefix and pattern, e.g. `KHSS` and
@@ -227,14 +198,10 @@ pub async fn set_guardian_sms(student: String, guardian: String, receives_sms: S
 pub async fn set_admission_format(admission_prefix: String, admission_format: String) -> Result<(), AppError> {
     use kilele::academic::students;
     use kilele::identity::Permission;
-    let (deps, me, tenant) = guard::school(Permission::SchoolSettingsManage)?;
+    let mut s = super::scope::Scope::school(Permission::SchoolSettingsManage).await?;
     let (prefix, format) = students::check_admission_format(&admission_prefix, &admission_format).map_err(invalid)?;
-    let change = changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    students::db::set_admission_format(&mut tx, tenant.id, &prefix, &format, by).await?;
-    tx.commit().await?;
-    Ok(())
+    students::db::set_admission_format(&mut s.tx, &prefix, &format, s.change.by()).await?;
+    s.commit(()).await
 }
 
 /// Corrects a student's details. The national ID and medical notes are changed only by
@@ -254,9 +221,9 @@ pub async fn update_student(
 ) -> Result<(), AppError> {
     use kilele::academic::students::{self, StudentInput};
     use kilele::identity::Permission;
-    let (deps, me, tenant) = guard::school(Permission::StudentsManage)?;
+    let mut s = super::scope::Scope::school(Permission::StudentsManage).await?;
     let student = student_id(&student)?;
-    let with_pii = me.can(Permission::StudentsPiiRead);
+    let with_pii = s.me.can(Permission::StudentsPiiRead);
     let input = StudentInput {
         admission_no: &admission_no,
         first_name: &first_name,
@@ -267,11 +234,7 @@ pub async fn update_student(
         national_id: if with_pii { national_id.as_deref().unwrap_or_default() } else { "" },
         medical_notes: if with_pii { medical_notes.as_deref().unwrap_or_default() } else { "" },
     };
-    let checked = students::check_student(&input, deps.clock.now().date_naive()).map_err(invalid)?;
-    let change = changed_by(&deps, &me);
-    let by = change.by();
-    let mut tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
-    students::db::update_student(&mut tx, tenant.id, &deps.pii, student, &checked, with_pii, by).await?;
-    tx.commit().await?;
-    Ok(())
+    let checked = students::check_student(&input, s.deps.clock.now().date_naive()).map_err(invalid)?;
+    students::db::update_student(&mut s.tx, &s.deps.pii, student, &checked, with_pii, s.change.by()).await?;
+    s.commit(()).await
 }

@@ -12,7 +12,7 @@ pub fn AdminPage() -> impl IntoView {
     let ctx = request_ctx();
     let title = ctx.tenant.as_ref().map(|t| t.name.clone()).unwrap_or_default();
     let t = ctx.clone();
-    let can_settings = ctx.principal.as_ref().is_some_and(|p| p.can(Permission::SchoolSettingsManage));
+    let can_settings = ctx.can(Permission::SchoolSettingsManage);
     view! {
         <Shell title=title>
             <AdminTabs/>

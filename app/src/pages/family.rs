@@ -15,7 +15,7 @@ pub fn FamilyPage() -> impl IntoView {
                 {match view_data.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(v) => {
-                        let is_guardian = t.principal.as_ref().is_some_and(|p| p.can(kilele::identity::Permission::PortalChildrenRead));
+                        let is_guardian = t.can(kilele::identity::Permission::PortalChildrenRead);
                         let children = is_guardian.then(|| {
                             if v.children.is_empty() {
                                 view! { <p class="empty-state">{t.t("family-no-children")}</p> }.into_any()

@@ -143,7 +143,6 @@ async fn a_row_inserted_with_sql_by_the_app_role_is_detected() {
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
     kilele::audit::append(
         &mut tx,
-        tenant,
         chrono::Utc::now(),
         &kilele::audit::Actor::system("test"),
         kilele::audit::actions::SEED_DEMO,

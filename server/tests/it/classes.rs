@@ -337,7 +337,7 @@ async fn an_empty_school_starts_from_empty_states() {
     let by = users::ChangedBy { actor: &actor, at: chrono::Utc::now() };
     let hash = password::hash(PASSWORD).unwrap();
     let email = Email::parse("head@arusha-empty.test").unwrap();
-    users::create_school_user(&mut tx, tenant, &email, "Head Teacher", Some(&hash), &[Role::SchoolAdmin], by).await.unwrap();
+    users::create_school_user(&mut tx, &email, "Head Teacher", Some(&hash), &[Role::SchoolAdmin], by).await.unwrap();
     tx.commit().await.unwrap();
     let b = app.browser();
     let r = b.login("arusha-empty", "head@arusha-empty.test", PASSWORD).await;

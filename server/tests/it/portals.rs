@@ -179,8 +179,8 @@ async fn role_changes_apply_at_once_and_are_audited() {
         sqlx::query_scalar("SELECT id FROM users WHERE email = 'teacher@kilimanjaro-hills.test'").fetch_one(&mut *tx).await.unwrap();
     let head = Actor::anonymous("admin@kilimanjaro-hills.test");
     let by = ChangedBy { actor: &head, at: kilele::clock::Clock::now(app.clock.as_ref()) };
-    revoke_role(&mut tx, tenant, user, Role::Teacher, by).await.unwrap();
-    grant_role(&mut tx, tenant, user, Role::Accountant, by).await.unwrap();
+    revoke_role(&mut tx, user, Role::Teacher, by).await.unwrap();
+    grant_role(&mut tx, user, Role::Accountant, by).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(teacher.get("/teacher").await.status().as_u16(), 403);
     assert_eq!(teacher.get("/accountant").await.status().as_u16(), 200);

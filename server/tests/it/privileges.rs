@@ -50,6 +50,7 @@ kilele_app | table terms | SELECT INSERT UPDATE
 kilele_app | table user_roles | SELECT INSERT DELETE
 kilele_app | table users | SELECT INSERT UPDATE
 kilele_app | function platform_tenant_overview() | EXECUTE SECURITY DEFINER
+kilele_app | function school_principal(uuid, uuid) | EXECUTE
 kilele_app | function set_platform_user_language(uuid, text) | EXECUTE SECURITY DEFINER
 kilele_app | function set_school_default_language(uuid, text) | EXECUTE SECURITY DEFINER
 kilele_worker | attributes | LOGIN NOINHERIT

@@ -36,6 +36,38 @@ async fn every_tenant_table_has_forced_rls() {
     }
 }
 
+/// The one-round-trip read of who is asking (`school_principal`, every signed-in request)
+/// scopes itself to the school it is asked about for that statement only, and refuses to
+/// re-scope a transaction that belongs to another school.
+#[tokio::test]
+async fn the_principal_read_scopes_one_statement_and_never_switches_schools() {
+    let app = spawn_app().await;
+    let khss = tenant_id(&app, KHSS).await;
+    let mlps = tenant_id(&app, MLPS).await;
+    let mut tx = tenant_tx(&app.pool, khss).await.unwrap();
+    let teacher: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'teacher@kilimanjaro-hills.test'").fetch_one(&mut *tx).await.unwrap();
+    drop(tx);
+
+    let (school, principal) = kilele::identity::store::school_and_principal(&app.pool, khss, teacher).await.unwrap().unwrap();
+    assert_eq!(school.slug.as_str(), KHSS);
+    let principal = principal.expect("an active teacher has a principal");
+    assert!(principal.can(kilele::identity::Permission::TeachingClassesRead));
+    // Asked about the other school, the same person is nobody there.
+    let (other, nobody) = kilele::identity::store::school_and_principal(&app.pool, mlps, teacher).await.unwrap().unwrap();
+    assert_eq!(other.slug.as_str(), MLPS);
+    assert!(nobody.is_none());
+    // The setting did not outlive the statement: the pool's connections see nothing.
+    for _ in 0..4 {
+        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&app.pool).await.unwrap();
+        assert_eq!(seen, 0);
+    }
+    // Inside a transaction of another school it refuses instead of switching.
+    let mut tx = tenant_tx(&app.pool, mlps).await.unwrap();
+    let err = sqlx::query("SELECT * FROM school_principal($1, $2)").bind(khss.0).bind(teacher).fetch_all(&mut *tx).await.unwrap_err();
+    assert!(err.to_string().contains("another school"), "{err}");
+}
+
 /// (b) A query that forgets its tenant filter still sees only the current school.
 #[tokio::test]
 async fn forgotten_filter_sees_only_current_tenant() {
@@ -151,7 +183,7 @@ async fn demo_seed_is_realistic_and_refused_twice_or_in_production() {
         assert!(!String::from_utf8_lossy(s).contains(&phone.as_str()[4..]), "ciphertext must not contain the number");
     }
     let first = kilele::academic::store::reveal_phone(&pii, khss, &sealed[0]).unwrap();
-    let found = kilele::academic::store::guardians_by_phone(&mut tx, khss, &pii, &first).await.unwrap();
+    let found = kilele::academic::store::guardians_by_phone(&mut tx, &pii, &first).await.unwrap();
     assert!(!found.is_empty());
     // Another school's key context cannot read them.
     let mlps = tenant_id(&app, MLPS).await;

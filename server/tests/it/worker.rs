@@ -61,7 +61,7 @@ async fn an_invitation_job_is_sealed_and_sent_through_the_outbox() {
         link: "https://k.test/invite?t=secret".into(),
     };
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
-    kilele::jobs::enqueue(&mut tx, tenant, &worker.pii, &kilele::jobs::Job::InvitationEmail(message)).await.unwrap();
+    kilele::jobs::enqueue(&mut tx, &worker.pii, &kilele::jobs::Job::InvitationEmail(message)).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = kilele::db::tenant_tx(&worker.pool, tenant).await.unwrap();
     let (kind, payload): (String, serde_json::Value) =

@@ -1,240 +1,18 @@
-use super::{admin::AdminTabs, count, layout::Shell, ErrorBox};
+//! One student: details, protected data (when permitted), status, enrolment history,
+//! guardians and siblings.
+
+use super::list::students_table;
+use super::relationship_select;
 use crate::api::students::{
-    load_student, load_student_form, search_students, AddStudent, ChangeStudentStatus, EnrolStudent, LinkGuardian, SetAdmissionFormat,
-    SetGuardianSms, UnlinkGuardian, UpdateStudent,
+    load_student, load_student_form, ChangeStudentStatus, EnrolStudent, LinkGuardian, SetGuardianSms, UnlinkGuardian, UpdateStudent,
 };
 use crate::ctx::{request_ctx, RequestCtx};
-use crate::i18n::t_args;
-use kilele::academic::students::{
-    relationship_label_key, status_label_key, Pii, StudentDetail, StudentFormOptions, StudentListItem, StudentPage, StudentStatus,
-};
+use crate::pages::{admin::AdminTabs, layout::Shell, ErrorBox};
+use kilele::academic::students::{relationship_label_key, status_label_key, Pii, StudentDetail, StudentFormOptions, StudentStatus};
 use kilele::identity::Permission;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use leptos_router::hooks::{use_params_map, use_query_map};
-
-/// `q` as a URL query value.
-fn url_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn list_href(q: &str, page: i64) -> String {
-    if q.trim().is_empty() {
-        format!("/admin/students?page={page}")
-    } else {
-        format!("/admin/students?q={}&page={page}", url_encode(q.trim()))
-    }
-}
-
-fn can(ctx: &RequestCtx, permission: Permission) -> bool {
-    ctx.principal.as_ref().is_some_and(|p| p.can(permission))
-}
-
-/// The messages of a failed form post, above the forms.
-/// School admin: find a student by name, admission number or guardian phone; page through
-/// the school's students; add a student. Plain forms: works without JavaScript.
-#[component]
-pub fn StudentsPage() -> impl IntoView {
-    let ctx = request_ctx();
-    let query = use_query_map();
-    let q = query.with_untracked(|m| m.get("q")).unwrap_or_default();
-    let page = query.with_untracked(|m| m.get("page")).unwrap_or_default();
-    let t = ctx.clone();
-    let searched = q.clone();
-    view! {
-        <Shell title=ctx.t("students-title")>
-            <AdminTabs/>
-            <super::FormErrors/>
-            <form method="get" action="/admin/students" class="inline search" role="search">
-                <label for="q">{ctx.t("students-search")}</label>
-                <input id="q" name="q" type="search" value=q.clone() placeholder=ctx.t("students-search-hint")/>
-                <button type="submit" class="btn">{ctx.t("students-search-button")}</button>
-            </form>
-            <Await future=search_students(q, page) let:found>
-                {match found.clone() {
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(p) if p.items.is_empty() && searched.trim().is_empty() => {
-                        view! { <p class="empty-state" data-testid="students-empty">{t.t("students-empty")}</p> }.into_any()
-                    }
-                    Ok(p) if p.items.is_empty() => {
-                        view! { <p class="empty-state" data-testid="students-no-match">{t.t("students-no-match")}</p> }.into_any()
-                    }
-                    Ok(p) => results(&t, &searched, p).into_any(),
-                }}
-            </Await>
-            {can(&ctx, Permission::StudentsManage).then(|| view! { <AddStudentForm/> })}
-        </Shell>
-    }
-}
-
-fn student_rows(t: &RequestCtx, items: Vec<StudentListItem>) -> impl IntoView {
-    items
-        .into_iter()
-        .map(|s| {
-            let href = format!("/admin/students/{}", s.id);
-            view! {
-                <tr data-testid="student-row">
-                    <td data-label=t.t("admission-no")>{s.admission_no}</td>
-                    <td data-label=t.t("students-name")><a href=href>{s.full_name}</a></td>
-                    <td data-label=t.t("class")>{s.class_name.unwrap_or_else(|| "—".into())}</td>
-                    <td data-label=t.t("status")>{t.t(status_label_key(&s.status))}</td>
-                </tr>
-            }
-        })
-        .collect_view()
-}
-
-fn students_table(t: &RequestCtx, items: Vec<StudentListItem>, testid: &'static str) -> impl IntoView {
-    view! {
-        <table class="table" data-testid=testid>
-            <thead>
-                <tr><th>{t.t("admission-no")}</th><th>{t.t("students-name")}</th><th>{t.t("class")}</th><th>{t.t("status")}</th></tr>
-            </thead>
-            <tbody>{student_rows(t, items)}</tbody>
-        </table>
-    }
-}
-
-fn results(t: &RequestCtx, q: &str, p: StudentPage) -> impl IntoView {
-    let summary = t_args(t.lang, "students-found", &[("count", count(p.total))]);
-    let position = t_args(t.lang, "students-page-of", &[("page", p.page.to_string()), ("pages", p.pages.to_string())]);
-    let prev =
-        (p.page > 1).then(|| view! { <a href=list_href(q, p.page - 1) rel="prev" class="btn btn-chip">{t.t("students-previous")}</a> });
-    let next =
-        (p.page < p.pages).then(|| view! { <a href=list_href(q, p.page + 1) rel="next" class="btn btn-chip">{t.t("students-next")}</a> });
-    view! {
-        <p data-testid="students-total">{summary}</p>
-        {students_table(t, p.items, "students")}
-        <nav class="pager" aria-label=t.t("students-pages")>
-            {prev}
-            " "<span data-testid="page-of">{position}</span>" "
-            {next}
-        </nav>
-    }
-}
-
-/// Adding a student with their first guardian; the next free admission number is filled in.
-#[component]
-fn AddStudentForm() -> impl IntoView {
-    let ctx = request_ctx();
-    let t = ctx.clone();
-    let settings = can(&ctx, Permission::SchoolSettingsManage);
-    view! {
-        <section class="card" data-testid="add-student">
-            <h2>{ctx.t("students-add")}</h2>
-            <Await future=load_student_form() let:options>
-                {match options.clone() {
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(o) => view! { {admission_format_form(&t, &o, settings)} {add_student_form(&t, o)} }.into_any(),
-                }}
-            </Await>
-        </section>
-    }
-}
-
-fn class_options(t: &RequestCtx, o: &StudentFormOptions) -> impl IntoView {
-    let classes = o.classes.iter().map(|c| view! { <option value=c.id.to_string()>{c.class_name.clone()}</option> }).collect_view();
-    view! { <option value="">{t.t("students-no-class")}</option>{classes} }
-}
-
-fn relationship_select(t: &RequestCtx, id: &'static str) -> impl IntoView {
-    let options = ["mother", "father", "guardian"]
-        .into_iter()
-        .map(|r| view! { <option value=r selected=r == "guardian">{t.t(relationship_label_key(r))}</option> })
-        .collect_view();
-    view! { <select id=id name="guardian_relationship">{options}</select> }
-}
-
-/// The school's admission-number pattern, for those who manage school settings.
-fn admission_format_form(t: &RequestCtx, o: &StudentFormOptions, allowed: bool) -> impl IntoView {
-    allowed.then(|| {
-        view! {
-            <details class="admission-format">
-                <summary>{t.t("students-admission-format")}</summary>
-                <p>{t.t("students-admission-format-help")}</p>
-                <form method="post" action=SetAdmissionFormat::url() class="inline">
-                    <label for="admission_prefix">{t.t("students-admission-prefix")}</label>
-                    <input id="admission_prefix" name="admission_prefix" value=o.admission_prefix.clone() required maxlength="10"/>
-                    <label for="admission_format">{t.t("students-admission-pattern")}</label>
-                    <input id="admission_format" name="admission_format" value=o.admission_format.clone() required maxlength="40"/>
-                    <button type="submit" class="btn btn-chip">{t.t("save")}</button>
-                </form>
-            </details>
-        }
-    })
-}
-
-fn add_student_form(t: &RequestCtx, o: StudentFormOptions) -> impl IntoView {
-    view! {
-        <form method="post" action=AddStudent::url() class="stack">
-            <div class="field">
-                <label for="admission_no">{t.t("admission-no")}</label>
-                <input id="admission_no" name="admission_no" value=o.next_admission_no.clone() required maxlength="32" data-testid="next-admission-no"/>
-            </div>
-            <div class="field">
-                <label for="first_name">{t.t("students-first-name")}</label>
-                <input id="first_name" name="first_name" required maxlength="60"/>
-            </div>
-            <div class="field">
-                <label for="middle_name">{t.t("students-middle-name")}</label>
-                <input id="middle_name" name="middle_name" maxlength="60"/>
-            </div>
-            <div class="field">
-                <label for="last_name">{t.t("students-last-name")}</label>
-                <input id="last_name" name="last_name" required maxlength="60"/>
-            </div>
-            <div class="field">
-                <label for="sex">{t.t("students-sex")}</label>
-                <select id="sex" name="sex" required>
-                    <option value="F">{t.t("students-sex-f")}</option>
-                    <option value="M">{t.t("students-sex-m")}</option>
-                </select>
-            </div>
-            <div class="field">
-                <label for="date_of_birth">{t.t("students-date-of-birth")}</label>
-                <input id="date_of_birth" name="date_of_birth" type="date"/>
-            </div>
-            <div class="field">
-                <label for="stream">{t.t("class")}</label>
-                <select id="stream" name="stream">{class_options(t, &o)}</select>
-            </div>
-            <div class="field">
-                <label for="national_id">{t.t("students-national-id")}</label>
-                <input id="national_id" name="national_id" maxlength="40" autocomplete="off"/>
-            </div>
-            <div class="field">
-                <label for="medical_notes">{t.t("students-medical-notes")}</label>
-                <textarea id="medical_notes" name="medical_notes" maxlength="2000" rows="2"></textarea>
-            </div>
-            <h3>{t.t("students-first-guardian")}</h3>
-            <div class="field">
-                <label for="guardian_name">{t.t("students-guardian-name")}</label>
-                <input id="guardian_name" name="guardian_name" required maxlength="60"/>
-            </div>
-            <div class="field">
-                <label for="guardian_relationship">{t.t("students-relationship")}</label>
-                {relationship_select(t, "guardian_relationship")}
-            </div>
-            <div class="field">
-                <label for="guardian_phone">{t.t("students-phone")}</label>
-                <input id="guardian_phone" name="guardian_phone" type="tel" required placeholder="0712 345 678"/>
-            </div>
-            <div class="field">
-                <label for="guardian_email">{t.t("email")}</label>
-                <input id="guardian_email" name="guardian_email" type="email"/>
-            </div>
-            <button type="submit" class="btn">{t.t("students-add")}</button>
-        </form>
-    }
-}
+use leptos_router::hooks::use_params_map;
 
 /// School admin: one student — details, protected data (when permitted), status, enrolment
 /// history, guardians and siblings.
@@ -243,7 +21,7 @@ pub fn StudentPage() -> impl IntoView {
     let ctx = request_ctx();
     let id = use_params_map().with_untracked(|p| p.get("id")).unwrap_or_default();
     let t = ctx.clone();
-    let manage = can(&ctx, Permission::StudentsManage);
+    let manage = ctx.can(Permission::StudentsManage);
     // After opening the family portal for a guardian: shown once, from the session (never
     // from the URL): the link to send them, or that their own account gets the portal.
     let notice = ctx.notice.clone();
@@ -259,7 +37,7 @@ pub fn StudentPage() -> impl IntoView {
         <Shell title=ctx.t("students-student")>
             <AdminTabs/>
             <p><a href="/admin/students">{ctx.t("students-back")}</a></p>
-            <super::FormErrors/>
+            <crate::pages::FormErrors/>
             {link.map(|l| view! {
                 <section class="card success" data-testid="invite-link">
                     <p>{t.t("students-invite-link-help")}</p>
@@ -478,7 +256,7 @@ fn enrol_form(t: &RequestCtx, id: &str, o: StudentFormOptions) -> AnyView {
 
 fn guardians(t: &RequestCtx, d: &StudentDetail, manage: bool) -> AnyView {
     // Inviting creates an account: the users permission, not the students one.
-    let invite_users = can(t, Permission::SchoolUsersManage);
+    let invite_users = t.can(Permission::SchoolUsersManage);
     if d.guardians.is_empty() {
         return view! { <p class="empty-state" data-testid="no-guardians">{t.t("students-no-guardians")}</p> }.into_any();
     }
@@ -563,65 +341,5 @@ fn link_form(t: &RequestCtx, id: &str) -> impl IntoView {
             <label><input type="checkbox" name="receives_sms" value="true"/>" "{t.t("students-receives-sms")}</label>
             <button type="submit" class="btn">{t.t("students-link-guardian")}</button>
         </form>
-    }
-}
-
-#[cfg(all(test, feature = "ssr"))]
-mod tests {
-    use crate::i18n::t;
-    use kilele::academic::students::{relationship_label_key, StudentStatus};
-    use kilele::Language;
-
-    /// Keys built from data (statuses, relationships, outcomes) and the error keys the
-    /// students domain returns exist in both languages.
-    #[test]
-    fn every_key_the_students_pages_use_exists() {
-        let mut keys: Vec<String> = StudentStatus::ALL.iter().map(|s| s.label_key().to_owned()).collect();
-        keys.extend(["mother", "father", "guardian"].map(|r| relationship_label_key(r).to_owned()));
-        keys.extend(["promoted", "repeated", "graduated", "transferred", "left"].map(|o| format!("students-outcome-{o}")));
-        keys.extend(
-            [
-                "students-error-too-long",
-                "students-error-status-invalid",
-                "students-error-reason-required",
-                "students-error-no-current-year",
-                "students-error-guardian-linked",
-                "students-error-sms-needs-one",
-                "error-admission-exists",
-                "error-admission-invalid",
-                "error-admission-required",
-                "error-name-required",
-                "error-name-too-long",
-                "error-name-invalid",
-                "error-sex-required",
-                "error-sex-invalid",
-                "error-date-invalid",
-                "error-date-of-birth-future",
-                "error-date-of-birth-too-early",
-                "error-relationship-invalid",
-                "error-phone-required",
-                "error-phone-invalid",
-                "error-email-invalid",
-                "error-class-unknown",
-                "error-class-required",
-                "error-sms-invalid",
-                "admin-tab-students",
-                "students-error-prefix-invalid",
-                "students-error-format-invalid",
-            ]
-            .map(String::from),
-        );
-        for lang in [Language::En, Language::Sw] {
-            for key in &keys {
-                assert_ne!(&t(lang, key), key, "{key} is missing in {}", lang.code());
-            }
-        }
-    }
-
-    #[test]
-    fn search_links_keep_the_query() {
-        assert_eq!(super::list_href("", 2), "/admin/students?page=2");
-        assert_eq!(super::list_href(" Amina Mushi ", 3), "/admin/students?q=Amina%20Mushi&page=3");
-        assert_eq!(super::list_href("KHSS/2026", 1), "/admin/students?q=KHSS%2F2026&page=1");
     }
 }
