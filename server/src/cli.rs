@@ -1,4 +1,5 @@
-//! `kilele <command>`: serve, worker, all (default), migrate, seed --demo, audit verify.
+//! `kilele <command>`: serve, worker, all (default), migrate, seed --demo, audit verify,
+//! results compute, bench.
 
 use crate::config::{Config, Environment, Purpose};
 use crate::{seed, telemetry, web, worker};
@@ -43,10 +44,36 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Benchmarks (development only: they create and drop a scratch database).
+    /// Term results from a marks file: no database, configuration or keys needed.
+    Results {
+        #[command(subcommand)]
+        command: ResultsCommand,
+    },
+    /// Benchmarks (`pages` creates and drops a scratch database: development only).
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ResultsCommand {
+    /// Grades, points, divisions and positions of a class from a marks CSV (format:
+    /// kilele::results::sheet, examples in docs/examples/results/), printed as CSV.
+    Compute {
+        /// The grading scheme: necta-csee-2016, necta-csee-pre-2014, necta-acsee-2016, primary-psle.
+        #[arg(long)]
+        scheme: String,
+        /// The marks file (CSV, a row per student and subject, a column per assessment).
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// The assessments and their weights: default-secondary, default-secondary-annual,
+        /// default-primary, exam-only.
+        #[arg(long, default_value = "default-secondary")]
+        assessments: String,
+        /// Which table to print.
+        #[arg(long, value_enum, default_value_t = crate::results::Table::Broadsheet)]
+        table: crate::results::Table,
     },
 }
 
@@ -66,6 +93,17 @@ pub enum BenchCommand {
         /// Clients of the closed-loop run.
         #[arg(long, default_value_t = 10)]
         concurrency: usize,
+    },
+    /// Term results of a generated class (grades, points, divisions, every position) on one
+    /// thread: the median over several runs against baselines from the same run. Needs no
+    /// database. Build with --release for real figures.
+    Results {
+        #[arg(long, default_value_t = 2000)]
+        students: usize,
+        #[arg(long, default_value_t = 12)]
+        subjects: usize,
+        #[arg(long, default_value_t = 15)]
+        runs: usize,
     },
 }
 
@@ -107,9 +145,14 @@ pub async fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::All);
-    let purpose = match command {
+    let purpose = match &command {
         Command::Serve | Command::Worker | Command::All => Purpose::Run,
         Command::Migrate => Purpose::Migrate,
+        // Pure computations: no configuration, database or keys, so nothing is loaded.
+        Command::Results { command } => return offline_results(command),
+        Command::Bench { command: BenchCommand::Results { students, subjects, runs } } => {
+            return crate::results::bench(*students, *subjects, *runs);
+        }
         Command::Seed { .. } | Command::School { .. } | Command::Audit { .. } | Command::Bench { .. } => Purpose::Operate,
     };
     let config = match Config::from_env(purpose) {
@@ -127,6 +170,12 @@ pub async fn main() -> ExitCode {
             eprintln!("kilele: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn offline_results(command: &ResultsCommand) -> ExitCode {
+    match command {
+        ResultsCommand::Compute { scheme, input, assessments, table } => crate::results::compute(scheme, input, assessments, *table),
     }
 }
 
@@ -255,6 +304,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
             }
             return Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        }
+        // Run before the configuration is loaded (see `main`); here for completeness.
+        Command::Results { command } => return Ok(offline_results(&command)),
+        Command::Bench { command: BenchCommand::Results { students, subjects, runs } } => {
+            return Ok(crate::results::bench(students, subjects, runs));
         }
         Command::Bench { command: BenchCommand::Pages { scale, seconds, rate, concurrency } } => {
             if config.environment == Environment::Production {

@@ -1,5 +1,5 @@
 //! Kilele's server: the axum application (web + API), the background worker, and the
-//! operator subcommands (migrate, seed, audit verify).
+//! operator subcommands (migrate, seed, audit verify, results compute).
 
 pub mod auth;
 pub mod bench;
@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod ops;
 pub mod pages;
 pub mod photos;
+pub mod results;
 pub mod school;
 pub mod security;
 pub mod seed;

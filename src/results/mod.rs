@@ -1,0 +1,96 @@
+//! Results: marks, assessments and their weights, NECTA grading as data, divisions,
+//! positions, and a tamper-trend check. Pure: no I/O, integer arithmetic only in the grading
+//! path, compiles for the browser (the CSV reader and writer, [`sheet`], are behind `ssr`).
+//!
+//! - [`marks`]: a [`Mark`] is a score in hundredths, `ABS` or `EX`, parsed from what a
+//!   teacher types.
+//! - [`assessments`]: an [`AssessmentSet`] (monthly tests, midterm, terminal exam, with
+//!   weights), the term score of a subject (weighted, rounded half up to a whole mark) and
+//!   the rules for `ABS`/`EX`.
+//! - [`scheme`] and [`presets`]: a [`GradingScheme`] is versioned data: bands, points, the
+//!   division rule, its source and its exam years; frozen once results are published.
+//! - [`compute`](mod@compute): grades, points, divisions, positions and summaries of a class.
+//! - [`trend`]: a z-score check for a suspicious jump in a student's percentage.
+//! - [`sheet`] (`ssr`): the marks CSV a school can export from a spreadsheet, and the
+//!   computed results as CSV. Examples: `docs/examples/results/`.
+
+pub mod assessments;
+pub mod compute;
+pub mod marks;
+pub mod presets;
+#[cfg(feature = "ssr")]
+pub mod sample;
+pub mod scheme;
+#[cfg(feature = "ssr")]
+pub mod sheet;
+pub mod trend;
+
+pub use assessments::{Assessment, AssessmentKind, AssessmentSet, AssessmentSetDraft, CaAbsence, TermOutcome};
+pub use compute::{
+    compute, ClassResults, GroupSummary, Position, Sheet, SheetStudent, SheetSubject, StudentResult, SubjectResult, SubjectStats,
+};
+pub use marks::{Hundredths, Mark};
+pub use scheme::{
+    CountedSubjects, Division, DivisionRange, ExamYears, GradeBand, GradingScheme, NoOverall, Overall, OverallRule, SchemeDraft,
+};
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    const SOURCES: [&str; 8] = [
+        include_str!("marks.rs"),
+        include_str!("assessments.rs"),
+        include_str!("scheme.rs"),
+        include_str!("presets.rs"),
+        include_str!("compute.rs"),
+        include_str!("trend.rs"),
+        include_str!("sheet.rs"),
+        include_str!("sample.rs"),
+    ];
+
+    /// Every `"error-…"` / `"results-…"` string literal in the sources.
+    fn keys_used() -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        for src in SOURCES {
+            for (i, _) in src.match_indices('"') {
+                let rest = &src[i + 1..];
+                if !(rest.starts_with("error-") || rest.starts_with("results-")) {
+                    continue;
+                }
+                let end = rest.find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')).unwrap_or(rest.len());
+                if rest[end..].starts_with('"') {
+                    keys.insert(rest[..end].to_owned());
+                }
+            }
+        }
+        keys
+    }
+
+    fn translated(lang: &str) -> BTreeSet<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("app/locales").join(lang);
+        let mut keys = BTreeSet::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            keys.extend(
+                text.lines()
+                    .filter(|l| !l.starts_with([' ', '#', '\t']))
+                    .filter_map(|l| l.split_once('='))
+                    .map(|(k, _)| k.trim().to_owned()),
+            );
+        }
+        keys
+    }
+
+    #[test]
+    fn every_message_key_is_translated() {
+        let used = keys_used();
+        assert!(used.len() > 50, "{used:?}");
+        assert!(used.contains("error-mark-out-of-range") && used.contains("results-file-missing-column"));
+        for lang in ["en", "sw"] {
+            let have = translated(lang);
+            let missing: Vec<&String> = used.iter().filter(|k| !have.contains(*k)).collect();
+            assert!(missing.is_empty(), "missing in app/locales/{lang}: {missing:?}");
+        }
+    }
+}
