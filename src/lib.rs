@@ -23,6 +23,8 @@ pub mod databases;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod spreadsheet;
+#[cfg(feature = "ssr")]
 pub mod storage;
 
 pub use error::{DomainError, ValidationError};

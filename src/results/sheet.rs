@@ -162,49 +162,15 @@ struct Row {
 }
 
 fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, SheetError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|_| SheetError::file("results-file-not-utf8", ""))?;
-    if text.contains('\0') {
-        return Err(SheetError::file("results-file-not-csv", ""));
-    }
-    let first_line = text.lines().find(|l| !l.trim().is_empty()).ok_or_else(|| SheetError::file("results-file-empty", ""))?;
-    let delimiter = if first_line.contains(',') {
-        b','
-    } else if first_line.contains(';') {
-        b';'
-    } else if first_line.contains('\t') {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
-    // Lines are counted from the record's byte offset (after a CRLF the csv crate reports a
-    // record as starting at the LF, on the line before).
-    let bytes = text.as_bytes();
-    let (mut line, mut counted_to) = (1, 0);
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(_) => return Err(SheetError::file("results-file-not-csv", format!("line {line}"))),
-        }
-        let mut start = record.position().map_or(counted_to, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
-        while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
-            start += 1;
-        }
-        line += bytes.get(counted_to..start).map_or(0, |skipped| skipped.iter().filter(|b| **b == b'\n').count());
-        counted_to = counted_to.max(start);
-        if record.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        if rows.len() > MAX_ROWS + HEADER_SEARCH_ROWS {
-            return Err(SheetError::file("results-file-too-many-rows", MAX_ROWS.to_string()));
-        }
-        rows.push(Row { line, cells: record.iter().map(str::to_owned).collect() });
-    }
-    Ok(rows)
+    use crate::spreadsheet::{read_csv_records, CsvError};
+    let records = read_csv_records(bytes, MAX_ROWS + HEADER_SEARCH_ROWS + 1).map_err(|e| match e {
+        CsvError::NotUtf8 => SheetError::file("results-file-not-utf8", ""),
+        CsvError::NotCsv { line: None } => SheetError::file("results-file-not-csv", ""),
+        CsvError::NotCsv { line: Some(line) } => SheetError::file("results-file-not-csv", format!("line {line}")),
+        CsvError::Empty => SheetError::file("results-file-empty", ""),
+        CsvError::TooManyRecords => SheetError::file("results-file-too-many-rows", MAX_ROWS.to_string()),
+    })?;
+    Ok(records.into_iter().map(|(line, record)| Row { line, cells: record.iter().map(str::to_owned).collect() }).collect())
 }
 
 fn clean_text(input: &str) -> String {

@@ -44,6 +44,23 @@ async fn admin_conn() -> PgConnection {
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 static CLONE_LOCK: Mutex<()> = Mutex::const_new(());
 
+/// Creates `name`, migrated and seeded with the demo at `scale` (1: the usual demo), with
+/// statistics as a running database has them. Returns its owner URL.
+async fn seeded_database(admin: &mut PgConnection, name: &str, scale: usize) -> String {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut *admin).await.unwrap();
+    let owner_url = with_db(&server_url(), name);
+    server::cli::migrate(&owner_url).await.expect("migrations apply");
+    let app_pool = PgPoolOptions::new().max_connections(2).connect(&derive_app_url(&owner_url).unwrap()).await.unwrap();
+    let owner_pool = PgPoolOptions::new().max_connections(1).connect(&owner_url).await.unwrap();
+    // What `kilele` does at startup: audit appends MAC with the configured key.
+    kilele::audit::install_key(kilele::audit::AuditKey::development()).unwrap();
+    server::seed::demo_scaled(&owner_pool, &app_pool, &kilele::audit::pii::KeyRing::development(), false, scale).await.expect("demo seed");
+    sqlx::query("ANALYZE").execute(&owner_pool).await.unwrap();
+    app_pool.close().await;
+    owner_pool.close().await;
+    owner_url
+}
+
 /// A database migrated and demo-seeded once per test run; each test gets a copy.
 async fn template() -> String {
     TEMPLATE
@@ -51,16 +68,7 @@ async fn template() -> String {
             let name = format!("kilele_t_tpl_{}", std::process::id());
             let mut admin = admin_conn().await;
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut admin).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
-            let owner_url = with_db(&server_url(), &name);
-            server::cli::migrate(&owner_url).await.expect("migrations apply");
-            let app_pool = PgPoolOptions::new().max_connections(2).connect(&derive_app_url(&owner_url).unwrap()).await.unwrap();
-            let owner_pool = PgPoolOptions::new().max_connections(1).connect(&owner_url).await.unwrap();
-            // What `kilele` does at startup: audit appends MAC with the configured key.
-            kilele::audit::install_key(kilele::audit::AuditKey::development()).unwrap();
-            server::seed::demo(&owner_pool, &app_pool, &kilele::audit::pii::KeyRing::development(), false).await.expect("demo seed");
-            app_pool.close().await;
-            owner_pool.close().await;
+            seeded_database(&mut admin, &name, 1).await;
             name
         })
         .await
@@ -74,17 +82,7 @@ async fn template() -> String {
 pub async fn scaled_database(scale: usize, explain: bool) -> (String, String) {
     let name = format!("kilele_t_{}", uuid::Uuid::new_v4().simple());
     let mut admin = admin_conn().await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
-    let owner_url = with_db(&server_url(), &name);
-    server::cli::migrate(&owner_url).await.expect("migrations apply");
-    let app_pool = PgPoolOptions::new().max_connections(2).connect(&derive_app_url(&owner_url).unwrap()).await.unwrap();
-    let owner_pool = PgPoolOptions::new().max_connections(1).connect(&owner_url).await.unwrap();
-    kilele::audit::install_key(kilele::audit::AuditKey::development()).unwrap();
-    server::seed::demo_scaled(&owner_pool, &app_pool, &kilele::audit::pii::KeyRing::development(), false, scale).await.expect("demo seed");
-    // Statistics, as a running database has them.
-    sqlx::query("ANALYZE").execute(&owner_pool).await.unwrap();
-    app_pool.close().await;
-    owner_pool.close().await;
+    let owner_url = seeded_database(&mut admin, &name, scale).await;
     if explain {
         for setting in [
             "session_preload_libraries = 'auto_explain'",

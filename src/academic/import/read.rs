@@ -238,54 +238,26 @@ pub(super) struct SheetRow {
 pub(super) const MAX_SHEET_ROWS: usize = 2 * MAX_ROWS + HEADER_SEARCH_ROWS;
 
 pub(super) fn read_csv(bytes: &[u8]) -> Result<Vec<RawRow>, FileError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|_| FileError::NotUtf8)?;
-    if text.contains('\0') {
-        return Err(FileError::NotASpreadsheet);
-    }
-    let first_line = text.lines().find(|l| !l.trim().is_empty()).ok_or(FileError::Empty)?;
-    let delimiter = if first_line.contains(',') {
-        b','
-    } else if first_line.contains(';') {
-        b';'
-    } else if first_line.contains('\t') {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
-    // Lines are counted here from the record's byte offset: after a CRLF line end the csv
-    // crate reports a record as starting at the LF, on the line before.
-    let bytes = text.as_bytes();
-    let (mut line, mut counted_to) = (1, 0);
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(_) => return Err(FileError::NotASpreadsheet),
-        }
-        let mut start = record.position().map_or(counted_to, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
-        while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
-            start += 1;
-        }
-        line += bytes.get(counted_to..start).map_or(0, |skipped| skipped.iter().filter(|b| **b == b'\n').count());
-        counted_to = counted_to.max(start);
-        let cells: Vec<(u32, Value)> = record
-            .iter()
-            .zip(0..MAX_COLUMNS)
-            .filter(|(field, _)| !field.trim().is_empty())
-            .map(|(field, col)| (col, Value::Text(field.to_owned())))
-            .collect();
-        if cells.is_empty() {
-            continue;
-        }
-        if rows.len() >= MAX_SHEET_ROWS {
-            return Err(FileError::TooManyRows);
-        }
-        rows.push(SheetRow { line, cells });
-    }
+    use crate::spreadsheet::{read_csv_records, CsvError};
+    let records = read_csv_records(bytes, MAX_SHEET_ROWS).map_err(|e| match e {
+        CsvError::NotUtf8 => FileError::NotUtf8,
+        CsvError::NotCsv { .. } => FileError::NotASpreadsheet,
+        CsvError::Empty => FileError::Empty,
+        CsvError::TooManyRecords => FileError::TooManyRows,
+    })?;
+    let rows = records
+        .into_iter()
+        .map(|(line, record)| {
+            let cells: Vec<(u32, Value)> = record
+                .iter()
+                .zip(0..MAX_COLUMNS)
+                .filter(|(field, _)| !field.trim().is_empty())
+                .map(|(field, col)| (col, Value::Text(field.to_owned())))
+                .collect();
+            SheetRow { line, cells }
+        })
+        .filter(|row| !row.cells.is_empty())
+        .collect();
     build_rows(rows, false)
 }
 
