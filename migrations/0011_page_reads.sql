@@ -3,16 +3,19 @@
 -- that took a tenant lookup and a transaction of its own (BEGIN, query, COMMIT).
 --
 -- SECURITY INVOKER: it runs as the caller (kilele_app), so row-level security applies as to
--- any tenant read. Called on its own (autocommit), the school setting it makes lasts only
--- for that statement; inside a transaction already scoped to another school it refuses.
+-- any tenant read. The school setting it makes is put back before it returns (and, called on
+-- its own, would end with the statement anyway); inside a transaction already scoped to
+-- another school it refuses.
 CREATE FUNCTION school_principal(school uuid, person uuid)
 RETURNS TABLE (
     slug text, name text, status text, plan_code text, default_language text, features text[],
     email text, display_name text, language text, roles text[], perms text[]
 )
 LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
+DECLARE
+  before text := coalesce(current_setting('app.tenant_id', true), '');
 BEGIN
-  IF coalesce(current_setting('app.tenant_id', true), '') NOT IN ('', school::text) THEN
+  IF before NOT IN ('', school::text) THEN
     RAISE EXCEPTION 'school_principal: this transaction belongs to another school';
   END IF;
   PERFORM set_config('app.tenant_id', school::text, true);
@@ -29,6 +32,9 @@ BEGIN
       JOIN plans p ON p.code = t.plan_code
       LEFT JOIN users u ON u.tenant_id = t.id AND u.id = person AND u.status = 'active'
      WHERE t.id = school;
+  -- RETURN QUERY has read the rows: put the setting back, so that a caller's transaction
+  -- without a school does not stay scoped to this one.
+  PERFORM set_config('app.tenant_id', before, true);
 END
 $$;
 REVOKE ALL ON FUNCTION school_principal(uuid, uuid) FROM PUBLIC;

@@ -36,7 +36,7 @@ pub async fn create(owner: &PgPool, pool: &PgPool, s: &NewSchool<'_>, at: chrono
     let hash = password::hash(s.admin_password)?;
     let tenant = tenants::create(owner, &slug, s.name, s.plan, s.language).await.context("creating the school (is the plan known?)")?;
     let mut tx = tenant_tx(pool, tenant).await?;
-    users::ensure_default_roles(&mut tx, tenant).await?;
+    users::ensure_default_roles(&mut tx).await?;
     kilele::academic::setup::create_settings(&mut tx, &prefix).await?;
     let actor = Actor::system("operator");
     let by = users::ChangedBy { actor: &actor, at };

@@ -215,7 +215,7 @@ async fn seed_school(
     let slug = TenantSlug::parse(spec.slug)?;
     let tenant = tenants::create(owner, &slug, spec.name, spec.plan, Language::Sw).await?;
     let mut tx = tenant_tx(pool, tenant).await?;
-    users::ensure_default_roles(&mut tx, tenant).await?;
+    users::ensure_default_roles(&mut tx).await?;
     let now = Utc::now();
     let seed_actor = Actor::system("seed");
     let by = users::ChangedBy { actor: &seed_actor, at: now };

@@ -28,7 +28,8 @@ pub enum SignInError {
 }
 
 /// Creates the school's roles with their default permissions. Idempotent.
-pub async fn ensure_default_roles(tx: &mut TenantTx, tenant: TenantId) -> Result<(), sqlx::Error> {
+pub async fn ensure_default_roles(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant();
     for role in Role::SCHOOL {
         let role_id: Uuid = sqlx::query_scalar(
             // Insert-or-read without DO UPDATE, so the app role needs no UPDATE on roles.

@@ -332,7 +332,7 @@ async fn an_empty_school_starts_from_empty_states() {
     let tenant =
         kilele::tenancy::store::create(&app.owner_pool, &slug, "Arusha Empty School", "standard", kilele::Language::En).await.unwrap();
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
-    users::ensure_default_roles(&mut tx, tenant).await.unwrap();
+    users::ensure_default_roles(&mut tx).await.unwrap();
     let actor = kilele::audit::Actor::system("test");
     let by = users::ChangedBy { actor: &actor, at: chrono::Utc::now() };
     let hash = password::hash(PASSWORD).unwrap();

@@ -57,11 +57,20 @@ async fn the_principal_read_scopes_one_statement_and_never_switches_schools() {
     let (other, nobody) = kilele::identity::store::school_and_principal(&app.pool, mlps, teacher).await.unwrap().unwrap();
     assert_eq!(other.slug.as_str(), MLPS);
     assert!(nobody.is_none());
-    // The setting did not outlive the statement: the pool's connections see nothing.
-    for _ in 0..4 {
-        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&app.pool).await.unwrap();
-        assert_eq!(seen, 0);
-    }
+    // The setting does not outlive the call, on the very connection that made it: neither
+    // after a call on its own nor inside a transaction that had no school.
+    let mut conn = app.pool.acquire().await.unwrap();
+    sqlx::query("SELECT * FROM school_principal($1, $2)").bind(khss.0).bind(teacher).fetch_all(&mut *conn).await.unwrap();
+    let setting: Option<String> = sqlx::query_scalar("SELECT current_setting('app.tenant_id', true)").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(setting.unwrap_or_default(), "");
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(seen, 0);
+    sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
+    sqlx::query("SELECT * FROM school_principal($1, $2)").bind(khss.0).bind(teacher).fetch_all(&mut *conn).await.unwrap();
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(seen, 0, "the transaction stayed scoped to the school after the call");
+    sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+    drop(conn);
     // Inside a transaction of another school it refuses instead of switching.
     let mut tx = tenant_tx(&app.pool, mlps).await.unwrap();
     let err = sqlx::query("SELECT * FROM school_principal($1, $2)").bind(khss.0).bind(teacher).fetch_all(&mut *tx).await.unwrap_err();
