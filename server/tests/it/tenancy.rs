@@ -242,3 +242,29 @@ async fn family_homes_use_the_lookup_indexes() {
         assert!(!plan.contains("loops=400"), "a nested loop over the whole school:\n{plan}");
     }
 }
+
+/// A photo's storage key must belong to the transaction's school: a key of another school is
+/// refused before the file is stored or the row written.
+#[tokio::test]
+async fn a_photo_key_of_another_school_is_refused() {
+    use kilele::academic::students::db::{replace_photo, PhotoError};
+    let app = spawn_app().await;
+    let khss = tenant_id(&app, KHSS).await;
+    let mlps = tenant_id(&app, MLPS).await;
+    let mut tx = tenant_tx(&app.pool, khss).await.unwrap();
+    let student: uuid::Uuid = sqlx::query_scalar("SELECT id FROM students LIMIT 1").fetch_one(&mut *tx).await.unwrap();
+    let actor = kilele::audit::Actor::system("test");
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at: chrono::Utc::now() };
+    let stored = std::sync::atomic::AtomicBool::new(false);
+    let store = async {
+        stored.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok::<(), ()>(())
+    };
+    let foreign = kilele::storage::FileStore::new_key(mlps, "students", "png");
+    let r = replace_photo(&mut tx, student, &foreign, serde_json::json!({}), by, store).await;
+    assert!(matches!(r, Err(PhotoError::OtherSchool)), "{r:?}");
+    assert!(!stored.load(std::sync::atomic::Ordering::SeqCst), "the file was stored");
+    let own = kilele::storage::FileStore::new_key(khss, "students", "png");
+    let r = replace_photo(&mut tx, student, &own, serde_json::json!({}), by, async { Ok::<(), ()>(()) }).await;
+    assert!(matches!(r, Ok(Some(_))), "{r:?}");
+}

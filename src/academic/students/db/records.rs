@@ -345,6 +345,11 @@ pub async fn replace_photo<E>(
     by: ChangedBy<'_>,
     store: impl std::future::Future<Output = Result<(), E>>,
 ) -> Result<Option<Option<String>>, PhotoError<E>> {
+    // Storage keys start with the school's id (`FileStore::new_key`): a key of another school
+    // is refused before anything is stored or written.
+    if !key.starts_with(&format!("{}/", tx.tenant().0)) {
+        return Err(PhotoError::OtherSchool);
+    }
     let old: Option<Option<String>> =
         sqlx::query_scalar("SELECT photo_key FROM students WHERE id = $1 FOR UPDATE").bind(student).fetch_optional(&mut **tx).await?;
     let Some(old) = old else { return Ok(None) };
@@ -361,6 +366,8 @@ pub enum PhotoError<E> {
     Db(#[from] sqlx::Error),
     #[error("storing the photo failed")]
     Storage(E),
+    #[error("the storage key belongs to another school")]
+    OtherSchool,
 }
 
 /// Changes a student's status (a reason is required unless active; see
