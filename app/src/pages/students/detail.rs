@@ -1,8 +1,8 @@
 //! One student: details, protected data (when permitted), status, enrolment history,
 //! guardians and siblings.
 
+use super::guardian_fields;
 use super::list::students_table;
-use super::relationship_select;
 use crate::api::students::{
     load_student, load_student_form, ChangeStudentStatus, EnrolStudent, LinkGuardian, SetGuardianSms, UnlinkGuardian, UpdateStudent,
 };
@@ -322,22 +322,7 @@ fn link_form(t: &RequestCtx, id: &str) -> impl IntoView {
         <p>{t.t("students-link-help")}</p>
         <form method="post" action=LinkGuardian::url() class="stack">
             <input type="hidden" name="student" value=id.to_owned()/>
-            <div class="field">
-                <label for="link-name">{t.t("students-guardian-name")}</label>
-                <input id="link-name" name="guardian_name" required maxlength="60"/>
-            </div>
-            <div class="field">
-                <label for="link-relationship">{t.t("students-relationship")}</label>
-                {relationship_select(t, "link-relationship")}
-            </div>
-            <div class="field">
-                <label for="link-phone">{t.t("students-phone")}</label>
-                <input id="link-phone" name="guardian_phone" type="tel" required placeholder="0712 345 678"/>
-            </div>
-            <div class="field">
-                <label for="link-email">{t.t("email")}</label>
-                <input id="link-email" name="guardian_email" type="email"/>
-            </div>
+            {guardian_fields(t, ["link-name", "link-relationship", "link-phone", "link-email"])}
             <label><input type="checkbox" name="receives_sms" value="true"/>" "{t.t("students-receives-sms")}</label>
             <button type="submit" class="btn">{t.t("students-link-guardian")}</button>
         </form>

@@ -1,7 +1,7 @@
 //! The student list: search by name, admission number or guardian phone, page through the
 //! school's students, add a student. Plain forms: works without JavaScript.
 
-use super::{list_href, relationship_select};
+use super::{guardian_fields, list_href};
 use crate::api::students::{load_student_form, search_students, AddStudent, SetAdmissionFormat};
 use crate::ctx::{request_ctx, RequestCtx};
 use crate::i18n::t_args;
@@ -180,22 +180,7 @@ fn add_student_form(t: &RequestCtx, o: StudentFormOptions) -> impl IntoView {
                 <textarea id="medical_notes" name="medical_notes" maxlength="2000" rows="2"></textarea>
             </div>
             <h3>{t.t("students-first-guardian")}</h3>
-            <div class="field">
-                <label for="guardian_name">{t.t("students-guardian-name")}</label>
-                <input id="guardian_name" name="guardian_name" required maxlength="60"/>
-            </div>
-            <div class="field">
-                <label for="guardian_relationship">{t.t("students-relationship")}</label>
-                {relationship_select(t, "guardian_relationship")}
-            </div>
-            <div class="field">
-                <label for="guardian_phone">{t.t("students-phone")}</label>
-                <input id="guardian_phone" name="guardian_phone" type="tel" required placeholder="0712 345 678"/>
-            </div>
-            <div class="field">
-                <label for="guardian_email">{t.t("email")}</label>
-                <input id="guardian_email" name="guardian_email" type="email"/>
-            </div>
+            {guardian_fields(t, ["guardian_name", "guardian_relationship", "guardian_phone", "guardian_email"])}
             <button type="submit" class="btn">{t.t("students-add")}</button>
         </form>
     }

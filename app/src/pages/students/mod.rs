@@ -32,8 +32,32 @@ pub(super) fn list_href(q: &str, page: i64) -> String {
     }
 }
 
+/// A guardian's name, relationship, phone and email fields (the add-student and the
+/// link-guardian forms), with the element ids `ids` (name, relationship, phone, email).
+pub(super) fn guardian_fields(t: &RequestCtx, ids: [&'static str; 4]) -> impl IntoView {
+    let [name, relationship, phone, email] = ids;
+    view! {
+        <div class="field">
+            <label for=name>{t.t("students-guardian-name")}</label>
+            <input id=name name="guardian_name" required maxlength="60"/>
+        </div>
+        <div class="field">
+            <label for=relationship>{t.t("students-relationship")}</label>
+            {relationship_select(t, relationship)}
+        </div>
+        <div class="field">
+            <label for=phone>{t.t("students-phone")}</label>
+            <input id=phone name="guardian_phone" type="tel" required placeholder="0712 345 678"/>
+        </div>
+        <div class="field">
+            <label for=email>{t.t("email")}</label>
+            <input id=email name="guardian_email" type="email"/>
+        </div>
+    }
+}
+
 /// The relationships a guardian can have, as a select.
-pub(super) fn relationship_select(t: &RequestCtx, id: &'static str) -> impl IntoView {
+fn relationship_select(t: &RequestCtx, id: &'static str) -> impl IntoView {
     let options = ["mother", "father", "guardian"]
         .into_iter()
         .map(|r| view! { <option value=r selected=r == "guardian">{t.t(relationship_label_key(r))}</option> })
