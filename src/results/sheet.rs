@@ -1,5 +1,7 @@
 //! The marks sheet as CSV: reading it ([`read_csv`]) and writing computed results
-//! ([`write_broadsheet`], [`write_details`], [`write_subjects`], [`write_summary`]).
+//! ([`write_broadsheet`], [`write_details`], [`write_subjects`], [`write_summary`]). Each
+//! writer is a [`Table`] of typed [`Cell`]s (`broadsheet_table`, …) written as CSV, so the
+//! XLSX workbook ([`super::xlsx`]) writes the very same rows.
 //!
 //! # The marks file
 //!
@@ -57,7 +59,7 @@
 
 use super::assessments::{AssessmentSet, TermOutcome};
 use super::compute::{ClassResults, Position, Sheet, SheetStudent, SheetSubject};
-use super::marks::Mark;
+use super::marks::{Hundredths, Mark};
 use super::scheme::{Division, Overall, OverallRule};
 use crate::academic::students::{clean_name, FORMULA_STARTS};
 use crate::academic::AdmissionNo;
@@ -390,38 +392,97 @@ fn push_record<S: AsRef<str>>(out: &mut String, fields: impl IntoIterator<Item =
     out.push('\n');
 }
 
-fn outcome_cell(outcome: TermOutcome) -> String {
+/// One cell of a computed table. Typed, so a spreadsheet gets numbers as numbers while the
+/// CSV writes each as it is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    Whole(u32),
+    /// Two decimals, as averages and means are shown (`67.50`).
+    Fixed(Hundredths),
+}
+
+impl Cell {
+    /// Text, or [`Cell::Empty`] for "".
+    fn text(s: impl Into<String>) -> Self {
+        let s = s.into();
+        if s.is_empty() {
+            Self::Empty
+        } else {
+            Self::Text(s)
+        }
+    }
+
+    fn whole<T: Into<u32>>(v: Option<T>) -> Self {
+        v.map_or(Self::Empty, |v| Self::Whole(v.into()))
+    }
+
+    fn fixed(v: Option<Hundredths>) -> Self {
+        v.map_or(Self::Empty, Self::Fixed)
+    }
+}
+
+/// As the CSV writes it: "" for empty, numbers in full, fixed with two decimals.
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => Ok(()),
+            Self::Text(s) => f.write_str(s),
+            Self::Whole(n) => write!(f, "{n}"),
+            Self::Fixed(h) => write!(f, "{h}"),
+        }
+    }
+}
+
+/// A computed table: what the CSV and the XLSX writers both write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    /// Comma-separated, `\n` line ends; text that starts like a formula gets a `'`.
+    pub fn to_csv(&self) -> String {
+        let width = self.header.len();
+        let mut out = String::with_capacity(16 * width * (self.rows.len() + 1));
+        push_record(&mut out, &self.header);
+        for row in &self.rows {
+            push_record(&mut out, row.iter().map(Cell::to_string));
+        }
+        out
+    }
+}
+
+fn outcome_cell(outcome: TermOutcome) -> Cell {
     match outcome {
-        TermOutcome::Score(s) => s.to_string(),
-        TermOutcome::Absent => "ABS".into(),
-        TermOutcome::Exempt => "EX".into(),
-        TermOutcome::Incomplete => "INC".into(),
+        TermOutcome::Score(s) => Cell::Whole(u32::from(s)),
+        TermOutcome::Absent => Cell::text("ABS"),
+        TermOutcome::Exempt => Cell::text("EX"),
+        TermOutcome::Incomplete => Cell::text("INC"),
     }
 }
 
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map_or_else(String::new, |v| v.to_string())
+fn position(p: Option<Position>) -> Cell {
+    p.map_or(Cell::Empty, |p| Cell::Text(format!("{}/{}", p.place, p.out_of)))
 }
 
-fn position(p: Option<Position>) -> String {
-    p.map_or_else(String::new, |p| format!("{}/{}", p.place, p.out_of))
-}
-
-fn overall_cells(r: &ClassResults, overall: Overall) -> (String, String) {
+fn overall_cells(r: &ClassResults, overall: Overall) -> (Cell, Cell) {
     match overall {
-        Overall::Division { division, .. } => (division.label().to_owned(), String::new()),
-        Overall::Grade { band } => (r.grade(band).to_owned(), String::new()),
-        Overall::None { why } => (String::new(), why.to_string()),
+        Overall::Division { division, .. } => (Cell::text(division.label()), Cell::Empty),
+        Overall::Grade { band } => (Cell::text(r.grade(band)), Cell::Empty),
+        Overall::None { why } => (Cell::Empty, Cell::text(why.to_string())),
     }
 }
 
-fn uses_divisions(r: &ClassResults) -> bool {
+/// Whether the scheme gives divisions (else an overall grade from the average).
+pub fn uses_divisions(r: &ClassResults) -> bool {
     matches!(r.overall_rule, OverallRule::Division { .. })
 }
 
 /// One row per student in merit order; see the module documentation.
-pub fn write_broadsheet(r: &ClassResults) -> String {
-    let mut out = String::with_capacity(256 + r.students.len() * (64 + r.subjects.len() * 8));
+pub fn broadsheet_table(r: &ClassResults) -> Table {
     let mut header: Vec<String> = ["admission_no", "name", "stream", "combination"].map(String::from).to_vec();
     for s in &r.subjects {
         header.push(s.clone());
@@ -429,14 +490,20 @@ pub fn write_broadsheet(r: &ClassResults) -> String {
     }
     let overall = if uses_divisions(r) { "division" } else { "grade" };
     header.extend(["total", "sat", "average", "points", overall, "note", "stream_position", "class_position"].map(String::from));
-    push_record(&mut out, &header);
+    let mut rows = Vec::with_capacity(r.students.len());
     for who in r.merit_order() {
         let Some(s) = r.students.get(who) else { continue };
-        let mut row = vec![s.admission_no.clone(), s.name.clone(), s.stream.clone(), s.combination.clone().unwrap_or_default()];
-        let mut cells = vec![(String::new(), String::new()); r.subjects.len()];
+        let mut row = Vec::with_capacity(header.len());
+        row.extend([
+            Cell::text(s.admission_no.as_str()),
+            Cell::text(s.name.as_str()),
+            Cell::text(s.stream.as_str()),
+            Cell::text(s.combination.clone().unwrap_or_default()),
+        ]);
+        let mut cells = vec![(Cell::Empty, Cell::Empty); r.subjects.len()];
         for sub in &s.subjects {
             if let Some(c) = cells.get_mut(sub.subject) {
-                *c = (outcome_cell(sub.outcome), sub.band.map_or_else(String::new, |b| r.grade(b).to_owned()));
+                *c = (outcome_cell(sub.outcome), sub.band.map_or(Cell::Empty, |b| Cell::text(r.grade(b))));
             }
         }
         for (score, grade) in cells {
@@ -445,96 +512,107 @@ pub fn write_broadsheet(r: &ClassResults) -> String {
         }
         let (overall, note) = overall_cells(r, s.overall);
         row.extend([
-            s.total.to_string(),
-            s.sat.to_string(),
-            opt(s.average),
-            opt(s.points),
+            Cell::Whole(s.total),
+            Cell::Whole(s.sat),
+            Cell::fixed(s.average),
+            Cell::whole(s.points),
             overall,
             note,
-            opt(s.stream_position.map(|p| p.place)),
-            opt(s.class_position.map(|p| p.place)),
+            Cell::whole(s.stream_position.map(|p| p.place)),
+            Cell::whole(s.class_position.map(|p| p.place)),
         ]);
-        push_record(&mut out, &row);
+        rows.push(row);
     }
-    out
+    Table { header, rows }
+}
+
+/// [`broadsheet_table`] as CSV.
+pub fn write_broadsheet(r: &ClassResults) -> String {
+    broadsheet_table(r).to_csv()
 }
 
 /// One row per student and subject, in sheet order; positions as `place/out_of`.
-pub fn write_details(r: &ClassResults) -> String {
-    let mut out = String::with_capacity(128 + r.students.len() * r.subjects.len() * 80);
-    push_record(
-        &mut out,
-        [
-            "admission_no",
-            "name",
-            "stream",
-            "subject",
-            "principal",
-            "score",
-            "grade",
-            "points",
-            "remark_en",
-            "remark_sw",
-            "stream_position",
-            "class_position",
-        ],
-    );
+pub fn details_table(r: &ClassResults) -> Table {
+    let header = [
+        "admission_no",
+        "name",
+        "stream",
+        "subject",
+        "principal",
+        "score",
+        "grade",
+        "points",
+        "remark_en",
+        "remark_sw",
+        "stream_position",
+        "class_position",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut rows = Vec::with_capacity(r.students.len() * r.subjects.len());
     for s in &r.students {
         for sub in &s.subjects {
             let band = sub.band.and_then(|b| r.bands.get(usize::from(b)));
-            push_record(
-                &mut out,
-                [
-                    s.admission_no.clone(),
-                    s.name.clone(),
-                    s.stream.clone(),
-                    r.subjects.get(sub.subject).cloned().unwrap_or_default(),
-                    if sub.principal { "yes".into() } else { String::new() },
-                    outcome_cell(sub.outcome),
-                    band.map_or_else(String::new, |b| b.grade.clone()),
-                    opt(sub.points),
-                    band.map_or_else(String::new, |b| b.remark_en.clone()),
-                    band.map_or_else(String::new, |b| b.remark_sw.clone()),
-                    position(sub.stream_position),
-                    position(sub.class_position),
-                ],
-            );
+            rows.push(vec![
+                Cell::text(s.admission_no.as_str()),
+                Cell::text(s.name.as_str()),
+                Cell::text(s.stream.as_str()),
+                Cell::text(r.subjects.get(sub.subject).cloned().unwrap_or_default()),
+                if sub.principal { Cell::text("yes") } else { Cell::Empty },
+                outcome_cell(sub.outcome),
+                band.map_or(Cell::Empty, |b| Cell::text(b.grade.as_str())),
+                Cell::whole(sub.points),
+                band.map_or(Cell::Empty, |b| Cell::text(b.remark_en.as_str())),
+                band.map_or(Cell::Empty, |b| Cell::text(b.remark_sw.as_str())),
+                position(sub.stream_position),
+                position(sub.class_position),
+            ]);
         }
     }
-    out
+    Table { header, rows }
 }
 
-/// Per subject: counts, mean, extremes, top and bottom, grade distribution.
-pub fn write_subjects(r: &ClassResults) -> String {
-    let mut out = String::new();
+/// [`details_table`] as CSV.
+pub fn write_details(r: &ClassResults) -> String {
+    details_table(r).to_csv()
+}
+
+/// Per subject: counts, mean, extremes, top and bottom (admission numbers), grade
+/// distribution.
+pub fn subjects_table(r: &ClassResults) -> Table {
     let mut header: Vec<String> =
         ["subject", "sat", "absent", "exempt", "incomplete", "mean", "highest", "lowest", "top", "bottom"].map(String::from).to_vec();
     header.extend(r.bands.iter().map(|b| b.grade.clone()));
-    push_record(&mut out, &header);
     let names =
         |who: &[usize]| who.iter().filter_map(|&i| r.students.get(i)).map(|s| s.admission_no.as_str()).collect::<Vec<_>>().join(" ");
+    let mut rows = Vec::with_capacity(r.subject_stats.len());
     for st in &r.subject_stats {
         let mut row = vec![
-            r.subjects.get(st.subject).cloned().unwrap_or_default(),
-            st.sat.to_string(),
-            st.absent.to_string(),
-            st.exempt.to_string(),
-            st.incomplete.to_string(),
-            opt(st.mean),
-            opt(st.highest),
-            opt(st.lowest),
-            names(&st.top),
-            names(&st.bottom),
+            Cell::text(r.subjects.get(st.subject).cloned().unwrap_or_default()),
+            Cell::Whole(st.sat),
+            Cell::Whole(st.absent),
+            Cell::Whole(st.exempt),
+            Cell::Whole(st.incomplete),
+            Cell::fixed(st.mean),
+            Cell::whole(st.highest),
+            Cell::whole(st.lowest),
+            Cell::text(names(&st.top)),
+            Cell::text(names(&st.bottom)),
         ];
-        row.extend(st.grades.iter().map(u32::to_string));
-        push_record(&mut out, &row);
+        row.extend(st.grades.iter().map(|&n| Cell::Whole(n)));
+        rows.push(row);
     }
-    out
+    Table { header, rows }
 }
 
-/// The class and each stream: students, ranked, average, division (or grade) counts.
-pub fn write_summary(r: &ClassResults) -> String {
-    let mut out = String::new();
+/// [`subjects_table`] as CSV.
+pub fn write_subjects(r: &ClassResults) -> String {
+    subjects_table(r).to_csv()
+}
+
+/// The class and each stream: students, ranked, average, division (or grade) counts and
+/// `none` (no division or grade).
+pub fn summary_table(r: &ClassResults) -> Table {
     let divisions = uses_divisions(r);
     let mut header: Vec<String> = ["group", "students", "ranked", "average"].map(String::from).to_vec();
     if divisions {
@@ -543,19 +621,25 @@ pub fn write_summary(r: &ClassResults) -> String {
         header.extend(r.bands.iter().map(|b| format!("grade {}", b.grade)));
     }
     header.push("none".into());
-    push_record(&mut out, &header);
+    let mut rows = Vec::with_capacity(1 + r.streams.len());
     for g in std::iter::once(&r.class).chain(&r.streams) {
-        let mut row =
-            vec![g.stream.clone().unwrap_or_else(|| "class".into()), g.students.to_string(), g.ranked.to_string(), opt(g.average)];
-        if divisions {
-            row.extend(g.divisions.iter().map(u32::to_string));
-        } else {
-            row.extend(g.grades.iter().map(u32::to_string));
-        }
-        row.push(g.no_overall.to_string());
-        push_record(&mut out, &row);
+        let mut row = vec![
+            Cell::text(g.stream.clone().unwrap_or_else(|| "class".into())),
+            Cell::Whole(g.students),
+            Cell::Whole(g.ranked),
+            Cell::fixed(g.average),
+        ];
+        let counts: &[u32] = if divisions { &g.divisions } else { &g.grades };
+        row.extend(counts.iter().map(|&n| Cell::Whole(n)));
+        row.push(Cell::Whole(g.no_overall));
+        rows.push(row);
     }
-    out
+    Table { header, rows }
+}
+
+/// [`summary_table`] as CSV.
+pub fn write_summary(r: &ClassResults) -> String {
+    summary_table(r).to_csv()
 }
 
 #[cfg(test)]
@@ -592,6 +676,35 @@ F4/004,Daudi Mushi,B,,50,C,50,C,50,C,50,C,50,C,50,C,50,C,350,7,50.00,21,II,,1,2
 F4/003,Chiku Ali,A,,30,D,29,F,60,C,60,C,60,C,60,C,EX,,299,6,49.83,,,fewer than 7 subjects sat (6),2,4
 ";
         assert_eq!(write_broadsheet(&form4()), expected);
+    }
+
+    #[test]
+    fn tables_keep_numbers_as_numbers() {
+        let t = broadsheet_table(&form4());
+        assert_eq!(t.header.len(), 4 + 2 * 7 + 8);
+        assert!(t.rows.iter().all(|row| row.len() == t.header.len()));
+        // Amani: CIV 80 A …, total 487, sat 7, average 69.57, 13 points, division I, 1, 1.
+        let amani = &t.rows[0];
+        assert_eq!(
+            amani[..6],
+            [Cell::text("F4/001"), Cell::text("Amani Juma"), Cell::text("A"), Cell::Empty, Cell::Whole(80), Cell::text("A")]
+        );
+        assert_eq!(
+            amani[18..],
+            [
+                Cell::Whole(487),
+                Cell::Whole(7),
+                Cell::Fixed(Hundredths(6957)),
+                Cell::Whole(13),
+                Cell::text("I"),
+                Cell::Empty,
+                Cell::Whole(1),
+                Cell::Whole(1)
+            ]
+        );
+        // Bahati's absent MAT is text, with no grade.
+        assert_eq!(t.rows[1][16..18], [Cell::Text("ABS".into()), Cell::Empty]);
+        assert_eq!(Cell::Fixed(Hundredths(5000)).to_string(), "50.00");
     }
 
     #[test]
