@@ -13,6 +13,7 @@
 //! - [`trend`]: a z-score check for a suspicious jump in a student's percentage.
 //! - [`sheet`] (`ssr`): the marks CSV a school can export from a spreadsheet, and the
 //!   computed results as CSV. Examples: `docs/examples/results/`.
+//! - [`xlsx`] (`ssr`): the same tables as an XLSX workbook (broadsheet, subjects, divisions).
 
 pub mod assessments;
 pub mod compute;
@@ -24,6 +25,8 @@ pub mod scheme;
 #[cfg(feature = "ssr")]
 pub mod sheet;
 pub mod trend;
+#[cfg(feature = "ssr")]
+pub mod xlsx;
 
 pub use assessments::{Assessment, AssessmentKind, AssessmentSet, AssessmentSetDraft, CaAbsence, TermOutcome};
 pub use compute::{
@@ -38,7 +41,7 @@ pub use scheme::{
 mod tests {
     use std::collections::BTreeSet;
 
-    const SOURCES: [&str; 8] = [
+    const SOURCES: [&str; 9] = [
         include_str!("marks.rs"),
         include_str!("assessments.rs"),
         include_str!("scheme.rs"),
@@ -47,6 +50,7 @@ mod tests {
         include_str!("trend.rs"),
         include_str!("sheet.rs"),
         include_str!("sample.rs"),
+        include_str!("xlsx.rs"),
     ];
 
     /// Every `"error-…"` / `"results-…"` string literal in the sources.
