@@ -11,11 +11,13 @@
 //!   division rule, its source and its exam years; frozen once results are published.
 //! - [`compute`](mod@compute): grades, points, divisions, positions and summaries of a class.
 //! - [`trend`]: a z-score check for a suspicious jump in a student's percentage.
+//! - [`chart`]: a student's percentages across terms as an SVG line chart (parent portal).
 //! - [`sheet`] (`ssr`): the marks CSV a school can export from a spreadsheet, and the
 //!   computed results as CSV. Examples: `docs/examples/results/`.
 //! - [`xlsx`] (`ssr`): the same tables as an XLSX workbook (broadsheet, subjects, divisions).
 
 pub mod assessments;
+pub mod chart;
 pub mod compute;
 pub mod marks;
 pub mod presets;
@@ -29,6 +31,7 @@ pub mod trend;
 pub mod xlsx;
 
 pub use assessments::{Assessment, AssessmentKind, AssessmentSet, AssessmentSetDraft, CaAbsence, TermOutcome};
+pub use chart::{trend_svg, TrendChart, TrendSeries};
 pub use compute::{
     compute, ClassResults, GroupSummary, Position, Sheet, SheetStudent, SheetSubject, StudentResult, SubjectResult, SubjectStats,
 };
@@ -41,7 +44,7 @@ pub use scheme::{
 mod tests {
     use std::collections::BTreeSet;
 
-    const SOURCES: [&str; 9] = [
+    const SOURCES: [&str; 10] = [
         include_str!("marks.rs"),
         include_str!("assessments.rs"),
         include_str!("scheme.rs"),
@@ -51,6 +54,7 @@ mod tests {
         include_str!("sheet.rs"),
         include_str!("sample.rs"),
         include_str!("xlsx.rs"),
+        include_str!("chart.rs"),
     ];
 
     /// Every `"error-…"` / `"results-…"` string literal in the sources.
