@@ -11,6 +11,8 @@
 //!   division rule, its source and its exam years; frozen once results are published.
 //! - [`compute`](mod@compute): grades, points, divisions, positions and summaries of a class.
 //! - [`trend`]: a z-score check for a suspicious jump in a student's percentage.
+//! - [`flags`]: tamper scoring of mark writes (after approval, outside the allocation,
+//!   bursts of changes) and of score jumps, as findings for the head teacher.
 //! - [`chart`]: a student's percentages across terms as an SVG line chart (parent portal).
 //! - [`sheet`] (`ssr`): the marks CSV a school can export from a spreadsheet, and the
 //!   computed results as CSV. Examples: `docs/examples/results/`.
@@ -19,6 +21,7 @@
 pub mod assessments;
 pub mod chart;
 pub mod compute;
+pub mod flags;
 pub mod marks;
 pub mod presets;
 #[cfg(feature = "ssr")]
@@ -35,6 +38,7 @@ pub use chart::{trend_svg, TrendChart, TrendSeries};
 pub use compute::{
     compute, ClassResults, GroupSummary, Position, Sheet, SheetStudent, SheetSubject, StudentResult, SubjectResult, SubjectStats,
 };
+pub use flags::{score_jumps, score_writes, Finding, FlagKind, FlagThresholds, MarkWrite};
 pub use marks::{Hundredths, Mark};
 pub use scheme::{
     CountedSubjects, Division, DivisionRange, ExamYears, GradeBand, GradingScheme, NoOverall, Overall, OverallRule, SchemeDraft,
@@ -44,7 +48,7 @@ pub use scheme::{
 mod tests {
     use std::collections::BTreeSet;
 
-    const SOURCES: [&str; 10] = [
+    const SOURCES: [&str; 11] = [
         include_str!("marks.rs"),
         include_str!("assessments.rs"),
         include_str!("scheme.rs"),
@@ -55,6 +59,7 @@ mod tests {
         include_str!("sample.rs"),
         include_str!("xlsx.rs"),
         include_str!("chart.rs"),
+        include_str!("flags.rs"),
     ];
 
     /// Every `"error-…"` / `"results-…"` string literal in the sources.
