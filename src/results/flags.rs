@@ -620,15 +620,21 @@ mod tests {
 
     #[test]
     fn only_changes_of_existing_marks_count() {
-        let mut writes = spree(40, 1, 0);
-        // First entries (old None) are no changes, nor is writing the same value again.
-        writes[0].old = None;
-        writes[1].old = writes[1].new.clone();
-        assert!(bursts_of(&writes, &T).is_empty());
+        // Forty writes in forty seconds, one of which is no change: no burst. A first entry
+        // (old None) is no change, nor is writing the same value again.
+        let first_entry = |w: &mut MarkWrite| w.old = None;
+        let same_again = |w: &mut MarkWrite| w.old = w.new.clone();
+        for no_change in [first_entry, same_again] {
+            let mut writes = spree(40, 1, 0);
+            assert_eq!(bursts_of(&writes, &T).len(), 1);
+            no_change(&mut writes[7]);
+            assert!(!writes[7].changes_existing());
+            assert!(bursts_of(&writes, &T).is_empty());
+        }
         // Clearing a mark is a change.
-        writes[0].old = Some("55".into());
-        writes[0].new = None;
-        writes[1].new = Some("81".into());
+        let mut writes = spree(40, 1, 0);
+        writes[7].new = None;
+        assert!(writes[7].changes_existing());
         assert_eq!(bursts_of(&writes, &T).len(), 1);
         // Forty first entries in a minute: a teacher typing up a sheet, nothing to flag at all.
         let typing: Vec<MarkWrite> = spree(40, 1, 0).into_iter().map(|w| MarkWrite { old: None, ..w }).collect();
