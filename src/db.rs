@@ -82,16 +82,15 @@ pub async fn savepoint(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
 /// Ends the savepoint opened by [`savepoint`]: released when `result` is Ok, rolled back
 /// (everything written since undone) when not. The result passes through.
 pub async fn end_savepoint<T>(tx: &mut TenantTx, result: Result<T, DomainError>) -> Result<T, DomainError> {
-    match result {
-        Ok(v) => {
-            sqlx::query("RELEASE SAVEPOINT kilele_change").execute(&mut **tx).await?;
-            Ok(v)
-        }
-        Err(e) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT kilele_change").execute(&mut **tx).await?;
-            Err(e)
-        }
-    }
+    keep_savepoint(tx, result.is_ok()).await?;
+    result
+}
+
+/// Ends the savepoint opened by [`savepoint`]: released when `keep`, rolled back otherwise
+/// (for a unit of work whose refusal is a report, not an error: a marks save with conflicts).
+pub async fn keep_savepoint(tx: &mut TenantTx, keep: bool) -> Result<(), sqlx::Error> {
+    let sql = if keep { "RELEASE SAVEPOINT kilele_change" } else { "ROLLBACK TO SAVEPOINT kilele_change" };
+    sqlx::query(sql).execute(&mut **tx).await.map(|_| ())
 }
 
 /// What a violated constraint means to the person who filled the form: (constraint name,
@@ -115,6 +114,7 @@ pub const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("student_guardians_pkey", "guardian_phone", "students-error-guardian-linked"),
     ("student_guardians_tenant_id_student_id_fkey", "guardian_phone", "error-not-found"),
     ("student_guardians_tenant_id_guardian_id_fkey", "guardian_phone", "error-not-found"),
+    ("result_publications_tenant_id_term_id_level_id_key", "level", "results-error-already-published"),
 ];
 
 /// The field error for a violated constraint, from its SQLSTATE and name (`None` when the

@@ -17,16 +17,19 @@ pub enum JobKind {
     InvitationEmail,
     /// Verify a school's audit chain.
     AuditVerify,
+    /// Score a term's mark writes for tamper flags.
+    ResultFlags,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::InvitationEmail, JobKind::AuditVerify];
+    pub const ALL: [JobKind; 3] = [JobKind::InvitationEmail, JobKind::AuditVerify, JobKind::ResultFlags];
 
     /// The stored code. Never change one: queued rows carry it.
     pub fn code(self) -> &'static str {
         match self {
             JobKind::InvitationEmail => "mail.invitation",
             JobKind::AuditVerify => "audit.verify",
+            JobKind::ResultFlags => "results.flags",
         }
     }
 
@@ -40,6 +43,10 @@ impl JobKind {
 pub enum Job {
     InvitationEmail(InvitationEmail),
     AuditVerify,
+    /// The term whose writes to score.
+    ResultFlags {
+        term: uuid::Uuid,
+    },
 }
 
 impl Job {
@@ -47,6 +54,7 @@ impl Job {
         match self {
             Job::InvitationEmail(_) => JobKind::InvitationEmail,
             Job::AuditVerify => JobKind::AuditVerify,
+            Job::ResultFlags { .. } => JobKind::ResultFlags,
         }
     }
 }
@@ -91,6 +99,7 @@ mod store {
             message: &crate::notifications::InvitationEmail,
         ) -> impl Future<Output = Result<(), HandlerError>> + Send;
         fn audit_verify(&self, tenant: TenantId) -> impl Future<Output = Result<(), HandlerError>> + Send;
+        fn result_flags(&self, tenant: TenantId, term: Uuid) -> impl Future<Output = Result<(), HandlerError>> + Send;
     }
 
     fn seal<T: serde::Serialize>(pii: &KeyRing, tenant: TenantId, value: &T) -> Result<serde_json::Value, DomainError> {
@@ -120,6 +129,8 @@ mod store {
         match job {
             Job::InvitationEmail(message) => seal(pii, tenant, message),
             Job::AuditVerify => Ok(serde_json::json!({})),
+            // A term id is no personal data: stored as it is.
+            Job::ResultFlags { term } => Ok(serde_json::json!({ "term": term })),
         }
     }
 
@@ -178,6 +189,14 @@ mod store {
             Ok(match kind {
                 JobKind::InvitationEmail => Job::InvitationEmail(unseal(pii, self.tenant, kind, &self.payload)?),
                 JobKind::AuditVerify => Job::AuditVerify,
+                JobKind::ResultFlags => Job::ResultFlags {
+                    term: self
+                        .payload
+                        .get("term")
+                        .and_then(|t| t.as_str())
+                        .and_then(|t| t.parse().ok())
+                        .ok_or(JobError::BadPayload { kind: kind.code(), reason: "no term".into() })?,
+                },
             })
         }
     }
@@ -244,6 +263,7 @@ mod store {
         match job {
             Job::InvitationEmail(message) => handlers.invitation_email(tenant, message).await,
             Job::AuditVerify => handlers.audit_verify(tenant).await,
+            Job::ResultFlags { term } => handlers.result_flags(tenant, *term).await,
         }
     }
 

@@ -115,8 +115,12 @@ impl Role {
                 StudentsRead,
                 StudentsManage,
                 StudentsPiiRead,
+                ResultsApprove,
+                ResultsPublish,
+                ResultsAmend,
+                ResultsFlags,
             ],
-            Self::Teacher => &[TeachingClassesRead],
+            Self::Teacher => &[TeachingClassesRead, ResultsEnter],
             Self::Accountant => &[FinanceOverviewRead],
             Self::Parent => &[PortalChildrenRead],
             Self::Student => &[PortalSelfRead],
@@ -141,10 +145,15 @@ pub enum Permission {
     FinanceOverviewRead,
     PortalChildrenRead,
     PortalSelfRead,
+    ResultsEnter,
+    ResultsApprove,
+    ResultsPublish,
+    ResultsAmend,
+    ResultsFlags,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 19] = [
         Permission::PlatformTenantsRead,
         Permission::PlatformTenantsManage,
         Permission::SchoolOverviewRead,
@@ -159,6 +168,11 @@ impl Permission {
         Permission::FinanceOverviewRead,
         Permission::PortalChildrenRead,
         Permission::PortalSelfRead,
+        Permission::ResultsEnter,
+        Permission::ResultsApprove,
+        Permission::ResultsPublish,
+        Permission::ResultsAmend,
+        Permission::ResultsFlags,
     ];
 
     pub fn code(self) -> &'static str {
@@ -177,6 +191,11 @@ impl Permission {
             Self::FinanceOverviewRead => "finance.overview.read",
             Self::PortalChildrenRead => "portal.children.read",
             Self::PortalSelfRead => "portal.self.read",
+            Self::ResultsEnter => "results.enter",
+            Self::ResultsApprove => "results.approve",
+            Self::ResultsPublish => "results.publish",
+            Self::ResultsAmend => "results.amend",
+            Self::ResultsFlags => "results.flags",
         }
     }
 

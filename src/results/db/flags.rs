@@ -1,0 +1,169 @@
+//! Tamper flags: raised once per fingerprint (a change after approval at once, in the save's
+//! transaction; the rest by the scoring job over the audited writes), listed for the head
+//! teacher with their evidence, resolved with a comment (audited).
+
+use crate::audit::{self, actions};
+use crate::db::TenantTx;
+use crate::identity::store::ChangedBy;
+use crate::results::flags::{score_writes, FlagKind, FlagThresholds, MarkWrite};
+pub use crate::results::views::FlagView;
+use crate::DomainError;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use sqlx::Row;
+use uuid::Uuid;
+
+/// A flag to raise.
+#[derive(Debug, Clone)]
+pub struct NewFlag {
+    pub term: Uuid,
+    pub kind: FlagKind,
+    /// Stable: the same finding raised twice is one flag.
+    pub fingerprint: String,
+    pub sheet: Option<Uuid>,
+    pub student: Option<Uuid>,
+    pub writer: Option<Uuid>,
+    pub evidence: Value,
+    pub at: DateTime<Utc>,
+}
+
+/// Raises a flag unless the same finding was raised before. Returns whether it is new.
+pub async fn raise(tx: &mut TenantTx, flag: NewFlag) -> Result<bool, sqlx::Error> {
+    let tenant = tx.tenant();
+    let done = sqlx::query(
+        "INSERT INTO result_flags (tenant_id, term_id, kind, fingerprint, sheet_id, student_id, writer_id, evidence, raised_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, kind, fingerprint) DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(flag.term)
+    .bind(flag.kind.code())
+    .bind(&flag.fingerprint)
+    .bind(flag.sheet)
+    .bind(flag.student)
+    .bind(flag.writer)
+    .bind(&flag.evidence)
+    .bind(flag.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The school's flags, open ones first, newest first.
+pub async fn list_flags(tx: &mut TenantTx) -> Result<Vec<FlagView>, sqlx::Error> {
+    sqlx::query(
+        "SELECT f.id, f.kind, f.raised_at, f.evidence, f.resolved_at, f.resolution,
+                l.name AS level, s.name AS stream, sub.name_en AS subject,
+                concat_ws(' ', st.first_name, st.last_name) AS student, w.display_name AS writer, r.display_name AS resolver
+           FROM result_flags f
+           LEFT JOIN mark_sheets ms ON ms.tenant_id = f.tenant_id AND ms.id = f.sheet_id
+           LEFT JOIN streams s ON s.tenant_id = ms.tenant_id AND s.id = ms.stream_id
+           LEFT JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id
+           LEFT JOIN school_subjects sub ON sub.tenant_id = ms.tenant_id AND sub.id = ms.subject_id
+           LEFT JOIN students st ON st.tenant_id = f.tenant_id AND st.id = f.student_id
+           LEFT JOIN users w ON w.tenant_id = f.tenant_id AND w.id = f.writer_id
+           LEFT JOIN users r ON r.tenant_id = f.tenant_id AND r.id = f.resolved_by
+          ORDER BY (f.resolved_at IS NULL) DESC, f.raised_at DESC
+          LIMIT 500",
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        let level: Option<String> = r.try_get("level")?;
+        let stream: Option<String> = r.try_get("stream")?;
+        let student: Option<String> = r.try_get("student")?;
+        Ok(FlagView {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            raised_at: r.try_get("raised_at")?,
+            class_name: level.zip(stream).map(|(l, s)| crate::academic::class_name(&l, &s)),
+            subject: r.try_get("subject")?,
+            student: student.filter(|s| !s.is_empty()),
+            writer: r.try_get("writer")?,
+            evidence: r.try_get::<Value, _>("evidence")?.to_string(),
+            resolved_at: r.try_get("resolved_at")?,
+            resolved_by: r.try_get("resolver")?,
+            resolution: r.try_get("resolution")?,
+        })
+    })
+    .collect()
+}
+
+/// Resolves an open flag with a comment (`comment`: 1–1,000 characters). Audited.
+pub async fn resolve_flag(tx: &mut TenantTx, flag: Uuid, comment: &str, by: ChangedBy<'_>) -> Result<(), DomainError> {
+    let comment = crate::results::entry::check_return_comment(comment)?;
+    let kind: Option<String> = sqlx::query_scalar(
+        "UPDATE result_flags SET resolved_at = $2, resolved_by = $3, resolution = $4
+          WHERE id = $1 AND resolved_at IS NULL RETURNING kind",
+    )
+    .bind(flag)
+    .bind(by.at)
+    .bind(by.actor.id)
+    .bind(&comment)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(kind) = kind else {
+        return Err(DomainError::NotFound);
+    };
+    audit::append(tx, by.at, by.actor, actions::RESULT_FLAG_RESOLVED, &flag.to_string(), json!({ "kind": kind, "comment": comment }))
+        .await?;
+    Ok(())
+}
+
+/// The scoring job: reads the term's audited mark writes and raises what the rules find
+/// (bursts of changes, writes outside the writer's allocation). Returns how many flags are new.
+pub async fn score_term(tx: &mut TenantTx, term: Uuid, thresholds: &FlagThresholds, at: DateTime<Utc>) -> Result<usize, DomainError> {
+    let rows = sqlx::query("SELECT seq, at, actor_id, details FROM audit_log WHERE action = $1 AND details->>'term' = $2 ORDER BY seq")
+        .bind(actions::MARKS_SAVED.as_str())
+        .bind(term.to_string())
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut writes = Vec::new();
+    for r in &rows {
+        let Some(writer) = r.try_get::<Option<Uuid>, _>("actor_id")? else { continue };
+        let when: DateTime<Utc> = r.try_get("at")?;
+        let details: Value = r.try_get("details")?;
+        let uuid = |v: Option<&Value>| v.and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok());
+        let Some(sheet) = uuid(details.get("sheet")) else { continue };
+        let after_approval = details.get("after_approval").and_then(Value::as_bool).unwrap_or(false);
+        let within_allocation = details.get("within_allocation").and_then(Value::as_bool).unwrap_or(true);
+        for cell in details.get("cells").and_then(Value::as_array).into_iter().flatten() {
+            let Some(student) = uuid(cell.get("student")) else { continue };
+            let text = |k: &str| cell.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+            writes.push(MarkWrite {
+                writer,
+                at: when,
+                sheet,
+                student,
+                assessment: cell.get("assessment").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                old: text("old"),
+                new: text("new"),
+                after_approval,
+                within_allocation,
+            });
+        }
+    }
+    let mut raised = 0;
+    for finding in score_writes(&writes, thresholds) {
+        // A change after approval is raised by the save itself, with its reason.
+        if finding.kind == FlagKind::ChangedAfterApproval {
+            continue;
+        }
+        let new = raise(
+            tx,
+            NewFlag {
+                term,
+                kind: finding.kind,
+                fingerprint: finding.fingerprint,
+                sheet: finding.sheet,
+                student: finding.student,
+                writer: finding.writer,
+                evidence: finding.evidence,
+                at,
+            },
+        )
+        .await?;
+        raised += usize::from(new);
+    }
+    Ok(raised)
+}

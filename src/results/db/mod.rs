@@ -1,0 +1,39 @@
+//! Results in the database (`ssr`): one file per concern, every write audited in the same
+//! transaction. Tables: migration 0012.
+//!
+//! | File | What |
+//! |---|---|
+//! | `setup` | a level's assessments and grading scheme for a term (the defaults until written) |
+//! | `sheets` | a sheet as the grid shows it; the submission overview |
+//! | `marks` | saving entries (checked, all or nothing, optimistic revisions); the audit cross-check |
+//! | `workflow` | submit, approve, return; publishing a class |
+//! | `flags` | tamper flags: raised, listed, resolved; the scoring job |
+//! | `portal` | published results of a student, for parents and students |
+
+mod flags;
+mod marks;
+mod portal;
+mod setup;
+mod sheets;
+mod workflow;
+
+pub use flags::*;
+pub use marks::*;
+pub use portal::*;
+pub use setup::*;
+pub use sheets::*;
+pub use workflow::*;
+
+use crate::identity::store::ChangedBy;
+use uuid::Uuid;
+
+/// Who is writing marks and what they may do beyond their own allocations.
+#[derive(Debug, Clone, Copy)]
+pub struct Writer<'a> {
+    pub user: Uuid,
+    pub by: ChangedBy<'a>,
+    /// May change approved marks (with a reason).
+    pub may_amend: bool,
+    /// May approve and return sheets, and so read every sheet.
+    pub may_decide: bool,
+}
