@@ -10,6 +10,7 @@ pub mod ctx;
 pub mod errors;
 pub mod i18n;
 pub mod islands;
+pub mod marks_grid;
 pub mod pages;
 pub mod security;
 
@@ -77,6 +78,13 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/staff") view=pages::staff::StaffPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite") view=pages::staff::InvitePage ssr=SsrMode::Async/>
                 <Route path=path!("/teacher") view=pages::teacher::TeacherPage ssr=SsrMode::Async/>
+                <Route path=path!("/teacher/marks") view=pages::results::TeacherMarksPage ssr=SsrMode::Async/>
+                <Route path=path!("/teacher/marks/:term/:stream/:subject") view=pages::results::SheetPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/results") view=pages::results::ResultsAdminPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/results/flags") view=pages::results::FlagsPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/results/sheet/:term/:stream/:subject") view=pages::results::SheetPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/results/:term/:level") view=pages::results::BroadsheetPage ssr=SsrMode::Async/>
+                <Route path=path!("/portal/results/:student") view=pages::results::ChildResultsPage ssr=SsrMode::Async/>
                 <Route path=path!("/accountant") view=pages::accountant::AccountantPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::family::FamilyPage ssr=SsrMode::Async/>
                 <Route path=path!("/no-portal") view=pages::NoPortal ssr=SsrMode::Async/>

@@ -5,6 +5,7 @@
 pub mod classes;
 pub mod import;
 pub mod promotion;
+pub mod results;
 pub mod staff;
 pub mod students;
 

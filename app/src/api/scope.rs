@@ -45,12 +45,12 @@ pub struct Scope {
 
 /// The signed-in school user holding `permission`, their school and the dependencies;
 /// checked before any connection is taken.
-fn school_principal(permission: Permission) -> Result<(Deps, Principal, Tenant), AppError> {
+fn school_principal(permissions: &[Permission]) -> Result<(Deps, Principal, Tenant), AppError> {
     let deps = use_context::<Deps>().ok_or(AppError::Internal)?;
     let ctx = request_ctx();
     let principal = ctx.principal.ok_or(AppError::Unauthenticated)?;
     let tenant = ctx.tenant.ok_or(AppError::Forbidden)?;
-    if principal.tenant_id != Some(tenant.id) || !principal.can(permission) {
+    if principal.tenant_id != Some(tenant.id) || !permissions.iter().any(|p| principal.can(*p)) {
         return Err(AppError::Forbidden);
     }
     Ok((deps, principal, tenant))
@@ -60,7 +60,13 @@ impl Scope {
     /// Opens the unit of work of a signed-in user of this request's school who holds
     /// `permission`.
     pub async fn school(permission: Permission) -> Result<Self, AppError> {
-        let (deps, me, tenant) = school_principal(permission)?;
+        Self::school_any(&[permission]).await
+    }
+
+    /// [`Scope::school`] for a user holding any of `permissions` (a sheet is read by its
+    /// teacher and by approvers); the domain then asks which one they hold.
+    pub async fn school_any(permissions: &[Permission]) -> Result<Self, AppError> {
+        let (deps, me, tenant) = school_principal(permissions)?;
         let tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
         let change = Change { actor: Actor::user(me.user_id, &me.email), at: deps.clock.now() };
         Ok(Self { deps, me, tenant, tx, change })

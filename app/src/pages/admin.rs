@@ -90,6 +90,7 @@ pub fn AdminTabs() -> impl IntoView {
         ("/admin/import", "admin-tab-import", can(Permission::StudentsManage)),
         ("/admin/promotion", "admin-tab-promotion", can(Permission::StudentsManage)),
         ("/admin/staff", "admin-tab-staff", can(Permission::SchoolUsersManage)),
+        ("/admin/results", "admin-tab-results", can(Permission::ResultsApprove)),
     ];
     let links = tabs
         .into_iter()

@@ -46,6 +46,7 @@ fn child_card(t: &RequestCtx, c: &ChildSummary) -> impl IntoView {
             <strong>{c.full_name.clone()}</strong>
             <span>{t.t("admission-no")}": " <code>{c.admission_no.clone()}</code></span>
             <span>{t.t("class")}": " {class}</span>
+            <a href=format!("/portal/results/{}", c.student_id) data-testid="child-results">{t.t("results-see")}</a>
         </li>
     }
 }

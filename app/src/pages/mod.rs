@@ -11,6 +11,7 @@ pub mod layout;
 pub mod login;
 pub mod owner;
 pub mod promotion;
+pub mod results;
 pub mod staff;
 pub mod students;
 pub mod subjects;

@@ -11,6 +11,9 @@ pub fn TeacherPage() -> impl IntoView {
     let t = ctx.clone();
     view! {
         <Shell title=ctx.t("teacher-title")>
+            {ctx.can(kilele::identity::Permission::ResultsEnter).then(|| view! {
+                <p><a href="/teacher/marks" class="btn btn-primary" data-testid="marks-link">{ctx.t("results-enter-marks")}</a></p>
+            })}
             <Await future=my_classes() let:classes>
                 {match classes.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
