@@ -302,6 +302,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                         println!("  {b:?}");
                     }
                 }
+                // Marks must be what the log last recorded for them: a row edited behind the
+                // application's back shows here even though the chain itself is intact.
+                let mut tx = kilele::db::tenant_tx(&pool, tenant.id).await?;
+                let mismatches = kilele::results::db::verify_marks(&mut tx).await?;
+                tx.rollback().await?;
+                if mismatches.is_empty() {
+                    println!("{}: marks match the audit log", tenant.slug);
+                } else {
+                    broken = true;
+                    println!("{}: {} MARKS DIFFER FROM THE AUDIT LOG:", tenant.slug, mismatches.len());
+                    for m in mismatches {
+                        println!(
+                            "  sheet {} student {} {}: audited {:?}, stored {:?}",
+                            m.sheet, m.student, m.assessment, m.audited, m.stored
+                        );
+                    }
+                }
             }
             return Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS });
         }

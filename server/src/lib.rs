@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bench;
+pub mod broadsheets;
 pub mod cli;
 pub mod config;
 pub mod csrf;

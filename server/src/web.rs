@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::{connect_redis, AppState};
-use crate::{auth, csrf, imports, ops, photos};
+use crate::{auth, broadsheets, csrf, imports, ops, photos};
 use app::{shell, App};
 use axum::handler::Handler;
 use axum::http::{HeaderName, Method, Request};
@@ -113,6 +113,7 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         PlainRoute::post("/admin/students/{id}/photo", photos::upload_photo).body_limit(photos::MAX_PHOTO_BYTES + 64 * 1024),
         PlainRoute::get("/admin/students/export.csv", imports::export),
         PlainRoute::get("/admin/students/export.xlsx", imports::export),
+        PlainRoute::get("/admin/results/{term}/{level}/broadsheet.xlsx", broadsheets::broadsheet_xlsx),
         PlainRoute::get("/healthz", ops::healthz),
         PlainRoute::get("/readyz", ops::readyz),
         PlainRoute::get("/metrics", ops::metrics),

@@ -37,13 +37,29 @@ impl kilele::jobs::Handlers for Worker {
 
     async fn audit_verify(&self, tenant: TenantId) -> Result<(), HandlerError> {
         let (entries, breaks) = kilele::audit::verify_tenant(&self.pool, tenant, &self.audit_key).await?;
-        if breaks.is_empty() {
-            tracing::info!(tenant = %tenant, entries, "audit chain intact");
+        if !breaks.is_empty() {
+            tracing::error!(tenant = %tenant, ?breaks, "AUDIT CHAIN BROKEN");
+            return Err(format!("audit chain broken: {breaks:?}").into());
+        }
+        tracing::info!(tenant = %tenant, entries, "audit chain intact");
+        let mut tx = kilele::db::tenant_tx(&self.pool, tenant).await?;
+        let mismatches = kilele::results::db::verify_marks(&mut tx).await?;
+        tx.rollback().await?;
+        if mismatches.is_empty() {
             Ok(())
         } else {
-            tracing::error!(tenant = %tenant, ?breaks, "AUDIT CHAIN BROKEN");
-            Err(format!("audit chain broken: {breaks:?}").into())
+            tracing::error!(tenant = %tenant, count = mismatches.len(), "MARKS DIFFER FROM THE AUDIT LOG");
+            Err(format!("{} marks differ from the audit log: {mismatches:?}", mismatches.len()).into())
         }
+    }
+
+    async fn result_flags(&self, tenant: TenantId, term: uuid::Uuid) -> Result<(), HandlerError> {
+        let mut tx = kilele::db::tenant_tx(&self.pool, tenant).await?;
+        let thresholds = kilele::results::flags::FlagThresholds::default();
+        let raised = kilele::results::db::score_term(&mut tx, term, &thresholds, chrono::Utc::now()).await?;
+        tx.commit().await?;
+        tracing::info!(tenant = %tenant, %term, raised, "result flags scored");
+        Ok(())
     }
 }
 
