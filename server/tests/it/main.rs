@@ -18,6 +18,7 @@ mod portals;
 mod privileges;
 mod probes;
 mod promotion;
+mod results;
 mod staff;
 mod storm;
 mod students;

@@ -21,7 +21,10 @@ const LOOP_LIMIT: u64 = 1_000;
 const FILTERED_LIMIT: u64 = 1_000;
 
 /// (route, who asks, the path to GET, a table the page's own queries read): every page of
-/// the app. `{student}` and `{level}` are replaced with one of the school's ids. The table
+/// the app. `{student}` and `{level}` are replaced with one of the school's ids; `{term}`,
+/// `{stream}`, `{subject}` with the teacher's first sheet of the current term, `{child}` and
+/// `{results_level}` with the demo parent's child and its class, whose results are published
+/// (every student of the school has marks in every subject: see `results_for_the_plans`). The table
 /// proves the page's own queries were captured, not only the request context's.
 const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/login", None, "/login", None),
@@ -44,6 +47,13 @@ const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/accountant", Some("bursar"), "/accountant", Some("students")),
     ("/portal", Some("parent"), "/portal", Some("guardians")),
     ("/portal", Some("student"), "/portal", Some("students")),
+    ("/teacher/marks", Some("teacher"), "/teacher/marks", Some("mark_sheets")),
+    ("/teacher/marks/{term}/{stream}/{subject}", Some("teacher"), "/teacher/marks/{term}/{stream}/{subject}", Some("FROM marks")),
+    ("/admin/results", Some("admin"), "/admin/results", Some("mark_sheets")),
+    ("/admin/results/flags", Some("admin"), "/admin/results/flags", Some("result_flags")),
+    ("/admin/results/sheet/{term}/{stream}/{subject}", Some("admin"), "/admin/results/sheet/{term}/{stream}/{subject}", Some("FROM marks")),
+    ("/admin/results/{term}/{level}", Some("admin"), "/admin/results/{term}/{results_level}", Some("FROM marks")),
+    ("/portal/results/{student}", Some("parent"), "/portal/results/{child}", Some("published_results")),
 ];
 
 /// The notices sqlx receives (target `sqlx::postgres::notice`), kept in order.
@@ -141,6 +151,8 @@ async fn every_page_reads_one_school_through_indexes_at_2000_students() {
         .await
         .unwrap();
 
+    let r = results_for_the_plans(&app, khss.id.0).await;
+
     // The server runs on this (current-thread) runtime, so a subscriber set for this thread
     // sees exactly this test's notices.
     let notices = Notices::default();
@@ -154,7 +166,14 @@ async fn every_page_reads_one_school_through_indexes_at_2000_students() {
             None => app.browser(),
         };
         notices.take();
-        let path = path.replace("{student}", &student.to_string()).replace("{level}", &level.to_string());
+        let path = path
+            .replace("{student}", &student.to_string())
+            .replace("{level}", &level.to_string())
+            .replace("{term}", &r.term.to_string())
+            .replace("{stream}", &r.stream.to_string())
+            .replace("{subject}", &r.subject.to_string())
+            .replace("{child}", &r.child.to_string())
+            .replace("{results_level}", &r.level.to_string());
         let (status, _) = browser.get_text(&path).await;
         let plans = read_plans(&notices.take());
         println!("{path} as {}: {status}, {} statements", who.unwrap_or("nobody"), plans.len());
@@ -172,4 +191,80 @@ async fn every_page_reads_one_school_through_indexes_at_2000_students() {
         }
     }
     assert!(failures.is_empty(), "plans that do not scale with one school:\n{}", failures.join("\n"));
+}
+
+struct ResultsIds {
+    term: uuid::Uuid,
+    stream: uuid::Uuid,
+    subject: uuid::Uuid,
+    child: uuid::Uuid,
+    level: uuid::Uuid,
+}
+
+/// Marks for every student in every subject of the current term (written as the owner: the
+/// plans, not the entry, are under test here), approved; the parent's child's class published
+/// through the app; one tamper flag.
+async fn results_for_the_plans(app: &TestApp, tenant: uuid::Uuid) -> ResultsIds {
+    let db = &app.owner_pool;
+    let teacher: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(format!("teacher@{KHSS}.test")).fetch_one(db).await.unwrap();
+    sqlx::query(
+        "INSERT INTO mark_sheets (tenant_id, term_id, stream_id, subject_id, status)
+         SELECT ta.tenant_id, t.id, ta.stream_id, ta.subject_id, 'approved'
+           FROM teacher_allocations ta JOIN terms t ON t.tenant_id = ta.tenant_id AND t.academic_year_id = ta.academic_year_id AND t.is_current
+          WHERE ta.tenant_id = $1",
+    )
+    .bind(tenant)
+    .execute(db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO marks (tenant_id, sheet_id, student_id, assessment, score_hundredths, revision, written_by, written_at)
+         SELECT ms.tenant_id, ms.id, st.id, a.key, ((hashtext(st.id::text || a.key || ms.id::text) & 8191) % 10001), 1, $2, now()
+           FROM mark_sheets ms
+           JOIN students st ON st.tenant_id = ms.tenant_id AND st.stream_id = ms.stream_id AND st.status = 'active'
+          CROSS JOIN unnest(ARRAY['mt1', 'midterm', 'mt2', 'exam']) AS a(key)
+          WHERE ms.tenant_id = $1",
+    )
+    .bind(tenant)
+    .bind(teacher)
+    .execute(db)
+    .await
+    .unwrap();
+    sqlx::raw_sql("ANALYZE marks; ANALYZE mark_sheets").execute(db).await.unwrap();
+    let (term, stream, subject): (uuid::Uuid, uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "SELECT ms.term_id, ms.stream_id, ms.subject_id FROM mark_sheets ms
+           JOIN teacher_allocations ta ON ta.tenant_id = ms.tenant_id AND ta.stream_id = ms.stream_id AND ta.subject_id = ms.subject_id
+          WHERE ms.tenant_id = $1 AND ta.teacher_id = $2 LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(teacher)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let (child, level): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "SELECT st.id, s.level_id FROM students st
+           JOIN streams s ON s.tenant_id = st.tenant_id AND s.id = st.stream_id
+           JOIN student_guardians sg ON sg.tenant_id = st.tenant_id AND sg.student_id = st.id
+           JOIN guardians g ON g.tenant_id = sg.tenant_id AND g.id = sg.guardian_id
+           JOIN users u ON u.tenant_id = g.tenant_id AND u.id = g.user_id
+          WHERE u.email = $1 ORDER BY st.admission_no LIMIT 1",
+    )
+    .bind(format!("parent@{KHSS}.test"))
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let admin = app.login_as(Some(KHSS), "admin").await;
+    let r = admin.server_fn("admin/results/publish", &[("term", &term.to_string()), ("level", &level.to_string())]).await;
+    assert_eq!(r.status().as_u16(), 200, "publish: {}", r.text().await.unwrap());
+    sqlx::query(
+        "INSERT INTO result_flags (tenant_id, term_id, kind, fingerprint, sheet_id, student_id, writer_id, evidence, raised_at)
+         SELECT tenant_id, term_id, 'burst', 'plans', id, NULL, $2, '{}', now() FROM mark_sheets WHERE tenant_id = $1 LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(teacher)
+    .execute(db)
+    .await
+    .unwrap();
+    ResultsIds { term, stream, subject, child, level }
 }

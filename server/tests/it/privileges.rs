@@ -19,6 +19,7 @@ kilele_app | table audit_log | SELECT INSERT
 kilele_app | table audit_unkeyed_prefix | SELECT
 kilele_app | table combination_subjects | SELECT INSERT
 kilele_app | table enrolments | SELECT INSERT UPDATE DELETE
+kilele_app | table grading_schemes | SELECT INSERT UPDATE
 kilele_app | table guardians | SELECT INSERT UPDATE
 kilele_app | table import_uploads | SELECT INSERT UPDATE DELETE
 kilele_app | table invitations | SELECT INSERT UPDATE DELETE
@@ -27,6 +28,8 @@ kilele_app | column jobs.id | SELECT
 kilele_app | table level_subjects | SELECT INSERT UPDATE DELETE
 kilele_app | table levels | SELECT INSERT
 kilele_app | table login_throttle | SELECT INSERT UPDATE DELETE
+kilele_app | table mark_sheets | SELECT INSERT UPDATE
+kilele_app | table marks | SELECT INSERT UPDATE DELETE
 kilele_app | table master_combination_subjects | SELECT
 kilele_app | table master_combinations | SELECT
 kilele_app | table master_subjects | SELECT
@@ -36,6 +39,9 @@ kilele_app | table platform_login_throttle | SELECT INSERT UPDATE DELETE
 kilele_app | table platform_users | SELECT
 kilele_app | table promotion_batches | SELECT INSERT UPDATE
 kilele_app | table promotion_moves | SELECT INSERT
+kilele_app | table published_results | SELECT INSERT
+kilele_app | table result_flags | SELECT INSERT UPDATE
+kilele_app | table result_publications | SELECT INSERT
 kilele_app | table role_permissions | SELECT INSERT
 kilele_app | table roles | SELECT INSERT
 kilele_app | table school_settings | SELECT INSERT UPDATE
@@ -46,6 +52,7 @@ kilele_app | table students | SELECT INSERT UPDATE
 kilele_app | table subject_combinations | SELECT INSERT DELETE
 kilele_app | table teacher_allocations | SELECT INSERT UPDATE DELETE
 kilele_app | table tenants | SELECT
+kilele_app | table term_assessments | SELECT INSERT UPDATE
 kilele_app | table terms | SELECT INSERT UPDATE
 kilele_app | table user_roles | SELECT INSERT DELETE
 kilele_app | table users | SELECT INSERT UPDATE
@@ -60,7 +67,9 @@ kilele_worker | table audit_heads | SELECT
 kilele_worker | table audit_log | SELECT
 kilele_worker | table audit_unkeyed_prefix | SELECT
 kilele_worker | table jobs | SELECT INSERT UPDATE
+kilele_worker | table marks | SELECT
 kilele_worker | table plans | SELECT
+kilele_worker | table result_flags | SELECT INSERT
 kilele_worker | table tenants | SELECT
 kilele_worker | function claim_jobs(integer, integer) | EXECUTE SECURITY DEFINER
 ";

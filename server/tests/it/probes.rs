@@ -58,6 +58,8 @@ impl Access {
 enum Body {
     None,
     Form(Vec<(&'static str, String)>),
+    /// A JSON body (server functions with JSON input, as the marks grid sends).
+    Json(serde_json::Value),
     /// Multipart with one file field.
     File {
         field: &'static str,
@@ -115,6 +117,44 @@ const ACADEMICS: Access = Access::All(&[P::SchoolAcademicsManage]);
 const STUDENTS_READ: Access = Access::All(&[P::StudentsRead]);
 const STUDENTS_MANAGE: Access = Access::All(&[P::StudentsManage]);
 const FAMILY: Access = Access::Any(&[P::PortalChildrenRead, P::PortalSelfRead]);
+const RESULTS_ENTER: Access = Access::All(&[P::ResultsEnter]);
+const RESULTS_APPROVE: Access = Access::All(&[P::ResultsApprove]);
+const RESULTS_FLAGS: Access = Access::All(&[P::ResultsFlags]);
+
+/// The sheet of (term, stream, subject) as a path, and as mixes of both schools' ids.
+fn sheet_paths(base: &str, own: &Ids, at: &Ids) -> Vec<Req> {
+    vec![
+        get(format!("{base}/{}/{}/{}", at.term, at.stream, at.subject)),
+        get(format!("{base}/{}/{}/{}", own.term, at.stream, own.subject)),
+        get(format!("{base}/{}/{}/{}", own.term, own.stream, at.subject)),
+    ]
+}
+
+fn sheet_forms(path: &str, own: &Ids, at: &Ids, extra: &[(&'static str, String)]) -> Vec<Req> {
+    [(at, at, at), (own, at, own), (own, own, at)]
+        .iter()
+        .map(|(t, s, j)| {
+            let mut fields = vec![("term", t.term.to_string()), ("stream", s.stream.to_string()), ("subject", j.subject.to_string())];
+            fields.extend_from_slice(extra);
+            form(path, &fields)
+        })
+        .collect()
+}
+
+/// A marks save as the grid sends it (JSON): the addressed school's sheet, and A's sheet
+/// with B's student.
+fn save_marks(own: &Ids, at: &Ids) -> Vec<Req> {
+    let body = |t: &Ids, s: &Ids, j: &Ids, student: &Ids| {
+        serde_json::json!({
+            "term": t.term, "stream": s.stream, "subject": j.subject, "reason": null,
+            "cells": [{ "student": student.student, "assessment": "exam", "value": "50", "base_revision": 0 }],
+        })
+    };
+    [body(at, at, at, at), body(own, own, own, at), body(own, at, own, own)]
+        .into_iter()
+        .map(|v| Req { path: "/api/results/save".into(), body: Body::Json(v) })
+        .collect()
+}
 
 fn none(_: &Ids, _: &Ids) -> Vec<Req> {
     vec![]
@@ -171,11 +211,50 @@ fn rows() -> Vec<Row> {
         page("/teacher", Access::All(&[P::TeachingClassesRead]), false, |_, _| vec![get("/teacher")]),
         page("/accountant", Access::All(&[P::FinanceOverviewRead]), false, |_, _| vec![get("/accountant")]),
         page("/portal", FAMILY, false, |_, _| vec![get("/portal")]),
+        page("/teacher/marks", RESULTS_ENTER, false, |_, _| vec![get("/teacher/marks")]),
+        page("/teacher/marks/{term}/{stream}/{subject}", RESULTS_ENTER, true, |own, at| sheet_paths("/teacher/marks", own, at)),
+        page("/admin/results", RESULTS_APPROVE, false, |_, _| vec![get("/admin/results")]),
+        page("/admin/results/flags", RESULTS_FLAGS, false, |_, _| vec![get("/admin/results/flags")]),
+        page("/admin/results/sheet/{term}/{stream}/{subject}", RESULTS_APPROVE, true, |own, at| {
+            sheet_paths("/admin/results/sheet", own, at)
+        }),
+        page("/admin/results/{term}/{level}", RESULTS_APPROVE, true, |own, at| {
+            vec![get(format!("/admin/results/{}/{}", at.term, at.level)), get(format!("/admin/results/{}/{}", own.term, at.level))]
+        }),
+        page("/portal/results/{student}", FAMILY, true, |_, at| vec![get(format!("/portal/results/{}", at.student))]),
         // ---- Server functions ----
         sfn("/api/owner/schools", Access::All(&[P::PlatformTenantsRead]), false, false, |_, _| vec![form("/api/owner/schools", &[])]),
         sfn("/api/admin/overview", Access::All(&[P::SchoolOverviewRead]), false, false, |_, _| vec![form("/api/admin/overview", &[])]),
         sfn("/api/teacher/classes", Access::All(&[P::TeachingClassesRead]), false, false, |_, _| vec![form("/api/teacher/classes", &[])]),
         sfn("/api/portal/family", FAMILY, false, false, |_, _| vec![form("/api/portal/family", &[])]),
+        sfn("/api/teacher/marks", RESULTS_ENTER, false, false, |_, _| vec![form("/api/teacher/marks", &[])]),
+        sfn("/api/admin/results", RESULTS_APPROVE, false, false, |_, _| vec![form("/api/admin/results", &[])]),
+        sfn("/api/results/sheet", Access::Any(&[P::ResultsEnter, P::ResultsApprove]), false, true, |own, at| {
+            sheet_forms("/api/results/sheet", own, at, &[])
+        }),
+        sfn("/api/results/save", Access::Any(&[P::ResultsEnter, P::ResultsAmend]), true, true, save_marks),
+        sfn("/api/results/step", RESULTS_ENTER, true, true, |own, at| {
+            sheet_forms("/api/results/step", own, at, &[("step", "submit".into())])
+        }),
+        sfn("/api/admin/results/publish", Access::All(&[P::ResultsPublish]), true, true, |own, at| {
+            let p = "/api/admin/results/publish";
+            vec![
+                form(p, &[("term", at.term.to_string()), ("level", at.level.to_string())]),
+                form(p, &[("term", own.term.to_string()), ("level", at.level.to_string())]),
+            ]
+        }),
+        sfn("/api/admin/results/broadsheet", RESULTS_APPROVE, false, true, |own, at| {
+            let p = "/api/admin/results/broadsheet";
+            vec![
+                form(p, &[("term", at.term.to_string()), ("level", at.level.to_string())]),
+                form(p, &[("term", own.term.to_string()), ("level", at.level.to_string())]),
+            ]
+        }),
+        sfn("/api/admin/results/flags", RESULTS_FLAGS, false, false, |_, _| vec![form("/api/admin/results/flags", &[])]),
+        sfn("/api/admin/results/flags/resolve", RESULTS_FLAGS, true, true, |_, at| {
+            vec![form("/api/admin/results/flags/resolve", &[("flag", at.flag.to_string()), ("comment", "probe".into())])]
+        }),
+        sfn("/api/portal/results", FAMILY, false, true, |_, at| vec![form("/api/portal/results", &[("student", at.student.to_string())])]),
         sfn("/api/accountant/overview", Access::All(&[P::FinanceOverviewRead]), false, false, |_, _| {
             vec![form("/api/accountant/overview", &[])]
         }),
@@ -399,6 +478,12 @@ fn rows() -> Vec<Row> {
         plain("GET", "/admin/students/export.xlsx", Access::All(&[P::StudentsRead, P::StudentsPiiRead]), true, false, |_, _| {
             vec![get("/admin/students/export.xlsx")]
         }),
+        plain("GET", "/admin/results/{term}/{level}/broadsheet.xlsx", RESULTS_APPROVE, false, true, |own, at| {
+            vec![
+                get(format!("/admin/results/{}/{}/broadsheet.xlsx", at.term, at.level)),
+                get(format!("/admin/results/{}/{}/broadsheet.xlsx", own.term, at.level)),
+            ]
+        }),
         plain("GET", "/healthz", Access::Public("liveness: says ok"), false, false, none),
         plain("GET", "/readyz", Access::Public("readiness: database and Redis up or not"), false, false, none),
         plain("GET", "/metrics", Access::Public("no session: a bearer token (METRICS_TOKEN), tested in ops.rs"), false, false, none),
@@ -477,6 +562,8 @@ struct Ids {
     upload: Uuid,
     batch: Uuid,
     free_master_code: String,
+    /// An open tamper flag whose evidence carries the school's prefix.
+    flag: Uuid,
 }
 
 impl Ids {
@@ -596,6 +683,7 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         combination: uuid_of(app, "SELECT id FROM subject_combinations WHERE tenant_id = $1 AND code = 'PCM'", tenant).await,
         upload: Uuid::nil(),
         batch: Uuid::nil(),
+        flag: Uuid::nil(),
         free_master_code: sqlx::query_scalar(
             "SELECT m.code FROM master_subjects m WHERE NOT EXISTS (SELECT 1 FROM school_subjects s WHERE s.tenant_id = $1 AND s.master_code = m.code) ORDER BY m.code LIMIT 1",
         )
@@ -621,6 +709,36 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
     let r = admin.server_fn("admin/promotion/promote", &[("level_id", &top.to_string())]).await;
     ok(&r, "promote");
     ids.batch = uuid_of(app, "SELECT id FROM promotion_batches WHERE tenant_id = $1", tenant).await;
+    // Marks and a tamper flag, so that a leak of either would show.
+    let marked: Uuid = sqlx::query_scalar("SELECT id FROM students WHERE tenant_id = $1 AND stream_id = $2 AND status = 'active' LIMIT 1")
+        .bind(tenant)
+        .bind(ids.stream)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    let r = admin
+        .client
+        .post(format!("{}/api/results/save", admin.base))
+        .header(ORIGIN, &admin.origin)
+        .header("accept", "application/json")
+        .json(&serde_json::json!({
+            "term": ids.term, "stream": ids.stream, "subject": ids.subject, "reason": null,
+            "cells": [{ "student": marked, "assessment": "exam", "value": "50", "base_revision": 0 }],
+        }))
+        .send()
+        .await
+        .unwrap();
+    ok(&r, "marks");
+    ids.flag = sqlx::query_scalar(
+        "INSERT INTO result_flags (tenant_id, term_id, kind, fingerprint, evidence, raised_at)
+         VALUES ($1, $2, 'burst', 'probe', jsonb_build_object('note', $3::text), now()) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(ids.term)
+    .bind(format!("{}/flag", ids.prefix))
+    .fetch_one(db)
+    .await
+    .unwrap();
     ids
 }
 
@@ -765,6 +883,7 @@ async fn send(client: &reqwest::Client, base: &str, origin: &str, cookie: Option
     rb = match &req.body {
         Body::None => rb,
         Body::Form(f) => rb.form(f),
+        Body::Json(v) => rb.json(v),
         Body::File { field, name, bytes } => {
             let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(*name);
             rb.multipart(reqwest::multipart::Form::new().part(*field, part))
