@@ -1,0 +1,212 @@
+// Results, end to end in the browser: a teacher enters marks in the grid (one entry typed
+// while the server is unreachable, saved when the connection returns) and submits; the head
+// teacher returns the sheet with a comment, the teacher corrects and resubmits, the head
+// teacher approves; the admin publishes the class; the parent sees the result and the trend
+// chart. The other sheets of the class are filled, submitted and approved through the same
+// server functions the pages call (a class has twenty sheets; the browser path is one).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SCHOOL, TIMEOUT, withPage, shot, signIn, expectPath, expectVisible } from '../lib.mjs';
+
+/** A server function called from the page, as the islands and forms do (same origin). */
+async function api(page, endpoint, form) {
+  return page.evaluate(
+    async ([endpoint, form]) => {
+      const r = await fetch(`/api/${endpoint}`, {
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form),
+      });
+      return { status: r.status, body: await r.text() };
+    },
+    [endpoint, form],
+  );
+}
+
+async function apiJson(page, endpoint, body) {
+  return page.evaluate(
+    async ([endpoint, body]) => {
+      const r = await fetch(`/api/${endpoint}`, {
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: r.status, body: await r.text() };
+    },
+    [endpoint, body],
+  );
+}
+
+async function ok(promise, what) {
+  const r = await promise;
+  assert.ok(r.status >= 200 && r.status < 300, `${what}: ${r.status} ${r.body.slice(0, 300)}`);
+  return r.body ? JSON.parse(r.body) : null;
+}
+
+const state = {};
+
+function sheetForm(s) {
+  return { term: s.term_id, stream: s.stream_id, subject: s.subject_id };
+}
+
+/** Types every missing entry of a sheet (marks depend on the row and the subject). */
+async function fillSheet(page, s, salt) {
+  const view = await ok(api(page, 'results/sheet', sheetForm(s)), 'load a sheet');
+  const keys = view.assessments.assessments.map((a) => a.key);
+  const cells = [];
+  view.rows.forEach((row, ri) => {
+    keys.forEach((key, ki) => {
+      if (!row.entries[ki]) {
+        const mark = 25 + ((ri * 7 + salt * 13 + ki * 5) % 75);
+        cells.push({ student: row.student_id, assessment: key, value: String(mark), base_revision: 0 });
+      }
+    });
+  });
+  const report = await ok(apiJson(page, 'results/save', { ...sheetForm(s), cells, reason: null }), 'save a sheet');
+  assert.equal(report.conflicts.length, 0, 'no conflicts');
+}
+
+test('set-up: the demo teacher teaches every subject of the parent\'s child\'s class', () =>
+  withPage('results set-up', async (page) => {
+    await signIn(page, { school: SCHOOL, email: `parent@${SCHOOL}.test` });
+    await expectPath(page, '/portal');
+    const family = await ok(api(page, 'portal/family', {}), 'family');
+    const child = family.children[0];
+    state.child = child;
+    await page.context().clearCookies();
+
+    await signIn(page, { school: SCHOOL, email: `admin@${SCHOOL}.test` });
+    await expectPath(page, '/admin');
+    const overview = await ok(api(page, 'admin/results', {}), 'results overview');
+    const level = overview.sheets.find((s) => s.class_name === child.class_name).level_id;
+    state.term = overview.term_id;
+    state.sheets = overview.sheets.filter((s) => s.level_id === level);
+    state.level = level;
+    assert.ok(state.sheets.length >= 10, 'the class has its subjects');
+    const staff = await ok(api(page, 'admin/staff', {}), 'staff');
+    const teacher = staff.find((m) => m.email === `teacher@${SCHOOL}.test`);
+    for (const s of state.sheets) {
+      await ok(api(page, 'admin/subjects/allocate', { stream_id: s.stream_id, subject_id: s.subject_id, teacher_id: teacher.id }), 'allocate');
+    }
+    // The sheet typed in the browser: the child's stream, its first subject.
+    state.sheet = state.sheets.find((s) => s.class_name === child.class_name);
+  }));
+
+test('a teacher enters marks in the grid, one of them while the server is unreachable, and submits', () =>
+  withPage('results teacher', async (page) => {
+    await signIn(page, { school: SCHOOL, email: `teacher@${SCHOOL}.test` });
+    await expectPath(page, '/teacher');
+    await page.getByTestId('marks-link').click();
+    await expectPath(page, '/teacher/marks');
+    const href = `/teacher/marks/${state.term}/${state.sheet.stream_id}/${state.sheet.subject_id}`;
+    await page.locator(`a[href="${href}"]`).click();
+    await expectPath(page, href);
+    await page.waitForLoadState('networkidle');
+
+    // Checked as typed, in the cell (this also proves the grid is hydrated).
+    const first = page.locator('#cell-0-0');
+    await first.fill('abc');
+    await expectVisible(page.locator('.cell-error'), 'the error in the cell');
+    // A row by keyboard: Tab moves right; the term score and grade follow live.
+    await first.fill('80');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('70');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('60');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('75');
+    const row = page.locator('tbody tr').first();
+    await expectVisible(row.getByTestId('live-grade').getByText('B'), 'the live grade B');
+    assert.equal((await row.getByTestId('live-score').innerText()).trim(), '73');
+    await page.locator('[data-testid="save-status"][data-state="saved"]').waitFor({ timeout: TIMEOUT });
+    // Enter moves down.
+    await page.locator('#cell-1-0').click();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'cell-2-0', 'Enter moves to the next student');
+
+    // The server becomes unreachable: the entry is kept on the device and the teacher sees it.
+    await page.context().setOffline(true);
+    await page.locator('#cell-1-0').fill('55');
+    await page.locator('[data-testid="save-status"][data-state="waiting"]').waitFor({ timeout: TIMEOUT });
+    const kept = await page.evaluate(() => Object.keys(localStorage).map((k) => localStorage.getItem(k)).join(' '));
+    assert.match(kept, /"value":"55"/, 'the unsaved entry is in localStorage');
+    await shot(page, 'results-offline');
+    await page.context().setOffline(false);
+    await page.locator('[data-testid="save-status"][data-state="saved"]').waitFor({ timeout: 20_000 });
+    const view = await ok(api(page, 'results/sheet', sheetForm(state.sheet)), 'reload the sheet');
+    assert.equal(view.rows[1].entries[0].text, '55', 'the offline entry reached the server');
+    assert.equal(view.rows[0].entries[3].text, '75');
+
+    // The rest of this class's sheets, then submit the browser's sheet with its button.
+    let salt = 0;
+    for (const s of state.sheets) await fillSheet(page, s, salt++);
+    await page.reload();
+    await page.getByTestId('sheet-submit').getByRole('button').click();
+    await page.locator('[data-status="submitted"]').first().waitFor();
+    for (const s of state.sheets.filter((x) => x !== state.sheet)) {
+      await ok(api(page, 'results/step', { ...sheetForm(s), step: 'submit' }), 'submit');
+    }
+    await shot(page, 'results-submitted');
+  }));
+
+test('the head teacher returns the sheet with a comment; the teacher corrects and resubmits; it is approved', () =>
+  withPage('results return and approve', async (page) => {
+    const adminSheet = `/admin/results/sheet/${state.term}/${state.sheet.stream_id}/${state.sheet.subject_id}`;
+    await signIn(page, { school: SCHOOL, email: `admin@${SCHOOL}.test` });
+    await expectPath(page, '/admin');
+    await page.goto('/admin/results');
+    await expectVisible(page.getByTestId('results-overview'), 'the overview of sheets');
+    await page.goto(adminSheet);
+    await page.getByLabel('Comment').fill('Row 1: the exam mark looks too low, please check the script.');
+    await page.getByTestId('sheet-return').getByRole('button').click();
+    await page.locator('[data-status="returned"]').first().waitFor();
+    await page.context().clearCookies();
+
+    await signIn(page, { school: SCHOOL, email: `teacher@${SCHOOL}.test` });
+    await expectPath(page, '/teacher');
+    await page.goto('/teacher/marks');
+    await expectVisible(page.getByText('the exam mark looks too low'), 'the comment in the teacher\'s list');
+    await page.goto(`/teacher/marks/${state.term}/${state.sheet.stream_id}/${state.sheet.subject_id}`);
+    await expectVisible(page.getByTestId('returned-comment'), 'the comment on the sheet');
+    await page.waitForLoadState('networkidle');
+    await page.locator('#cell-0-3').fill('76');
+    await page.locator('[data-testid="save-status"][data-state="saved"]').waitFor({ timeout: TIMEOUT });
+    await page.reload();
+    await page.getByTestId('sheet-submit').getByRole('button').click();
+    await page.locator('[data-status="submitted"]').first().waitFor();
+    await page.context().clearCookies();
+
+    await signIn(page, { school: SCHOOL, email: `admin@${SCHOOL}.test` });
+    await expectPath(page, '/admin');
+    await page.goto(adminSheet);
+    await page.getByTestId('sheet-approve').getByRole('button').click();
+    await page.locator('[data-status="approved"]').first().waitFor();
+    for (const s of state.sheets.filter((x) => x !== state.sheet)) {
+      await ok(api(page, 'results/step', { ...sheetForm(s), step: 'approve' }), 'approve');
+    }
+    await shot(page, 'results-approved');
+  }));
+
+test('the admin publishes the class and the parent sees the result and the trend chart', () =>
+  withPage('results publish and parent', async (page) => {
+    await signIn(page, { school: SCHOOL, email: `admin@${SCHOOL}.test` });
+    await expectPath(page, '/admin');
+    await page.goto('/admin/results');
+    const cls = page.locator(`li[data-level="${state.level}"]`);
+    await cls.getByTestId('publish-form').getByRole('button').click();
+    await expectVisible(cls.locator('.status-published'), 'the class shows as published');
+    await cls.getByTestId('broadsheet-link').click();
+    await expectVisible(page.getByTestId('broadsheet'), 'the broadsheet');
+    await expectVisible(page.getByTestId('division-summary'), 'the division summary');
+    await shot(page, 'results-broadsheet');
+    await page.context().clearCookies();
+
+    await signIn(page, { school: SCHOOL, email: `parent@${SCHOOL}.test` });
+    await expectPath(page, '/portal');
+    await page.locator(`a[href="/portal/results/${state.child.student_id}"]`).click();
+    await expectVisible(page.getByTestId('published-term'), 'the published term');
+    await expectVisible(page.locator('[data-testid="trend-chart"] svg'), 'the trend chart');
+    const division = (await page.getByTestId('result-division').first().innerText()).trim();
+    assert.ok(division.length > 0, 'a division, or the reason there is none');
+    await shot(page, 'results-parent');
+  }));
