@@ -41,7 +41,7 @@ ENV SQLX_OFFLINE=true
 RUN cargo build --release -p server --bin kilele \
     && scripts/build-site --release --hash-dir target/release \
     && test -x target/release/kilele \
-    && test -f target/release/hash.txt \
+    && test -f target/release/hash.txt && test -f target/release/hash-staff.txt \
     && test -d target/site/pkg
 
 # ---------------------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ RUN apt-get update \
     && chown -R kilele:kilele /var/lib/kilele
 
 WORKDIR /app
-COPY --from=builder /src/target/release/kilele /src/target/release/hash.txt /app/
+COPY --from=builder /src/target/release/kilele /src/target/release/hash.txt /src/target/release/hash-staff.txt /app/
 COPY --from=builder /src/target/site /app/site
 COPY --from=builder /src/migrations /app/migrations
 

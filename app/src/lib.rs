@@ -27,9 +27,11 @@ pub use ctx::RequestCtx;
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let lang = ctx::request_ctx().lang.code();
+    let ctx = ctx::request_ctx();
+    let lang = ctx.lang.code();
     #[cfg(feature = "ssr")]
     page_nonce();
+    let scripts = islands_bundle(&options, &ctx.path);
     view! {
         <!DOCTYPE html>
         <html lang=lang>
@@ -38,7 +40,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="theme-color" content="#0f5132"/>
                 <HashedStylesheet options=options.clone() id="kilele"/>
-                <HydrationScripts options islands=true/>
+                <HydrationScripts options=scripts islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -46,6 +48,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The staff portals' pages, whose islands (the marks grid …) live in a bundle of their own.
+pub const STAFF_PORTALS: [&str; 4] = ["/owner", "/admin", "/teacher", "/accountant"];
+
+/// Which WASM bundle a page loads. Parents and students on 3G get `kilele`, with only the
+/// islands every page needs; the staff portals get `kilele-staff`, with every island
+/// (scripts/build-site builds both, each with its hash file). Without hashed files (a
+/// development build) there is one bundle, with every island.
+fn islands_bundle(options: &LeptosOptions, path: &str) -> LeptosOptions {
+    let staff = STAFF_PORTALS.iter().any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')));
+    if !(staff && options.hash_files) {
+        return options.clone();
+    }
+    let mut staff_options = options.clone();
+    staff_options.output_name = format!("{}-staff", options.output_name).into();
+    staff_options.hash_file = match options.hash_file.strip_suffix(".txt") {
+        Some(stem) => format!("{stem}-staff.txt"),
+        None => format!("{}-staff", options.hash_file),
+    }
+    .into();
+    staff_options
 }
 
 /// A fresh nonce for this page's inline script, and the page's CSP naming it.
