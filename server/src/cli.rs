@@ -94,6 +94,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         concurrency: usize,
     },
+    /// Saving one assessment's column of a sheet as the demo teacher, end to end (request,
+    /// checks, write, audit, commit, response), against GET /healthz and reading the sheet in
+    /// the same run: p50/p95/max and their ratios. Build with --release for real figures.
+    MarksSave {
+        /// Timed saves (and as many of each baseline).
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        /// Students per stream are multiplied by this; 2 gives streams of 100.
+        #[arg(long, default_value_t = 2)]
+        scale: usize,
+        /// Students in the column saved (the sheet's first ones).
+        #[arg(long, default_value_t = 60)]
+        students: usize,
+    },
     /// Term results of a generated class (grades, points, divisions, every position) on one
     /// thread: the median over several runs against baselines from the same run. Needs no
     /// database. Build with --release for real figures.
@@ -332,6 +346,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("benchmarks create and drop databases: not in production");
             }
             crate::bench::pages(config, crate::bench::Options { scale, seconds, rate, concurrency }).await?;
+        }
+        Command::Bench { command: BenchCommand::MarksSave { runs, scale, students } } => {
+            if config.environment == Environment::Production {
+                anyhow::bail!("benchmarks create and drop databases: not in production");
+            }
+            crate::bench::marks_save(config, crate::bench::MarksSaveOptions { scale, runs, students }).await?;
         }
         Command::Worker => {
             let pool = worker_pool(&config).await?;

@@ -19,10 +19,13 @@
 //! - **Score jump** ([`FlagKind::ScoreJump`], [`score_jumps`]): a student's percentage rose
 //!   far more than their classmates' did ([`trend::jump`](super::trend::jump)). Upward
 //!   only: the check looks for marks raised in a student's favour; falls are not flagged.
+//!   [`score_term_jumps`] runs it over a term: between consecutive assessments of each sheet,
+//!   and each subject's term score against the previous term's.
 //!
 //! Findings come in a fixed order (kind, writer, sheet, student, time, fingerprint),
 //! whatever the order of the input.
 
+use super::assessments::{AssessmentSet, TermOutcome};
 use super::marks::Mark;
 use super::trend::{self, TrendConfig, Verdict};
 use crate::ValidationError;
@@ -418,6 +421,124 @@ pub fn score_jumps(sheet: Uuid, previous: &[(Uuid, u8)], current: &[(Uuid, u8)],
     sorted(found)
 }
 
+/// One sheet's entries as the term's jump check reads them.
+#[derive(Debug, Clone)]
+pub struct SheetMarks<'a> {
+    pub sheet: Uuid,
+    pub subject: Uuid,
+    /// The level's assessments for the sheet's term, in the term's order.
+    pub assessments: &'a AssessmentSet,
+    /// Every entry: (student, assessment key, mark). Keys the set does not have are ignored.
+    pub marks: Vec<(Uuid, String, Mark)>,
+}
+
+impl SheetMarks<'_> {
+    /// Each student's entries, one per assessment of the set, in its order.
+    fn entries(&self) -> BTreeMap<Uuid, Vec<Option<Mark>>> {
+        let mut by_student: BTreeMap<Uuid, Vec<Option<Mark>>> = BTreeMap::new();
+        for (student, key, mark) in &self.marks {
+            let Some(i) = self.assessments.position(key) else { continue };
+            let row = by_student.entry(*student).or_insert_with(|| vec![None; self.assessments.len()]);
+            if let Some(slot) = row.get_mut(i) {
+                *slot = Some(*mark);
+            }
+        }
+        by_student
+    }
+
+    /// Each student's term score (a whole percentage), for those who have one (not `ABS`,
+    /// `EX` or incomplete).
+    fn term_scores(&self) -> BTreeMap<Uuid, u8> {
+        self.entries()
+            .into_iter()
+            .filter_map(|(student, row)| match self.assessments.term_outcome(&row) {
+                Ok(TermOutcome::Score(s)) => Some((student, s)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// A score of `max` marks as a whole percentage, rounded half up (67.5 of 100 → 68); `ABS`
+/// and `EX` have none.
+fn percentage(mark: Mark, max: u16) -> Option<u8> {
+    let Mark::Score(h) = mark else { return None };
+    let max = u64::from(max);
+    if max == 0 {
+        return None;
+    }
+    // h hundredths of a mark out of max marks is h / max percent.
+    let rounded = (2 * u64::from(h.get()) + max) / (2 * max);
+    u8::try_from(rounded.min(100)).ok()
+}
+
+/// The term's score jumps ([`score_jumps`]) on every sheet of `term`:
+///
+/// - between each two consecutive assessments of the sheet's set (its order), every
+///   student's percentage of the assessment's maximum (`ABS`, `EX` and entries not made
+///   leave the student out of that comparison);
+/// - the subject's term score against the student's term score in the same subject in
+///   `previous_term` (any sheet of that subject there: a student promoted or moved to another
+///   stream is still compared with their own previous score; a student with two different
+///   previous scores in the subject is left out rather than guessed).
+///
+/// A finding is named by its sheet and student ([`score_jumps`]), so one sheet gives at most
+/// one per student: the first comparison, in the order above, that finds it. Its evidence
+/// says which comparison: `from` and `to` are the assessment keys, or `previous_term` and
+/// `term`.
+pub fn score_term_jumps(term: &[SheetMarks], previous_term: &[SheetMarks], t: &FlagThresholds) -> Vec<Finding> {
+    let mut before: BTreeMap<(Uuid, Uuid), Option<u8>> = BTreeMap::new();
+    for sheet in previous_term {
+        for (student, score) in sheet.term_scores() {
+            before
+                .entry((student, sheet.subject))
+                .and_modify(|known| {
+                    if *known != Some(score) {
+                        *known = None;
+                    }
+                })
+                .or_insert(Some(score));
+        }
+    }
+    let mut sheets: Vec<&SheetMarks> = term.iter().collect();
+    sheets.sort_by_key(|s| s.sheet);
+    let mut found: Vec<(SortKey, Finding)> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut keep = |findings: Vec<Finding>, from: &str, to: &str| {
+        for mut f in findings {
+            if !seen.insert(f.fingerprint.clone()) {
+                continue;
+            }
+            if let Value::Object(evidence) = &mut f.evidence {
+                evidence.insert("from".into(), json!(from));
+                evidence.insert("to".into(), json!(to));
+            }
+            found.push(((f.kind, f.writer, f.sheet, f.student, 0), f));
+        }
+    };
+    for sheet in sheets {
+        let entries = sheet.entries();
+        let set = sheet.assessments.assessments();
+        for (i, pair) in set.windows(2).enumerate() {
+            let [a, b] = pair else { continue };
+            let at = |index: usize, max: u16| -> Vec<(Uuid, u8)> {
+                entries
+                    .iter()
+                    .filter_map(|(student, row)| row.get(index).copied().flatten().and_then(|m| percentage(m, max)).map(|p| (*student, p)))
+                    .collect()
+            };
+            keep(score_jumps(sheet.sheet, &at(i, a.max), &at(i + 1, b.max), t), &a.key, &b.key);
+        }
+        let now: Vec<(Uuid, u8)> = sheet.term_scores().into_iter().collect();
+        let then: Vec<(Uuid, u8)> = now
+            .iter()
+            .filter_map(|(student, _)| before.get(&(*student, sheet.subject)).copied().flatten().map(|p| (*student, p)))
+            .collect();
+        keep(score_jumps(sheet.sheet, &then, &now, t), "previous_term", "term");
+    }
+    sorted(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -747,5 +868,113 @@ mod tests {
         fewer.remove(0);
         assert!(score_jumps(id(1), &previous, &fewer, &FlagThresholds { min_class_size: 9, ..T }).is_empty());
         assert!(score_jumps(id(1), &[], &[], &T).is_empty());
+    }
+
+    /// A sheet of `subject` with entries as typed: (student, assessment, mark).
+    fn marks_sheet<'a>(sheet: u128, subject: u128, set: &'a AssessmentSet, marks: &[(u128, &str, String)]) -> SheetMarks<'a> {
+        SheetMarks {
+            sheet: id(sheet),
+            subject: id(subject),
+            assessments: set,
+            marks: marks.iter().map(|(s, k, v)| (id(*s), (*k).to_owned(), Mark::parse(v, 100).unwrap())).collect(),
+        }
+    }
+
+    #[test]
+    fn percentages_of_the_maximum_round_half_up() {
+        use crate::results::Hundredths;
+        assert_eq!(percentage(Mark::Score(Hundredths(6750)), 100), Some(68));
+        assert_eq!(percentage(Mark::Score(Hundredths(6749)), 100), Some(67));
+        // 33.75 of 50 is 67.5 %.
+        assert_eq!(percentage(Mark::Score(Hundredths(3375)), 50), Some(68));
+        assert_eq!(percentage(Mark::Score(Hundredths(5000)), 50), Some(100));
+        assert_eq!(percentage(Mark::Score(Hundredths(0)), 50), Some(0));
+        assert_eq!(percentage(Mark::Absent, 100), None);
+        assert_eq!(percentage(Mark::Exempt, 100), None);
+    }
+
+    #[test]
+    fn a_jump_between_consecutive_assessments_of_a_sheet() {
+        let set = AssessmentSet::default_secondary();
+        // Students 1–8 move by −2 … +2 from mt1 to the midterm; 9 was absent from mt1 (left
+        // out); 10 goes from 40 to 90.
+        let mut marks = Vec::new();
+        for (student, change) in (1..).zip([-2i32, -1, 0, 0, 0, 1, 2, 0]) {
+            marks.push((student, "mt1", "50".to_owned()));
+            marks.push((student, "midterm", (50 + change).to_string()));
+        }
+        marks.push((9, "mt1", "ABS".to_owned()));
+        marks.push((9, "midterm", "95".to_owned()));
+        marks.push((10, "mt1", "40".to_owned()));
+        marks.push((10, "midterm", "90".to_owned()));
+        // mt2 for a few only (fewer than the class size: not compared), and a key the set does
+        // not have (ignored).
+        marks.push((10, "mt2", "10".to_owned()));
+        marks.push((1, "quiz", "99".to_owned()));
+        let sheets = [marks_sheet(100, 7, &set, &marks)];
+        let found = score_term_jumps(&sheets, &[], &T);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].kind, found[0].sheet, found[0].student, found[0].writer),
+            (FlagKind::ScoreJump, Some(id(100)), Some(id(10)), None)
+        );
+        assert_eq!(
+            found[0].evidence,
+            json!({
+                "previous": 40, "current": 90, "change": 50, "z_hundredths": found[0].evidence["z_hundredths"],
+                "threshold_hundredths": 250, "classmates": 8, "from": "mt1", "to": "midterm",
+            })
+        );
+        // The fingerprint is score_jumps's: the sheet and the student.
+        assert_eq!(found[0].fingerprint, fingerprint(FlagKind::ScoreJump, &[&id(100).to_string(), &id(10).to_string()]));
+    }
+
+    #[test]
+    fn a_term_score_against_the_previous_term_in_the_same_subject() {
+        let set = AssessmentSet::default_secondary();
+        let keys = ["mt1", "midterm", "mt2", "exam"];
+        let every = |student: u128, mark: i32| keys.iter().map(move |k| (student, *k, mark.to_string()));
+        // Last term: everyone 50 in subject 7 (sheet 200, another stream: ids do not matter).
+        let previous: Vec<_> = (1..=10).flat_map(|s| every(s, 50)).collect();
+        let previous = [marks_sheet(200, 7, &set, &previous)];
+        // This term: the same mark in every assessment (no change inside the term), 50 ± 2
+        // for 1–9 and 90 for 10.
+        let mut now: Vec<_> = (1..).zip([-2, -1, 0, 0, 0, 1, 2, 1, -1]).flat_map(|(s, c)| every(s, 50 + c)).collect();
+        now.extend(every(10, 90));
+        let term = [marks_sheet(100, 7, &set, &now)];
+        let found = score_term_jumps(&term, &previous, &T);
+        assert_eq!(found.iter().map(|f| f.student).collect::<Vec<_>>(), [Some(id(10))]);
+        assert_eq!((found[0].evidence["from"].as_str(), found[0].evidence["to"].as_str()), (Some("previous_term"), Some("term")));
+        assert_eq!((found[0].evidence["previous"].as_u64(), found[0].evidence["current"].as_u64()), (Some(50), Some(90)));
+        assert_eq!(found[0].sheet, Some(id(100)), "named by this term's sheet");
+
+        // Another subject last term: nothing to compare.
+        let other_subject = [marks_sheet(200, 8, &set, &(1..=10).flat_map(|s| every(s, 50)).collect::<Vec<_>>())];
+        assert!(score_term_jumps(&term, &other_subject, &T).is_empty());
+        // Two different previous scores in the subject (two sheets): the student is left out.
+        let twice = [previous[0].clone(), marks_sheet(201, 7, &set, &every(10, 85).collect::<Vec<_>>())];
+        assert!(score_term_jumps(&term, &twice, &T).is_empty());
+        // A previous exam not entered (incomplete) or ABS: no previous term score.
+        let mut gaps: Vec<_> = (1..=9).flat_map(|s| every(s, 50)).collect();
+        gaps.extend([(10, "mt1", "50".to_owned()), (10, "exam", "ABS".to_owned())]);
+        assert!(score_term_jumps(&term, &[marks_sheet(200, 7, &set, &gaps)], &T).is_empty());
+
+        // One finding per sheet and student: a student who also jumps inside the term is named
+        // once, by the first comparison (mt1 → midterm).
+        let mut both = now.clone();
+        both.retain(|(s, k, _)| !(*s == 10 && *k == "mt1"));
+        both.push((10, "mt1", "40".to_owned()));
+        let term = [marks_sheet(100, 7, &set, &both)];
+        let found = score_term_jumps(&term, &previous, &T);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].evidence["from"].as_str(), found[0].evidence["to"].as_str()), (Some("mt1"), Some("midterm")));
+        // Any order of sheets and entries: the same findings.
+        let mut reversed = term[0].clone();
+        reversed.marks.reverse();
+        let two = [marks_sheet(99, 8, &set, &both), reversed];
+        let mut swapped = two.clone();
+        swapped.reverse();
+        assert_eq!(score_term_jumps(&two, &previous, &T), score_term_jumps(&swapped, &previous, &T));
+        assert_eq!(score_term_jumps(&two, &previous, &T).len(), 2, "sheet 99 (subject 8): no previous term, but its own jump");
     }
 }

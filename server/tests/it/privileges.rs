@@ -67,10 +67,14 @@ kilele_worker | table audit_heads | SELECT
 kilele_worker | table audit_log | SELECT
 kilele_worker | table audit_unkeyed_prefix | SELECT
 kilele_worker | table jobs | SELECT INSERT UPDATE
+kilele_worker | table mark_sheets | SELECT
 kilele_worker | table marks | SELECT
 kilele_worker | table plans | SELECT
 kilele_worker | table result_flags | SELECT INSERT
+kilele_worker | table streams | SELECT
 kilele_worker | table tenants | SELECT
+kilele_worker | table term_assessments | SELECT
+kilele_worker | table terms | SELECT
 kilele_worker | function claim_jobs(integer, integer) | EXECUTE SECURITY DEFINER
 ";
 

@@ -437,3 +437,101 @@ async fn submitted_returned_approved_published_then_seen_by_the_parent_and_amend
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!((found[0].audited.as_str(), found[0].stored.as_str()), ("99", "100"));
 }
+
+/// A flag's (sheet, student, writer, evidence).
+type FlagRow = (Option<Uuid>, Option<Uuid>, Option<Uuid>, Value);
+
+/// The scoring jobs of the tenant so far: (status, last error), all done without an error.
+async fn scoring_jobs_done(app: &TestApp, tenant: Uuid) -> usize {
+    let jobs: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, last_error FROM jobs WHERE tenant_id = $1 AND kind = 'results.flags'")
+            .bind(tenant)
+            .fetch_all(&app.owner_pool)
+            .await
+            .unwrap();
+    assert!(jobs.iter().all(|(status, error)| status == "done" && error.is_none()), "{jobs:?}");
+    jobs.len()
+}
+
+#[tokio::test]
+async fn the_scoring_job_flags_one_students_score_jump_once() {
+    let app = spawn_app().await;
+    let tenant = tenant_of(&app, KHSS).await;
+    let teacher_id = user_id(&app, &format!("teacher@{KHSS}.test")).await;
+    let teacher = app.login_as(Some(KHSS), "teacher").await;
+    let admin = app.login_as(Some(KHSS), "admin").await;
+    let (term, stream, subject) = teachers_first_sheet(&app, tenant, teacher_id).await;
+    let (status, view) = sheet(&teacher, term, stream, subject).await;
+    assert_eq!(status, 200, "{view}");
+    let keys: Vec<String> =
+        view["assessments"]["assessments"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap().to_owned()).collect();
+    assert!(keys.len() >= 2);
+    let rows = view["rows"].as_array().unwrap().clone();
+    assert!(rows.len() >= 40, "a stream of the demo school");
+
+    // The class moves by +1 or −4 marks from one assessment to the next; one student goes
+    // from 30 in the first assessment to 95 in the second, and stays there.
+    let jumper = rows[3]["student_id"].clone();
+    let mut cells = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        for (k, key) in keys.iter().enumerate() {
+            let mark = if row["student_id"] == jumper {
+                if k == 0 {
+                    30
+                } else {
+                    95
+                }
+            } else {
+                40 + (i * 7) % 30 + (i + k) % 5
+            };
+            cells.push(cell(&row["student_id"], key, &mark.to_string(), 0));
+        }
+    }
+    let (status, report) = save(&teacher, term, stream, subject, Value::Array(cells), None).await;
+    assert_eq!(status, 200, "{report}");
+    // Submitting queues the scoring job; the worker runs it.
+    let (status, body) = step(&teacher, term, stream, subject, "submit", None).await;
+    assert_eq!(status, 200, "{body}");
+    let worker = app.worker();
+    while server::worker::run_once(&worker).await.unwrap() > 0 {}
+    assert_eq!(scoring_jobs_done(&app, tenant).await, 1);
+
+    let sheet_id: Uuid = sqlx::query_scalar("SELECT id FROM mark_sheets WHERE tenant_id = $1 AND stream_id = $2 AND subject_id = $3")
+        .bind(tenant)
+        .bind(stream)
+        .bind(subject)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    let flags: Vec<FlagRow> =
+        sqlx::query_as("SELECT sheet_id, student_id, writer_id, evidence FROM result_flags WHERE tenant_id = $1 AND kind = 'score_jump'")
+            .bind(tenant)
+            .fetch_all(&app.owner_pool)
+            .await
+            .unwrap();
+    let jumper_id: Uuid = jumper.as_str().unwrap().parse().unwrap();
+    assert_eq!(flags.len(), 1, "that student only: {flags:?}");
+    let (flag_sheet, student, writer, evidence) = &flags[0];
+    assert_eq!((*flag_sheet, *student, *writer), (Some(sheet_id), Some(jumper_id), None));
+    assert_eq!((evidence["from"].as_str(), evidence["to"].as_str()), (Some(keys[0].as_str()), Some(keys[1].as_str())), "{evidence}");
+    assert_eq!((evidence["previous"].as_u64(), evidence["current"].as_u64()), (Some(30), Some(95)));
+    assert_eq!(evidence["classmates"].as_u64(), Some(u64::try_from(rows.len() - 1).unwrap()));
+    // Nothing else was flagged: first entries by the allocated teacher are no burst.
+    let all: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM result_flags WHERE tenant_id = $1").bind(tenant).fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(all, 1);
+
+    // Approving queues the job again: it runs and raises nothing new.
+    let (status, body) = step(&admin, term, stream, subject, "approve", None).await;
+    assert_eq!(status, 200, "{body}");
+    while server::worker::run_once(&worker).await.unwrap() > 0 {}
+    assert_eq!(scoring_jobs_done(&app, tenant).await, 2, "the second run ran");
+    let again: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM result_flags WHERE tenant_id = $1").bind(tenant).fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(again, 1, "the same finding is not raised twice");
+
+    // The head teacher's list shows it.
+    let (status, html) = admin.get_text("/admin/results/flags").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-kind="score_jump""#), "{html}");
+}

@@ -1,16 +1,20 @@
 //! Tamper flags: raised once per fingerprint (a change after approval at once, in the save's
-//! transaction; the rest by the scoring job over the audited writes), listed for the head
-//! teacher with their evidence, resolved with a comment (audited).
+//! transaction; the rest by the scoring job: over the audited writes, and score jumps over
+//! the term's marks), listed for the head teacher with their evidence, resolved with a
+//! comment (audited).
 
+use super::sheets::stored_mark;
 use crate::audit::{self, actions};
 use crate::db::TenantTx;
 use crate::identity::store::ChangedBy;
-use crate::results::flags::{score_writes, FlagKind, FlagThresholds, MarkWrite};
+use crate::results::flags::{score_term_jumps, score_writes, FlagKind, FlagThresholds, MarkWrite, SheetMarks};
 pub use crate::results::views::FlagView;
+use crate::results::AssessmentSet;
 use crate::DomainError;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::Row;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// A flag to raise.
@@ -111,7 +115,9 @@ pub async fn resolve_flag(tx: &mut TenantTx, flag: Uuid, comment: &str, by: Chan
 }
 
 /// The scoring job: reads the term's audited mark writes and raises what the rules find
-/// (bursts of changes, writes outside the writer's allocation). Returns how many flags are new.
+/// (bursts of changes, writes outside the writer's allocation), then reads the term's marks
+/// and the previous term's and raises score jumps ([`score_term_jumps`]). Returns how many
+/// flags are new.
 pub async fn score_term(tx: &mut TenantTx, term: Uuid, thresholds: &FlagThresholds, at: DateTime<Utc>) -> Result<usize, DomainError> {
     let rows = sqlx::query("SELECT seq, at, actor_id, details FROM audit_log WHERE action = $1 AND details->>'term' = $2 ORDER BY seq")
         .bind(actions::MARKS_SAVED.as_str())
@@ -143,12 +149,12 @@ pub async fn score_term(tx: &mut TenantTx, term: Uuid, thresholds: &FlagThreshol
             });
         }
     }
+    let mut findings = score_writes(&writes, thresholds);
+    // A change after approval is raised by the save itself, with its reason.
+    findings.retain(|f| f.kind != FlagKind::ChangedAfterApproval);
+    findings.extend(score_jumps_of_term(tx, term, thresholds).await?);
     let mut raised = 0;
-    for finding in score_writes(&writes, thresholds) {
-        // A change after approval is raised by the save itself, with its reason.
-        if finding.kind == FlagKind::ChangedAfterApproval {
-            continue;
-        }
+    for finding in findings {
         let new = raise(
             tx,
             NewFlag {
@@ -166,4 +172,76 @@ pub async fn score_term(tx: &mut TenantTx, term: Uuid, thresholds: &FlagThreshol
         raised += usize::from(new);
     }
     Ok(raised)
+}
+
+/// The term's score jumps: four reads (the previous term, the levels' assessments, the
+/// sheets, their marks), each one query for both terms, then the pure check.
+async fn score_jumps_of_term(
+    tx: &mut TenantTx,
+    term: Uuid,
+    thresholds: &FlagThresholds,
+) -> Result<Vec<crate::results::Finding>, DomainError> {
+    // The school's term that started last before this one (RLS: the same school).
+    let previous: Option<Uuid> = sqlx::query_scalar(
+        "SELECT p.id FROM terms t JOIN terms p ON p.tenant_id = t.tenant_id AND p.starts_on < t.starts_on
+          WHERE t.id = $1 ORDER BY p.starts_on DESC LIMIT 1",
+    )
+    .bind(term)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let terms: Vec<Uuid> = std::iter::once(term).chain(previous).collect();
+
+    // Each level's assessments per term, as stored by the first save (a level without marks
+    // has none stored, and no sheet to score).
+    let mut sets: HashMap<(Uuid, Uuid), AssessmentSet> = HashMap::new();
+    for r in sqlx::query("SELECT term_id, level_id, definition FROM term_assessments WHERE term_id = ANY($1)")
+        .bind(&terms)
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        let set: AssessmentSet =
+            serde_json::from_value(r.try_get("definition")?).map_err(|e| DomainError::Internal(format!("term assessments: {e}")))?;
+        sets.insert((r.try_get("term_id")?, r.try_get("level_id")?), set);
+    }
+
+    // The sheets: (id, term, subject, level).
+    let sheets: Vec<(Uuid, Uuid, Uuid, Uuid)> = sqlx::query(
+        "SELECT ms.id, ms.term_id, ms.subject_id, s.level_id
+           FROM mark_sheets ms JOIN streams s ON s.tenant_id = ms.tenant_id AND s.id = ms.stream_id
+          WHERE ms.term_id = ANY($1)",
+    )
+    .bind(&terms)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("term_id")?, r.try_get("subject_id")?, r.try_get("level_id")?)))
+    .collect::<Result<_, sqlx::Error>>()?;
+
+    let mut marks: HashMap<Uuid, Vec<(Uuid, String, crate::results::Mark)>> = HashMap::new();
+    for r in sqlx::query(
+        "SELECT m.sheet_id, m.student_id, m.assessment, m.score_hundredths, m.special
+           FROM marks m JOIN mark_sheets ms ON ms.tenant_id = m.tenant_id AND ms.id = m.sheet_id
+          WHERE ms.term_id = ANY($1)",
+    )
+    .bind(&terms)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        let special: Option<String> = r.try_get("special")?;
+        if let Some(mark) = stored_mark(r.try_get("score_hundredths")?, special.as_deref()) {
+            marks.entry(r.try_get("sheet_id")?).or_default().push((r.try_get("student_id")?, r.try_get("assessment")?, mark));
+        }
+    }
+
+    let (mut now, mut before) = (Vec::new(), Vec::new());
+    for (sheet, sheet_term, subject, level) in sheets {
+        let Some(assessments) = sets.get(&(sheet_term, level)) else { continue };
+        let s = SheetMarks { sheet, subject, assessments, marks: marks.remove(&sheet).unwrap_or_default() };
+        if sheet_term == term {
+            now.push(s);
+        } else {
+            before.push(s);
+        }
+    }
+    Ok(score_term_jumps(&now, &before, thresholds))
 }
