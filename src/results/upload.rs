@@ -448,7 +448,8 @@ pub fn template_csv(view: &super::entry::SheetView) -> String {
     out
 }
 
-#[cfg(all(test, feature = "ssr"))]
+#[cfg(test)]
+#[cfg(feature = "ssr")]
 mod tests {
     use super::*;
 

@@ -163,11 +163,30 @@ results-upload-check = Check the file
 results-upload-template = Download the template (CSV)
 results-upload-preview = Marks from a file
 results-upload-nothing-saved = Nothing has been saved. Fix these rows in your spreadsheet and upload it again.
-results-upload-summary = { $changes } marks will change for { $students } students. { $unchanged } rows change nothing.
-results-upload-not-in-file = { $n } students of the class are not in the file: their marks stay as they are.
+results-upload-summary =
+    { $changes ->
+        [one] 1 mark will change
+       *[other] { $changes } marks will change
+    } for { $students ->
+        [one] 1 student
+       *[other] { $students } students
+    }. { $unchanged ->
+        [one] 1 row changes nothing.
+       *[other] { $unchanged } rows change nothing.
+    }
+results-upload-not-in-file = { $n ->
+    [one] 1 student of the class is not in the file: their marks stay as they are.
+   *[other] { $n } students of the class are not in the file: their marks stay as they are.
+}
 results-upload-no-change = The file changes no mark.
-results-upload-confirm = Save { $n } marks
-results-upload-saved = { $n } marks saved.
+results-upload-confirm = { $n ->
+    [one] Save 1 mark
+   *[other] Save { $n } marks
+}
+results-upload-saved = { $n ->
+    [one] 1 mark saved.
+   *[other] { $n } marks saved.
+}
 results-upload-conflicts = Someone changed these marks after your preview, so nothing was saved. Upload the file again to check it against the marks as they are now.
 results-upload-assessment = Assessment
 results-upload-in-file = In the file

@@ -163,11 +163,27 @@ results-upload-check = Kagua faili
 results-upload-template = Pakua kiolezo (CSV)
 results-upload-preview = Alama kutoka kwenye faili
 results-upload-nothing-saved = Hakuna kilichohifadhiwa. Rekebisha mistari hii kwenye jedwali lako kisha ulipakie tena.
-results-upload-summary = Alama { $changes } zitabadilika kwa wanafunzi { $students }. Mistari { $unchanged } haibadilishi chochote.
-results-upload-not-in-file = Wanafunzi { $n } wa darasa hawamo kwenye faili: alama zao zinabaki zilivyo.
+results-upload-summary =
+    { $changes ->
+        [one] Alama 1 itabadilika
+       *[other] Alama { $changes } zitabadilika
+    } kwa { $students ->
+        [one] mwanafunzi 1
+       *[other] wanafunzi { $students }
+    }. { $unchanged ->
+        [one] Mstari 1 haubadilishi chochote.
+       *[other] Mistari { $unchanged } haibadilishi chochote.
+    }
+results-upload-not-in-file = { $n ->
+    [one] Mwanafunzi 1 wa darasa hayumo kwenye faili: alama zake zinabaki zilivyo.
+   *[other] Wanafunzi { $n } wa darasa hawamo kwenye faili: alama zao zinabaki zilivyo.
+}
 results-upload-no-change = Faili halibadilishi alama yoyote.
 results-upload-confirm = Hifadhi alama { $n }
-results-upload-saved = Alama { $n } zimehifadhiwa.
+results-upload-saved = { $n ->
+    [one] Alama 1 imehifadhiwa.
+   *[other] Alama { $n } zimehifadhiwa.
+}
 results-upload-conflicts = Kuna aliyebadilisha alama hizi baada ya hakikisho lako, kwa hiyo hakuna kilichohifadhiwa. Pakia faili tena ili likaguliwe dhidi ya alama zilivyo sasa.
 results-upload-assessment = Tathmini
 results-upload-in-file = Kwenye faili
