@@ -300,7 +300,6 @@ fn upload_preview(t: &RequestCtx, v: UploadView, sheet: &str) -> AnyView {
                     <thead><tr><th class="num">{t.t("import-line")}</th><th>{t.t("import-column")}</th><th>{t.t("import-value")}</th><th>{t.t("import-problem")}</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
-                {back}
             </section>
         }
         .into_any();
@@ -371,7 +370,6 @@ fn upload_preview(t: &RequestCtx, v: UploadView, sheet: &str) -> AnyView {
                 </table>
             </div>
             {confirm}
-            {back}
         </section>
     }
     .into_any()
