@@ -104,9 +104,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/teacher") view=pages::teacher::TeacherPage ssr=SsrMode::Async/>
                 <Route path=path!("/teacher/marks") view=pages::results::TeacherMarksPage ssr=SsrMode::Async/>
                 <Route path=path!("/teacher/marks/:term/:stream/:subject") view=pages::results::SheetPage ssr=SsrMode::Async/>
+                <Route path=path!("/teacher/marks/:term/:stream/:subject/upload/:upload") view=pages::results::UploadPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/results") view=pages::results::ResultsAdminPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/results/flags") view=pages::results::FlagsPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/results/sheet/:term/:stream/:subject") view=pages::results::SheetPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/results/sheet/:term/:stream/:subject/upload/:upload") view=pages::results::UploadPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/results/:term/:level") view=pages::results::BroadsheetPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal/results/:student") view=pages::results::ChildResultsPage ssr=SsrMode::Async/>
                 <Route path=path!("/accountant") view=pages::accountant::AccountantPage ssr=SsrMode::Async/>

@@ -480,10 +480,26 @@ pub fn school_user(
     ctx: Option<&RequestCtx>,
     needs: &[kilele::identity::Permission],
 ) -> Result<(kilele::identity::Principal, kilele::tenancy::Tenant), Box<Response>> {
+    school_user_where(ctx, |me| needs.iter().all(|p| me.can(*p)))
+}
+
+/// [`school_user`] for a user holding any one of `permissions` (marks are written by their
+/// teacher and by amenders); the domain then asks which one they hold.
+pub fn school_user_any(
+    ctx: Option<&RequestCtx>,
+    permissions: &[kilele::identity::Permission],
+) -> Result<(kilele::identity::Principal, kilele::tenancy::Tenant), Box<Response>> {
+    school_user_where(ctx, |me| permissions.iter().any(|p| me.can(*p)))
+}
+
+fn school_user_where(
+    ctx: Option<&RequestCtx>,
+    allowed: impl Fn(&kilele::identity::Principal) -> bool,
+) -> Result<(kilele::identity::Principal, kilele::tenancy::Tenant), Box<Response>> {
     let ctx = ctx.ok_or_else(|| Box::new(StatusCode::UNAUTHORIZED.into_response()))?;
     let me = ctx.principal.clone().ok_or_else(|| Box::new(axum::response::Redirect::to("/login").into_response()))?;
     let tenant = ctx.tenant.clone().ok_or_else(|| Box::new(StatusCode::FORBIDDEN.into_response()))?;
-    if me.tenant_id != Some(tenant.id) || !needs.iter().all(|p| me.can(*p)) {
+    if me.tenant_id != Some(tenant.id) || !allowed(&me) {
         return Err(Box::new(crate::pages::message(StatusCode::FORBIDDEN, ctx.lang, "error-forbidden", ("/", "go-home"))));
     }
     Ok((me, tenant))

@@ -20,27 +20,11 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
     };
     let session = req.extensions().get::<tower_sessions::Session>().cloned();
     let refuse = |key: &str| crate::auth::flash_form_error(session.as_ref(), "/admin/import", crate::auth::file_error(key));
-    let mut multipart = match <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st).await {
-        Ok(m) => m,
-        Err(_) => return refuse("import-error-not-a-spreadsheet").await,
-    };
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) if field.name() == Some("file") => {
-                let name = field.file_name().unwrap_or("upload").to_owned();
-                match field.bytes().await {
-                    Ok(bytes) => file = Some((name, bytes.to_vec())),
-                    Err(_) => return refuse("import-error-too-large").await,
-                }
-            }
-            Ok(Some(_)) => continue,
-            Ok(None) => break,
-            Err(_) => return refuse("import-error-too-large").await,
-        }
-    }
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return refuse("import-error-empty").await;
+    let (name, bytes) = match file_field(req, &st, "file").await {
+        Ok(file) => file,
+        Err(FileFieldError::Unreadable) => return refuse("import-error-not-a-spreadsheet").await,
+        Err(FileFieldError::TooLarge) => return refuse("import-error-too-large").await,
+        Err(FileFieldError::Missing) => return refuse("import-error-empty").await,
     };
     let saved = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
@@ -54,6 +38,38 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Response {
         Err(kilele::DomainError::Invalid(v)) => refuse(&v.message).await,
         Err(e) => crate::pages::internal(lang, e),
     }
+}
+
+/// Why a multipart form gave no file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFieldError {
+    /// Not a multipart form.
+    Unreadable,
+    /// Over the route's body limit.
+    TooLarge,
+    /// No such field, or an empty file.
+    Missing,
+}
+
+/// The file of the multipart field `field`: (file name, bytes). The route's body limit
+/// bounds its size.
+pub async fn file_field(req: Request, st: &AppState, field: &str) -> Result<(String, Vec<u8>), FileFieldError> {
+    let mut multipart =
+        <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, st).await.map_err(|_| FileFieldError::Unreadable)?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(part)) if part.name() == Some(field) => {
+                let name = part.file_name().unwrap_or("upload").to_owned();
+                let bytes = part.bytes().await.map_err(|_| FileFieldError::TooLarge)?;
+                file = Some((name, bytes.to_vec()));
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => break,
+            Err(_) => return Err(FileFieldError::TooLarge),
+        }
+    }
+    file.filter(|(_, b)| !b.is_empty()).ok_or(FileFieldError::Missing)
 }
 
 /// `GET /admin/students/export.{csv,xlsx}`: every active student with guardians, in the

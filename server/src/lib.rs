@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod imports;
 pub mod limits;
 pub mod mail;
+pub mod marks;
 pub mod metrics;
 pub mod ops;
 pub mod pages;

@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::{connect_redis, AppState};
-use crate::{auth, broadsheets, csrf, imports, ops, photos};
+use crate::{auth, broadsheets, csrf, imports, marks, ops, photos};
 use app::{shell, App};
 use axum::handler::Handler;
 use axum::http::{HeaderName, Method, Request};
@@ -99,6 +99,9 @@ impl PlainRoute {
     }
 }
 
+/// A marks file and its multipart envelope.
+const MARKS_UPLOAD_LIMIT: usize = kilele::results::upload::MAX_UPLOAD_BYTES + 64 * 1024;
+
 /// Every plain route, in one list: the router is built from it, and the isolation probes
 /// (server/tests/it/probes.rs) fail for any entry they have no row for.
 pub fn plain_routes() -> Vec<PlainRoute> {
@@ -114,6 +117,11 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         PlainRoute::get("/admin/students/export.csv", imports::export),
         PlainRoute::get("/admin/students/export.xlsx", imports::export),
         PlainRoute::get("/admin/results/{term}/{level}/broadsheet.xlsx", broadsheets::broadsheet_xlsx),
+        // A mark sheet's upload and template, under the teacher's and the approver's page.
+        PlainRoute::post("/teacher/marks/{term}/{stream}/{subject}/upload", marks::upload).body_limit(MARKS_UPLOAD_LIMIT),
+        PlainRoute::post("/admin/results/sheet/{term}/{stream}/{subject}/upload", marks::upload).body_limit(MARKS_UPLOAD_LIMIT),
+        PlainRoute::get("/teacher/marks/{term}/{stream}/{subject}/template.csv", marks::template),
+        PlainRoute::get("/admin/results/sheet/{term}/{stream}/{subject}/template.csv", marks::template),
         PlainRoute::get("/healthz", ops::healthz),
         PlainRoute::get("/readyz", ops::readyz),
         PlainRoute::get("/metrics", ops::metrics),

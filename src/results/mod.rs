@@ -17,6 +17,8 @@
 //! - [`sheet`] (`ssr`): the marks CSV a school can export from a spreadsheet, and the
 //!   computed results as CSV. Examples: `docs/examples/results/`.
 //! - [`xlsx`] (`ssr`): the same tables as an XLSX workbook (broadsheet, subjects, divisions).
+//! - [`upload`]: bulk upload of one mark sheet from CSV or XLSX (the file format, every row
+//!   checked against the stream and the stored marks, the preview and what a commit did).
 
 pub mod assessments;
 pub mod chart;
@@ -34,6 +36,7 @@ pub mod scheme;
 #[cfg(feature = "ssr")]
 pub mod sheet;
 pub mod trend;
+pub mod upload;
 pub mod views;
 #[cfg(feature = "ssr")]
 pub mod xlsx;
@@ -53,7 +56,7 @@ pub use scheme::{
 mod tests {
     use std::collections::BTreeSet;
 
-    const SOURCES: [&str; 20] = [
+    const SOURCES: [&str; 22] = [
         include_str!("marks.rs"),
         include_str!("assessments.rs"),
         include_str!("scheme.rs"),
@@ -74,6 +77,8 @@ mod tests {
         include_str!("db/flags.rs"),
         include_str!("db/portal.rs"),
         include_str!("views.rs"),
+        include_str!("upload.rs"),
+        include_str!("db/uploads.rs"),
     ];
 
     /// Every `"error-…"` / `"results-…"` string literal in the sources.

@@ -371,7 +371,7 @@ pub fn read_csv(bytes: &[u8], set: &AssessmentSet) -> Result<Sheet, SheetError> 
 // Writing
 // ---------------------------------------------------------------------------------------
 
-fn push_record<S: AsRef<str>>(out: &mut String, fields: impl IntoIterator<Item = S>) {
+pub(crate) fn push_record<S: AsRef<str>>(out: &mut String, fields: impl IntoIterator<Item = S>) {
     for (i, field) in fields.into_iter().enumerate() {
         let field = field.as_ref();
         if i > 0 {

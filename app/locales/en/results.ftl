@@ -154,3 +154,61 @@ results-error-incomplete = Enter every student's mark (ABS or EX where they appl
 results-error-not-all-approved = Every subject of every stream must be approved before publishing.
 results-error-nothing-to-publish = There are no marks to publish for this class.
 results-error-already-published = These results are already published.
+
+# Uploading a mark sheet from a file (kilele::results::upload).
+results-upload-title = Upload marks from a file
+results-upload-help = One row per student: admission_no, then a column per assessment (mt1, midterm, mt2, exam, or their names). A blank cell leaves the mark as it is. Kilele checks every row and shows what will change; nothing is saved until you confirm.
+results-upload-file = Spreadsheet file (CSV or Excel)
+results-upload-check = Check the file
+results-upload-template = Download the template (CSV)
+results-upload-preview = Marks from a file
+results-upload-nothing-saved = Nothing has been saved. Fix these rows in your spreadsheet and upload it again.
+results-upload-summary =
+    { $changes ->
+        [one] 1 mark will change
+       *[other] { $changes } marks will change
+    } for { $students ->
+        [one] 1 student
+       *[other] { $students } students
+    }. { $unchanged ->
+        [one] 1 row changes nothing.
+       *[other] { $unchanged } rows change nothing.
+    }
+results-upload-not-in-file = { $n ->
+    [one] 1 student of the class is not in the file: their marks stay as they are.
+   *[other] { $n } students of the class are not in the file: their marks stay as they are.
+}
+results-upload-no-change = The file changes no mark.
+results-upload-confirm = { $n ->
+    [one] Save 1 mark
+   *[other] Save { $n } marks
+}
+results-upload-saved = { $n ->
+    [one] 1 mark saved.
+   *[other] { $n } marks saved.
+}
+results-upload-conflicts = Someone changed these marks after your preview, so nothing was saved. Upload the file again to check it against the marks as they are now.
+results-upload-assessment = Assessment
+results-upload-in-file = In the file
+results-upload-previewed = At the preview
+results-upload-now = Now
+results-upload-changed-by = Changed by
+results-upload-changes = Changes
+results-upload-back-sheet = ← Back to the mark sheet
+results-upload-too-large = The file is larger than 2 MB. A mark sheet is much smaller: check that you chose the right file.
+results-upload-not-a-spreadsheet = This file is not a spreadsheet Kilele can read. Upload a CSV or Excel (.xlsx) file.
+results-upload-not-utf8 = Save the file as “CSV UTF-8” and upload it again.
+results-upload-empty = The file is empty.
+results-upload-too-many-rows = A marks file can have at most 1,000 rows.
+results-upload-no-admission-column = The file has no admission_no column. The first row must be the column names: admission_no, then the assessments.
+results-upload-no-mark-columns = The file has no column for an assessment. Name them mt1, midterm, mt2 and exam (or as the term's assessments are named).
+results-upload-duplicate-column = This column appears twice. Remove one of them.
+results-upload-unknown-column = Kilele does not know this column. Remove it, or name it after an assessment of the term (its short name, like mt1, or its name, like Monthly test 1).
+results-upload-unnamed-column = There is a value in a column without a name. Name the column in the first row, or remove the value.
+results-upload-admission-required = This row has marks but no admission number.
+results-upload-student-not-in-stream = No student of this class has this admission number.
+results-upload-duplicate-student = This student is on an earlier row too.
+results-upload-no-marks = The file has no marks in it.
+results-upload-has-errors = The file has rows with problems, so nothing was saved. Upload it again after fixing them.
+results-upload-already-saved = These marks have already been saved.
+results-upload-stale = Marks changed since this preview. Upload the file again to check it against the marks as they are now.

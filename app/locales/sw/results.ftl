@@ -154,3 +154,58 @@ results-error-incomplete = Ingiza alama ya kila mwanafunzi (ABS au EX inapohusik
 results-error-not-all-approved = Kila somo la kila mkondo lazima liidhinishwe kabla ya kuchapisha.
 results-error-nothing-to-publish = Hakuna alama za kuchapisha kwa darasa hili.
 results-error-already-published = Matokeo haya yameshachapishwa.
+
+# Kupakia karatasi ya alama kutoka kwenye faili (kilele::results::upload).
+results-upload-title = Pakia alama kutoka kwenye faili
+results-upload-help = Mwanafunzi mmoja kwa kila mstari: admission_no, kisha safu wima moja kwa kila tathmini (mt1, midterm, mt2, exam, au majina yake). Kisanduku kitupu huacha alama ilivyo. Kilele inakagua kila mstari na kuonyesha kitakachobadilika; hakuna kinachohifadhiwa hadi uthibitishe.
+results-upload-file = Faili la jedwali (CSV au Excel)
+results-upload-check = Kagua faili
+results-upload-template = Pakua kiolezo (CSV)
+results-upload-preview = Alama kutoka kwenye faili
+results-upload-nothing-saved = Hakuna kilichohifadhiwa. Rekebisha mistari hii kwenye jedwali lako kisha ulipakie tena.
+results-upload-summary =
+    { $changes ->
+        [one] Alama 1 itabadilika
+       *[other] Alama { $changes } zitabadilika
+    } kwa { $students ->
+        [one] mwanafunzi 1
+       *[other] wanafunzi { $students }
+    }. { $unchanged ->
+        [one] Mstari 1 haubadilishi chochote.
+       *[other] Mistari { $unchanged } haibadilishi chochote.
+    }
+results-upload-not-in-file = { $n ->
+    [one] Mwanafunzi 1 wa darasa hayumo kwenye faili: alama zake zinabaki zilivyo.
+   *[other] Wanafunzi { $n } wa darasa hawamo kwenye faili: alama zao zinabaki zilivyo.
+}
+results-upload-no-change = Faili halibadilishi alama yoyote.
+results-upload-confirm = Hifadhi alama { $n }
+results-upload-saved = { $n ->
+    [one] Alama 1 imehifadhiwa.
+   *[other] Alama { $n } zimehifadhiwa.
+}
+results-upload-conflicts = Kuna aliyebadilisha alama hizi baada ya hakikisho lako, kwa hiyo hakuna kilichohifadhiwa. Pakia faili tena ili likaguliwe dhidi ya alama zilivyo sasa.
+results-upload-assessment = Tathmini
+results-upload-in-file = Kwenye faili
+results-upload-previewed = Wakati wa hakikisho
+results-upload-now = Sasa
+results-upload-changed-by = Imebadilishwa na
+results-upload-changes = Mabadiliko
+results-upload-back-sheet = ← Rudi kwenye karatasi ya alama
+results-upload-too-large = Faili ni kubwa kuliko MB 2. Karatasi ya alama ni ndogo zaidi: hakikisha umechagua faili sahihi.
+results-upload-not-a-spreadsheet = Faili hili si jedwali ambalo Kilele inaweza kusoma. Pakia faili la CSV au Excel (.xlsx).
+results-upload-not-utf8 = Hifadhi faili kama “CSV UTF-8” kisha ulipakie tena.
+results-upload-empty = Faili ni tupu.
+results-upload-too-many-rows = Faili la alama linaweza kuwa na mistari isiyozidi 1,000.
+results-upload-no-admission-column = Faili halina safu wima ya admission_no. Mstari wa kwanza uwe majina ya safu wima: admission_no, kisha tathmini.
+results-upload-no-mark-columns = Faili halina safu wima ya tathmini yoyote. Zipe majina mt1, midterm, mt2 na exam (au kama tathmini za muhula zinavyoitwa).
+results-upload-duplicate-column = Safu wima hii imejirudia. Ondoa mojawapo.
+results-upload-unknown-column = Kilele haitambui safu wima hii. Iondoe, au iite kwa jina la tathmini ya muhula (jina fupi kama mt1, au jina lake kama Monthly test 1).
+results-upload-unnamed-column = Kuna thamani kwenye safu wima isiyo na jina. Ipe jina kwenye mstari wa kwanza, au ondoa thamani hiyo.
+results-upload-admission-required = Mstari huu una alama lakini hauna namba ya usajili.
+results-upload-student-not-in-stream = Hakuna mwanafunzi wa darasa hili mwenye namba hii ya usajili.
+results-upload-duplicate-student = Mwanafunzi huyu yupo pia kwenye mstari wa awali.
+results-upload-no-marks = Faili halina alama.
+results-upload-has-errors = Faili lina mistari yenye matatizo, kwa hiyo hakuna kilichohifadhiwa. Lipakie tena baada ya kuirekebisha.
+results-upload-already-saved = Alama hizi tayari zimehifadhiwa.
+results-upload-stale = Alama zimebadilika tangu hakikisho hili. Pakia faili tena ili likaguliwe dhidi ya alama zilivyo sasa.

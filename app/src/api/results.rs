@@ -4,6 +4,7 @@
 
 use crate::errors::AppError;
 use kilele::results::entry::{CellSave, SaveReport, SheetView};
+use kilele::results::upload::{UploadOutcome, UploadView};
 use kilele::results::views::{FlagView, PublishedTerm, SheetSummary};
 use kilele::results::{ClassResults, GradingScheme};
 use leptos::prelude::*;
@@ -102,6 +103,36 @@ pub async fn save_marks(
     } else {
         s.end_read(report)
     }
+}
+
+/// The preview of a marks file uploaded for a sheet (`{sheet}/upload`, a plain multipart
+/// route): its uploader only; another user's, another sheet's or an expired upload is not
+/// found.
+#[server(endpoint = "results/upload")]
+pub async fn mark_upload(term: String, stream: String, subject: String, upload: String) -> Result<UploadView, AppError> {
+    let mut s = Scope::school_any(&[Permission::ResultsEnter, Permission::ResultsAmend]).await?;
+    let sheet = (parse_uuid("term", &term)?, parse_uuid("stream", &stream)?, parse_uuid("subject", &subject)?);
+    let id = parse_uuid("upload", &upload)?;
+    let view = kilele::results::db::upload_view(&mut s.tx, id, sheet, s.me.user_id, s.change.at).await?;
+    s.end_read(view)
+}
+
+/// Saves every mark of a previewed file in one save (as `results/save` would, with its rules
+/// and a reason for approved marks). When someone changed a cell since the preview, nothing
+/// is written and the outcome says which cells. A plain form: back to the preview.
+#[server(endpoint = "results/upload/commit")]
+pub async fn commit_mark_upload(upload: String, reason: Option<String>) -> Result<UploadOutcome, AppError> {
+    let mut s = Scope::school_any(&[Permission::ResultsEnter, Permission::ResultsAmend]).await?;
+    let id = parse_uuid("upload", &upload)?;
+    let reason = reason.filter(|r| !r.trim().is_empty());
+    let w = writer(&s.me, &s.change);
+    let (outcome, term) = kilele::results::db::commit_upload(&mut s.tx, id, reason.as_deref(), w).await?;
+    if matches!(outcome, UploadOutcome::Saved { .. }) && w.may_amend && reason.is_some() {
+        // A change of approved marks: score the term again soon.
+        queue_scoring(&mut s, term).await?;
+    }
+    // A conflict writes no mark, but the upload keeps it (its page says which cells).
+    s.commit(outcome).await
 }
 
 /// Submit (teacher), approve or return (approver) a sheet. A plain form: back to the page.

@@ -4,12 +4,14 @@
 
 use super::{admin::AdminTabs, layout::Shell, ErrorBox, FormErrors};
 use crate::api::results::{
-    broadsheet, child_results, mark_sheet, my_mark_sheets, result_flags, results_overview, PublishResults, ResolveResultFlag,
-    StepMarkSheet, TermSheets,
+    broadsheet, child_results, mark_sheet, mark_upload, my_mark_sheets, result_flags, results_overview, CommitMarkUpload, PublishResults,
+    ResolveResultFlag, StepMarkSheet, TermSheets,
 };
 use crate::ctx::{request_ctx, RequestCtx};
 use crate::marks_grid::{GridLabels, MarksGrid, GRID_MESSAGE_KEYS};
+use kilele::identity::Permission;
 use kilele::results::entry::{SheetStatus, SheetView};
+use kilele::results::upload::{UploadOutcome, UploadView};
 use kilele::results::views::SheetSummary;
 use kilele::results::Position;
 use kilele::Language;
@@ -123,6 +125,9 @@ pub fn SheetPage() -> impl IntoView {
         .with_untracked(|p| (p.get("term").unwrap_or_default(), p.get("stream").unwrap_or_default(), p.get("subject").unwrap_or_default()));
     let admin = request_ctx().path.starts_with("/admin");
     let back = if admin { ("/admin/results", "results-back-overview") } else { ("/teacher/marks", "results-back-sheets") };
+    // Uploading follows the rules of a save: the grid's writer, or an approver on an open sheet.
+    let writer = ctx.can(Permission::ResultsEnter) || ctx.can(Permission::ResultsAmend);
+    let approver = ctx.can(Permission::ResultsApprove);
     view! {
         <Shell title=ctx.t("results-sheet")>
             {admin.then(|| view! { <AdminTabs/> })}
@@ -148,6 +153,7 @@ pub fn SheetPage() -> impl IntoView {
                                 {v.can_decide.then(|| step_form(&t, &v, "approve", &t.t("results-approve"), false))}
                                 {v.can_decide.then(|| step_form(&t, &v, "return", &t.t("results-return"), true))}
                             </div>
+                            {(writer && (v.can_edit || (approver && v.status.open_for_entry()))).then(|| upload_form(&t, &sheet_page(admin, &v)))}
                         }.into_any()
                     }
                 }}
@@ -156,12 +162,225 @@ pub fn SheetPage() -> impl IntoView {
     }
 }
 
+/// A sheet's page under the portal it was opened in.
+fn sheet_page(admin: bool, v: &SheetView) -> String {
+    let base = if admin { "/admin/results/sheet" } else { "/teacher/marks" };
+    format!("{base}/{}/{}/{}", v.term_id, v.stream_id, v.subject_id)
+}
+
+/// Uploading a marks file for the sheet (a plain multipart form: works without JavaScript).
+fn upload_form(t: &RequestCtx, sheet: &str) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="upload-marks">
+            <h3>{t.t("results-upload-title")}</h3>
+            <p class="hint">{t.t("results-upload-help")}</p>
+            <form method="post" action=format!("{sheet}/upload") enctype="multipart/form-data" class="stack">
+                <div class="field">
+                    <label for="marks-file">{t.t("results-upload-file")}</label>
+                    <input id="marks-file" name="file" type="file" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" required/>
+                </div>
+                <button type="submit" class="btn">{t.t("results-upload-check")}</button>
+            </form>
+            <p class="links"><a href=format!("{sheet}/template.csv") download data-testid="upload-template">{t.t("results-upload-template")}</a></p>
+        </section>
+    }
+}
+
+/// A marks file's preview: every error with its line and column, or what will change (old →
+/// new per student and assessment) with one confirmation; then what saving did.
+#[component]
+pub fn UploadPage() -> impl IntoView {
+    let ctx = request_ctx();
+    let t = ctx.clone();
+    let (term, stream, subject, upload) = use_params_map().with_untracked(|p| {
+        (
+            p.get("term").unwrap_or_default(),
+            p.get("stream").unwrap_or_default(),
+            p.get("subject").unwrap_or_default(),
+            p.get("upload").unwrap_or_default(),
+        )
+    });
+    let admin = ctx.path.starts_with("/admin");
+    let base = if admin { "/admin/results/sheet" } else { "/teacher/marks" };
+    let sheet = format!("{base}/{term}/{stream}/{subject}");
+    view! {
+        <Shell title=ctx.t("results-upload-preview")>
+            {admin.then(|| view! { <AdminTabs/> })}
+            <p><a href=sheet.clone()>{ctx.t("results-upload-back-sheet")}</a></p>
+            <FormErrors/>
+            <Await future=mark_upload(term, stream, subject, upload) let:loaded>
+                {match loaded.clone() {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(v) => upload_preview(&t, v, &sheet),
+                }}
+            </Await>
+        </Shell>
+    }
+}
+
+fn or_dash(text: &str) -> String {
+    if text.is_empty() {
+        "—".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+fn upload_preview(t: &RequestCtx, v: UploadView, sheet: &str) -> AnyView {
+    use crate::i18n::t_args;
+    let title = format!("{} · {} · {}", v.class_name, subject_name(t, &v.subject_en, &v.subject_sw), v.term_label);
+    let head = view! { <h2 data-testid="upload-title">{title}</h2><p><code>{v.file_name.clone()}</code></p> };
+    let back = view! { <p><a href=sheet.to_owned()>{t.t("results-upload-back-sheet")}</a></p> };
+    match &v.outcome {
+        Some(UploadOutcome::Saved { changed }) => {
+            return view! {
+                {head}
+                <section class="card success" data-testid="upload-saved">
+                    <h3>{t_args(t.lang, "results-upload-saved", &[("n", changed.to_string())])}</h3>
+                    {back}
+                </section>
+            }
+            .into_any();
+        }
+        Some(UploadOutcome::Conflicts { cells }) => {
+            let names: std::collections::HashMap<&str, &str> = v.assessments.iter().map(|(k, n)| (k.as_str(), n.as_str())).collect();
+            let rows = cells
+                .iter()
+                .map(|c| {
+                    view! {
+                        <tr>
+                            <td data-label=t.t("results-student")>{c.admission_no.clone()}" "<small>{c.name.clone()}</small></td>
+                            <td data-label=t.t("results-upload-assessment")>{names.get(c.assessment.as_str()).map_or(c.assessment.clone(), |n| (*n).to_owned())}</td>
+                            <td data-label=t.t("results-upload-previewed") class="num">{or_dash(&c.previewed)}</td>
+                            <td data-label=t.t("results-upload-in-file") class="num">{c.new.clone()}</td>
+                            <td data-label=t.t("results-upload-now") class="num">{or_dash(&c.current)}</td>
+                            <td data-label=t.t("results-upload-changed-by")>{c.by.clone()}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            return view! {
+                {head}
+                <section class="card" data-testid="upload-conflicts">
+                    <p class="alert" role="alert">{t.t("results-upload-conflicts")}</p>
+                    <table class="table">
+                        <thead><tr><th>{t.t("results-student")}</th><th>{t.t("results-upload-assessment")}</th><th class="num">{t.t("results-upload-previewed")}</th>
+                            <th class="num">{t.t("results-upload-in-file")}</th><th class="num">{t.t("results-upload-now")}</th><th>{t.t("results-upload-changed-by")}</th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                    {back}
+                </section>
+            }
+            .into_any();
+        }
+        None => {}
+    }
+    if !v.checked.is_clean() {
+        let rows = v
+            .checked
+            .errors
+            .iter()
+            .map(|e| {
+                let column = if e.header.is_empty() { e.column.clone() } else { format!("{} · {}", e.column, e.header) };
+                view! {
+                    <tr data-line=e.line.to_string() data-column=e.column.clone()>
+                        <td data-label=t.t("import-line") class="num">{e.line}</td>
+                        <td data-label=t.t("import-column")><code>{column}</code></td>
+                        <td data-label=t.t("import-value")>{e.value.clone()}</td>
+                        <td data-label=t.t("import-problem")>{t.t(&e.message)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        return view! {
+            {head}
+            <section class="card" data-testid="upload-errors">
+                <p class="alert">{t.t("results-upload-nothing-saved")}</p>
+                <table class="table">
+                    <thead><tr><th class="num">{t.t("import-line")}</th><th>{t.t("import-column")}</th><th>{t.t("import-value")}</th><th>{t.t("import-problem")}</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        }
+        .into_any();
+    }
+    let changes = v.checked.changes();
+    let changed_rows: Vec<_> = v.checked.rows.iter().filter(|r| r.changes() > 0).collect();
+    let summary = t_args(
+        t.lang,
+        "results-upload-summary",
+        &[
+            ("changes", changes.to_string()),
+            ("students", changed_rows.len().to_string()),
+            ("unchanged", v.checked.unchanged_rows().to_string()),
+        ],
+    );
+    let head_cells = v.assessments.iter().map(|(_, name)| view! { <th class="num">{name.clone()}</th> }).collect_view();
+    let rows = changed_rows
+        .iter()
+        .map(|r| {
+            let cells = v
+                .assessments
+                .iter()
+                .map(|(key, name)| {
+                    let text = r.cells.iter().find(|c| &c.assessment == key).map(|c| {
+                        if c.changes() {
+                            format!("{} → {}", or_dash(&c.old), c.new)
+                        } else {
+                            c.new.clone()
+                        }
+                    });
+                    let changed = r.cells.iter().any(|c| &c.assessment == key && c.changes());
+                    view! { <td data-label=name.clone() class="num" data-changed=changed.to_string()>{text.unwrap_or_default()}</td> }
+                })
+                .collect_view();
+            view! {
+                <tr data-admission=r.admission_no.clone()>
+                    <td data-label=t.t("results-student")>{r.admission_no.clone()}" "<small>{r.name.clone()}</small></td>
+                    {cells}
+                    <td data-label=t.t("results-upload-changes") class="num">{r.changes().to_string()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let confirm = v.can_commit().then(|| {
+        view! {
+            <form method="post" action=CommitMarkUpload::url() class="stack" data-testid="upload-confirm">
+                <input type="hidden" name="upload" value=v.id.to_string()/>
+                {v.needs_reason.then(|| view! {
+                    <div class="field">
+                        <label for="upload-reason">{t.t("results-amend-reason")}</label>
+                        <input id="upload-reason" name="reason" minlength="5" maxlength="500" required/>
+                    </div>
+                })}
+                <button type="submit" class="btn btn-primary">{t_args(t.lang, "results-upload-confirm", &[("n", changes.to_string())])}</button>
+            </form>
+        }
+    });
+    view! {
+        {head}
+        <section class="card" data-testid="upload-ready">
+            <p data-testid="upload-summary">{summary}</p>
+            {(v.students_not_in_file > 0).then(|| view! { <p class="hint">{t_args(t.lang, "results-upload-not-in-file", &[("n", v.students_not_in_file.to_string())])}</p> })}
+            {(changes == 0).then(|| view! { <p class="hint" data-testid="upload-no-change">{t.t("results-upload-no-change")}</p> })}
+            <div class="table-scroll">
+                <table class="table" data-testid="upload-preview">
+                    <thead><tr><th>{t.t("results-student")}</th>{head_cells}<th class="num">{t.t("results-upload-changes")}</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            {confirm}
+        </section>
+    }
+    .into_any()
+}
+
 /// Approver: the current term's sheets, who has not submitted, and publishing per class.
 #[component]
 pub fn ResultsAdminPage() -> impl IntoView {
     let ctx = request_ctx();
     let t = ctx.clone();
-    let can_publish = ctx.can(kilele::identity::Permission::ResultsPublish);
+    let can_publish = ctx.can(Permission::ResultsPublish);
     view! {
         <Shell title=ctx.t("results-title")>
             <AdminTabs/>

@@ -12,6 +12,7 @@ mod calendar;
 mod classes;
 mod conflicts;
 mod import;
+mod marks_upload;
 mod ops;
 mod plans;
 mod portals;

@@ -24,7 +24,8 @@ const FILTERED_LIMIT: u64 = 1_000;
 /// the app. `{student}` and `{level}` are replaced with one of the school's ids; `{term}`,
 /// `{stream}`, `{subject}` with the teacher's first sheet of the current term, `{child}` and
 /// `{results_level}` with the demo parent's child and its class, whose results are published
-/// (every student of the school has marks in every subject: see `results_for_the_plans`). The table
+/// (every student of the school has marks in every subject: see `results_for_the_plans`),
+/// `{teacher_upload}` and `{admin_upload}` with a marks file each uploaded for that sheet. The table
 /// proves the page's own queries were captured, not only the request context's.
 const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/login", None, "/login", None),
@@ -52,6 +53,18 @@ const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/admin/results", Some("admin"), "/admin/results", Some("mark_sheets")),
     ("/admin/results/flags", Some("admin"), "/admin/results/flags", Some("result_flags")),
     ("/admin/results/sheet/{term}/{stream}/{subject}", Some("admin"), "/admin/results/sheet/{term}/{stream}/{subject}", Some("FROM marks")),
+    (
+        "/teacher/marks/{term}/{stream}/{subject}/upload/{upload}",
+        Some("teacher"),
+        "/teacher/marks/{term}/{stream}/{subject}/upload/{teacher_upload}",
+        Some("mark_uploads"),
+    ),
+    (
+        "/admin/results/sheet/{term}/{stream}/{subject}/upload/{upload}",
+        Some("admin"),
+        "/admin/results/sheet/{term}/{stream}/{subject}/upload/{admin_upload}",
+        Some("mark_uploads"),
+    ),
     ("/admin/results/{term}/{level}", Some("admin"), "/admin/results/{term}/{results_level}", Some("FROM marks")),
     ("/portal/results/{student}", Some("parent"), "/portal/results/{child}", Some("published_results")),
 ];
@@ -173,6 +186,8 @@ async fn every_page_reads_one_school_through_indexes_at_2000_students() {
             .replace("{stream}", &r.stream.to_string())
             .replace("{subject}", &r.subject.to_string())
             .replace("{child}", &r.child.to_string())
+            .replace("{teacher_upload}", &r.teacher_upload.to_string())
+            .replace("{admin_upload}", &r.admin_upload.to_string())
             .replace("{results_level}", &r.level.to_string());
         let (status, _) = browser.get_text(&path).await;
         let plans = read_plans(&notices.take());
@@ -199,6 +214,31 @@ struct ResultsIds {
     subject: uuid::Uuid,
     child: uuid::Uuid,
     level: uuid::Uuid,
+    teacher_upload: uuid::Uuid,
+    admin_upload: uuid::Uuid,
+}
+
+/// Uploads a marks file for the sheet (its first student's exam) through `page`'s upload
+/// route and returns the upload's id.
+async fn upload_marks(app: &TestApp, role: &str, page: &str, stream: uuid::Uuid) -> uuid::Uuid {
+    let admission_no: String = sqlx::query_scalar("SELECT admission_no FROM students WHERE stream_id = $1 AND status = 'active' LIMIT 1")
+        .bind(stream)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    let b = app.login_as(Some(KHSS), role).await;
+    let part = reqwest::multipart::Part::bytes(format!("admission_no,exam\n{admission_no},60\n").into_bytes()).file_name("marks.csv");
+    let r = b
+        .client
+        .post(format!("{}{page}/upload", b.base))
+        .header("origin", &b.origin)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    let to = redirect_target(&r).unwrap_or_default();
+    assert!(to.starts_with(&format!("{page}/upload/")), "upload as {role}: {} {to}", r.status());
+    to.rsplit('/').next().unwrap().parse().unwrap()
 }
 
 /// Marks for every student in every subject of the current term (written as the owner: the
@@ -208,6 +248,19 @@ async fn results_for_the_plans(app: &TestApp, tenant: uuid::Uuid) -> ResultsIds 
     let db = &app.owner_pool;
     let teacher: uuid::Uuid =
         sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(format!("teacher@{KHSS}.test")).fetch_one(db).await.unwrap();
+    // A marks file for the teacher's first sheet from each of its pages, while it is a draft.
+    let (term, stream, subject): (uuid::Uuid, uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "SELECT t.id, ta.stream_id, ta.subject_id FROM teacher_allocations ta
+           JOIN terms t ON t.tenant_id = ta.tenant_id AND t.academic_year_id = ta.academic_year_id AND t.is_current
+          WHERE ta.tenant_id = $1 AND ta.teacher_id = $2 ORDER BY ta.stream_id, ta.subject_id LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(teacher)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let teacher_upload = upload_marks(app, "teacher", &format!("/teacher/marks/{term}/{stream}/{subject}"), stream).await;
+    let admin_upload = upload_marks(app, "admin", &format!("/admin/results/sheet/{term}/{stream}/{subject}"), stream).await;
     sqlx::query(
         "INSERT INTO mark_sheets (tenant_id, term_id, stream_id, subject_id, status)
          SELECT ta.tenant_id, t.id, ta.stream_id, ta.subject_id, 'approved'
@@ -232,16 +285,6 @@ async fn results_for_the_plans(app: &TestApp, tenant: uuid::Uuid) -> ResultsIds 
     .await
     .unwrap();
     sqlx::raw_sql("ANALYZE marks; ANALYZE mark_sheets").execute(db).await.unwrap();
-    let (term, stream, subject): (uuid::Uuid, uuid::Uuid, uuid::Uuid) = sqlx::query_as(
-        "SELECT ms.term_id, ms.stream_id, ms.subject_id FROM mark_sheets ms
-           JOIN teacher_allocations ta ON ta.tenant_id = ms.tenant_id AND ta.stream_id = ms.stream_id AND ta.subject_id = ms.subject_id
-          WHERE ms.tenant_id = $1 AND ta.teacher_id = $2 LIMIT 1",
-    )
-    .bind(tenant)
-    .bind(teacher)
-    .fetch_one(db)
-    .await
-    .unwrap();
     let (child, level): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
         "SELECT st.id, s.level_id FROM students st
            JOIN streams s ON s.tenant_id = st.tenant_id AND s.id = st.stream_id
@@ -266,5 +309,5 @@ async fn results_for_the_plans(app: &TestApp, tenant: uuid::Uuid) -> ResultsIds 
     .execute(db)
     .await
     .unwrap();
-    ResultsIds { term, stream, subject, child, level }
+    ResultsIds { term, stream, subject, child, level, teacher_upload, admin_upload }
 }

@@ -29,6 +29,7 @@ kilele_app | table level_subjects | SELECT INSERT UPDATE DELETE
 kilele_app | table levels | SELECT INSERT
 kilele_app | table login_throttle | SELECT INSERT UPDATE DELETE
 kilele_app | table mark_sheets | SELECT INSERT UPDATE
+kilele_app | table mark_uploads | SELECT INSERT UPDATE DELETE
 kilele_app | table marks | SELECT INSERT UPDATE DELETE
 kilele_app | table master_combination_subjects | SELECT
 kilele_app | table master_combinations | SELECT

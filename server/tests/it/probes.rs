@@ -120,6 +120,12 @@ const FAMILY: Access = Access::Any(&[P::PortalChildrenRead, P::PortalSelfRead]);
 const RESULTS_ENTER: Access = Access::All(&[P::ResultsEnter]);
 const RESULTS_APPROVE: Access = Access::All(&[P::ResultsApprove]);
 const RESULTS_FLAGS: Access = Access::All(&[P::ResultsFlags]);
+/// Who may write marks (`results/save`): the teacher of the sheet, or an amender.
+const MARKS_WRITE: Access = Access::Any(&[P::ResultsEnter, P::ResultsAmend]);
+/// The approver's pages of the marks upload: the same check as [`MARKS_WRITE`] behind the admin
+/// portal, so the account probed with the other school's ids is the admin, not the teacher
+/// (whom the portal alone would refuse).
+const RESULTS_AMEND: Access = Access::All(&[P::ResultsAmend]);
 
 /// The sheet of (term, stream, subject) as a path, and as mixes of both schools' ids.
 fn sheet_paths(base: &str, own: &Ids, at: &Ids) -> Vec<Req> {
@@ -137,6 +143,59 @@ fn sheet_forms(path: &str, own: &Ids, at: &Ids, extra: &[(&'static str, String)]
             let mut fields = vec![("term", t.term.to_string()), ("stream", s.stream.to_string()), ("subject", j.subject.to_string())];
             fields.extend_from_slice(extra);
             form(path, &fields)
+        })
+        .collect()
+}
+
+/// A sheet's sub-path (`/template.csv`) with the addressed school's sheet, and mixes.
+fn sheet_paths_to(base: &str, suffix: &str, own: &Ids, at: &Ids) -> Vec<Req> {
+    sheet_paths(base, own, at).into_iter().map(|r| get(format!("{}{suffix}", r.path))).collect()
+}
+
+/// A marks upload's preview page: the addressed school's sheet and upload, and mixes of both
+/// schools' sheets and uploads. `other_user`: also the caller's own school's upload, which
+/// its admin made (a teacher may not open it).
+fn upload_pages(base: &str, own: &Ids, at: &Ids, other_user: bool) -> Vec<Req> {
+    let sheet = |i: &Ids| format!("{base}/{}/{}/{}", i.term, i.stream, i.subject);
+    let mut out = vec![
+        get(format!("{}/upload/{}", sheet(at), at.mark_upload)),
+        get(format!("{}/upload/{}", sheet(own), at.mark_upload)),
+        get(format!("{}/upload/{}", sheet(at), own.mark_upload)),
+    ];
+    if other_user {
+        out.push(get(format!("{}/upload/{}", sheet(own), own.mark_upload)));
+    }
+    out
+}
+
+/// The preview's server function, with the same ids as [`upload_pages`].
+fn upload_forms(own: &Ids, at: &Ids) -> Vec<Req> {
+    let f = |s: &Ids, u: &Ids| {
+        form(
+            "/api/results/upload",
+            &[
+                ("term", s.term.to_string()),
+                ("stream", s.stream.to_string()),
+                ("subject", s.subject.to_string()),
+                ("upload", u.mark_upload.to_string()),
+            ],
+        )
+    };
+    vec![f(at, at), f(own, at), f(at, own), f(own, own)]
+}
+
+/// A marks file for a sheet (its admission number carries the caller's prefix), posted to the
+/// addressed school's sheet and to mixes of both schools' ids.
+fn marks_uploads(base: &str, own: &Ids, at: &Ids) -> Vec<Req> {
+    [(at, at, at), (own, at, own), (own, own, at)]
+        .iter()
+        .map(|(t, s, j)| Req {
+            path: format!("{base}/{}/{}/{}/upload", t.term, s.stream, j.subject),
+            body: Body::File {
+                field: "file",
+                name: "marks.csv",
+                bytes: format!("admission_no,exam\n{},60\n", own.admission_no).into_bytes(),
+            },
         })
         .collect()
 }
@@ -222,6 +281,12 @@ fn rows() -> Vec<Row> {
             vec![get(format!("/admin/results/{}/{}", at.term, at.level)), get(format!("/admin/results/{}/{}", own.term, at.level))]
         }),
         page("/portal/results/{student}", FAMILY, true, |_, at| vec![get(format!("/portal/results/{}", at.student))]),
+        page("/teacher/marks/{term}/{stream}/{subject}/upload/{upload}", MARKS_WRITE, true, |own, at| {
+            upload_pages("/teacher/marks", own, at, true)
+        }),
+        page("/admin/results/sheet/{term}/{stream}/{subject}/upload/{upload}", RESULTS_AMEND, true, |own, at| {
+            upload_pages("/admin/results/sheet", own, at, false)
+        }),
         // ---- Server functions ----
         sfn("/api/owner/schools", Access::All(&[P::PlatformTenantsRead]), false, false, |_, _| vec![form("/api/owner/schools", &[])]),
         sfn("/api/admin/overview", Access::All(&[P::SchoolOverviewRead]), false, false, |_, _| vec![form("/api/admin/overview", &[])]),
@@ -233,6 +298,12 @@ fn rows() -> Vec<Row> {
             sheet_forms("/api/results/sheet", own, at, &[])
         }),
         sfn("/api/results/save", Access::Any(&[P::ResultsEnter, P::ResultsAmend]), true, true, save_marks),
+        // The caller is the teacher (the fewest permissions): the school's own upload is the admin's.
+        sfn("/api/results/upload", MARKS_WRITE, false, true, upload_forms),
+        sfn("/api/results/upload/commit", MARKS_WRITE, true, true, |own, at| {
+            let p = "/api/results/upload/commit";
+            vec![form(p, &[("upload", at.mark_upload.to_string())]), form(p, &[("upload", own.mark_upload.to_string())])]
+        }),
         sfn("/api/results/step", RESULTS_ENTER, true, true, |own, at| {
             sheet_forms("/api/results/step", own, at, &[("step", "submit".into())])
         }),
@@ -484,6 +555,18 @@ fn rows() -> Vec<Row> {
                 get(format!("/admin/results/{}/{}/broadsheet.xlsx", own.term, at.level)),
             ]
         }),
+        plain("POST", "/teacher/marks/{term}/{stream}/{subject}/upload", MARKS_WRITE, true, true, |own, at| {
+            marks_uploads("/teacher/marks", own, at)
+        }),
+        plain("POST", "/admin/results/sheet/{term}/{stream}/{subject}/upload", RESULTS_AMEND, true, true, |own, at| {
+            marks_uploads("/admin/results/sheet", own, at)
+        }),
+        plain("GET", "/teacher/marks/{term}/{stream}/{subject}/template.csv", RESULTS_ENTER, false, true, |own, at| {
+            sheet_paths_to("/teacher/marks", "/template.csv", own, at)
+        }),
+        plain("GET", "/admin/results/sheet/{term}/{stream}/{subject}/template.csv", RESULTS_APPROVE, false, true, |own, at| {
+            sheet_paths_to("/admin/results/sheet", "/template.csv", own, at)
+        }),
         plain("GET", "/healthz", Access::Public("liveness: says ok"), false, false, none),
         plain("GET", "/readyz", Access::Public("readiness: database and Redis up or not"), false, false, none),
         plain("GET", "/metrics", Access::Public("no session: a bearer token (METRICS_TOKEN), tested in ops.rs"), false, false, none),
@@ -560,6 +643,8 @@ struct Ids {
     teacher: Uuid,
     combination: Uuid,
     upload: Uuid,
+    /// A marks file kept for the sheet (term, stream, subject) by the school's admin.
+    mark_upload: Uuid,
     batch: Uuid,
     free_master_code: String,
     /// An open tamper flag whose evidence carries the school's prefix.
@@ -682,6 +767,7 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         teacher: uuid_of(app, "SELECT id FROM users WHERE tenant_id = $1 AND email LIKE 'teacher@%'", tenant).await,
         combination: uuid_of(app, "SELECT id FROM subject_combinations WHERE tenant_id = $1 AND code = 'PCM'", tenant).await,
         upload: Uuid::nil(),
+        mark_upload: Uuid::nil(),
         batch: Uuid::nil(),
         flag: Uuid::nil(),
         free_master_code: sqlx::query_scalar(
@@ -729,6 +815,21 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         .await
         .unwrap();
     ok(&r, "marks");
+    // A marks file for that sheet, kept for its preview (the admission number carries the prefix).
+    let marked_no: String = sqlx::query_scalar("SELECT admission_no FROM students WHERE id = $1").bind(marked).fetch_one(db).await.unwrap();
+    let sheet = format!("/admin/results/sheet/{}/{}/{}", ids.term, ids.stream, ids.subject);
+    let part = reqwest::multipart::Part::bytes(format!("admission_no,exam\n{marked_no},60\n").into_bytes()).file_name("marks.csv");
+    let r = admin
+        .client
+        .post(format!("{}{sheet}/upload", admin.base))
+        .header(ORIGIN, &admin.origin)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    let to = redirect_target(&r).unwrap_or_default();
+    assert!(to.starts_with(&format!("{sheet}/upload/")), "marks upload for {slug}: {} {to}", r.status());
+    ids.mark_upload = to.rsplit('/').next().unwrap().parse().unwrap();
     ids.flag = sqlx::query_scalar(
         "INSERT INTO result_flags (tenant_id, term_id, kind, fingerprint, evidence, raised_at)
          VALUES ($1, $2, 'burst', 'probe', jsonb_build_object('note', $3::text), now()) RETURNING id",

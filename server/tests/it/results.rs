@@ -7,16 +7,16 @@ use reqwest::header::ORIGIN;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-async fn tenant_of(app: &TestApp, slug: &str) -> Uuid {
+pub(crate) async fn tenant_of(app: &TestApp, slug: &str) -> Uuid {
     sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1").bind(slug).fetch_one(&app.owner_pool).await.unwrap()
 }
 
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
+pub(crate) async fn user_id(app: &TestApp, email: &str) -> Uuid {
     sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.owner_pool).await.unwrap()
 }
 
 /// Posts the grid's save as the island does (JSON).
-async fn save(b: &Browser, term: Uuid, stream: Uuid, subject: Uuid, cells: Value, reason: Option<&str>) -> (u16, Value) {
+pub(crate) async fn save(b: &Browser, term: Uuid, stream: Uuid, subject: Uuid, cells: Value, reason: Option<&str>) -> (u16, Value) {
     let r = b
         .client
         .post(format!("{}/api/results/save", b.base))
@@ -31,7 +31,7 @@ async fn save(b: &Browser, term: Uuid, stream: Uuid, subject: Uuid, cells: Value
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-async fn sheet(b: &Browser, term: Uuid, stream: Uuid, subject: Uuid) -> (u16, Value) {
+pub(crate) async fn sheet(b: &Browser, term: Uuid, stream: Uuid, subject: Uuid) -> (u16, Value) {
     let r = b
         .server_fn("results/sheet", &[("term", &term.to_string()), ("stream", &stream.to_string()), ("subject", &subject.to_string())])
         .await;
@@ -54,16 +54,16 @@ async fn publish(b: &Browser, term: Uuid, level: Uuid) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-fn cell(student: &Value, assessment: &str, value: &str, base: i64) -> Value {
+pub(crate) fn cell(student: &Value, assessment: &str, value: &str, base: i64) -> Value {
     json!({ "student": student, "assessment": assessment, "value": value, "base_revision": base })
 }
 
-async fn marks_count(app: &TestApp, tenant: Uuid) -> i64 {
+pub(crate) async fn marks_count(app: &TestApp, tenant: Uuid) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM marks WHERE tenant_id = $1").bind(tenant).fetch_one(&app.owner_pool).await.unwrap()
 }
 
 /// The current term, and the teacher's first sheet (stream, subject).
-async fn teachers_first_sheet(app: &TestApp, tenant: Uuid, teacher: Uuid) -> (Uuid, Uuid, Uuid) {
+pub(crate) async fn teachers_first_sheet(app: &TestApp, tenant: Uuid, teacher: Uuid) -> (Uuid, Uuid, Uuid) {
     let r: (Uuid, Uuid, Uuid) = sqlx::query_as(
         "SELECT t.id, ta.stream_id, ta.subject_id FROM terms t
            JOIN teacher_allocations ta ON ta.tenant_id = t.tenant_id AND ta.academic_year_id = t.academic_year_id

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Cursor;
 
 /// The most data rows one file may have.
 pub const MAX_ROWS: usize = 20_000;
@@ -125,34 +124,14 @@ impl Column {
     }
 }
 
-/// `" Admission No. "` → `"admissionno"`.
-pub(super) fn header_key(header: &str) -> String {
-    header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
-}
+use crate::spreadsheet::header_key;
 
 // ---------------------------------------------------------------------------------------
 // Reading files
 // ---------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FileKind {
-    Csv,
-    Xlsx,
-}
-
-/// The kind of an uploaded file: XLSX when it is a ZIP archive (or named `.xlsx`/`.xlsm`),
-/// CSV when named `.csv` or `.txt`. `None` for anything else (including old binary `.xls`).
-pub fn detect(file_name: &str, bytes: &[u8]) -> Option<FileKind> {
-    if bytes.starts_with(b"PK\x03\x04") {
-        return Some(FileKind::Xlsx);
-    }
-    let extension = file_name.rsplit_once('.').map(|(_, ext)| ext.trim().to_ascii_lowercase());
-    match extension.as_deref() {
-        Some("xlsx" | "xlsm") => Some(FileKind::Xlsx),
-        Some("csv" | "txt") => Some(FileKind::Csv),
-        _ => None,
-    }
-}
+pub use crate::spreadsheet::{detect, FileKind};
+use crate::spreadsheet::{ReadError, Row as SheetRow, Value};
 
 /// What is wrong with a file as a whole. Nothing of it can be imported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -209,104 +188,19 @@ impl RawRow {
     }
 }
 
-/// Reads every non-empty data row of a file. Never panics, whatever the bytes.
-pub fn read(kind: FileKind, bytes: &[u8]) -> Result<Vec<RawRow>, FileError> {
-    match kind {
-        FileKind::Csv => read_csv(bytes),
-        // calamine and zip parse untrusted bytes: should either ever panic, the upload is
-        // refused instead of the worker thread going down.
-        FileKind::Xlsx => std::panic::catch_unwind(|| read_xlsx(bytes)).unwrap_or(Err(FileError::NotASpreadsheet)),
-    }
-}
-
-/// A cell as the file holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Value {
-    Text(String),
-    Int(i64),
-    Float(f64),
-}
-
-/// A non-empty row of the sheet: its line and its non-blank cells by 0-based column.
-pub(super) struct SheetRow {
-    line: usize,
-    cells: Vec<(u32, Value)>,
-}
-
 /// Rows kept while reading before the exact count is known: a file may have some rows that
 /// are not students (a title, notes in unknown columns), but not unboundedly many.
 pub(super) const MAX_SHEET_ROWS: usize = 2 * MAX_ROWS + HEADER_SEARCH_ROWS;
 
-pub(super) fn read_csv(bytes: &[u8]) -> Result<Vec<RawRow>, FileError> {
-    use crate::spreadsheet::{read_csv_records, CsvError};
-    let records = read_csv_records(bytes, MAX_SHEET_ROWS).map_err(|e| match e {
-        CsvError::NotUtf8 => FileError::NotUtf8,
-        CsvError::NotCsv { .. } => FileError::NotASpreadsheet,
-        CsvError::Empty => FileError::Empty,
-        CsvError::TooManyRecords => FileError::TooManyRows,
+/// Reads every non-empty data row of a file. Never panics, whatever the bytes.
+pub fn read(kind: FileKind, bytes: &[u8]) -> Result<Vec<RawRow>, FileError> {
+    let sheet = crate::spreadsheet::read_rows(kind, bytes, MAX_SHEET_ROWS, MAX_COLUMNS).map_err(|e| match e {
+        ReadError::NotUtf8 => FileError::NotUtf8,
+        ReadError::NotASpreadsheet => FileError::NotASpreadsheet,
+        ReadError::Empty => FileError::Empty,
+        ReadError::TooManyRows => FileError::TooManyRows,
     })?;
-    let rows = records
-        .into_iter()
-        .map(|(line, record)| {
-            let cells: Vec<(u32, Value)> = record
-                .iter()
-                .zip(0..MAX_COLUMNS)
-                .filter(|(field, _)| !field.trim().is_empty())
-                .map(|(field, col)| (col, Value::Text(field.to_owned())))
-                .collect();
-            SheetRow { line, cells }
-        })
-        .filter(|row| !row.cells.is_empty())
-        .collect();
-    build_rows(rows, false)
-}
-
-pub(super) fn read_xlsx(bytes: &[u8]) -> Result<Vec<RawRow>, FileError> {
-    use calamine::{DataRef, Reader, SheetType, SheetVisible, Xlsx};
-
-    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|_| FileError::NotASpreadsheet)?;
-    let is_1904 = workbook.has_1904_epoch();
-    let sheets = workbook.sheets_metadata();
-    let worksheets = || sheets.iter().filter(|s| s.typ == SheetType::WorkSheet);
-    let sheet = worksheets().find(|s| s.visible == SheetVisible::Visible).or_else(|| worksheets().next()).ok_or(FileError::Empty)?;
-    let name = sheet.name.clone();
-    let mut cells = workbook.worksheet_cells_reader(&name).map_err(|_| FileError::NotASpreadsheet)?;
-
-    let mut grid: BTreeMap<u32, BTreeMap<u32, Value>> = BTreeMap::new();
-    while let Some(cell) = cells.next_cell().map_err(|_| FileError::NotASpreadsheet)? {
-        let (row, col) = cell.get_position();
-        if col >= MAX_COLUMNS {
-            continue;
-        }
-        let value = match cell.get_value() {
-            DataRef::String(s) | DataRef::DurationIso(s) if !s.trim().is_empty() => Value::Text(s.clone()),
-            // An ISO date-time: keep the date.
-            DataRef::DateTimeIso(s) if !s.trim().is_empty() => Value::Text(s.split('T').next().unwrap_or(s).to_owned()),
-            DataRef::SharedString(s) if !s.trim().is_empty() => Value::Text((*s).to_owned()),
-            DataRef::Int(i) => Value::Int(*i),
-            DataRef::Float(f) => Value::Float(*f),
-            DataRef::Bool(b) => Value::Text(b.to_string()),
-            DataRef::DateTime(dt) if dt.is_datetime() => {
-                let (y, m, d, ..) = dt.to_ymd_hms_milli();
-                Value::Text(format!("{y:04}-{m:02}-{d:02}"))
-            }
-            DataRef::DateTime(dt) => Value::Float(dt.as_f64()),
-            DataRef::Error(e) => Value::Text(e.to_string()),
-            _ => continue,
-        };
-        if !grid.contains_key(&row) && grid.len() >= MAX_SHEET_ROWS {
-            return Err(FileError::TooManyRows);
-        }
-        grid.entry(row).or_default().insert(col, value);
-    }
-    let rows = grid
-        .into_iter()
-        .map(|(row, cells)| SheetRow {
-            line: usize::try_from(row).unwrap_or(usize::MAX).saturating_add(1),
-            cells: cells.into_iter().collect(),
-        })
-        .collect();
-    build_rows(rows, is_1904)
+    build_rows(sheet.rows, sheet.is_1904)
 }
 
 /// Finds the header, maps the columns and turns the rows below it into [`RawRow`]s.
@@ -398,13 +292,6 @@ pub(super) fn cell_text(value: Value, column: Column, is_1904: bool) -> String {
         let (y, m, d, ..) = calamine::ExcelDateTime::new(number, calamine::ExcelDateTimeType::DateTime, is_1904).to_ymd_hms_milli();
         return format!("{y:04}-{m:02}-{d:02}");
     }
-    if let Value::Int(i) = value {
-        return i.to_string();
-    }
     // Phones and admission numbers typed as numbers: 712345678.0 → "712345678".
-    if number.is_finite() && number.fract() == 0.0 && number.abs() < 1e15 {
-        format!("{}", number as i64)
-    } else {
-        number.to_string()
-    }
+    value.into_text()
 }

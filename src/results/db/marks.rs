@@ -49,23 +49,35 @@ pub async fn save_marks(
     reason: Option<&str>,
     w: Writer<'_>,
 ) -> Result<SaveReport, DomainError> {
+    save_marks_from(tx, (term, stream, subject), cells, reason, w, None).await
+}
+
+/// [`save_marks`] of the sheet (term, stream, subject), naming in its audit entry where the
+/// cells came from (`upload`: an uploaded file's id and name).
+pub(super) async fn save_marks_from(
+    tx: &mut TenantTx,
+    sheet: (Uuid, Uuid, Uuid),
+    cells: &[CellSave],
+    reason: Option<&str>,
+    w: Writer<'_>,
+    origin: Option<serde_json::Value>,
+) -> Result<SaveReport, DomainError> {
     if cells.len() > MAX_CELLS_PER_SAVE {
         return Err(ValidationError::new("marks", "results-error-too-many-cells").into());
     }
     savepoint(tx).await?;
-    let result = save_inner(tx, term, stream, subject, cells, reason, w).await;
+    let result = save_inner(tx, sheet, cells, reason, w, origin).await;
     keep_savepoint(tx, matches!(&result, Ok(r) if r.is_clean())).await?;
     result
 }
 
 async fn save_inner(
     tx: &mut TenantTx,
-    term: Uuid,
-    stream: Uuid,
-    subject: Uuid,
+    (term, stream, subject): (Uuid, Uuid, Uuid),
     cells: &[CellSave],
     reason: Option<&str>,
     w: Writer<'_>,
+    origin: Option<serde_json::Value>,
 ) -> Result<SaveReport, DomainError> {
     let place = place(tx, term, stream).await?;
     let (subject_en, _) = subject_names(tx, subject).await?;
@@ -238,19 +250,15 @@ async fn save_inner(
             })
         })
         .collect();
-    let seq = audit::append(
-        tx,
-        w.by.at,
-        w.by.actor,
-        actions::MARKS_SAVED,
-        &sheet.to_string(),
-        json!({
-            "sheet": sheet, "term": term, "stream": stream, "subject": subject, "subject_name": subject_en,
-            "status": status.code(), "after_approval": after_approval, "within_allocation": allocated,
-            "reason": reason, "cells": audited,
-        }),
-    )
-    .await?;
+    let mut details = json!({
+        "sheet": sheet, "term": term, "stream": stream, "subject": subject, "subject_name": subject_en,
+        "status": status.code(), "after_approval": after_approval, "within_allocation": allocated,
+        "reason": reason, "cells": audited,
+    });
+    if let (Some(origin), Some(fields)) = (origin, details.as_object_mut()) {
+        fields.insert("upload".to_owned(), origin);
+    }
+    let seq = audit::append(tx, w.by.at, w.by.actor, actions::MARKS_SAVED, &sheet.to_string(), details).await?;
     if after_approval {
         for (student, key, mark, old, _) in &writes {
             raise(

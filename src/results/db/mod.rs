@@ -1,5 +1,5 @@
 //! Results in the database (`ssr`): one file per concern, every write audited in the same
-//! transaction. Tables: migration 0012.
+//! transaction. Tables: migrations 0012 and 0014 (`mark_uploads`).
 //!
 //! | File | What |
 //! |---|---|
@@ -9,12 +9,14 @@
 //! | `workflow` | submit, approve, return; publishing a class |
 //! | `flags` | tamper flags: raised, listed, resolved; the scoring job |
 //! | `portal` | published results of a student, for parents and students |
+//! | `uploads` | a marks file for one sheet: checked and kept until its preview is confirmed, then saved in one `save_marks` |
 
 mod flags;
 mod marks;
 mod portal;
 mod setup;
 mod sheets;
+mod uploads;
 mod workflow;
 
 pub use flags::*;
@@ -22,6 +24,7 @@ pub use marks::*;
 pub use portal::*;
 pub use setup::*;
 pub use sheets::*;
+pub use uploads::*;
 pub use workflow::*;
 
 use crate::identity::store::ChangedBy;

@@ -78,6 +78,28 @@ pub(super) fn stored_mark(score: Option<i32>, special: Option<&str>) -> Option<M
     }
 }
 
+/// The stored entries of a sheet, by (student, assessment key).
+pub(super) async fn current_entries(
+    tx: &mut TenantTx,
+    sheet: Uuid,
+) -> Result<std::collections::HashMap<(Uuid, String), Entry>, DomainError> {
+    let mut stored = std::collections::HashMap::new();
+    for r in sqlx::query("SELECT student_id, assessment, score_hundredths, special, revision FROM marks WHERE sheet_id = $1")
+        .bind(sheet)
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        let special: Option<String> = r.try_get("special")?;
+        if let Some(mark) = stored_mark(r.try_get("score_hundredths")?, special.as_deref()) {
+            stored.insert(
+                (r.try_get("student_id")?, r.try_get("assessment")?),
+                Entry { text: mark.to_sheet_string(), revision: r.try_get("revision")? },
+            );
+        }
+    }
+    Ok(stored)
+}
+
 /// The subject's names: (English, Kiswahili), or `NotFound`.
 pub(super) async fn subject_names(tx: &mut TenantTx, subject: Uuid) -> Result<(String, String), DomainError> {
     let row = sqlx::query("SELECT name_en, name_sw FROM school_subjects WHERE id = $1")
@@ -101,22 +123,10 @@ pub async fn sheet_view(tx: &mut TenantTx, term: Uuid, stream: Uuid, subject: Uu
     let sheet = sheet_row(tx, term, stream, subject, false).await?;
     let status = sheet.as_ref().map_or(SheetStatus::Draft, |s| s.1);
     let students = stream_students(tx, stream).await?;
-    let mut stored: std::collections::HashMap<(Uuid, String), Entry> = std::collections::HashMap::new();
-    if let Some((id, _, _)) = &sheet {
-        for r in sqlx::query("SELECT student_id, assessment, score_hundredths, special, revision FROM marks WHERE sheet_id = $1")
-            .bind(id)
-            .fetch_all(&mut **tx)
-            .await?
-        {
-            let special: Option<String> = r.try_get("special")?;
-            if let Some(mark) = stored_mark(r.try_get("score_hundredths")?, special.as_deref()) {
-                stored.insert(
-                    (r.try_get("student_id")?, r.try_get("assessment")?),
-                    Entry { text: mark.to_sheet_string(), revision: r.try_get("revision")? },
-                );
-            }
-        }
-    }
+    let mut stored = match &sheet {
+        Some((id, _, _)) => current_entries(tx, *id).await?,
+        None => std::collections::HashMap::new(),
+    };
     let rows = students
         .into_iter()
         .map(|(id, admission_no, name)| SheetRow {
