@@ -188,6 +188,9 @@ pub struct CellConflict {
 pub struct SaveReport {
     pub saved: Vec<SavedCell>,
     pub conflicts: Vec<CellConflict>,
+    /// Approved (or published) marks were changed: flagged, and worth scoring again.
+    #[serde(default)]
+    pub changed_approved: bool,
 }
 
 impl SaveReport {

@@ -15,6 +15,8 @@ pub struct SheetSummary {
     pub stream_id: Uuid,
     pub subject_id: Uuid,
     pub level_id: Uuid,
+    /// The class (level) as people say it: "Form 2".
+    pub level_name: String,
     pub class_name: String,
     pub subject_en: String,
     pub subject_sw: String,

@@ -119,35 +119,23 @@ pub async fn resolve_flag(tx: &mut TenantTx, flag: Uuid, comment: &str, by: Chan
 /// and the previous term's and raises score jumps ([`score_term_jumps`]). Returns how many
 /// flags are new.
 pub async fn score_term(tx: &mut TenantTx, term: Uuid, thresholds: &FlagThresholds, at: DateTime<Utc>) -> Result<usize, DomainError> {
-    let rows = sqlx::query("SELECT seq, at, actor_id, details FROM audit_log WHERE action = $1 AND details->>'term' = $2 ORDER BY seq")
-        .bind(actions::MARKS_SAVED.as_str())
-        .bind(term.to_string())
-        .fetch_all(&mut **tx)
-        .await?;
     let mut writes = Vec::new();
-    for r in &rows {
-        let Some(writer) = r.try_get::<Option<Uuid>, _>("actor_id")? else { continue };
-        let when: DateTime<Utc> = r.try_get("at")?;
-        let details: Value = r.try_get("details")?;
-        let uuid = |v: Option<&Value>| v.and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok());
-        let Some(sheet) = uuid(details.get("sheet")) else { continue };
-        let after_approval = details.get("after_approval").and_then(Value::as_bool).unwrap_or(false);
-        let within_allocation = details.get("within_allocation").and_then(Value::as_bool).unwrap_or(true);
-        for cell in details.get("cells").and_then(Value::as_array).into_iter().flatten() {
-            let Some(student) = uuid(cell.get("student")) else { continue };
-            let text = |k: &str| cell.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
-            writes.push(MarkWrite {
-                writer,
-                at: when,
-                sheet,
-                student,
-                assessment: cell.get("assessment").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                old: text("old"),
-                new: text("new"),
-                after_approval,
-                within_allocation,
-            });
-        }
+    for entry in super::marks::saved_marks(tx, Some(term)).await? {
+        // Only people's writes are scored.
+        let Some(writer) = entry.actor else { continue };
+        let s = entry.saved;
+        let text = |t: String| Some(t).filter(|t| !t.is_empty());
+        writes.extend(s.cells.into_iter().map(|cell| MarkWrite {
+            writer,
+            at: entry.at,
+            sheet: s.sheet,
+            student: cell.student,
+            assessment: cell.assessment,
+            old: text(cell.old),
+            new: text(cell.new),
+            after_approval: s.after_approval,
+            within_allocation: s.within_allocation,
+        }));
     }
     let mut findings = score_writes(&writes, thresholds);
     // A change after approval is raised by the save itself, with its reason.

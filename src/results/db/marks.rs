@@ -4,15 +4,18 @@
 //! needs the amend permission and a reason, and raises a flag per changed cell.
 
 use super::flags::{raise, NewFlag};
-use super::setup::{ensure_term_setup, place, term_setup};
-use super::sheets::{is_allocated, sheet_row, stored_mark, stream_students, subject_names};
+use super::setup::{place, store_term_setup, term_setup};
+use super::sheets::{current_entries, is_allocated, sheet_row, stored_mark, stream_students, subject_names};
 use super::Writer;
 use crate::audit::{self, actions};
 use crate::db::{keep_savepoint, savepoint, TenantTx};
-use crate::results::entry::{cell_field, check_cell, check_reason, CellConflict, CellSave, SaveReport, SavedCell, MAX_CELLS_PER_SAVE};
+use crate::results::entry::{
+    cell_field, check_cell, check_reason, CellConflict, CellSave, SaveReport, SavedCell, SheetStatus, MAX_CELLS_PER_SAVE,
+};
 use crate::results::flags::FlagKind;
 use crate::results::Mark;
 use crate::{DomainError, ValidationError};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
@@ -27,10 +30,81 @@ fn stored_form(mark: Mark) -> (Option<i32>, Option<&'static str>) {
     }
 }
 
-struct Current {
-    text: String,
-    revision: i32,
-    by: String,
+/// What a marks save records in the audit log (action `marks.saved`). Written by the save,
+/// read back by the cross-check ([`verify_marks`]) and the scoring job: one shape for all.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct SavedMarks {
+    pub sheet: Uuid,
+    pub term: Uuid,
+    pub stream: Uuid,
+    pub subject: Uuid,
+    pub subject_name: String,
+    /// The sheet's status when it was written.
+    pub status: String,
+    pub after_approval: bool,
+    pub within_allocation: bool,
+    pub reason: Option<String>,
+    pub cells: Vec<AuditedCell>,
+    /// Where the cells came from, when an uploaded file: its id and name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<serde_json::Value>,
+}
+
+/// One cell of a [`SavedMarks`]: its old and new text ("" = empty) and new revision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct AuditedCell {
+    pub student: Uuid,
+    pub assessment: String,
+    pub old: String,
+    pub new: String,
+    pub revision: i32,
+}
+
+/// A save as the log holds it: when, by whom (`None`: not a person) and what.
+pub(super) struct SavedEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor: Option<Uuid>,
+    pub saved: SavedMarks,
+}
+
+/// The school's marks saves in the order they happened (`term`: only that term's).
+pub(super) async fn saved_marks(tx: &mut TenantTx, term: Option<Uuid>) -> Result<Vec<SavedEntry>, DomainError> {
+    sqlx::query(
+        "SELECT at, actor_id, details FROM audit_log
+          WHERE action = $1 AND ($2::text IS NULL OR details->>'term' = $2) ORDER BY seq",
+    )
+    .bind(actions::MARKS_SAVED.as_str())
+    .bind(term.map(|t| t.to_string()))
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        let saved = serde_json::from_value(r.try_get("details")?).map_err(|e| DomainError::Internal(format!("marks.saved entry: {e}")))?;
+        Ok(SavedEntry { at: r.try_get("at")?, actor: r.try_get("actor_id")?, saved })
+    })
+    .collect()
+}
+
+/// Who may write a sheet: its allocated teacher, or an approver or amender (whose writes
+/// outside their allocation the scoring job flags). `Forbidden` otherwise.
+pub(super) fn may_write(allocated: bool, w: Writer<'_>) -> Result<(), DomainError> {
+    if allocated || w.may_decide || w.may_amend {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden)
+    }
+}
+
+/// Whether the sheet takes writes in its status: open (draft, returned), or approved and
+/// published with the amend permission (field `status` otherwise).
+pub(super) fn status_allows(status: SheetStatus, w: Writer<'_>) -> Result<(), DomainError> {
+    if status.locked() && !w.may_amend {
+        return Err(ValidationError::new("status", "results-error-sheet-locked").into());
+    }
+    if !status.locked() && !status.open_for_entry() {
+        return Err(ValidationError::new("status", "results-error-sheet-submitted").into());
+    }
+    Ok(())
 }
 
 /// Saves `cells` of the sheet of `subject` for `stream` in `term`. With any conflict the
@@ -82,9 +156,7 @@ async fn save_inner(
     let place = place(tx, term, stream).await?;
     let (subject_en, _) = subject_names(tx, subject).await?;
     let allocated = is_allocated(tx, &place, subject, w.user).await?;
-    if !allocated && !w.may_decide && !w.may_amend {
-        return Err(DomainError::Forbidden);
-    }
+    may_write(allocated, w)?;
     // Every writer of a sheet locks its row first, so the revisions read below stay true
     // until commit. The row is made on the first save (undone with the rest if refused).
     let tenant = tx.tenant();
@@ -101,36 +173,16 @@ async fn save_inner(
     .execute(&mut **tx)
     .await?;
     let (sheet, status, _) = sheet_row(tx, term, stream, subject, true).await?.ok_or(DomainError::NotFound)?;
+    status_allows(status, w)?;
     let after_approval = status.locked();
     let reason = if after_approval {
-        if !w.may_amend {
-            return Err(ValidationError::new("status", "results-error-sheet-locked").into());
-        }
         Some(check_reason(reason.unwrap_or(""))?)
-    } else if !status.open_for_entry() {
-        return Err(ValidationError::new("status", "results-error-sheet-submitted").into());
     } else {
         reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned)
     };
     let setup = term_setup(tx, term, place.level_id, place.band, place.year).await?;
     let students: HashSet<Uuid> = stream_students(tx, stream).await?.into_iter().map(|s| s.0).collect();
-    let mut current: HashMap<(Uuid, String), Current> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT m.student_id, m.assessment, m.score_hundredths, m.special, m.revision, u.display_name
-           FROM marks m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.written_by
-          WHERE m.sheet_id = $1",
-    )
-    .bind(sheet)
-    .fetch_all(&mut **tx)
-    .await?
-    {
-        let special: Option<String> = r.try_get("special")?;
-        let text = stored_mark(r.try_get("score_hundredths")?, special.as_deref()).map(Mark::to_sheet_string).unwrap_or_default();
-        current.insert(
-            (r.try_get("student_id")?, r.try_get("assessment")?),
-            Current { text, revision: r.try_get("revision")?, by: r.try_get("display_name")? },
-        );
-    }
+    let current = current_entries(tx, sheet).await?;
 
     let mut report = SaveReport::default();
     let mut errors: Vec<ValidationError> = Vec::new();
@@ -160,7 +212,7 @@ async fn save_inner(
         };
         let new_text = mark.map(Mark::to_sheet_string).unwrap_or_default();
         let now = current.get(&(cell.student, cell.assessment.clone()));
-        let (old_text, revision) = now.map_or((String::new(), 0), |c| (c.text.clone(), c.revision));
+        let (old_text, revision) = now.map_or((String::new(), 0), |(e, _)| (e.text.clone(), e.revision));
         if new_text == old_text {
             // Already so (a retry whose answer was lost, or the same value typed twice).
             report.saved.push(SavedCell { student: cell.student, assessment: cell.assessment.clone(), revision });
@@ -172,7 +224,7 @@ async fn save_inner(
                 assessment: cell.assessment.clone(),
                 current: old_text,
                 revision,
-                by: now.map(|c| c.by.clone()).unwrap_or_default(),
+                by: now.map(|(_, by)| by.clone()).unwrap_or_default(),
             });
             continue;
         }
@@ -189,7 +241,10 @@ async fn save_inner(
     if writes.is_empty() {
         return Ok(report);
     }
-    ensure_term_setup(tx, term, place.level_id, place.band, place.year).await?;
+    if !setup.stored {
+        // The first save of the level's term writes what grades it.
+        store_term_setup(tx, term, place.level_id, &setup).await?;
+    }
 
     let (mut up_students, mut up_keys, mut up_scores, mut up_special, mut up_revisions) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut del_students, mut del_keys) = (vec![], vec![]);
@@ -241,23 +296,29 @@ async fn save_inner(
         .execute(&mut **tx)
         .await?;
     }
-    let audited: Vec<_> = writes
-        .iter()
-        .map(|(student, key, mark, old, revision)| {
-            json!({
-                "student": student, "assessment": key, "old": old,
-                "new": mark.map(Mark::to_sheet_string).unwrap_or_default(), "revision": revision,
+    let saved = SavedMarks {
+        sheet,
+        term,
+        stream,
+        subject,
+        subject_name: subject_en.clone(),
+        status: status.code().to_owned(),
+        after_approval,
+        within_allocation: allocated,
+        reason: reason.clone(),
+        cells: writes
+            .iter()
+            .map(|(student, key, mark, old, revision)| AuditedCell {
+                student: *student,
+                assessment: key.clone(),
+                old: old.clone(),
+                new: mark.map(Mark::to_sheet_string).unwrap_or_default(),
+                revision: *revision,
             })
-        })
-        .collect();
-    let mut details = json!({
-        "sheet": sheet, "term": term, "stream": stream, "subject": subject, "subject_name": subject_en,
-        "status": status.code(), "after_approval": after_approval, "within_allocation": allocated,
-        "reason": reason, "cells": audited,
-    });
-    if let (Some(origin), Some(fields)) = (origin, details.as_object_mut()) {
-        fields.insert("upload".to_owned(), origin);
-    }
+            .collect(),
+        upload: origin,
+    };
+    let details = serde_json::to_value(&saved).map_err(|e| DomainError::Internal(e.to_string()))?;
     let seq = audit::append(tx, w.by.at, w.by.actor, actions::MARKS_SAVED, &sheet.to_string(), details).await?;
     if after_approval {
         for (student, key, mark, old, _) in &writes {
@@ -281,6 +342,7 @@ async fn save_inner(
             .await?;
         }
     }
+    report.changed_approved = after_approval;
     report.saved.extend(writes.into_iter().map(|(student, assessment, _, _, revision)| SavedCell { student, assessment, revision }));
     Ok(report)
 }
@@ -300,23 +362,10 @@ pub struct MarkMismatch {
 
 /// Compares every mark with the last audited value of its cell (`kilele audit verify`).
 pub async fn verify_marks(tx: &mut TenantTx) -> Result<Vec<MarkMismatch>, DomainError> {
-    let mut audited: HashMap<(Uuid, Uuid, String), (String, i64)> = HashMap::new();
-    for r in sqlx::query("SELECT details FROM audit_log WHERE action = $1 ORDER BY seq")
-        .bind(actions::MARKS_SAVED.as_str())
-        .fetch_all(&mut **tx)
-        .await?
-    {
-        let details: serde_json::Value = r.try_get("details")?;
-        let sheet = details.get("sheet").and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok());
-        let Some(sheet) = sheet else { continue };
-        for cell in details.get("cells").and_then(|c| c.as_array()).into_iter().flatten() {
-            let student = cell.get("student").and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok());
-            let assessment = cell.get("assessment").and_then(|v| v.as_str());
-            let new = cell.get("new").and_then(|v| v.as_str()).unwrap_or_default();
-            let revision = cell.get("revision").and_then(|v| v.as_i64()).unwrap_or(0);
-            if let (Some(student), Some(assessment)) = (student, assessment) {
-                audited.insert((sheet, student, assessment.to_owned()), (new.to_owned(), revision));
-            }
+    let mut audited: HashMap<(Uuid, Uuid, String), (String, i32)> = HashMap::new();
+    for entry in saved_marks(tx, None).await? {
+        for cell in entry.saved.cells {
+            audited.insert((entry.saved.sheet, cell.student, cell.assessment), (cell.new, cell.revision));
         }
     }
     let mut mismatches = Vec::new();
@@ -331,7 +380,7 @@ pub async fn verify_marks(tx: &mut TenantTx) -> Result<Vec<MarkMismatch>, Domain
         let stored = stored_mark(r.try_get("score_hundredths")?, special.as_deref()).map(Mark::to_sheet_string).unwrap_or_default();
         let revision: i32 = r.try_get("revision")?;
         let (expected, expected_revision) = audited.remove(&key).unwrap_or_default();
-        if expected != stored || expected_revision != i64::from(revision) {
+        if expected != stored || expected_revision != revision {
             mismatches.push(MarkMismatch { sheet: key.0, student: key.1, assessment: key.2, audited: expected, stored });
         }
     }

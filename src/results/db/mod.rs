@@ -28,6 +28,7 @@ pub use uploads::*;
 pub use workflow::*;
 
 use crate::identity::store::ChangedBy;
+use crate::identity::{Permission, Principal};
 use uuid::Uuid;
 
 /// Who is writing marks and what they may do beyond their own allocations.
@@ -39,4 +40,19 @@ pub struct Writer<'a> {
     pub may_amend: bool,
     /// May approve and return sheets, and so read every sheet.
     pub may_decide: bool,
+}
+
+impl Reader {
+    /// What `me`'s permissions let them do with sheets.
+    pub fn of(me: &Principal) -> Self {
+        Self { user: me.user_id, may_decide: me.can(Permission::ResultsApprove), may_amend: me.can(Permission::ResultsAmend) }
+    }
+}
+
+impl<'a> Writer<'a> {
+    /// `me` writing, as `by` records it.
+    pub fn of(me: &Principal, by: ChangedBy<'a>) -> Self {
+        let r = Reader::of(me);
+        Self { user: r.user, by, may_amend: r.may_amend, may_decide: r.may_decide }
+    }
 }

@@ -124,14 +124,10 @@ pub async fn term_setup(tx: &mut TenantTx, term: Uuid, level: Uuid, band: Band, 
     Ok(TermSetup { assessments: default_assessments(band), scheme, scheme_id: None, stored: false })
 }
 
-/// Writes the defaults the first time marks are saved for the level and term (the preset
-/// is copied into the school's schemes once, by key and version). Returns the setup as
-/// stored.
-pub async fn ensure_term_setup(tx: &mut TenantTx, term: Uuid, level: Uuid, band: Band, year: i32) -> Result<TermSetup, DomainError> {
-    let setup = term_setup(tx, term, level, band, year).await?;
-    if setup.stored {
-        return Ok(setup);
-    }
+/// Writes `setup` (the defaults: not yet stored) for the level's term, copying its preset
+/// into the school's schemes once (by key and version). Returns the scheme's id. Two first
+/// saves at once: the second finds the first's rows.
+pub async fn store_term_setup(tx: &mut TenantTx, term: Uuid, level: Uuid, setup: &TermSetup) -> Result<Uuid, DomainError> {
     let tenant = tx.tenant();
     let definition = serde_json::to_value(&setup.scheme).map_err(internal)?;
     let scheme_id: Uuid = sqlx::query_scalar(
@@ -148,17 +144,18 @@ pub async fn ensure_term_setup(tx: &mut TenantTx, term: Uuid, level: Uuid, band:
     .fetch_one(&mut **tx)
     .await?;
     let assessments = serde_json::to_value(&setup.assessments).map_err(internal)?;
-    // Two first saves at once: the second finds the first's row.
-    sqlx::query(
-        "INSERT INTO term_assessments (tenant_id, term_id, level_id, definition, scheme_id) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (tenant_id, term_id, level_id) DO NOTHING",
+    let stored: Uuid = sqlx::query_scalar(
+        "WITH added AS (
+             INSERT INTO term_assessments (tenant_id, term_id, level_id, definition, scheme_id) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id, term_id, level_id) DO NOTHING RETURNING scheme_id)
+         SELECT scheme_id FROM added UNION ALL SELECT scheme_id FROM term_assessments WHERE term_id = $2 AND level_id = $3 LIMIT 1",
     )
     .bind(tenant.0)
     .bind(term)
     .bind(level)
     .bind(&assessments)
     .bind(scheme_id)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    term_setup(tx, term, level, band, year).await
+    Ok(stored)
 }

@@ -78,22 +78,27 @@ pub(super) fn stored_mark(score: Option<i32>, special: Option<&str>) -> Option<M
     }
 }
 
-/// The stored entries of a sheet, by (student, assessment key).
+/// The sheet's stored entries by (student, assessment), with who wrote each (the grid,
+/// a save's revision checks and an upload's preview all read them here).
 pub(super) async fn current_entries(
     tx: &mut TenantTx,
     sheet: Uuid,
-) -> Result<std::collections::HashMap<(Uuid, String), Entry>, DomainError> {
+) -> Result<std::collections::HashMap<(Uuid, String), (Entry, String)>, DomainError> {
     let mut stored = std::collections::HashMap::new();
-    for r in sqlx::query("SELECT student_id, assessment, score_hundredths, special, revision FROM marks WHERE sheet_id = $1")
-        .bind(sheet)
-        .fetch_all(&mut **tx)
-        .await?
+    for r in sqlx::query(
+        "SELECT m.student_id, m.assessment, m.score_hundredths, m.special, m.revision, u.display_name
+           FROM marks m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.written_by
+          WHERE m.sheet_id = $1",
+    )
+    .bind(sheet)
+    .fetch_all(&mut **tx)
+    .await?
     {
         let special: Option<String> = r.try_get("special")?;
         if let Some(mark) = stored_mark(r.try_get("score_hundredths")?, special.as_deref()) {
             stored.insert(
                 (r.try_get("student_id")?, r.try_get("assessment")?),
-                Entry { text: mark.to_sheet_string(), revision: r.try_get("revision")? },
+                (Entry { text: mark.to_sheet_string(), revision: r.try_get("revision")? }, r.try_get("display_name")?),
             );
         }
     }
@@ -133,7 +138,7 @@ pub async fn sheet_view(tx: &mut TenantTx, term: Uuid, stream: Uuid, subject: Uu
             student_id: id,
             admission_no,
             name,
-            entries: setup.assessments.assessments().iter().map(|a| stored.remove(&(id, a.key.clone()))).collect(),
+            entries: setup.assessments.assessments().iter().map(|a| stored.remove(&(id, a.key.clone())).map(|e| e.0)).collect(),
         })
         .collect();
     let open = status.open_for_entry();
@@ -196,6 +201,7 @@ pub async fn term_overview(tx: &mut TenantTx, term: Uuid, teacher: Option<Uuid>)
                 subject_id: r.try_get("subject_id")?,
                 level_id: r.try_get("level_id")?,
                 class_name: crate::academic::class_name(&r.try_get::<String, _>("level")?, &r.try_get::<String, _>("stream")?),
+                level_name: r.try_get("level")?,
                 subject_en: r.try_get("name_en")?,
                 subject_sw: r.try_get("name_sw")?,
                 teacher: r.try_get("teacher")?,

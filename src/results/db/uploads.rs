@@ -5,8 +5,8 @@
 //! nothing, and a conflict for any cell someone changed since the preview. The file format
 //! and the row checks are in [`crate::results::upload`].
 
-use super::marks::save_marks_from;
-use super::setup::{place, term_setup, SheetPlace};
+use super::marks::{may_write, save_marks_from, status_allows};
+use super::setup::{place, term_setup};
 use super::sheets::{current_entries, is_allocated, sheet_row, stream_students, subject_names};
 use super::Writer;
 use crate::db::TenantTx;
@@ -21,23 +21,6 @@ use uuid::Uuid;
 
 fn internal(e: impl std::fmt::Display) -> DomainError {
     DomainError::Internal(e.to_string())
-}
-
-/// The rules of [`save_marks`](super::save_marks), checked before a file is kept: the
-/// writer's allocation, or an approver or amender (`Forbidden` otherwise); an open sheet, or
-/// an approved one with the amend permission (`status`).
-async fn check_writer(tx: &mut TenantTx, place: &SheetPlace, subject: Uuid, status: SheetStatus, w: Writer<'_>) -> Result<(), DomainError> {
-    let allocated = is_allocated(tx, place, subject, w.user).await?;
-    if !allocated && !w.may_decide && !w.may_amend {
-        return Err(DomainError::Forbidden);
-    }
-    if status.locked() && !w.may_amend {
-        return Err(ValidationError::new("status", "results-error-sheet-locked").into());
-    }
-    if !status.locked() && !status.open_for_entry() {
-        return Err(ValidationError::new("status", "results-error-sheet-submitted").into());
-    }
-    Ok(())
 }
 
 /// Checks an uploaded file for the sheet of `subject` for `stream` in `term` against the
@@ -58,12 +41,14 @@ pub async fn save_upload(
     let place = place(tx, term, stream).await?;
     subject_names(tx, subject).await?;
     let sheet = sheet_row(tx, term, stream, subject, false).await?;
-    check_writer(tx, &place, subject, sheet.as_ref().map_or(SheetStatus::Draft, |s| s.1), w).await?;
+    // save_marks' rules, checked before a file is kept.
+    may_write(is_allocated(tx, &place, subject, w.user).await?, w)?;
+    status_allows(sheet.as_ref().map_or(SheetStatus::Draft, |s| s.1), w)?;
     let rows = upload::read_file(file_name, bytes)?;
     let setup = term_setup(tx, term, place.level_id, place.band, place.year).await?;
     let roster = stream_students(tx, stream).await?;
     let current = match &sheet {
-        Some((id, _, _)) => current_entries(tx, *id).await?,
+        Some((id, _, _)) => current_entries(tx, *id).await?.into_iter().map(|(key, (entry, _))| (key, entry)).collect(),
         None => Default::default(),
     };
     let checked = upload::check_rows(rows, &setup.assessments, &roster, &current);
@@ -175,10 +160,15 @@ pub async fn upload_view(
 /// its preview showed, in one [`save_marks`](super::save_marks) (one audit entry naming the
 /// upload). When someone changed a cell since, nothing is written and the outcome lists
 /// those cells; either outcome is kept with the upload (a saved upload's marks are wiped).
-/// Returns the outcome and the upload's term. Refused: not the writer's upload, another
+/// Returns the outcome, the upload's term and whether approved marks were changed. Refused: not the writer's upload, another
 /// school's or expired (`NotFound`); already saved, stopped by a conflict before, or with
 /// errors (field `upload`); anything [`save_marks`](super::save_marks) refuses.
-pub async fn commit_upload(tx: &mut TenantTx, id: Uuid, reason: Option<&str>, w: Writer<'_>) -> Result<(UploadOutcome, Uuid), DomainError> {
+pub async fn commit_upload(
+    tx: &mut TenantTx,
+    id: Uuid,
+    reason: Option<&str>,
+    w: Writer<'_>,
+) -> Result<(UploadOutcome, Uuid, bool), DomainError> {
     // Locked, so a double click cannot save twice.
     let row = sqlx::query(
         "SELECT term_id, stream_id, subject_id, file_name, checked, outcome, committed_at FROM mark_uploads
@@ -239,5 +229,5 @@ pub async fn commit_upload(tx: &mut TenantTx, id: Uuid, reason: Option<&str>, w:
     .bind(w.by.at)
     .execute(&mut **tx)
     .await?;
-    Ok((outcome, s.term))
+    Ok((outcome, s.term, report.changed_approved))
 }

@@ -1,6 +1,6 @@
 //! The sheet workflow (submit, approve, return) and publishing a class's results.
 
-use super::setup::{band_of, ensure_term_setup, place, term_setup, TermSetup};
+use super::setup::{band_of, place, store_term_setup, term_setup, TermSetup};
 use super::sheets::{is_allocated, sheet_row, stored_mark};
 use super::Writer;
 use crate::academic::Band;
@@ -98,8 +98,6 @@ pub struct ClassMarks {
     pub class_names: Vec<String>,
     pub entries: Vec<Vec<Vec<Option<Mark>>>>,
     pub setup: TermSetup,
-    pub band: Band,
-    pub year: i32,
     pub sheet_ids: Vec<Uuid>,
     /// Every allocated sheet is approved (or published).
     pub all_approved: bool,
@@ -146,7 +144,8 @@ pub async fn class_marks(tx: &mut TenantTx, term: Uuid, level: Uuid) -> Result<C
     .fetch_all(&mut **tx)
     .await?;
     let mut subjects: Vec<SubjectName> = Vec::new();
-    let mut subject_index: HashMap<Uuid, usize> = HashMap::new();
+    // The subjects' ids, in the order of `subjects`.
+    let mut subject_ids: Vec<Uuid> = Vec::new();
     // sheet id → (stream, subject index)
     let mut sheet_of: HashMap<Uuid, (Uuid, usize)> = HashMap::new();
     let mut all_approved = !sheets.is_empty();
@@ -154,11 +153,14 @@ pub async fn class_marks(tx: &mut TenantTx, term: Uuid, level: Uuid) -> Result<C
         let status = r.try_get::<Option<String>, _>("status")?.as_deref().and_then(SheetStatus::parse);
         all_approved &= matches!(status, Some(SheetStatus::Approved | SheetStatus::Published));
         let subject: Uuid = r.try_get("subject_id")?;
-        let next = subjects.len();
-        let index = *subject_index.entry(subject).or_insert(next);
-        if index == next {
-            subjects.push(SubjectName { code: r.try_get("code")?, en: r.try_get("name_en")?, sw: r.try_get("name_sw")? });
-        }
+        let index = match subject_ids.iter().position(|s| *s == subject) {
+            Some(i) => i,
+            None => {
+                subject_ids.push(subject);
+                subjects.push(SubjectName { code: r.try_get("code")?, en: r.try_get("name_en")?, sw: r.try_get("name_sw")? });
+                subject_ids.len() - 1
+            }
+        };
         if let Some(sheet) = r.try_get::<Option<Uuid>, _>("sheet_id")? {
             sheet_of.insert(sheet, (r.try_get("stream_id")?, index));
         }
@@ -216,13 +218,10 @@ pub async fn class_marks(tx: &mut TenantTx, term: Uuid, level: Uuid) -> Result<C
         let subjects_of: Vec<SheetSubject> = taken
             .iter()
             .zip(&entries)
-            .map(|(s, e)| {
-                let subject_id = subject_index.iter().find(|(_, i)| *i == s).map(|(id, _)| *id);
-                SheetSubject {
-                    subject: *s,
-                    principal: band == Band::ALevel && subject_id.is_some_and(|sid| principals.contains(&sid)),
-                    marks: e.clone(),
-                }
+            .map(|(s, e)| SheetSubject {
+                subject: *s,
+                principal: band == Band::ALevel && subject_ids.get(*s).is_some_and(|id| principals.contains(id)),
+                marks: e.clone(),
             })
             .collect();
         let stream_name: String = r.try_get("stream")?;
@@ -246,8 +245,6 @@ pub async fn class_marks(tx: &mut TenantTx, term: Uuid, level: Uuid) -> Result<C
         class_names,
         entries: student_marks,
         setup,
-        band,
-        year,
         sheet_ids,
         all_approved,
         published,
@@ -271,21 +268,11 @@ pub async fn publish_class(tx: &mut TenantTx, term: Uuid, level: Uuid, w: Writer
     }
     // Publishing freezes what graded the class: the defaults are written if nothing was yet.
     let ClassMarks {
-        term_label,
-        level_name,
-        subjects,
-        sheet,
-        student_ids: ids,
-        class_names,
-        entries: student_marks,
-        sheet_ids,
-        band,
-        year,
-        ..
+        term_label, level_name, subjects, sheet, student_ids: ids, class_names, entries: student_marks, sheet_ids, setup, ..
     } = class;
-    let setup = ensure_term_setup(tx, term, level, band, year).await?;
-    let Some(scheme_id) = setup.scheme_id else {
-        return Err(DomainError::Internal("the term's setup was not stored".into()));
+    let scheme_id = match setup.scheme_id {
+        Some(id) => id,
+        None => store_term_setup(tx, term, level, &setup).await?,
     };
     let results = compute(&sheet, &setup.assessments, &setup.scheme)?;
     let tenant = tx.tenant();
