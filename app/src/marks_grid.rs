@@ -28,7 +28,6 @@ pub use stub::MarksGrid;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GridLabels {
     pub student: String,
-    pub admission_no: String,
     pub score: String,
     pub grade: String,
     pub saved: String,

@@ -55,12 +55,7 @@ pub async fn upload(State(st): State<AppState>, Path(ids): Path<(String, String,
     let saved = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
         let actor = kilele::audit::Actor::user(me.user_id, &me.email);
-        let w = Writer {
-            user: me.user_id,
-            by: ChangedBy { actor: &actor, at: st.deps.clock.now() },
-            may_amend: me.can(Permission::ResultsAmend),
-            may_decide: me.can(Permission::ResultsApprove),
-        };
+        let w = Writer::of(&me, ChangedBy { actor: &actor, at: st.deps.clock.now() });
         let id = kilele::results::db::save_upload(&mut tx, sheet.0, sheet.1, sheet.2, &name, &bytes, w).await?;
         tx.commit().await?;
         Ok::<_, DomainError>(id)
@@ -88,9 +83,7 @@ pub async fn template(State(st): State<AppState>, Path(ids): Path<(String, Strin
     };
     let view = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let reader =
-            Reader { user: me.user_id, may_decide: me.can(Permission::ResultsApprove), may_amend: me.can(Permission::ResultsAmend) };
-        kilele::results::db::sheet_view(&mut tx, term, stream, subject, reader).await
+        kilele::results::db::sheet_view(&mut tx, term, stream, subject, Reader::of(&me)).await
     }
     .await;
     match view {

@@ -81,10 +81,7 @@ pub struct FamilyData {
 #[server(endpoint = "portal/family")]
 pub async fn family_view() -> Result<FamilyData, AppError> {
     use kilele::identity::Permission;
-    let ctx = crate::ctx::request_ctx();
-    let me = ctx.principal.as_ref().ok_or(AppError::Unauthenticated)?;
-    let permission = if me.can(Permission::PortalChildrenRead) { Permission::PortalChildrenRead } else { Permission::PortalSelfRead };
-    let mut s = scope::Scope::school(permission).await?;
+    let mut s = scope::Scope::school_any(&[Permission::PortalChildrenRead, Permission::PortalSelfRead]).await?;
     let mut view = FamilyData::default();
     if s.me.can(Permission::PortalChildrenRead) {
         view.children = kilele::academic::store::children_of_guardian(&mut s.tx, s.me.user_id).await?;

@@ -25,16 +25,6 @@ pub struct TermSheets {
 }
 
 #[cfg(feature = "ssr")]
-fn writer<'a>(me: &kilele::identity::Principal, change: &'a super::scope::Change) -> kilele::results::db::Writer<'a> {
-    kilele::results::db::Writer {
-        user: me.user_id,
-        by: change.by(),
-        may_amend: me.can(Permission::ResultsAmend),
-        may_decide: me.can(Permission::ResultsApprove),
-    }
-}
-
-#[cfg(feature = "ssr")]
 async fn term_sheets(s: &mut Scope, mine: bool) -> Result<TermSheets, AppError> {
     let Some((term, label)) = kilele::results::db::current_term(&mut s.tx).await? else {
         return Ok(TermSheets { term_id: None, term_label: String::new(), sheets: Vec::new() });
@@ -72,12 +62,7 @@ pub async fn results_overview() -> Result<TermSheets, AppError> {
 pub async fn mark_sheet(term: String, stream: String, subject: String) -> Result<SheetView, AppError> {
     let mut s = Scope::school_any(&[Permission::ResultsEnter, Permission::ResultsApprove]).await?;
     let (term, stream, subject) = (parse_uuid("term", &term)?, parse_uuid("stream", &stream)?, parse_uuid("subject", &subject)?);
-    let reader = kilele::results::db::Reader {
-        user: s.me.user_id,
-        may_decide: s.me.can(Permission::ResultsApprove),
-        may_amend: s.me.can(Permission::ResultsAmend),
-    };
-    let view = kilele::results::db::sheet_view(&mut s.tx, term, stream, subject, reader).await?;
+    let view = kilele::results::db::sheet_view(&mut s.tx, term, stream, subject, kilele::results::db::Reader::of(&s.me)).await?;
     s.end_read(view)
 }
 
@@ -92,10 +77,10 @@ pub async fn save_marks(
     reason: Option<String>,
 ) -> Result<SaveReport, AppError> {
     let mut s = Scope::school_any(&[Permission::ResultsEnter, Permission::ResultsAmend]).await?;
-    let w = writer(&s.me, &s.change);
+    let w = kilele::results::db::Writer::of(&s.me, s.change.by());
     let report = kilele::results::db::save_marks(&mut s.tx, term, stream, subject, &cells, reason.as_deref(), w).await?;
     if report.is_clean() {
-        if w.may_amend && reason.is_some() {
+        if report.changed_approved {
             // A change of approved marks: score the term again soon.
             queue_scoring(&mut s, term).await?;
         }
@@ -125,9 +110,9 @@ pub async fn commit_mark_upload(upload: String, reason: Option<String>) -> Resul
     let mut s = Scope::school_any(&[Permission::ResultsEnter, Permission::ResultsAmend]).await?;
     let id = parse_uuid("upload", &upload)?;
     let reason = reason.filter(|r| !r.trim().is_empty());
-    let w = writer(&s.me, &s.change);
-    let (outcome, term) = kilele::results::db::commit_upload(&mut s.tx, id, reason.as_deref(), w).await?;
-    if matches!(outcome, UploadOutcome::Saved { .. }) && w.may_amend && reason.is_some() {
+    let w = kilele::results::db::Writer::of(&s.me, s.change.by());
+    let (outcome, term, changed_approved) = kilele::results::db::commit_upload(&mut s.tx, id, reason.as_deref(), w).await?;
+    if changed_approved {
         // A change of approved marks: score the term again soon.
         queue_scoring(&mut s, term).await?;
     }
@@ -143,7 +128,7 @@ pub async fn step_mark_sheet(term: String, stream: String, subject: String, step
     let permission = if step == WorkflowStep::Submit { Permission::ResultsEnter } else { Permission::ResultsApprove };
     let mut s = Scope::school(permission).await?;
     let (term, stream, subject) = (parse_uuid("term", &term)?, parse_uuid("stream", &stream)?, parse_uuid("subject", &subject)?);
-    let w = writer(&s.me, &s.change);
+    let w = kilele::results::db::Writer::of(&s.me, s.change.by());
     kilele::results::db::step_sheet(&mut s.tx, term, stream, subject, step, comment.as_deref(), w).await?;
     queue_scoring(&mut s, term).await?;
     s.commit(()).await
@@ -154,7 +139,7 @@ pub async fn step_mark_sheet(term: String, stream: String, subject: String, step
 pub async fn publish_results(term: String, level: String) -> Result<(), AppError> {
     let mut s = Scope::school(Permission::ResultsPublish).await?;
     let (term, level) = (parse_uuid("term", &term)?, parse_uuid("level", &level)?);
-    let w = writer(&s.me, &s.change);
+    let w = kilele::results::db::Writer::of(&s.me, s.change.by());
     kilele::results::db::publish_class(&mut s.tx, term, level, w).await?;
     queue_scoring(&mut s, term).await?;
     s.commit(()).await
@@ -221,12 +206,10 @@ pub async fn resolve_result_flag(flag: String, comment: String) -> Result<(), Ap
 #[server(endpoint = "portal/results")]
 pub async fn child_results(student: String) -> Result<Vec<PublishedTerm>, AppError> {
     use kilele::results::db::PortalReader;
-    let ctx = crate::ctx::request_ctx();
-    let me = ctx.principal.as_ref().ok_or(AppError::Unauthenticated)?;
-    let guardian = me.can(Permission::PortalChildrenRead);
-    let mut s = Scope::school(if guardian { Permission::PortalChildrenRead } else { Permission::PortalSelfRead }).await?;
+    let mut s = Scope::school_any(&[Permission::PortalChildrenRead, Permission::PortalSelfRead]).await?;
     let student = parse_uuid("student", &student)?;
-    let reader = if guardian { PortalReader::Guardian(s.me.user_id) } else { PortalReader::Student(s.me.user_id) };
+    let reader =
+        if s.me.can(Permission::PortalChildrenRead) { PortalReader::Guardian(s.me.user_id) } else { PortalReader::Student(s.me.user_id) };
     let terms = kilele::results::db::published_results(&mut s.tx, reader, student).await?;
     s.end_read(terms)
 }

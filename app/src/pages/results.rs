@@ -84,7 +84,6 @@ pub fn TeacherMarksPage() -> impl IntoView {
 fn grid_labels(t: &RequestCtx) -> GridLabels {
     GridLabels {
         student: t.t("results-student"),
-        admission_no: t.t("admission-no"),
         score: t.t("results-term-score"),
         grade: t.t("results-grade"),
         saved: t.t("results-saved"),
@@ -394,11 +393,10 @@ pub fn ResultsAdminPage() -> impl IntoView {
                         // Classes (levels) in order, with whether all their sheets are approved.
                         let mut levels: Vec<(uuid::Uuid, String, bool, bool)> = Vec::new();
                         for s in &ts.sheets {
-                            let level_name = s.class_name.trim_end_matches(|c: char| c.is_ascii_uppercase() || c == ' ').to_owned();
                             let approved = matches!(s.status, Some(SheetStatus::Approved | SheetStatus::Published));
                             match levels.iter_mut().find(|l| l.0 == s.level_id) {
                                 Some(l) => l.2 &= approved,
-                                None => levels.push((s.level_id, level_name, approved, s.published)),
+                                None => levels.push((s.level_id, s.level_name.clone(), approved, s.published)),
                             }
                         }
                         let term = ts.term_id.map(|t| t.to_string()).unwrap_or_default();
@@ -566,7 +564,7 @@ pub fn FlagsPage() -> impl IntoView {
                             let done = f.resolution.clone().map(|r| view! { <p><small>{format!("{} — {}", f.resolved_by.clone().unwrap_or_default(), r)}</small></p> });
                             view! {
                                 <tr data-kind=f.kind.clone() data-open=open.to_string()>
-                                    <td>{t.t(&format!("results-flag-{}", f.kind.replace('_', "-")))}</td>
+                                    <td>{kilele::results::FlagKind::parse(&f.kind).map(|k| t.t(k.label_key())).unwrap_or_else(|| f.kind.clone())}</td>
                                     <td>{f.raised_at.format("%Y-%m-%d %H:%M").to_string()}</td>
                                     <td>{f.class_name.clone().unwrap_or_default()}" "{f.subject.clone().unwrap_or_default()}</td>
                                     <td>{f.student.clone().unwrap_or_default()}</td>

@@ -194,7 +194,7 @@ async fn a_teacher_enters_marks_checked_all_or_nothing_without_overwriting_anyon
 
 /// Fills every sheet of a level with marks that depend on the student's place and the
 /// subject, as its (reassigned) teacher.
-async fn fill_level(app: &TestApp, teacher: &Browser, term: Uuid, sheets: &[(Uuid, Uuid)]) {
+async fn fill_level(teacher: &Browser, term: Uuid, sheets: &[(Uuid, Uuid)]) {
     for (si, (stream, subject)) in sheets.iter().enumerate() {
         let (status, view) = sheet(teacher, term, *stream, *subject).await;
         assert_eq!(status, 200, "{view}");
@@ -211,7 +211,6 @@ async fn fill_level(app: &TestApp, teacher: &Browser, term: Uuid, sheets: &[(Uui
         assert_eq!(status, 200, "{report}");
         assert!(report["conflicts"].as_array().unwrap().is_empty());
     }
-    let _ = app;
 }
 
 #[tokio::test]
@@ -263,7 +262,7 @@ async fn submitted_returned_approved_published_then_seen_by_the_parent_and_amend
     let admin = app.login_as(Some(KHSS), "admin").await;
     let parent = app.login_as(Some(KHSS), "parent").await;
 
-    fill_level(&app, &teacher, term, &sheets).await;
+    fill_level(&teacher, term, &sheets).await;
     // Nothing published yet: the parent sees an empty state.
     let (status, html) = parent.get_text(&format!("/portal/results/{child}")).await;
     assert_eq!(status, 200);
