@@ -24,7 +24,13 @@ pub async fn broadsheet_xlsx(State(st): State<AppState>, Path((term, level)): Pa
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
         let class = kilele::results::db::class_marks(&mut tx, term, level).await?;
         let results = kilele::results::compute(&class.sheet, &class.setup.assessments, &class.setup.scheme)?;
-        let body = kilele::results::xlsx::broadsheet_xlsx(&results).map_err(|e| DomainError::Internal(e.to_string()))?;
+        // Column and sheet words in the reader's language (keys `results-col-<word>`).
+        let label = |word: &str| {
+            let key = format!("results-col-{}", word.replace('_', "-"));
+            let text = app::i18n::t(lang, &key);
+            (text != key).then_some(text)
+        };
+        let body = kilele::results::xlsx::broadsheet_xlsx_in(&results, &label).map_err(|e| DomainError::Internal(e.to_string()))?;
         let actor = kilele::audit::Actor::user(me.user_id, &me.email);
         let details = serde_json::json!({ "term": term, "level": level, "students": results.students.len(), "format": "xlsx" });
         kilele::audit::append(&mut tx, st.deps.clock.now(), &actor, kilele::audit::actions::RESULTS_EXPORTED, &level.to_string(), details)

@@ -52,10 +52,39 @@ fn write_text(sheet: &mut Worksheet, row: u32, col: u16, text: &str, plain: Opti
     Ok(())
 }
 
-fn write_table(sheet: &mut Worksheet, name: &str, table: &Table, frozen_cols: u16, f: &Formats) -> Result<(), XlsxError> {
-    sheet.set_name(name)?;
+/// The words of the workbook in the reader's language: `label(word)` is the translation of
+/// a column's or sheet's word (`admission_no`, `grade`, `division`, `broadsheet`, `class` …),
+/// or `None` to keep it. Subject codes and grades are the school's own and stay as they are.
+pub type Labels<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// A header as the reader says it: the word itself, `<subject> grade`, `division I` or
+/// `grade A`, with the known word translated.
+fn header_text(title: &str, label: Labels<'_>) -> String {
+    if let Some(text) = label(title) {
+        return text;
+    }
+    if let Some(subject) = title.strip_suffix(" grade") {
+        return format!("{subject} {}", label("grade").unwrap_or_else(|| "grade".into()));
+    }
+    for word in ["division", "grade"] {
+        if let Some(rest) = title.strip_prefix(word).and_then(|r| r.strip_prefix(' ')) {
+            return format!("{} {rest}", label(word).unwrap_or_else(|| word.into()));
+        }
+    }
+    title.to_owned()
+}
+
+fn write_table(
+    sheet: &mut Worksheet,
+    name: &str,
+    table: &Table,
+    frozen_cols: u16,
+    f: &Formats,
+    label: Labels<'_>,
+) -> Result<(), XlsxError> {
+    sheet.set_name(label(&name.to_lowercase()).unwrap_or_else(|| name.to_owned()))?;
     for (c, title) in table.header.iter().enumerate() {
-        write_text(sheet, 0, col_index(c), title, Some(&f.header), &f.quoted_header)?;
+        write_text(sheet, 0, col_index(c), &header_text(title, label), Some(&f.header), &f.quoted_header)?;
     }
     for (r, cells) in table.rows.iter().enumerate() {
         let row = row_index(r.saturating_add(1));
@@ -78,8 +107,14 @@ fn write_table(sheet: &mut Worksheet, name: &str, table: &Table, frozen_cols: u1
     Ok(())
 }
 
-/// The class's results as an XLSX workbook; see the module documentation.
+/// The class's results as an XLSX workbook, its words in English; see the module
+/// documentation.
 pub fn broadsheet_xlsx(results: &ClassResults) -> Result<Vec<u8>, XlsxError> {
+    broadsheet_xlsx_in(results, &|_| None)
+}
+
+/// [`broadsheet_xlsx`] with its sheet names and column headers in the reader's language.
+pub fn broadsheet_xlsx_in(results: &ClassResults, label: Labels<'_>) -> Result<Vec<u8>, XlsxError> {
     let formats = Formats {
         header: Format::new().set_bold(),
         fixed: Format::new().set_num_format("0.00"),
@@ -89,14 +124,44 @@ pub fn broadsheet_xlsx(results: &ClassResults) -> Result<Vec<u8>, XlsxError> {
     let third = if uses_divisions(results) { SHEETS[2] } else { GRADES_SHEET };
     let mut workbook = Workbook::new();
     // The admission number and the name stay in view while scrolling across the subjects.
-    write_table(workbook.add_worksheet(), SHEETS[0], &broadsheet_table(results), 2, &formats)?;
-    write_table(workbook.add_worksheet(), SHEETS[1], &subjects_table(results), 1, &formats)?;
-    write_table(workbook.add_worksheet(), third, &summary_table(results), 1, &formats)?;
+    write_table(workbook.add_worksheet(), SHEETS[0], &broadsheet_table(results), 2, &formats, label)?;
+    write_table(workbook.add_worksheet(), SHEETS[1], &subjects_table(results), 1, &formats, label)?;
+    // The summary's first row is the whole class: its name is a word too.
+    let mut summary = summary_table(results);
+    if let Some(Cell::Text(group)) = summary.rows.first_mut().and_then(|row| row.first_mut()) {
+        if let Some(text) = label(group) {
+            *group = text;
+        }
+    }
+    write_table(workbook.add_worksheet(), third, &summary, 1, &formats, label)?;
     workbook.save_to_buffer()
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn words_are_the_readers() {
+        let label = |w: &str| match w {
+            "admission_no" => Some("Namba ya usajili".to_owned()),
+            "grade" => Some("Daraja".to_owned()),
+            "division" => Some("Daraja la jumla".to_owned()),
+            "broadsheet" => Some("Matokeo".to_owned()),
+            "class" => Some("Darasa".to_owned()),
+            _ => None,
+        };
+        assert_eq!(super::header_text("admission_no", &label), "Namba ya usajili");
+        assert_eq!(super::header_text("MATH grade", &label), "MATH Daraja");
+        assert_eq!(super::header_text("division II", &label), "Daraja la jumla II");
+        assert_eq!(super::header_text("MATH", &label), "MATH");
+        let bytes = super::broadsheet_xlsx_in(&form4(), &label).unwrap();
+        let mut book = open(&bytes);
+        assert_eq!(book.sheet_names()[0], "Matokeo");
+        let sheet = book.worksheet_range("Matokeo").unwrap();
+        assert_eq!(row(&sheet, 0)[0], s("Namba ya usajili"));
+        let third = book.sheet_names()[2].clone();
+        assert_eq!(row(&book.worksheet_range(&third).unwrap(), 1)[0], s("Darasa"));
+    }
+
     use super::super::assessments::AssessmentSet;
     use super::super::compute::compute;
     use super::super::presets;
