@@ -115,6 +115,7 @@ pub const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("student_guardians_tenant_id_student_id_fkey", "guardian_phone", "error-not-found"),
     ("student_guardians_tenant_id_guardian_id_fkey", "guardian_phone", "error-not-found"),
     ("result_publications_tenant_id_term_id_level_id_key", "level", "results-error-already-published"),
+    ("grading_schemes_tenant_id_key_version_key", "scheme", "error-scheme-changed-meanwhile"),
 ];
 
 /// The field error for a violated constraint, from its SQLSTATE and name (`None` when the

@@ -110,6 +110,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/results/sheet/:term/:stream/:subject") view=pages::results::SheetPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/results/sheet/:term/:stream/:subject/upload/:upload") view=pages::results::UploadPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/results/:term/:level") view=pages::results::BroadsheetPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/grading/class/:term/:level") view=pages::grading::ClassGradingPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/grading/schemes") view=pages::grading::SchemesPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/grading/schemes/:id") view=pages::grading::SchemePage ssr=SsrMode::Async/>
                 <Route path=path!("/portal/results/:student") view=pages::results::ChildResultsPage ssr=SsrMode::Async/>
                 <Route path=path!("/accountant") view=pages::accountant::AccountantPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::family::FamilyPage ssr=SsrMode::Async/>

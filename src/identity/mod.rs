@@ -119,6 +119,7 @@ impl Role {
                 ResultsPublish,
                 ResultsAmend,
                 ResultsFlags,
+                ResultsSetup,
             ],
             Self::Teacher => &[TeachingClassesRead, ResultsEnter],
             Self::Accountant => &[FinanceOverviewRead],
@@ -150,10 +151,11 @@ pub enum Permission {
     ResultsPublish,
     ResultsAmend,
     ResultsFlags,
+    ResultsSetup,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         Permission::PlatformTenantsRead,
         Permission::PlatformTenantsManage,
         Permission::SchoolOverviewRead,
@@ -173,6 +175,7 @@ impl Permission {
         Permission::ResultsPublish,
         Permission::ResultsAmend,
         Permission::ResultsFlags,
+        Permission::ResultsSetup,
     ];
 
     pub fn code(self) -> &'static str {
@@ -196,6 +199,7 @@ impl Permission {
             Self::ResultsPublish => "results.publish",
             Self::ResultsAmend => "results.amend",
             Self::ResultsFlags => "results.flags",
+            Self::ResultsSetup => "results.setup",
         }
     }
 

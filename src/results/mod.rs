@@ -17,6 +17,8 @@
 //! - [`sheet`] (`ssr`): the marks CSV a school can export from a spreadsheet, and the
 //!   computed results as CSV. Examples: `docs/examples/results/`.
 //! - [`xlsx`] (`ssr`): the same tables as an XLSX workbook (broadsheet, subjects, divisions).
+//! - [`setup`]: the admin's forms for a class's assessments and for a grading scheme, checked
+//!   row by row into drafts.
 //! - [`upload`]: bulk upload of one mark sheet from CSV or XLSX (the file format, every row
 //!   checked against the stream and the stored marks, the preview and what a commit did).
 
@@ -33,6 +35,7 @@ pub mod published;
 #[cfg(feature = "ssr")]
 pub mod sample;
 pub mod scheme;
+pub mod setup;
 #[cfg(feature = "ssr")]
 pub mod sheet;
 pub mod trend;
@@ -56,7 +59,7 @@ pub use scheme::{
 mod tests {
     use std::collections::BTreeSet;
 
-    const SOURCES: [&str; 22] = [
+    const SOURCES: [&str; 24] = [
         include_str!("marks.rs"),
         include_str!("assessments.rs"),
         include_str!("scheme.rs"),
@@ -79,6 +82,8 @@ mod tests {
         include_str!("views.rs"),
         include_str!("upload.rs"),
         include_str!("db/uploads.rs"),
+        include_str!("setup.rs"),
+        include_str!("db/schemes.rs"),
     ];
 
     /// Every `"error-…"` / `"results-…"` string literal in the sources.

@@ -54,3 +54,59 @@ pub struct PublishedTerm {
     pub published_at: DateTime<Utc>,
     pub result: PublishedResult,
 }
+
+/// A class's (level's) assessments and grading scheme for a term, on the admin's set-up page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelSetupView {
+    pub term_id: Uuid,
+    pub level_id: Uuid,
+    pub term_label: String,
+    pub class_name: String,
+    /// The assessments in force (the defaults until first written), as the form shows them.
+    pub assessments: super::setup::AssessmentsForm,
+    pub scheme: super::GradingScheme,
+    /// The [`SchemeChoice::value`] in force.
+    pub chosen: String,
+    pub choices: Vec<SchemeChoice>,
+    /// Marks are stored: the assessments can no longer change.
+    pub marks_exist: bool,
+    /// Published: the scheme can no longer change either.
+    pub published: bool,
+}
+
+/// A grading scheme a class's term may use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemeChoice {
+    /// A stored scheme's id, or `preset:<key>`.
+    pub value: String,
+    pub name: String,
+    pub version: u32,
+    /// A built-in preset the school has not stored yet.
+    pub preset: bool,
+}
+
+/// One of the school's grading schemes in its list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemeSummary {
+    pub id: Uuid,
+    pub key: String,
+    pub version: u32,
+    pub name: String,
+    pub source: String,
+    /// Results were published with it: an edit makes the next version.
+    pub frozen: bool,
+    /// How many classes' terms use it.
+    pub in_use: i64,
+    /// The newest version of its key.
+    pub latest: bool,
+}
+
+/// One scheme with the form that edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemeView {
+    pub summary: SchemeSummary,
+    pub scheme: super::GradingScheme,
+    pub form: super::setup::SchemeForm,
+    /// A newer version of the same key, if this is not the newest.
+    pub newest: Option<Uuid>,
+}

@@ -118,3 +118,4 @@ error-term-ends-before-start = A term must end after it starts.
 error-term-outside-year = A term's dates must fall inside its year.
 error-term-overlap = Terms cannot overlap another term.
 error-unknown-school = There is no school at this address.
+form-row = Row { $n }

@@ -118,3 +118,4 @@ error-term-ends-before-start = Muhula lazima uishe baada ya kuanza.
 error-term-outside-year = Tarehe za muhula lazima ziwe ndani ya mwaka wake.
 error-term-overlap = Mihula haiwezi kuingiliana.
 error-unknown-school = Hakuna shule kwenye anwani hii.
+form-row = Mstari { $n }

@@ -3,6 +3,7 @@
 //! scope; errors are mapped in one place (`AppError`'s `From` impls).
 
 pub mod classes;
+pub mod grading;
 pub mod import;
 pub mod promotion;
 pub mod results;

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod calendar;
 pub mod classes;
 pub mod family;
+pub mod grading;
 pub mod import;
 pub mod layout;
 pub mod login;
@@ -53,9 +54,21 @@ pub fn NoPortal() -> impl IntoView {
 /// back with its error), shown above the forms.
 #[component]
 pub fn FormErrors() -> impl IntoView {
-    let errors = request_ctx().form_errors();
+    let ctx = request_ctx();
+    let errors = ctx.form_errors();
     (!errors.is_empty()).then(|| {
-        let items = errors.into_iter().map(|(_, m)| view! { <li>{m}</li> }).collect_view();
+        let items = errors
+            .into_iter()
+            .map(|(field, m)| {
+                // A table form's field names its row (`bands.2.min`): say which row, counted from 1.
+                let row = field.split('.').nth(1).and_then(|n| n.parse::<usize>().ok());
+                let text = match row {
+                    Some(n) => format!("{}: {m}", crate::i18n::t_args(ctx.lang, "form-row", &[("n", (n + 1).to_string())])),
+                    None => m,
+                };
+                view! { <li>{text}</li> }
+            })
+            .collect_view();
         view! { <div class="alert" role="alert" data-testid="form-errors"><ul>{items}</ul></div> }
     })
 }

@@ -380,11 +380,15 @@ pub fn ResultsAdminPage() -> impl IntoView {
     let ctx = request_ctx();
     let t = ctx.clone();
     let can_publish = ctx.can(Permission::ResultsPublish);
+    let can_setup = ctx.can(Permission::ResultsSetup);
     view! {
         <Shell title=ctx.t("results-title")>
             <AdminTabs/>
             <FormErrors/>
-            <p><a href="/admin/results/flags" data-testid="flags-link">{ctx.t("results-flags")}</a></p>
+            <p>
+                <a href="/admin/results/flags" data-testid="flags-link">{ctx.t("results-flags")}</a>
+                {can_setup.then(|| view! { " · "<a href="/admin/grading/schemes" data-testid="schemes-link">{ctx.t("grading-schemes")}</a> })}
+            </p>
             <Await future=results_overview() let:sheets>
                 {match sheets.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
@@ -415,7 +419,10 @@ pub fn ResultsAdminPage() -> impl IntoView {
                             } else {
                                 view! { <span class="hint">{t.t("results-not-ready")}</span> }.into_any()
                             };
-                            view! { <li data-level=level.to_string()><a href=href data-testid="broadsheet-link">{name}</a>" " {action}</li> }
+                            let setup = can_setup.then(|| view! {
+                                " · "<a href=format!("/admin/grading/class/{term}/{level}") data-testid="grading-link">{t.t("grading-title")}</a>
+                            });
+                            view! { <li data-level=level.to_string()><a href=href data-testid="broadsheet-link">{name}</a>" " {action}{setup}</li> }
                         }).collect_view();
                         let rows = ts.sheets.iter().map(|s| view! {
                             <tr data-status=s.status.map_or("none", |x| x.code())>

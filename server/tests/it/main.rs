@@ -11,6 +11,7 @@ mod auth;
 mod calendar;
 mod classes;
 mod conflicts;
+mod grading;
 mod import;
 mod marks_upload;
 mod ops;

@@ -66,6 +66,9 @@ const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
         Some("mark_uploads"),
     ),
     ("/admin/results/{term}/{level}", Some("admin"), "/admin/results/{term}/{results_level}", Some("FROM marks")),
+    ("/admin/grading/class/{term}/{level}", Some("admin"), "/admin/grading/class/{term}/{results_level}", Some("FROM marks")),
+    ("/admin/grading/schemes", Some("admin"), "/admin/grading/schemes", Some("grading_schemes")),
+    ("/admin/grading/schemes/{id}", Some("admin"), "/admin/grading/schemes/{scheme}", Some("grading_schemes")),
     ("/portal/results/{student}", Some("parent"), "/portal/results/{child}", Some("published_results")),
 ];
 
@@ -188,7 +191,8 @@ async fn every_page_reads_one_school_through_indexes_at_2000_students() {
             .replace("{child}", &r.child.to_string())
             .replace("{teacher_upload}", &r.teacher_upload.to_string())
             .replace("{admin_upload}", &r.admin_upload.to_string())
-            .replace("{results_level}", &r.level.to_string());
+            .replace("{results_level}", &r.level.to_string())
+            .replace("{scheme}", &r.scheme.to_string());
         let (status, _) = browser.get_text(&path).await;
         let plans = read_plans(&notices.take());
         println!("{path} as {}: {status}, {} statements", who.unwrap_or("nobody"), plans.len());
@@ -216,6 +220,7 @@ struct ResultsIds {
     level: uuid::Uuid,
     teacher_upload: uuid::Uuid,
     admin_upload: uuid::Uuid,
+    scheme: uuid::Uuid,
 }
 
 /// Uploads a marks file for the sheet (its first student's exam) through `page`'s upload
@@ -309,5 +314,11 @@ async fn results_for_the_plans(app: &TestApp, tenant: uuid::Uuid) -> ResultsIds 
     .execute(db)
     .await
     .unwrap();
-    ResultsIds { term, stream, subject, child, level, teacher_upload, admin_upload }
+    // The published class's scheme (stored, frozen): the scheme page reads it.
+    let scheme: uuid::Uuid = sqlx::query_scalar("SELECT scheme_id FROM result_publications WHERE tenant_id = $1 LIMIT 1")
+        .bind(tenant)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    ResultsIds { term, stream, subject, child, level, teacher_upload, admin_upload, scheme }
 }

@@ -120,6 +120,7 @@ const FAMILY: Access = Access::Any(&[P::PortalChildrenRead, P::PortalSelfRead]);
 const RESULTS_ENTER: Access = Access::All(&[P::ResultsEnter]);
 const RESULTS_APPROVE: Access = Access::All(&[P::ResultsApprove]);
 const RESULTS_FLAGS: Access = Access::All(&[P::ResultsFlags]);
+const RESULTS_SETUP: Access = Access::All(&[P::ResultsSetup]);
 /// Who may write marks (`results/save`): the teacher of the sheet, or an amender.
 const MARKS_WRITE: Access = Access::Any(&[P::ResultsEnter, P::ResultsAmend]);
 /// The approver's pages of the marks upload: the same check as [`MARKS_WRITE`] behind the admin
@@ -280,6 +281,14 @@ fn rows() -> Vec<Row> {
         page("/admin/results/{term}/{level}", RESULTS_APPROVE, true, |own, at| {
             vec![get(format!("/admin/results/{}/{}", at.term, at.level)), get(format!("/admin/results/{}/{}", own.term, at.level))]
         }),
+        page("/admin/grading/class/{term}/{level}", RESULTS_SETUP, true, |own, at| {
+            vec![
+                get(format!("/admin/grading/class/{}/{}", at.term, at.level)),
+                get(format!("/admin/grading/class/{}/{}", own.term, at.level)),
+            ]
+        }),
+        page("/admin/grading/schemes", RESULTS_SETUP, false, |_, _| vec![get("/admin/grading/schemes")]),
+        page("/admin/grading/schemes/{id}", RESULTS_SETUP, true, |_, at| vec![get(format!("/admin/grading/schemes/{}", at.scheme))]),
         page("/portal/results/{student}", FAMILY, true, |_, at| vec![get(format!("/portal/results/{}", at.student))]),
         page("/teacher/marks/{term}/{stream}/{subject}/upload/{upload}", MARKS_WRITE, true, |own, at| {
             upload_pages("/teacher/marks", own, at, true)
@@ -324,6 +333,45 @@ fn rows() -> Vec<Row> {
         sfn("/api/admin/results/flags", RESULTS_FLAGS, false, false, |_, _| vec![form("/api/admin/results/flags", &[])]),
         sfn("/api/admin/results/flags/resolve", RESULTS_FLAGS, true, true, |_, at| {
             vec![form("/api/admin/results/flags/resolve", &[("flag", at.flag.to_string()), ("comment", "probe".into())])]
+        }),
+        sfn("/api/admin/grading/class", RESULTS_SETUP, false, true, |own, at| {
+            let p = "/api/admin/grading/class";
+            vec![
+                form(p, &[("term", at.term.to_string()), ("level", at.level.to_string())]),
+                form(p, &[("term", own.term.to_string()), ("level", at.level.to_string())]),
+            ]
+        }),
+        sfn("/api/admin/grading/assessments", RESULTS_SETUP, true, true, |own, at| {
+            let p = "/api/admin/grading/assessments";
+            // A valid set (one exam of 100 %), so only the guard can refuse it.
+            let rows = |term: Uuid, level: Uuid| {
+                vec![
+                    ("term", term.to_string()),
+                    ("level", level.to_string()),
+                    ("rows[0][name]", "Exam".to_owned()),
+                    ("rows[0][max]", "100".to_owned()),
+                    ("rows[0][weight]", "100".to_owned()),
+                    ("rows[0][kind]", "exam".to_owned()),
+                ]
+            };
+            vec![form(p, &rows(at.term, at.level)), form(p, &rows(own.term, at.level)), form(p, &rows(at.term, own.level))]
+        }),
+        sfn("/api/admin/grading/choose", RESULTS_SETUP, true, true, |own, at| {
+            let p = "/api/admin/grading/choose";
+            vec![
+                form(p, &[("term", at.term.to_string()), ("level", at.level.to_string()), ("scheme", "preset:necta-csee-2016".into())]),
+                form(p, &[("term", own.term.to_string()), ("level", own.level.to_string()), ("scheme", at.scheme.to_string())]),
+            ]
+        }),
+        sfn("/api/admin/grading/schemes", RESULTS_SETUP, false, false, |_, _| vec![form("/api/admin/grading/schemes", &[])]),
+        sfn("/api/admin/grading/scheme", RESULTS_SETUP, false, true, |_, at| {
+            vec![form("/api/admin/grading/scheme", &[("id", at.scheme.to_string())])]
+        }),
+        sfn("/api/admin/grading/copy", RESULTS_SETUP, true, true, |_, at| {
+            vec![form("/api/admin/grading/copy", &[("from", at.scheme.to_string()), ("name", "Probe copy".into())])]
+        }),
+        sfn("/api/admin/grading/save", RESULTS_SETUP, true, true, |_, at| {
+            vec![form("/api/admin/grading/save", &[("id", at.scheme.to_string()), ("name", "Probe".into()), ("count", "7".into())])]
         }),
         sfn("/api/portal/results", FAMILY, false, true, |_, at| vec![form("/api/portal/results", &[("student", at.student.to_string())])]),
         sfn("/api/accountant/overview", Access::All(&[P::FinanceOverviewRead]), false, false, |_, _| {
@@ -649,6 +697,8 @@ struct Ids {
     free_master_code: String,
     /// An open tamper flag whose evidence carries the school's prefix.
     flag: Uuid,
+    /// A grading scheme of the school's own, named with the school's prefix.
+    scheme: Uuid,
 }
 
 impl Ids {
@@ -770,6 +820,7 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         mark_upload: Uuid::nil(),
         batch: Uuid::nil(),
         flag: Uuid::nil(),
+        scheme: Uuid::nil(),
         free_master_code: sqlx::query_scalar(
             "SELECT m.code FROM master_subjects m WHERE NOT EXISTS (SELECT 1 FROM school_subjects s WHERE s.tenant_id = $1 AND s.master_code = m.code) ORDER BY m.code LIMIT 1",
         )
@@ -837,6 +888,16 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
     .bind(tenant)
     .bind(ids.term)
     .bind(format!("{}/flag", ids.prefix))
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let scheme = kilele::results::presets::necta_csee_2016().unwrap();
+    ids.scheme = sqlx::query_scalar(
+        "INSERT INTO grading_schemes (tenant_id, key, version, name, definition) VALUES ($1, 'probe-scheme', 1, $2, $3) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(format!("{}/scheme", ids.prefix))
+    .bind(serde_json::to_value(&scheme).unwrap())
     .fetch_one(db)
     .await
     .unwrap();

@@ -324,6 +324,27 @@ async fn submitted_returned_approved_published_then_seen_by_the_parent_and_amend
     assert!(frozen, "the scheme of published results is frozen");
     let edit = sqlx::query("UPDATE grading_schemes SET definition = '{}' WHERE tenant_id = $1").bind(tenant).execute(&app.owner_pool).await;
     assert!(edit.is_err(), "a frozen scheme cannot be changed, even behind the app's back");
+    // Published: the class's scheme and assessments stay as they graded it.
+    let (t, l) = (term.to_string(), level.to_string());
+    let r = admin.server_fn("admin/grading/choose", &[("term", &t), ("level", &l), ("scheme", "preset:primary-psle")]).await;
+    assert_eq!(r.status().as_u16(), 409, "{}", r.text().await.unwrap());
+    let r = admin
+        .server_fn(
+            "admin/grading/assessments",
+            &[
+                ("term", &t),
+                ("level", &l),
+                ("rows[0][name]", "Exam"),
+                ("rows[0][max]", "100"),
+                ("rows[0][weight]", "100"),
+                ("rows[0][kind]", "exam"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 409, "{}", r.text().await.unwrap());
+    let (status, html) = admin.get_text(&format!("/admin/grading/class/{term}/{level}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="assessments-locked""#), "{html}");
 
     // The parent sees the published result (division, position, trend chart); another
     // family's child is not found.

@@ -180,6 +180,8 @@ async fn save_inner(
     } else {
         reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned)
     };
+    // The level's assessments cannot change under this save (see `schemes::lock_setup`).
+    super::schemes::lock_setup(tx, term, place.level_id, super::schemes::SetupLock::Shared).await?;
     let setup = term_setup(tx, term, place.level_id, place.band, place.year).await?;
     let students: HashSet<Uuid> = stream_students(tx, stream).await?.into_iter().map(|s| s.0).collect();
     let current = current_entries(tx, sheet).await?;

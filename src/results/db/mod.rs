@@ -8,12 +8,14 @@
 //! | `marks` | saving entries (checked, all or nothing, optimistic revisions); the audit cross-check |
 //! | `workflow` | submit, approve, return; publishing a class |
 //! | `flags` | tamper flags: raised, listed, resolved; the scoring job |
+//! | `schemes` | the admin's set-up: a level's assessments (until marks exist) and scheme (until published); the school's schemes, copied and edited (a frozen one by a new version); the set-up lock |
 //! | `portal` | published results of a student, for parents and students |
 //! | `uploads` | a marks file for one sheet: checked and kept until its preview is confirmed, then saved in one `save_marks` |
 
 mod flags;
 mod marks;
 mod portal;
+mod schemes;
 mod setup;
 mod sheets;
 mod uploads;
@@ -22,6 +24,7 @@ mod workflow;
 pub use flags::*;
 pub use marks::*;
 pub use portal::*;
+pub use schemes::*;
 pub use setup::*;
 pub use sheets::*;
 pub use uploads::*;

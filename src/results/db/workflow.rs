@@ -256,6 +256,8 @@ pub async fn class_marks(tx: &mut TenantTx, term: Uuid, level: Uuid) -> Result<C
 /// with the level's assessments and scheme, kept per student as published, the scheme
 /// frozen, the sheets marked published. Returns how many students got a result.
 pub async fn publish_class(tx: &mut TenantTx, term: Uuid, level: Uuid, w: Writer<'_>) -> Result<usize, DomainError> {
+    // The scheme cannot change while the class is published with it.
+    super::schemes::lock_setup(tx, term, level, super::schemes::SetupLock::Shared).await?;
     let class = class_marks(tx, term, level).await?;
     if class.published {
         return Err(DomainError::conflict("level", "results-error-already-published"));
