@@ -338,7 +338,7 @@ pub fn free_key(name: &str, taken: &[String]) -> String {
         k if k.is_empty() => "scheme".to_owned(),
         k => k.chars().take(34).collect::<String>().trim_end_matches('-').to_owned(),
     };
-    if !taken.iter().any(|t| *t == base) {
+    if !taken.contains(&base) {
         return base;
     }
     (2..).map(|n| format!("{base}-{n}")).find(|k| !taken.iter().any(|t| t == k)).unwrap_or(base)

@@ -50,16 +50,16 @@ fn scheme_table(t: &RequestCtx, scheme: &GradingScheme) -> impl IntoView {
                 .join(" · ");
             let counted = match counted {
                 kilele::results::CountedSubjects::Best { count } => {
-                    crate::i18n::t_args(t.lang, "grading-rule-best", &[("n", count.to_string().into())])
+                    crate::i18n::t_args(t.lang, "grading-rule-best", &[("n", count.to_string())])
                 }
                 kilele::results::CountedSubjects::Principal { count } => {
-                    crate::i18n::t_args(t.lang, "grading-rule-principal", &[("n", count.to_string().into())])
+                    crate::i18n::t_args(t.lang, "grading-rule-principal", &[("n", count.to_string())])
                 }
             };
             format!("{counted}: {ranges}")
         }
         OverallRule::AverageGrade { min_subjects } => {
-            crate::i18n::t_args(t.lang, "grading-rule-average", &[("n", min_subjects.to_string().into())])
+            crate::i18n::t_args(t.lang, "grading-rule-average", &[("n", min_subjects.to_string())])
         }
     };
     view! {
@@ -269,7 +269,7 @@ pub fn SchemePage() -> impl IntoView {
                             }.into_any()
                         };
                         let save = if v.summary.frozen {
-                            crate::i18n::t_args(t.lang, "grading-save-new-version", &[("n", (v.summary.version + 1).to_string().into())])
+                            crate::i18n::t_args(t.lang, "grading-save-new-version", &[("n", (v.summary.version + 1).to_string())])
                         } else {
                             t.t("grading-save")
                         };
