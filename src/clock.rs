@@ -52,9 +52,25 @@ impl Clock for ManualClock {
     }
 }
 
+/// A time as the school reads it: East Africa Time (UTC+3, no daylight saving), which every
+/// school Kilele serves keeps. Stored times stay UTC; this is for people.
+pub fn school_time(at: DateTime<Utc>) -> String {
+    let eat = chrono::FixedOffset::east_opt(3 * 3600).map(|tz| at.with_timezone(&tz));
+    match eat {
+        Some(local) => local.format("%Y-%m-%d %H:%M EAT").to_string(),
+        None => at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn school_time_is_east_africa_time() {
+        let at = DateTime::parse_from_rfc3339("2026-03-02T22:01:30Z").unwrap().with_timezone(&Utc);
+        assert_eq!(school_time(at), "2026-03-03 01:01 EAT");
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {

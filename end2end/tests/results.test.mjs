@@ -1,4 +1,6 @@
-// Results, end to end in the browser: a teacher enters marks in the grid (one entry typed
+// Results, end to end in the browser: the admin copies the CSEE grading scheme, edits it and
+// gives it to the class, and renames an assessment (the set-up forms as the page renders them);
+// a teacher enters marks in the grid (one entry typed
 // while the server is unreachable, saved when the connection returns) and submits; the head
 // teacher returns the sheet with a comment, the teacher corrects and resubmits, the head
 // teacher approves; the admin publishes the class; the parent sees the result and the trend
@@ -90,6 +92,47 @@ test('set-up: the demo teacher teaches every subject of the parent\'s child\'s c
     }
     // The sheet typed in the browser: the child's stream, its first subject.
     state.sheet = state.sheets.find((s) => s.class_name === child.class_name);
+  }));
+
+test('the admin copies the CSEE scheme, edits it, gives it to the class and renames an assessment', () =>
+  withPage('results grading set-up', async (page) => {
+    await signIn(page, { school: SCHOOL, email: `admin@${SCHOOL}.test` });
+    await expectPath(page, '/admin');
+    await page.goto('/admin/results');
+    await page.getByTestId('schemes-link').click();
+    await expectPath(page, '/admin/grading/schemes');
+    await page.locator('#copy-from').selectOption('preset:necta-csee-2016');
+    await page.locator('#copy-name').fill('Our CSEE');
+    await page.getByTestId('copy-scheme').getByRole('button').click();
+    await expectVisible(page.getByTestId('scheme-title').getByText('Our CSEE (v1)'), 'the copy opens');
+
+    // A bad band: refused with the row named, nothing saved.
+    await page.locator('input[name="bands[0][min]"]').fill('abc');
+    await page.getByTestId('save-scheme').click();
+    await expectVisible(page.getByTestId('form-errors').getByText(/Row 1/), 'the error names the band\'s row');
+    const schemePage = new URL(page.url()).pathname;
+    // A good edit: the A band's English remark.
+    await page.locator('input[name="bands[0][remark_en]"]').fill('Outstanding');
+    await page.getByTestId('save-scheme').click();
+    await expectPath(page, schemePage);
+    await page.reload();
+    assert.equal(await page.locator('input[name="bands[0][remark_en]"]').inputValue(), 'Outstanding', 'the edit is saved');
+    await shot(page, 'grading-scheme');
+
+    // The class uses it, and its first assessment gets a clearer name.
+    await page.goto('/admin/results');
+    await page.locator(`li[data-level="${state.level}"]`).getByTestId('grading-link').click();
+    await expectVisible(page.getByTestId('grading-title'), 'the class set-up page');
+    const ourScheme = page.locator('#scheme option', { hasText: 'Our CSEE (v1)' });
+    await page.locator('#scheme').selectOption(await ourScheme.getAttribute('value'));
+    await page.getByTestId('choose-scheme').getByRole('button').click();
+    await expectVisible(page.getByTestId('scheme-in-use').getByText('Our CSEE (v1)'), 'the class uses the copy');
+    const firstName = page.locator('input[name="rows[0][name]"]');
+    await firstName.fill('Monthly test (March)');
+    await page.getByTestId('assessments-form').getByRole('button').click();
+    await page.reload();
+    assert.equal(await page.locator('input[name="rows[0][name]"]').inputValue(), 'Monthly test (March)', 'the assessments are saved');
+    await shot(page, 'grading-class');
   }));
 
 test('a teacher enters marks in the grid, one of them while the server is unreachable, and submits', () =>

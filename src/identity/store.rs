@@ -65,6 +65,20 @@ pub struct ChangedBy<'a> {
     pub at: DateTime<Utc>,
 }
 
+impl ChangedBy<'_> {
+    /// Records `action` on `subject` by this actor at this time, in the caller's transaction
+    /// ([`crate::audit::append`]).
+    pub async fn audit(
+        self,
+        tx: &mut crate::db::TenantTx,
+        action: crate::audit::actions::Action,
+        subject: &str,
+        details: serde_json::Value,
+    ) -> Result<i64, sqlx::Error> {
+        crate::audit::append(tx, self.at, self.actor, action, subject, details).await
+    }
+}
+
 /// Creates a school user with the given roles. `password_hash` is `None` for an invited
 /// user who has not chosen a password yet.
 #[allow(clippy::too_many_arguments)]

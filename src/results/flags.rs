@@ -539,8 +539,136 @@ pub fn score_term_jumps(term: &[SheetMarks], previous_term: &[SheetMarks], t: &F
     sorted(found)
 }
 
+/// One fact of a flag's evidence, as the head teacher's list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceFact {
+    /// The words' key (`results-evidence-*`) for a field the rules write; a field they do
+    /// not write (an older finding) keeps its own name.
+    pub label: String,
+    pub value: String,
+    /// `value` is a key of ours too (which terms a jump compares), to be put into words.
+    pub value_is_key: bool,
+}
+
+/// The evidence fields the rules write, in the order they are read, with their words.
+const EVIDENCE_FIELDS: [(&str, &str); 24] = [
+    ("subject", "results-evidence-subject"),
+    ("assessment", "results-evidence-assessment"),
+    ("old", "results-evidence-old"),
+    ("new", "results-evidence-new"),
+    ("reason", "results-evidence-reason"),
+    ("status", "results-evidence-status"),
+    ("at", "results-evidence-at"),
+    ("audit_seq", "results-evidence-audit-seq"),
+    ("changes", "results-evidence-changes"),
+    ("writes", "results-evidence-writes"),
+    ("students", "results-evidence-students"),
+    ("sheets", "results-evidence-sheets"),
+    ("first_at", "results-evidence-first-at"),
+    ("last_at", "results-evidence-last-at"),
+    ("from", "results-evidence-from"),
+    ("to", "results-evidence-to"),
+    ("window_minutes", "results-evidence-window-minutes"),
+    ("burst_count", "results-evidence-burst-count"),
+    ("previous", "results-evidence-previous"),
+    ("current", "results-evidence-current"),
+    ("change", "results-evidence-change"),
+    ("z_hundredths", "results-evidence-z"),
+    ("threshold_hundredths", "results-evidence-threshold"),
+    ("classmates", "results-evidence-classmates"),
+];
+
+/// A flag's stored evidence as facts to read: known fields first, in a fixed order and put
+/// into words (times in the school's time, z-scores as decimals, a list of sheets as its
+/// count, an empty old value as a dash), then any other field as it is stored.
+pub fn evidence_facts(evidence: &Value) -> Vec<EvidenceFact> {
+    let Value::Object(fields) = evidence else {
+        return vec![EvidenceFact { label: "evidence".into(), value: evidence.to_string(), value_is_key: false }];
+    };
+    let known = EVIDENCE_FIELDS.iter().filter_map(|&(field, label)| fields.get(field).map(|v| (field, label.to_owned(), v)));
+    let other = fields
+        .iter()
+        .filter(|(field, _)| !EVIDENCE_FIELDS.iter().any(|(f, _)| f == field))
+        .map(|(field, v)| (field.as_str(), field.clone(), v));
+    known
+        .chain(other)
+        .map(|(field, label, v)| {
+            let (value, value_is_key) = evidence_value(field, v);
+            EvidenceFact { label, value, value_is_key }
+        })
+        .collect()
+}
+
+fn evidence_value(field: &str, v: &Value) -> (String, bool) {
+    let plain = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let text = match (field, v) {
+        ("from" | "to", Value::String(s)) if s == "previous_term" => return ("results-evidence-previous-term".into(), true),
+        ("from" | "to", Value::String(s)) if s == "term" => return ("results-evidence-this-term".into(), true),
+        ("status", Value::String(s)) => match super::entry::SheetStatus::parse(s) {
+            Some(status) => return (status.label_key().into(), true),
+            None => s.clone(),
+        },
+        ("at" | "first_at" | "last_at" | "from" | "to", Value::String(s)) => {
+            DateTime::parse_from_rfc3339(s).map(|at| crate::clock::school_time(at.with_timezone(&Utc))).unwrap_or_else(|_| s.clone())
+        }
+        ("z_hundredths" | "threshold_hundredths", Value::Number(n)) => match n.as_i64() {
+            Some(h) => format!("{}{}.{:02}", if h < 0 { "-" } else { "" }, h.unsigned_abs() / 100, h.unsigned_abs() % 100),
+            None => n.to_string(),
+        },
+        ("sheets", Value::Array(list)) => list.len().to_string(),
+        ("change", Value::Number(n)) => match n.as_i64() {
+            Some(c) if c > 0 => format!("+{c}"),
+            _ => n.to_string(),
+        },
+        _ => plain(v),
+    };
+    if text.is_empty() && matches!(field, "old" | "new") {
+        return ("—".into(), false);
+    }
+    (text, false)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn evidence_is_put_into_words() {
+        let facts = |v: Value| evidence_facts(&v).into_iter().map(|f| (f.label, f.value, f.value_is_key)).collect::<Vec<_>>();
+        let own = |l: &str, v: &str| (l.to_owned(), v.to_owned(), false);
+        assert_eq!(
+            facts(json!({ "new": "80", "old": null, "at": "2026-03-02T08:01:00.000000Z", "assessment": "exam", "extra": [1] })),
+            vec![
+                own("results-evidence-assessment", "exam"),
+                own("results-evidence-old", "—"),
+                own("results-evidence-new", "80"),
+                own("results-evidence-at", "2026-03-02 11:01 EAT"),
+                own("extra", "[1]"),
+            ]
+        );
+        assert_eq!(
+            facts(json!({ "z_hundredths": 250, "change": 50, "from": "previous_term", "to": "term", "sheets": ["a", "b"] })),
+            vec![
+                own("results-evidence-sheets", "2"),
+                ("results-evidence-from".into(), "results-evidence-previous-term".into(), true),
+                ("results-evidence-to".into(), "results-evidence-this-term".into(), true),
+                own("results-evidence-change", "+50"),
+                own("results-evidence-z", "2.50"),
+            ]
+        );
+        assert_eq!(
+            facts(json!({ "from": "ca1", "z_hundredths": -5 })),
+            vec![own("results-evidence-from", "ca1"), own("results-evidence-z", "-0.05")]
+        );
+        assert_eq!(
+            facts(json!({ "status": "approved" })),
+            vec![("results-evidence-status".into(), "results-status-approved".into(), true)]
+        );
+        assert_eq!(facts(json!("odd")), vec![own("evidence", "\"odd\"")]);
+    }
+
     use super::*;
     use chrono::TimeZone;
 

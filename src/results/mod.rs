@@ -49,7 +49,9 @@ pub use chart::{trend_svg, TrendChart, TrendSeries};
 pub use compute::{
     compute, ClassResults, GroupSummary, Position, Sheet, SheetStudent, SheetSubject, StudentResult, SubjectResult, SubjectStats,
 };
-pub use flags::{score_jumps, score_term_jumps, score_writes, Finding, FlagKind, FlagThresholds, MarkWrite, SheetMarks};
+pub use flags::{
+    evidence_facts, score_jumps, score_term_jumps, score_writes, EvidenceFact, Finding, FlagKind, FlagThresholds, MarkWrite, SheetMarks,
+};
 pub use marks::{Hundredths, Mark};
 pub use scheme::{
     CountedSubjects, Division, DivisionRange, ExamYears, GradeBand, GradingScheme, NoOverall, Overall, OverallRule, SchemeDraft,

@@ -3,6 +3,7 @@
 //! `db` (`ssr`).
 
 use super::entry::SheetStatus;
+use super::flags::EvidenceFact;
 use super::published::PublishedResult;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -40,8 +41,8 @@ pub struct FlagView {
     pub subject: Option<String>,
     pub student: Option<String>,
     pub writer: Option<String>,
-    /// The evidence, as JSON text (shown as it is stored).
-    pub evidence: String,
+    /// The evidence, put into words ([`super::evidence_facts`]).
+    pub evidence: Vec<EvidenceFact>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub resolved_by: Option<String>,
     pub resolution: Option<String>,

@@ -572,11 +572,15 @@ pub fn FlagsPage() -> impl IntoView {
                             view! {
                                 <tr data-kind=f.kind.clone() data-open=open.to_string()>
                                     <td>{kilele::results::FlagKind::parse(&f.kind).map(|k| t.t(k.label_key())).unwrap_or_else(|| f.kind.clone())}</td>
-                                    <td>{f.raised_at.format("%Y-%m-%d %H:%M").to_string()}</td>
+                                    <td>{kilele::clock::school_time(f.raised_at)}</td>
                                     <td>{f.class_name.clone().unwrap_or_default()}" "{f.subject.clone().unwrap_or_default()}</td>
                                     <td>{f.student.clone().unwrap_or_default()}</td>
                                     <td>{f.writer.clone().unwrap_or_default()}</td>
-                                    <td><code class="evidence">{f.evidence.clone()}</code></td>
+                                    <td><dl class="evidence">{f.evidence.iter().map(|fact| {
+                                        let label = if fact.label.starts_with("results-") { t.t(&fact.label) } else { fact.label.clone() };
+                                        let value = if fact.value_is_key { t.t(&fact.value) } else { fact.value.clone() };
+                                        view! { <dt>{label}</dt><dd>{value}</dd> }
+                                    }).collect_view()}</dl></td>
                                     <td>{resolve}{done}</td>
                                 </tr>
                             }

@@ -405,6 +405,11 @@ async fn submitted_returned_approved_published_then_seen_by_the_parent_and_amend
     let (status, html) = admin.get_text("/admin/results/flags").await;
     assert_eq!(status, 200);
     assert!(html.contains(r#"data-kind="changed_after_approval""#), "{html}");
+    // The evidence in words, not as stored JSON.
+    assert!(html.contains("<dt>Reason given</dt><dd>Re-marked script after appeal</dd>"), "{html}");
+    assert!(html.contains("<dt>After</dt><dd>99</dd>"), "{html}");
+    assert!(html.contains("<dt>Sheet status then</dt><dd>Published</dd>"), "{html}");
+    assert!(!html.contains("&quot;reason&quot;") && !html.contains(r#""reason":"#), "{html}");
     let flag_id: Uuid =
         sqlx::query_scalar("SELECT id FROM result_flags WHERE tenant_id = $1").bind(tenant).fetch_one(&app.owner_pool).await.unwrap();
     let r = admin.server_fn("admin/results/flags/resolve", &[("flag", &flag_id.to_string()), ("comment", "")]).await;
@@ -554,4 +559,5 @@ async fn the_scoring_job_flags_one_students_score_jump_once() {
     let (status, html) = admin.get_text("/admin/results/flags").await;
     assert_eq!(status, 200);
     assert!(html.contains(r#"data-kind="score_jump""#), "{html}");
+    assert!(html.contains("<dt>Classmates compared</dt>"), "{html}");
 }

@@ -84,7 +84,7 @@ pub async fn list_flags(tx: &mut TenantTx) -> Result<Vec<FlagView>, sqlx::Error>
             subject: r.try_get("subject")?,
             student: student.filter(|s| !s.is_empty()),
             writer: r.try_get("writer")?,
-            evidence: r.try_get::<Value, _>("evidence")?.to_string(),
+            evidence: crate::results::evidence_facts(&r.try_get::<Value, _>("evidence")?),
             resolved_at: r.try_get("resolved_at")?,
             resolved_by: r.try_get("resolver")?,
             resolution: r.try_get("resolution")?,

@@ -8,8 +8,8 @@
 //! never writes marks for assessments that were changed under it, and "no marks yet" stays
 //! true until the change commits.
 
-use super::setup::{band_of, store_term_setup, term_setup, TermSetup};
-use crate::audit::{self, actions};
+use super::setup::{class_term, store_term_setup, term_setup, TermSetup};
+use crate::audit::actions;
 use crate::db::TenantTx;
 use crate::identity::store::ChangedBy;
 use crate::results::setup::{free_key, AssessmentsForm, SchemeForm};
@@ -57,38 +57,25 @@ struct LevelTerm {
 }
 
 async fn level_term(tx: &mut TenantTx, term: Uuid, level: Uuid) -> Result<LevelTerm, DomainError> {
-    let row = sqlx::query(
-        "SELECT y.year, t.number, l.name, l.band,
-                EXISTS (SELECT 1 FROM marks m
-                          JOIN mark_sheets ms ON ms.tenant_id = m.tenant_id AND ms.id = m.sheet_id
-                          JOIN streams s ON s.tenant_id = ms.tenant_id AND s.id = ms.stream_id
-                         WHERE ms.term_id = t.id AND s.level_id = l.id) AS marks_exist,
-                EXISTS (SELECT 1 FROM result_publications p WHERE p.term_id = t.id AND p.level_id = l.id) AS published
-           FROM terms t
-           JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
-           JOIN levels l ON l.tenant_id = t.tenant_id AND l.id = $2
-          WHERE t.id = $1",
-    )
-    .bind(term)
-    .bind(level)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(DomainError::NotFound)?;
-    let year: i32 = row.try_get("year")?;
-    let band = band_of(&row.try_get::<String, _>("band")?);
-    let setup = term_setup(tx, term, level, band, year).await?;
+    let class = class_term(tx, term, level).await?;
+    let setup = term_setup(tx, term, level, class.band, class.year).await?;
     Ok(LevelTerm {
-        term_label: format!("{year} T{}", row.try_get::<i32, _>("number")?),
-        level_name: row.try_get("name")?,
-        year,
+        term_label: class.term_label,
+        level_name: class.level_name,
+        year: class.year,
         setup,
-        marks_exist: row.try_get("marks_exist")?,
-        published: row.try_get("published")?,
+        marks_exist: class.marks_exist,
+        published: class.published,
     })
 }
 
 /// The school's schemes, newest version of each key first within the key.
 pub async fn list_schemes(tx: &mut TenantTx) -> Result<Vec<SchemeSummary>, DomainError> {
+    Ok(stored_schemes(tx).await?.into_iter().map(|(summary, _)| summary).collect())
+}
+
+/// [`list_schemes`], each with its definition.
+async fn stored_schemes(tx: &mut TenantTx) -> Result<Vec<(SchemeSummary, GradingScheme)>, DomainError> {
     let rows = sqlx::query(
         "SELECT gs.id, gs.key, gs.version, gs.name, gs.definition, gs.frozen,
                 (SELECT count(*) FROM term_assessments ta WHERE ta.scheme_id = gs.id) AS in_use,
@@ -101,7 +88,7 @@ pub async fn list_schemes(tx: &mut TenantTx) -> Result<Vec<SchemeSummary>, Domai
     rows.into_iter()
         .map(|r| {
             let scheme: GradingScheme = serde_json::from_value(r.try_get("definition")?).map_err(internal)?;
-            Ok(SchemeSummary {
+            let summary = SchemeSummary {
                 id: r.try_get("id")?,
                 key: r.try_get("key")?,
                 version: u32::try_from(r.try_get::<i32, _>("version")?).unwrap_or(0),
@@ -110,7 +97,8 @@ pub async fn list_schemes(tx: &mut TenantTx) -> Result<Vec<SchemeSummary>, Domai
                 frozen: r.try_get("frozen")?,
                 in_use: r.try_get("in_use")?,
                 latest: r.try_get("latest")?,
-            })
+            };
+            Ok((summary, scheme))
         })
         .collect()
 }
@@ -192,10 +180,8 @@ pub async fn copy_scheme(tx: &mut TenantTx, origin: &SchemeOrigin, name: &str, b
     draft.frozen = false;
     let copy = GradingScheme::parse(draft)?;
     let id = insert_scheme(tx, &copy).await?;
-    audit::append(
+    by.audit(
         tx,
-        by.at,
-        by.actor,
         actions::GRADING_SCHEME_COPIED,
         &id.to_string(),
         json!({ "key": copy.key(), "name": copy.name(), "from": from.key(), "from_version": from.version() }),
@@ -227,10 +213,8 @@ pub async fn save_scheme(tx: &mut TenantTx, id: Uuid, form: &SchemeForm, by: Cha
             .await?;
         (id, edited)
     };
-    audit::append(
+    by.audit(
         tx,
-        by.at,
-        by.actor,
         actions::GRADING_SCHEME_SAVED,
         &saved_id.to_string(),
         json!({ "key": saved.key(), "version": saved.version(), "new_version": frozen, "definition": saved }),
@@ -243,17 +227,17 @@ pub async fn save_scheme(tx: &mut TenantTx, id: Uuid, form: &SchemeForm, by: Cha
 /// the presets the school has not stored yet; each only if it is valid for the exam year.
 async fn choices(tx: &mut TenantTx, year: i32, current: Option<Uuid>) -> Result<Vec<SchemeChoice>, DomainError> {
     let year = u16::try_from(year).unwrap_or(0);
-    let stored = list_schemes(tx).await?;
+    let stored = stored_schemes(tx).await?;
     let mut out = Vec::new();
-    for s in stored.iter().filter(|s| s.latest || Some(s.id) == current) {
-        let (_, scheme) = stored_scheme(tx, s.id, false).await?;
-        if scheme.valid_for_year(year) || Some(s.id) == current {
+    for (s, scheme) in &stored {
+        let in_use = Some(s.id) == current;
+        if (s.latest && scheme.valid_for_year(year)) || in_use {
             out.push(SchemeChoice { value: s.id.to_string(), name: s.name.clone(), version: s.version, preset: false });
         }
     }
     for key in presets::PRESET_KEYS {
         let Some(p) = presets::preset(key) else { continue };
-        let have = stored.iter().any(|s| s.key == p.key() && s.version == p.version());
+        let have = stored.iter().any(|(s, _)| s.key == p.key() && s.version == p.version());
         if !have && p.valid_for_year(year) {
             out.push(SchemeChoice { value: format!("preset:{key}"), name: p.name().to_owned(), version: p.version(), preset: true });
         }
@@ -309,10 +293,8 @@ pub async fn save_assessments(
         .bind(&definition)
         .execute(&mut **tx)
         .await?;
-    audit::append(
+    by.audit(
         tx,
-        by.at,
-        by.actor,
         actions::RESULTS_ASSESSMENTS_SET,
         &format!("{term}/{level}"),
         json!({ "term": term, "level": level, "before": lt.setup.assessments, "after": set }),
@@ -352,10 +334,8 @@ pub async fn choose_scheme(tx: &mut TenantTx, term: Uuid, level: Uuid, choice: &
     .bind(scheme_id)
     .execute(&mut **tx)
     .await?;
-    audit::append(
+    by.audit(
         tx,
-        by.at,
-        by.actor,
         actions::RESULTS_SCHEME_CHOSEN,
         &format!("{term}/{level}"),
         json!({ "term": term, "level": level, "before": lt.setup.scheme.key(), "before_version": lt.setup.scheme.version(),

@@ -33,12 +33,57 @@ impl SheetPlace {
     }
 }
 
-pub(super) fn band_of(code: &str) -> Band {
+fn band_of(code: &str) -> Band {
     match code {
         "primary" => Band::Primary,
         "a_level" => Band::ALevel,
         _ => Band::OLevel,
     }
+}
+
+/// A term and a class (level): what the class's set-up and results pages hang on.
+#[derive(Debug, Clone)]
+pub(super) struct ClassTerm {
+    pub year_id: Uuid,
+    pub year: i32,
+    /// "2026 T1".
+    pub term_label: String,
+    pub level_name: String,
+    pub band: Band,
+    /// Some mark of the class's term is stored.
+    pub marks_exist: bool,
+    pub published: bool,
+}
+
+/// The term and level, or `NotFound` (another school's ids are not found: RLS).
+pub(super) async fn class_term(tx: &mut TenantTx, term: Uuid, level: Uuid) -> Result<ClassTerm, DomainError> {
+    let row = sqlx::query(
+        "SELECT y.id AS year_id, y.year, t.number, l.name, l.band,
+                EXISTS (SELECT 1 FROM marks m
+                          JOIN mark_sheets ms ON ms.tenant_id = m.tenant_id AND ms.id = m.sheet_id
+                          JOIN streams s ON s.tenant_id = ms.tenant_id AND s.id = ms.stream_id
+                         WHERE ms.term_id = t.id AND s.level_id = l.id) AS marks_exist,
+                EXISTS (SELECT 1 FROM result_publications p WHERE p.term_id = t.id AND p.level_id = l.id) AS published
+           FROM terms t
+           JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
+           JOIN levels l ON l.tenant_id = t.tenant_id AND l.id = $2
+          WHERE t.id = $1",
+    )
+    .bind(term)
+    .bind(level)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(DomainError::NotFound)?;
+    let year: i32 = row.try_get("year")?;
+    Ok(ClassTerm {
+        year_id: row.try_get("year_id")?,
+        year,
+        term_label: format!("{year} T{}", row.try_get::<i32, _>("number")?),
+        level_name: row.try_get("name")?,
+        band: band_of(&row.try_get::<String, _>("band")?),
+        marks_exist: row.try_get("marks_exist")?,
+        published: row.try_get("published")?,
+    })
 }
 
 /// The term and stream, or `NotFound` (another school's ids are not found: RLS).

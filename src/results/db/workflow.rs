@@ -1,6 +1,6 @@
 //! The sheet workflow (submit, approve, return) and publishing a class's results.
 
-use super::setup::{band_of, place, store_term_setup, term_setup, TermSetup};
+use super::setup::{class_term, place, store_term_setup, term_setup, ClassTerm, TermSetup};
 use super::sheets::{is_allocated, sheet_row, stored_mark};
 use super::Writer;
 use crate::academic::Band;
@@ -107,27 +107,7 @@ pub struct ClassMarks {
 /// Gathers a class's marks for a term (any status; `all_approved` says whether they are
 /// final). `NotFound` for another school's or unknown ids.
 pub async fn class_marks(tx: &mut TenantTx, term: Uuid, level: Uuid) -> Result<ClassMarks, DomainError> {
-    let info = sqlx::query(
-        "SELECT y.id AS year_id, y.year, t.number, l.band, l.name AS level_name
-           FROM terms t JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
-           JOIN levels l ON l.id = $2
-          WHERE t.id = $1",
-    )
-    .bind(term)
-    .bind(level)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(DomainError::NotFound)?;
-    let year_id: Uuid = info.try_get("year_id")?;
-    let year: i32 = info.try_get("year")?;
-    let term_label = format!("{} T{}", year, info.try_get::<i32, _>("number")?);
-    let band = band_of(&info.try_get::<String, _>("band")?);
-    let level_name: String = info.try_get("level_name")?;
-    let published: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM result_publications WHERE term_id = $1 AND level_id = $2)")
-        .bind(term)
-        .bind(level)
-        .fetch_one(&mut **tx)
-        .await?;
+    let ClassTerm { year_id, year, term_label, band, level_name, published, .. } = class_term(tx, term, level).await?;
     // The level's allocations and their sheets, locked.
     let sheets = sqlx::query(
         "SELECT ta.stream_id, ta.subject_id, sub.code, sub.name_en, sub.name_sw, ms.id AS sheet_id, ms.status
