@@ -145,4 +145,8 @@ pub struct Deps {
     pub clock: kilele::clock::SharedClock,
     /// Encrypts and reveals personal data; builds blind indexes.
     pub pii: std::sync::Arc<kilele::audit::pii::KeyRing>,
+    /// Who each session is, kept between requests (`kilele::identity::cache`). A server
+    /// function that changes who someone is drops the school's entries at its commit
+    /// ([`crate::api::scope::Scope::commit_people`]).
+    pub principals: kilele::identity::cache::PrincipalCache,
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{DateTime, Utc};
 use kilele::audit::{self, Actor};
+use kilele::identity::cache::Key;
 use kilele::identity::store::{self as users, SignInError};
 use kilele::identity::{Portal, Principal};
 use kilele::tenancy::{self, store as tenants, Tenant, TenantId, TenantSlug};
@@ -173,6 +174,7 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
     let form_error = flashed_error;
     let origin =
         st.config.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| format!("http://{}", host(&headers)));
+    let cached_as = principal.as_ref().map(|p| Key { school: p.tenant_id, user: p.user_id });
     req.extensions_mut().insert(RequestCtx {
         origin,
         form_error,
@@ -185,7 +187,13 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         login_flash,
         notice,
     });
+    let changes = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
     let mut resp = next.run(req).await;
+    if let (true, Some(key)) = (changes, cached_as) {
+        // What this person just changed (their language, their own roles) shows on their next
+        // page even if it arrives before the change's notification.
+        st.deps.principals.forget_key(key);
+    }
     if let Some(flash) = take_form_error(&mut resp) {
         if let Err(e) = session.insert(FORM_ERROR_KEY, &flash).await {
             return pages::internal(lang, e);
@@ -264,7 +272,23 @@ fn decode_form_error(encoded: &str) -> Option<app::errors::AppError> {
 
 /// The signed-in user and their school, fresh from the database (one round trip for a
 /// school user); `None` when the account is gone or deactivated or the school suspended.
+///
+/// Kept between requests in `app::Deps::principals` while its change listener runs (see
+/// `kilele::identity::cache`); a refusal (`None`) is never kept.
 async fn load_principal(st: &AppState, auth: &SessionAuth) -> Result<Option<(Principal, Option<Tenant>)>, sqlx::Error> {
+    let key = Key { school: auth.tenant_id.map(TenantId), user: auth.user_id };
+    if let Some(found) = st.deps.principals.get(key) {
+        return Ok(Some(found));
+    }
+    let ticket = st.deps.principals.ticket();
+    let found = read_principal(st, auth).await?;
+    if let Some(value) = &found {
+        st.deps.principals.keep(ticket, key, value.clone());
+    }
+    Ok(found)
+}
+
+async fn read_principal(st: &AppState, auth: &SessionAuth) -> Result<Option<(Principal, Option<Tenant>)>, sqlx::Error> {
     match auth.tenant_id {
         None => Ok(users::load_platform_principal(&st.deps.pool, auth.user_id).await?.map(|p| (p, None))),
         Some(tid) => match users::school_and_principal(&st.deps.pool, TenantId(tid), auth.user_id).await? {

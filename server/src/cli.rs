@@ -196,7 +196,7 @@ fn offline_results(command: &ResultsCommand) -> ExitCode {
 async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
     PgPoolOptions::new()
         .max_connections(config.db_pool_size)
-        .connect(&config.app_database_url)
+        .connect_with(kilele::db::connect_options(&config.app_database_url)?)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect as the application role (APP_DATABASE_URL): {e}"))
 }
@@ -205,7 +205,7 @@ async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
 async fn worker_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
     PgPoolOptions::new()
         .max_connections(config.db_pool_size.min(4))
-        .connect(&config.worker_database_url)
+        .connect_with(kilele::db::connect_options(&config.worker_database_url)?)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect as the worker role (WORKER_DATABASE_URL): {e}"))
 }

@@ -51,7 +51,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
         // No ping before every checkout (a round trip per transaction): a connection that died
         // with the server fails its one request and is replaced; readiness reports the outage.
         .test_before_acquire(false)
-        .connect(&config.app_database_url)
+        .connect_with(kilele::db::connect_options(&config.app_database_url)?)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL as the application role: {e}"))?;
     let redis = connect_redis(&config.redis_url).await.map_err(|e| anyhow::anyhow!("cannot connect to Redis: {e}"))?;
@@ -59,11 +59,14 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     let pii = Arc::new(config.pii.clone());
     let storage = kilele::storage::FileStore::new(config.storage_dir.clone());
     let sign_in = Arc::new(crate::limits::SignInGuards::new(&config.sign_in, config.db_pool_size));
+    // The listener holds one connection of its own (not the pool's) and ends with the pool.
+    let principals = kilele::identity::cache::PrincipalCache::new();
+    tokio::spawn(principals.clone().listen(pool.clone(), Duration::from_secs(1)));
     Ok(AppState {
         sign_in,
         storage,
         leptos,
-        deps: app::Deps { pool, clock, pii },
+        deps: app::Deps { pool, clock, pii, principals },
         redis,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()),

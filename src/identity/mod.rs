@@ -11,6 +11,8 @@ mod contact;
 pub use contact::{Email, Phone};
 
 #[cfg(feature = "ssr")]
+pub mod cache;
+#[cfg(feature = "ssr")]
 pub mod invitations;
 #[cfg(feature = "ssr")]
 pub mod password;
@@ -266,8 +268,9 @@ impl Portal {
     }
 }
 
-/// Whose request this is: resolved on every request from the session and the database
-/// (so a role taken away takes effect at once).
+/// Whose request this is: resolved on every request from the session, and from the database
+/// or the process's cache of it ([`cache`], dropped when the rows change: a role taken away
+/// takes effect milliseconds after its commit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
     pub user_id: Uuid,

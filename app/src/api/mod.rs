@@ -131,7 +131,7 @@ pub async fn set_school_language(lang: String) -> Result<(), AppError> {
         serde_json::json!({ "from": s.tenant.default_language.code(), "to": lang.code() }),
     )
     .await?;
-    s.commit(()).await
+    s.commit_people(()).await
 }
 
 // ---- Calendar (school admin) ----------------------------------------------------------

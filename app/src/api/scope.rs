@@ -78,6 +78,16 @@ impl Scope {
         Ok(value)
     }
 
+    /// Commits a change of who someone is (an account's status or roles, the school's
+    /// settings) and drops the school's cached principals at once: the notification of the
+    /// change reaches every process too, but the next page of this one must not race it.
+    pub async fn commit_people<T>(self, value: T) -> Result<T, AppError> {
+        let (principals, school) = (self.deps.principals.clone(), self.tenant.id);
+        self.tx.commit().await?;
+        principals.forget(&school.0.to_string());
+        Ok(value)
+    }
+
     /// Answers `value` from a unit of work that only read. Nothing is committed: the
     /// transaction is rolled back, and sqlx sends that rollback together with the check it
     /// makes when the connection goes back to the pool, so a page's read costs one round

@@ -65,7 +65,7 @@ pub async fn set_staff_active(user_id: String, active: String) -> Result<(), App
     let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
     let user = super::parse_uuid("user", &user_id)?;
     kilele::identity::invitations::set_active(&mut s.tx, user, active == "true", s.change.by()).await?;
-    s.commit(()).await
+    s.commit_people(()).await
 }
 
 /// Public: chooses a password with an invitation link, then goes to sign in.

@@ -122,6 +122,8 @@ pub struct TestApp {
     pub base_domain: Option<String>,
     /// Where the development outbox writes emails (.eml files).
     pub mail_dir: std::path::PathBuf,
+    /// The server's cache of principals (to see that it is in use).
+    pub principals: kilele::identity::cache::PrincipalCache,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -176,6 +178,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
         .await
         .unwrap_or_else(|e| panic!("server state: {e:#}. Is Redis running? scripts/test starts it."));
     let pool = state.deps.pool.clone();
+    let principals = state.deps.principals.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -193,6 +196,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
         clock,
         base_domain: options.base_domain,
         mail_dir: std::env::temp_dir().join(format!("kilele-mail-{db_name_for_mail}")),
+        principals,
         shutdown: Some(tx),
     }
 }

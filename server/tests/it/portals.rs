@@ -171,7 +171,10 @@ async fn role_changes_apply_at_once_and_are_audited() {
     use kilele::identity::Role;
     let app = spawn_app().await;
     let teacher = app.login_as(Some(KHSS), "teacher").await;
+    wait_until_listening(&app).await;
     assert_eq!(teacher.get("/teacher").await.status().as_u16(), 200);
+    // The principal is now kept in the process: the change must reach it.
+    assert!(!app.principals.is_empty(), "the teacher's principal is cached");
     let tenant =
         kilele::tenancy::store::find_by_slug(&app.pool, &kilele::tenancy::TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
@@ -182,7 +185,9 @@ async fn role_changes_apply_at_once_and_are_audited() {
     revoke_role(&mut tx, user, Role::Teacher, by).await.unwrap();
     grant_role(&mut tx, user, Role::Accountant, by).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(teacher.get("/teacher").await.status().as_u16(), 403);
+    // Through the notification sent at commit (milliseconds): well before the cache's 60 s
+    // bound on an entry's age, so this fails if the triggers or the listener do not work.
+    assert_eq!(status_within(&teacher, "/teacher", 403).await, 403);
     assert_eq!(teacher.get("/accountant").await.status().as_u16(), 200);
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
     let actions: Vec<String> =
@@ -192,6 +197,67 @@ async fn role_changes_apply_at_once_and_are_audited() {
             .await
             .unwrap();
     assert_eq!(actions, ["role.granted:accountant", "role.revoked:teacher"]);
+}
+
+/// Waits (up to 5 s) for the server's principal cache to listen for changes.
+async fn wait_until_listening(app: &TestApp) {
+    for _ in 0..100 {
+        if app.principals.is_listening() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the principal cache's listener did not connect");
+}
+
+/// The status of `path` once it is `want`, or the last one after 5 s.
+async fn status_within(client: &Browser, path: &str, want: u16) -> u16 {
+    let mut last = 0;
+    for _ in 0..100 {
+        last = client.get(path).await.status().as_u16();
+        if last == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    last
+}
+
+/// A school suspended by the operator's tool (another process, the owner's connection) stops
+/// its signed-in users at once too; and when the cache's listener loses its connection, the
+/// cache is emptied and unused until it has connected again.
+#[tokio::test]
+async fn suspension_and_a_lost_listener_reach_cached_principals() {
+    let app = spawn_app().await;
+    let teacher = app.login_as(Some(KHSS), "teacher").await;
+    wait_until_listening(&app).await;
+    assert_eq!(teacher.get("/teacher").await.status().as_u16(), 200);
+    assert!(!app.principals.is_empty());
+
+    // The listener's connection is cut: emptied, then in use again after it reconnects.
+    let cut: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                                WHERE datname = current_database() AND query LIKE 'LISTEN%') t",
+    )
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap();
+    assert_eq!(cut, 1, "one listener per server");
+    for _ in 0..100 {
+        if !app.principals.is_listening() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(app.principals.is_empty(), "a lost listener empties the cache");
+    wait_until_listening(&app).await;
+    assert_eq!(teacher.get("/teacher").await.status().as_u16(), 200);
+    assert!(!app.principals.is_empty(), "cached again once listening");
+
+    // Suspended behind the app's back (the owner's connection, as `kilele school suspend`).
+    sqlx::query("UPDATE tenants SET status = 'suspended' WHERE slug = $1").bind(KHSS).execute(&app.owner_pool).await.unwrap();
+    assert_eq!(status_within(&teacher, "/teacher", 303).await, 303, "a suspended school's user is signed out");
+    assert_eq!(teacher.get("/teacher").await.headers()["location"], "/login");
 }
 
 /// `kilele school create` adds an empty school whose admin can sign in and start from zero.
