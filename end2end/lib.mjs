@@ -49,7 +49,7 @@ const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g
  * screenshot and adds the URL and the start of the page text to the error.
  */
 export async function withPage(name, fn) {
-  const context = await browser.newContext({ baseURL: BASE, locale: 'en-US' });
+  const context = await browser.newContext({ baseURL: BASE, locale: 'en-US', acceptDownloads: true });
   context.setDefaultTimeout(TIMEOUT);
   context.setDefaultNavigationTimeout(30_000);
   await context.addCookies([{ name: 'kilele_lang', value: 'en', url: BASE }]);

@@ -19,10 +19,12 @@ pub enum JobKind {
     AuditVerify,
     /// Score a term's mark writes for tamper flags.
     ResultFlags,
+    /// Print a batch of report cards.
+    ReportCards,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::InvitationEmail, JobKind::AuditVerify, JobKind::ResultFlags];
+    pub const ALL: [JobKind; 4] = [JobKind::InvitationEmail, JobKind::AuditVerify, JobKind::ResultFlags, JobKind::ReportCards];
 
     /// The stored code. Never change one: queued rows carry it.
     pub fn code(self) -> &'static str {
@@ -30,6 +32,7 @@ impl JobKind {
             JobKind::InvitationEmail => "mail.invitation",
             JobKind::AuditVerify => "audit.verify",
             JobKind::ResultFlags => "results.flags",
+            JobKind::ReportCards => "report.cards",
         }
     }
 
@@ -47,6 +50,10 @@ pub enum Job {
     ResultFlags {
         term: uuid::Uuid,
     },
+    /// The batch to print.
+    ReportCards {
+        batch: uuid::Uuid,
+    },
 }
 
 impl Job {
@@ -55,6 +62,7 @@ impl Job {
             Job::InvitationEmail(_) => JobKind::InvitationEmail,
             Job::AuditVerify => JobKind::AuditVerify,
             Job::ResultFlags { .. } => JobKind::ResultFlags,
+            Job::ReportCards { .. } => JobKind::ReportCards,
         }
     }
 }
@@ -100,6 +108,7 @@ mod store {
         ) -> impl Future<Output = Result<(), HandlerError>> + Send;
         fn audit_verify(&self, tenant: TenantId) -> impl Future<Output = Result<(), HandlerError>> + Send;
         fn result_flags(&self, tenant: TenantId, term: Uuid) -> impl Future<Output = Result<(), HandlerError>> + Send;
+        fn report_cards(&self, tenant: TenantId, batch: Uuid) -> impl Future<Output = Result<(), HandlerError>> + Send;
     }
 
     fn seal<T: serde::Serialize>(pii: &KeyRing, tenant: TenantId, value: &T) -> Result<serde_json::Value, DomainError> {
@@ -131,6 +140,7 @@ mod store {
             Job::AuditVerify => Ok(serde_json::json!({})),
             // A term id is no personal data: stored as it is.
             Job::ResultFlags { term } => Ok(serde_json::json!({ "term": term })),
+            Job::ReportCards { batch } => Ok(serde_json::json!({ "batch": batch })),
         }
     }
 
@@ -189,15 +199,20 @@ mod store {
             Ok(match kind {
                 JobKind::InvitationEmail => Job::InvitationEmail(unseal(pii, self.tenant, kind, &self.payload)?),
                 JobKind::AuditVerify => Job::AuditVerify,
-                JobKind::ResultFlags => Job::ResultFlags {
-                    term: self
-                        .payload
-                        .get("term")
-                        .and_then(|t| t.as_str())
-                        .and_then(|t| t.parse().ok())
-                        .ok_or(JobError::BadPayload { kind: kind.code(), reason: "no term".into() })?,
-                },
+                JobKind::ResultFlags => Job::ResultFlags { term: self.id_field(kind, "term")? },
+                JobKind::ReportCards => Job::ReportCards { batch: self.id_field(kind, "batch")? },
             })
+        }
+    }
+
+    impl Claimed {
+        /// A payload's id field (`{"term": "<uuid>"}`).
+        fn id_field(&self, kind: JobKind, field: &str) -> Result<Uuid, JobError> {
+            self.payload
+                .get(field)
+                .and_then(|t| t.as_str())
+                .and_then(|t| t.parse().ok())
+                .ok_or_else(|| JobError::BadPayload { kind: kind.code(), reason: format!("no {field}") })
         }
     }
 
@@ -264,6 +279,7 @@ mod store {
             Job::InvitationEmail(message) => handlers.invitation_email(tenant, message).await,
             Job::AuditVerify => handlers.audit_verify(tenant).await,
             Job::ResultFlags { term } => handlers.result_flags(tenant, *term).await,
+            Job::ReportCards { batch } => handlers.report_cards(tenant, *batch).await,
         }
     }
 
@@ -308,7 +324,8 @@ mod tests {
         }
         assert_eq!(JobKind::parse("mail.invitation"), Some(JobKind::InvitationEmail));
         assert_eq!(JobKind::parse("audit.verify"), Some(JobKind::AuditVerify));
-        assert_eq!(JobKind::parse("report.cards"), None);
+        assert_eq!(JobKind::parse("report.cards"), Some(JobKind::ReportCards));
+        assert_eq!(JobKind::parse("report.receipts"), None);
     }
 
     #[cfg(feature = "ssr")]
@@ -318,9 +335,11 @@ mod tests {
         let tenant = crate::tenancy::TenantId(uuid::Uuid::new_v4());
         let row =
             |kind: &str, payload| Claimed { tenant, id: uuid::Uuid::new_v4(), kind: kind.into(), payload, attempts: 1, max_attempts: 5 };
-        let err = row("report.cards", serde_json::json!({})).open(&pii).unwrap_err();
-        assert!(matches!(err, JobError::UnknownKind(ref k) if k == "report.cards"));
-        assert!(err.to_string().contains("unknown job kind `report.cards`"), "{err}");
+        let err = row("report.receipts", serde_json::json!({})).open(&pii).unwrap_err();
+        assert!(matches!(err, JobError::UnknownKind(ref k) if k == "report.receipts"));
+        assert!(err.to_string().contains("unknown job kind `report.receipts`"), "{err}");
+        let err = row("report.cards", serde_json::json!({ "batch": "nope" })).open(&pii).unwrap_err();
+        assert!(matches!(err, JobError::BadPayload { kind: "report.cards", .. }), "{err}");
         let err = row("mail.invitation", serde_json::json!({ "to": "a@b.test" })).open(&pii).unwrap_err();
         assert!(matches!(err, JobError::BadPayload { kind: "mail.invitation", .. }), "{err}");
         assert_eq!(row("audit.verify", serde_json::json!({})).open(&pii).unwrap(), Job::AuditVerify);

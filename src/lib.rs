@@ -10,6 +10,8 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod finance;
+#[cfg(test)]
+mod i18n_keys;
 pub mod identity;
 pub mod jobs;
 pub mod notifications;

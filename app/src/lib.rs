@@ -6,6 +6,7 @@
 #![cfg_attr(feature = "hydrate", allow(clippy::too_many_arguments))]
 
 pub mod api;
+pub mod batch_progress;
 pub mod ctx;
 pub mod errors;
 pub mod i18n;
@@ -111,6 +112,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/results/sheet/:term/:stream/:subject/upload/:upload") view=pages::results::UploadPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/results/:term/:level") view=pages::results::BroadsheetPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/grading/class/:term/:level") view=pages::grading::ClassGradingPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/cards") view=pages::cards::CardsPage ssr=SsrMode::Async/>
+                <Route path=path!("/verify/:code") view=pages::cards::VerifyPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/grading/schemes") view=pages::grading::SchemesPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/grading/schemes/:id") view=pages::grading::SchemePage ssr=SsrMode::Async/>
                 <Route path=path!("/portal/results/:student") view=pages::results::ChildResultsPage ssr=SsrMode::Async/>

@@ -253,3 +253,32 @@ test('the admin publishes the class and the parent sees the result and the trend
     assert.ok(division.length > 0, 'a division, or the reason there is none');
     await shot(page, 'results-parent');
   }));
+
+test('the admin prints the stream\'s report cards, watches them finish and downloads the ZIP; the parent downloads the card', () =>
+  withPage('report cards', async (page) => {
+    await signIn(page, { school: SCHOOL, email: `admin@${SCHOOL}.test` });
+    await expectPath(page, '/admin');
+    await page.goto('/admin/cards');
+    const cls = page.locator(`li[data-level="${state.level}"]`);
+    await expectVisible(cls, 'the published class');
+    await cls.locator('select').selectOption(state.sheet.stream_id);
+    await cls.getByTestId('request-cards').getByRole('button').click();
+    await page.waitForLoadState('networkidle');
+    // The bar follows the batch's events until it is done (the worker runs in the server).
+    await page.locator('[data-testid="batch-progress"][data-status="done"]').first().waitFor({ timeout: 60_000 });
+    await shot(page, 'cards-done');
+    await page.reload();
+    const [zip] = await Promise.all([page.waitForEvent('download'), page.getByTestId('cards-zip').first().click()]);
+    assert.match(zip.suggestedFilename(), /\.zip$/);
+    const zipPath = await zip.path();
+    const { readFileSync } = await import('node:fs');
+    assert.equal(readFileSync(zipPath).subarray(0, 2).toString(), 'PK', 'a ZIP archive');
+    await page.context().clearCookies();
+
+    await signIn(page, { school: SCHOOL, email: `parent@${SCHOOL}.test` });
+    await expectPath(page, '/portal');
+    await page.goto(`/portal/results/${state.child.student_id}`);
+    const [card] = await Promise.all([page.waitForEvent('download'), page.getByTestId('card-download').first().click()]);
+    assert.match(card.suggestedFilename(), /\.pdf$/);
+    assert.equal(readFileSync(await card.path()).subarray(0, 5).toString(), '%PDF-', 'a PDF');
+  }));

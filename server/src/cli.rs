@@ -224,7 +224,20 @@ async fn owner_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
 /// The worker's dependencies from the configuration; `pool` connects as `kilele_worker`.
 pub fn worker_for(config: &Config, pool: sqlx::PgPool) -> anyhow::Result<worker::Worker> {
     let outbox = crate::mail::Outbox::new(config.smtp_url.as_deref(), config.mail_dir.clone(), &config.mail_from)?;
-    Ok(worker::Worker { pool, pii: Arc::new(config.pii.clone()), audit_key: Arc::new(config.audit_key.clone()), outbox: Arc::new(outbox) })
+    let printer = crate::cards::job::Printer {
+        pool: pool.clone(),
+        storage: kilele::storage::FileStore::new(config.storage_dir.clone()),
+        renderer: Arc::new(documents::Renderer::new()?),
+        verify_base: config.public_url.clone(),
+        clock: Arc::new(kilele::clock::SystemClock),
+    };
+    Ok(worker::Worker {
+        pool,
+        pii: Arc::new(config.pii.clone()),
+        audit_key: Arc::new(config.audit_key.clone()),
+        outbox: Arc::new(outbox),
+        printer,
+    })
 }
 
 /// Applies migrations as the schema owner.

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bench;
 pub mod broadsheets;
+pub mod cards;
 pub mod cli;
 pub mod config;
 pub mod csrf;

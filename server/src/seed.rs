@@ -118,6 +118,9 @@ struct SchoolSpec {
     band: kilele::academic::Band,
     levels: std::ops::RangeInclusive<i32>,
     streams: &'static [&'static str],
+    /// What the report cards print under the school's name.
+    motto: &'static str,
+    address: &'static str,
     students_per_stream: usize,
     subjects: &'static [&'static str],
     seed: u64,
@@ -132,6 +135,8 @@ const SCHOOLS: [SchoolSpec; 2] = [
         band: kilele::academic::Band::OLevel,
         levels: 1..=4,
         streams: &["A", "B"],
+        motto: "Elimu ni Ufunguo wa Maisha",
+        address: "P.O. Box 1234, Moshi, Kilimanjaro · +255 27 275 0000",
         students_per_stream: 50,
         subjects: &["CIV", "HIST", "GEO", "KISW", "ENGL", "PHY", "CHEM", "BIO", "BMATH", "COMM"],
         seed: 2026_0001,
@@ -144,6 +149,8 @@ const SCHOOLS: [SchoolSpec; 2] = [
         band: kilele::academic::Band::Primary,
         levels: 1..=7,
         streams: &["A", "B"],
+        motto: "Bidii na Nidhamu",
+        address: "P.O. Box 567, Mwanza · +255 28 250 0000",
         students_per_stream: 25,
         subjects: &["P-KISW", "P-ENGL", "P-MATH", "P-SCI", "P-SST", "P-CME", "P-VOC"],
         seed: 2026_0002,
@@ -261,6 +268,7 @@ async fn seed_school(
 
     // Calendar, levels, streams, subjects.
     setup::create_settings(&mut tx, spec.prefix).await?;
+    kilele::reporting::db::set_card_heading(&mut tx, spec.motto, spec.address, by).await?;
     let terms = kilele::academic::calendar::default_terms(YEAR, 2);
     let year_id = setup::create_current_year(&mut tx, YEAR, &terms, 2).await?;
     let mut subject_ids = Vec::new();

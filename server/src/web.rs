@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::{connect_redis, AppState};
-use crate::{auth, broadsheets, csrf, imports, marks, ops, photos};
+use crate::{auth, broadsheets, cards, csrf, imports, marks, ops, photos};
 use app::{shell, App};
 use axum::handler::Handler;
 use axum::http::{HeaderName, Method, Request};
@@ -125,6 +125,11 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         PlainRoute::post("/admin/results/sheet/{term}/{stream}/{subject}/upload", marks::upload).body_limit(MARKS_UPLOAD_LIMIT),
         PlainRoute::get("/teacher/marks/{term}/{stream}/{subject}/template.csv", marks::template),
         PlainRoute::get("/admin/results/sheet/{term}/{stream}/{subject}/template.csv", marks::template),
+        // Report cards: a card for the admin or the family, a batch's ZIP and live progress.
+        PlainRoute::get("/admin/cards/{card}/card.pdf", cards::admin_card),
+        PlainRoute::get("/portal/cards/{card}/card.pdf", cards::portal_card),
+        PlainRoute::get("/admin/cards/batches/{batch}/cards.zip", cards::batch_zip),
+        PlainRoute::get("/admin/cards/batches/{batch}/events", cards::batch_events),
         PlainRoute::get("/healthz", ops::healthz),
         PlainRoute::get("/readyz", ops::readyz),
         PlainRoute::get("/metrics", ops::metrics),

@@ -1,7 +1,7 @@
 //! Background worker: a thin loop around `kilele::jobs`. The domain claims jobs across
 //! schools (through `claim_jobs`, the only cross-tenant step, which only the worker role may
 //! call), opens each into a typed job and dispatches it to the handlers this process
-//! provides here (the mail outbox, the audit verifier); it records completion, retries with
+//! provides here (the mail outbox, the audit verifier, the report-card printer); it records completion, retries with
 //! backoff and final failure.
 
 use crate::mail::Outbox;
@@ -22,6 +22,8 @@ pub struct Worker {
     pub pii: Arc<KeyRing>,
     pub audit_key: Arc<kilele::audit::AuditKey>,
     pub outbox: Arc<Outbox>,
+    /// Report cards: the renderer, the storage, the clock.
+    pub printer: crate::cards::job::Printer,
 }
 
 const LEASE_SECONDS: i32 = 300;
@@ -51,6 +53,10 @@ impl kilele::jobs::Handlers for Worker {
             tracing::error!(tenant = %tenant, count = mismatches.len(), "MARKS DIFFER FROM THE AUDIT LOG");
             Err(format!("{} marks differ from the audit log: {mismatches:?}", mismatches.len()).into())
         }
+    }
+
+    async fn report_cards(&self, tenant: TenantId, batch: uuid::Uuid) -> Result<(), HandlerError> {
+        crate::cards::job::print_batch(&self.printer, tenant, batch).await
     }
 
     async fn result_flags(&self, tenant: TenantId, term: uuid::Uuid) -> Result<(), HandlerError> {

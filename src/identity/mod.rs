@@ -122,6 +122,7 @@ impl Role {
                 ResultsAmend,
                 ResultsFlags,
                 ResultsSetup,
+                ReportCardsManage,
             ],
             Self::Teacher => &[TeachingClassesRead, ResultsEnter],
             Self::Accountant => &[FinanceOverviewRead],
@@ -154,10 +155,11 @@ pub enum Permission {
     ResultsAmend,
     ResultsFlags,
     ResultsSetup,
+    ReportCardsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 21] = [
         Permission::PlatformTenantsRead,
         Permission::PlatformTenantsManage,
         Permission::SchoolOverviewRead,
@@ -178,6 +180,7 @@ impl Permission {
         Permission::ResultsAmend,
         Permission::ResultsFlags,
         Permission::ResultsSetup,
+        Permission::ReportCardsManage,
     ];
 
     pub fn code(self) -> &'static str {
@@ -202,6 +205,7 @@ impl Permission {
             Self::ResultsAmend => "results.amend",
             Self::ResultsFlags => "results.flags",
             Self::ResultsSetup => "results.setup",
+            Self::ReportCardsManage => "report_cards.manage",
         }
     }
 

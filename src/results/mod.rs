@@ -59,8 +59,6 @@ pub use scheme::{
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     const SOURCES: [&str; 24] = [
         include_str!("marks.rs"),
         include_str!("assessments.rs"),
@@ -88,48 +86,11 @@ mod tests {
         include_str!("db/schemes.rs"),
     ];
 
-    /// Every `"error-…"` / `"results-…"` string literal in the sources.
-    fn keys_used() -> BTreeSet<String> {
-        let mut keys = BTreeSet::new();
-        for src in SOURCES {
-            for (i, _) in src.match_indices('"') {
-                let rest = &src[i + 1..];
-                if !(rest.starts_with("error-") || rest.starts_with("results-")) {
-                    continue;
-                }
-                let end = rest.find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')).unwrap_or(rest.len());
-                if rest[end..].starts_with('"') {
-                    keys.insert(rest[..end].to_owned());
-                }
-            }
-        }
-        keys
-    }
-
-    fn translated(lang: &str) -> BTreeSet<String> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("app/locales").join(lang);
-        let mut keys = BTreeSet::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            keys.extend(
-                text.lines()
-                    .filter(|l| !l.starts_with([' ', '#', '\t']))
-                    .filter_map(|l| l.split_once('='))
-                    .map(|(k, _)| k.trim().to_owned()),
-            );
-        }
-        keys
-    }
-
     #[test]
     fn every_message_key_is_translated() {
-        let used = keys_used();
+        let used = crate::i18n_keys::used(&SOURCES, &["error-", "results-"]);
         assert!(used.len() > 50, "{used:?}");
         assert!(used.contains("error-mark-out-of-range") && used.contains("results-file-missing-column"));
-        for lang in ["en", "sw"] {
-            let have = translated(lang);
-            let missing: Vec<&String> = used.iter().filter(|k| !have.contains(*k)).collect();
-            assert!(missing.is_empty(), "missing in app/locales/{lang}: {missing:?}");
-        }
+        crate::i18n_keys::assert_translated(&used);
     }
 }

@@ -203,13 +203,22 @@ pub async fn resolve_result_flag(flag: String, comment: String) -> Result<(), Ap
 }
 
 /// Parent or student: a child's published results, oldest term first.
+/// Whose results and cards a family-portal user reads: a guardian their children, a student
+/// their own.
+#[cfg(feature = "ssr")]
+pub fn portal_reader(me: &kilele::identity::Principal) -> kilele::results::db::PortalReader {
+    use kilele::results::db::PortalReader;
+    if me.can(Permission::PortalChildrenRead) {
+        PortalReader::Guardian(me.user_id)
+    } else {
+        PortalReader::Student(me.user_id)
+    }
+}
+
 #[server(endpoint = "portal/results")]
 pub async fn child_results(student: String) -> Result<Vec<PublishedTerm>, AppError> {
-    use kilele::results::db::PortalReader;
     let mut s = Scope::school_any(&[Permission::PortalChildrenRead, Permission::PortalSelfRead]).await?;
     let student = parse_uuid("student", &student)?;
-    let reader =
-        if s.me.can(Permission::PortalChildrenRead) { PortalReader::Guardian(s.me.user_id) } else { PortalReader::Student(s.me.user_id) };
-    let terms = kilele::results::db::published_results(&mut s.tx, reader, student).await?;
+    let terms = kilele::results::db::published_results(&mut s.tx, portal_reader(&s.me), student).await?;
     s.end_read(terms)
 }

@@ -91,6 +91,7 @@ pub fn AdminTabs() -> impl IntoView {
         ("/admin/promotion", "admin-tab-promotion", can(Permission::StudentsManage)),
         ("/admin/staff", "admin-tab-staff", can(Permission::SchoolUsersManage)),
         ("/admin/results", "admin-tab-results", can(Permission::ResultsApprove)),
+        ("/admin/cards", "admin-tab-cards", can(Permission::ReportCardsManage)),
     ];
     let links = tabs
         .into_iter()

@@ -4,6 +4,7 @@
 pub mod accountant;
 pub mod admin;
 pub mod calendar;
+pub mod cards;
 pub mod classes;
 pub mod family;
 pub mod grading;

@@ -603,10 +603,21 @@ pub fn FlagsPage() -> impl IntoView {
 pub fn ChildResultsPage() -> impl IntoView {
     let ctx = request_ctx();
     let t = ctx.clone();
+    let tc = ctx.clone();
     let student = use_params_map().with_untracked(|p| p.get("student").unwrap_or_default());
     view! {
         <Shell title=ctx.t("results-title")>
             <p><a href="/portal">{ctx.t("results-back-portal")}</a></p>
+            <Await future=crate::api::cards::child_cards(student.clone()) let:cards>
+                {cards.clone().ok().filter(|c| !c.is_empty()).map(|cards| {
+                    let links = cards.into_iter().map(|c| view! {
+                        <li><a href=format!("/portal/cards/{}/card.pdf", c.card_id) data-testid="card-download" download>
+                            {format!("{} — {} (PDF)", tc.t("cards-report-card"), c.term_label)}
+                        </a></li>
+                    }).collect_view();
+                    view! { <section class="card" data-testid="report-cards"><h2>{tc.t("cards-title")}</h2><ul>{links}</ul></section> }
+                })}
+            </Await>
             <Await future=child_results(student.clone()) let:terms>
                 {match terms.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),

@@ -241,12 +241,25 @@ impl TestApp {
         // As `kilele worker`: connected as kilele_worker, the only role that may claim jobs.
         let pool =
             PgPoolOptions::new().max_connections(2).connect_lazy(&server::config::derive_worker_url(&self.owner_url).unwrap()).unwrap();
+        let printer = server::cards::job::Printer {
+            pool: pool.clone(),
+            storage: kilele::storage::FileStore::new(self.storage_dir()),
+            renderer: std::sync::Arc::new(documents::Renderer::new().unwrap()),
+            verify_base: Some("https://kilele.test".into()),
+            clock: self.clock.clone(),
+        };
         server::worker::Worker {
             pool,
             pii: std::sync::Arc::new(kilele::audit::pii::KeyRing::development()),
             audit_key: std::sync::Arc::new(kilele::audit::AuditKey::development()),
             outbox: std::sync::Arc::new(outbox),
+            printer,
         }
+    }
+
+    /// Where this app's storage layer keeps files.
+    pub fn storage_dir(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("kilele-storage-{}", self.db_name))
     }
 
     /// The emails the worker has written so far.

@@ -9,6 +9,7 @@ mod harness;
 mod audit;
 mod auth;
 mod calendar;
+mod cards;
 mod classes;
 mod conflicts;
 mod grading;

@@ -77,6 +77,21 @@ kilele_worker | table tenants | SELECT
 kilele_worker | table term_assessments | SELECT
 kilele_worker | table terms | SELECT
 kilele_worker | function claim_jobs(integer, integer) | EXECUTE SECURITY DEFINER
+kilele_app | column report_card_batches.finished_at | UPDATE
+kilele_app | column report_card_batches.status | UPDATE
+kilele_app | function verify_report_card(text) | EXECUTE SECURITY DEFINER
+kilele_app | table report_card_batches | SELECT INSERT
+kilele_app | table report_card_failures | SELECT
+kilele_app | table report_cards | SELECT
+kilele_worker | table academic_years | SELECT
+kilele_worker | table levels | SELECT
+kilele_worker | table published_results | SELECT
+kilele_worker | table report_card_batches | SELECT UPDATE
+kilele_worker | table report_card_failures | SELECT INSERT DELETE
+kilele_worker | table report_cards | SELECT INSERT
+kilele_worker | table result_publications | SELECT
+kilele_worker | table school_settings | SELECT
+kilele_worker | table students | SELECT
 ";
 
 const ROLES: &str = "(VALUES ('kilele_app'), ('kilele_worker')) AS r(rolname)";

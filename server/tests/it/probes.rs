@@ -121,6 +121,7 @@ const RESULTS_ENTER: Access = Access::All(&[P::ResultsEnter]);
 const RESULTS_APPROVE: Access = Access::All(&[P::ResultsApprove]);
 const RESULTS_FLAGS: Access = Access::All(&[P::ResultsFlags]);
 const RESULTS_SETUP: Access = Access::All(&[P::ResultsSetup]);
+const CARDS: Access = Access::All(&[P::ReportCardsManage]);
 /// Who may write marks (`results/save`): the teacher of the sheet, or an amender.
 const MARKS_WRITE: Access = Access::Any(&[P::ResultsEnter, P::ResultsAmend]);
 /// The approver's pages of the marks upload: the same check as [`MARKS_WRITE`] behind the admin
@@ -288,6 +289,8 @@ fn rows() -> Vec<Row> {
             ]
         }),
         page("/admin/grading/schemes", RESULTS_SETUP, false, |_, _| vec![get("/admin/grading/schemes")]),
+        page("/admin/cards", CARDS, false, |_, _| vec![get("/admin/cards")]),
+        page("/verify/{code}", Access::Public("a printed card's code; on a school's host only its own cards (cards.rs)"), false, none),
         page("/admin/grading/schemes/{id}", RESULTS_SETUP, true, |_, at| vec![get(format!("/admin/grading/schemes/{}", at.scheme))]),
         page("/portal/results/{student}", FAMILY, true, |_, at| vec![get(format!("/portal/results/{}", at.student))]),
         page("/teacher/marks/{term}/{stream}/{subject}/upload/{upload}", MARKS_WRITE, true, |own, at| {
@@ -364,6 +367,29 @@ fn rows() -> Vec<Row> {
             ]
         }),
         sfn("/api/admin/grading/schemes", RESULTS_SETUP, false, false, |_, _| vec![form("/api/admin/grading/schemes", &[])]),
+        sfn("/api/admin/cards", CARDS, false, false, |_, _| vec![form("/api/admin/cards", &[])]),
+        sfn("/api/admin/cards/batch", CARDS, false, true, |_, at| {
+            vec![form("/api/admin/cards/batch", &[("batch", at.card_batch.to_string())])]
+        }),
+        sfn("/api/admin/cards/request", CARDS, true, true, |own, at| {
+            let p = "/api/admin/cards/request";
+            vec![
+                form(p, &[("term", at.term.to_string()), ("level", at.level.to_string())]),
+                form(p, &[("term", own.term.to_string()), ("level", at.level.to_string())]),
+                form(p, &[("term", own.term.to_string()), ("level", own.level.to_string()), ("stream", at.stream.to_string())]),
+            ]
+        }),
+        sfn("/api/admin/cards/cancel", CARDS, true, true, |_, at| {
+            vec![form("/api/admin/cards/cancel", &[("batch", at.card_batch.to_string())])]
+        }),
+        sfn("/api/portal/cards", FAMILY, false, true, |_, at| vec![form("/api/portal/cards", &[("student", at.student.to_string())])]),
+        sfn(
+            "/api/verify/card",
+            Access::Public("a printed card's code; on a school's host only its own cards (cards.rs)"),
+            false,
+            false,
+            none,
+        ),
         sfn("/api/admin/grading/scheme", RESULTS_SETUP, false, true, |_, at| {
             vec![form("/api/admin/grading/scheme", &[("id", at.scheme.to_string())])]
         }),
@@ -615,6 +641,16 @@ fn rows() -> Vec<Row> {
         plain("GET", "/admin/results/sheet/{term}/{stream}/{subject}/template.csv", RESULTS_APPROVE, false, true, |own, at| {
             sheet_paths_to("/admin/results/sheet", "/template.csv", own, at)
         }),
+        plain("GET", "/admin/cards/{card}/card.pdf", CARDS, false, true, |_, at| vec![get(format!("/admin/cards/{}/card.pdf", at.card))]),
+        plain("GET", "/portal/cards/{card}/card.pdf", FAMILY, false, true, |_, at| {
+            vec![get(format!("/portal/cards/{}/card.pdf", at.card))]
+        }),
+        plain("GET", "/admin/cards/batches/{batch}/cards.zip", CARDS, true, true, |_, at| {
+            vec![get(format!("/admin/cards/batches/{}/cards.zip", at.card_batch))]
+        }),
+        plain("GET", "/admin/cards/batches/{batch}/events", CARDS, false, true, |_, at| {
+            vec![get(format!("/admin/cards/batches/{}/events", at.card_batch))]
+        }),
         plain("GET", "/healthz", Access::Public("liveness: says ok"), false, false, none),
         plain("GET", "/readyz", Access::Public("readiness: database and Redis up or not"), false, false, none),
         plain("GET", "/metrics", Access::Public("no session: a bearer token (METRICS_TOKEN), tested in ops.rs"), false, false, none),
@@ -699,6 +735,10 @@ struct Ids {
     flag: Uuid,
     /// A grading scheme of the school's own, named with the school's prefix.
     scheme: Uuid,
+    /// A finished report-card batch of the level and term, whose ZIP carries the prefix.
+    card_batch: Uuid,
+    /// A report card of the student in it, whose file carries the prefix.
+    card: Uuid,
 }
 
 impl Ids {
@@ -821,6 +861,8 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         batch: Uuid::nil(),
         flag: Uuid::nil(),
         scheme: Uuid::nil(),
+        card_batch: Uuid::nil(),
+        card: Uuid::nil(),
         free_master_code: sqlx::query_scalar(
             "SELECT m.code FROM master_subjects m WHERE NOT EXISTS (SELECT 1 FROM school_subjects s WHERE s.tenant_id = $1 AND s.master_code = m.code) ORDER BY m.code LIMIT 1",
         )
@@ -898,6 +940,42 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
     .bind(tenant)
     .bind(format!("{}/scheme", ids.prefix))
     .bind(serde_json::to_value(&scheme).unwrap())
+    .fetch_one(db)
+    .await
+    .unwrap();
+    // A printed batch and card, stored with the prefix inside, so that serving them to the
+    // other school shows as a leak.
+    let admin_id = uuid_of(app, "SELECT id FROM users WHERE tenant_id = $1 AND email LIKE 'admin@%'", tenant).await;
+    let store = kilele::storage::FileStore::new(app.storage_dir());
+    let card_key = kilele::storage::FileStore::new_key(kilele::tenancy::TenantId(tenant), "report-cards", "pdf");
+    store.put(&card_key, format!("%PDF-1.7 {}/card", ids.prefix).as_bytes()).await.unwrap();
+    let zip_key = kilele::storage::FileStore::new_key(kilele::tenancy::TenantId(tenant), "report-cards", "zip");
+    store.put(&zip_key, format!("PK {}/cards", ids.prefix).as_bytes()).await.unwrap();
+    ids.card_batch = sqlx::query_scalar(
+        "INSERT INTO report_card_batches (tenant_id, term_id, level_id, requested_by, requested_at, status, total, done, bundle_key, finished_at)
+         VALUES ($1, $2, $3, $4, now(), 'done', 1, 1, $5, now()) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(ids.term)
+    .bind(ids.level)
+    .bind(admin_id)
+    .bind(&zip_key)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let code = kilele::reporting::VerifyCode::from_random(*Uuid::new_v4().as_bytes().first_chunk::<7>().unwrap());
+    ids.card = sqlx::query_scalar(
+        "INSERT INTO report_cards (tenant_id, batch_id, term_id, student_id, storage_key, pdf_sha256, pdf_bytes, verify_code,
+                                   class_name, term_label, generated_at)
+         VALUES ($1, $2, $3, $4, $5, sha256('x'), 20, $6, $7, '2026 T1', now()) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(ids.card_batch)
+    .bind(ids.term)
+    .bind(ids.student)
+    .bind(&card_key)
+    .bind(code.as_str())
+    .bind(format!("{}/class", ids.prefix))
     .fetch_one(db)
     .await
     .unwrap();

@@ -17,10 +17,10 @@ pub enum PortalReader {
     Student(Uuid),
 }
 
-/// The student's published results, oldest term first. `NotFound` when the student is not
-/// the reader's (another family's child, another school's id).
-pub async fn published_results(tx: &mut TenantTx, reader: PortalReader, student: Uuid) -> Result<Vec<PublishedTerm>, DomainError> {
-    let allowed: bool = match reader {
+/// Whether `reader` may read `student`'s results and report cards: a guardian their linked
+/// children, a student their own record.
+pub async fn may_read(tx: &mut TenantTx, reader: PortalReader, student: Uuid) -> Result<bool, sqlx::Error> {
+    match reader {
         PortalReader::Guardian(user) => {
             sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM student_guardians sg
@@ -30,16 +30,22 @@ pub async fn published_results(tx: &mut TenantTx, reader: PortalReader, student:
             .bind(student)
             .bind(user)
             .fetch_one(&mut **tx)
-            .await?
+            .await
         }
         PortalReader::Student(user) => {
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM students WHERE id = $1 AND user_id = $2)")
                 .bind(student)
                 .bind(user)
                 .fetch_one(&mut **tx)
-                .await?
+                .await
         }
-    };
+    }
+}
+
+/// The student's published results, oldest term first. `NotFound` when the student is not
+/// the reader's (another family's child, another school's id).
+pub async fn published_results(tx: &mut TenantTx, reader: PortalReader, student: Uuid) -> Result<Vec<PublishedTerm>, DomainError> {
+    let allowed = may_read(tx, reader, student).await?;
     if !allowed {
         return Err(DomainError::NotFound);
     }

@@ -1,0 +1,303 @@
+//! Kilele's printable documents, rendered to PDF in-process with typst.
+//!
+//! This crate depends on no other workspace crate (typst takes minutes to build; the rest of
+//! the workspace must rebuild without it): it takes its own plain data ([`ReportCard`]), and
+//! the server maps its domain types into them.
+//!
+//! ```no_run
+//! let renderer = documents::Renderer::new()?; // once: fonts and the standard library
+//! let pdf = renderer.report_card(&documents::ReportCard::sample())?;
+//! # Ok::<(), documents::DocumentError>(())
+//! ```
+//!
+//! A [`Renderer`] is `Send + Sync`: share one between worker threads. Do not call it from
+//! inside a rayon `par_iter` (typst uses rayon itself; nested work-stealing has overflowed
+//! the stack). Each document clears typst's global memoisation caches when it is done, so a
+//! long batch does not grow without bound.
+
+mod model;
+mod world;
+
+use serde::Serialize;
+use typst::diag::{Severity, SourceDiagnostic};
+use typst::foundations::{Bytes, Datetime, Smart};
+use typst::visualize::{ExchangeFormat, ImageFormat, RasterFormat, RasterImage, SvgImage, VectorFormat};
+use typst::WorldExt;
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, Timestamp};
+
+pub use model::{Attendance, DocumentDate, FeeBalance, Labels, Language, ReportCard, School, Student, SubjectResult, Summary};
+
+use world::{Assets, CardWorld};
+
+/// Why a document could not be made. The strings are meant for logs and for the person who
+/// looks into it: typst's diagnostics with their line in the template.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// The fonts or the standard library could not be set up.
+    #[error("document renderer set-up failed: {0}")]
+    Setup(String),
+    /// The card's data cannot be printed (e.g. an impossible date).
+    #[error("invalid document data: {0}")]
+    Data(String),
+    /// The school's logo is not a readable PNG, JPEG or SVG image.
+    #[error("invalid school logo: {0}")]
+    Logo(String),
+    /// typst failed to compile the template with this data.
+    #[error("report card template failed: {0}")]
+    Template(String),
+    /// typst failed to write the PDF.
+    #[error("PDF export failed: {0}")]
+    Pdf(String),
+}
+
+/// A rendered document.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub pdf: Vec<u8>,
+    pub pages: usize,
+    /// typst's warnings, readable (none for a well-formed card; worth logging).
+    pub warnings: Vec<String>,
+}
+
+/// Renders documents. Holds the fonts, typst's standard library and the parsed templates,
+/// built once by [`Renderer::new`]; each document after that only compiles its data.
+pub struct Renderer {
+    assets: Assets,
+}
+
+/// Logos larger than this are refused rather than decoded (a school logo is a few hundred KB).
+pub const MAX_LOGO_BYTES: usize = 4 * 1024 * 1024;
+
+/// How many documents a memoised typst result survives unused: none. Keeping the last card's
+/// results (1) was measured no faster for the next, different card, and holds more memory;
+/// with 0 a batch of any size stays at ~40 MB resident.
+const CACHE_MAX_AGE: usize = 0;
+
+/// Clears typst's global caches when a document is done, on every path out.
+struct EvictOnDrop;
+
+impl Drop for EvictOnDrop {
+    fn drop(&mut self) {
+        typst::comemo::evict(CACHE_MAX_AGE);
+    }
+}
+
+impl Renderer {
+    /// Loads the embedded fonts and builds typst's standard library (tens of milliseconds).
+    pub fn new() -> Result<Self, DocumentError> {
+        Ok(Self { assets: Assets::new().map_err(DocumentError::Setup)? })
+    }
+
+    /// The card as a PDF.
+    pub fn report_card(&self, card: &ReportCard) -> Result<Vec<u8>, DocumentError> {
+        self.render_report_card(card).map(|rendered| rendered.pdf)
+    }
+
+    /// How many pages the card takes (one, unless the data is far beyond the usual: more
+    /// than about 20 subjects or very long remarks). Compiles without writing the PDF.
+    pub fn report_card_pages(&self, card: &ReportCard) -> Result<usize, DocumentError> {
+        let _evict = EvictOnDrop;
+        self.compile_report_card(card).map(|compiled| compiled.document.pages().len())
+    }
+
+    /// The PDF and its page count.
+    pub fn render_report_card(&self, card: &ReportCard) -> Result<Rendered, DocumentError> {
+        let _evict = EvictOnDrop;
+        let Compiled { document, warnings, .. } = self.compile_report_card(card)?;
+        let options = PdfOptions {
+            // Derived from the data, so the same card always gives the same bytes.
+            ident: Smart::Custom(format!("kilele-report-card/{}", card.verification_code)),
+            creator: Smart::Custom(Some("Kilele".into())),
+            timestamp: Some(Timestamp::new_utc(document_date(card.issued_on)?)),
+            ..PdfOptions::default()
+        };
+        let pdf = typst_pdf::pdf(&document, &options).map_err(|diags| DocumentError::Pdf(describe(None, &diags)))?;
+        Ok(Rendered { pdf, pages: document.pages().len(), warnings })
+    }
+
+    /// Lays the card out (no PDF yet), with typst's warnings (readable). The caller clears
+    /// the caches ([`EvictOnDrop`]) once the document is done.
+    fn compile_report_card(&self, card: &ReportCard) -> Result<Compiled, DocumentError> {
+        let today = document_date(card.issued_on)?;
+        let format = match &card.school.logo {
+            Some(logo) => Some(check_logo(logo)?),
+            None => None,
+        };
+        let logo = card.school.logo.as_ref().map(|bytes| Bytes::new(bytes.clone()));
+        let attempt = |text_size: f64| -> Result<Compiled, DocumentError> {
+            let data = template_data(card, text_size)?;
+            let world = CardWorld::new(&self.assets, data, logo.clone(), today);
+            let warned = typst::compile::<PagedDocument>(&world);
+            let warnings = warned.warnings.iter().map(|w| describe(Some(&world), std::slice::from_ref(w))).collect();
+            match warned.output {
+                Ok(document) => Ok(Compiled { document, warnings, text_size }),
+                Err(diags) => {
+                    // A logo that passed the format sniffing but does not decode fails in the
+                    // template: name the logo as the cause, not the template.
+                    if let (Some(format), Some(bytes)) = (format, &logo) {
+                        decode_logo(bytes.clone(), format)?;
+                    }
+                    Err(DocumentError::Template(describe(Some(&world), &diags)))
+                }
+            }
+        };
+        // The usual card fits at the first size: one compilation.
+        let first = attempt(TEXT_SIZES[0])?;
+        if first.fits() {
+            return Ok(first);
+        }
+        // Otherwise the largest size that fits, by bisection (the type only shrinks the card):
+        // `too_large` does not fit; `candidate` fits, or is the smallest size, untried. A card
+        // that does not fit even at the smallest size is printed on more pages.
+        let (mut too_large, mut candidate) = (0, TEXT_SIZES.len() - 1);
+        let mut fitting = None;
+        while candidate - too_large > 1 {
+            let middle = (too_large + candidate) / 2;
+            let compiled = attempt(TEXT_SIZES[middle])?;
+            if compiled.fits() {
+                candidate = middle;
+                fitting = Some(compiled);
+            } else {
+                too_large = middle;
+            }
+        }
+        match fitting {
+            Some(compiled) => Ok(compiled),
+            None => attempt(TEXT_SIZES[candidate]),
+        }
+    }
+}
+
+/// A laid-out card: the document, typst's warnings (readable) and the text size it fitted at.
+struct Compiled {
+    document: PagedDocument,
+    warnings: Vec<String>,
+    #[cfg_attr(not(test), allow(dead_code))]
+    text_size: f64,
+}
+
+impl Compiled {
+    fn fits(&self) -> bool {
+        self.document.pages().len() <= 1
+    }
+}
+
+/// The JSON the template reads as `/data.json`: the card, plus what the template needs to
+/// know about what is not in it.
+#[derive(Serialize)]
+struct TemplateData<'a> {
+    #[serde(flatten)]
+    card: &'a ReportCard,
+    has_logo: bool,
+    /// `#RRGGBB`, checked.
+    accent: String,
+    /// The body text's size in points; everything else is relative to it.
+    text_size: f64,
+}
+
+/// Body text sizes (points) tried in turn until the card fits one page: 9pt reads well in
+/// print; a card with many subjects or long remarks gets smaller type rather than a second
+/// page. A usual card (14 subjects, one-line remarks) fits at the first size, so this costs
+/// one compilation.
+const TEXT_SIZES: [f64; 8] = [9.0, 8.6, 8.2, 7.8, 7.4, 7.0, 6.5, 6.0];
+
+/// The accent colour when the school has none (or an unreadable one): a deep green.
+const DEFAULT_ACCENT: &str = "#1d5b3c";
+
+fn template_data(card: &ReportCard, text_size: f64) -> Result<Vec<u8>, DocumentError> {
+    let accent = card
+        .school
+        .accent_colour
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit()))
+        .unwrap_or(DEFAULT_ACCENT)
+        .to_owned();
+    let data = TemplateData { card, has_logo: card.school.logo.is_some(), accent, text_size };
+    let mut value = serde_json::to_value(&data).map_err(|e| DocumentError::Data(e.to_string()))?;
+    limit_lengths(&mut value, "");
+    serde_json::to_vec(&value).map_err(|e| DocumentError::Data(e.to_string()))
+}
+
+/// Cuts absurdly long texts (with an ellipsis) so that no field can push the card far past
+/// one page; the template shrinks the type for anything within these limits.
+fn limit_lengths(value: &mut serde_json::Value, key: &str) {
+    match value {
+        serde_json::Value::String(text) => {
+            let limit = match key {
+                "class_teacher_comment" | "head_teacher_comment" => 600,
+                "remark" => 160,
+                _ => 200,
+            };
+            if let Some((cut, _)) = text.char_indices().nth(limit) {
+                text.truncate(cut);
+                text.push('…');
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| limit_lengths(item, key)),
+        serde_json::Value::Object(fields) => fields.iter_mut().for_each(|(k, v)| limit_lengths(v, k)),
+        _ => {}
+    }
+}
+
+fn document_date(date: DocumentDate) -> Result<Datetime, DocumentError> {
+    Datetime::from_ymd(date.year, date.month, date.day)
+        .ok_or_else(|| DocumentError::Data(format!("issued_on is not a date: {}-{:02}-{:02}", date.year, date.month, date.day)))
+}
+
+/// Sniffs the logo's format: PNG, JPEG or SVG, and not too large.
+fn check_logo(bytes: &[u8]) -> Result<ImageFormat, DocumentError> {
+    if bytes.len() > MAX_LOGO_BYTES {
+        return Err(DocumentError::Logo(format!("{} bytes, more than the {MAX_LOGO_BYTES} allowed", bytes.len())));
+    }
+    match ImageFormat::detect(bytes) {
+        Some(format @ ImageFormat::Raster(RasterFormat::Exchange(ExchangeFormat::Png | ExchangeFormat::Jpg)))
+        | Some(format @ ImageFormat::Vector(VectorFormat::Svg)) => Ok(format),
+        _ => Err(DocumentError::Logo("not a PNG, JPEG or SVG image".into())),
+    }
+}
+
+/// Decodes the logo on its own, to tell a broken logo from a template error.
+fn decode_logo(data: Bytes, format: ImageFormat) -> Result<(), DocumentError> {
+    let result = match format {
+        ImageFormat::Raster(raster) => RasterImage::plain(data, raster).map(drop).map_err(|e| e.to_string()),
+        ImageFormat::Vector(_) => SvgImage::new(data).map(drop).map_err(|e| format!("{e:?}")),
+    };
+    result.map_err(DocumentError::Logo)
+}
+
+/// typst's diagnostics as one readable string: `file:line:column: message (hint: …)`.
+fn describe(world: Option<&CardWorld<'_>>, diags: &[SourceDiagnostic]) -> String {
+    diags
+        .iter()
+        .map(|diag| {
+            let severity = match diag.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let mut text = match world.and_then(|w| locate(w, diag)) {
+                Some(place) => format!("{place}: {severity}: {}", diag.message),
+                None => format!("{severity}: {}", diag.message),
+            };
+            for hint in &diag.hints {
+                text.push_str(&format!(" (hint: {})", hint.v));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `path:line:column` of a diagnostic, when it points into a file.
+fn locate(world: &CardWorld<'_>, diag: &SourceDiagnostic) -> Option<String> {
+    let id = diag.span.id()?;
+    let path = id.vpath().get_with_slash().to_owned();
+    let range = world.range(diag.span)?;
+    let Some(source) = world.lookup(id) else { return Some(path) };
+    let (line, column) = source.lines().byte_to_line_column(range.start)?;
+    Some(format!("{path}:{}:{}", line + 1, column + 1))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,406 @@
+//! Report cards in the server: the files (a card for the admin or the family, a batch's ZIP),
+//! a batch's live progress as server-sent events, and the worker's job that prints a batch
+//! (the `documents` crate renders, the storage layer keeps the PDFs).
+
+use crate::auth::school_user;
+use crate::state::AppState;
+use app::ctx::RequestCtx;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use kilele::identity::Permission;
+use kilele::reporting::db::{self as cards, StoredFile};
+use kilele::DomainError;
+use std::time::Duration;
+
+fn parse_id(raw: &str) -> Option<uuid::Uuid> {
+    raw.parse().ok()
+}
+
+/// A stored file as a download, or 404 when the storage has lost it.
+async fn send(st: &AppState, file: StoredFile, mime: &'static str, lang: kilele::Language) -> Response {
+    match st.storage.get(&file.key).await {
+        Ok(Some(bytes)) => (
+            [
+                (header::CONTENT_TYPE, mime.to_owned()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", file.file_name)),
+                (header::CACHE_CONTROL, "private, no-store".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => crate::pages::internal(lang, e),
+    }
+}
+
+fn refused(lang: kilele::Language, e: DomainError) -> Response {
+    match e {
+        DomainError::NotFound => StatusCode::NOT_FOUND.into_response(),
+        e => crate::pages::internal(lang, e),
+    }
+}
+
+/// `GET /admin/cards/{card}/card.pdf`: any card of the school, to those who print them.
+pub async fn admin_card(State(st): State<AppState>, Path(card): Path<String>, req: Request) -> Response {
+    let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
+    let (_, tenant) = match school_user(ctx.as_ref(), &[Permission::ReportCardsManage]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let Some(card) = parse_id(&card) else { return StatusCode::NOT_FOUND.into_response() };
+    let found = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+        let file = cards::card_file(&mut tx, card).await?;
+        tx.rollback().await?;
+        Ok::<_, DomainError>(file)
+    }
+    .await;
+    match found {
+        Ok(file) => send(&st, file, "application/pdf", lang).await,
+        Err(e) => refused(lang, e),
+    }
+}
+
+/// `GET /portal/cards/{card}/card.pdf`: a parent's child's or the student's own newest card.
+pub async fn portal_card(State(st): State<AppState>, Path(card): Path<String>, req: Request) -> Response {
+    let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
+    let (me, tenant) = match crate::auth::school_user_any(ctx.as_ref(), &[Permission::PortalChildrenRead, Permission::PortalSelfRead]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let Some(card) = parse_id(&card) else { return StatusCode::NOT_FOUND.into_response() };
+    let reader = app::api::results::portal_reader(&me);
+    let found = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+        let file = cards::portal_card_file(&mut tx, reader, card).await?;
+        tx.rollback().await?;
+        Ok::<_, DomainError>(file)
+    }
+    .await;
+    match found {
+        Ok(file) => send(&st, file, "application/pdf", lang).await,
+        Err(e) => refused(lang, e),
+    }
+}
+
+/// `GET /admin/cards/batches/{batch}/cards.zip`: every card of a finished batch (audited).
+pub async fn batch_zip(State(st): State<AppState>, Path(batch): Path<String>, req: Request) -> Response {
+    let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
+    let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::ReportCardsManage]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let Some(batch) = parse_id(&batch) else { return StatusCode::NOT_FOUND.into_response() };
+    let found = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+        let file = cards::bundle_file(&mut tx, batch).await?;
+        let actor = kilele::audit::Actor::user(me.user_id, &me.email);
+        let by = kilele::identity::store::ChangedBy { actor: &actor, at: st.deps.clock.now() };
+        cards::audit_bundle_download(&mut tx, batch, by).await?;
+        tx.commit().await?;
+        Ok::<_, DomainError>(file)
+    }
+    .await;
+    match found {
+        Ok(file) => send(&st, file, "application/zip", lang).await,
+        Err(e) => refused(lang, e),
+    }
+}
+
+/// How often the progress events read the batch.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// `GET /admin/cards/batches/{batch}/events`: the batch as JSON each time it changes, until
+/// it is finished (then the stream ends). Reads the database twice a second per open page;
+/// a page is one admin following one batch.
+pub async fn batch_events(State(st): State<AppState>, Path(batch): Path<String>, req: Request) -> Response {
+    let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
+    let (_, tenant) = match school_user(ctx.as_ref(), &[Permission::ReportCardsManage]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let Some(batch) = parse_id(&batch) else { return StatusCode::NOT_FOUND.into_response() };
+    let read = {
+        let pool = st.deps.pool.clone();
+        move || {
+            let pool = pool.clone();
+            async move {
+                let mut tx = kilele::db::tenant_tx(&pool, tenant.id).await?;
+                let view = cards::batch_view(&mut tx, batch).await?;
+                tx.rollback().await?;
+                Ok::<_, DomainError>(view)
+            }
+        }
+    };
+    // The first read answers 404 for another school's batch before any stream starts.
+    let first = match read().await {
+        Ok(v) => v,
+        Err(e) => return refused(lang, e),
+    };
+    // (last sent, finished): the stream ends after sending a finished batch.
+    let stream =
+        futures_util::stream::unfold((None::<kilele::reporting::BatchView>, false, Some(first)), move |(last, ended, mut next)| {
+            let read = read.clone();
+            async move {
+                if ended {
+                    return None;
+                }
+                loop {
+                    let view = match next.take() {
+                        Some(v) => v,
+                        None => {
+                            tokio::time::sleep(PROGRESS_EVERY).await;
+                            match read().await {
+                                Ok(v) => v,
+                                // Gone or failing: end the stream; the page keeps what it showed.
+                                Err(_) => return None,
+                            }
+                        }
+                    };
+                    if last.as_ref() == Some(&view) {
+                        continue;
+                    }
+                    let finished = !view.status.is_open();
+                    let event = Event::default().json_data(&view).unwrap_or_else(|_| Event::default().data("{}"));
+                    return Some((Ok::<_, std::convert::Infallible>(event), (Some(view), finished, None)));
+                }
+            }
+        });
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+}
+
+/// "3 / 41", or "" without a position.
+fn position(p: Option<kilele::results::Position>) -> String {
+    p.map(|p| format!("{} / {}", p.place, p.out_of)).unwrap_or_default()
+}
+
+/// A date as Tanzanian schools write it: 03/04/2026.
+fn date(d: chrono::NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+/// The card the `documents` crate prints, from what the worker read: the words of the card
+/// in the school's language (the crate's own label sets), the subject names and remarks in
+/// it too, the chart against the class's averages.
+pub fn printed(
+    card: &kilele::reporting::CardData,
+    code: &kilele::reporting::VerifyCode,
+    verify_base: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> documents::ReportCard {
+    use chrono::Datelike;
+    use documents::{DocumentDate, Labels, Language, School, Student, SubjectResult, Summary};
+    let sw = card.language == kilele::Language::Sw;
+    let r = &card.result;
+    // The school's day (East Africa Time), not UTC's.
+    let local = chrono::FixedOffset::east_opt(3 * 3600).map_or(now.date_naive(), |eat| now.with_timezone(&eat).date_naive());
+    let subjects = r
+        .subjects
+        .iter()
+        .map(|s| SubjectResult {
+            code: s.code.clone(),
+            name: if sw { s.name_sw.clone() } else { s.name_en.clone() },
+            marks: s.marks.clone(),
+            score: s.outcome.clone(),
+            grade: s.grade.clone(),
+            points: s.points.map(|p| p.to_string()).unwrap_or_default(),
+            position: position(s.class_position),
+            remark: if sw { s.remark_sw.clone() } else { s.remark_en.clone() },
+            score_value: s.score.map(f64::from),
+            class_average: card.class_averages.get(&s.code).copied().map(f64::from),
+        })
+        .collect();
+    let division = matches!(r.overall.as_str(), "I" | "II" | "III" | "IV" | "0");
+    let lang = card.language;
+    let summary = Summary {
+        total: r.total.to_string(),
+        average: r.average.clone(),
+        grade: if division { String::new() } else { r.overall.clone() },
+        points: r.points.map(|p| p.to_string()).unwrap_or_default(),
+        division: (division && !r.overall.is_empty()).then(|| r.overall.clone()),
+        division_note: r.no_overall_key.as_deref().map(|k| app::i18n::t(lang, k)),
+        stream_position: position(r.stream_position),
+        class_position: position(r.class_position),
+    };
+    let verify_at = format!("{}/verify/{}", verify_base.unwrap_or(""), code);
+    documents::ReportCard {
+        language: if sw { Language::Kiswahili } else { Language::English },
+        labels: if sw { Labels::kiswahili() } else { Labels::english() },
+        issued_on: DocumentDate {
+            year: local.year(),
+            month: u8::try_from(local.month()).unwrap_or(1),
+            day: u8::try_from(local.day()).unwrap_or(1),
+        },
+        school: School {
+            name: card.school.name.clone(),
+            motto: card.school.motto.clone().unwrap_or_default(),
+            address: card.school.address.clone().unwrap_or_default(),
+            accent_colour: None,
+            logo: None,
+        },
+        student: Student {
+            name: card.student_name.clone(),
+            admission_number: card.admission_no.clone(),
+            class_name: card.level_name.clone(),
+            stream: r.class_name.clone(),
+            term: card.term_label.clone(),
+            year: card.year.to_string(),
+        },
+        assessments: r.assessments.clone(),
+        subjects,
+        summary,
+        attendance: None,
+        conduct: None,
+        class_teacher_comment: String::new(),
+        head_teacher_comment: String::new(),
+        closing_date: card.closes_on.map(date).unwrap_or_default(),
+        next_term_opens: card.next_opens_on.map(date).unwrap_or_default(),
+        fees: None,
+        generated_at: format!("{} {} · Kilele", app::i18n::t(lang, "cards-generated"), kilele::clock::school_time(now)),
+        verification_code: code.to_string(),
+        verification_text: format!("{} {verify_at}", app::i18n::t(lang, "cards-verify-at")),
+    }
+}
+
+/// The worker's side: prints a batch.
+pub mod job {
+    use documents::Renderer;
+    use kilele::reporting::db::{self as cards, MadeCard};
+    use kilele::reporting::{CardData, VerifyCode};
+    use kilele::tenancy::TenantId;
+    use sha2::{Digest, Sha256};
+    use sqlx::PgPool;
+    use std::sync::Arc;
+
+    /// What printing needs, shared by the worker's tasks.
+    #[derive(Clone)]
+    pub struct Printer {
+        pub pool: PgPool,
+        pub storage: kilele::storage::FileStore,
+        pub renderer: Arc<Renderer>,
+        /// Where `/verify/<code>` is, for the card's footer: `https://kilele.example` (no
+        /// trailing slash), or `None` to print the path only.
+        pub verify_base: Option<String>,
+        pub clock: kilele::clock::SharedClock,
+    }
+
+    /// Cards rendered at once: one per core (typst is CPU-bound; each render runs on a
+    /// blocking thread, never inside another rayon pool).
+    fn parallelism() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8)
+    }
+
+    type Failed = Box<dyn std::error::Error + Send + Sync>;
+
+    /// Prints the batch's remaining cards, records each (one commit per card, so progress
+    /// shows and a restart resumes), stops when it is cancelled, then stores the ZIP.
+    pub async fn print_batch(p: &Printer, tenant: TenantId, batch: uuid::Uuid) -> Result<(), Failed> {
+        let mut tx = kilele::db::tenant_tx(&p.pool, tenant).await?;
+        let Some(work) = cards::start_batch(&mut tx, batch, p.clock.now()).await? else {
+            tx.rollback().await?;
+            return Ok(());
+        };
+        tx.commit().await?;
+        tracing::info!(%tenant, %batch, cards = work.cards.len(), resumed = work.already_done, "printing report cards");
+        let mut queue = work.cards.into_iter();
+        let mut running = tokio::task::JoinSet::new();
+        let mut cancelled = false;
+        loop {
+            while running.len() < parallelism() && !cancelled {
+                let Some(card) = queue.next() else { break };
+                let printer = p.clone();
+                running.spawn(async move {
+                    let made = render(&printer, tenant, &card).await;
+                    (card, made)
+                });
+            }
+            let Some(joined) = running.join_next().await else { break };
+            let (card, made) = joined?;
+            let mut tx = kilele::db::tenant_tx(&p.pool, tenant).await?;
+            if cards::is_cancelled(&mut tx, batch).await? {
+                cancelled = true;
+                tx.rollback().await?;
+                if let Ok((key, ..)) = made {
+                    let _ = p.storage.delete(&key).await;
+                }
+                continue;
+            }
+            match made {
+                Ok((key, sha, bytes, code)) => {
+                    let recorded = cards::record_card(
+                        &mut tx,
+                        MadeCard { card: &card, storage_key: &key, pdf_sha256: sha, pdf_bytes: bytes, code: &code, at: p.clock.now() },
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    if !recorded {
+                        let _ = p.storage.delete(&key).await;
+                    }
+                }
+                Err(reason) => {
+                    tracing::warn!(%tenant, %batch, student = %card.student_id, %reason, "report card failed");
+                    cards::record_failure(&mut tx, batch, card.student_id, &reason, p.clock.now()).await?;
+                    tx.commit().await?;
+                }
+            }
+        }
+        if cancelled {
+            tracing::info!(%tenant, %batch, "report cards cancelled");
+            return Ok(());
+        }
+        // The ZIP of every card of the batch (stored, not compressed: PDFs are already).
+        let mut tx = kilele::db::tenant_tx(&p.pool, tenant).await?;
+        let files = cards::batch_files(&mut tx, batch).await?;
+        tx.rollback().await?;
+        let bundle_key = if files.is_empty() {
+            None
+        } else {
+            let mut pdfs = Vec::with_capacity(files.len());
+            for (key, name) in files {
+                let bytes = p.storage.get(&key).await?.ok_or_else(|| format!("card file {key} is missing"))?;
+                pdfs.push((name, bytes));
+            }
+            let zip = tokio::task::spawn_blocking(move || zip_of(&pdfs)).await??;
+            let key = kilele::storage::FileStore::new_key(tenant, "report-cards", "zip");
+            p.storage.put(&key, &zip).await?;
+            Some(key)
+        };
+        let mut tx = kilele::db::tenant_tx(&p.pool, tenant).await?;
+        cards::finish_batch(&mut tx, batch, bundle_key.as_deref(), p.clock.now()).await?;
+        tx.commit().await?;
+        tracing::info!(%tenant, %batch, "report cards done");
+        Ok(())
+    }
+
+    /// Renders and stores one card: (storage key, SHA-256, size, code), or why not.
+    async fn render(p: &Printer, tenant: TenantId, card: &CardData) -> Result<(String, [u8; 32], usize, VerifyCode), String> {
+        let code = VerifyCode::from_random(rand::random::<[u8; 7]>());
+        let document = super::printed(card, &code, p.verify_base.as_deref(), p.clock.now());
+        let renderer = p.renderer.clone();
+        let pdf = tokio::task::spawn_blocking(move || renderer.report_card(&document))
+            .await
+            .map_err(|e| format!("renderer stopped: {e}"))?
+            .map_err(|e| e.to_string())?;
+        let sha: [u8; 32] = Sha256::digest(&pdf).into();
+        let key = kilele::storage::FileStore::new_key(tenant, "report-cards", "pdf");
+        p.storage.put(&key, &pdf).await.map_err(|e| format!("storage: {e}"))?;
+        Ok((key, sha, pdf.len(), code))
+    }
+
+    fn zip_of(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, zip::result::ZipError> {
+        use std::io::Write;
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (name, bytes) in files {
+            out.start_file(name.as_str(), options)?;
+            out.write_all(bytes)?;
+        }
+        Ok(out.finish()?.into_inner())
+    }
+}
