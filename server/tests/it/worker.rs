@@ -40,14 +40,14 @@ async fn a_job_of_an_unknown_kind_fails_loudly_and_stays_for_a_newer_worker() {
     let worker = app.worker();
     let tenant = tenants::find_by_slug(&app.pool, &TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
-    sqlx::query("INSERT INTO jobs (tenant_id, kind) VALUES ($1, 'report.cards')").bind(tenant.0).execute(&mut *tx).await.unwrap();
+    sqlx::query("INSERT INTO jobs (tenant_id, kind) VALUES ($1, 'fees.invoices.future')").bind(tenant.0).execute(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(server::worker::run_once(&worker).await.unwrap(), 1, "claimed like any job");
     let mut tx = kilele::db::tenant_tx(&worker.pool, tenant).await.unwrap();
     let (status, error): (String, Option<String>) =
-        sqlx::query_as("SELECT status, last_error FROM jobs WHERE kind = 'report.cards'").fetch_one(&mut *tx).await.unwrap();
+        sqlx::query_as("SELECT status, last_error FROM jobs WHERE kind = 'fees.invoices.future'").fetch_one(&mut *tx).await.unwrap();
     assert_eq!(status, "queued", "retried later, not dropped");
-    assert!(error.unwrap_or_default().contains("unknown job kind `report.cards`"));
+    assert!(error.unwrap_or_default().contains("unknown job kind `fees.invoices.future`"));
 }
 
 #[tokio::test]
