@@ -6,6 +6,8 @@
 #   cargo_leptos_in_background      starts `cargo install cargo-leptos` (only for `cargo leptos
 #                                   watch`; nothing else needs it) unless it is installed
 #   ensure_services                 PostgreSQL + Redis; exports DATABASE_URL and REDIS_URL
+#   ensure_s3_server                an S3-compatible server for the storage tests (moto, from
+#                                   PyPI); exports KILELE_TEST_S3_ENDPOINT
 #   write_env_file                  writes .env for `cargo leptos watch`
 #
 # Every step says what it does and is skipped when already satisfied.
@@ -21,6 +23,8 @@ readonly KILELE_ROOT
 readonly CARGO_LEPTOS_VERSION="0.3.10"
 readonly LOCAL_PG_PORT=5433
 readonly LOCAL_REDIS_PORT=6380
+readonly LOCAL_S3_PORT=9310
+readonly MOTO_VERSION="5.2.1"
 readonly DEFAULT_DB_NAME="kilele"
 
 # ---------------------------------------------------------------------------------------------
@@ -100,6 +104,7 @@ pg_bindir() {
 }
 
 pg_answers() { have pg_isready && pg_isready -q -h 127.0.0.1 -p "$1" -t 2; }
+s3_answers() { curl -s -o /dev/null --max-time 2 "$1/moto-api/" 2>/dev/null; }
 redis_answers() { have redis-cli && [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == "PONG" ]]; }
 
 # shellcheck disable=SC2120 # its one option is optional
@@ -420,6 +425,48 @@ ensure_redis() {
         REDIS_URL="redis://127.0.0.1:$LOCAL_REDIS_PORT"
     fi
     export REDIS_URL
+}
+
+# The storage tests run against a real S3-compatible server: moto's standalone server (PyPI),
+# in memory, on 127.0.0.1:$LOCAL_S3_PORT. KILELE_TEST_S3_ENDPOINT set by the caller wins.
+ensure_s3_server() {
+    if [[ -n "${KILELE_TEST_S3_ENDPOINT:-}" ]]; then
+        info "S3: using KILELE_TEST_S3_ENDPOINT=$KILELE_TEST_S3_ENDPOINT"
+        curl -s -o /dev/null --max-time 5 "$KILELE_TEST_S3_ENDPOINT/" ||
+            die "the S3 server in KILELE_TEST_S3_ENDPOINT does not answer"
+        return 0
+    fi
+    local endpoint="http://127.0.0.1:$LOCAL_S3_PORT"
+    have curl || apt_install curl
+    if s3_answers "$endpoint"; then
+        skip "S3 server (moto) already running on 127.0.0.1:$LOCAL_S3_PORT"
+    else
+        if ! have moto_server; then
+            have python3 || apt_install python3 python3-pip python3-venv
+            local venv="$HOME/.local/share/kilele/moto-$MOTO_VERSION"
+            if [[ ! -x "$venv/bin/moto_server" ]]; then
+                info "installing moto[server]==$MOTO_VERSION (an S3-compatible test server) into $venv"
+                python3 -m venv "$venv" ||
+                    die "python3 -m venv failed: install the Debian package 'python3-venv'"
+                "$venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" ||
+                    die "pip could not install moto[server]==$MOTO_VERSION"
+            fi
+            PATH="$venv/bin:$PATH"
+        fi
+        local dir="$KILELE_ROOT/.data/moto"
+        mkdir -p "$dir"
+        info "starting moto_server (S3, in memory) on 127.0.0.1:$LOCAL_S3_PORT (log .data/moto/moto.log)"
+        nohup moto_server -H 127.0.0.1 -p "$LOCAL_S3_PORT" >"$dir/moto.log" 2>&1 &
+        echo $! >"$dir/moto.pid"
+        local i
+        for ((i = 0; i < 100; i++)); do
+            s3_answers "$endpoint" && break
+            sleep 0.2
+        done
+        s3_answers "$endpoint" || die "moto_server did not answer on $endpoint; see .data/moto/moto.log"
+        echo "    stop it with: kill \$(cat .data/moto/moto.pid)"
+    fi
+    export KILELE_TEST_S3_ENDPOINT="$endpoint"
 }
 
 ensure_services() {

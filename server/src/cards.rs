@@ -20,14 +20,16 @@ fn parse_id(raw: &str) -> Option<uuid::Uuid> {
 
 /// A stored file as a download, or 404 when the storage has lost it.
 async fn send(st: &AppState, file: StoredFile, mime: &'static str, lang: kilele::Language) -> Response {
-    match st.storage.get(&file.key).await {
-        Ok(Some(bytes)) => (
+    match st.storage.open(&file.key).await {
+        // Streamed: a school's ZIP is large, and a slow phone should not hold it in memory.
+        Ok(Some(download)) => (
             [
                 (header::CONTENT_TYPE, mime.to_owned()),
+                (header::CONTENT_LENGTH, download.size.to_string()),
                 (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", file.file_name)),
                 (header::CACHE_CONTROL, "private, no-store".to_owned()),
             ],
-            bytes,
+            axum::body::Body::from_stream(download.body),
         )
             .into_response(),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
@@ -282,7 +284,7 @@ pub mod job {
     #[derive(Clone)]
     pub struct Printer {
         pub pool: PgPool,
-        pub storage: kilele::storage::FileStore,
+        pub storage: kilele::storage::Storage,
         pub renderer: Arc<Renderer>,
         /// Where `/verify/<code>` is, for the card's footer: `https://kilele.example` (no
         /// trailing slash), or `None` to print the path only.
@@ -358,19 +360,7 @@ pub mod job {
         let mut tx = kilele::db::tenant_tx(&p.pool, tenant).await?;
         let files = cards::batch_files(&mut tx, batch).await?;
         tx.rollback().await?;
-        let bundle_key = if files.is_empty() {
-            None
-        } else {
-            let mut pdfs = Vec::with_capacity(files.len());
-            for (key, name) in files {
-                let bytes = p.storage.get(&key).await?.ok_or_else(|| format!("card file {key} is missing"))?;
-                pdfs.push((name, bytes));
-            }
-            let zip = tokio::task::spawn_blocking(move || zip_of(&pdfs)).await??;
-            let key = kilele::storage::FileStore::new_key(tenant, "report-cards", "zip");
-            p.storage.put(&key, &zip).await?;
-            Some(key)
-        };
+        let bundle_key = if files.is_empty() { None } else { Some(store_bundle(p, tenant, files).await?) };
         let mut tx = kilele::db::tenant_tx(&p.pool, tenant).await?;
         cards::finish_batch(&mut tx, batch, bundle_key.as_deref(), p.clock.now()).await?;
         tx.commit().await?;
@@ -388,19 +378,50 @@ pub mod job {
             .map_err(|e| format!("renderer stopped: {e}"))?
             .map_err(|e| e.to_string())?;
         let sha: [u8; 32] = Sha256::digest(&pdf).into();
-        let key = kilele::storage::FileStore::new_key(tenant, "report-cards", "pdf");
+        let key = kilele::storage::Storage::new_key(tenant, "report-cards", "pdf");
         p.storage.put(&key, &pdf).await.map_err(|e| format!("storage: {e}"))?;
         Ok((key, sha, pdf.len(), code))
     }
 
-    fn zip_of(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, zip::result::ZipError> {
-        use std::io::Write;
-        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-        for (name, bytes) in files {
-            out.start_file(name.as_str(), options)?;
-            out.write_all(bytes)?;
+    /// Writes the ZIP to a temporary file (a writer thread takes the cards a few at a time, so
+    /// a whole school's bundle never sits in memory) and stores it; returns its key.
+    async fn store_bundle(p: &Printer, tenant: TenantId, files: Vec<(String, String)>) -> Result<String, Failed> {
+        let path = std::env::temp_dir().join(format!("kilele-cards-{}.zip", uuid::Uuid::new_v4().simple()));
+        let stored = write_and_store_bundle(p, tenant, files, &path).await;
+        let _ = tokio::fs::remove_file(&path).await;
+        stored
+    }
+
+    async fn write_and_store_bundle(
+        p: &Printer,
+        tenant: TenantId,
+        files: Vec<(String, String)>,
+        path: &std::path::Path,
+    ) -> Result<String, Failed> {
+        let (send, mut cards) = tokio::sync::mpsc::channel::<(String, Vec<u8>)>(4);
+        let target = path.to_owned();
+        let writer = tokio::task::spawn_blocking(move || -> Result<(), Failed> {
+            use std::io::Write;
+            let mut out = zip::ZipWriter::new(std::io::BufWriter::new(std::fs::File::create(&target)?));
+            // Stored, not compressed: PDFs are compressed already.
+            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            while let Some((name, bytes)) = cards.blocking_recv() {
+                out.start_file(name.as_str(), options)?;
+                out.write_all(&bytes)?;
+            }
+            out.finish()?.flush()?;
+            Ok(())
+        });
+        for (key, name) in files {
+            let bytes = p.storage.get(&key).await?.ok_or_else(|| format!("card file {key} is missing"))?;
+            if send.send((name, bytes)).await.is_err() {
+                break; // the writer stopped: its error is reported below
+            }
         }
-        Ok(out.finish()?.into_inner())
+        drop(send);
+        writer.await??;
+        let key = kilele::storage::Storage::new_key(tenant, "report-cards", "zip");
+        p.storage.put_file(&key, path).await?;
+        Ok(key)
     }
 }

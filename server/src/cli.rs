@@ -226,7 +226,7 @@ pub fn worker_for(config: &Config, pool: sqlx::PgPool) -> anyhow::Result<worker:
     let outbox = crate::mail::Outbox::new(config.smtp_url.as_deref(), config.mail_dir.clone(), &config.mail_from)?;
     let printer = crate::cards::job::Printer {
         pool: pool.clone(),
-        storage: kilele::storage::FileStore::new(config.storage_dir.clone()),
+        storage: config.storage.open()?,
         renderer: Arc::new(documents::Renderer::new()?),
         verify_base: config.public_url.clone(),
         clock: Arc::new(kilele::clock::SystemClock),

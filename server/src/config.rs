@@ -39,8 +39,10 @@ pub struct Config {
     pub pii: kilele::audit::pii::KeyRing,
     /// The audit chain's HMAC key (AUDIT_KEY); the database never sees it.
     pub audit_key: kilele::audit::AuditKey,
-    /// Where uploaded files (student photos) are kept (STORAGE_DIR).
-    pub storage_dir: std::path::PathBuf,
+    /// Where files (student photos, report cards) are kept: STORAGE_URL=s3://bucket/prefix
+    /// (with AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), else the
+    /// directory STORAGE_DIR.
+    pub storage: StorageLocation,
     /// Outgoing email: SMTP_URL; without it, messages are written to MAIL_DIR (development).
     pub smtp_url: Option<String>,
     pub mail_dir: std::path::PathBuf,
@@ -49,6 +51,46 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Sign-in protection: rate limits, concurrent password checks, proxy trust.
     pub sign_in: SignInLimits,
+}
+
+/// Where the storage layer keeps files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageLocation {
+    Local(std::path::PathBuf),
+    S3(kilele::storage::S3Settings),
+}
+
+impl StorageLocation {
+    fn from_env() -> anyhow::Result<Self> {
+        match var("STORAGE_URL") {
+            None => Ok(Self::Local(var("STORAGE_DIR").unwrap_or_else(|| ".data/storage".into()).into())),
+            Some(url) if url.starts_with("s3://") => {
+                let (bucket, prefix) = kilele::storage::S3Settings::parse_url(&url).map_err(|e| anyhow::anyhow!("STORAGE_URL: {e}"))?;
+                let endpoint = var("AWS_ENDPOINT_URL");
+                if endpoint.as_deref().is_some_and(|e| !(e.starts_with("http://") || e.starts_with("https://"))) {
+                    bail!("AWS_ENDPOINT_URL must start with http:// or https://");
+                }
+                Ok(Self::S3(kilele::storage::S3Settings {
+                    bucket,
+                    prefix,
+                    endpoint,
+                    region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id: var("AWS_ACCESS_KEY_ID").context("STORAGE_URL is s3://…: set AWS_ACCESS_KEY_ID")?,
+                    secret_access_key: var("AWS_SECRET_ACCESS_KEY").context("STORAGE_URL is s3://…: set AWS_SECRET_ACCESS_KEY")?,
+                }))
+            }
+            Some(url) if url.starts_with("file://") => Ok(Self::Local(url.trim_start_matches("file://").into())),
+            Some(_) => bail!("STORAGE_URL must be s3://bucket/prefix or file:///path"),
+        }
+    }
+
+    /// The storage layer for this location.
+    pub fn open(&self) -> anyhow::Result<kilele::storage::Storage> {
+        Ok(match self {
+            Self::Local(dir) => kilele::storage::Storage::local(dir.clone()),
+            Self::S3(settings) => kilele::storage::Storage::s3(settings).context("STORAGE_URL: the object store")?,
+        })
+    }
 }
 
 /// Limits on `POST /login` (see docs/architecture.md, "Sign-in under load").
@@ -287,7 +329,7 @@ impl Config {
             smtp_url,
             mail_dir: var("MAIL_DIR").unwrap_or_else(|| ".data/mail".into()).into(),
             mail_from: var("MAIL_FROM").unwrap_or_else(|| "Kilele <no-reply@kilele.test>".into()),
-            storage_dir: var("STORAGE_DIR").unwrap_or_else(|| ".data/storage".into()).into(),
+            storage: StorageLocation::from_env()?,
             pii,
             audit_key,
             database_url,

@@ -81,7 +81,7 @@ pub async fn upload_photo(State(st): State<AppState>, req: Request) -> Response 
         return refuse("error-photo-too-large").await;
     }
     let Some(kind) = kilele::storage::ImageKind::sniff(&bytes) else { return refuse("error-photo-invalid").await };
-    let key = kilele::storage::FileStore::new_key(tenant.id, "students", kind.ext());
+    let key = kilele::storage::Storage::new_key(tenant.id, "students", kind.ext());
     let saved = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
         let actor = kilele::audit::Actor::user(me.user_id, &me.email);

@@ -13,7 +13,7 @@ pub struct AppState {
     pub redis: Pool,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
-    pub storage: kilele::storage::FileStore,
+    pub storage: kilele::storage::Storage,
     /// Sign-in rate limits and the bound on concurrent password checks.
     pub sign_in: Arc<crate::limits::SignInGuards>,
 }

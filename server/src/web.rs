@@ -57,7 +57,8 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     let redis = connect_redis(&config.redis_url).await.map_err(|e| anyhow::anyhow!("cannot connect to Redis: {e}"))?;
     kilele::identity::password::warm_up();
     let pii = Arc::new(config.pii.clone());
-    let storage = kilele::storage::FileStore::new(config.storage_dir.clone());
+    let storage = config.storage.open()?;
+    tracing::info!(storage = %storage.describe(), "files kept in");
     let sign_in = Arc::new(crate::limits::SignInGuards::new(&config.sign_in, config.db_pool_size));
     // The listener holds one connection of its own (not the pool's) and ends with the pool.
     let principals = kilele::identity::cache::PrincipalCache::new();

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 /// Marks for every student of the parent's child's class in every allocated subject, the
 /// sheets approved and the class published: (term, level, one of its streams, child).
-async fn published_class(app: &TestApp, slug: &str) -> (Uuid, Uuid, Uuid, Uuid) {
+pub(crate) async fn published_class(app: &TestApp, slug: &str) -> (Uuid, Uuid, Uuid, Uuid) {
     let db = &app.owner_pool;
     let tenant = tenant_of(app, slug).await;
     let teacher = user_id(app, &format!("teacher@{slug}.test")).await;
@@ -62,7 +62,7 @@ async fn published_class(app: &TestApp, slug: &str) -> (Uuid, Uuid, Uuid, Uuid) 
     (term, level, stream, child)
 }
 
-async fn request(b: &Browser, term: Uuid, level: Uuid, stream: Option<Uuid>) -> (u16, Value) {
+pub(crate) async fn request(b: &Browser, term: Uuid, level: Uuid, stream: Option<Uuid>) -> (u16, Value) {
     let (t, l, s) = (term.to_string(), level.to_string(), stream.map(|s| s.to_string()).unwrap_or_default());
     let r = b.server_fn("admin/cards/request", &[("term", &t), ("level", &l), ("stream", &s)]).await;
     let status = r.status().as_u16();
@@ -78,7 +78,7 @@ async fn batch(app: &TestApp, id: Uuid) -> (String, i32, i32, i32) {
         .unwrap()
 }
 
-async fn bytes(b: &Browser, path: &str) -> (u16, String, Vec<u8>) {
+pub(crate) async fn bytes(b: &Browser, path: &str) -> (u16, String, Vec<u8>) {
     let r = b.get(path).await;
     let status = r.status().as_u16();
     let kind = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();

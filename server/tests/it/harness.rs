@@ -124,6 +124,8 @@ pub struct TestApp {
     pub mail_dir: std::path::PathBuf,
     /// The server's cache of principals (to see that it is in use).
     pub principals: kilele::identity::cache::PrincipalCache,
+    /// Where the server (and `worker()`) keep files.
+    pub storage: server::config::StorageLocation,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -132,6 +134,8 @@ pub struct Options {
     pub base_domain: Option<String>,
     /// A database of its own instead of a template copy: see [`scaled_database`].
     pub database: Option<(String, String)>,
+    /// Files somewhere else than a fresh temporary directory (the S3 tests).
+    pub storage: Option<server::config::StorageLocation>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -144,11 +148,16 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
 /// A server with its own sign-in limits (rate limits, concurrent password checks).
 pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::SignInLimits) -> TestApp {
+    kilele::storage::install_crypto_provider();
     let (db_name, owner_url) = match options.database.clone() {
         Some(db) => db,
         None => fresh_database().await,
     };
     let db_name_for_mail = db_name.clone();
+    let storage = options
+        .storage
+        .clone()
+        .unwrap_or_else(|| server::config::StorageLocation::Local(std::env::temp_dir().join(format!("kilele-storage-{db_name}"))));
     let config = Config {
         database_url: Some(owner_url.clone()),
         app_database_url: derive_app_url(&owner_url).unwrap(),
@@ -164,7 +173,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
         db_pool_size: 5,
         pii: kilele::audit::pii::KeyRing::development(),
         audit_key: kilele::audit::AuditKey::development(),
-        storage_dir: std::env::temp_dir().join(format!("kilele-storage-{db_name}")),
+        storage: storage.clone(),
         smtp_url: None,
         mail_dir: std::env::temp_dir().join(format!("kilele-mail-{db_name}")),
         mail_from: "Kilele <no-reply@kilele.test>".into(),
@@ -197,6 +206,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
         base_domain: options.base_domain,
         mail_dir: std::env::temp_dir().join(format!("kilele-mail-{db_name_for_mail}")),
         principals,
+        storage,
         shutdown: Some(tx),
     }
 }
@@ -243,7 +253,7 @@ impl TestApp {
             PgPoolOptions::new().max_connections(2).connect_lazy(&server::config::derive_worker_url(&self.owner_url).unwrap()).unwrap();
         let printer = server::cards::job::Printer {
             pool: pool.clone(),
-            storage: kilele::storage::FileStore::new(self.storage_dir()),
+            storage: self.storage.open().unwrap(),
             renderer: std::sync::Arc::new(documents::Renderer::new().unwrap()),
             verify_base: Some("https://kilele.test".into()),
             clock: self.clock.clone(),
@@ -257,9 +267,13 @@ impl TestApp {
         }
     }
 
-    /// Where this app's storage layer keeps files.
+    /// Where this app's storage layer keeps files (a local directory unless the test asked
+    /// for an object store).
     pub fn storage_dir(&self) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("kilele-storage-{}", self.db_name))
+        match &self.storage {
+            server::config::StorageLocation::Local(dir) => dir.clone(),
+            server::config::StorageLocation::S3(_) => panic!("this app keeps its files in an object store"),
+        }
     }
 
     /// The emails the worker has written so far.
@@ -277,7 +291,13 @@ impl TestApp {
     /// A browser talking to `<slug>.<BASE_DOMAIN>` (resolved to this server).
     pub fn browser_for_host(&self, slug: Option<&str>) -> Browser {
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        let mut builder = reqwest::Client::builder().cookie_provider(jar.clone()).redirect(Policy::none());
+        // Plain http to the test server: no trusted roots to load (reqwest has TLS for the
+        // object store, and reading the system's roots costs tens of ms per client, which a
+        // test that opens a hundred browsers at once would feel).
+        let mut builder = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(Policy::none())
+            .tls_certs_only(std::iter::empty::<reqwest::Certificate>());
         let base = match (slug, &self.base_domain) {
             (Some(s), Some(d)) => {
                 let host = format!("{s}.{d}");
@@ -426,4 +446,29 @@ pub async fn assert_cross_tenant_refused(app: &TestApp, a: &str, role: &str, b: 
     let body = resp.text().await.unwrap();
     assert!(matches!(status, 401 | 403 | 404), "{} {} as {role}@{a} on {b}'s host: expected refusal, got {status}", req.method, req.path);
     assert!(!body.contains(b_marker), "{} {} leaked {b}'s data", req.method, req.path);
+}
+
+/// A fresh, empty bucket on the S3-compatible server that `scripts/test` starts (moto), as a
+/// storage location with `prefix`. Fails, saying what is missing, when there is no server.
+pub async fn s3_bucket(prefix: &str) -> server::config::StorageLocation {
+    let endpoint = std::env::var("KILELE_TEST_S3_ENDPOINT").unwrap_or_else(|_| {
+        panic!("KILELE_TEST_S3_ENDPOINT is not set: the object-store tests need an S3-compatible server (scripts/test starts moto_server and sets it)")
+    });
+    kilele::storage::install_crypto_provider();
+    let bucket = format!("kilele-t-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    // moto creates buckets without a signature; a real server would need one.
+    let r = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the S3 server at {endpoint} does not answer: {e}"));
+    assert!(r.status().is_success(), "creating bucket {bucket}: {}", r.status());
+    server::config::StorageLocation::S3(kilele::storage::S3Settings {
+        bucket,
+        prefix: prefix.into(),
+        endpoint: Some(endpoint),
+        region: "us-east-1".into(),
+        access_key_id: "kilele-test".into(),
+        secret_access_key: "kilele-test-secret".into(),
+    })
 }

@@ -23,6 +23,7 @@ mod probes;
 mod promotion;
 mod results;
 mod staff;
+mod storage;
 mod storm;
 mod students;
 mod tenancy;

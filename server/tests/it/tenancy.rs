@@ -260,11 +260,11 @@ async fn a_photo_key_of_another_school_is_refused() {
         stored.store(true, std::sync::atomic::Ordering::SeqCst);
         Ok::<(), ()>(())
     };
-    let foreign = kilele::storage::FileStore::new_key(mlps, "students", "png");
+    let foreign = kilele::storage::Storage::new_key(mlps, "students", "png");
     let r = replace_photo(&mut tx, student, &foreign, serde_json::json!({}), by, store).await;
     assert!(matches!(r, Err(PhotoError::OtherSchool)), "{r:?}");
     assert!(!stored.load(std::sync::atomic::Ordering::SeqCst), "the file was stored");
-    let own = kilele::storage::FileStore::new_key(khss, "students", "png");
+    let own = kilele::storage::Storage::new_key(khss, "students", "png");
     let r = replace_photo(&mut tx, student, &own, serde_json::json!({}), by, async { Ok::<(), ()>(()) }).await;
     assert!(matches!(r, Ok(Some(_))), "{r:?}");
 }

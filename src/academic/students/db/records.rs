@@ -345,7 +345,7 @@ pub async fn replace_photo<E>(
     by: ChangedBy<'_>,
     store: impl std::future::Future<Output = Result<(), E>>,
 ) -> Result<Option<Option<String>>, PhotoError<E>> {
-    // Storage keys start with the school's id (`FileStore::new_key`): a key of another school
+    // Storage keys start with the school's id (`Storage::new_key`): a key of another school
     // is refused before anything is stored or written.
     if !key.starts_with(&format!("{}/", tx.tenant().0)) {
         return Err(PhotoError::OtherSchool);
