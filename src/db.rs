@@ -66,6 +66,45 @@ pub fn connect_options(url: &str) -> Result<sqlx::postgres::PgConnectOptions, sq
 }
 
 /// The database answers (readiness).
+/// Listens on `channel` until `pool` is closed, on a connection of its own (a pool of one with
+/// `pool`'s settings, never one of the pages'). `up(true)` once listening; each notification's
+/// payload goes to `message`; `up(false)` when the connection is lost or fails, and it connects
+/// again after `retry`. Notifications sent while it was down are lost, and no lost connection
+/// is replaced silently: a caller that must not miss one starts afresh on the next `up(true)`.
+/// `what` names the listener in the log.
+pub async fn listen(
+    pool: PgPool,
+    channel: &str,
+    retry: std::time::Duration,
+    what: &str,
+    mut up: impl FnMut(bool) + Send,
+    mut message: impl FnMut(&str) + Send,
+) {
+    let own =
+        sqlx::postgres::PgPoolOptions::new().max_connections(1).min_connections(0).connect_lazy_with((*pool.connect_options()).clone());
+    while !pool.is_closed() {
+        let outcome = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
+            listener.eager_reconnect(false);
+            listener.ignore_pool_close_event(true);
+            listener.listen(channel).await?;
+            up(true);
+            while let Some(n) = listener.try_recv().await? {
+                message(n.payload());
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+        .await;
+        match outcome {
+            Ok(()) => tracing::warn!(listener = what, "listener connection lost"),
+            Err(e) => tracing::warn!(listener = what, error = %e, "listener failed"),
+        }
+        up(false);
+        tokio::time::sleep(retry).await;
+    }
+    own.close().await;
+}
+
 pub async fn ping(pool: &PgPool) -> bool {
     sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await.is_ok()
 }

@@ -39,6 +39,16 @@ impl JobKind {
     pub fn parse(code: &str) -> Option<JobKind> {
         JobKind::ALL.into_iter().find(|k| k.code() == code)
     }
+
+    /// What the admin reads for it (a message key).
+    pub fn label_key(self) -> &'static str {
+        match self {
+            JobKind::InvitationEmail => "jobs-kind-mail-invitation",
+            JobKind::AuditVerify => "jobs-kind-audit-verify",
+            JobKind::ResultFlags => "jobs-kind-results-flags",
+            JobKind::ReportCards => "jobs-kind-report-cards",
+        }
+    }
 }
 
 /// A job with its payload, typed.
@@ -74,6 +84,22 @@ pub enum JobError {
     UnknownKind(String),
     #[error("job payload of kind `{kind}` is unreadable: {reason}")]
     BadPayload { kind: &'static str, reason: String },
+}
+
+/// A job of the school that failed, as the admin's background-work page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TroubledJob {
+    pub id: uuid::Uuid,
+    /// As stored (`JobKind::code`); a kind this build does not know is shown as it is.
+    pub kind: String,
+    /// Failed for good (no tries left) rather than waiting for its next try.
+    pub gave_up: bool,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub next_try: chrono::DateTime<chrono::Utc>,
+    pub last_error: String,
+    pub queued_at: chrono::DateTime<chrono::Utc>,
+    pub failed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[cfg(feature = "ssr")]
@@ -283,7 +309,27 @@ mod store {
         }
     }
 
-    /// Claims one batch and runs it through `handlers`, recording each outcome. Returns how
+    /// Runs one claimed job through `handlers` and records the outcome (done, or failed with a
+    /// retry after a backoff, or failed for good).
+    pub async fn run_claimed<H: Handlers + Sync>(pool: &PgPool, pii: &KeyRing, handlers: &H, row: &Claimed) -> Result<(), sqlx::Error> {
+        let result = match row.open(pii) {
+            Ok(job) => dispatch(handlers, row.tenant, &job).await,
+            Err(e) => {
+                tracing::error!(job = %row.id, tenant = %row.tenant, kind = %row.kind, error = %e, "job cannot be opened");
+                Err(e.into())
+            }
+        };
+        match result {
+            Ok(()) => complete(pool, row).await,
+            Err(e) => {
+                let give_up = fail(pool, row, &e.to_string()).await?;
+                tracing::warn!(job = %row.id, kind = %row.kind, error = %e, give_up, "job failed");
+                Ok(())
+            }
+        }
+    }
+
+    /// Claims one batch and runs its jobs side by side, recording each outcome. Returns how
     /// many jobs were claimed.
     pub async fn run_batch<H: Handlers + Sync>(
         pool: &PgPool,
@@ -293,29 +339,103 @@ mod store {
         lease_seconds: i32,
     ) -> Result<usize, sqlx::Error> {
         let claimed = claim(pool, batch, lease_seconds).await?;
-        for row in &claimed {
-            let result = match row.open(pii) {
-                Ok(job) => dispatch(handlers, row.tenant, &job).await,
-                Err(e) => {
-                    tracing::error!(job = %row.id, tenant = %row.tenant, kind = %row.kind, error = %e, "job cannot be opened");
-                    Err(e.into())
-                }
-            };
-            match result {
-                Ok(()) => complete(pool, row).await?,
-                Err(e) => {
-                    let give_up = fail(pool, row, &e.to_string()).await?;
-                    tracing::warn!(job = %row.id, kind = %row.kind, error = %e, give_up, "job failed");
-                }
-            }
-        }
+        let outcomes = futures_util::future::join_all(claimed.iter().map(|row| run_claimed(pool, pii, handlers, row))).await;
+        outcomes.into_iter().collect::<Result<Vec<()>, _>>()?;
         Ok(claimed.len())
+    }
+
+    /// The channel a queued job is announced on (migration 0018's trigger, at commit).
+    pub const CHANNEL: &str = "kilele_jobs";
+
+    /// Wakes `wake` whenever a job becomes ready (queued, or put back by an admin), and once
+    /// each time the listener connects (jobs queued while it was down). Runs until `pool`
+    /// closes. A missed notification only waits for the worker's next poll.
+    pub async fn listen_for_jobs(pool: PgPool, wake: std::sync::Arc<tokio::sync::Notify>, retry: std::time::Duration) {
+        crate::db::listen(
+            pool,
+            CHANNEL,
+            retry,
+            "job queue",
+            |up| {
+                if up {
+                    wake.notify_one();
+                }
+            },
+            |_| wake.notify_one(),
+        )
+        .await;
+    }
+
+    /// A school's jobs that need a person's eye: failed for good, or failed and waiting for
+    /// their next try. Newest first; the payload is never read (it may hold sealed data).
+    pub async fn troubled(tx: &mut TenantTx) -> Result<Vec<super::TroubledJob>, DomainError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, status, attempts, max_attempts, run_at, last_error, created_at, finished_at
+               FROM jobs
+              WHERE status = 'failed' OR (status = 'queued' AND last_error IS NOT NULL)
+              ORDER BY created_at DESC, id
+              LIMIT 200",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                Ok(super::TroubledJob {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    gave_up: status == "failed",
+                    attempts: r.try_get("attempts")?,
+                    max_attempts: r.try_get("max_attempts")?,
+                    next_try: r.try_get("run_at")?,
+                    last_error: r.try_get::<Option<String>, _>("last_error")?.unwrap_or_default(),
+                    queued_at: r.try_get("created_at")?,
+                    failed_at: r.try_get("finished_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DomainError::from)
+    }
+
+    /// Puts a troubled job back in the queue to run now, with one more attempt if it had used
+    /// them all. A job that is running, done, or not failing: a conflict; another school's or
+    /// an unknown id: not found. Audited by the caller's transaction.
+    pub async fn retry_now(tx: &mut TenantTx, job: Uuid, by: crate::identity::store::ChangedBy<'_>) -> Result<(), DomainError> {
+        let status: Option<(String, Option<String>, String)> =
+            sqlx::query_as("SELECT status, last_error, kind FROM jobs WHERE id = $1 FOR UPDATE")
+                .bind(job)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let Some((status, last_error, kind)) = status else { return Err(DomainError::NotFound) };
+        let troubled = status == "failed" || (status == "queued" && last_error.is_some());
+        if !troubled {
+            return Err(DomainError::conflict("job", "jobs-error-not-failed"));
+        }
+        sqlx::query(
+            "UPDATE jobs SET status = 'queued', run_at = now(), max_attempts = GREATEST(max_attempts, attempts + 1)
+              WHERE id = $1",
+        )
+        .bind(job)
+        .execute(&mut **tx)
+        .await?;
+        by.audit(tx, crate::audit::actions::JOB_RETRIED, &job.to_string(), serde_json::json!({ "kind": kind, "was": status })).await?;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_and_message_has_words_in_both_languages() {
+        let used = crate::i18n_keys::used(&[include_str!("jobs.rs")], &["jobs-"]);
+        assert!(used.len() > JobKind::ALL.len(), "{used:?}");
+        for kind in JobKind::ALL {
+            assert!(used.contains(kind.label_key()), "{}", kind.label_key());
+        }
+        crate::i18n_keys::assert_translated(&used);
+    }
 
     #[test]
     fn kinds_round_trip_and_codes_are_distinct() {

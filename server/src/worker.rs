@@ -2,7 +2,8 @@
 //! schools (through `claim_jobs`, the only cross-tenant step, which only the worker role may
 //! call), opens each into a typed job and dispatches it to the handlers this process
 //! provides here (the mail outbox, the audit verifier, the report-card printer); it records completion, retries with
-//! backoff and final failure.
+//! backoff and final failure. Several jobs run at once ([`Pace::slots`]), and a queued job
+//! wakes the worker at once (LISTEN/NOTIFY) instead of waiting for the next poll.
 
 use crate::mail::Outbox;
 use kilele::audit::pii::KeyRing;
@@ -85,18 +86,79 @@ pub async fn purge_login_throttles(pool: &PgPool, now: chrono::DateTime<chrono::
     Ok(kilele::identity::store::purge_throttles(pool, now).await?)
 }
 
-/// The worker loop: poll for jobs every couple of seconds, schedule audit checks every six
-/// hours, purge old sign-in throttle rows hourly, stop on Ctrl-C / SIGTERM.
+/// How the worker loop runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Jobs run at once by this worker (a report-card batch also renders one card per core
+    /// inside its own job).
+    pub slots: usize,
+    /// How often it looks for work without being woken: retries whose backoff has run out,
+    /// and anything queued while the listener was down.
+    pub poll: Duration,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self { slots: 4, poll: Duration::from_secs(15) }
+    }
+}
+
+/// The worker loop with the default [`Pace`].
 pub async fn run(w: Worker, shutdown: impl std::future::Future<Output = ()>) {
+    run_with(w, Pace::default(), shutdown).await;
+}
+
+/// The worker loop: up to `pace.slots` jobs at once, claimed when a job is queued (LISTEN
+/// kilele_jobs), when a slot frees, and on each poll; audit checks scheduled every six hours,
+/// old sign-in throttle rows purged hourly. On Ctrl-C / SIGTERM it stops claiming and gives
+/// the running jobs half a minute; a job cut off then is claimed again when its lease ends
+/// (a report-card batch carries on where it stopped).
+pub async fn run_with(w: Worker, pace: Pace, shutdown: impl std::future::Future<Output = ()>) {
     let pool = w.pool.clone();
     tokio::pin!(shutdown);
-    let mut poll = tokio::time::interval(Duration::from_secs(2));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let listener = tokio::spawn(kilele::jobs::listen_for_jobs(pool.clone(), wake.clone(), Duration::from_secs(2)));
+    let mut poll = tokio::time::interval(pace.poll);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut schedule = tokio::time::interval(Duration::from_secs(6 * 3600));
     let mut purge = tokio::time::interval(Duration::from_secs(3600));
-    tracing::info!("worker started");
+    let slots = pace.slots.max(1);
+    let mut running = tokio::task::JoinSet::new();
+    // Whether there may be ready jobs: set by every wake-up, cleared when a claim comes back
+    // with fewer jobs than free slots.
+    let mut look = true;
+    tracing::info!(slots, "worker started");
     loop {
+        if look && running.len() < slots {
+            let free = slots - running.len();
+            match kilele::jobs::claim(&pool, i32::try_from(free).unwrap_or(1), LEASE_SECONDS).await {
+                Ok(rows) => {
+                    look = rows.len() == free;
+                    for row in rows {
+                        let w = w.clone();
+                        running.spawn(async move {
+                            if let Err(e) = kilele::jobs::run_claimed(&w.pool, &w.pii, &w, &row).await {
+                                tracing::error!(job = %row.id, error = %e, "recording a job's outcome failed");
+                            }
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming jobs failed");
+                    look = false;
+                }
+            }
+        }
         tokio::select! {
             _ = &mut shutdown => break,
+            Some(finished) = running.join_next(), if !running.is_empty() => {
+                if let Err(e) = finished {
+                    tracing::error!(error = %e, "a job's task ended abnormally");
+                }
+                look = true;
+            }
+            _ = wake.notified() => look = true,
+            _ = poll.tick() => look = true,
             _ = schedule.tick() => {
                 if let Err(e) = schedule_audit_verification(&pool).await {
                     tracing::error!(error = %e, "scheduling failed");
@@ -109,18 +171,19 @@ pub async fn run(w: Worker, shutdown: impl std::future::Future<Output = ()>) {
                     Err(e) => tracing::error!(error = %e, "throttle purge failed"),
                 }
             }
-            _ = poll.tick() => {
-                loop {
-                    match run_once(&w).await {
-                        Ok(0) => break,
-                        Ok(_) => continue,
-                        Err(e) => {
-                            tracing::error!(error = %e, "worker batch failed");
-                            break;
-                        }
-                    }
-                }
+        }
+    }
+    listener.abort();
+    let grace = tokio::time::sleep(Duration::from_secs(30));
+    tokio::pin!(grace);
+    while !running.is_empty() {
+        tokio::select! {
+            _ = &mut grace => {
+                tracing::warn!(jobs = running.len(), "jobs still running at shutdown: left to their leases");
+                running.abort_all();
+                break;
             }
+            _ = running.join_next() => {}
         }
     }
     tracing::info!("worker stopped");

@@ -35,6 +35,7 @@ pub const GUARDIAN_PORTAL_OPENED: Action = Action("guardian.portal.opened");
 pub const GUARDIAN_PORTAL_PENDING: Action = Action("guardian.portal.pending");
 pub const GUARDIAN_SMS_CHANGED: Action = Action("guardian.sms.changed");
 pub const GUARDIAN_UNLINKED: Action = Action("guardian.unlinked");
+pub const JOB_RETRIED: Action = Action("job.retried");
 pub const LOGOUT: Action = Action("logout");
 pub const LOGIN_FAILED: Action = Action("login.failed");
 pub const LOGIN_SUCCEEDED: Action = Action("login.succeeded");

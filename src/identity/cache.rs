@@ -21,7 +21,6 @@
 
 use super::Principal;
 use crate::tenancy::{Tenant, TenantId};
-use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -162,31 +161,7 @@ impl PrincipalCache {
     /// listener's connection is its own (a pool of one with `pool`'s settings), not one of
     /// the pages'.
     pub async fn listen(self, pool: PgPool, retry: Duration) {
-        let own = PgPoolOptions::new().max_connections(1).min_connections(0).connect_lazy_with((*pool.connect_options()).clone());
-        while !pool.is_closed() {
-            match self.listen_once(&own).await {
-                Ok(()) => tracing::warn!("principal cache: listener connection lost"),
-                Err(e) => tracing::warn!(error = %e, "principal cache: listener failed"),
-            }
-            self.set_listening(false);
-            tokio::time::sleep(retry).await;
-        }
-        own.close().await;
-    }
-
-    /// One connection's life: `Ok` when it was lost, `Err` when it failed.
-    async fn listen_once(&self, own: &PgPool) -> Result<(), sqlx::Error> {
-        let mut listener = PgListener::connect_with(own).await?;
-        // A lost connection is reported (`Ok(None)`) and not silently replaced: notifications
-        // sent meanwhile are lost, so the next connection starts with an empty cache.
-        listener.eager_reconnect(false);
-        listener.ignore_pool_close_event(true);
-        listener.listen(CHANNEL).await?;
-        self.set_listening(true);
-        while let Some(n) = listener.try_recv().await? {
-            self.forget(n.payload());
-        }
-        Ok(())
+        crate::db::listen(pool, CHANNEL, retry, "principal cache", |up| self.set_listening(up), |payload| self.forget(payload)).await;
     }
 }
 

@@ -6,6 +6,7 @@ pub mod cards;
 pub mod classes;
 pub mod grading;
 pub mod import;
+pub mod jobs;
 pub mod promotion;
 pub mod results;
 pub mod staff;

@@ -92,6 +92,7 @@ pub fn AdminTabs() -> impl IntoView {
         ("/admin/staff", "admin-tab-staff", can(Permission::SchoolUsersManage)),
         ("/admin/results", "admin-tab-results", can(Permission::ResultsApprove)),
         ("/admin/cards", "admin-tab-cards", can(Permission::ReportCardsManage)),
+        ("/admin/jobs", "admin-tab-jobs", can(Permission::SchoolSettingsManage)),
     ];
     let links = tabs
         .into_iter()

@@ -9,6 +9,7 @@ pub mod classes;
 pub mod family;
 pub mod grading;
 pub mod import;
+pub mod jobs;
 pub mod layout;
 pub mod login;
 pub mod owner;

@@ -24,7 +24,15 @@ kilele_app | table guardians | SELECT INSERT UPDATE
 kilele_app | table import_uploads | SELECT INSERT UPDATE DELETE
 kilele_app | table invitations | SELECT INSERT UPDATE DELETE
 kilele_app | table jobs | INSERT
+kilele_app | column jobs.attempts | SELECT
+kilele_app | column jobs.created_at | SELECT
+kilele_app | column jobs.finished_at | SELECT
 kilele_app | column jobs.id | SELECT
+kilele_app | column jobs.kind | SELECT
+kilele_app | column jobs.last_error | SELECT
+kilele_app | column jobs.max_attempts | SELECT UPDATE
+kilele_app | column jobs.run_at | SELECT UPDATE
+kilele_app | column jobs.status | SELECT UPDATE
 kilele_app | table level_subjects | SELECT INSERT UPDATE DELETE
 kilele_app | table levels | SELECT INSERT
 kilele_app | table login_throttle | SELECT INSERT UPDATE DELETE

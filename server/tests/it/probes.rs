@@ -122,6 +122,7 @@ const RESULTS_APPROVE: Access = Access::All(&[P::ResultsApprove]);
 const RESULTS_FLAGS: Access = Access::All(&[P::ResultsFlags]);
 const RESULTS_SETUP: Access = Access::All(&[P::ResultsSetup]);
 const CARDS: Access = Access::All(&[P::ReportCardsManage]);
+const JOBS: Access = Access::All(&[P::SchoolSettingsManage]);
 /// Who may write marks (`results/save`): the teacher of the sheet, or an amender.
 const MARKS_WRITE: Access = Access::Any(&[P::ResultsEnter, P::ResultsAmend]);
 /// The approver's pages of the marks upload: the same check as [`MARKS_WRITE`] behind the admin
@@ -290,6 +291,7 @@ fn rows() -> Vec<Row> {
         }),
         page("/admin/grading/schemes", RESULTS_SETUP, false, |_, _| vec![get("/admin/grading/schemes")]),
         page("/admin/cards", CARDS, false, |_, _| vec![get("/admin/cards")]),
+        page("/admin/jobs", JOBS, false, |_, _| vec![get("/admin/jobs")]),
         page("/verify/{code}", Access::Public("a printed card's code; on a school's host only its own cards (cards.rs)"), false, none),
         page("/admin/grading/schemes/{id}", RESULTS_SETUP, true, |_, at| vec![get(format!("/admin/grading/schemes/{}", at.scheme))]),
         page("/portal/results/{student}", FAMILY, true, |_, at| vec![get(format!("/portal/results/{}", at.student))]),
@@ -382,6 +384,8 @@ fn rows() -> Vec<Row> {
         sfn("/api/admin/cards/cancel", CARDS, true, true, |_, at| {
             vec![form("/api/admin/cards/cancel", &[("batch", at.card_batch.to_string())])]
         }),
+        sfn("/api/admin/jobs", JOBS, false, false, |_, _| vec![form("/api/admin/jobs", &[])]),
+        sfn("/api/admin/jobs/retry", JOBS, true, true, |_, at| vec![form("/api/admin/jobs/retry", &[("job", at.failed_job.to_string())])]),
         sfn("/api/portal/cards", FAMILY, false, true, |_, at| vec![form("/api/portal/cards", &[("student", at.student.to_string())])]),
         sfn(
             "/api/verify/card",
@@ -739,6 +743,8 @@ struct Ids {
     card_batch: Uuid,
     /// A report card of the student in it, whose file carries the prefix.
     card: Uuid,
+    /// A job that failed for good, whose last error carries the prefix.
+    failed_job: Uuid,
 }
 
 impl Ids {
@@ -863,6 +869,7 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         scheme: Uuid::nil(),
         card_batch: Uuid::nil(),
         card: Uuid::nil(),
+        failed_job: Uuid::nil(),
         free_master_code: sqlx::query_scalar(
             "SELECT m.code FROM master_subjects m WHERE NOT EXISTS (SELECT 1 FROM school_subjects s WHERE s.tenant_id = $1 AND s.master_code = m.code) ORDER BY m.code LIMIT 1",
         )
@@ -946,10 +953,10 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
     // A printed batch and card, stored with the prefix inside, so that serving them to the
     // other school shows as a leak.
     let admin_id = uuid_of(app, "SELECT id FROM users WHERE tenant_id = $1 AND email LIKE 'admin@%'", tenant).await;
-    let store = kilele::storage::FileStore::new(app.storage_dir());
-    let card_key = kilele::storage::FileStore::new_key(kilele::tenancy::TenantId(tenant), "report-cards", "pdf");
+    let store = kilele::storage::Storage::local(app.storage_dir());
+    let card_key = kilele::storage::Storage::new_key(kilele::tenancy::TenantId(tenant), "report-cards", "pdf");
     store.put(&card_key, format!("%PDF-1.7 {}/card", ids.prefix).as_bytes()).await.unwrap();
-    let zip_key = kilele::storage::FileStore::new_key(kilele::tenancy::TenantId(tenant), "report-cards", "zip");
+    let zip_key = kilele::storage::Storage::new_key(kilele::tenancy::TenantId(tenant), "report-cards", "zip");
     store.put(&zip_key, format!("PK {}/cards", ids.prefix).as_bytes()).await.unwrap();
     ids.card_batch = sqlx::query_scalar(
         "INSERT INTO report_card_batches (tenant_id, term_id, level_id, requested_by, requested_at, status, total, done, bundle_key, finished_at)
@@ -976,6 +983,15 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
     .bind(&card_key)
     .bind(code.as_str())
     .bind(format!("{}/class", ids.prefix))
+    .fetch_one(db)
+    .await
+    .unwrap();
+    ids.failed_job = sqlx::query_scalar(
+        "INSERT INTO jobs (tenant_id, kind, status, attempts, max_attempts, last_error, finished_at)
+         VALUES ($1, 'mail.invitation', 'failed', 5, 5, $2, now()) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(format!("{}/smtp refused the message", ids.prefix))
     .fetch_one(db)
     .await
     .unwrap();
