@@ -15,6 +15,7 @@
 //! the stack). Each document clears typst's global memoisation caches when it is done, so a
 //! long batch does not grow without bound.
 
+pub mod html;
 mod model;
 mod world;
 

@@ -399,3 +399,16 @@ fn write_sample_pdfs() {
         println!("{name}: {} page(s) at {}pt, {} bytes", compiled.document.pages().len(), compiled.text_size, pdf.len());
     }
 }
+
+#[test]
+fn the_html_card_for_the_browser_comparison_has_every_section_escaped() {
+    let mut card = ReportCard::sample();
+    card.student.name = "Neema <b>\"Mushi\"".into();
+    let html = crate::html::report_card_html(&card);
+    assert!(html.starts_with("<!doctype html>") && html.ends_with("</html>"));
+    assert!(html.contains("Neema &lt;b&gt;&quot;Mushi&quot;") && !html.contains("<b>\"Mushi"));
+    assert_eq!(html.matches("<tr><td>").count(), card.subjects.len(), "one row per subject");
+    for must in [&card.labels.chart_title, &card.labels.summary, &card.verification_code, &card.school.motto] {
+        assert!(html.contains(must.as_str()), "{must}");
+    }
+}

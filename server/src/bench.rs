@@ -80,14 +80,14 @@ pub async fn pages(mut config: Config, options: Options) -> anyhow::Result<()> {
 }
 
 /// A scratch database on the configured PostgreSQL server, dropped when the bench ends.
-struct Scratch {
+pub(crate) struct Scratch {
     admin: PgConnection,
     server_url: url::Url,
     db: String,
 }
 
 impl Scratch {
-    async fn create(config: &Config) -> anyhow::Result<Self> {
+    pub(crate) async fn create(config: &Config) -> anyhow::Result<Self> {
         let owner_url = config.owner_url()?.to_owned();
         let db = format!("kilele_bench_{}", std::process::id());
         let mut server_url = url::Url::parse(&owner_url).context("DATABASE_URL is not a URL")?;
@@ -97,7 +97,7 @@ impl Scratch {
         Ok(Self { admin, server_url, db })
     }
 
-    async fn drop(mut self) {
+    pub(crate) async fn drop(mut self) {
         let _ = kilele::databases::drop(&mut self.admin, &self.db).await;
     }
 }
@@ -119,6 +119,22 @@ impl Served {
 /// Migrates the scratch database, seeds the demo schools (`scale` times their students) and
 /// starts the server on it, schools on their own hosts.
 async fn seed_and_serve(config: &mut Config, scale: usize, scratch: &Scratch) -> anyhow::Result<Served> {
+    seed_scratch(config, scale, scratch).await?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let leptos = crate::web::leptos_options(config);
+    let state = crate::web::build_state(config.clone(), clock, leptos).await?;
+    let listener = tokio::net::TcpListener::bind(config.site_addr).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::web::serve(state, listener, async {
+        let _ = stopped.await;
+    }));
+    Ok(Served { addr, stop, server })
+}
+
+/// Migrates the scratch database, points `config` at it and seeds the demo schools (`scale`
+/// times their students).
+pub(crate) async fn seed_scratch(config: &mut Config, scale: usize, scratch: &Scratch) -> anyhow::Result<()> {
     let mut owner = scratch.server_url.clone();
     owner.set_path(&format!("/{}", scratch.db));
     crate::cli::migrate(owner.as_str()).await?;
@@ -142,17 +158,7 @@ async fn seed_and_serve(config: &mut Config, scale: usize, scratch: &Scratch) ->
         println!("seeded {school}: {students} students");
     }
     println!("(seeding took {:.1} s)", started.elapsed().as_secs_f64());
-
-    let clock: SharedClock = Arc::new(SystemClock);
-    let leptos = crate::web::leptos_options(config);
-    let state = crate::web::build_state(config.clone(), clock, leptos).await?;
-    let listener = tokio::net::TcpListener::bind(config.site_addr).await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::web::serve(state, listener, async {
-        let _ = stopped.await;
-    }));
-    Ok(Served { addr, stop, server })
+    Ok(())
 }
 
 /// The host and base URL a target is served under.

@@ -108,6 +108,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 60)]
         students: usize,
     },
+    /// A school's report cards through the job pipeline and the storage layer, against the
+    /// same card printed by headless Chromium (a fresh process per card, and one kept-open
+    /// browser) in the same run: cards per second and their ratios, PDF size, the worker's
+    /// peak RSS. Needs Chromium and node. Build with --release for real figures.
+    ReportCards {
+        /// Cards to print at least (whole classes until this many).
+        #[arg(long, default_value_t = 1000)]
+        students: usize,
+        /// Cards printed by a fresh Chromium process each.
+        #[arg(long, default_value_t = 20)]
+        fresh: usize,
+        /// Cards printed by the kept-open browser.
+        #[arg(long, default_value_t = 100)]
+        kept: usize,
+    },
     /// Term results of a generated class (grades, points, divisions, every position) on one
     /// thread: the median over several runs against baselines from the same run. Needs no
     /// database. Build with --release for real figures.
@@ -202,7 +217,7 @@ async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
 }
 
 /// The worker loop's pool, as `kilele_worker`.
-async fn worker_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
+pub(crate) async fn worker_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
     PgPoolOptions::new()
         .max_connections(config.db_pool_size.min(4))
         .connect_with(kilele::db::connect_options(&config.worker_database_url)?)
@@ -365,6 +380,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("benchmarks create and drop databases: not in production");
             }
             crate::bench::marks_save(config, crate::bench::MarksSaveOptions { scale, runs, students }).await?;
+        }
+        Command::Bench { command: BenchCommand::ReportCards { students, fresh, kept } } => {
+            if config.environment == Environment::Production {
+                anyhow::bail!("benchmarks create and drop databases: not in production");
+            }
+            crate::bench_cards::report_cards(config, crate::bench_cards::Options { students, fresh, kept }).await?;
         }
         Command::Worker => {
             let pool = worker_pool(&config).await?;

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bench;
+pub mod bench_cards;
 pub mod broadsheets;
 pub mod cards;
 pub mod cli;

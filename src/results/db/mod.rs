@@ -10,11 +10,13 @@
 //! | `flags` | tamper flags: raised, listed, resolved; the scoring job |
 //! | `schemes` | the admin's set-up: a level's assessments (until marks exist) and scheme (until published); the school's schemes, copied and edited (a frozen one by a new version); the set-up lock |
 //! | `portal` | published results of a student, for parents and students |
+//! | `sample` | sample marks for a class, for the report-card benchmark's scratch database |
 //! | `uploads` | a marks file for one sheet: checked and kept until its preview is confirmed, then saved in one `save_marks` |
 
 mod flags;
 mod marks;
 mod portal;
+mod sample;
 mod schemes;
 mod setup;
 mod sheets;
@@ -24,6 +26,7 @@ mod workflow;
 pub use flags::*;
 pub use marks::*;
 pub use portal::*;
+pub use sample::*;
 pub use schemes::*;
 pub use setup::*;
 pub use sheets::*;
