@@ -114,6 +114,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/grading/class/:term/:level") view=pages::grading::ClassGradingPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/cards") view=pages::cards::CardsPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/jobs") view=pages::jobs::JobsPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/cards/remarks/:term/:stream") view=pages::remarks::RemarksPage ssr=SsrMode::Async/>
+                <Route path=path!("/teacher/remarks/:term/:stream") view=pages::remarks::RemarksPage ssr=SsrMode::Async/>
                 <Route path=path!("/verify/:code") view=pages::cards::VerifyPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/grading/schemes") view=pages::grading::SchemesPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/grading/schemes/:id") view=pages::grading::SchemePage ssr=SsrMode::Async/>

@@ -247,6 +247,14 @@ fn document_date(date: DocumentDate) -> Result<Datetime, DocumentError> {
         .ok_or_else(|| DocumentError::Data(format!("issued_on is not a date: {}-{:02}-{:02}", date.year, date.month, date.day)))
 }
 
+/// Whether `bytes` are a logo the card can print (PNG, JPEG or SVG that decodes, and not
+/// too large): checked when a school uploads one, so that a bad file is refused then and not
+/// found out card by card.
+pub fn check_logo_file(bytes: &[u8]) -> Result<(), DocumentError> {
+    let format = check_logo(bytes)?;
+    decode_logo(Bytes::new(bytes.to_vec()), format)
+}
+
 /// Sniffs the logo's format: PNG, JPEG or SVG, and not too large.
 fn check_logo(bytes: &[u8]) -> Result<ImageFormat, DocumentError> {
     if bytes.len() > MAX_LOGO_BYTES {

@@ -114,6 +114,93 @@ pub async fn batch_zip(State(st): State<AppState>, Path(batch): Path<String>, re
     }
 }
 
+/// Largest logo accepted: a school crest prints an inch wide; more is a photo.
+pub const MAX_LOGO_BYTES: usize = 1024 * 1024;
+
+/// `GET /admin/cards/logo`: the school's card logo, to those who print cards.
+pub async fn logo(State(st): State<AppState>, req: Request) -> Response {
+    let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
+    let (_, tenant) = match school_user(ctx.as_ref(), &[Permission::ReportCardsManage]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let key = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+        let key = cards::logo_key(&mut tx).await?;
+        tx.rollback().await?;
+        Ok::<_, sqlx::Error>(key)
+    }
+    .await;
+    let key = match key {
+        Ok(Some(key)) => key,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return crate::pages::internal(lang, e),
+    };
+    let kind = key.rsplit('.').next().and_then(kilele::storage::ImageKind::from_ext);
+    match (st.storage.get(&key).await, kind) {
+        (Ok(Some(bytes)), Some(kind)) => {
+            ([(header::CONTENT_TYPE, kind.mime()), (header::CACHE_CONTROL, "private, max-age=60")], bytes).into_response()
+        }
+        (Ok(_), _) => StatusCode::NOT_FOUND.into_response(),
+        (Err(e), _) => crate::pages::internal(lang, e),
+    }
+}
+
+/// `POST /admin/cards/logo` (multipart, field `logo`): a PNG or JPEG that the card can print
+/// (decoded by the document renderer before it is kept), stored, then the school points at
+/// it; the old file goes after the commit.
+pub async fn upload_logo(State(st): State<AppState>, req: Request) -> Response {
+    let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
+    let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::ReportCardsManage]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let back = "/admin/cards";
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
+    let refuse = |key: &str| crate::auth::flash_form_error(session.as_ref(), back, crate::auth::file_error(key));
+    let bytes = match crate::uploads::one_file(req, &st, "logo", MAX_LOGO_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(crate::uploads::Refused::Missing) => return refuse("cards-error-logo-invalid").await,
+        Err(crate::uploads::Refused::TooLarge) => return refuse("cards-error-logo-too-large").await,
+    };
+    let kind = match kilele::storage::ImageKind::sniff(&bytes) {
+        Some(kind @ (kilele::storage::ImageKind::Png | kilele::storage::ImageKind::Jpeg)) => kind,
+        _ => return refuse("cards-error-logo-invalid").await,
+    };
+    if documents::check_logo_file(&bytes).is_err() {
+        return refuse("cards-error-logo-invalid").await;
+    }
+    let key = kilele::storage::Storage::new_key(tenant.id, "school", kind.ext());
+    if let Err(e) = st.storage.put(&key, &bytes).await {
+        return crate::pages::internal(lang, e);
+    }
+    let saved = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+        let actor = kilele::audit::Actor::user(me.user_id, &me.email);
+        let by = kilele::identity::store::ChangedBy { actor: &actor, at: st.deps.clock.now() };
+        let old = cards::set_logo(&mut tx, &key, serde_json::json!({ "bytes": bytes.len(), "type": kind.mime() }), by).await?;
+        tx.commit().await?;
+        Ok::<_, DomainError>(old)
+    }
+    .await;
+    match saved {
+        Ok(old) => {
+            if let Some(old) = old {
+                if let Err(e) = st.storage.delete(&old).await {
+                    tracing::warn!(error = %e, "old logo not removed");
+                }
+            }
+            axum::response::Redirect::to(back).into_response()
+        }
+        Err(e) => {
+            let _ = st.storage.delete(&key).await;
+            refused(lang, e)
+        }
+    }
+}
+
 /// How often the progress events read the batch.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
@@ -257,10 +344,13 @@ pub fn printed(
         assessments: r.assessments.clone(),
         subjects,
         summary,
-        attendance: None,
-        conduct: None,
-        class_teacher_comment: String::new(),
-        head_teacher_comment: String::new(),
+        attendance: match (card.remarks.days_present, card.remarks.days_open) {
+            (Some(present), Some(open)) => Some(documents::Attendance { days_present: present.into(), days_open: open.into() }),
+            _ => None,
+        },
+        conduct: card.remarks.conduct.clone(),
+        class_teacher_comment: card.remarks.class_comment.clone().unwrap_or_default(),
+        head_teacher_comment: card.remarks.head_comment.clone().unwrap_or_default(),
         closing_date: card.closes_on.map(date).unwrap_or_default(),
         next_term_opens: card.next_opens_on.map(date).unwrap_or_default(),
         fees: None,
@@ -310,6 +400,12 @@ pub mod job {
         };
         tx.commit().await?;
         tracing::info!(%tenant, %batch, cards = work.cards.len(), resumed = work.already_done, "printing report cards");
+        // The school's logo, read once for the batch (a missing file prints no logo).
+        let logo_key = work.cards.first().and_then(|c| c.school.logo_key.clone());
+        let logo: Option<Arc<Vec<u8>>> = match logo_key {
+            Some(key) => p.storage.get(&key).await?.map(Arc::new),
+            None => None,
+        };
         let mut queue = work.cards.into_iter();
         let mut running = tokio::task::JoinSet::new();
         let mut cancelled = false;
@@ -317,8 +413,9 @@ pub mod job {
             while running.len() < parallelism() && !cancelled {
                 let Some(card) = queue.next() else { break };
                 let printer = p.clone();
+                let logo = logo.clone();
                 running.spawn(async move {
-                    let made = render(&printer, tenant, &card).await;
+                    let made = render(&printer, tenant, &card, logo).await;
                     (card, made)
                 });
             }
@@ -369,9 +466,15 @@ pub mod job {
     }
 
     /// Renders and stores one card: (storage key, SHA-256, size, code), or why not.
-    async fn render(p: &Printer, tenant: TenantId, card: &CardData) -> Result<(String, [u8; 32], usize, VerifyCode), String> {
+    async fn render(
+        p: &Printer,
+        tenant: TenantId,
+        card: &CardData,
+        logo: Option<Arc<Vec<u8>>>,
+    ) -> Result<(String, [u8; 32], usize, VerifyCode), String> {
         let code = VerifyCode::from_random(rand::random::<[u8; 7]>());
-        let document = super::printed(card, &code, p.verify_base.as_deref(), p.clock.now());
+        let mut document = super::printed(card, &code, p.verify_base.as_deref(), p.clock.now());
+        document.school.logo = logo.map(|l| l.as_ref().clone());
         let renderer = p.renderer.clone();
         let pdf = tokio::task::spawn_blocking(move || renderer.report_card(&document))
             .await

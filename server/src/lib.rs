@@ -23,6 +23,7 @@ pub mod security;
 pub mod seed;
 pub mod state;
 pub mod telemetry;
+pub mod uploads;
 pub mod web;
 pub mod worker;
 

@@ -4,7 +4,7 @@
 use crate::auth::{file_error, school_user};
 use crate::state::AppState;
 use app::ctx::RequestCtx;
-use axum::extract::{Multipart, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use kilele::identity::Permission;
@@ -60,26 +60,11 @@ pub async fn upload_photo(State(st): State<AppState>, req: Request) -> Response 
     let back = format!("/admin/students/{id}");
     let session = req.extensions().get::<tower_sessions::Session>().cloned();
     let refuse = |key: &str| crate::auth::flash_form_error(session.as_ref(), &back, file_error(key));
-    let mut multipart = match <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st).await {
-        Ok(m) => m,
-        Err(_) => return refuse("error-photo-invalid").await,
+    let bytes = match crate::uploads::one_file(req, &st, "photo", MAX_PHOTO_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(crate::uploads::Refused::Missing) => return refuse("error-photo-invalid").await,
+        Err(crate::uploads::Refused::TooLarge) => return refuse("error-photo-too-large").await,
     };
-    let mut bytes = None;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) if field.name() == Some("photo") => match field.bytes().await {
-                Ok(b) => bytes = Some(b.to_vec()),
-                Err(_) => return refuse("error-photo-too-large").await,
-            },
-            Ok(Some(_)) => continue,
-            Ok(None) => break,
-            Err(_) => return refuse("error-photo-too-large").await,
-        }
-    }
-    let Some(bytes) = bytes.filter(|b| !b.is_empty()) else { return refuse("error-photo-invalid").await };
-    if bytes.len() > MAX_PHOTO_BYTES {
-        return refuse("error-photo-too-large").await;
-    }
     let Some(kind) = kilele::storage::ImageKind::sniff(&bytes) else { return refuse("error-photo-invalid").await };
     let key = kilele::storage::Storage::new_key(tenant.id, "students", kind.ext());
     let saved = async {

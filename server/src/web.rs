@@ -127,6 +127,8 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         PlainRoute::get("/teacher/marks/{term}/{stream}/{subject}/template.csv", marks::template),
         PlainRoute::get("/admin/results/sheet/{term}/{stream}/{subject}/template.csv", marks::template),
         // Report cards: a card for the admin or the family, a batch's ZIP and live progress.
+        PlainRoute::get("/admin/cards/logo", cards::logo),
+        PlainRoute::post("/admin/cards/logo", cards::upload_logo).body_limit(cards::MAX_LOGO_BYTES + 64 * 1024),
         PlainRoute::get("/admin/cards/{card}/card.pdf", cards::admin_card),
         PlainRoute::get("/portal/cards/{card}/card.pdf", cards::portal_card),
         PlainRoute::get("/admin/cards/batches/{batch}/cards.zip", cards::batch_zip),

@@ -2,6 +2,7 @@
 //! them and serves the files (as `kilele_app`); the worker reads what a card prints and
 //! records what it made (as `kilele_worker`). Both through a school's transaction (RLS).
 
+use super::remarks::{CardRemarks, RemarksForm, RemarksSheet, RemarksSheetRow};
 use super::{BatchStatus, BatchView, CardData, CardFailure, CardLink, CardsOverview, PrintableClass, Verified, VerifyCode};
 use crate::audit::actions;
 use crate::db::TenantTx;
@@ -25,6 +26,9 @@ fn count(n: i32) -> u32 {
 
 /// The current term's classes with published results, and the term's batches.
 pub async fn overview(tx: &mut TenantTx) -> Result<CardsOverview, DomainError> {
+    let heading: Option<(Option<String>, Option<String>, bool)> =
+        sqlx::query_as("SELECT motto, postal_address, logo_key IS NOT NULL FROM school_settings").fetch_optional(&mut **tx).await?;
+    let (motto, address, has_logo) = heading.map(|(m, a, l)| (m.unwrap_or_default(), a.unwrap_or_default(), l)).unwrap_or_default();
     let term = sqlx::query(
         "SELECT t.id, y.year, t.number FROM terms t JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
           WHERE t.is_current",
@@ -32,7 +36,15 @@ pub async fn overview(tx: &mut TenantTx) -> Result<CardsOverview, DomainError> {
     .fetch_optional(&mut **tx)
     .await?;
     let Some(term) = term else {
-        return Ok(CardsOverview { term_id: None, term_label: String::new(), classes: Vec::new(), batches: Vec::new() });
+        return Ok(CardsOverview {
+            term_id: None,
+            term_label: String::new(),
+            motto,
+            address,
+            has_logo,
+            classes: Vec::new(),
+            batches: Vec::new(),
+        });
     };
     let term_id: Uuid = term.try_get("id")?;
     let term_label = format!("{} T{}", term.try_get::<i32, _>("year")?, term.try_get::<i32, _>("number")?);
@@ -78,7 +90,7 @@ pub async fn overview(tx: &mut TenantTx) -> Result<CardsOverview, DomainError> {
         entry.students += students;
     }
     let batches = batches(tx, Some(term_id), None).await?;
-    Ok(CardsOverview { term_id: Some(term_id), term_label, classes, batches })
+    Ok(CardsOverview { term_id: Some(term_id), term_label, motto, address, has_logo, classes, batches })
 }
 
 /// Batches, newest first: of a term, or one batch.
@@ -291,7 +303,7 @@ pub async fn start_batch(tx: &mut TenantTx, batch: Uuid, at: DateTime<Utc>) -> R
     let row = sqlx::query(
         "SELECT b.status, b.term_id, b.level_id, b.stream_id, y.year, t.number, t.ends_on, l.name AS level_name,
                 (SELECT min(n.starts_on) FROM terms n WHERE n.starts_on > t.ends_on) AS next_opens,
-                tn.name AS school, tn.default_language, ss.motto, ss.postal_address
+                tn.name AS school, tn.default_language, ss.motto, ss.postal_address, ss.logo_key
            FROM report_card_batches b
            JOIN terms t ON t.tenant_id = b.tenant_id AND t.id = b.term_id
            JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
@@ -337,11 +349,16 @@ pub async fn start_batch(tx: &mut TenantTx, batch: Uuid, at: DateTime<Utc>) -> R
     let year: i32 = row.try_get("year")?;
     let term_label = format!("{year} T{}", row.try_get::<i32, _>("number")?);
     let language = row.try_get::<String, _>("default_language").ok().as_deref().and_then(Language::parse).unwrap_or_default();
-    let school =
-        super::SchoolHeading { name: row.try_get("school")?, motto: row.try_get("motto")?, address: row.try_get("postal_address")? };
+    let school = super::SchoolHeading {
+        name: row.try_get("school")?,
+        motto: row.try_get("motto")?,
+        address: row.try_get("postal_address")?,
+        logo_key: row.try_get("logo_key")?,
+    };
     let closes_on: NaiveDate = row.try_get("ends_on")?;
     let next_opens_on: Option<NaiveDate> = row.try_get("next_opens")?;
     let level_name: String = row.try_get("level_name")?;
+    let mut remarks = term_remarks(tx, term).await?;
     let cards = in_scope
         .into_iter()
         .filter(|(id, ..)| !done.contains(id))
@@ -358,6 +375,7 @@ pub async fn start_batch(tx: &mut TenantTx, batch: Uuid, at: DateTime<Utc>) -> R
             closes_on: Some(closes_on),
             next_opens_on,
             class_averages: averages.clone(),
+            remarks: remarks.remove(&student_id).unwrap_or_default(),
             result,
         })
         .collect();
@@ -608,4 +626,212 @@ pub async fn verify(pool: &PgPool, code: &VerifyCode) -> Result<Option<(crate::t
         ))
     })
     .transpose()
+}
+
+// ---- Remarks: attendance, conduct, comments ------------------------------------------------
+
+fn remarks_of(r: &sqlx::postgres::PgRow) -> Result<CardRemarks, sqlx::Error> {
+    let days = |c: &str| -> Result<Option<u16>, sqlx::Error> { Ok(r.try_get::<Option<i32>, _>(c)?.and_then(|n| u16::try_from(n).ok())) };
+    Ok(CardRemarks {
+        days_open: days("days_open")?,
+        days_present: days("days_present")?,
+        conduct: r.try_get("conduct")?,
+        class_comment: r.try_get("class_teacher_comment")?,
+        head_comment: r.try_get("head_teacher_comment")?,
+    })
+}
+
+/// Every stored remark of the term, by student (what the worker prints).
+async fn term_remarks(tx: &mut TenantTx, term: Uuid) -> Result<std::collections::HashMap<Uuid, CardRemarks>, DomainError> {
+    let rows = sqlx::query(
+        "SELECT student_id, days_open, days_present, conduct, class_teacher_comment, head_teacher_comment
+           FROM report_card_remarks WHERE term_id = $1",
+    )
+    .bind(term)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out = std::collections::HashMap::with_capacity(rows.len());
+    for r in &rows {
+        out.insert(r.try_get("student_id")?, remarks_of(r)?);
+    }
+    Ok(out)
+}
+
+/// Who writes remarks: the stream's class teacher (attendance, conduct, their comment), or
+/// one who prints cards (everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemarksWriter {
+    pub user: Uuid,
+    pub prints_cards: bool,
+}
+
+/// The stream's class name and class teacher, and the term's label; `NotFound` for another
+/// school's ids, `Forbidden` for a teacher who is not the stream's class teacher.
+async fn remarks_place(tx: &mut TenantTx, term: Uuid, stream: Uuid, who: RemarksWriter) -> Result<(String, String), DomainError> {
+    let place = sqlx::query(
+        "SELECT l.name AS level, s.name AS stream, s.class_teacher_id, y.year, t.number
+           FROM streams s
+           JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id
+           JOIN terms t ON t.tenant_id = s.tenant_id AND t.id = $2
+           JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
+          WHERE s.id = $1",
+    )
+    .bind(stream)
+    .bind(term)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(DomainError::NotFound)?;
+    let class_teacher: Option<Uuid> = place.try_get("class_teacher_id")?;
+    if !who.prints_cards && class_teacher != Some(who.user) {
+        return Err(DomainError::Forbidden);
+    }
+    let class_name = crate::academic::class_name(&place.try_get::<String, _>("level")?, &place.try_get::<String, _>("stream")?);
+    let term_label = format!("{} T{}", place.try_get::<i32, _>("year")?, place.try_get::<i32, _>("number")?);
+    Ok((class_name, term_label))
+}
+
+/// The stream's remarks page: every active student of the stream with what is stored.
+pub async fn remarks_sheet(tx: &mut TenantTx, term: Uuid, stream: Uuid, who: RemarksWriter) -> Result<RemarksSheet, DomainError> {
+    let (class_name, term_label) = remarks_place(tx, term, stream, who).await?;
+    let rows = sqlx::query(
+        "SELECT s.id, concat_ws(' ', s.first_name, s.middle_name, s.last_name) AS name, s.admission_no,
+                r.days_open, r.days_present, r.conduct, r.class_teacher_comment, r.head_teacher_comment
+           FROM students s
+           LEFT JOIN report_card_remarks r ON r.tenant_id = s.tenant_id AND r.student_id = s.id AND r.term_id = $2
+          WHERE s.stream_id = $1 AND s.status = 'active'
+          ORDER BY s.last_name, s.first_name, s.admission_no",
+    )
+    .bind(stream)
+    .bind(term)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(RemarksSheetRow {
+            student: r.try_get("id")?,
+            name: r.try_get("name")?,
+            admission_no: r.try_get("admission_no")?,
+            remarks: remarks_of(r)?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    // The form's one number: what most rows carry.
+    let mut counts: std::collections::BTreeMap<u16, usize> = std::collections::BTreeMap::new();
+    for row in &rows {
+        if let Some(d) = row.remarks.days_open {
+            *counts.entry(d).or_default() += 1;
+        }
+    }
+    let days_open = counts.into_iter().max_by_key(|(d, n)| (*n, *d)).map(|(d, _)| d);
+    Ok(RemarksSheet { term, term_label, stream, class_name, days_open, may_write_head: who.prints_cards, rows })
+}
+
+/// Saves the stream's form, all rows or none. A class teacher's form keeps the stored head
+/// teacher's comment whatever it sends. A row for a student who is not an active student of
+/// the stream is refused on that row. Audited once for the stream.
+pub async fn save_remarks(
+    tx: &mut TenantTx,
+    term: Uuid,
+    stream: Uuid,
+    form: &RemarksForm,
+    who: RemarksWriter,
+    by: ChangedBy<'_>,
+) -> Result<usize, DomainError> {
+    let (class_name, term_label) = remarks_place(tx, term, stream, who).await?;
+    let rows = form.parse().map_err(DomainError::InvalidFields)?;
+    let members: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM students WHERE stream_id = $1 AND status = 'active'").bind(stream).fetch_all(&mut **tx).await?;
+    let strangers: Vec<ValidationError> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !members.contains(&r.student))
+        .map(|(i, _)| ValidationError::new(&format!("rows.{i}.student"), "error-remarks-student"))
+        .collect();
+    if !strangers.is_empty() {
+        return Err(DomainError::InvalidFields(strangers));
+    }
+    let tenant = tx.tenant();
+    let user = by.actor.id.ok_or(DomainError::Forbidden)?;
+    for row in &rows {
+        let r = &row.remarks;
+        sqlx::query(
+            "INSERT INTO report_card_remarks
+                    (tenant_id, term_id, student_id, days_open, days_present, conduct, class_teacher_comment,
+                     head_teacher_comment, updated_by, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 THEN $9 END, $10, $11)
+             ON CONFLICT (tenant_id, term_id, student_id) DO UPDATE SET
+                    days_open = EXCLUDED.days_open, days_present = EXCLUDED.days_present, conduct = EXCLUDED.conduct,
+                    class_teacher_comment = EXCLUDED.class_teacher_comment,
+                    head_teacher_comment = CASE WHEN $8 THEN EXCLUDED.head_teacher_comment
+                                                ELSE report_card_remarks.head_teacher_comment END,
+                    updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(tenant.0)
+        .bind(term)
+        .bind(row.student)
+        .bind(r.days_open.map(i32::from))
+        .bind(r.days_present.map(i32::from))
+        .bind(&r.conduct)
+        .bind(&r.class_comment)
+        .bind(who.prints_cards)
+        .bind(&r.head_comment)
+        .bind(user)
+        .bind(by.at)
+        .execute(&mut **tx)
+        .await
+        .map_err(crate::db::map_constraint)?;
+    }
+    by.audit(
+        tx,
+        actions::REPORT_CARD_REMARKS_SAVED,
+        &stream.to_string(),
+        json!({ "term": term, "class": class_name, "term_label": term_label, "students": rows.len(), "head": who.prints_cards }),
+    )
+    .await?;
+    Ok(rows.len())
+}
+
+/// The streams whose remarks the writer may write in the current term: every stream for one
+/// who prints cards, the class teacher's own otherwise. (term, stream, class name).
+pub async fn remark_streams(tx: &mut TenantTx, who: RemarksWriter) -> Result<Vec<(Uuid, Uuid, String)>, DomainError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT t.id AS term_id, s.id AS stream_id, l.name AS level, s.name AS stream
+           FROM terms t
+           JOIN streams s ON s.tenant_id = t.tenant_id
+           JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id
+          WHERE t.is_current AND ($1 OR s.class_teacher_id = $2)
+          ORDER BY {}, s.name",
+        crate::academic::classes::db::LEVEL_ORDER
+    )))
+    .bind(who.prints_cards)
+    .bind(who.user)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        let name = crate::academic::class_name(&r.try_get::<String, _>("level")?, &r.try_get::<String, _>("stream")?);
+        Ok((r.try_get("term_id")?, r.try_get("stream_id")?, name))
+    })
+    .collect::<Result<_, sqlx::Error>>()
+    .map_err(DomainError::from)
+}
+
+/// The school's card logo's storage key.
+pub async fn logo_key(tx: &mut TenantTx) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, Option<String>>("SELECT logo_key FROM school_settings").fetch_optional(&mut **tx).await?.flatten())
+}
+
+/// Points the school's card logo at `key`, a file the caller has just stored; returns the
+/// key it replaces (for the caller to delete after the commit). A key outside the school's
+/// own prefix is refused before anything is written.
+pub async fn set_logo(tx: &mut TenantTx, key: &str, details: serde_json::Value, by: ChangedBy<'_>) -> Result<Option<String>, DomainError> {
+    if !key.starts_with(&format!("{}/", tx.tenant().0)) {
+        return Err(DomainError::Forbidden);
+    }
+    let old: Option<Option<String>> =
+        sqlx::query_scalar("SELECT logo_key FROM school_settings FOR UPDATE").fetch_optional(&mut **tx).await?;
+    let Some(old) = old else { return Err(DomainError::NotFound) };
+    sqlx::query("UPDATE school_settings SET logo_key = $1").bind(key).execute(&mut **tx).await?;
+    by.audit(tx, actions::SCHOOL_CARD_LOGO_SET, "school_settings", details).await?;
+    Ok(old)
 }

@@ -16,6 +16,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod remarks;
 
 use crate::results::published::PublishedResult;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -159,6 +160,11 @@ pub struct PrintableClass {
 pub struct CardsOverview {
     pub term_id: Option<Uuid>,
     pub term_label: String,
+    /// What the cards print under the school's name (the form's current values).
+    pub motto: String,
+    pub address: String,
+    /// The school has a logo (shown on the page, printed on the cards).
+    pub has_logo: bool,
     pub classes: Vec<PrintableClass>,
     pub batches: Vec<BatchView>,
 }
@@ -189,6 +195,8 @@ pub struct SchoolHeading {
     pub name: String,
     pub motto: Option<String>,
     pub address: Option<String>,
+    /// The logo's storage key (the worker reads the file once per batch).
+    pub logo_key: Option<String>,
 }
 
 /// Everything one card prints, as the worker reads it (the server turns it into the
@@ -211,6 +219,8 @@ pub struct CardData {
     /// The class's average term score per subject code (every stream of the class).
     pub class_averages: BTreeMap<String, u8>,
     pub result: PublishedResult,
+    /// Attendance, conduct and the comments (what is stored; parts may be missing).
+    pub remarks: remarks::CardRemarks,
 }
 
 /// Each subject's average term score over the results that have one, rounded half up.
@@ -251,8 +261,12 @@ mod tests {
 
     #[test]
     fn every_message_key_is_translated() {
-        let used = crate::i18n_keys::used(&[include_str!("mod.rs"), include_str!("db.rs")], &["cards-"]);
+        let used = crate::i18n_keys::used(
+            &[include_str!("mod.rs"), include_str!("db.rs"), include_str!("remarks.rs")],
+            &["cards-", "error-remarks-"],
+        );
         assert!(used.len() >= 10 && used.contains("cards-error-batch-open") && used.contains("cards-status-done"), "{used:?}");
+        assert!(used.contains("error-remarks-days-open-first") && used.contains("error-remarks-comment-long"), "{used:?}");
         crate::i18n_keys::assert_translated(&used);
     }
 

@@ -4,6 +4,7 @@
 //! permission, the school's transaction) → domain → commit.
 
 use crate::errors::AppError;
+use kilele::reporting::remarks::{RemarkRowForm, RemarksSheet};
 use kilele::reporting::{BatchView, CardLink, CardsOverview};
 use leptos::prelude::*;
 
@@ -41,6 +42,16 @@ pub async fn request_cards(term: String, level: String, #[server(default)] strea
     s.commit(batch).await
 }
 
+/// What the cards print under the school's name: the motto and the address line.
+#[server(endpoint = "admin/cards/heading")]
+pub async fn set_card_heading(#[server(default)] motto: String, #[server(default)] address: String) -> Result<(), AppError> {
+    let mut s = Scope::school(Permission::ReportCardsManage).await?;
+    kilele::reporting::db::set_card_heading(&mut s.tx, &motto, &address, s.change.by()).await?;
+    s.commit(()).await?;
+    leptos_axum::redirect("/admin/cards");
+    Ok(())
+}
+
 /// Stops an open batch before its next card.
 #[server(endpoint = "admin/cards/cancel")]
 pub async fn cancel_cards(batch: String) -> Result<(), AppError> {
@@ -71,4 +82,54 @@ pub async fn verify_card(code: String) -> Result<Option<kilele::reporting::Verif
     let found = kilele::reporting::db::verify(&deps.pool, &code).await?;
     let host_school = ctx.tenant.as_ref().filter(|_| ctx.tenant_from_host).map(|t| t.id);
     Ok(found.filter(|(school, _)| host_school.is_none_or(|h| h == *school)).map(|(_, v)| v))
+}
+
+/// Who writes remarks in this scope: those who print cards write everything; a teacher only
+/// the streams they are class teacher of (the domain checks that).
+#[cfg(feature = "ssr")]
+fn remarks_writer(s: &Scope) -> kilele::reporting::db::RemarksWriter {
+    kilele::reporting::db::RemarksWriter { user: s.me.user_id, prints_cards: s.me.can(Permission::ReportCardsManage) }
+}
+
+#[cfg(feature = "ssr")]
+const REMARKS_WRITERS: [Permission; 2] = [Permission::ReportCardsManage, Permission::ResultsEnter];
+
+/// The current term's streams whose remarks the reader may write: (term, stream, class).
+#[server(endpoint = "remarks/streams")]
+pub async fn remark_streams() -> Result<Vec<(uuid::Uuid, uuid::Uuid, String)>, AppError> {
+    let mut s = Scope::school_any(&REMARKS_WRITERS).await?;
+    let who = remarks_writer(&s);
+    let streams = kilele::reporting::db::remark_streams(&mut s.tx, who).await?;
+    s.end_read(streams)
+}
+
+/// A stream's remarks for a term: attendance, conduct, the comments, per active student.
+#[server(endpoint = "remarks/sheet")]
+pub async fn stream_remarks(term: String, stream: String) -> Result<RemarksSheet, AppError> {
+    let mut s = Scope::school_any(&REMARKS_WRITERS).await?;
+    let (term, stream) = (parse_uuid("term", &term)?, parse_uuid("stream", &stream)?);
+    let who = remarks_writer(&s);
+    let sheet = kilele::reporting::db::remarks_sheet(&mut s.tx, term, stream, who).await?;
+    s.end_read(sheet)
+}
+
+/// Saves a stream's remarks (every row or none), then back to the page it came from.
+#[server(endpoint = "remarks/save")]
+pub async fn save_remarks(
+    term: String,
+    stream: String,
+    #[server(default)] portal: String,
+    #[server(default)] days_open: String,
+    #[server(default)] rows: Vec<RemarkRowForm>,
+) -> Result<usize, AppError> {
+    let mut s = Scope::school_any(&REMARKS_WRITERS).await?;
+    let (term, stream) = (parse_uuid("term", &term)?, parse_uuid("stream", &stream)?);
+    let who = remarks_writer(&s);
+    let form = kilele::reporting::remarks::RemarksForm { days_open, rows };
+    let saved = kilele::reporting::db::save_remarks(&mut s.tx, term, stream, &form, who, s.change.by()).await?;
+    let saved = s.commit(saved).await?;
+    // Only two places to go back to: never a URL from the request.
+    let base = if portal == "admin" { "/admin/cards/remarks" } else { "/teacher/remarks" };
+    leptos_axum::redirect(&format!("{base}/{term}/{stream}?saved=1"));
+    Ok(saved)
 }

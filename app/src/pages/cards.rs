@@ -3,7 +3,7 @@
 //! progress bar, their failures, a cancel button while open and the ZIP once done.
 
 use super::{admin::AdminTabs, layout::Shell, ErrorBox, FormErrors};
-use crate::api::cards::{report_cards_overview, CancelCards, RequestCards};
+use crate::api::cards::{report_cards_overview, CancelCards, RequestCards, SetCardHeading};
 use crate::batch_progress::{BatchProgress, ProgressLabels};
 use crate::ctx::{request_ctx, RequestCtx};
 use kilele::reporting::{BatchStatus, BatchView, PrintableClass};
@@ -69,6 +69,29 @@ fn batch_row(t: &RequestCtx, b: BatchView, labels: ProgressLabels) -> impl IntoV
     }
 }
 
+/// The card's heading under the school's name.
+fn heading_form(t: &RequestCtx, motto: String, address: String, has_logo: bool) -> impl IntoView {
+    view! {
+        <section class="card settings" data-testid="card-heading">
+            <h2>{t.t("cards-heading")}</h2>
+            {has_logo.then(|| view! { <img src="/admin/cards/logo" alt=t.t("cards-logo") class="logo-preview" data-testid="card-logo"/> })}
+            <form method="post" action="/admin/cards/logo" enctype="multipart/form-data">
+                <label for="card-logo-file">{t.t("cards-logo")}</label>" "
+                <input id="card-logo-file" type="file" name="logo" accept="image/png,image/jpeg" required/>" "
+                <button type="submit" class="btn">{t.t("cards-logo-upload")}</button>
+                <br/><small class="hint">{t.t("cards-logo-hint")}</small>
+            </form>
+            <form method="post" action=SetCardHeading::url()>
+                <p><label for="card-motto">{t.t("cards-motto")}</label><br/>
+                   <input id="card-motto" name="motto" value=motto maxlength="200"/></p>
+                <p><label for="card-address">{t.t("cards-address")}</label><br/>
+                   <input id="card-address" name="address" value=address maxlength="300" placeholder=t.t("cards-address-example")/></p>
+                <button type="submit" class="btn">{t.t("save")}</button>
+            </form>
+        </section>
+    }
+}
+
 /// `/admin/cards`.
 #[component]
 pub fn CardsPage() -> impl IntoView {
@@ -107,6 +130,8 @@ pub fn CardsPage() -> impl IntoView {
                             <p class="hint">{t.t("cards-hint")}</p>
                             {classes}
                             {batches}
+                            <super::remarks::RemarkLinks base="/admin/cards/remarks"/>
+                            {heading_form(&t, o.motto, o.address, o.has_logo)}
                         }.into_any()
                     }
                 }}

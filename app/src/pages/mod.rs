@@ -14,6 +14,7 @@ pub mod layout;
 pub mod login;
 pub mod owner;
 pub mod promotion;
+pub mod remarks;
 pub mod results;
 pub mod staff;
 pub mod students;

@@ -205,6 +205,7 @@ async fn a_class_is_printed_resumed_after_a_kill_downloaded_and_verified() {
     let (status, kind, pdf) = bytes(&parent, &format!("/portal/cards/{card}/card.pdf")).await;
     assert_eq!((status, kind.as_str()), (200, "application/pdf"));
     assert!(pdf.starts_with(b"%PDF-"));
+    assert!(!has_image(&pdf), "no logo uploaded, no image printed");
     // Another family's card in the same class: not found; nor for a teacher.
     let others: Uuid = sqlx::query_scalar("SELECT id FROM report_cards WHERE batch_id = $1 AND student_id <> $2 LIMIT 1")
         .bind(first)
@@ -256,6 +257,187 @@ async fn a_class_is_printed_resumed_after_a_kill_downloaded_and_verified() {
     assert_eq!(batch(&app, third).await, ("cancelled".into(), total, 0, 0));
 }
 
+/// Whether a PDF holds an image (the card's only one is the school's logo).
+fn has_image(pdf: &[u8]) -> bool {
+    pdf.windows(14).any(|w| w == b"/Subtype/Image") || pdf.windows(15).any(|w| w == b"/Subtype /Image")
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn remarks_of(app: &TestApp, student: Uuid) -> Option<(Option<i32>, Option<i32>, Option<String>, Option<String>, Option<String>)> {
+    sqlx::query_as(
+        "SELECT days_open, days_present, conduct, class_teacher_comment, head_teacher_comment FROM report_card_remarks WHERE student_id = $1",
+    )
+    .bind(student)
+    .fetch_optional(&app.owner_pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn remarks_are_written_by_the_class_teacher_and_the_head_teacher_and_printed() {
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
+    let (term, level, stream, child) = published_class(&app, KHSS).await;
+    let tenant = tenant_of(&app, KHSS).await;
+    let teacher_id = user_id(&app, &format!("teacher@{KHSS}.test")).await;
+    let db = &app.owner_pool;
+    // The demo teacher is the child's stream's class teacher, and no other stream's.
+    sqlx::query("UPDATE streams SET class_teacher_id = NULL WHERE tenant_id = $1").bind(tenant).execute(db).await.unwrap();
+    sqlx::query("UPDATE streams SET class_teacher_id = $1 WHERE id = $2").bind(teacher_id).bind(stream).execute(db).await.unwrap();
+    let (other_stream, stranger): (Uuid, Uuid) = sqlx::query_as(
+        "SELECT s.id, st.id FROM streams s JOIN students st ON st.tenant_id = s.tenant_id AND st.stream_id = s.id
+          WHERE s.tenant_id = $1 AND s.id <> $2 AND st.status = 'active' LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(stream)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let (t, s) = (term.to_string(), stream.to_string());
+
+    let teacher = app.login_as(Some(KHSS), "teacher").await;
+    let (_, home) = teacher.get_text("/teacher").await;
+    let page = format!("/teacher/remarks/{term}/{stream}");
+    assert!(home.contains(&page) && !home.contains(&other_stream.to_string()), "{home}");
+    let (status, html) = teacher.get_text(&page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!(r#"data-student="{child}""#)) && !html.contains(&stranger.to_string()), "{html}");
+    assert!(!html.contains(r#"name="rows[0][head_comment]""#), "the head teacher's comment is not the class teacher's to write");
+    let r = teacher.server_fn("remarks/sheet", &[("term", &t), ("stream", &other_stream.to_string())]).await;
+    assert_eq!(r.status().as_u16(), 403, "not their stream");
+
+    // Wrong rows: every error at once, nothing written.
+    let bad = [
+        ("term", t.as_str()),
+        ("stream", s.as_str()),
+        ("days_open", "62"),
+        ("rows[0][student]", &child.to_string()),
+        ("rows[0][days_present]", "63"),
+        ("rows[1][student]", &stranger.to_string()),
+    ];
+    let r = teacher.server_fn("remarks/save", &bad).await;
+    assert_eq!(r.status().as_u16(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("error-remarks-days-present") && !body.contains("error-remarks-student"), "checked as a form first: {body}");
+    let bad_member = [("term", t.as_str()), ("stream", s.as_str()), ("days_open", "62"), ("rows[0][student]", &stranger.to_string())];
+    let r = teacher.server_fn("remarks/save", &bad_member).await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("error-remarks-student"));
+    assert_eq!(remarks_of(&app, child).await, None);
+
+    // The class teacher's parts; a head teacher's comment they send is not kept.
+    let child_id = child.to_string();
+    let mine = [
+        ("term", t.as_str()),
+        ("stream", s.as_str()),
+        ("portal", "teacher"),
+        ("days_open", "62"),
+        ("rows[0][student]", child_id.as_str()),
+        ("rows[0][days_present]", "60"),
+        ("rows[0][conduct]", " Very  good "),
+        ("rows[0][class_comment]", "Works hard; keep it up."),
+        ("rows[0][head_comment]", "Written by the wrong person"),
+    ];
+    let r = teacher.form_to_server_fn("remarks/save", &mine, &page).await;
+    assert_eq!(redirect_target(&r).unwrap(), format!("{page}?saved=1"));
+    assert_eq!(
+        remarks_of(&app, child).await,
+        Some((Some(62), Some(60), Some("Very good".into()), Some("Works hard; keep it up.".into()), None))
+    );
+
+    // The head teacher (prints cards) writes their comment; the class teacher's next save keeps it.
+    let admin = app.login_as(Some(KHSS), "admin").await;
+    let admin_page = format!("/admin/cards/remarks/{term}/{stream}");
+    let (status, html) = admin.get_text(&admin_page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"name="rows[0][head_comment]""#) && html.contains("Works hard; keep it up."), "{html}");
+    let mut head = mine;
+    head[2] = ("portal", "admin");
+    head[8] = ("rows[0][head_comment]", "An excellent term.");
+    let r = admin.form_to_server_fn("remarks/save", &head, &admin_page).await;
+    assert_eq!(redirect_target(&r).unwrap(), format!("{admin_page}?saved=1"));
+    let r = teacher.form_to_server_fn("remarks/save", &mine, &page).await;
+    assert!(redirect_target(&r).is_some());
+    assert_eq!(remarks_of(&app, child).await.unwrap().4.as_deref(), Some("An excellent term."));
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'report_card.remarks.saved' AND subject = $1")
+        .bind(stream.to_string())
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(audited, 3);
+
+    // Another school's admin: not found.
+    let other = app.login_as(Some(MLPS), "admin").await;
+    assert_eq!(other.server_fn("remarks/sheet", &[("term", &t), ("stream", &s)]).await.status().as_u16(), 404);
+
+    // The card's heading: saved from the report-cards page (refused too long, or by a teacher).
+    let r = admin
+        .form_to_server_fn("admin/cards/heading", &[("motto", "Elimu ni mwanga"), ("address", "P.O. Box 9, Moshi")], "/admin/cards")
+        .await;
+    assert_eq!(redirect_target(&r).unwrap(), "/admin/cards");
+    let r = admin.server_fn("admin/cards/heading", &[("motto", &"x".repeat(201))]).await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert_eq!(teacher.server_fn("admin/cards/heading", &[("motto", "x")]).await.status().as_u16(), 403);
+    let (_, html) = admin.get_text("/admin/cards").await;
+    assert!(html.contains(r#"value="Elimu ni mwanga""#) && html.contains(&admin_page), "{html}");
+
+    // The logo: a picture the card cannot print is refused; a PNG is kept, shown, printed.
+    let upload = |b: &Browser, bytes: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name("logo.png");
+        b.client
+            .post(format!("{}/admin/cards/logo", b.base))
+            .header("origin", &b.origin)
+            .multipart(reqwest::multipart::Form::new().part("logo", part))
+            .send()
+    };
+    let mut broken = b"\x89PNG\r\n\x1a\n".to_vec();
+    broken.extend_from_slice(&[0; 64]);
+    let r = upload(&admin, broken).await.unwrap();
+    assert_eq!(redirect_target(&r).unwrap(), "/admin/cards");
+    let (_, html) = admin.get_text("/admin/cards").await;
+    assert!(html.contains("cards-error-logo-invalid") || html.contains("PNG or JPEG image that opens"), "{html}");
+    assert_eq!(admin.get("/admin/cards/logo").await.status().as_u16(), 404, "none kept");
+    let logo = include_bytes!("../../../documents/src/testdata/logo.png").to_vec();
+    assert_eq!(upload(&teacher, logo.clone()).await.unwrap().status().as_u16(), 403);
+    let r = upload(&admin, logo.clone()).await.unwrap();
+    assert_eq!(redirect_target(&r).unwrap(), "/admin/cards");
+    let r = admin.get("/admin/cards/logo").await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.bytes().await.unwrap().to_vec(), logo);
+    assert_eq!(other.get("/admin/cards/logo").await.status().as_u16(), 404, "the other school has none");
+
+    // What the worker prints for the child.
+    let (status, body) = request(&admin, term, level, Some(stream)).await;
+    assert_eq!(status, 200, "{body}");
+    let batch: Uuid = serde_json::from_value(body).unwrap();
+    let worker = app.worker();
+    let mut tx = kilele::db::tenant_tx(&worker.pool, kilele::tenancy::TenantId(tenant)).await.unwrap();
+    let work = kilele::reporting::db::start_batch(&mut tx, batch, chrono::Utc::now()).await.unwrap().unwrap();
+    tx.rollback().await.unwrap();
+    let data = work.cards.iter().find(|c| c.student_id == child).unwrap();
+    let code = kilele::reporting::VerifyCode::from_random([1; 7]);
+    let card = server::cards::printed(data, &code, None, chrono::Utc::now());
+    let attendance = card.attendance.unwrap();
+    assert_eq!((attendance.days_present, attendance.days_open), (60, 62));
+    assert_eq!(card.conduct.as_deref(), Some("Very good"));
+    assert_eq!(card.class_teacher_comment, "Works hard; keep it up.");
+    assert_eq!(card.head_teacher_comment, "An excellent term.");
+    assert_eq!((card.school.motto.as_str(), card.school.address.as_str()), ("Elimu ni mwanga", "P.O. Box 9, Moshi"));
+    assert!(data.school.logo_key.as_deref().is_some_and(|k| k.starts_with(&format!("{tenant}/school/"))));
+    // Printed through the worker: the card carries the logo as an image.
+    while server::worker::run_once(&worker).await.unwrap() > 0 {}
+    let card_id: Uuid = sqlx::query_scalar("SELECT id FROM report_cards WHERE batch_id = $1 AND student_id = $2")
+        .bind(batch)
+        .bind(child)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    let (status, _, pdf) = bytes(&admin, &format!("/admin/cards/{card_id}/card.pdf")).await;
+    assert_eq!(status, 200);
+    assert!(has_image(&pdf), "the logo is in the PDF");
+    let unremarked = work.cards.iter().find(|c| c.student_id != child).unwrap();
+    let card = server::cards::printed(unremarked, &code, None, chrono::Utc::now());
+    assert!(card.attendance.is_none() && card.conduct.is_none() && card.class_teacher_comment.is_empty());
 }

@@ -72,6 +72,8 @@ const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/portal/results/{student}", Some("parent"), "/portal/results/{child}", Some("published_results")),
     ("/admin/cards", Some("admin"), "/admin/cards", Some("published_results")),
     ("/admin/jobs", Some("admin"), "/admin/jobs", Some("FROM jobs")),
+    ("/admin/cards/remarks/{term}/{stream}", Some("admin"), "/admin/cards/remarks/{term}/{stream}", Some("report_card_remarks")),
+    ("/teacher/remarks/{term}/{stream}", Some("teacher"), "/teacher/remarks/{term}/{stream}", Some("report_card_remarks")),
     ("/verify/{code}", None, "/verify/ABCDE-FGHJK", None),
 ];
 
@@ -279,6 +281,8 @@ async fn results_for_the_plans(app: &TestApp, tenant: uuid::Uuid) -> ResultsIds 
     .fetch_one(db)
     .await
     .unwrap();
+    // The teacher is the stream's class teacher (its remarks page).
+    sqlx::query("UPDATE streams SET class_teacher_id = $1 WHERE id = $2").bind(teacher).bind(stream).execute(db).await.unwrap();
     let teacher_upload = upload_marks(app, "teacher", &format!("/teacher/marks/{term}/{stream}/{subject}"), stream).await;
     let admin_upload = upload_marks(app, "admin", &format!("/admin/results/sheet/{term}/{stream}/{subject}"), stream).await;
     sqlx::query(

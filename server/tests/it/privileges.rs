@@ -88,12 +88,14 @@ kilele_worker | function claim_jobs(integer, integer) | EXECUTE SECURITY DEFINER
 kilele_app | column report_card_batches.finished_at | UPDATE
 kilele_app | column report_card_batches.status | UPDATE
 kilele_app | function verify_report_card(text) | EXECUTE SECURITY DEFINER
+kilele_app | table report_card_remarks | SELECT INSERT UPDATE
 kilele_app | table report_card_batches | SELECT INSERT
 kilele_app | table report_card_failures | SELECT
 kilele_app | table report_cards | SELECT
 kilele_worker | table academic_years | SELECT
 kilele_worker | table levels | SELECT
 kilele_worker | table published_results | SELECT
+kilele_worker | table report_card_remarks | SELECT
 kilele_worker | table report_card_batches | SELECT UPDATE
 kilele_worker | table report_card_failures | SELECT INSERT DELETE
 kilele_worker | table report_cards | SELECT INSERT

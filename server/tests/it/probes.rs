@@ -123,6 +123,9 @@ const RESULTS_FLAGS: Access = Access::All(&[P::ResultsFlags]);
 const RESULTS_SETUP: Access = Access::All(&[P::ResultsSetup]);
 const CARDS: Access = Access::All(&[P::ReportCardsManage]);
 const JOBS: Access = Access::All(&[P::SchoolSettingsManage]);
+/// Report-card remarks: those who print cards, and teachers (the domain then lets a teacher
+/// write only the streams they are class teacher of).
+const REMARKS: Access = Access::Any(&[P::ReportCardsManage, P::ResultsEnter]);
 /// Who may write marks (`results/save`): the teacher of the sheet, or an amender.
 const MARKS_WRITE: Access = Access::Any(&[P::ResultsEnter, P::ResultsAmend]);
 /// The approver's pages of the marks upload: the same check as [`MARKS_WRITE`] behind the admin
@@ -292,6 +295,15 @@ fn rows() -> Vec<Row> {
         page("/admin/grading/schemes", RESULTS_SETUP, false, |_, _| vec![get("/admin/grading/schemes")]),
         page("/admin/cards", CARDS, false, |_, _| vec![get("/admin/cards")]),
         page("/admin/jobs", JOBS, false, |_, _| vec![get("/admin/jobs")]),
+        page("/admin/cards/remarks/{term}/{stream}", REMARKS, true, |own, at| {
+            vec![
+                get(format!("/admin/cards/remarks/{}/{}", at.term, at.stream)),
+                get(format!("/admin/cards/remarks/{}/{}", own.term, at.stream)),
+            ]
+        }),
+        page("/teacher/remarks/{term}/{stream}", REMARKS, true, |own, at| {
+            vec![get(format!("/teacher/remarks/{}/{}", at.term, at.stream)), get(format!("/teacher/remarks/{}/{}", own.term, at.stream))]
+        }),
         page("/verify/{code}", Access::Public("a printed card's code; on a school's host only its own cards (cards.rs)"), false, none),
         page("/admin/grading/schemes/{id}", RESULTS_SETUP, true, |_, at| vec![get(format!("/admin/grading/schemes/{}", at.scheme))]),
         page("/portal/results/{student}", FAMILY, true, |_, at| vec![get(format!("/portal/results/{}", at.student))]),
@@ -381,8 +393,38 @@ fn rows() -> Vec<Row> {
                 form(p, &[("term", own.term.to_string()), ("level", own.level.to_string()), ("stream", at.stream.to_string())]),
             ]
         }),
+        sfn("/api/admin/cards/heading", CARDS, true, false, |own, _| {
+            vec![form("/api/admin/cards/heading", &[("motto", format!("{}/motto", own.prefix)), ("address", String::new())])]
+        }),
         sfn("/api/admin/cards/cancel", CARDS, true, true, |_, at| {
             vec![form("/api/admin/cards/cancel", &[("batch", at.card_batch.to_string())])]
+        }),
+        sfn("/api/remarks/streams", REMARKS, false, false, |_, _| vec![form("/api/remarks/streams", &[])]),
+        sfn("/api/remarks/sheet", REMARKS, false, true, |own, at| {
+            let p = "/api/remarks/sheet";
+            vec![
+                form(p, &[("term", at.term.to_string()), ("stream", at.stream.to_string())]),
+                form(p, &[("term", own.term.to_string()), ("stream", at.stream.to_string())]),
+                form(p, &[("term", at.term.to_string()), ("stream", own.stream.to_string())]),
+            ]
+        }),
+        sfn("/api/remarks/save", REMARKS, true, true, |own, at| {
+            let p = "/api/remarks/save";
+            let row = |term: Uuid, stream: Uuid, student: Uuid| {
+                vec![
+                    ("term", term.to_string()),
+                    ("stream", stream.to_string()),
+                    ("days_open", "60".to_string()),
+                    ("rows[0][student]", student.to_string()),
+                    ("rows[0][days_present]", "50".to_string()),
+                    ("rows[0][class_comment]", "Probe".to_string()),
+                ]
+            };
+            vec![
+                form(p, &row(at.term, at.stream, at.student)),
+                form(p, &row(own.term, at.stream, at.student)),
+                form(p, &row(own.term, own.stream, at.student)),
+            ]
         }),
         sfn("/api/admin/jobs", JOBS, false, false, |_, _| vec![form("/api/admin/jobs", &[])]),
         sfn("/api/admin/jobs/retry", JOBS, true, true, |_, at| vec![form("/api/admin/jobs/retry", &[("job", at.failed_job.to_string())])]),
@@ -644,6 +686,17 @@ fn rows() -> Vec<Row> {
         }),
         plain("GET", "/admin/results/sheet/{term}/{stream}/{subject}/template.csv", RESULTS_APPROVE, false, true, |own, at| {
             sheet_paths_to("/admin/results/sheet", "/template.csv", own, at)
+        }),
+        plain("GET", "/admin/cards/logo", CARDS, false, false, |_, _| vec![get("/admin/cards/logo")]),
+        plain("POST", "/admin/cards/logo", CARDS, true, false, |_, _| {
+            vec![Req {
+                path: "/admin/cards/logo".into(),
+                body: Body::File {
+                    field: "logo",
+                    name: "logo.png",
+                    bytes: include_bytes!("../../../documents/src/testdata/logo.png").to_vec(),
+                },
+            }]
         }),
         plain("GET", "/admin/cards/{card}/card.pdf", CARDS, false, true, |_, at| vec![get(format!("/admin/cards/{}/card.pdf", at.card))]),
         plain("GET", "/portal/cards/{card}/card.pdf", FAMILY, false, true, |_, at| {
