@@ -150,6 +150,16 @@ impl Storage {
         Ok(root.join(key))
     }
 
+    /// Where a new local file is written first, and where it is renamed to (its folder made):
+    /// written then renamed, a reader never sees half a file.
+    async fn local_target(root: &Path, key: &str) -> Result<(PathBuf, PathBuf), StorageError> {
+        let path = Self::local_path(root, key)?;
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        Ok((path.with_extension("part"), path))
+    }
+
     fn object_path(prefix: &str, key: &str) -> Result<object_store::path::Path, StorageError> {
         if !plain_key(key) {
             return Err(StorageError::InvalidKey);
@@ -161,12 +171,7 @@ impl Storage {
     pub async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
         match &self.backend {
             Backend::Local { root } => {
-                let path = Self::local_path(root, key)?;
-                if let Some(dir) = path.parent() {
-                    tokio::fs::create_dir_all(dir).await?;
-                }
-                // Write then rename: a reader never sees half a file.
-                let tmp = path.with_extension("part");
+                let (tmp, path) = Self::local_target(root, key).await?;
                 tokio::fs::write(&tmp, bytes).await?;
                 tokio::fs::rename(&tmp, &path).await?;
             }
@@ -182,11 +187,7 @@ impl Storage {
     pub async fn put_file(&self, key: &str, file: &Path) -> Result<(), StorageError> {
         match &self.backend {
             Backend::Local { root } => {
-                let path = Self::local_path(root, key)?;
-                if let Some(dir) = path.parent() {
-                    tokio::fs::create_dir_all(dir).await?;
-                }
-                let tmp = path.with_extension("part");
+                let (tmp, path) = Self::local_target(root, key).await?;
                 tokio::fs::copy(file, &tmp).await?;
                 tokio::fs::rename(&tmp, &path).await?;
             }

@@ -137,14 +137,7 @@ pub async fn logo(State(st): State<AppState>, req: Request) -> Response {
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return crate::pages::internal(lang, e),
     };
-    let kind = key.rsplit('.').next().and_then(kilele::storage::ImageKind::from_ext);
-    match (st.storage.get(&key).await, kind) {
-        (Ok(Some(bytes)), Some(kind)) => {
-            ([(header::CONTENT_TYPE, kind.mime()), (header::CACHE_CONTROL, "private, max-age=60")], bytes).into_response()
-        }
-        (Ok(_), _) => StatusCode::NOT_FOUND.into_response(),
-        (Err(e), _) => crate::pages::internal(lang, e),
-    }
+    crate::uploads::image(&st, &key, "private, max-age=60", lang).await
 }
 
 /// `POST /admin/cards/logo` (multipart, field `logo`): a PNG or JPEG that the card can print

@@ -5,7 +5,7 @@ use crate::auth::{file_error, school_user};
 use crate::state::AppState;
 use app::ctx::RequestCtx;
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kilele::identity::Permission;
 
@@ -38,14 +38,7 @@ pub async fn photo(State(st): State<AppState>, req: Request) -> Response {
         None
     });
     let Some(key) = key else { return StatusCode::NOT_FOUND.into_response() };
-    let kind = key.rsplit('.').next().and_then(kilele::storage::ImageKind::from_ext);
-    match (st.storage.get(&key).await, kind) {
-        (Ok(Some(bytes)), Some(kind)) => {
-            ([(header::CONTENT_TYPE, kind.mime()), (header::CACHE_CONTROL, "private, max-age=300")], bytes).into_response()
-        }
-        (Ok(_), _) => StatusCode::NOT_FOUND.into_response(),
-        (Err(e), _) => crate::pages::internal(lang, e),
-    }
+    crate::uploads::image(&st, &key, "private, max-age=300", lang).await
 }
 
 /// `POST /admin/students/<id>/photo` (multipart, field `photo`): replaces the photo.

@@ -1,8 +1,10 @@
-//! One file out of a multipart form (a student's photo, the school's logo): read whole up to
-//! a limit, or why not.
+//! Stored images in and out: one file out of a multipart form (a student's photo, the
+//! school's logo), read whole up to a limit, or why not; and a stored image as the answer.
 
 use crate::state::AppState;
 use axum::extract::{Multipart, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 /// Why no file came out of the form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,4 +29,15 @@ pub async fn one_file(req: Request, st: &AppState, field: &str, max: usize) -> R
         return Err(Refused::TooLarge);
     }
     Ok(bytes)
+}
+
+/// The stored image under `key` (found through a tenant-scoped query), typed by its key's
+/// extension; 404 when the storage has lost it.
+pub async fn image(st: &AppState, key: &str, cache: &'static str, lang: kilele::Language) -> Response {
+    let kind = key.rsplit('.').next().and_then(kilele::storage::ImageKind::from_ext);
+    match (st.storage.get(key).await, kind) {
+        (Ok(Some(bytes)), Some(kind)) => ([(header::CONTENT_TYPE, kind.mime()), (header::CACHE_CONTROL, cache)], bytes).into_response(),
+        (Ok(_), _) => StatusCode::NOT_FOUND.into_response(),
+        (Err(e), _) => crate::pages::internal(lang, e),
+    }
 }
