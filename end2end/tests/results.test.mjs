@@ -259,6 +259,24 @@ test('the admin prints the stream\'s report cards, watches them finish and downl
     await signIn(page, { school: SCHOOL, email: `admin@${SCHOOL}.test` });
     await expectPath(page, '/admin');
     await page.goto('/admin/cards');
+    // The card's logo and the stream's remarks first, as a head teacher would before printing.
+    const logoFile = new URL('../../documents/src/testdata/logo.png', import.meta.url).pathname;
+    await page.locator('input[name="logo"]').setInputFiles(logoFile);
+    await page.getByRole('button', { name: 'Upload logo' }).click();
+    await expectVisible(page.getByTestId('card-logo'), 'the uploaded logo');
+    await page.locator(`a[data-testid="remarks-link"][href*="${state.sheet.stream_id}"]`).click();
+    await expectVisible(page.getByTestId('remarks-form'), 'the stream\'s remarks form');
+    await page.locator('#days-open').fill('62');
+    const firstRow = page.locator('[data-testid="remarks"] tbody tr').first();
+    await firstRow.locator('input[name="rows[0][days_present]"]').fill('60');
+    await firstRow.locator('input[name="rows[0][conduct]"]').fill('Very good');
+    await firstRow.locator('textarea[name="rows[0][class_comment]"]').fill('Works hard; keep it up.');
+    await firstRow.locator('textarea[name="rows[0][head_comment]"]').fill('An excellent term.');
+    await page.getByRole('button', { name: 'Save remarks' }).click();
+    await expectVisible(page.getByTestId('remarks-saved'), 'the saved notice');
+    assert.equal(await page.locator('input[name="rows[0][days_present]"]').inputValue(), '60', 'kept');
+    await shot(page, 'card-remarks');
+    await page.goto('/admin/cards');
     const cls = page.locator(`li[data-level="${state.level}"]`);
     await expectVisible(cls, 'the published class');
     await cls.locator('select').selectOption(state.sheet.stream_id);
