@@ -129,7 +129,12 @@ test('the admin copies the CSEE scheme, edits it, gives it to the class and rena
     await expectVisible(page.getByTestId('scheme-in-use').getByText('Our CSEE (v1)'), 'the class uses the copy');
     const firstName = page.locator('input[name="rows[0][name]"]');
     await firstName.fill('Monthly test (March)');
+    // The post redirects back here: reload only once that navigation has landed (a reload
+    // racing it fails with "not attached to an active page").
+    const saved = page.waitForEvent('framenavigated');
     await page.getByTestId('assessments-form').getByRole('button').click();
+    await saved;
+    await page.waitForLoadState('load');
     await page.reload();
     assert.equal(await page.locator('input[name="rows[0][name]"]').inputValue(), 'Monthly test (March)', 'the assessments are saved');
     await shot(page, 'grading-class');
