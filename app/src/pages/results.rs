@@ -51,6 +51,9 @@ pub fn TeacherMarksPage() -> impl IntoView {
     view! {
         <Shell title=ctx.t("results-my-sheets")>
             <p><a href="/teacher">{ctx.t("results-back-teacher")}</a></p>
+            // A class teacher's streams: their cards' remarks are results work too (here, not on
+            // the home page, which stays one query).
+            <super::remarks::RemarkLinks base="/teacher/remarks"/>
             <Await future=my_mark_sheets() let:sheets>
                 {match sheets.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),

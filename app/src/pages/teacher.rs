@@ -14,7 +14,6 @@ pub fn TeacherPage() -> impl IntoView {
             {ctx.can(kilele::identity::Permission::ResultsEnter).then(|| view! {
                 <p><a href="/teacher/marks" class="btn btn-primary" data-testid="marks-link">{ctx.t("results-enter-marks")}</a></p>
             })}
-            {ctx.can(kilele::identity::Permission::ResultsEnter).then(|| view! { <super::remarks::RemarkLinks base="/teacher/remarks"/> })}
             <Await future=my_classes() let:classes>
                 {match classes.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),

@@ -298,9 +298,9 @@ async fn remarks_are_written_by_the_class_teacher_and_the_head_teacher_and_print
     let (t, s) = (term.to_string(), stream.to_string());
 
     let teacher = app.login_as(Some(KHSS), "teacher").await;
-    let (_, home) = teacher.get_text("/teacher").await;
+    let (_, home) = teacher.get_text("/teacher/marks").await;
     let page = format!("/teacher/remarks/{term}/{stream}");
-    assert!(home.contains(&page) && !home.contains(&other_stream.to_string()), "{home}");
+    assert!(home.contains(&page) && !home.contains(&format!("/teacher/remarks/{term}/{other_stream}")), "{home}");
     let (status, html) = teacher.get_text(&page).await;
     assert_eq!(status, 200);
     assert!(html.contains(&format!(r#"data-student="{child}""#)) && !html.contains(&stranger.to_string()), "{html}");
