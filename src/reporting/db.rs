@@ -358,7 +358,8 @@ pub async fn start_batch(tx: &mut TenantTx, batch: Uuid, at: DateTime<Utc>) -> R
     let closes_on: NaiveDate = row.try_get("ends_on")?;
     let next_opens_on: Option<NaiveDate> = row.try_get("next_opens")?;
     let level_name: String = row.try_get("level_name")?;
-    let mut remarks = term_remarks(tx, term).await?;
+    let students: Vec<Uuid> = in_scope.iter().map(|(id, ..)| *id).collect();
+    let mut remarks = term_remarks(tx, term, &students).await?;
     let cards = in_scope
         .into_iter()
         .filter(|(id, ..)| !done.contains(id))
@@ -641,13 +642,18 @@ fn remarks_of(r: &sqlx::postgres::PgRow) -> Result<CardRemarks, sqlx::Error> {
     })
 }
 
-/// Every stored remark of the term, by student (what the worker prints).
-async fn term_remarks(tx: &mut TenantTx, term: Uuid) -> Result<std::collections::HashMap<Uuid, CardRemarks>, DomainError> {
+/// The stored remarks of the term for these students (the batch's), by student.
+async fn term_remarks(
+    tx: &mut TenantTx,
+    term: Uuid,
+    students: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, CardRemarks>, DomainError> {
     let rows = sqlx::query(
         "SELECT student_id, days_open, days_present, conduct, class_teacher_comment, head_teacher_comment
-           FROM report_card_remarks WHERE term_id = $1",
+           FROM report_card_remarks WHERE term_id = $1 AND student_id = ANY($2)",
     )
     .bind(term)
+    .bind(students)
     .fetch_all(&mut **tx)
     .await?;
     let mut out = std::collections::HashMap::with_capacity(rows.len());
@@ -668,26 +674,11 @@ pub struct RemarksWriter {
 /// The stream's class name and class teacher, and the term's label; `NotFound` for another
 /// school's ids, `Forbidden` for a teacher who is not the stream's class teacher.
 async fn remarks_place(tx: &mut TenantTx, term: Uuid, stream: Uuid, who: RemarksWriter) -> Result<(String, String), DomainError> {
-    let place = sqlx::query(
-        "SELECT l.name AS level, s.name AS stream, s.class_teacher_id, y.year, t.number
-           FROM streams s
-           JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id
-           JOIN terms t ON t.tenant_id = s.tenant_id AND t.id = $2
-           JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
-          WHERE s.id = $1",
-    )
-    .bind(stream)
-    .bind(term)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(DomainError::NotFound)?;
-    let class_teacher: Option<Uuid> = place.try_get("class_teacher_id")?;
-    if !who.prints_cards && class_teacher != Some(who.user) {
+    let place = crate::results::db::place(tx, term, stream).await?;
+    if !who.prints_cards && place.class_teacher != Some(who.user) {
         return Err(DomainError::Forbidden);
     }
-    let class_name = crate::academic::class_name(&place.try_get::<String, _>("level")?, &place.try_get::<String, _>("stream")?);
-    let term_label = format!("{} T{}", place.try_get::<i32, _>("year")?, place.try_get::<i32, _>("number")?);
-    Ok((class_name, term_label))
+    Ok((place.class_name(), place.term_label()))
 }
 
 /// The stream's remarks page: every active student of the stream with what is stored.
@@ -752,35 +743,43 @@ pub async fn save_remarks(
     }
     let tenant = tx.tenant();
     let user = by.actor.id.ok_or(DomainError::Forbidden)?;
-    for row in &rows {
-        let r = &row.remarks;
-        sqlx::query(
-            "INSERT INTO report_card_remarks
-                    (tenant_id, term_id, student_id, days_open, days_present, conduct, class_teacher_comment,
-                     head_teacher_comment, updated_by, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 THEN $9 END, $10, $11)
-             ON CONFLICT (tenant_id, term_id, student_id) DO UPDATE SET
-                    days_open = EXCLUDED.days_open, days_present = EXCLUDED.days_present, conduct = EXCLUDED.conduct,
-                    class_teacher_comment = EXCLUDED.class_teacher_comment,
-                    head_teacher_comment = CASE WHEN $8 THEN EXCLUDED.head_teacher_comment
-                                                ELSE report_card_remarks.head_teacher_comment END,
-                    updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(tenant.0)
-        .bind(term)
-        .bind(row.student)
-        .bind(r.days_open.map(i32::from))
-        .bind(r.days_present.map(i32::from))
-        .bind(&r.conduct)
-        .bind(&r.class_comment)
-        .bind(who.prints_cards)
-        .bind(&r.head_comment)
-        .bind(user)
-        .bind(by.at)
-        .execute(&mut **tx)
-        .await
-        .map_err(crate::db::map_constraint)?;
-    }
+    // One statement for the whole stream (a row each would be a round trip per student).
+    let r = rows.iter().map(|row| &row.remarks);
+    let students: Vec<Uuid> = rows.iter().map(|row| row.student).collect();
+    let days_open: Vec<Option<i32>> = r.clone().map(|r| r.days_open.map(i32::from)).collect();
+    let days_present: Vec<Option<i32>> = r.clone().map(|r| r.days_present.map(i32::from)).collect();
+    let conduct: Vec<Option<String>> = r.clone().map(|r| r.conduct.clone()).collect();
+    let class_comment: Vec<Option<String>> = r.clone().map(|r| r.class_comment.clone()).collect();
+    let head_comment: Vec<Option<String>> = r.map(|r| r.head_comment.clone()).collect();
+    sqlx::query(
+        "INSERT INTO report_card_remarks
+                (tenant_id, term_id, student_id, days_open, days_present, conduct, class_teacher_comment,
+                 head_teacher_comment, updated_by, updated_at)
+         SELECT $1, $2, u.student, u.days_open, u.days_present, u.conduct, u.class_comment,
+                CASE WHEN $8 THEN u.head_comment END, $10, $11
+           FROM unnest($3::uuid[], $4::int4[], $5::int4[], $6::text[], $7::text[], $9::text[])
+                AS u(student, days_open, days_present, conduct, class_comment, head_comment)
+         ON CONFLICT (tenant_id, term_id, student_id) DO UPDATE SET
+                days_open = EXCLUDED.days_open, days_present = EXCLUDED.days_present, conduct = EXCLUDED.conduct,
+                class_teacher_comment = EXCLUDED.class_teacher_comment,
+                head_teacher_comment = CASE WHEN $8 THEN EXCLUDED.head_teacher_comment
+                                            ELSE report_card_remarks.head_teacher_comment END,
+                updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(term)
+    .bind(&students)
+    .bind(&days_open)
+    .bind(&days_present)
+    .bind(&conduct)
+    .bind(&class_comment)
+    .bind(who.prints_cards)
+    .bind(&head_comment)
+    .bind(user)
+    .bind(by.at)
+    .execute(&mut **tx)
+    .await
+    .map_err(crate::db::map_constraint)?;
     by.audit(
         tx,
         actions::REPORT_CARD_REMARKS_SAVED,

@@ -73,7 +73,7 @@ async fn session_cookie_is_hardened_and_cycled_at_login() {
     let after = b.session_id().expect("a session after signing in");
     assert_ne!(before, after);
     // The old id is worthless.
-    let thief = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let thief = http_client().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = thief.get(format!("{}/admin", app.base)).header("cookie", format!("kilele_session={before}")).send().await.unwrap();
     assert_eq!(redirect_target(&r).as_deref(), Some("/login"));
 }
@@ -85,7 +85,7 @@ async fn logout_ends_the_session_in_the_store() {
     let id = b.session_id().unwrap();
     let r = b.post_form("/logout", &[]).await;
     assert_eq!(redirect_target(&r).as_deref(), Some("/login"));
-    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let replay = http_client().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = replay.get(format!("{}/admin", app.base)).header("cookie", format!("kilele_session={id}")).send().await.unwrap();
     assert_eq!(redirect_target(&r).as_deref(), Some("/login"));
 }

@@ -291,13 +291,7 @@ impl TestApp {
     /// A browser talking to `<slug>.<BASE_DOMAIN>` (resolved to this server).
     pub fn browser_for_host(&self, slug: Option<&str>) -> Browser {
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        // Plain http to the test server: no trusted roots to load (reqwest has TLS for the
-        // object store, and reading the system's roots costs tens of ms per client, which a
-        // test that opens a hundred browsers at once would feel).
-        let mut builder = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(Policy::none())
-            .tls_certs_only(std::iter::empty::<reqwest::Certificate>());
+        let mut builder = http_client().cookie_provider(jar.clone()).redirect(Policy::none());
         let base = match (slug, &self.base_domain) {
             (Some(s), Some(d)) => {
                 let host = format!("{s}.{d}");
@@ -430,7 +424,7 @@ pub async fn assert_cross_tenant_refused(app: &TestApp, a: &str, role: &str, b: 
     let cookie = signed_in.cookie_header();
     assert!(cookie.contains("kilele_session="), "no session cookie after signing in to {a}");
     let b_host = format!("{b}.{}", app.base_domain.as_deref().unwrap());
-    let client = reqwest::Client::builder().redirect(Policy::none()).resolve(&b_host, app.addr).build().unwrap();
+    let client = http_client().redirect(Policy::none()).resolve(&b_host, app.addr).build().unwrap();
     let url = format!("http://{b_host}:{}{}", app.addr.port(), req.path);
     let origin = format!("http://{b_host}:{}", app.addr.port());
     let resp = client
@@ -457,7 +451,9 @@ pub async fn s3_bucket(prefix: &str) -> server::config::StorageLocation {
     kilele::storage::install_crypto_provider();
     let bucket = format!("kilele-t-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
     // moto creates buckets without a signature; a real server would need one.
-    let r = reqwest::Client::new()
+    let r = http_client()
+        .build()
+        .unwrap()
         .put(format!("{endpoint}/{bucket}"))
         .send()
         .await
@@ -471,4 +467,11 @@ pub async fn s3_bucket(prefix: &str) -> server::config::StorageLocation {
         access_key_id: "kilele-test".into(),
         secret_access_key: "kilele-test-secret".into(),
     })
+}
+
+/// Every test's HTTP client starts here. Plain http to the test server: no trusted roots to
+/// load (reqwest has TLS for the object store, and reading the system's roots costs tens of
+/// ms per client, which a test that opens a hundred browsers at once would feel).
+pub fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().tls_certs_only(std::iter::empty::<reqwest::Certificate>())
 }

@@ -5,7 +5,7 @@ use crate::harness::*;
 #[tokio::test]
 async fn health_readiness_metrics_and_request_ids() {
     let app = spawn_app().await;
-    let c = reqwest::Client::new();
+    let c = http_client().build().unwrap();
     let r = c.get(format!("{}/healthz", app.base)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.headers().contains_key("x-request-id"), "every response carries a request id");
@@ -48,7 +48,7 @@ async fn unknown_pages_are_404_in_the_readers_language() {
 #[tokio::test]
 async fn security_headers_nonce_no_store_and_compression() {
     let app = spawn_app().await;
-    let c = reqwest::Client::new();
+    let c = http_client().build().unwrap();
     let r = c.get(format!("{}/login", app.base)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let h = r.headers().clone();

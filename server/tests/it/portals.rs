@@ -132,7 +132,7 @@ async fn language_switch_persists_per_user_and_school_default_applies() {
 #[tokio::test]
 async fn anonymous_pages_default_to_kiswahili() {
     let app = spawn_app().await;
-    let client = reqwest::Client::new();
+    let client = http_client().build().unwrap();
     let html = client.get(format!("{}/login", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(">Ingia<") && html.contains("Msimbo wa shule"), "Kiswahili first");
 }

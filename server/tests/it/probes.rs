@@ -1039,6 +1039,10 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
     .fetch_one(db)
     .await
     .unwrap();
+    // A card logo whose file carries the prefix: serving it to the other school shows as a leak.
+    let logo_key = kilele::storage::Storage::new_key(kilele::tenancy::TenantId(tenant), "school", "png");
+    store.put(&logo_key, format!("PNG {}/logo", ids.prefix).as_bytes()).await.unwrap();
+    sqlx::query("UPDATE school_settings SET logo_key = $2 WHERE tenant_id = $1").bind(tenant).bind(&logo_key).execute(db).await.unwrap();
     ids.failed_job = sqlx::query_scalar(
         "INSERT INTO jobs (tenant_id, kind, status, attempts, max_attempts, last_error, finished_at)
          VALUES ($1, 'mail.invitation', 'failed', 5, 5, $2, now()) RETURNING id",
@@ -1325,7 +1329,7 @@ async fn every_endpoint_refuses_other_schools_ids_and_roles_without_permission()
     // (c) The other-host check: A's session cookie carried to B's host.
     for (a, b) in [(&khss, &mlps), (&mlps, &khss)] {
         let b_host = format!("{}.{BASE_DOMAIN}", b.slug);
-        let client = reqwest::Client::builder().redirect(Policy::none()).resolve(&b_host, app.addr).build().unwrap();
+        let client = http_client().redirect(Policy::none()).resolve(&b_host, app.addr).build().unwrap();
         let base = format!("http://{b_host}:{}", app.addr.port());
         for row in table.iter().filter(|r| !matches!(r.access, Access::Public(_))) {
             let admin = format!("admin@{}", a.slug);

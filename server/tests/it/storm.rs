@@ -213,7 +213,7 @@ async fn the_rate_limit_answers_429_with_retry_after_in_the_readers_language() {
     assert!((1..=60).contains(&wait), "{wait}");
     assert!(r.text().await.unwrap().contains("Please try again in a moment"));
     // Kiswahili reader.
-    let sw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let sw = http_client().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = sw
         .post(format!("{}/login", app.base))
         .header("origin", &app.base)

@@ -22,6 +22,8 @@ pub struct SheetPlace {
     pub band: Band,
     pub level_name: String,
     pub stream_name: String,
+    /// The stream's class teacher, if it has one.
+    pub class_teacher: Option<Uuid>,
 }
 
 impl SheetPlace {
@@ -89,7 +91,8 @@ pub(super) async fn class_term(tx: &mut TenantTx, term: Uuid, level: Uuid) -> Re
 /// The term and stream, or `NotFound` (another school's ids are not found: RLS).
 pub async fn place(tx: &mut TenantTx, term: Uuid, stream: Uuid) -> Result<SheetPlace, DomainError> {
     let row = sqlx::query(
-        "SELECT t.id AS term_id, y.id AS year_id, y.year, t.number, s.id AS stream_id, l.id AS level_id, l.band, l.name AS level, s.name AS stream
+        "SELECT t.id AS term_id, y.id AS year_id, y.year, t.number, s.id AS stream_id, l.id AS level_id, l.band, l.name AS level, s.name AS stream,
+                s.class_teacher_id
            FROM terms t
            JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
            JOIN streams s ON s.tenant_id = t.tenant_id AND s.id = $2
@@ -111,6 +114,7 @@ pub async fn place(tx: &mut TenantTx, term: Uuid, stream: Uuid) -> Result<SheetP
         band: band_of(&row.try_get::<String, _>("band")?),
         level_name: row.try_get("level")?,
         stream_name: row.try_get("stream")?,
+        class_teacher: row.try_get("class_teacher_id")?,
     })
 }
 
