@@ -579,9 +579,11 @@ const EVIDENCE_FIELDS: [(&str, &str); 24] = [
 ];
 
 /// A flag's stored evidence as facts to read: known fields first, in a fixed order and put
-/// into words (times in the school's time, z-scores as decimals, a list of sheets as its
-/// count, an empty old value as a dash), then any other field as it is stored.
-pub fn evidence_facts(evidence: &Value) -> Vec<EvidenceFact> {
+/// into words (an assessment by the name the school gave it in `assessments`, the sheet's
+/// level's set for the flag's term, when known; times in the school's time, z-scores as
+/// decimals, a list of sheets as its count, an empty old value as a dash), then any other
+/// field as it is stored.
+pub fn evidence_facts(evidence: &Value, assessments: Option<&AssessmentSet>) -> Vec<EvidenceFact> {
     let Value::Object(fields) = evidence else {
         return vec![EvidenceFact { label: "evidence".into(), value: evidence.to_string(), value_is_key: false }];
     };
@@ -593,13 +595,13 @@ pub fn evidence_facts(evidence: &Value) -> Vec<EvidenceFact> {
     known
         .chain(other)
         .map(|(field, label, v)| {
-            let (value, value_is_key) = evidence_value(field, v);
+            let (value, value_is_key) = evidence_value(field, v, assessments);
             EvidenceFact { label, value, value_is_key }
         })
         .collect()
 }
 
-fn evidence_value(field: &str, v: &Value) -> (String, bool) {
+fn evidence_value(field: &str, v: &Value, assessments: Option<&AssessmentSet>) -> (String, bool) {
     let plain = |v: &Value| match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -608,6 +610,10 @@ fn evidence_value(field: &str, v: &Value) -> (String, bool) {
     let text = match (field, v) {
         ("from" | "to", Value::String(s)) if s == "previous_term" => return ("results-evidence-previous-term".into(), true),
         ("from" | "to", Value::String(s)) if s == "term" => return ("results-evidence-this-term".into(), true),
+        // An assessment's key (a jump between two assessments compares them by key).
+        ("assessment" | "from" | "to", Value::String(s)) if assessment_name(assessments, s).is_some() => {
+            assessment_name(assessments, s).map_or_else(|| s.clone(), str::to_owned)
+        }
         ("status", Value::String(s)) => match super::entry::SheetStatus::parse(s) {
             Some(status) => return (status.label_key().into(), true),
             None => s.clone(),
@@ -632,11 +638,16 @@ fn evidence_value(field: &str, v: &Value) -> (String, bool) {
     (text, false)
 }
 
+/// The school's name of the assessment with this key.
+fn assessment_name<'a>(assessments: Option<&'a AssessmentSet>, key: &str) -> Option<&'a str> {
+    assessments?.assessments().iter().find(|a| a.key == key).map(|a| a.name.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn evidence_is_put_into_words() {
-        let facts = |v: Value| evidence_facts(&v).into_iter().map(|f| (f.label, f.value, f.value_is_key)).collect::<Vec<_>>();
+        let facts = |v: Value| evidence_facts(&v, None).into_iter().map(|f| (f.label, f.value, f.value_is_key)).collect::<Vec<_>>();
         let own = |l: &str, v: &str| (l.to_owned(), v.to_owned(), false);
         assert_eq!(
             facts(json!({ "new": "80", "old": null, "at": "2026-03-02T08:01:00.000000Z", "assessment": "exam", "extra": [1] })),
@@ -667,6 +678,32 @@ mod tests {
             vec![("results-evidence-status".into(), "results-status-approved".into(), true)]
         );
         assert_eq!(facts(json!("odd")), vec![own("evidence", "\"odd\"")]);
+
+        // With the level's assessments: each key by the school's name for it; an unknown key
+        // (a set changed since) as it is stored.
+        let set = AssessmentSet::default_secondary();
+        let named = |v: Value| evidence_facts(&v, Some(&set)).into_iter().map(|f| (f.label, f.value)).collect::<Vec<_>>();
+        let pair = |l: &str, v: &str| (l.to_owned(), v.to_owned());
+        assert_eq!(
+            named(json!({ "assessment": "exam", "old": "40", "new": "99" })),
+            vec![
+                pair("results-evidence-assessment", "Terminal exam"),
+                pair("results-evidence-old", "40"),
+                pair("results-evidence-new", "99")
+            ]
+        );
+        assert_eq!(
+            named(json!({ "from": "mt1", "to": "midterm" })),
+            vec![pair("results-evidence-from", "Monthly test 1"), pair("results-evidence-to", "Midterm")]
+        );
+        assert_eq!(named(json!({ "assessment": "ca9" })), vec![pair("results-evidence-assessment", "ca9")]);
+        assert_eq!(
+            evidence_facts(&json!({ "from": "previous_term", "to": "term" }), Some(&set))
+                .into_iter()
+                .map(|f| (f.value, f.value_is_key))
+                .collect::<Vec<_>>(),
+            vec![("results-evidence-previous-term".into(), true), ("results-evidence-this-term".into(), true)]
+        );
     }
 
     use super::*;

@@ -408,6 +408,8 @@ async fn submitted_returned_approved_published_then_seen_by_the_parent_and_amend
     // The evidence in words, not as stored JSON.
     assert!(html.contains("<dt>Reason given</dt><dd>Re-marked script after appeal</dd>"), "{html}");
     assert!(html.contains("<dt>After</dt><dd>99</dd>"), "{html}");
+    // Which mark: the assessment by the school's name for it, not its key.
+    assert!(html.contains("<dt>Assessment</dt><dd>Terminal exam</dd>"), "{html}");
     assert!(html.contains("<dt>Sheet status then</dt><dd>Published</dd>"), "{html}");
     assert!(!html.contains("&quot;reason&quot;") && !html.contains(r#""reason":"#), "{html}");
     let flag_id: Uuid =
@@ -559,5 +561,34 @@ async fn the_scoring_job_flags_one_students_score_jump_once() {
     let (status, html) = admin.get_text("/admin/results/flags").await;
     assert_eq!(status, 200);
     assert!(html.contains(r#"data-kind="score_jump""#), "{html}");
-    assert!(html.contains("<dt>Classmates compared</dt>"), "{html}");
+    // The evidence in words: the two assessments by the school's names, the marks, the
+    // z-score as a decimal, the rule; none of the stored JSON.
+    let names: Vec<&str> = view["assessments"]["assessments"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    let z = evidence["z_hundredths"].as_i64().unwrap();
+    let z = format!("{}.{:02}", z / 100, z % 100);
+    let words = |html: &str, from: &str, to: &str, before: &str, now: &str, zed: &str, classmates: &str| {
+        let expected = [
+            format!("<dt>{from}</dt><dd>{}</dd>", names[0]),
+            format!("<dt>{to}</dt><dd>{}</dd>", names[1]),
+            format!("<dt>{before}</dt><dd>30</dd>"),
+            format!("<dt>{now}</dt><dd>95</dd>"),
+            format!("<dt>{zed}</dt><dd>{z}</dd>"),
+            format!("<dt>{classmates}</dt><dd>{}</dd>", rows.len() - 1),
+        ];
+        for e in expected {
+            assert!(html.contains(&e), "{e} in {html}");
+        }
+        // The flags' table only: the page's scripts carry JSON of their own.
+        let table = html.split(r#"data-testid="flags""#).nth(1).and_then(|t| t.split("</table>").next()).unwrap();
+        assert!(table.contains("<dl class=\"evidence\">"), "{table}");
+        assert!(!table.contains("z_hundredths") && !table.contains("{&quot;") && !table.contains(r#"{""#), "{table}");
+    };
+    words(&html, "From", "To", "Before (%)", "Now (%)", "Spread against classmates (z)", "Classmates compared");
+    // And in Kiswahili.
+    admin.post_form("/language", &[("lang", "sw"), ("next", "/admin/results/flags")]).await;
+    let (status, html) = admin.get_text("/admin/results/flags").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"<html lang="sw""#), "{html}");
+    words(&html, "Kutoka", "Hadi", "Kabla (%)", "Sasa (%)", "Tofauti dhidi ya wenzake (z)", "Wenzake waliolinganishwa");
+    assert!(html.contains("Alama imepanda zaidi sana kuliko ya darasa"), "the rule that fired, in Kiswahili: {html}");
 }

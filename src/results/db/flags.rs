@@ -52,17 +52,19 @@ pub async fn raise(tx: &mut TenantTx, flag: NewFlag) -> Result<bool, sqlx::Error
     Ok(done.rows_affected() == 1)
 }
 
-/// The school's flags, open ones first, newest first.
+/// The school's flags, open ones first, newest first; each flag's evidence in words, its
+/// assessments by the names the sheet's level has for the flag's term. One query.
 pub async fn list_flags(tx: &mut TenantTx) -> Result<Vec<FlagView>, sqlx::Error> {
     sqlx::query(
         "SELECT f.id, f.kind, f.raised_at, f.evidence, f.resolved_at, f.resolution,
-                l.name AS level, s.name AS stream, sub.name_en AS subject,
+                l.name AS level, s.name AS stream, sub.name_en AS subject, ta.definition AS assessments,
                 concat_ws(' ', st.first_name, st.last_name) AS student, w.display_name AS writer, r.display_name AS resolver
            FROM result_flags f
            LEFT JOIN mark_sheets ms ON ms.tenant_id = f.tenant_id AND ms.id = f.sheet_id
            LEFT JOIN streams s ON s.tenant_id = ms.tenant_id AND s.id = ms.stream_id
            LEFT JOIN levels l ON l.tenant_id = s.tenant_id AND l.id = s.level_id
            LEFT JOIN school_subjects sub ON sub.tenant_id = ms.tenant_id AND sub.id = ms.subject_id
+           LEFT JOIN term_assessments ta ON ta.tenant_id = f.tenant_id AND ta.term_id = f.term_id AND ta.level_id = s.level_id
            LEFT JOIN students st ON st.tenant_id = f.tenant_id AND st.id = f.student_id
            LEFT JOIN users w ON w.tenant_id = f.tenant_id AND w.id = f.writer_id
            LEFT JOIN users r ON r.tenant_id = f.tenant_id AND r.id = f.resolved_by
@@ -76,6 +78,9 @@ pub async fn list_flags(tx: &mut TenantTx) -> Result<Vec<FlagView>, sqlx::Error>
         let level: Option<String> = r.try_get("level")?;
         let stream: Option<String> = r.try_get("stream")?;
         let student: Option<String> = r.try_get("student")?;
+        // Stored by the level's first save, so there whenever the sheet is; a definition that
+        // no longer reads leaves the keys as they are.
+        let assessments: Option<AssessmentSet> = r.try_get::<Option<Value>, _>("assessments")?.and_then(|d| serde_json::from_value(d).ok());
         Ok(FlagView {
             id: r.try_get("id")?,
             kind: r.try_get("kind")?,
@@ -84,7 +89,7 @@ pub async fn list_flags(tx: &mut TenantTx) -> Result<Vec<FlagView>, sqlx::Error>
             subject: r.try_get("subject")?,
             student: student.filter(|s| !s.is_empty()),
             writer: r.try_get("writer")?,
-            evidence: crate::results::evidence_facts(&r.try_get::<Value, _>("evidence")?),
+            evidence: crate::results::evidence_facts(&r.try_get::<Value, _>("evidence")?, assessments.as_ref()),
             resolved_at: r.try_get("resolved_at")?,
             resolved_by: r.try_get("resolver")?,
             resolution: r.try_get("resolution")?,
