@@ -41,6 +41,16 @@ async fn audit_count(app: &TestApp, tenant: Uuid, action: &str) -> i64 {
         .unwrap()
 }
 
+/// The last audit entry of an action: (subject, details).
+async fn last_audit(app: &TestApp, tenant: Uuid, action: &str) -> (String, Value) {
+    sqlx::query_as("SELECT subject, details FROM audit_log WHERE tenant_id = $1 AND action = $2 ORDER BY seq DESC LIMIT 1")
+        .bind(tenant)
+        .bind(action)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_classes_assessments_change_until_marks_exist_checked_whole_and_audited() {
     let app = spawn_app().await;
@@ -92,6 +102,13 @@ async fn a_classes_assessments_change_until_marks_exist_checked_whole_and_audite
     let keys: Vec<&str> = stored["assessments"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
     assert!(keys.contains(&"project-work"), "{stored}");
     assert_eq!(audit_count(&app, tenant, "results.assessments.set").await, 1);
+    let (audited, details) = last_audit(&app, tenant, "results.assessments.set").await;
+    assert_eq!(audited, format!("{term}/{level}"));
+    assert_eq!((details["term"].as_str(), details["level"].as_str()), (Some(term.to_string().as_str()), Some(level.to_string().as_str())));
+    let keys_in =
+        |set: &Value| set["assessments"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert!(!keys_in(&details["before"]).contains(&"project-work".to_owned()), "{details}");
+    assert!(keys_in(&details["after"]).contains(&"project-work".to_owned()), "{details}");
 
     // The teacher's grid follows: the new assessment takes marks.
     let (status, view) = crate::results::sheet(&teacher, term, stream, subject).await;
@@ -192,6 +209,11 @@ async fn a_copied_scheme_is_edited_chosen_for_a_class_and_versioned_once_frozen(
         .await
         .unwrap();
     assert_eq!(chosen, id);
+    let (audited, details) = last_audit(&app, tenant, "results.scheme.chosen").await;
+    assert_eq!(audited, format!("{t}/{l}"));
+    assert_eq!((details["term"].as_str(), details["level"].as_str()), (Some(t.as_str()), Some(l.as_str())));
+    assert_eq!((details["after"].as_str(), details["scheme_id"].as_str()), (Some("our-csee"), Some(id.to_string().as_str())), "{details}");
+    assert!(details["before"].is_string() && details["before"] != "our-csee", "{details}");
     let r = admin.server_fn("admin/results/broadsheet", &[("term", &t), ("level", &l)]).await;
     let sheet: Value = r.json().await.unwrap();
     assert_eq!(sheet["scheme"]["key"], "our-csee", "{sheet}");

@@ -293,14 +293,7 @@ pub async fn save_assessments(
         .bind(&definition)
         .execute(&mut **tx)
         .await?;
-    by.audit(
-        tx,
-        actions::RESULTS_ASSESSMENTS_SET,
-        &format!("{term}/{level}"),
-        json!({ "term": term, "level": level, "before": lt.setup.assessments, "after": set }),
-    )
-    .await?;
-    Ok(())
+    audit_class_term(tx, by, actions::RESULTS_ASSESSMENTS_SET, term, level, json!({ "before": lt.setup.assessments, "after": set })).await
 }
 
 /// Sets the grading scheme of a level's term (`choice`: a stored scheme's id or
@@ -334,14 +327,26 @@ pub async fn choose_scheme(tx: &mut TenantTx, term: Uuid, level: Uuid, choice: &
     .bind(scheme_id)
     .execute(&mut **tx)
     .await?;
-    by.audit(
-        tx,
-        actions::RESULTS_SCHEME_CHOSEN,
-        &format!("{term}/{level}"),
-        json!({ "term": term, "level": level, "before": lt.setup.scheme.key(), "before_version": lt.setup.scheme.version(),
-                "after": scheme.key(), "after_version": scheme.version(), "scheme_id": scheme_id }),
-    )
-    .await?;
+    let details = json!({ "before": lt.setup.scheme.key(), "before_version": lt.setup.scheme.version(),
+                          "after": scheme.key(), "after_version": scheme.version(), "scheme_id": scheme_id });
+    audit_class_term(tx, by, actions::RESULTS_SCHEME_CHOSEN, term, level, details).await
+}
+
+/// Audits a change of a level's term set-up: the subject `term/level`, and the term and
+/// the level in the details with the change's own.
+async fn audit_class_term(
+    tx: &mut TenantTx,
+    by: ChangedBy<'_>,
+    action: actions::Action,
+    term: Uuid,
+    level: Uuid,
+    change: serde_json::Value,
+) -> Result<(), DomainError> {
+    let mut details = json!({ "term": term, "level": level });
+    if let (Some(all), serde_json::Value::Object(change)) = (details.as_object_mut(), change) {
+        all.extend(change);
+    }
+    by.audit(tx, action, &format!("{term}/{level}"), details).await?;
     Ok(())
 }
 
