@@ -16,12 +16,14 @@
 //! long batch does not grow without bound.
 
 pub mod html;
+mod metrics;
 mod model;
 mod world;
 
 use serde::Serialize;
 use typst::diag::{Severity, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Smart};
+use typst::layout::FrameItem;
 use typst::visualize::{ExchangeFormat, ImageFormat, RasterFormat, RasterImage, SvgImage, VectorFormat};
 use typst::WorldExt;
 use typst_layout::PagedDocument;
@@ -65,6 +67,30 @@ pub struct Rendered {
 /// built once by [`Renderer::new`]; each document after that only compiles its data.
 pub struct Renderer {
     assets: Assets,
+    settings: Settings,
+}
+
+/// How a [`Renderer`] works; fixed in production, varied by the timing harness in the tests.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    /// Write a tagged PDF (a structure tree for assistive technology). Off: it made the
+    /// card's PDF twice as large (~95 KB instead of ~49 KB) and its export ~25 % slower; the
+    /// text stays real, selectable and searchable text without it.
+    tagged: bool,
+    /// See [`CACHE_MAX_AGE`].
+    cache_max_age: usize,
+    /// Look for a smaller text size when the card spills onto a second page (only the
+    /// timing harness turns this off, to time one layout per card).
+    fit: bool,
+    /// Start the search for a smaller size where the spilled height points
+    /// ([`suggested_size`]); off: plain bisection (the timing harness's baseline).
+    guess_size: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { tagged: false, cache_max_age: CACHE_MAX_AGE, fit: true, guess_size: true }
+    }
 }
 
 /// Logos larger than this are refused rather than decoded (a school logo is a few hundred KB).
@@ -75,19 +101,24 @@ pub const MAX_LOGO_BYTES: usize = 4 * 1024 * 1024;
 /// with 0 a batch of any size stays at ~40 MB resident.
 const CACHE_MAX_AGE: usize = 0;
 
-/// Clears typst's global caches when a document is done, on every path out.
-struct EvictOnDrop;
+/// Clears typst's global caches (of results older than the given age) when a document is
+/// done, on every path out.
+struct EvictOnDrop(usize);
 
 impl Drop for EvictOnDrop {
     fn drop(&mut self) {
-        typst::comemo::evict(CACHE_MAX_AGE);
+        typst::comemo::evict(self.0);
     }
 }
 
 impl Renderer {
     /// Loads the embedded fonts and builds typst's standard library (tens of milliseconds).
     pub fn new() -> Result<Self, DocumentError> {
-        Ok(Self { assets: Assets::new().map_err(DocumentError::Setup)? })
+        Self::with_settings(world::REPORT_CARD_TEMPLATE, Settings::default())
+    }
+
+    fn with_settings(template: &str, settings: Settings) -> Result<Self, DocumentError> {
+        Ok(Self { assets: Assets::new(template).map_err(DocumentError::Setup)?, settings })
     }
 
     /// The card as a PDF.
@@ -98,23 +129,29 @@ impl Renderer {
     /// How many pages the card takes (one, unless the data is far beyond the usual: more
     /// than about 20 subjects or very long remarks). Compiles without writing the PDF.
     pub fn report_card_pages(&self, card: &ReportCard) -> Result<usize, DocumentError> {
-        let _evict = EvictOnDrop;
+        let _evict = EvictOnDrop(self.settings.cache_max_age);
         self.compile_report_card(card).map(|compiled| compiled.document.pages().len())
     }
 
     /// The PDF and its page count.
     pub fn render_report_card(&self, card: &ReportCard) -> Result<Rendered, DocumentError> {
-        let _evict = EvictOnDrop;
+        let _evict = EvictOnDrop(self.settings.cache_max_age);
         let Compiled { document, warnings, .. } = self.compile_report_card(card)?;
+        let pdf = self.export_pdf(card, &document)?;
+        Ok(Rendered { pdf, pages: document.pages().len(), warnings })
+    }
+
+    /// The laid-out card as PDF bytes.
+    fn export_pdf(&self, card: &ReportCard, document: &PagedDocument) -> Result<Vec<u8>, DocumentError> {
         let options = PdfOptions {
             // Derived from the data, so the same card always gives the same bytes.
             ident: Smart::Custom(format!("kilele-report-card/{}", card.verification_code)),
             creator: Smart::Custom(Some("Kilele".into())),
             timestamp: Some(Timestamp::new_utc(document_date(card.issued_on)?)),
+            tagged: self.settings.tagged,
             ..PdfOptions::default()
         };
-        let pdf = typst_pdf::pdf(&document, &options).map_err(|diags| DocumentError::Pdf(describe(None, &diags)))?;
-        Ok(Rendered { pdf, pages: document.pages().len(), warnings })
+        typst_pdf::pdf(document, &options).map_err(|diags| DocumentError::Pdf(describe(None, &diags)))
     }
 
     /// Lays the card out (no PDF yet), with typst's warnings (readable). The caller clears
@@ -127,7 +164,9 @@ impl Renderer {
         };
         let logo = card.school.logo.as_ref().map(|bytes| Bytes::new(bytes.clone()));
         let attempt = |text_size: f64| -> Result<Compiled, DocumentError> {
-            let data = template_data(card, text_size)?;
+            #[cfg(test)]
+            tests::COMPILATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let data = template_data(&self.assets, card, text_size)?;
             let world = CardWorld::new(&self.assets, data, logo.clone(), today);
             let warned = typst::compile::<PagedDocument>(&world);
             let warnings = warned.warnings.iter().map(|w| describe(Some(&world), std::slice::from_ref(w))).collect();
@@ -145,16 +184,20 @@ impl Renderer {
         };
         // The usual card fits at the first size: one compilation.
         let first = attempt(TEXT_SIZES[0])?;
-        if first.fits() {
+        if first.fits() || !self.settings.fit {
             return Ok(first);
         }
         // Otherwise the largest size that fits, by bisection (the type only shrinks the card):
         // `too_large` does not fit; `candidate` fits, or is the smallest size, untried. A card
-        // that does not fit even at the smallest size is printed on more pages.
+        // that does not fit even at the smallest size is printed on more pages. The first
+        // size tried is not the middle one but the largest that the spilled height suggests
+        // could fit: a card that spills a little (the usual case) fits at the next size, and
+        // that is found with one more compilation instead of three.
         let (mut too_large, mut candidate) = (0, TEXT_SIZES.len() - 1);
         let mut fitting = None;
+        let mut probe = self.settings.guess_size.then(|| suggested_size(&first.document));
         while candidate - too_large > 1 {
-            let middle = (too_large + candidate) / 2;
+            let middle = probe.take().unwrap_or((too_large + candidate) / 2);
             let compiled = attempt(TEXT_SIZES[middle])?;
             if compiled.fits() {
                 candidate = middle;
@@ -168,6 +211,41 @@ impl Renderer {
             None => attempt(TEXT_SIZES[candidate]),
         }
     }
+}
+
+/// The index in [`TEXT_SIZES`] of the largest size at which a card that spilled at the
+/// first size might fit one page: the type shrunk in proportion to the height that spilled
+/// (the card's height is nearly proportional to its type; the logo and the stamp box are not,
+/// so this is on the hopeful side and bisection goes on below it if it does not fit).
+fn suggested_size(document: &PagedDocument) -> usize {
+    // The page's text area: A4 less the template's 10 mm top and 17 mm bottom margins.
+    let mm = |mm: f64| typst::layout::Abs::mm(mm).to_pt();
+    let (top, bottom) = (mm(10.0), mm(297.0 - 17.0));
+    let spilled: f64 = document.pages()[1..]
+        .iter()
+        .map(|page| {
+            let lowest = page
+                .frame
+                .items()
+                .filter(|(pos, _)| pos.y.to_pt() < bottom)
+                .map(|(pos, item)| {
+                    let height = match item {
+                        FrameItem::Group(group) => group.frame.height().to_pt(),
+                        FrameItem::Shape(shape, _) => shape.bbox(false).max.y.to_pt(),
+                        FrameItem::Image(_, size, _) => size.y.to_pt(),
+                        _ => 0.0,
+                    };
+                    pos.y.to_pt() + height
+                })
+                .fold(top, f64::max);
+            (lowest.min(bottom) - top).max(0.0)
+        })
+        .sum();
+    let page = bottom - top;
+    let size = TEXT_SIZES[0] * page / (page + spilled);
+    // The largest size not above that; neither the first (it spilled) nor the last (the
+    // bisection's lower end, tried last).
+    TEXT_SIZES.iter().position(|&s| s <= size + 1e-9).unwrap_or(TEXT_SIZES.len() - 1).clamp(1, TEXT_SIZES.len() - 2)
 }
 
 /// A laid-out card: the document, typst's warnings (readable) and the text size it fitted at.
@@ -185,7 +263,8 @@ impl Compiled {
 }
 
 /// The JSON the template reads as `/data.json`: the card, plus what the template needs to
-/// know about what is not in it.
+/// know about what is not in it (and `layout`, the subject table's widths and row heights
+/// from [`metrics`], added once the texts are cut to length).
 #[derive(Serialize)]
 struct TemplateData<'a> {
     #[serde(flatten)]
@@ -206,7 +285,7 @@ const TEXT_SIZES: [f64; 8] = [9.0, 8.6, 8.2, 7.8, 7.4, 7.0, 6.5, 6.0];
 /// The accent colour when the school has none (or an unreadable one): a deep green.
 const DEFAULT_ACCENT: &str = "#1d5b3c";
 
-fn template_data(card: &ReportCard, text_size: f64) -> Result<Vec<u8>, DocumentError> {
+fn template_data(assets: &Assets, card: &ReportCard, text_size: f64) -> Result<Vec<u8>, DocumentError> {
     let accent = card
         .school
         .accent_colour
@@ -218,6 +297,9 @@ fn template_data(card: &ReportCard, text_size: f64) -> Result<Vec<u8>, DocumentE
     let data = TemplateData { card, has_logo: card.school.logo.is_some(), accent, text_size };
     let mut value = serde_json::to_value(&data).map_err(|e| DocumentError::Data(e.to_string()))?;
     limit_lengths(&mut value, "");
+    // The subject table's widths and heights, from the texts as the template prints them.
+    let layout = assets.metrics.table_layout(&value, text_size);
+    value["layout"] = serde_json::to_value(layout).map_err(|e| DocumentError::Data(e.to_string()))?;
     serde_json::to_vec(&value).map_err(|e| DocumentError::Data(e.to_string()))
 }
 

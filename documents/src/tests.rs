@@ -5,6 +5,9 @@ use typst::layout::{Frame, FrameItem};
 
 use super::*;
 
+/// How many times a card was laid out (for the timing harness: the fit-to-page retries).
+pub(crate) static COMPILATIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// One renderer for all tests (as the server would have): building it is the slow part.
 fn renderer() -> &'static Renderer {
     static RENDERER: OnceLock<Renderer> = OnceLock::new();
@@ -47,7 +50,7 @@ fn pdf_page_count(pdf: &[u8]) -> Option<usize> {
 }
 
 fn compile(card: &ReportCard) -> (PagedDocument, Vec<String>) {
-    let _evict = EvictOnDrop;
+    let _evict = EvictOnDrop(CACHE_MAX_AGE);
     let compiled = renderer().compile_report_card(card).expect("compiles");
     (compiled.document, compiled.warnings)
 }
@@ -275,6 +278,7 @@ fn template_errors_are_readable() {
     value["has_logo"] = serde_json::json!(false);
     value["accent"] = serde_json::json!(DEFAULT_ACCENT);
     value["text_size"] = serde_json::json!(9.0);
+    value["layout"] = serde_json::to_value(renderer().assets.metrics.table_layout(&value, 9.0)).unwrap();
     let world = CardWorld::new(&renderer().assets, serde_json::to_vec(&value).unwrap(), None, document_date(card.issued_on).unwrap());
     let diags = typst::compile::<PagedDocument>(&world).output.expect_err("must fail");
     let message = describe(Some(&world), &diags);
@@ -374,11 +378,17 @@ fn measure_render_time_and_size() {
 }
 
 /// The sample cards as PDFs, to look at: `CARD_OUT=/tmp/cards cargo test -p documents --
-/// --ignored write_sample_pdfs` (then e.g. `pdftoppm -png -r 80`).
+/// --ignored write_sample_pdfs` (then e.g. `pdftoppm -png -r 80`). `CARD_TEMPLATE=path.typ`
+/// prints them with another template (e.g. an older one from git, to compare).
 #[test]
 #[ignore]
 fn write_sample_pdfs() {
     let dir = std::env::var("CARD_OUT").unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+    let other = std::env::var("CARD_TEMPLATE").ok().map(|path| {
+        let template = std::fs::read_to_string(path).expect("CARD_TEMPLATE");
+        Renderer::with_settings(&template, Settings::default()).expect("renderer")
+    });
+    let renderer = other.as_ref().unwrap_or_else(|| renderer());
     let mut with_logo = ReportCard::sample();
     with_logo.school.logo = Some(LOGO_PNG.to_vec());
     let mut no_fees = ReportCard::sample_kiswahili();
@@ -392,9 +402,9 @@ fn write_sample_pdfs() {
         ("crowded", crowded_card()),
         ("sw-no-fees", no_fees),
     ] {
-        let _evict = EvictOnDrop;
-        let compiled = renderer().compile_report_card(&card).unwrap();
-        let pdf = renderer().report_card(&card).unwrap();
+        let _evict = EvictOnDrop(CACHE_MAX_AGE);
+        let compiled = renderer.compile_report_card(&card).unwrap();
+        let pdf = renderer.report_card(&card).unwrap();
         std::fs::write(format!("{dir}/card-{name}.pdf"), &pdf).unwrap();
         println!("{name}: {} page(s) at {}pt, {} bytes", compiled.document.pages().len(), compiled.text_size, pdf.len());
     }
@@ -410,5 +420,50 @@ fn the_html_card_for_the_browser_comparison_has_every_section_escaped() {
     assert_eq!(html.matches("<tr><td>").count(), card.subjects.len(), "one row per subject");
     for must in [&card.labels.chart_title, &card.labels.summary, &card.verification_code, &card.school.motto] {
         assert!(html.contains(must.as_str()), "{must}");
+    }
+}
+
+mod profile;
+
+/// The widths the subject table is laid out with (src/metrics.rs) against typst's own
+/// shaping of the same texts on the sample cards: never narrower (a text would wrap in a row
+/// laid out for one line), and at most a few percent wider.
+#[test]
+fn table_widths_match_typst_shaping() {
+    for card in [ReportCard::sample(), ReportCard::sample_kiswahili(), crowded_card()] {
+        let (document, _) = compile(&card);
+        let mut items = Vec::new();
+        fn walk(frame: &Frame, out: &mut Vec<(String, f64, f64, bool)>) {
+            for (_, item) in frame.items() {
+                match item {
+                    FrameItem::Group(group) => walk(&group.frame, out),
+                    FrameItem::Text(text) => out.push((
+                        text.text.to_string(),
+                        text.width().to_pt(),
+                        text.size.to_pt(),
+                        text.font.font().info().variant.weight == typst::text::FontWeight::BOLD,
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        walk(&document.pages()[0].frame, &mut items);
+        let metrics = &renderer().assets.metrics;
+        let table: std::collections::HashSet<&str> = card
+            .subjects
+            .iter()
+            .flat_map(|s| [&s.code, &s.name, &s.score, &s.grade, &s.points, &s.position, &s.remark].into_iter().chain(&s.marks))
+            .map(String::as_str)
+            .collect();
+        let mut checked = 0;
+        for (text, width, size, bold) in items.into_iter().filter(|(text, ..)| table.contains(text.as_str())) {
+            let (ours, complete) = metrics.width(&text, bold);
+            assert!(complete, "{text}");
+            let ours = ours * size;
+            assert!(ours >= width - 0.01, "{text:?}: ours {ours} < typst {width}");
+            assert!(ours <= width * 1.03 + 0.3, "{text:?}: ours {ours} ≫ typst {width}");
+            checked += 1;
+        }
+        assert!(checked > 100);
     }
 }

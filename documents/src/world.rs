@@ -10,6 +10,8 @@ use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
+use crate::metrics::Metrics;
+
 /// DejaVu Sans (see `fonts/LICENSE-DejaVu.txt`): the card's typeface, embedded in the binary.
 const DEJAVU_SANS: &[&[u8]] = &[
     include_bytes!("../fonts/DejaVuSans.ttf"),
@@ -32,6 +34,8 @@ pub(crate) struct Assets {
     book: LazyHash<FontBook>,
     fonts: Vec<Font>,
     main: Source,
+    /// DejaVu Sans's widths, for the subject table's layout.
+    pub(crate) metrics: Metrics,
     data_id: FileId,
     logo_id: FileId,
 }
@@ -44,7 +48,9 @@ fn file_id(path: &str) -> Result<FileId, String> {
 }
 
 impl Assets {
-    pub(crate) fn new() -> Result<Self, String> {
+    /// `template`: the report card's typst source ([`REPORT_CARD_TEMPLATE`]; another one only
+    /// in the timing tests).
+    pub(crate) fn new(template: &str) -> Result<Self, String> {
         // Our DejaVu Sans first, typst's bundled fonts (serif, maths, mono) as fallbacks only.
         let fonts: Vec<Font> =
             DEJAVU_SANS.iter().copied().chain(typst_assets::fonts()).flat_map(|data| Font::iter(Bytes::new(data))).collect();
@@ -53,11 +59,13 @@ impl Assets {
             return Err("the embedded DejaVu Sans fonts could not be read".into());
         }
         let main_id = file_id(MAIN_PATH)?;
+        let metrics = Metrics::new(&fonts)?;
         Ok(Self {
             library: LazyHash::new(Library::builder().build()),
             book: LazyHash::new(book),
             fonts,
-            main: Source::new(main_id, REPORT_CARD_TEMPLATE.to_owned()),
+            main: Source::new(main_id, template.to_owned()),
+            metrics,
             data_id: file_id(DATA_PATH)?,
             logo_id: file_id(LOGO_PATH)?,
         })
