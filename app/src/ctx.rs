@@ -126,8 +126,10 @@ impl RequestCtx {
 pub fn request_ctx() -> RequestCtx {
     #[cfg(feature = "ssr")]
     {
-        leptos::prelude::use_context::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<RequestCtx>().cloned())
+        // Borrowed, not `use_context` (which would clone the whole request head, headers and
+        // extensions, on every call: pages call this from every component).
+        leptos::prelude::with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<RequestCtx>().cloned())
+            .flatten()
             .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]

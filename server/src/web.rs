@@ -63,7 +63,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     // The listener holds one connection of its own (not the pool's) and ends with the pool.
     let principals = kilele::identity::cache::PrincipalCache::new();
     tokio::spawn(principals.clone().listen(pool.clone(), Duration::from_secs(1)));
-    Ok(AppState {
+    Ok(AppState::new(crate::state::State {
         sign_in,
         storage,
         leptos,
@@ -71,7 +71,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
         redis,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()),
-    })
+    }))
 }
 
 /// A route this module answers itself (not a page, not a server function).
