@@ -27,6 +27,13 @@ pub async fn drop(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Erro
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(admin).await.map(|_| ())
 }
 
+/// `VACUUM (ANALYZE)` of the connected database: after a bulk load, what autovacuum would
+/// soon do (statistics for the planner, the visibility map for index-only scans), so a
+/// benchmark measures a database in its steady state rather than one minute after loading.
+pub async fn settle(owner: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql("VACUUM (ANALYZE)").execute(owner).await.map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -93,6 +93,10 @@ pub enum BenchCommand {
         /// Clients of the closed-loop run.
         #[arg(long, default_value_t = 10)]
         concurrency: usize,
+        /// Only the pages whose label contains this (e.g. `teacher`); `/healthz` always runs,
+        /// as the baseline. For profiling one page.
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Saving one assessment's column of a sheet as the demo teacher, end to end (request,
     /// checks, write, audit, commit, response), against GET /healthz and reading the sheet in
@@ -369,11 +373,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Bench { command: BenchCommand::Results { students, subjects, runs } } => {
             return Ok(crate::results::bench(students, subjects, runs));
         }
-        Command::Bench { command: BenchCommand::Pages { scale, seconds, rate, concurrency } } => {
+        Command::Bench { command: BenchCommand::Pages { scale, seconds, rate, concurrency, only } } => {
             if config.environment == Environment::Production {
                 anyhow::bail!("benchmarks create and drop databases: not in production");
             }
-            crate::bench::pages(config, crate::bench::Options { scale, seconds, rate, concurrency }).await?;
+            crate::bench::pages(config, crate::bench::Options { scale, seconds, rate, concurrency, only }).await?;
         }
         Command::Bench { command: BenchCommand::MarksSave { runs, scale, students } } => {
             if config.environment == Environment::Production {
