@@ -98,6 +98,60 @@ pub fn try_again(status: StatusCode, lang: kilele::Language, wait: Duration) -> 
     resp
 }
 
+/// Looking up a printed card's code (`/verify/<code>` and its server function) is public, so
+/// it is limited per client address: enough for anyone checking cards by hand or a school
+/// office checking a stack of them, far too few to walk the code space (10^12 codes).
+pub struct CardLookups {
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    trust_proxy_headers: bool,
+}
+
+/// Lookups per address: a burst of this many, then one every `60 / CARD_LOOKUPS_PER_MINUTE` s.
+pub const CARD_LOOKUP_BURST: u32 = 20;
+pub const CARD_LOOKUPS_PER_MINUTE: u32 = 30;
+
+impl CardLookups {
+    pub fn new(trust_proxy_headers: bool) -> Self {
+        let quota = NonZeroU32::new(CARD_LOOKUPS_PER_MINUTE)
+            .zip(NonZeroU32::new(CARD_LOOKUP_BURST))
+            .map(|(rate, burst)| Quota::per_minute(rate).allow_burst(burst))
+            .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN));
+        Self { per_ip: RateLimiter::keyed(quota), trust_proxy_headers }
+    }
+
+    fn check(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
+        let Some(ip) = ip else { return Ok(()) };
+        if self.per_ip.len() > MAX_TRACKED_CLIENTS {
+            self.per_ip.retain_recent();
+        }
+        let now = DefaultClock::default().now();
+        self.per_ip.check_key(&ip).map_err(|n| n.wait_time_from(now))
+    }
+}
+
+/// Whether a request looks a card code up: the page or its server function.
+fn is_card_lookup(path: &str) -> bool {
+    path.starts_with("/verify/") || path == "/api/verify/card"
+}
+
+/// Layer on every route: card lookups over the per-address limit get 429 with `Retry-After`.
+pub async fn card_lookup_rate_limit(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    if !is_card_lookup(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let ip = client_of(req.headers(), req.extensions(), st.card_lookups.trust_proxy_headers);
+    if let Err(wait) = st.card_lookups.check(ip) {
+        let lang = req.extensions().get::<RequestCtx>().map(|c| c.lang).unwrap_or_else(|| crate::pages::language_of(req.headers()));
+        tracing::warn!(client = ?ip, wait_ms = wait.as_millis() as u64, "card lookups rate limited");
+        let mut resp = crate::pages::message(StatusCode::TOO_MANY_REQUESTS, lang, "cards-error-too-many-lookups", ("/", "go-home"));
+        if let Ok(v) = HeaderValue::from_str(&retry_after_secs(wait).max(1).to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
+    next.run(req).await
+}
+
 /// Route layer on `POST /login`: refuses with 429 over the per-address or global limit.
 pub async fn sign_in_rate_limit(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let guards = &st.sign_in;
@@ -135,6 +189,20 @@ mod tests {
         let wait = g.check(Some(a)).unwrap_err();
         assert!(wait > Duration::from_secs(1) && retry_after_secs(wait) <= 60, "{wait:?}");
         assert!(g.check(Some("41.59.1.3".parse().unwrap())).is_ok());
+    }
+
+    #[test]
+    fn card_lookups_are_limited_per_address() {
+        let g = CardLookups::new(false);
+        let a: IpAddr = "41.59.1.2".parse().unwrap();
+        for _ in 0..CARD_LOOKUP_BURST {
+            assert!(g.check(Some(a)).is_ok());
+        }
+        let wait = g.check(Some(a)).unwrap_err();
+        assert!(retry_after_secs(wait) >= 1 && retry_after_secs(wait) <= 60, "{wait:?}");
+        assert!(g.check(Some("41.59.1.3".parse().unwrap())).is_ok());
+        assert!(is_card_lookup("/verify/ABCDE-FGHJK") && is_card_lookup("/api/verify/card"));
+        assert!(!is_card_lookup("/verifyx") && !is_card_lookup("/admin/cards"));
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct State {
     pub storage: kilele::storage::Storage,
     /// Sign-in rate limits and the bound on concurrent password checks.
     pub sign_in: Arc<crate::limits::SignInGuards>,
+    /// The per-address limit on looking up printed cards' codes.
+    pub card_lookups: crate::limits::CardLookups,
 }
 
 impl FromRef<AppState> for LeptosOptions {

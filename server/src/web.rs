@@ -64,6 +64,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     let principals = kilele::identity::cache::PrincipalCache::new();
     tokio::spawn(principals.clone().listen(pool.clone(), Duration::from_secs(1)));
     Ok(AppState::new(crate::state::State {
+        card_lookups: crate::limits::CardLookups::new(config.sign_in.trust_proxy_headers),
         sign_in,
         storage,
         leptos,
@@ -168,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, move || provide_context(deps.clone()), move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(api_error_status))
+        .layer(from_fn_with_state(state.clone(), crate::limits::card_lookup_rate_limit))
         .layer(from_fn_with_state(state.clone(), auth::context))
         .layer(from_fn(csrf::protect))
         .layer(session_layer)

@@ -62,3 +62,4 @@ cards-logo-upload = Upload logo
 cards-logo-hint = A PNG or JPEG up to 1 MB, printed at the top left of every card.
 cards-error-logo-invalid = The logo must be a PNG or JPEG image that opens.
 cards-error-logo-too-large = The logo may be at most 1 MB.
+cards-error-too-many-lookups = Too many card checks from this connection. Please wait a minute and try again.

@@ -62,3 +62,4 @@ cards-logo-upload = Pakia nembo
 cards-logo-hint = Picha ya PNG au JPEG isiyozidi MB 1, huchapishwa juu kushoto kwenye kila ripoti.
 cards-error-logo-invalid = Nembo iwe picha ya PNG au JPEG inayofunguka.
 cards-error-logo-too-large = Nembo isizidi MB 1.
+cards-error-too-many-lookups = Ukaguzi wa ripoti ni mwingi mno kutoka muunganisho huu. Tafadhali subiri dakika moja kisha ujaribu tena.

@@ -228,6 +228,23 @@ async fn a_class_is_printed_resumed_after_a_kill_downloaded_and_verified() {
     assert!(html.contains(r#"data-testid="verify-unknown""#) && !html.contains(&hash), "{html}");
     let (_, html) = app.browser_for_host(Some(KHSS)).get_text("/verify/ABCDE-FGHJK").await;
     assert!(html.contains(r#"data-testid="verify-unknown""#));
+    // Walking the code space is refused: one address gets a burst of lookups, then 429 with
+    // Retry-After (the page and its server function alike), and no card's details.
+    let guesser = app.browser_for_host(Some(KHSS));
+    let mut refused = None;
+    for i in 0..=server::limits::CARD_LOOKUP_BURST {
+        let resp = guesser.get(&format!("/verify/ZZZZZ-{:05}", i)).await;
+        if resp.status().as_u16() == 429 {
+            refused = Some(resp);
+            break;
+        }
+    }
+    let refused = refused.expect("a burst of lookups from one address is cut off");
+    assert!(refused.headers().get("retry-after").is_some());
+    let body = refused.text().await.unwrap();
+    assert!(!body.contains(&hash) && !body.contains("verify-found"), "{body}");
+    let resp = guesser.server_fn("verify/card", &[("code", code.as_str())]).await;
+    assert_eq!(resp.status().as_u16(), 429, "the server function shares the limit");
 
     // Printed again (one stream): the portal serves the newest card only.
     app.clock.advance(chrono::Duration::minutes(5));
