@@ -277,7 +277,7 @@ pub fn printed(
     now: chrono::DateTime<chrono::Utc>,
 ) -> documents::ReportCard {
     use chrono::Datelike;
-    use documents::{DocumentDate, Labels, Language, School, Student, SubjectResult, Summary};
+    use documents::{DocumentDate, Language, School, Student, SubjectResult, Summary};
     let sw = card.language == kilele::Language::Sw;
     let r = &card.result;
     // The school's day (East Africa Time), not UTC's.
@@ -313,7 +313,7 @@ pub fn printed(
     let verify_at = format!("{}/verify/{}", verify_base.unwrap_or(""), code);
     documents::ReportCard {
         language: if sw { Language::Kiswahili } else { Language::English },
-        labels: if sw { Labels::kiswahili() } else { Labels::english() },
+        labels: card_labels(lang),
         issued_on: DocumentDate {
             year: local.year(),
             month: u8::try_from(local.month()).unwrap_or(1),
@@ -519,5 +519,71 @@ pub mod job {
         let key = kilele::storage::Storage::new_key(tenant, "report-cards", "zip");
         p.storage.put_file(&key, path).await?;
         Ok(key)
+    }
+}
+
+/// Every fixed word of the card in `lang`, from the translation files (`card-label-*` in
+/// `cards.ftl`), like every other word Kilele shows.
+pub fn card_labels(lang: kilele::Language) -> documents::Labels {
+    let t = |key: &str| app::i18n::t(lang, key);
+    documents::Labels {
+        title: t("card-label-title"),
+        student_name: t("card-label-student-name"),
+        admission_number: t("card-label-admission-number"),
+        class_name: t("card-label-class-name"),
+        stream: t("card-label-stream"),
+        term: t("card-label-term"),
+        year: t("card-label-year"),
+        code: t("card-label-code"),
+        subject: t("card-label-subject"),
+        marks: t("card-label-marks"),
+        score: t("card-label-score"),
+        grade: t("card-label-grade"),
+        points: t("card-label-points"),
+        position: t("card-label-position"),
+        remark: t("card-label-remark"),
+        chart_title: t("card-label-chart-title"),
+        chart_student: t("card-label-chart-student"),
+        chart_class_average: t("card-label-chart-class-average"),
+        summary: t("card-label-summary"),
+        total: t("card-label-total"),
+        average: t("card-label-average"),
+        division: t("card-label-division"),
+        stream_position: t("card-label-stream-position"),
+        class_position: t("card-label-class-position"),
+        attendance: t("card-label-attendance"),
+        attendance_value: app::i18n::t_args(
+            lang,
+            "card-label-attendance-value",
+            &[("present", "{present}".into()), ("open", "{open}".into())],
+        ),
+        conduct: t("card-label-conduct"),
+        not_recorded: t("card-label-not-recorded"),
+        class_teacher_comment: t("card-label-class-teacher-comment"),
+        head_teacher_comment: t("card-label-head-teacher-comment"),
+        signature: t("card-label-signature"),
+        date: t("card-label-date"),
+        stamp: t("card-label-stamp"),
+        closing_date: t("card-label-closing-date"),
+        next_term_opens: t("card-label-next-term-opens"),
+        fee_balance: t("card-label-fee-balance"),
+        fee_as_of: t("card-label-fee-as-of"),
+        fee_placeholder: t("card-label-fee-placeholder"),
+        verification_code: t("card-label-verification-code"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use documents::Labels;
+
+    /// The translation files hold every word of the card: the labels read from them are the
+    /// documents crate's reference sets word for word (a missing key would print its name).
+    #[test]
+    fn card_labels_come_whole_from_the_translation_files() {
+        let json = |l: &Labels| serde_json::to_value(l).unwrap_or_default();
+        assert_eq!(json(&card_labels(kilele::Language::En)), json(&Labels::english()));
+        assert_eq!(json(&card_labels(kilele::Language::Sw)), json(&Labels::kiswahili()));
     }
 }
