@@ -136,3 +136,18 @@ export async function textWithParent(locator) {
   return `${own}\n${parent}`;
 }
 
+/** Calls a server function from the page (same origin), as the islands and forms do:
+ * `{ status, body }` with the body as text. */
+export async function serverFn(page, endpoint, form) {
+  return page.evaluate(
+    async ([endpoint, form]) => {
+      const r = await fetch(`/api/${endpoint}`, {
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form),
+      });
+      return { status: r.status, body: await r.text() };
+    },
+    [endpoint, form],
+  );
+}

@@ -9,21 +9,11 @@
 // up, renames an assessment there, which marks would lock, and publishes it), and still open.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SCHOOL, withPage, shot, signIn, expectPath, expectVisible } from '../lib.mjs';
+import { SCHOOL, withPage, shot, signIn, expectPath, expectVisible, serverFn } from '../lib.mjs';
 
 /** A server function called from the page (same origin), its JSON answer. */
 async function api(page, endpoint, form) {
-  const r = await page.evaluate(
-    async ([endpoint, form]) => {
-      const r = await fetch(`/api/${endpoint}`, {
-        method: 'POST',
-        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(form),
-      });
-      return { status: r.status, body: await r.text() };
-    },
-    [endpoint, form],
-  );
+  const r = await serverFn(page, endpoint, form);
   assert.ok(r.status >= 200 && r.status < 300, `${endpoint}: ${r.status} ${r.body.slice(0, 300)}`);
   return JSON.parse(r.body);
 }

@@ -8,22 +8,10 @@
 // server functions the pages call (a class has twenty sheets; the browser path is one).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SCHOOL, TIMEOUT, withPage, shot, signIn, expectPath, expectVisible } from '../lib.mjs';
+import { SCHOOL, TIMEOUT, withPage, shot, signIn, expectPath, expectVisible, serverFn } from '../lib.mjs';
 
 /** A server function called from the page, as the islands and forms do (same origin). */
-async function api(page, endpoint, form) {
-  return page.evaluate(
-    async ([endpoint, form]) => {
-      const r = await fetch(`/api/${endpoint}`, {
-        method: 'POST',
-        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(form),
-      });
-      return { status: r.status, body: await r.text() };
-    },
-    [endpoint, form],
-  );
-}
+const api = serverFn;
 
 async function apiJson(page, endpoint, body) {
   return page.evaluate(
