@@ -161,6 +161,8 @@ async fn suspended_school_cannot_sign_in_and_live_sessions_end() {
     assert_eq!(redirect_target(&r).as_deref(), Some("/login"));
     let (_, html) = b.get_text("/login").await;
     assert!(html.contains("suspended"));
+    let (status, _) = live.get_text_once("/admin", |status, _| status == 303).await;
+    assert_eq!(status, 303, "the live session ends");
     let r = live.get("/admin").await;
     assert_eq!(redirect_target(&r).as_deref(), Some("/login"));
     // The other school is unaffected.

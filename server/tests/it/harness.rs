@@ -356,6 +356,21 @@ impl Browser {
         (status, r.text().await.unwrap())
     }
 
+    /// `path` once `settled` holds for its status and body (at most 5 s), or its last answer.
+    /// For a change made behind the app's back (the owner's connection): it reaches the
+    /// server's principal cache through a notification sent at commit, milliseconds later.
+    pub async fn get_text_once(&self, path: &str, settled: impl Fn(u16, &str) -> bool) -> (u16, String) {
+        let mut answer = self.get_text(path).await;
+        for _ in 0..100 {
+            if settled(answer.0, &answer.1) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            answer = self.get_text(path).await;
+        }
+        answer
+    }
+
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.client.post(format!("{}{path}", self.base)).header(ORIGIN, &self.origin).form(form).send().await.unwrap()
     }

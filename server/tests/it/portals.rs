@@ -73,7 +73,7 @@ async fn accountant_portal_follows_the_plan() {
     assert_eq!(first_number_after(&html, r#"data-testid="finance-students""#), Some(400));
     // On a plan without finance, the portal closes.
     sqlx::query("UPDATE tenants SET plan_code = 'basic' WHERE slug = $1").bind(KHSS).execute(&app.owner_pool).await.unwrap();
-    assert_eq!(b.get("/accountant").await.status().as_u16(), 403);
+    assert_eq!(b.get_text_once("/accountant", |status, _| status == 403).await.0, 403);
     let r = b.get("/").await;
     assert_eq!(redirect_target(&r).as_deref(), Some("/no-portal"));
 }
@@ -187,7 +187,7 @@ async fn role_changes_apply_at_once_and_are_audited() {
     tx.commit().await.unwrap();
     // Through the notification sent at commit (milliseconds): well before the cache's 60 s
     // bound on an entry's age, so this fails if the triggers or the listener do not work.
-    assert_eq!(status_within(&teacher, "/teacher", 403).await, 403);
+    assert_eq!(teacher.get_text_once("/teacher", |status, _| status == 403).await.0, 403);
     assert_eq!(teacher.get("/accountant").await.status().as_u16(), 200);
     let mut tx = kilele::db::tenant_tx(&app.pool, tenant).await.unwrap();
     let actions: Vec<String> =
@@ -208,19 +208,6 @@ async fn wait_until_listening(app: &TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the principal cache's listener did not connect");
-}
-
-/// The status of `path` once it is `want`, or the last one after 5 s.
-async fn status_within(client: &Browser, path: &str, want: u16) -> u16 {
-    let mut last = 0;
-    for _ in 0..100 {
-        last = client.get(path).await.status().as_u16();
-        if last == want {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    last
 }
 
 /// A school suspended by the operator's tool (another process, the owner's connection) stops
@@ -256,7 +243,7 @@ async fn suspension_and_a_lost_listener_reach_cached_principals() {
 
     // Suspended behind the app's back (the owner's connection, as `kilele school suspend`).
     sqlx::query("UPDATE tenants SET status = 'suspended' WHERE slug = $1").bind(KHSS).execute(&app.owner_pool).await.unwrap();
-    assert_eq!(status_within(&teacher, "/teacher", 303).await, 303, "a suspended school's user is signed out");
+    assert_eq!(teacher.get_text_once("/teacher", |status, _| status == 303).await.0, 303, "a suspended school's user is signed out");
     assert_eq!(teacher.get("/teacher").await.headers()["location"], "/login");
 }
 
