@@ -91,7 +91,10 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 
 /// A localized "too busy, try again in a moment" page with `status` and `Retry-After`.
 pub fn try_again(status: StatusCode, lang: kilele::Language, wait: Duration) -> Response {
-    let mut resp = crate::pages::message(status, lang, "error-login-busy", ("/login", "sign-in"));
+    with_retry_after(crate::pages::message(status, lang, "error-login-busy", ("/login", "sign-in")), wait)
+}
+
+fn with_retry_after(mut resp: Response, wait: Duration) -> Response {
     if let Ok(v) = HeaderValue::from_str(&retry_after_secs(wait).max(1).to_string()) {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -100,7 +103,7 @@ pub fn try_again(status: StatusCode, lang: kilele::Language, wait: Duration) -> 
 
 /// Looking up a printed card's code (`/verify/<code>` and its server function) is public, so
 /// it is limited per client address: enough for anyone checking cards by hand or a school
-/// office checking a stack of them, far too few to walk the code space (10^12 codes).
+/// office checking a stack of them, far too few to walk the code space (2^50 codes).
 pub struct CardLookups {
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     trust_proxy_headers: bool,
@@ -143,11 +146,8 @@ pub async fn card_lookup_rate_limit(State(st): State<AppState>, req: Request, ne
     if let Err(wait) = st.card_lookups.check(ip) {
         let lang = req.extensions().get::<RequestCtx>().map(|c| c.lang).unwrap_or_else(|| crate::pages::language_of(req.headers()));
         tracing::warn!(client = ?ip, wait_ms = wait.as_millis() as u64, "card lookups rate limited");
-        let mut resp = crate::pages::message(StatusCode::TOO_MANY_REQUESTS, lang, "cards-error-too-many-lookups", ("/", "go-home"));
-        if let Ok(v) = HeaderValue::from_str(&retry_after_secs(wait).max(1).to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return resp;
+        let refused = crate::pages::message(StatusCode::TOO_MANY_REQUESTS, lang, "cards-error-too-many-lookups", ("/", "go-home"));
+        return with_retry_after(refused, wait);
     }
     next.run(req).await
 }
