@@ -27,15 +27,6 @@ const STREAM: &str = "SELECT s.id FROM streams s JOIN tenants t ON t.id = s.tena
 const SUBJECT: &str = "SELECT s.id FROM school_subjects s JOIN tenants t ON t.id = s.tenant_id WHERE t.slug = $1 AND s.code = $2";
 const USER: &str = "SELECT u.id FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.slug = $1 AND u.email = $2";
 
-async fn audited(app: &TestApp, school: &str, action: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM audit_log a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = $1 AND a.action = $2")
-        .bind(school)
-        .bind(action)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap()
-}
-
 async fn count(app: &TestApp, sql: &str, school: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).bind(school).fetch_one(&app.owner_pool).await.unwrap()
 }

@@ -32,15 +32,6 @@ async fn stored_assessments(app: &TestApp, term: Uuid, level: Uuid) -> Option<Va
         .unwrap()
 }
 
-async fn audit_count(app: &TestApp, tenant: Uuid, action: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = $2")
-        .bind(tenant)
-        .bind(action)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap()
-}
-
 /// The last audit entry of an action: (subject, details).
 async fn last_audit(app: &TestApp, tenant: Uuid, action: &str) -> (String, Value) {
     sqlx::query_as("SELECT subject, details FROM audit_log WHERE tenant_id = $1 AND action = $2 ORDER BY seq DESC LIMIT 1")
@@ -90,7 +81,7 @@ async fn a_classes_assessments_change_until_marks_exist_checked_whole_and_audite
     let (_, html) = admin.get_text(&back).await;
     assert!(html.contains(r#"data-testid="form-errors""#) && html.contains("Row 1:"), "{html}");
     assert!(stored_assessments(&app, term, level).await.is_none());
-    assert_eq!(audit_count(&app, tenant, "results.assessments.set").await, 0);
+    assert_eq!(audited(&app, KHSS, "results.assessments.set").await, 0);
 
     // The exam gives up 10 %: saved, audited with before and after.
     let exam = rows.iter().position(|r| r["kind"] == "exam").unwrap();
@@ -101,7 +92,7 @@ async fn a_classes_assessments_change_until_marks_exist_checked_whole_and_audite
     let stored = stored_assessments(&app, term, level).await.unwrap();
     let keys: Vec<&str> = stored["assessments"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
     assert!(keys.contains(&"project-work"), "{stored}");
-    assert_eq!(audit_count(&app, tenant, "results.assessments.set").await, 1);
+    assert_eq!(audited(&app, KHSS, "results.assessments.set").await, 1);
     let (audited, details) = last_audit(&app, tenant, "results.assessments.set").await;
     assert_eq!(audited, format!("{term}/{level}"));
     assert_eq!((details["term"].as_str(), details["level"].as_str()), (Some(term.to_string().as_str()), Some(level.to_string().as_str())));
@@ -197,7 +188,7 @@ async fn a_copied_scheme_is_edited_chosen_for_a_class_and_versioned_once_frozen(
         .await
         .unwrap();
     assert_eq!(bands_now[1]["grade"], "B+");
-    assert_eq!(audit_count(&app, tenant, "grading_scheme.saved").await, 1);
+    assert_eq!(audited(&app, KHSS, "grading_scheme.saved").await, 1);
 
     // The class uses it: chosen, and the broadsheet grades with it.
     let r = admin.server_fn("admin/grading/choose", &[("term", &t), ("level", &l), ("scheme", &id.to_string())]).await;

@@ -240,6 +240,16 @@ pub struct Browser {
     pub origin: String,
 }
 
+/// How many audit entries of `action` school `school` has (read as the schema owner).
+pub async fn audited(app: &TestApp, school: &str, action: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_log a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = $1 AND a.action = $2")
+        .bind(school)
+        .bind(action)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap()
+}
+
 pub fn redirect_target(resp: &reqwest::Response) -> Option<String> {
     resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
