@@ -1,12 +1,15 @@
-//! Kilele's printable documents, rendered to PDF in-process with typst.
+//! Kilele's printable documents, rendered to PDF in-process with typst: term report cards,
+//! payment receipts and fee statements.
 //!
 //! This crate depends on no other workspace crate (typst takes minutes to build; the rest of
-//! the workspace must rebuild without it): it takes its own plain data ([`ReportCard`]), and
-//! the server maps its domain types into them.
+//! the workspace must rebuild without it): it takes its own plain data ([`ReportCard`],
+//! [`Receipt`], [`Statement`]), and the server maps its domain types into them.
 //!
 //! ```no_run
-//! let renderer = documents::Renderer::new()?; // once: fonts and the standard library
+//! let renderer = documents::Renderer::new()?; // once: fonts, the standard library, templates
 //! let pdf = renderer.report_card(&documents::ReportCard::sample())?;
+//! let receipt = renderer.receipt(&documents::Receipt::sample())?;
+//! let statement = renderer.statement(&documents::Statement::sample())?;
 //! # Ok::<(), documents::DocumentError>(())
 //! ```
 //!
@@ -29,9 +32,12 @@ use typst::WorldExt;
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, Timestamp};
 
-pub use model::{Attendance, DocumentDate, FeeBalance, Labels, Language, ReportCard, School, Student, SubjectResult, Summary};
+pub use model::{
+    Attendance, DocumentDate, FeeBalance, FinanceLabels, Labels, Language, Receipt, ReceiptLine, ReportCard, School, Statement,
+    StatementLine, Student, SubjectResult, Summary,
+};
 
-use world::{Assets, CardWorld};
+use world::{Assets, DocumentWorld, Template};
 
 /// Why a document could not be made. The strings are meant for logs and for the person who
 /// looks into it: typst's diagnostics with their line in the template.
@@ -40,14 +46,14 @@ pub enum DocumentError {
     /// The fonts or the standard library could not be set up.
     #[error("document renderer set-up failed: {0}")]
     Setup(String),
-    /// The card's data cannot be printed (e.g. an impossible date).
+    /// The document's data cannot be printed (e.g. an impossible date).
     #[error("invalid document data: {0}")]
     Data(String),
     /// The school's logo is not a readable PNG, JPEG or SVG image.
     #[error("invalid school logo: {0}")]
     Logo(String),
     /// typst failed to compile the template with this data.
-    #[error("report card template failed: {0}")]
+    #[error("document template failed: {0}")]
     Template(String),
     /// typst failed to write the PDF.
     #[error("PDF export failed: {0}")]
@@ -59,7 +65,7 @@ pub enum DocumentError {
 pub struct Rendered {
     pub pdf: Vec<u8>,
     pub pages: usize,
-    /// typst's warnings, readable (none for a well-formed card; worth logging).
+    /// typst's warnings, readable (none for a well-formed document; worth logging).
     pub warnings: Vec<String>,
 }
 
@@ -112,7 +118,8 @@ impl Drop for EvictOnDrop {
 }
 
 impl Renderer {
-    /// Loads the embedded fonts and builds typst's standard library (tens of milliseconds).
+    /// Loads the embedded fonts, builds typst's standard library and parses the templates
+    /// (tens of milliseconds).
     pub fn new() -> Result<Self, DocumentError> {
         Self::with_settings(world::REPORT_CARD_TEMPLATE, Settings::default())
     }
@@ -143,44 +150,58 @@ impl Renderer {
 
     /// The laid-out card as PDF bytes.
     fn export_pdf(&self, card: &ReportCard, document: &PagedDocument) -> Result<Vec<u8>, DocumentError> {
+        let date = document_date(card.issued_on)?;
+        self.export(document, format!("kilele-report-card/{}", card.verification_code), Some(date))
+    }
+
+    /// A laid-out document as PDF bytes. `ident` and `date` (the creation date; `None`: none)
+    /// come from the data, so the same document always gives the same bytes.
+    fn export(&self, document: &PagedDocument, ident: String, date: Option<Datetime>) -> Result<Vec<u8>, DocumentError> {
         let options = PdfOptions {
-            // Derived from the data, so the same card always gives the same bytes.
-            ident: Smart::Custom(format!("kilele-report-card/{}", card.verification_code)),
+            ident: Smart::Custom(ident),
             creator: Smart::Custom(Some("Kilele".into())),
-            timestamp: Some(Timestamp::new_utc(document_date(card.issued_on)?)),
+            timestamp: date.map(Timestamp::new_utc),
             tagged: self.settings.tagged,
             ..PdfOptions::default()
         };
         typst_pdf::pdf(document, &options).map_err(|diags| DocumentError::Pdf(describe(None, &diags)))
     }
 
+    /// Lays one document out with its data (no PDF yet), with typst's warnings (readable).
+    fn compile(
+        &self,
+        template: Template,
+        data: Vec<u8>,
+        logo: Option<&Logo>,
+        today: Option<Datetime>,
+        text_size: f64,
+    ) -> Result<Compiled, DocumentError> {
+        #[cfg(test)]
+        tests::COMPILATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let world = DocumentWorld::new(&self.assets, template, data, logo.map(|logo| logo.bytes.clone()), today);
+        let warned = typst::compile::<PagedDocument>(&world);
+        let warnings = warned.warnings.iter().map(|w| describe(Some(&world), std::slice::from_ref(w))).collect();
+        match warned.output {
+            Ok(document) => Ok(Compiled { document, warnings, text_size }),
+            Err(diags) => {
+                // A logo that passed the format sniffing but does not decode fails in the
+                // template: name the logo as the cause, not the template.
+                if let Some(logo) = logo {
+                    decode_logo(logo.bytes.clone(), logo.format)?;
+                }
+                Err(DocumentError::Template(describe(Some(&world), &diags)))
+            }
+        }
+    }
+
     /// Lays the card out (no PDF yet), with typst's warnings (readable). The caller clears
     /// the caches ([`EvictOnDrop`]) once the document is done.
     fn compile_report_card(&self, card: &ReportCard) -> Result<Compiled, DocumentError> {
         let today = document_date(card.issued_on)?;
-        let format = match &card.school.logo {
-            Some(logo) => Some(check_logo(logo)?),
-            None => None,
-        };
-        let logo = card.school.logo.as_ref().map(|bytes| Bytes::new(bytes.clone()));
+        let logo = Logo::of(&card.school)?;
         let attempt = |text_size: f64| -> Result<Compiled, DocumentError> {
-            #[cfg(test)]
-            tests::COMPILATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let data = template_data(&self.assets, card, text_size)?;
-            let world = CardWorld::new(&self.assets, data, logo.clone(), today);
-            let warned = typst::compile::<PagedDocument>(&world);
-            let warnings = warned.warnings.iter().map(|w| describe(Some(&world), std::slice::from_ref(w))).collect();
-            match warned.output {
-                Ok(document) => Ok(Compiled { document, warnings, text_size }),
-                Err(diags) => {
-                    // A logo that passed the format sniffing but does not decode fails in the
-                    // template: name the logo as the cause, not the template.
-                    if let (Some(format), Some(bytes)) = (format, &logo) {
-                        decode_logo(bytes.clone(), format)?;
-                    }
-                    Err(DocumentError::Template(describe(Some(&world), &diags)))
-                }
-            }
+            self.compile(Template::ReportCard, data, logo.as_ref(), Some(today), text_size)
         };
         // The usual card fits at the first size: one compilation.
         let first = attempt(TEXT_SIZES[0])?;
@@ -209,6 +230,80 @@ impl Renderer {
         match fitting {
             Some(compiled) => Ok(compiled),
             None => attempt(TEXT_SIZES[candidate]),
+        }
+    }
+}
+
+/// A receipt's and a statement's body text size (points); a receipt that would not fit its
+/// one A5 page (a payment spread over very many fee items) is printed smaller, down to the
+/// last size.
+const FINANCE_TEXT_SIZES: [f64; 4] = [9.0, 8.0, 7.0, 6.0];
+
+impl Renderer {
+    /// The payment receipt as a PDF: one A5 page.
+    pub fn receipt(&self, receipt: &Receipt) -> Result<Vec<u8>, DocumentError> {
+        self.render_receipt(receipt).map(|rendered| rendered.pdf)
+    }
+
+    /// The receipt's PDF, page count and typst's warnings.
+    pub fn render_receipt(&self, receipt: &Receipt) -> Result<Rendered, DocumentError> {
+        let _evict = EvictOnDrop(self.settings.cache_max_age);
+        let Compiled { document, warnings, .. } = self.compile_receipt(receipt)?;
+        let pdf = self.export(&document, format!("kilele-receipt/{}", receipt.receipt_number), None)?;
+        Ok(Rendered { pdf, pages: document.pages().len(), warnings })
+    }
+
+    /// The student's fee statement as a PDF: A4, as many pages as its lines need.
+    pub fn statement(&self, statement: &Statement) -> Result<Vec<u8>, DocumentError> {
+        self.render_statement(statement).map(|rendered| rendered.pdf)
+    }
+
+    /// The statement's PDF, page count and typst's warnings.
+    pub fn render_statement(&self, statement: &Statement) -> Result<Rendered, DocumentError> {
+        let _evict = EvictOnDrop(self.settings.cache_max_age);
+        let Compiled { document, warnings, .. } = self.compile_statement(statement)?;
+        let ident = format!("kilele-statement/{}/{}/{}", statement.admission_number, statement.period, statement.generated_at);
+        let pdf = self.export(&document, ident, None)?;
+        Ok(Rendered { pdf, pages: document.pages().len(), warnings })
+    }
+
+    /// Lays the receipt out at the largest of [`FINANCE_TEXT_SIZES`] at which it fits one page
+    /// (the first, but for a payment spread over very many fee items).
+    fn compile_receipt(&self, receipt: &Receipt) -> Result<Compiled, DocumentError> {
+        let logo = Logo::of(&receipt.school)?;
+        let attempt = |text_size: f64| -> Result<Compiled, DocumentError> {
+            let data = finance_data(receipt, &receipt.school, text_size)?;
+            self.compile(Template::Receipt, data, logo.as_ref(), None, text_size)
+        };
+        let mut compiled = attempt(FINANCE_TEXT_SIZES[0])?;
+        for &text_size in &FINANCE_TEXT_SIZES[1..] {
+            if compiled.fits() {
+                break;
+            }
+            compiled = attempt(text_size)?;
+        }
+        Ok(compiled)
+    }
+
+    /// Lays the statement out: one compilation, as many pages as it takes.
+    fn compile_statement(&self, statement: &Statement) -> Result<Compiled, DocumentError> {
+        let logo = Logo::of(&statement.school)?;
+        let data = finance_data(statement, &statement.school, FINANCE_TEXT_SIZES[0])?;
+        self.compile(Template::Statement, data, logo.as_ref(), None, FINANCE_TEXT_SIZES[0])
+    }
+}
+
+/// A school's logo, checked (format and size), for the template's `/logo`.
+struct Logo {
+    bytes: Bytes,
+    format: ImageFormat,
+}
+
+impl Logo {
+    fn of(school: &School) -> Result<Option<Self>, DocumentError> {
+        match &school.logo {
+            Some(bytes) => Ok(Some(Self { format: check_logo(bytes)?, bytes: Bytes::new(bytes.clone()) })),
+            None => Ok(None),
         }
     }
 }
@@ -248,7 +343,7 @@ fn suggested_size(document: &PagedDocument) -> usize {
     TEXT_SIZES.iter().position(|&s| s <= size + 1e-9).unwrap_or(TEXT_SIZES.len() - 1).clamp(1, TEXT_SIZES.len() - 2)
 }
 
-/// A laid-out card: the document, typst's warnings (readable) and the text size it fitted at.
+/// A laid-out document: the document, typst's warnings (readable) and the text size it was set in.
 struct Compiled {
     document: PagedDocument,
     warnings: Vec<String>,
@@ -285,21 +380,45 @@ const TEXT_SIZES: [f64; 8] = [9.0, 8.6, 8.2, 7.8, 7.4, 7.0, 6.5, 6.0];
 /// The accent colour when the school has none (or an unreadable one): a deep green.
 const DEFAULT_ACCENT: &str = "#1d5b3c";
 
-fn template_data(assets: &Assets, card: &ReportCard, text_size: f64) -> Result<Vec<u8>, DocumentError> {
-    let accent = card
-        .school
+/// The school's accent colour as `#RRGGBB`, or [`DEFAULT_ACCENT`] when it has none (or an
+/// unreadable one).
+fn accent(school: &School) -> String {
+    school
         .accent_colour
         .as_deref()
         .map(str::trim)
         .filter(|c| c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit()))
         .unwrap_or(DEFAULT_ACCENT)
-        .to_owned();
-    let data = TemplateData { card, has_logo: card.school.logo.is_some(), accent, text_size };
+        .to_owned()
+}
+
+fn template_data(assets: &Assets, card: &ReportCard, text_size: f64) -> Result<Vec<u8>, DocumentError> {
+    let data = TemplateData { card, has_logo: card.school.logo.is_some(), accent: accent(&card.school), text_size };
     let mut value = serde_json::to_value(&data).map_err(|e| DocumentError::Data(e.to_string()))?;
     limit_lengths(&mut value, "");
     // The subject table's widths and heights, from the texts as the template prints them.
     let layout = assets.metrics.table_layout(&value, text_size);
     value["layout"] = serde_json::to_value(layout).map_err(|e| DocumentError::Data(e.to_string()))?;
+    serde_json::to_vec(&value).map_err(|e| DocumentError::Data(e.to_string()))
+}
+
+/// The JSON a receipt's or a statement's template reads as `/data.json`: the document, plus
+/// what the template needs to know about what is not in it.
+#[derive(Serialize)]
+struct FinanceData<'a, T> {
+    #[serde(flatten)]
+    document: &'a T,
+    has_logo: bool,
+    /// `#RRGGBB`, checked.
+    accent: String,
+    /// The body text's size in points; everything else is relative to it.
+    text_size: f64,
+}
+
+fn finance_data<T: Serialize>(document: &T, school: &School, text_size: f64) -> Result<Vec<u8>, DocumentError> {
+    let data = FinanceData { document, has_logo: school.logo.is_some(), accent: accent(school), text_size };
+    let mut value = serde_json::to_value(&data).map_err(|e| DocumentError::Data(e.to_string()))?;
+    limit_lengths(&mut value, "");
     serde_json::to_vec(&value).map_err(|e| DocumentError::Data(e.to_string()))
 }
 
@@ -359,7 +478,7 @@ fn decode_logo(data: Bytes, format: ImageFormat) -> Result<(), DocumentError> {
 }
 
 /// typst's diagnostics as one readable string: `file:line:column: message (hint: …)`.
-fn describe(world: Option<&CardWorld<'_>>, diags: &[SourceDiagnostic]) -> String {
+fn describe(world: Option<&DocumentWorld<'_>>, diags: &[SourceDiagnostic]) -> String {
     diags
         .iter()
         .map(|diag| {
@@ -381,7 +500,7 @@ fn describe(world: Option<&CardWorld<'_>>, diags: &[SourceDiagnostic]) -> String
 }
 
 /// `path:line:column` of a diagnostic, when it points into a file.
-fn locate(world: &CardWorld<'_>, diag: &SourceDiagnostic) -> Option<String> {
+fn locate(world: &DocumentWorld<'_>, diag: &SourceDiagnostic) -> Option<String> {
     let id = diag.span.id()?;
     let path = id.vpath().get_with_slash().to_owned();
     let range = world.range(diag.span)?;

@@ -419,3 +419,384 @@ impl ReportCard {
         card
     }
 }
+
+/// A payment receipt: one A5 page, handed to whoever paid. Every text is formatted by the
+/// caller (amounts such as "TZS 150,000", dates and times); `documents` knows nothing of money.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Receipt {
+    /// The school's accent colour and logo are used as on the report card; the motto is printed
+    /// under the name when it is not empty.
+    pub school: School,
+    /// e.g. "RCT-2026-000123"; also the PDF's document identifier.
+    pub receipt_number: String,
+    /// When the payment was recorded, e.g. "3 April 2026, 14:05".
+    pub recorded_at: String,
+    pub student_name: String,
+    pub admission_number: String,
+    pub class_name: String,
+    /// The GePG control number the payment was made against.
+    pub control_number: String,
+    /// The amount paid, formatted, e.g. "TZS 150,000".
+    pub amount: String,
+    /// e.g. "Cash", "NMB bank slip", "M-Pesa".
+    pub channel: String,
+    /// The bank's or the mobile network's transaction reference, when there is one.
+    pub reference: Option<String>,
+    /// The day the money was paid, e.g. "2 April 2026".
+    pub paid_on: String,
+    /// Who recorded the payment, e.g. "Asha Mollel (Bursar)".
+    pub recorded_by: String,
+    /// How the payment was applied (fee items and their amounts); may be empty (then the
+    /// table is left out).
+    pub lines: Vec<ReceiptLine>,
+    /// The student's balance after this payment, formatted. A balance below zero is a credit:
+    /// the caller says so in the text (e.g. "TZS 20,000 (in credit)", with
+    /// [`FinanceLabels::in_credit`]).
+    pub balance_after: String,
+    /// e.g. "ABCDE-FGHJK".
+    pub verify_code: String,
+    /// Where the receipt can be checked, as printed after [`FinanceLabels::verify`], e.g.
+    /// "https://mlimakilele.kilele.co.tz/verify/ABCDE-FGHJK".
+    pub verify_url: String,
+    /// When this PDF was made, e.g. "3 April 2026, 14:06"; printed after
+    /// [`FinanceLabels::generated`].
+    pub generated_at: String,
+    pub labels: FinanceLabels,
+}
+
+/// One fee item a payment was applied to.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ReceiptLine {
+    /// e.g. "Tuition fee, 2026 Term 1".
+    pub description: String,
+    /// Formatted, e.g. "TZS 120,000".
+    pub amount: String,
+}
+
+/// A student's fee statement over a period: A4, as many pages as its lines need, the table's
+/// header repeated on each page.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Statement {
+    pub school: School,
+    pub student_name: String,
+    pub admission_number: String,
+    pub class_name: String,
+    pub control_number: String,
+    /// The period, formatted, e.g. "1 January 2026 – 31 March 2026".
+    pub period: String,
+    /// The balance at the start of the period, formatted.
+    pub opening_balance: String,
+    /// The period's charges and payments, oldest first.
+    pub lines: Vec<StatementLine>,
+    pub total_debit: String,
+    pub total_credit: String,
+    pub closing_balance: String,
+    /// When this PDF was made, e.g. "3 April 2026, 14:06"; printed after
+    /// [`FinanceLabels::generated`].
+    pub generated_at: String,
+    pub labels: FinanceLabels,
+}
+
+/// One line of a statement: a charge (debit) or a payment (credit), with the balance after it.
+/// Every field is formatted; the one of `debit` and `credit` that does not apply is empty.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct StatementLine {
+    pub date: String,
+    pub description: String,
+    /// A receipt number, a bank reference or an invoice number; may be empty.
+    pub reference: String,
+    pub debit: String,
+    pub credit: String,
+    pub balance: String,
+}
+
+/// Every fixed word on a receipt or a statement, in one language. The caller fills this from
+/// its translation files; [`FinanceLabels::english`] and [`FinanceLabels::kiswahili`] are the
+/// reference wording (and what the tests and samples use).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct FinanceLabels {
+    /// The language of these words: the PDF's language tag (not printed).
+    pub language: Language,
+    /// "Payment receipt".
+    pub title_receipt: String,
+    /// "Fee statement".
+    pub title_statement: String,
+    /// "Receipt No.".
+    pub receipt_number: String,
+    /// Before the date and time the payment was recorded: "Recorded".
+    pub recorded_at: String,
+    pub student_name: String,
+    pub admission_number: String,
+    pub class_name: String,
+    /// GePG's term: "Control number" / "Namba ya kumbukumbu ya malipo".
+    pub control_number: String,
+    pub amount_paid: String,
+    /// How the money came: "Payment channel".
+    pub channel: String,
+    /// "Reference": a receipt's transaction reference and a statement's column.
+    pub reference: String,
+    pub paid_on: String,
+    pub recorded_by: String,
+    /// Heading over the receipt's table of fee items: "Applied to".
+    pub applied_to: String,
+    pub amount: String,
+    pub balance_after: String,
+    /// For the caller to add to a balance below zero (a credit), e.g. "(in credit)".
+    pub in_credit: String,
+    pub verification_code: String,
+    /// Before the verification address: "Verify at".
+    pub verify: String,
+    /// Before the generated-at time: "Generated".
+    pub generated: String,
+    /// Room for the school's stamp on the receipt: "School stamp".
+    pub stamp: String,
+    pub period: String,
+    pub opening_balance: String,
+    pub closing_balance: String,
+    pub date: String,
+    pub description: String,
+    /// A statement's column of charges.
+    pub debit: String,
+    /// A statement's column of payments.
+    pub credit: String,
+    /// A statement's running balance column.
+    pub balance: String,
+    pub totals: String,
+    /// Printed in the table when the period has no lines.
+    pub no_transactions: String,
+    /// "Page" and "of": "Page 2 of 3".
+    pub page: String,
+    pub of: String,
+}
+
+impl FinanceLabels {
+    pub fn english() -> Self {
+        Self {
+            language: Language::English,
+            title_receipt: "Payment receipt".into(),
+            title_statement: "Fee statement".into(),
+            receipt_number: "Receipt No.".into(),
+            recorded_at: "Recorded".into(),
+            student_name: "Student".into(),
+            admission_number: "Admission No.".into(),
+            class_name: "Class".into(),
+            control_number: "Control number".into(),
+            amount_paid: "Amount paid".into(),
+            channel: "Payment channel".into(),
+            reference: "Reference".into(),
+            paid_on: "Date paid".into(),
+            recorded_by: "Recorded by".into(),
+            applied_to: "Applied to".into(),
+            amount: "Amount".into(),
+            balance_after: "Balance after this payment".into(),
+            in_credit: "(in credit)".into(),
+            verification_code: "Verification code".into(),
+            verify: "Verify at".into(),
+            generated: "Generated".into(),
+            stamp: "School stamp".into(),
+            period: "Period".into(),
+            opening_balance: "Opening balance".into(),
+            closing_balance: "Closing balance".into(),
+            date: "Date".into(),
+            description: "Description".into(),
+            debit: "Debit".into(),
+            credit: "Credit".into(),
+            balance: "Balance".into(),
+            totals: "Totals".into(),
+            no_transactions: "No transactions in this period".into(),
+            page: "Page".into(),
+            of: "of".into(),
+        }
+    }
+
+    pub fn kiswahili() -> Self {
+        Self {
+            language: Language::Kiswahili,
+            title_receipt: "Stakabadhi ya malipo".into(),
+            title_statement: "Taarifa ya ada".into(),
+            receipt_number: "Namba ya stakabadhi".into(),
+            recorded_at: "Imerekodiwa".into(),
+            student_name: "Mwanafunzi".into(),
+            admission_number: "Namba ya usajili".into(),
+            class_name: "Darasa".into(),
+            control_number: "Namba ya kumbukumbu ya malipo".into(),
+            amount_paid: "Kiasi kilicholipwa".into(),
+            channel: "Njia ya malipo".into(),
+            reference: "Kumbukumbu".into(),
+            paid_on: "Tarehe ya malipo".into(),
+            recorded_by: "Imerekodiwa na".into(),
+            applied_to: "Mgawanyo wa malipo".into(),
+            amount: "Kiasi".into(),
+            balance_after: "Salio baada ya malipo haya".into(),
+            in_credit: "(amelipa zaidi)".into(),
+            verification_code: "Namba ya uthibitisho".into(),
+            verify: "Thibitisha kwenye".into(),
+            generated: "Imetolewa".into(),
+            stamp: "Muhuri wa shule".into(),
+            period: "Kipindi".into(),
+            opening_balance: "Salio la mwanzo".into(),
+            closing_balance: "Salio la mwisho".into(),
+            date: "Tarehe".into(),
+            description: "Maelezo".into(),
+            debit: "Tozo".into(),
+            credit: "Malipo".into(),
+            balance: "Salio".into(),
+            totals: "Jumla".into(),
+            no_transactions: "Hakuna miamala katika kipindi hiki".into(),
+            page: "Ukurasa".into(),
+            of: "kati ya".into(),
+        }
+    }
+}
+
+/// The sample school of the finance samples (no logo).
+fn sample_school() -> School {
+    School {
+        name: "Mlima Kilele Secondary School".into(),
+        motto: "Education is light".into(),
+        address: "P.O. Box 123, Moshi, Kilimanjaro · +255 754 000 111 · info@mlimakilele.sc.tz".into(),
+        accent_colour: None,
+        logo: None,
+    }
+}
+
+impl Receipt {
+    /// An English receipt for a cash payment applied to two fee items. For tests, benchmarks
+    /// and looking at the layout.
+    pub fn sample() -> Self {
+        Self {
+            school: sample_school(),
+            receipt_number: "RCT-2026-000123".into(),
+            recorded_at: "3 April 2026, 14:05".into(),
+            student_name: "Neema Joseph Mushi".into(),
+            admission_number: "S.2024/0147".into(),
+            class_name: "Form 2 A".into(),
+            control_number: "991230045617".into(),
+            amount: "TZS 150,000".into(),
+            channel: "NMB bank slip".into(),
+            reference: Some("NMB-FT26093ZK41".into()),
+            paid_on: "2 April 2026".into(),
+            recorded_by: "Asha Mollel (Bursar)".into(),
+            lines: vec![
+                ReceiptLine { description: "Tuition fee, 2026 Term 1".into(), amount: "TZS 120,000".into() },
+                ReceiptLine { description: "Examination fee, 2026 Term 1".into(), amount: "TZS 20,000".into() },
+                ReceiptLine { description: "Caution money".into(), amount: "TZS 10,000".into() },
+            ],
+            balance_after: "TZS 180,000".into(),
+            verify_code: "ABCDE-FGHJK".into(),
+            verify_url: "https://mlimakilele.kilele.co.tz/verify/ABCDE-FGHJK".into(),
+            generated_at: "3 April 2026, 14:06".into(),
+            labels: FinanceLabels::english(),
+        }
+    }
+
+    /// The same receipt in Kiswahili.
+    pub fn sample_kiswahili() -> Self {
+        let mut receipt = Self::sample();
+        receipt.labels = FinanceLabels::kiswahili();
+        receipt.school.motto = "Elimu ni mwanga".into();
+        receipt.recorded_at = "3 Aprili 2026, 14:05".into();
+        receipt.class_name = "Kidato cha 2 A".into();
+        receipt.channel = "Hati ya benki ya NMB".into();
+        receipt.paid_on = "2 Aprili 2026".into();
+        receipt.recorded_by = "Asha Mollel (Mhasibu)".into();
+        receipt.lines = vec![
+            ReceiptLine { description: "Ada ya masomo, 2026 Muhula 1".into(), amount: "TZS 120,000".into() },
+            ReceiptLine { description: "Ada ya mitihani, 2026 Muhula 1".into(), amount: "TZS 20,000".into() },
+            ReceiptLine { description: "Fedha ya tahadhari".into(), amount: "TZS 10,000".into() },
+        ];
+        receipt.generated_at = "3 Aprili 2026, 14:06".into();
+        receipt
+    }
+}
+
+impl Statement {
+    /// An English statement of one term: the term's charges, then payments in instalments.
+    /// For tests, benchmarks and looking at the layout.
+    pub fn sample() -> Self {
+        let rows = [
+            ("6 Jan 2026", "Tuition fee, 2026 Term 1", "INV-2026-0147", "450,000", ""),
+            ("6 Jan 2026", "Examination fee, 2026 Term 1", "INV-2026-0147", "40,000", ""),
+            ("6 Jan 2026", "Meals, 2026 Term 1", "INV-2026-0147", "180,000", ""),
+            ("9 Jan 2026", "Payment: NMB bank slip", "RCT-2026-000031", "", "200,000"),
+            ("2 Feb 2026", "Payment: M-Pesa", "RCT-2026-000078", "", "100,000"),
+            ("14 Feb 2026", "Sports day contribution", "INV-2026-0212", "15,000", ""),
+            ("3 Mar 2026", "Payment: CRDB bank slip", "RCT-2026-000101", "", "85,000"),
+            ("2 Apr 2026", "Payment: NMB bank slip", "RCT-2026-000123", "", "150,000"),
+        ];
+        let mut balance: i64 = 30_000;
+        let (mut debit, mut credit) = (0, 0);
+        let lines = rows
+            .iter()
+            .map(|&(date, description, reference, d, c)| {
+                let amount = |s: &str| s.replace(',', "").parse::<i64>().unwrap_or(0);
+                debit += amount(d);
+                credit += amount(c);
+                balance += amount(d) - amount(c);
+                StatementLine {
+                    date: date.into(),
+                    description: description.into(),
+                    reference: reference.into(),
+                    debit: d.into(),
+                    credit: c.into(),
+                    balance: group_thousands(balance),
+                }
+            })
+            .collect();
+        Self {
+            school: sample_school(),
+            student_name: "Neema Joseph Mushi".into(),
+            admission_number: "S.2024/0147".into(),
+            class_name: "Form 2 A".into(),
+            control_number: "991230045617".into(),
+            period: "1 January 2026 – 3 April 2026".into(),
+            opening_balance: "TZS 30,000".into(),
+            lines,
+            total_debit: format!("TZS {}", group_thousands(debit)),
+            total_credit: format!("TZS {}", group_thousands(credit)),
+            closing_balance: format!("TZS {}", group_thousands(balance)),
+            generated_at: "3 April 2026, 14:06".into(),
+            labels: FinanceLabels::english(),
+        }
+    }
+
+    /// The same statement in Kiswahili.
+    pub fn sample_kiswahili() -> Self {
+        let mut statement = Self::sample();
+        statement.labels = FinanceLabels::kiswahili();
+        statement.school.motto = "Elimu ni mwanga".into();
+        statement.class_name = "Kidato cha 2 A".into();
+        statement.period = "1 Januari 2026 – 3 Aprili 2026".into();
+        for line in &mut statement.lines {
+            line.description = line
+                .description
+                .replace("Tuition fee", "Ada ya masomo")
+                .replace("Examination fee", "Ada ya mitihani")
+                .replace("Meals", "Chakula")
+                .replace("Sports day contribution", "Mchango wa siku ya michezo")
+                .replace("Payment: ", "Malipo: ")
+                .replace("bank slip", "hati ya benki")
+                .replace("Term", "Muhula");
+            line.date = line.date.replace("Mar", "Mac");
+        }
+        statement.generated_at = "3 Aprili 2026, 14:06".into();
+        statement
+    }
+}
+
+/// 1234567 → "1,234,567" (for the samples).
+fn group_thousands(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if value < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}

@@ -279,7 +279,8 @@ fn template_errors_are_readable() {
     value["accent"] = serde_json::json!(DEFAULT_ACCENT);
     value["text_size"] = serde_json::json!(9.0);
     value["layout"] = serde_json::to_value(renderer().assets.metrics.table_layout(&value, 9.0)).unwrap();
-    let world = CardWorld::new(&renderer().assets, serde_json::to_vec(&value).unwrap(), None, document_date(card.issued_on).unwrap());
+    let data = serde_json::to_vec(&value).unwrap();
+    let world = DocumentWorld::new(&renderer().assets, Template::ReportCard, data, None, Some(document_date(card.issued_on).unwrap()));
     let diags = typst::compile::<PagedDocument>(&world).output.expect_err("must fail");
     let message = describe(Some(&world), &diags);
     assert!(message.starts_with("/report-card.typ:"), "{message}");
@@ -423,6 +424,7 @@ fn the_html_card_for_the_browser_comparison_has_every_section_escaped() {
     }
 }
 
+mod finance;
 mod profile;
 
 /// The widths the subject table is laid out with (src/metrics.rs) against typst's own
