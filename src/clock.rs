@@ -62,6 +62,12 @@ pub fn school_time(at: DateTime<Utc>) -> String {
     }
 }
 
+/// The school's calendar date at `at` (East Africa Time): what "today" means for due dates,
+/// fines and the day's collections.
+pub fn school_date(at: DateTime<Utc>) -> chrono::NaiveDate {
+    (at + chrono::Duration::hours(3)).date_naive()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,6 +169,9 @@ pub const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("student_guardians_tenant_id_guardian_id_fkey", "guardian_phone", "error-not-found"),
     ("result_publications_tenant_id_term_id_level_id_key", "level", "results-error-already-published"),
     ("grading_schemes_tenant_id_key_version_key", "scheme", "error-scheme-changed-meanwhile"),
+    ("payments_reference_once", "reference", "finance-error-reference-used"),
+    ("fee_structures_one_per_class", "level", "error-conflict"),
+    ("journal_entries_once", "source", "error-conflict"),
 ];
 
 /// The field error for a violated constraint, from its SQLSTATE and name (`None` when the

@@ -21,10 +21,15 @@ pub enum JobKind {
     ResultFlags,
     /// Print a batch of report cards.
     ReportCards,
+    /// Invoice a term (an invoicing run).
+    Invoices,
+    /// Apply late fines to overdue instalments.
+    LateFines,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [JobKind::InvitationEmail, JobKind::AuditVerify, JobKind::ResultFlags, JobKind::ReportCards];
+    pub const ALL: [JobKind; 6] =
+        [JobKind::InvitationEmail, JobKind::AuditVerify, JobKind::ResultFlags, JobKind::ReportCards, JobKind::Invoices, JobKind::LateFines];
 
     /// The stored code. Never change one: queued rows carry it.
     pub fn code(self) -> &'static str {
@@ -33,6 +38,8 @@ impl JobKind {
             JobKind::AuditVerify => "audit.verify",
             JobKind::ResultFlags => "results.flags",
             JobKind::ReportCards => "report.cards",
+            JobKind::Invoices => "finance.invoices",
+            JobKind::LateFines => "finance.late_fines",
         }
     }
 
@@ -47,6 +54,8 @@ impl JobKind {
             JobKind::AuditVerify => "jobs-kind-audit-verify",
             JobKind::ResultFlags => "jobs-kind-results-flags",
             JobKind::ReportCards => "jobs-kind-report-cards",
+            JobKind::Invoices => "jobs-kind-finance-invoices",
+            JobKind::LateFines => "jobs-kind-finance-late-fines",
         }
     }
 }
@@ -64,6 +73,11 @@ pub enum Job {
     ReportCards {
         batch: uuid::Uuid,
     },
+    /// The invoicing run to carry out.
+    Invoices {
+        run: uuid::Uuid,
+    },
+    LateFines,
 }
 
 impl Job {
@@ -73,6 +87,8 @@ impl Job {
             Job::AuditVerify => JobKind::AuditVerify,
             Job::ResultFlags { .. } => JobKind::ResultFlags,
             Job::ReportCards { .. } => JobKind::ReportCards,
+            Job::Invoices { .. } => JobKind::Invoices,
+            Job::LateFines => JobKind::LateFines,
         }
     }
 }
@@ -135,6 +151,8 @@ mod store {
         fn audit_verify(&self, tenant: TenantId) -> impl Future<Output = Result<(), HandlerError>> + Send;
         fn result_flags(&self, tenant: TenantId, term: Uuid) -> impl Future<Output = Result<(), HandlerError>> + Send;
         fn report_cards(&self, tenant: TenantId, batch: Uuid) -> impl Future<Output = Result<(), HandlerError>> + Send;
+        fn invoices(&self, tenant: TenantId, run: Uuid) -> impl Future<Output = Result<(), HandlerError>> + Send;
+        fn late_fines(&self, tenant: TenantId) -> impl Future<Output = Result<(), HandlerError>> + Send;
     }
 
     fn seal<T: serde::Serialize>(pii: &KeyRing, tenant: TenantId, value: &T) -> Result<serde_json::Value, DomainError> {
@@ -167,6 +185,8 @@ mod store {
             // A term id is no personal data: stored as it is.
             Job::ResultFlags { term } => Ok(serde_json::json!({ "term": term })),
             Job::ReportCards { batch } => Ok(serde_json::json!({ "batch": batch })),
+            Job::Invoices { run } => Ok(serde_json::json!({ "run": run })),
+            Job::LateFines => Ok(serde_json::json!({})),
         }
     }
 
@@ -182,24 +202,27 @@ mod store {
             .await?)
     }
 
-    /// Queues an audit verification for every school that has none queued or running (the
-    /// worker's role: it reads jobs back). Returns how many were queued.
-    pub async fn schedule_audit_verification(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    /// Queues the periodic jobs (an audit verification, the late fines) for every school that
+    /// has none of that kind queued or running (the worker's role: it reads jobs back).
+    /// Returns how many were queued.
+    pub async fn schedule_periodic(pool: &PgPool) -> Result<usize, sqlx::Error> {
         let mut queued = 0;
         for tenant in crate::tenancy::store::list_all(pool).await? {
             let mut tx = tenant_tx(pool, tenant.id).await?;
-            let pending: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND status IN ('queued', 'running'))")
-                    .bind(JobKind::AuditVerify.code())
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if !pending {
-                sqlx::query("INSERT INTO jobs (tenant_id, kind, payload) VALUES ($1, $2, '{}')")
-                    .bind(tenant.id.0)
-                    .bind(JobKind::AuditVerify.code())
-                    .execute(&mut *tx)
-                    .await?;
-                queued += 1;
+            for kind in [JobKind::AuditVerify, JobKind::LateFines] {
+                let pending: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND status IN ('queued', 'running'))")
+                        .bind(kind.code())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if !pending {
+                    sqlx::query("INSERT INTO jobs (tenant_id, kind, payload) VALUES ($1, $2, '{}')")
+                        .bind(tenant.id.0)
+                        .bind(kind.code())
+                        .execute(&mut *tx)
+                        .await?;
+                    queued += 1;
+                }
             }
             tx.commit().await?;
         }
@@ -227,6 +250,8 @@ mod store {
                 JobKind::AuditVerify => Job::AuditVerify,
                 JobKind::ResultFlags => Job::ResultFlags { term: self.id_field(kind, "term")? },
                 JobKind::ReportCards => Job::ReportCards { batch: self.id_field(kind, "batch")? },
+                JobKind::Invoices => Job::Invoices { run: self.id_field(kind, "run")? },
+                JobKind::LateFines => Job::LateFines,
             })
         }
     }
@@ -306,6 +331,8 @@ mod store {
             Job::AuditVerify => handlers.audit_verify(tenant).await,
             Job::ResultFlags { term } => handlers.result_flags(tenant, *term).await,
             Job::ReportCards { batch } => handlers.report_cards(tenant, *batch).await,
+            Job::Invoices { run } => handlers.invoices(tenant, *run).await,
+            Job::LateFines => handlers.late_fines(tenant).await,
         }
     }
 

@@ -60,6 +60,22 @@ impl kilele::jobs::Handlers for Worker {
         crate::cards::job::print_batch(&self.printer, tenant, batch).await
     }
 
+    async fn invoices(&self, tenant: TenantId, run: uuid::Uuid) -> Result<(), HandlerError> {
+        let clock = self.printer.clock.clone();
+        kilele::finance::db::invoicing::run(&self.pool, tenant, run, move || clock.now()).await?;
+        tracing::info!(tenant = %tenant, %run, "invoicing run finished");
+        Ok(())
+    }
+
+    async fn late_fines(&self, tenant: TenantId) -> Result<(), HandlerError> {
+        let now = self.printer.clock.now();
+        let mut tx = kilele::db::tenant_tx(&self.pool, tenant).await?;
+        let applied = kilele::finance::db::payments::apply_late_fines(&mut tx, kilele::clock::school_date(now), now).await?;
+        tx.commit().await?;
+        tracing::info!(tenant = %tenant, applied, "late fines applied");
+        Ok(())
+    }
+
     async fn result_flags(&self, tenant: TenantId, term: uuid::Uuid) -> Result<(), HandlerError> {
         let mut tx = kilele::db::tenant_tx(&self.pool, tenant).await?;
         let thresholds = kilele::results::flags::FlagThresholds::default();
@@ -76,8 +92,8 @@ pub async fn run_once(w: &Worker) -> anyhow::Result<usize> {
 }
 
 /// Queues a nightly-style audit verification for every active school that has none queued.
-pub async fn schedule_audit_verification(pool: &PgPool) -> anyhow::Result<usize> {
-    Ok(kilele::jobs::schedule_audit_verification(pool).await?)
+pub async fn schedule_periodic(pool: &PgPool) -> anyhow::Result<usize> {
+    Ok(kilele::jobs::schedule_periodic(pool).await?)
 }
 
 /// Forgets old sign-in throttle rows (their last failure is over a day old and they lock
@@ -160,7 +176,7 @@ pub async fn run_with(w: Worker, pace: Pace, shutdown: impl std::future::Future<
             _ = wake.notified() => look = true,
             _ = poll.tick() => look = true,
             _ = schedule.tick() => {
-                if let Err(e) = schedule_audit_verification(&pool).await {
+                if let Err(e) = schedule_periodic(&pool).await {
                     tracing::error!(error = %e, "scheduling failed");
                 }
             }

@@ -125,7 +125,7 @@ impl Role {
                 ReportCardsManage,
             ],
             Self::Teacher => &[TeachingClassesRead, ResultsEnter],
-            Self::Accountant => &[FinanceOverviewRead],
+            Self::Accountant => &[FinanceOverviewRead, FinanceFeesManage, FinancePaymentsRecord, FinanceAdjust],
             Self::Parent => &[PortalChildrenRead],
             Self::Student => &[PortalSelfRead],
         }
@@ -156,10 +156,13 @@ pub enum Permission {
     ResultsFlags,
     ResultsSetup,
     ReportCardsManage,
+    FinanceFeesManage,
+    FinancePaymentsRecord,
+    FinanceAdjust,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 24] = [
         Permission::PlatformTenantsRead,
         Permission::PlatformTenantsManage,
         Permission::SchoolOverviewRead,
@@ -181,6 +184,9 @@ impl Permission {
         Permission::ResultsFlags,
         Permission::ResultsSetup,
         Permission::ReportCardsManage,
+        Permission::FinanceFeesManage,
+        Permission::FinancePaymentsRecord,
+        Permission::FinanceAdjust,
     ];
 
     pub fn code(self) -> &'static str {
@@ -206,6 +212,9 @@ impl Permission {
             Self::ResultsFlags => "results.flags",
             Self::ResultsSetup => "results.setup",
             Self::ReportCardsManage => "report_cards.manage",
+            Self::FinanceFeesManage => "finance.fees.manage",
+            Self::FinancePaymentsRecord => "finance.payments.record",
+            Self::FinanceAdjust => "finance.adjust",
         }
     }
 

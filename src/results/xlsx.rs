@@ -107,6 +107,20 @@ fn write_table(
     Ok(())
 }
 
+/// Any one table as a workbook of one sheet named `name` (the defaulters' export), with the
+/// same rules: numbers as numbers, text never a formula, the header row frozen.
+pub fn table_xlsx(name: &str, table: &Table) -> Result<Vec<u8>, XlsxError> {
+    let formats = Formats {
+        header: Format::new().set_bold(),
+        fixed: Format::new().set_num_format("0.00"),
+        quoted: Format::new().set_quote_prefix(),
+        quoted_header: Format::new().set_bold().set_quote_prefix(),
+    };
+    let mut workbook = Workbook::new();
+    write_table(workbook.add_worksheet(), name, table, 0, &formats, &|_| None)?;
+    workbook.save_to_buffer()
+}
+
 /// The class's results as an XLSX workbook, its words in English; see the module
 /// documentation.
 pub fn broadsheet_xlsx(results: &ClassResults) -> Result<Vec<u8>, XlsxError> {

@@ -7,15 +7,15 @@ use kilele::tenancy::{store as tenants, TenantSlug};
 async fn worker_runs_queued_jobs_and_reports_broken_chains() {
     let app = spawn_app().await;
     let worker = app.worker();
-    let queued = server::worker::schedule_audit_verification(&worker.pool).await.unwrap();
-    assert_eq!(queued, 2, "one audit check per school");
-    assert_eq!(server::worker::schedule_audit_verification(&worker.pool).await.unwrap(), 0, "not twice");
-    assert_eq!(server::worker::run_once(&worker).await.unwrap(), 2);
+    let queued = server::worker::schedule_periodic(&worker.pool).await.unwrap();
+    assert_eq!(queued, 4, "one audit check and one late-fines sweep per school");
+    assert_eq!(server::worker::schedule_periodic(&worker.pool).await.unwrap(), 0, "not twice");
+    assert_eq!(server::worker::run_once(&worker).await.unwrap(), 4);
     let tenant = tenants::find_by_slug(&app.pool, &TenantSlug::parse(KHSS).unwrap()).await.unwrap().unwrap().id;
     // Read as the worker (the web role sees only the bookkeeping columns, never payloads).
     let mut tx = kilele::db::tenant_tx(&worker.pool, tenant).await.unwrap();
-    let status: String = sqlx::query_scalar("SELECT status FROM jobs").fetch_one(&mut *tx).await.unwrap();
-    assert_eq!(status, "done");
+    let statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM jobs").fetch_all(&mut *tx).await.unwrap();
+    assert_eq!(statuses, ["done", "done"]);
     drop(tx);
 
     // Break the chain: the next check fails and is queued for a retry with the reason.
@@ -25,7 +25,7 @@ async fn worker_runs_queued_jobs_and_reports_broken_chains() {
         .execute(&app.owner_pool)
         .await
         .unwrap();
-    server::worker::schedule_audit_verification(&worker.pool).await.unwrap();
+    server::worker::schedule_periodic(&worker.pool).await.unwrap();
     server::worker::run_once(&worker).await.unwrap();
     let mut tx = kilele::db::tenant_tx(&worker.pool, tenant).await.unwrap();
     let (status, error): (String, Option<String>) =

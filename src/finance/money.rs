@@ -1,6 +1,4 @@
-//! Finance: fees, invoices and the double-entry ledger (the fees-and-payments issue).
-//! For now only the money type every later part shares: integer minor units with a
-//! currency, never floating point.
+//! Money: integer minor units with a currency, never floating point (not even in the UI).
 
 use crate::ValidationError;
 use serde::{Deserialize, Serialize};

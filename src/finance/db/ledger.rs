@@ -1,0 +1,322 @@
+//! Posting to the ledger, reading balances, and `ledger check`.
+//!
+//! Every money movement reaches the ledger through [`post`]; the invoicing job posts
+//! thousands at once through the same function (one statement per table, not per entry).
+
+use crate::db::TenantTx;
+use crate::finance::ledger::{Account, Channel, EntryKind, Posting};
+use crate::DomainError;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The ids of `accounts`, made on first use.
+async fn account_ids(tx: &mut TenantTx, accounts: &[Account]) -> Result<HashMap<Account, Uuid>, DomainError> {
+    let mut kinds = Vec::new();
+    let mut students = Vec::new();
+    let mut items = Vec::new();
+    let mut channels = Vec::new();
+    for a in accounts {
+        let (kind, student, item, channel) = a.columns();
+        kinds.push(kind);
+        students.push(student);
+        items.push(item);
+        channels.push(channel);
+    }
+    sqlx::query(
+        "INSERT INTO ledger_accounts (tenant_id, kind, student_id, item_id, channel)
+         SELECT $1, * FROM unnest($2::text[], $3::uuid[], $4::uuid[], $5::text[])
+         ON CONFLICT ON CONSTRAINT ledger_accounts_once DO NOTHING",
+    )
+    .bind(tx.tenant().0)
+    .bind(&kinds)
+    .bind(&students)
+    .bind(&items)
+    .bind(&channels)
+    .execute(&mut **tx)
+    .await?;
+    let rows = sqlx::query(
+        "SELECT a.id, a.kind, a.student_id, a.item_id, a.channel
+           FROM ledger_accounts a
+           JOIN unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[]) AS w (kind, student_id, item_id, channel)
+             ON a.kind = w.kind AND a.student_id IS NOT DISTINCT FROM w.student_id
+            AND a.item_id IS NOT DISTINCT FROM w.item_id AND a.channel IS NOT DISTINCT FROM w.channel",
+    )
+    .bind(&kinds)
+    .bind(&students)
+    .bind(&items)
+    .bind(&channels)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let kind: String = r.try_get("kind")?;
+        let student: Option<Uuid> = r.try_get("student_id")?;
+        let item: Option<Uuid> = r.try_get("item_id")?;
+        let channel: Option<String> = r.try_get("channel")?;
+        let account = match (kind.as_str(), student, item, channel.as_deref().and_then(Channel::parse)) {
+            ("receivable", Some(s), _, _) => Account::Receivable(s),
+            ("credit", Some(s), _, _) => Account::Credit(s),
+            ("income", _, Some(i), _) => Account::Income(i),
+            ("discounts", ..) => Account::Discounts,
+            ("fines", ..) => Account::Fines,
+            ("clearing", _, _, Some(c)) => Account::Clearing(c),
+            ("suspense", ..) => Account::Suspense,
+            ("write_offs", ..) => Account::WriteOffs,
+            _ => return Err(DomainError::Internal(format!("unknown ledger account {kind}"))),
+        };
+        out.insert(account, r.try_get("id")?);
+    }
+    Ok(out)
+}
+
+/// Writes `postings` as journal entries dated `on`. Refuses (before writing) any that does not
+/// balance; the database checks again at commit. Returns the entries' ids in order.
+pub async fn post(
+    tx: &mut TenantTx,
+    postings: &[Posting],
+    on: NaiveDate,
+    at: DateTime<Utc>,
+    by: Option<Uuid>,
+) -> Result<Vec<Uuid>, DomainError> {
+    if let Some(bad) = postings.iter().find(|p| !p.balances()) {
+        return Err(DomainError::Internal(format!("unbalanced posting refused: {bad:?}")));
+    }
+    if postings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut accounts: Vec<Account> = postings.iter().flat_map(|p| p.lines.iter().map(|(a, _)| *a)).collect();
+    accounts.sort_by_key(|a| format!("{a:?}"));
+    accounts.dedup();
+    let ids = account_ids(tx, &accounts).await?;
+    let entry_ids: Vec<Uuid> = postings.iter().map(|_| Uuid::new_v4()).collect();
+    let kinds: Vec<&str> = postings.iter().map(|p| p.kind.code()).collect();
+    let sources: Vec<Uuid> = postings.iter().map(|p| p.source).collect();
+    let students: Vec<Option<Uuid>> = postings.iter().map(|p| p.student).collect();
+    let memos: Vec<&str> = postings.iter().map(|p| p.memo.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO journal_entries (tenant_id, id, kind, source_id, student_id, memo, posted_on, posted_at, posted_by)
+         SELECT $1, e.id, e.kind, e.source_id, e.student_id, e.memo, $7, $8, $9
+           FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[]) AS e (id, kind, source_id, student_id, memo)",
+    )
+    .bind(tx.tenant().0)
+    .bind(&entry_ids)
+    .bind(&kinds)
+    .bind(&sources)
+    .bind(&students)
+    .bind(&memos)
+    .bind(on)
+    .bind(at)
+    .bind(by)
+    .execute(&mut **tx)
+    .await
+    .map_err(crate::db::map_constraint)?;
+    let mut line_entries = Vec::new();
+    let mut line_nos = Vec::new();
+    let mut line_accounts = Vec::new();
+    let mut amounts = Vec::new();
+    for (entry, p) in entry_ids.iter().zip(postings) {
+        for (n, (account, amount)) in p.lines.iter().enumerate() {
+            let id = ids.get(account).copied().ok_or_else(|| DomainError::Internal(format!("no ledger account for {account:?}")))?;
+            line_entries.push(*entry);
+            line_nos.push(i32::try_from(n + 1).unwrap_or(i32::MAX));
+            line_accounts.push(id);
+            amounts.push(*amount);
+        }
+    }
+    sqlx::query(
+        "INSERT INTO journal_lines (tenant_id, entry_id, line_no, account_id, amount_minor)
+         SELECT $1, * FROM unnest($2::uuid[], $3::int[], $4::uuid[], $5::bigint[])",
+    )
+    .bind(tx.tenant().0)
+    .bind(&line_entries)
+    .bind(&line_nos)
+    .bind(&line_accounts)
+    .bind(&amounts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(entry_ids)
+}
+
+/// What each student owes (receivable balance) and holds as credit, from the ledger.
+pub async fn positions(tx: &mut TenantTx, students: &[Uuid]) -> Result<HashMap<Uuid, (i64, i64)>, DomainError> {
+    let rows: Vec<(Uuid, String, i64)> = sqlx::query_as(
+        "SELECT a.student_id, a.kind, coalesce(sum(l.amount_minor), 0)::bigint
+           FROM ledger_accounts a
+           JOIN journal_lines l ON l.tenant_id = a.tenant_id AND l.account_id = a.id
+          WHERE a.student_id = ANY($1) AND a.kind IN ('receivable', 'credit')
+          GROUP BY 1, 2",
+    )
+    .bind(students)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out: HashMap<Uuid, (i64, i64)> = students.iter().map(|s| (*s, (0, 0))).collect();
+    for (student, kind, sum) in rows {
+        let e = out.entry(student).or_default();
+        if kind == "receivable" {
+            e.0 = sum;
+        } else {
+            e.1 = -sum;
+        }
+    }
+    Ok(out)
+}
+
+/// One student's (owed, credit), holding the student's money lock until the transaction
+/// ends, so two payments or corrections for the same student are worked out one after the
+/// other (each sees what the other posted). A transaction-scoped advisory lock keyed by the
+/// student's id: no row needs an UPDATE grant for it, and ids are unique across schools.
+pub async fn position_locked(tx: &mut TenantTx, student: Uuid) -> Result<(i64, i64), DomainError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 9))").bind(student).execute(&mut **tx).await?;
+    super::accounts::ensure(tx, &[student]).await?;
+    Ok(positions(tx, &[student]).await?.get(&student).copied().unwrap_or_default())
+}
+
+/// A broken invariant found by [`check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breach {
+    pub rule: &'static str,
+    pub detail: String,
+}
+
+/// `kilele ledger check`: every invariant of the school's ledger.
+/// - each entry balances and has at least two lines;
+/// - every entry's source document exists, and every document has its entry;
+/// - each student's receivable minus credit equals invoices + fines − payments − credit
+///   notes − waivers − write-offs + refunds, all read from the documents;
+/// - no student both owes and holds credit.
+pub async fn check(tx: &mut TenantTx) -> Result<Vec<Breach>, DomainError> {
+    let mut out = Vec::new();
+    let unbalanced: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+        "SELECT e.id, count(l.line_no), coalesce(sum(l.amount_minor), 0)::bigint
+           FROM journal_entries e LEFT JOIN journal_lines l ON l.tenant_id = e.tenant_id AND l.entry_id = e.id
+          GROUP BY e.id HAVING count(l.line_no) < 2 OR coalesce(sum(l.amount_minor), 0) <> 0",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for (id, n, sum) in unbalanced {
+        out.push(Breach { rule: "entry-balances", detail: format!("entry {id}: {n} lines summing to {sum}") });
+    }
+    // Each kind's source table.
+    for (kind, table) in [
+        (EntryKind::Invoice, "invoices"),
+        (EntryKind::Payment, "payments"),
+        (EntryKind::CreditNote, "credit_notes"),
+        (EntryKind::Fine, "late_fines"),
+        (EntryKind::Refund, "refunds"),
+        (EntryKind::WriteOff, "write_offs"),
+    ] {
+        let orphans: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT e.id FROM journal_entries e WHERE e.kind = $1
+                AND NOT EXISTS (SELECT 1 FROM {table} d WHERE d.tenant_id = e.tenant_id AND d.id = e.source_id AND d.student_id = e.student_id)"
+        )))
+        .bind(kind.code())
+        .fetch_all(&mut **tx)
+        .await?;
+        for id in orphans {
+            out.push(Breach { rule: "entry-has-source", detail: format!("{} entry {id} has no {table} row", kind.code()) });
+        }
+        let unposted: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT d.id FROM {table} d WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.tenant_id = d.tenant_id AND e.kind = $1 AND e.source_id = d.id)"
+        )))
+        .bind(kind.code())
+        .fetch_all(&mut **tx)
+        .await?;
+        for id in unposted {
+            out.push(Breach { rule: "source-is-posted", detail: format!("{table} {id} has no {} entry", kind.code()) });
+        }
+    }
+    let waivers_orphan: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT e.id FROM journal_entries e WHERE e.kind = 'fine_waiver'
+            AND NOT EXISTS (SELECT 1 FROM late_fines f WHERE f.tenant_id = e.tenant_id AND f.id = e.source_id AND f.waived_at IS NOT NULL)",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for id in waivers_orphan {
+        out.push(Breach { rule: "entry-has-source", detail: format!("fine_waiver entry {id} has no waived fine") });
+    }
+    let applied_orphan: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT e.id FROM journal_entries e WHERE e.kind = 'credit_applied'
+            AND NOT EXISTS (SELECT 1 FROM invoices d WHERE d.tenant_id = e.tenant_id AND d.id = e.source_id)
+            AND NOT EXISTS (SELECT 1 FROM late_fines d WHERE d.tenant_id = e.tenant_id AND d.id = e.source_id)",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for id in applied_orphan {
+        out.push(Breach { rule: "entry-has-source", detail: format!("credit_applied entry {id} has no invoice or fine") });
+    }
+    // Each entry's amounts match its document: what reaches the student's accounts.
+    let mismatched: Vec<(Uuid, String, i64, i64)> = sqlx::query_as(
+        "WITH moved AS (
+            SELECT e.id, e.kind, e.source_id, coalesce(sum(l.amount_minor) FILTER (WHERE a.kind IN ('receivable', 'credit')), 0)::bigint AS student_side
+              FROM journal_entries e
+              JOIN journal_lines l ON l.tenant_id = e.tenant_id AND l.entry_id = e.id
+              JOIN ledger_accounts a ON a.tenant_id = l.tenant_id AND a.id = l.account_id
+             WHERE e.kind <> 'credit_applied'
+             GROUP BY e.id, e.kind, e.source_id)
+         SELECT m.id, m.kind, m.student_side, CASE m.kind
+                  WHEN 'invoice' THEN (SELECT net_minor FROM invoices d WHERE d.id = m.source_id)
+                  WHEN 'payment' THEN -(SELECT amount_minor FROM payments d WHERE d.id = m.source_id)
+                  WHEN 'credit_note' THEN -(SELECT amount_minor FROM credit_notes d WHERE d.id = m.source_id)
+                  WHEN 'fine' THEN (SELECT amount_minor FROM late_fines d WHERE d.id = m.source_id)
+                  WHEN 'fine_waiver' THEN -(SELECT amount_minor FROM late_fines d WHERE d.id = m.source_id)
+                  WHEN 'refund' THEN (SELECT amount_minor FROM refunds d WHERE d.id = m.source_id)
+                  WHEN 'write_off' THEN -(SELECT amount_minor FROM write_offs d WHERE d.id = m.source_id)
+                END::bigint AS document
+           FROM moved m",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for (id, kind, moved, document) in mismatched {
+        if moved != document {
+            out.push(Breach {
+                rule: "entry-matches-document",
+                detail: format!("{kind} entry {id} moves {moved} on the student's accounts, its document says {document}"),
+            });
+        }
+    }
+    // Receivable − credit per student = what the documents charge minus what they settle.
+    let students: Vec<(Uuid, i64, i64, i64)> = sqlx::query_as(
+        "WITH ledger AS (
+            SELECT a.student_id,
+                   coalesce(sum(l.amount_minor) FILTER (WHERE a.kind = 'receivable'), 0)::bigint AS receivable,
+                   coalesce(-sum(l.amount_minor) FILTER (WHERE a.kind = 'credit'), 0)::bigint AS credit
+              FROM ledger_accounts a JOIN journal_lines l ON l.tenant_id = a.tenant_id AND l.account_id = a.id
+             WHERE a.kind IN ('receivable', 'credit') GROUP BY a.student_id),
+         docs AS (
+            SELECT student_id, sum(amount)::bigint AS owed FROM (
+                SELECT student_id, net_minor AS amount FROM invoices
+                UNION ALL SELECT student_id, amount_minor FROM late_fines
+                UNION ALL SELECT student_id, -amount_minor FROM late_fines WHERE waived_at IS NOT NULL
+                UNION ALL SELECT student_id, -amount_minor FROM payments
+                UNION ALL SELECT student_id, -amount_minor FROM credit_notes
+                UNION ALL SELECT student_id, amount_minor FROM refunds
+                UNION ALL SELECT student_id, -amount_minor FROM write_offs) d
+             GROUP BY student_id)
+         SELECT coalesce(l.student_id, d.student_id), coalesce(l.receivable, 0), coalesce(l.credit, 0), coalesce(d.owed, 0)
+           FROM ledger l FULL JOIN docs d ON d.student_id = l.student_id",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for (student, receivable, credit, owed) in students {
+        if receivable - credit != owed {
+            out.push(Breach {
+                rule: "receivable-equals-documents",
+                detail: format!("student {student}: receivable {receivable} − credit {credit} ≠ documents {owed}"),
+            });
+        }
+        if receivable < 0 || credit < 0 || (receivable > 0 && credit > 0) {
+            out.push(Breach {
+                rule: "receivable-or-credit",
+                detail: format!("student {student}: receivable {receivable}, credit {credit}"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// How many entries and lines the school's ledger holds.
+pub async fn size(tx: &mut TenantTx) -> Result<(i64, i64), DomainError> {
+    Ok(sqlx::query_as("SELECT (SELECT count(*) FROM journal_entries), (SELECT count(*) FROM journal_lines)").fetch_one(&mut **tx).await?)
+}

@@ -1,0 +1,595 @@
+//! What the bursar's and the family's pages read: a student's account and statement, the
+//! dashboard, the defaulters, the account search. Balances are sums of ledger lines; what is
+//! unpaid of each instalment is derived by the school's allocation order.
+
+use super::{ledger, term_label};
+use crate::db::TenantTx;
+use crate::finance::ledger::{allocate, Ageing, Allocation, Channel, Debt, EntryKind, Settled};
+use crate::finance::views::{
+    AccountListItem, ChannelTotal, ClassCollection, Dashboard, Defaulter, FineView, InstalmentDue, InvoiceLineView, InvoiceView, PaymentView,
+    StatementRow, StudentAccount,
+};
+use crate::DomainError;
+use chrono::NaiveDate;
+use sqlx::Row;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A student's debts (instalments of invoices not cancelled, fines not waived) with what is
+/// unpaid of each.
+pub async fn debts(tx: &mut TenantTx, student: Uuid, order: Allocation) -> Result<Vec<Settled>, DomainError> {
+    let map = debts_of(tx, &[student], order).await?;
+    Ok(map.get(&student).cloned().unwrap_or_default())
+}
+
+/// [`debts`] for many students at once (the dashboard, the defaulters, the fines job).
+pub async fn debts_of(tx: &mut TenantTx, students: &[Uuid], order: Allocation) -> Result<HashMap<Uuid, Vec<Settled>>, DomainError> {
+    let rows = sqlx::query(
+        "SELECT i.student_id, ii.invoice_id, ii.seq, ii.due_on, ii.amount_minor AS amount,
+                t.is_current
+           FROM invoices i
+           JOIN invoice_instalments ii ON ii.tenant_id = i.tenant_id AND ii.invoice_id = i.id
+           JOIN terms t ON t.tenant_id = i.tenant_id AND t.id = i.term_id
+          WHERE i.student_id = ANY($1) AND NOT i.cancelled
+         UNION ALL
+         SELECT f.student_id, f.invoice_id, 0, f.applied_on, f.amount_minor, true
+           FROM late_fines f WHERE f.student_id = ANY($1) AND f.waived_at IS NULL",
+    )
+    .bind(students)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut charged: HashMap<Uuid, Vec<Debt>> = HashMap::new();
+    for r in rows {
+        charged.entry(r.try_get("student_id")?).or_default().push(Debt {
+            invoice: r.try_get("invoice_id")?,
+            seq: u32::try_from(r.try_get::<i32, _>("seq")?).unwrap_or(0),
+            due_on: r.try_get("due_on")?,
+            amount: r.try_get::<i64, _>("amount")?,
+            current_term: r.try_get("is_current")?,
+        });
+    }
+    let positions = ledger::positions(tx, students).await?;
+    let mut out = HashMap::with_capacity(students.len());
+    for s in students {
+        let debts = charged.remove(s).unwrap_or_default();
+        let total: i64 = debts.iter().map(|d| d.amount).sum();
+        let owed = positions.get(s).map_or(0, |p| p.0);
+        out.insert(*s, allocate(debts, total - owed.max(0), order));
+    }
+    Ok(out)
+}
+
+/// A student's whole account: invoices with what is unpaid, payments, fines, the statement.
+pub async fn student_account(tx: &mut TenantTx, student: Uuid) -> Result<StudentAccount, DomainError> {
+    let head = sqlx::query(
+        "SELECT s.id, concat_ws(' ', s.first_name, s.middle_name, s.last_name) AS name, s.admission_no,
+                concat_ws(' ', l.name, st.name) AS class_name
+           FROM students s LEFT JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
+           LEFT JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id
+          WHERE s.id = $1",
+    )
+    .bind(student)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(DomainError::NotFound)?;
+    let settings = super::accounts::settings(tx).await?;
+    let control_number = super::accounts::control_number(tx, student).await?;
+    let settled = debts(tx, student, settings.allocation).await?;
+    let (owed, credit) = ledger::positions(tx, &[student]).await?.get(&student).copied().unwrap_or_default();
+
+    let invoice_rows = sqlx::query(
+        "SELECT i.id, i.number, y.year, t.number AS term_no, i.issued_on, i.gross_minor, i.discount_minor, i.net_minor, i.cancelled
+           FROM invoices i JOIN terms t ON t.tenant_id = i.tenant_id AND t.id = i.term_id
+           JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
+          WHERE i.student_id = $1 ORDER BY i.issued_on DESC, i.number DESC",
+    )
+    .bind(student)
+    .fetch_all(&mut **tx)
+    .await?;
+    let ids: Vec<Uuid> = invoice_rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+    let lines: Vec<(Uuid, String, i64, i64)> =
+        sqlx::query_as("SELECT invoice_id, description, gross_minor, discount_minor FROM invoice_lines WHERE invoice_id = ANY($1) ORDER BY line_no")
+            .bind(&ids)
+            .fetch_all(&mut **tx)
+            .await?;
+    let instalments: Vec<(Uuid, i32, NaiveDate, i64)> =
+        sqlx::query_as("SELECT invoice_id, seq, due_on, amount_minor FROM invoice_instalments WHERE invoice_id = ANY($1) ORDER BY seq")
+            .bind(&ids)
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut invoices = Vec::with_capacity(invoice_rows.len());
+    for r in &invoice_rows {
+        let id: Uuid = r.try_get("id")?;
+        invoices.push(InvoiceView {
+            id,
+            number: r.try_get("number")?,
+            term_label: term_label(r.try_get("year")?, r.try_get("term_no")?),
+            issued_on: r.try_get("issued_on")?,
+            gross_minor: r.try_get("gross_minor")?,
+            discount_minor: r.try_get("discount_minor")?,
+            net_minor: r.try_get("net_minor")?,
+            cancelled: r.try_get("cancelled")?,
+            lines: lines
+                .iter()
+                .filter(|l| l.0 == id)
+                .map(|l| InvoiceLineView { description: l.1.clone(), gross_minor: l.2, discount_minor: l.3 })
+                .collect(),
+            instalments: instalments
+                .iter()
+                .filter(|i| i.0 == id)
+                .map(|i| {
+                    let seq = u32::try_from(i.1).unwrap_or(0);
+                    let unpaid = settled.iter().find(|s| s.debt.invoice == id && s.debt.seq == seq).map_or(0, |s| s.unpaid);
+                    InstalmentDue { seq, due_on: i.2, amount_minor: i.3, unpaid_minor: unpaid }
+                })
+                .collect(),
+        });
+    }
+    let payments = payments_of(tx, student).await?;
+    let fines: Vec<(Uuid, i64, i32, i64, NaiveDate, bool)> = sqlx::query_as(
+        "SELECT f.id, i.number, f.seq, f.amount_minor, f.applied_on, f.waived_at IS NOT NULL
+           FROM late_fines f JOIN invoices i ON i.tenant_id = f.tenant_id AND i.id = f.invoice_id
+          WHERE f.student_id = $1 ORDER BY f.applied_on",
+    )
+    .bind(student)
+    .fetch_all(&mut **tx)
+    .await?;
+    let statement = statement(tx, student, None).await?;
+    // The optional items of the structure the student would be billed with this term (their
+    // stream's, else their class's).
+    let optional = sqlx::query(
+        "SELECT fi.item_id, i.name, fi.amount_minor,
+                EXISTS (SELECT 1 FROM student_fee_options o WHERE o.tenant_id = f.tenant_id AND o.student_id = s.id AND o.term_id = f.term_id AND o.item_id = fi.item_id) AS taken
+           FROM students s
+           JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
+           JOIN terms t ON t.tenant_id = s.tenant_id AND t.is_current
+           JOIN LATERAL (SELECT * FROM fee_structures f WHERE f.tenant_id = s.tenant_id AND f.term_id = t.id AND f.level_id = st.level_id
+                           AND (f.stream_id = st.id OR f.stream_id IS NULL) ORDER BY f.stream_id NULLS LAST LIMIT 1) f ON true
+           JOIN fee_structure_items fi ON fi.tenant_id = f.tenant_id AND fi.structure_id = f.id AND NOT fi.compulsory
+           JOIN fee_items i ON i.tenant_id = fi.tenant_id AND i.id = fi.item_id
+          WHERE s.id = $1 ORDER BY fi.position",
+    )
+    .bind(student)
+    .fetch_all(&mut **tx)
+    .await?;
+    let optional_items = optional
+        .into_iter()
+        .map(|r| {
+            Ok(crate::finance::views::OptionalItem {
+                item: r.try_get("item_id")?,
+                name: r.try_get("name")?,
+                amount_minor: r.try_get("amount_minor")?,
+                taken: r.try_get("taken")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let next_due = settled.iter().filter(|s| s.unpaid > 0).map(|s| (s.debt.due_on, s.unpaid)).min_by_key(|s| s.0);
+    Ok(StudentAccount {
+        student_id: head.try_get("id")?,
+        name: head.try_get("name")?,
+        admission_no: head.try_get("admission_no")?,
+        class_name: head.try_get("class_name")?,
+        control_number,
+        balance_minor: owed - credit,
+        credit_minor: credit,
+        invoices,
+        payments,
+        fines: fines
+            .into_iter()
+            .map(|f| FineView { id: f.0, invoice_number: f.1, seq: u32::try_from(f.2).unwrap_or(0), amount_minor: f.3, applied_on: f.4, waived: f.5 })
+            .collect(),
+        statement,
+        next_due,
+        optional_items,
+    })
+}
+
+pub async fn payments_of(tx: &mut TenantTx, student: Uuid) -> Result<Vec<PaymentView>, DomainError> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.receipt_no, p.amount_minor, p.channel, p.reference, p.paid_on, p.recorded_at, coalesce(u.display_name, '') AS recorded_by, p.verify_code
+           FROM payments p LEFT JOIN users u ON u.tenant_id = p.tenant_id AND u.id = p.recorded_by
+          WHERE p.student_id = $1 ORDER BY p.paid_on DESC, p.receipt_no DESC",
+    )
+    .bind(student)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(PaymentView {
+                id: r.try_get("id")?,
+                receipt_no: r.try_get("receipt_no")?,
+                amount_minor: r.try_get("amount_minor")?,
+                channel: Channel::parse(r.try_get("channel")?).unwrap_or(Channel::Cash),
+                reference: r.try_get("reference")?,
+                paid_on: r.try_get("paid_on")?,
+                recorded_at: r.try_get("recorded_at")?,
+                recorded_by: r.try_get("recorded_by")?,
+                verify_code: r.try_get("verify_code")?,
+            })
+        })
+        .collect()
+}
+
+/// The statement: every entry that moved what the student owes, oldest first, with the
+/// running balance; `from` limits it to a period (the balance before it is the first row's
+/// starting point, returned as an opening row).
+pub async fn statement(tx: &mut TenantTx, student: Uuid, period: Option<(NaiveDate, NaiveDate)>) -> Result<Vec<StatementRow>, DomainError> {
+    let rows: Vec<(NaiveDate, String, String, i64)> = sqlx::query_as(
+        "SELECT e.posted_on, e.kind, e.memo, sum(l.amount_minor)::bigint
+           FROM journal_entries e
+           JOIN journal_lines l ON l.tenant_id = e.tenant_id AND l.entry_id = e.id
+           JOIN ledger_accounts a ON a.tenant_id = l.tenant_id AND a.id = l.account_id AND a.kind IN ('receivable', 'credit')
+          WHERE e.student_id = $1 AND a.student_id = $1
+          GROUP BY e.id, e.seq, e.posted_on, e.kind, e.memo
+         HAVING sum(l.amount_minor) <> 0
+          ORDER BY e.posted_on, e.seq",
+    )
+    .bind(student)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut balance = 0;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut opening: Option<i64> = None;
+    for (on, kind, memo, amount) in rows {
+        if let Some((from, to)) = period {
+            if on < from {
+                balance += amount;
+                continue;
+            }
+            if on > to {
+                break;
+            }
+            if opening.is_none() {
+                opening = Some(balance);
+            }
+        }
+        balance += amount;
+        out.push(StatementRow { on, kind: EntryKind::parse(&kind).unwrap_or(EntryKind::Invoice), memo, amount_minor: amount, balance_minor: balance });
+    }
+    Ok(out)
+}
+
+/// The balance owed before `from` (a statement's opening balance).
+pub async fn balance_before(tx: &mut TenantTx, student: Uuid, from: NaiveDate) -> Result<i64, DomainError> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(sum(l.amount_minor), 0)::bigint FROM journal_entries e
+           JOIN journal_lines l ON l.tenant_id = e.tenant_id AND l.entry_id = e.id
+           JOIN ledger_accounts a ON a.tenant_id = l.tenant_id AND a.id = l.account_id AND a.kind IN ('receivable', 'credit') AND a.student_id = $1
+          WHERE e.student_id = $1 AND e.posted_on < $2",
+    )
+    .bind(student)
+    .bind(from)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Money in per channel since `from` (inclusive).
+async fn collected_since(tx: &mut TenantTx, from: NaiveDate) -> Result<Vec<ChannelTotal>, DomainError> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT channel, sum(amount_minor)::bigint, count(*) FROM payments WHERE paid_on >= $1 GROUP BY channel ORDER BY 2 DESC",
+    )
+    .bind(from)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(c, a, n)| Some(ChannelTotal { channel: Channel::parse(&c)?, amount_minor: a, count: u32::try_from(n).unwrap_or(0) }))
+        .collect())
+}
+
+/// The accountant's dashboard for the current term, as of `today`.
+pub async fn dashboard(tx: &mut TenantTx, today: NaiveDate) -> Result<Dashboard, DomainError> {
+    let settings = super::accounts::settings(tx).await?;
+    let term: Option<(Uuid, i32, i32)> = sqlx::query_as(
+        "SELECT t.id, y.year, t.number FROM terms t JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id WHERE t.is_current",
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let active: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE status = 'active'").fetch_one(&mut **tx).await?;
+    let week_start = today - chrono::Duration::days(i64::from(chrono::Datelike::weekday(&today).num_days_from_monday()));
+    let today_totals = collected_since(tx, today).await?;
+    let week = collected_since(tx, week_start).await?;
+    let Some((term, year, number)) = term else {
+        return Ok(Dashboard {
+            term_label: String::new(),
+            billed_minor: 0,
+            collected_minor: 0,
+            today: today_totals,
+            week,
+            classes: Vec::new(),
+            ageing: Ageing::default(),
+            invoiced_students: 0,
+            active_students: u32::try_from(active).unwrap_or(0),
+        });
+    };
+    // Per class: billed this term (net of credit notes) and what of it is paid, by the
+    // school's allocation; arrears ageing over every student with debts.
+    let per_student: Vec<(Uuid, String, i64)> = sqlx::query_as(
+        "SELECT i.student_id, concat_ws(' ', l.name, st.name), sum(i.net_minor
+                - coalesce((SELECT sum(c.amount_minor) FROM credit_notes c WHERE c.tenant_id = i.tenant_id AND c.invoice_id = i.id AND NOT c.cancels), 0))::bigint
+           FROM invoices i
+           JOIN students s ON s.tenant_id = i.tenant_id AND s.id = i.student_id
+           LEFT JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
+           LEFT JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id
+          WHERE i.term_id = $1 AND NOT i.cancelled
+          GROUP BY 1, 2",
+    )
+    .bind(term)
+    .fetch_all(&mut **tx)
+    .await?;
+    let with_debts: Vec<Uuid> = sqlx::query_scalar("SELECT DISTINCT student_id FROM invoices WHERE NOT cancelled").fetch_all(&mut **tx).await?;
+    let debts = debts_of(tx, &with_debts, settings.allocation).await?;
+    let mut ageing = Ageing::default();
+    for settled in debts.values() {
+        for s in settled {
+            ageing.add(s.unpaid, s.debt.due_on, today);
+        }
+    }
+    let mut classes: Vec<ClassCollection> = Vec::new();
+    let mut billed = 0;
+    let mut collected = 0;
+    for (student, class_name, net) in &per_student {
+        let unpaid: i64 = debts.get(student).map_or(0, |d| d.iter().filter(|s| s.debt.current_term && s.debt.seq > 0).map(|s| s.unpaid).sum());
+        let paid = (net - unpaid).max(0);
+        billed += net;
+        collected += paid;
+        match classes.iter_mut().find(|c| &c.class_name == class_name) {
+            Some(c) => {
+                c.billed_minor += net;
+                c.collected_minor += paid;
+            }
+            None => classes.push(ClassCollection { class_name: class_name.clone(), billed_minor: *net, collected_minor: paid }),
+        }
+    }
+    classes.sort_by(|a, b| a.class_name.cmp(&b.class_name));
+    Ok(Dashboard {
+        term_label: term_label(year, number),
+        billed_minor: billed,
+        collected_minor: collected,
+        today: today_totals,
+        week,
+        classes,
+        ageing,
+        invoiced_students: u32::try_from(per_student.len()).unwrap_or(0),
+        active_students: u32::try_from(active).unwrap_or(0),
+    })
+}
+
+/// Students with overdue instalments or fines, most overdue first. The guardian's phone is
+/// decrypted only when `pii` is given (the caller holds the personal-data permission).
+pub async fn defaulters(
+    tx: &mut TenantTx,
+    today: NaiveDate,
+    pii: Option<&crate::audit::pii::KeyRing>,
+) -> Result<Vec<Defaulter>, DomainError> {
+    let settings = super::accounts::settings(tx).await?;
+    let candidates: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT DISTINCT i.student_id FROM invoices i JOIN invoice_instalments ii ON ii.tenant_id = i.tenant_id AND ii.invoice_id = i.id
+          WHERE NOT i.cancelled AND ii.due_on < $1",
+    )
+    .bind(today)
+    .fetch_all(&mut **tx)
+    .await?;
+    let debts = debts_of(tx, &candidates, settings.allocation).await?;
+    let positions = ledger::positions(tx, &candidates).await?;
+    let mut overdue: Vec<(Uuid, i64, Option<NaiveDate>)> = debts
+        .iter()
+        .map(|(s, d)| {
+            let late: Vec<&Settled> = d.iter().filter(|x| x.unpaid > 0 && x.debt.due_on < today).collect();
+            (*s, late.iter().map(|x| x.unpaid).sum(), late.iter().map(|x| x.debt.due_on).min())
+        })
+        .filter(|x| x.1 > 0)
+        .collect();
+    overdue.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+    let ids: Vec<Uuid> = overdue.iter().map(|o| o.0).collect();
+    let rows = sqlx::query(
+        "SELECT s.id, concat_ws(' ', s.first_name, s.middle_name, s.last_name) AS name, s.admission_no, concat_ws(' ', l.name, st.name) AS class_name,
+                a.control_number, g.full_name, g.phone_enc
+           FROM students s
+           LEFT JOIN student_accounts a ON a.tenant_id = s.tenant_id AND a.student_id = s.id
+           LEFT JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
+           LEFT JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id
+           LEFT JOIN LATERAL (SELECT gg.full_name, gg.phone_enc FROM student_guardians sg
+                                JOIN guardians gg ON gg.tenant_id = sg.tenant_id AND gg.id = sg.guardian_id
+                               WHERE sg.tenant_id = s.tenant_id AND sg.student_id = s.id
+                               ORDER BY sg.receives_sms DESC, gg.full_name LIMIT 1) g ON true
+          WHERE s.id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let tenant = tx.tenant();
+    let mut out = Vec::with_capacity(overdue.len());
+    for (student, late, oldest) in overdue {
+        let Some(r) = rows.iter().find(|r| r.try_get::<Uuid, _>("id").ok() == Some(student)) else { continue };
+        let phone = match (pii, r.try_get::<Option<Vec<u8>>, _>("phone_enc")?) {
+            (Some(keys), Some(enc)) => Some(crate::academic::store::reveal_phone(keys, tenant, &enc)?.as_str().to_owned()),
+            _ => None,
+        };
+        let (owed, credit) = positions.get(&student).copied().unwrap_or_default();
+        out.push(Defaulter {
+            student_id: student,
+            name: r.try_get("name")?,
+            admission_no: r.try_get("admission_no")?,
+            class_name: r.try_get("class_name")?,
+            control_number: r.try_get::<Option<String>, _>("control_number")?.unwrap_or_default(),
+            overdue_minor: late,
+            balance_minor: owed - credit,
+            oldest_due: oldest,
+            guardian: r.try_get::<Option<String>, _>("full_name")?.unwrap_or_default(),
+            guardian_phone: phone,
+        });
+    }
+    Ok(out)
+}
+
+/// The bursar's search: by name, admission number or control number (up to 50).
+pub async fn search(tx: &mut TenantTx, query: &str) -> Result<Vec<AccountListItem>, DomainError> {
+    let q = query.trim();
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let rows = sqlx::query(
+        "SELECT s.id, concat_ws(' ', s.first_name, s.middle_name, s.last_name) AS name, s.admission_no, concat_ws(' ', l.name, st.name) AS class_name
+           FROM students s
+           LEFT JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
+           LEFT JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id
+          WHERE $1 = '' OR s.admission_no ILIKE '%' || $1 || '%'
+             OR concat_ws(' ', s.first_name, s.middle_name, s.last_name) ILIKE '%' || $1 || '%'
+             OR (length($2) = 12 AND EXISTS (SELECT 1 FROM student_accounts a WHERE a.tenant_id = s.tenant_id AND a.student_id = s.id AND a.control_number = $2))
+          ORDER BY s.last_name, s.first_name LIMIT 50",
+    )
+    .bind(q.replace(['%', '_', '\\'], ""))
+    .bind(&digits)
+    .fetch_all(&mut **tx)
+    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+    let positions = ledger::positions(tx, &ids).await?;
+    rows.into_iter()
+        .map(|r| {
+            let id: Uuid = r.try_get("id")?;
+            let (owed, credit) = positions.get(&id).copied().unwrap_or_default();
+            Ok(AccountListItem {
+                student_id: id,
+                name: r.try_get("name")?,
+                admission_no: r.try_get("admission_no")?,
+                class_name: r.try_get("class_name")?,
+                balance_minor: owed - credit,
+            })
+        })
+        .collect()
+}
+
+/// What a receipt prints, read for the bursar (`reader` `None`) or for a family (their own
+/// child's payments only: another child's receipt is not found).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptData {
+    pub payment: PaymentView,
+    pub student: String,
+    pub admission_no: String,
+    pub class_name: String,
+    pub control_number: String,
+    /// What the payment settled of fees owed, and what became credit.
+    pub to_fees: i64,
+    pub to_credit: i64,
+    /// What the student owed right after this payment (negative: in credit).
+    pub balance_after: i64,
+    /// The stored PDF, once made.
+    pub receipt_key: Option<String>,
+}
+
+pub async fn receipt(
+    tx: &mut TenantTx,
+    payment: Uuid,
+    reader: Option<crate::results::db::PortalReader>,
+) -> Result<ReceiptData, DomainError> {
+    let student: Option<Uuid> = sqlx::query_scalar("SELECT student_id FROM payments WHERE id = $1").bind(payment).fetch_optional(&mut **tx).await?;
+    let student = student.ok_or(DomainError::NotFound)?;
+    if let Some(reader) = reader {
+        if !crate::results::db::may_read(tx, reader, student).await? {
+            return Err(DomainError::NotFound);
+        }
+    }
+    let view = payments_of(tx, student).await?.into_iter().find(|p| p.id == payment).ok_or(DomainError::NotFound)?;
+    let r = sqlx::query(
+        "SELECT concat_ws(' ', s.first_name, s.middle_name, s.last_name) AS name, s.admission_no, concat_ws(' ', l.name, st.name) AS class_name,
+                coalesce(a.control_number, '') AS control_number, p.receipt_key,
+                coalesce((SELECT -sum(jl.amount_minor) FROM journal_entries e JOIN journal_lines jl ON jl.tenant_id = e.tenant_id AND jl.entry_id = e.id
+                           JOIN ledger_accounts la ON la.tenant_id = jl.tenant_id AND la.id = jl.account_id AND la.kind = 'receivable'
+                          WHERE e.kind = 'payment' AND e.source_id = p.id), 0)::bigint AS to_fees,
+                coalesce((SELECT -sum(jl.amount_minor) FROM journal_entries e JOIN journal_lines jl ON jl.tenant_id = e.tenant_id AND jl.entry_id = e.id
+                           JOIN ledger_accounts la ON la.tenant_id = jl.tenant_id AND la.id = jl.account_id AND la.kind = 'credit'
+                          WHERE e.kind = 'payment' AND e.source_id = p.id), 0)::bigint AS to_credit,
+                coalesce((SELECT sum(jl.amount_minor) FROM journal_entries e JOIN journal_lines jl ON jl.tenant_id = e.tenant_id AND jl.entry_id = e.id
+                           JOIN ledger_accounts la ON la.tenant_id = jl.tenant_id AND la.id = jl.account_id AND la.kind IN ('receivable', 'credit') AND la.student_id = p.student_id
+                          WHERE e.student_id = p.student_id
+                            AND e.seq <= (SELECT x.seq FROM journal_entries x WHERE x.tenant_id = p.tenant_id AND x.kind = 'payment' AND x.source_id = p.id)), 0)::bigint AS balance_after
+           FROM payments p
+           JOIN students s ON s.tenant_id = p.tenant_id AND s.id = p.student_id
+           LEFT JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
+           LEFT JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id
+           LEFT JOIN student_accounts a ON a.tenant_id = s.tenant_id AND a.student_id = s.id
+          WHERE p.id = $1",
+    )
+    .bind(payment)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(ReceiptData {
+        payment: view,
+        student: r.try_get("name")?,
+        admission_no: r.try_get("admission_no")?,
+        class_name: r.try_get("class_name")?,
+        control_number: r.try_get("control_number")?,
+        to_fees: r.try_get("to_fees")?,
+        to_credit: r.try_get("to_credit")?,
+        balance_after: r.try_get("balance_after")?,
+        receipt_key: r.try_get("receipt_key")?,
+    })
+}
+
+/// Records where a receipt's PDF is kept (the first download made it).
+pub async fn set_receipt_key(tx: &mut TenantTx, payment: Uuid, key: &str) -> Result<(), DomainError> {
+    sqlx::query("UPDATE payments SET receipt_key = $2 WHERE id = $1 AND receipt_key IS NULL").bind(payment).bind(key).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// What a printed receipt's code says: the school's id and what the receipt prints.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VerifiedReceipt {
+    pub school: String,
+    pub student: String,
+    pub receipt_no: i64,
+    pub amount_minor: i64,
+    pub paid_on: NaiveDate,
+    pub channel: Channel,
+}
+
+/// `/verify/<code>` for receipts (any school's; the caller limits a school's own address).
+pub async fn verify_receipt(
+    pool: &sqlx::PgPool,
+    code: &crate::reporting::VerifyCode,
+) -> Result<Option<(crate::tenancy::TenantId, VerifiedReceipt)>, sqlx::Error> {
+    let row = sqlx::query("SELECT * FROM verify_receipt($1)").bind(code.as_str()).fetch_optional(pool).await?;
+    row.map(|r| {
+        Ok((
+            crate::tenancy::TenantId(r.try_get("school_id")?),
+            VerifiedReceipt {
+                school: r.try_get("school")?,
+                student: r.try_get("student")?,
+                receipt_no: r.try_get("receipt_no")?,
+                amount_minor: r.try_get("amount_minor")?,
+                paid_on: r.try_get("paid_on")?,
+                channel: Channel::parse(r.try_get("channel")?).unwrap_or(Channel::Cash),
+            },
+        ))
+    })
+    .transpose()
+}
+
+/// A statement for a period: the account's head, the balance before it, its rows.
+pub async fn statement_for(
+    tx: &mut TenantTx,
+    student: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+    reader: Option<crate::results::db::PortalReader>,
+) -> Result<(StudentAccount, i64, Vec<StatementRow>), DomainError> {
+    if let Some(reader) = reader {
+        if !crate::results::db::may_read(tx, reader, student).await? {
+            return Err(DomainError::NotFound);
+        }
+    }
+    let account = student_account(tx, student).await?;
+    let opening = balance_before(tx, student, from).await?;
+    let rows = statement(tx, student, Some((from, to))).await?;
+    Ok((account, opening, rows))
+}
+
+/// The top of a receipt or statement: the school's name, motto, address and logo's key.
+pub async fn school_heading(tx: &mut TenantTx) -> Result<(String, String, String, Option<String>), DomainError> {
+    let row: (String, Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT t.name, ss.motto, ss.postal_address, ss.logo_key FROM tenants t LEFT JOIN school_settings ss ON ss.tenant_id = t.id WHERE t.id = $1",
+    )
+    .bind(tx.tenant().0)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.0, row.1.unwrap_or_default(), row.2.unwrap_or_default(), row.3))
+}
