@@ -44,6 +44,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The fees ledger's invariants.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Term results from a marks file: no database, configuration or keys needed.
     Results {
         #[command(subcommand)]
@@ -167,6 +172,18 @@ pub enum SchoolCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum LedgerCommand {
+    /// Check one school's ledger: every entry balances, every entry has its source document
+    /// and every document its entry, each student's balance equals their invoices, fines,
+    /// payments and corrections. Exits 1 if any invariant fails.
+    Check {
+        /// The school code.
+        #[arg(long)]
+        school: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Check every school's hash chain; exits 1 if any entry was modified or deleted.
     Verify,
@@ -186,7 +203,7 @@ pub async fn main() -> ExitCode {
         Command::Bench { command: BenchCommand::Results { students, subjects, runs } } => {
             return crate::results::bench(*students, *subjects, *runs);
         }
-        Command::Seed { .. } | Command::School { .. } | Command::Audit { .. } | Command::Bench { .. } => Purpose::Operate,
+        Command::Seed { .. } | Command::School { .. } | Command::Audit { .. } | Command::Ledger { .. } | Command::Bench { .. } => Purpose::Operate,
     };
     let config = match Config::from_env(purpose) {
         Ok(c) => c,
@@ -368,6 +385,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
             return Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS });
         }
+        Command::Ledger { command: LedgerCommand::Check { school } } => {
+            let pool = app_pool(&config).await?;
+            let mut out = std::io::stdout();
+            let sound = ledger_check(&pool, &school, &mut out).await?;
+            return Ok(if sound { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
         // Run before the configuration is loaded (see `main`); here for completeness.
         Command::Results { command } => return Ok(offline_results(&command)),
         Command::Bench { command: BenchCommand::Results { students, subjects, runs } } => {
@@ -411,4 +434,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `kilele ledger check --school <code>`: prints what it checked and every breach; `true`
+/// when the ledger is sound.
+pub async fn ledger_check(pool: &sqlx::PgPool, school: &str, out: &mut impl std::io::Write) -> anyhow::Result<bool> {
+    let slug = kilele::tenancy::TenantSlug::parse(school).map_err(|_| anyhow::anyhow!("{school} is not a school code"))?;
+    let tenant = kilele::tenancy::store::find_by_slug(pool, &slug).await?.ok_or_else(|| anyhow::anyhow!("no school {school}"))?;
+    let mut tx = kilele::db::tenant_tx(pool, tenant.id).await?;
+    let breaches = kilele::finance::db::ledger::check(&mut tx).await?;
+    let (entries, lines): (i64, i64) = kilele::finance::db::ledger::size(&mut tx).await?;
+    tx.rollback().await?;
+    writeln!(out, "{school}: {entries} journal entries, {lines} lines")?;
+    if breaches.is_empty() {
+        writeln!(out, "{school}: ledger sound (every entry balances and has its document; every balance matches the documents)")?;
+        return Ok(true);
+    }
+    writeln!(out, "{school}: {} BREACHES:", breaches.len())?;
+    for b in &breaches {
+        writeln!(out, "  [{}] {}", b.rule, b.detail)?;
+    }
+    Ok(false)
 }
