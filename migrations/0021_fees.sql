@@ -206,6 +206,8 @@ CREATE TABLE invoices (
 -- invoice frees the term for a corrected one.
 CREATE UNIQUE INDEX invoices_once_per_term ON invoices (tenant_id, student_id, term_id) WHERE NOT cancelled;
 CREATE INDEX invoices_term ON invoices (tenant_id, term_id);
+CREATE INDEX invoices_student ON invoices (tenant_id, student_id);
+CREATE INDEX invoices_structure ON invoices (tenant_id, structure_id);
 SELECT kilele_enable_tenant_rls('invoices');
 
 CREATE TABLE invoice_lines (
@@ -307,6 +309,7 @@ CREATE TABLE late_fines (
     FOREIGN KEY (tenant_id, student_id) REFERENCES students (tenant_id, id),
     FOREIGN KEY (tenant_id, waived_by) REFERENCES users (tenant_id, id)
 );
+CREATE INDEX late_fines_student ON late_fines (tenant_id, student_id);
 SELECT kilele_enable_tenant_rls('late_fines');
 
 -- Money paid back (from the student's credit first) and debts written off.
@@ -324,6 +327,7 @@ CREATE TABLE refunds (
     FOREIGN KEY (tenant_id, student_id) REFERENCES students (tenant_id, id),
     FOREIGN KEY (tenant_id, approved_by) REFERENCES users (tenant_id, id)
 );
+CREATE INDEX refunds_student ON refunds (tenant_id, student_id);
 SELECT kilele_enable_tenant_rls('refunds');
 
 CREATE TABLE write_offs (
@@ -357,6 +361,8 @@ CREATE TABLE ledger_accounts (
     FOREIGN KEY (tenant_id, student_id) REFERENCES students (tenant_id, id),
     FOREIGN KEY (tenant_id, item_id) REFERENCES fee_items (tenant_id, id)
 );
+-- A student's receivable and credit (the pages read balances by student).
+CREATE INDEX ledger_accounts_student ON ledger_accounts (tenant_id, student_id);
 SELECT kilele_enable_tenant_rls('ledger_accounts');
 
 CREATE TABLE journal_entries (

@@ -242,7 +242,11 @@ impl Posting {
             refund,
             Some(student),
             memo,
-            vec![(Account::Credit(student), from_credit), (Account::Receivable(student), amount - from_credit), (Account::Clearing(channel), -amount)],
+            vec![
+                (Account::Credit(student), from_credit),
+                (Account::Receivable(student), amount - from_credit),
+                (Account::Clearing(channel), -amount),
+            ],
         )
     }
 
@@ -313,7 +317,7 @@ pub fn allocate(mut debts: Vec<Debt>, settled: i64, order: Allocation) -> Vec<Se
             Settled { debt, unpaid }
         })
         .collect();
-    out.sort_by(|a, b| (a.debt.due_on, a.debt.invoice, a.debt.seq).cmp(&(b.debt.due_on, b.debt.invoice, b.debt.seq)));
+    out.sort_by_key(|s| (s.debt.due_on, s.debt.invoice, s.debt.seq));
     out
 }
 
@@ -412,7 +416,9 @@ mod tests {
             let mut postings: Vec<Posting> = Vec::new();
             let mut charged = 0i64;
             let mut settled = 0i64;
-            let mut invoices: Vec<(Vec<(Uuid, i64)>, i64, bool)> = Vec::new();
+            // (lines, discount, cancelled)
+            type Billed = (Vec<(Uuid, i64)>, i64, bool);
+            let mut invoices: Vec<Billed> = Vec::new();
             let mut fines: Vec<(i64, bool)> = Vec::new();
             let mut paid = 0i64;
             for (n, op) in ops.into_iter().enumerate() {

@@ -94,13 +94,8 @@ pub async fn save_settings(tx: &mut TenantTx, form: &SettingsForm, by: ChangedBy
     .execute(&mut **tx)
     .await?;
     let after = settings(tx).await?;
-    by.audit(
-        tx,
-        crate::audit::actions::FINANCE_SETTINGS_CHANGED,
-        "finance",
-        serde_json::json!({ "before": before, "after": after }),
-    )
-    .await?;
+    by.audit(tx, crate::audit::actions::FINANCE_SETTINGS_CHANGED, "finance", serde_json::json!({ "before": before, "after": after }))
+        .await?;
     Ok(after)
 }
 
@@ -128,7 +123,8 @@ pub async fn ensure(tx: &mut TenantTx, students: &[Uuid]) -> Result<usize, Domai
     let mut numbers = Vec::with_capacity(missing.len());
     for n in 0..count {
         let serial = u32::try_from(first + n).unwrap_or(0);
-        let number = ControlNumber::issue(&prefix, serial).ok_or_else(|| DomainError::conflict("students", "finance-error-serials-exhausted"))?;
+        let number =
+            ControlNumber::issue(&prefix, serial).ok_or_else(|| DomainError::conflict("students", "finance-error-serials-exhausted"))?;
         numbers.push(number.as_str().to_owned());
     }
     sqlx::query(

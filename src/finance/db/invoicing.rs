@@ -41,9 +41,8 @@ pub async fn request(
     // One run at a time per school: serialised on the settings row.
     super::accounts::settings(tx).await?;
     sqlx::query("SELECT 1 FROM finance_settings FOR UPDATE").execute(&mut **tx).await?;
-    let busy: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM invoice_runs WHERE status IN ('queued', 'running'))")
-        .fetch_one(&mut **tx)
-        .await?;
+    let busy: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM invoice_runs WHERE status IN ('queued', 'running'))").fetch_one(&mut **tx).await?;
     if busy {
         return Err(DomainError::conflict("level", "finance-error-run-busy"));
     }
@@ -65,11 +64,16 @@ pub async fn request(
 /// Cancels a run still working: what was billed stays billed (cancel those invoices with
 /// credit notes if needed).
 pub async fn cancel(tx: &mut TenantTx, run: Uuid, at: DateTime<Utc>) -> Result<(), DomainError> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM invoice_runs WHERE id = $1 FOR UPDATE").bind(run).fetch_optional(&mut **tx).await?;
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM invoice_runs WHERE id = $1 FOR UPDATE").bind(run).fetch_optional(&mut **tx).await?;
     match status.as_deref() {
         None => Err(DomainError::NotFound),
         Some("queued" | "running") => {
-            sqlx::query("UPDATE invoice_runs SET status = 'cancelled', finished_at = $2 WHERE id = $1").bind(run).bind(at).execute(&mut **tx).await?;
+            sqlx::query("UPDATE invoice_runs SET status = 'cancelled', finished_at = $2 WHERE id = $1")
+                .bind(run)
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
             Ok(())
         }
         Some(_) => Err(DomainError::conflict("run", "finance-error-run-finished")),
@@ -186,13 +190,18 @@ pub async fn run(pool: &PgPool, tenant: TenantId, run: Uuid, now: impl Fn() -> D
     };
     loop {
         let mut tx = crate::db::tenant_tx(pool, tenant).await?;
-        let status: String = sqlx::query_scalar("SELECT status FROM invoice_runs WHERE id = $1 FOR UPDATE").bind(run).fetch_one(&mut *tx).await?;
+        let status: String =
+            sqlx::query_scalar("SELECT status FROM invoice_runs WHERE id = $1 FOR UPDATE").bind(run).fetch_one(&mut *tx).await?;
         if status != "running" {
             return Ok(());
         }
         let billed = bill_chunk(&mut tx, run, &scope, now()).await?;
         if billed == 0 {
-            sqlx::query("UPDATE invoice_runs SET status = 'done', finished_at = $2 WHERE id = $1").bind(run).bind(now()).execute(&mut *tx).await?;
+            sqlx::query("UPDATE invoice_runs SET status = 'done', finished_at = $2 WHERE id = $1")
+                .bind(run)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             return Ok(());
         }
@@ -228,7 +237,10 @@ async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTim
 
     // The term's structures: per stream, else per level.
     let structure_rows: Vec<(Uuid, Uuid, Option<Uuid>)> =
-        sqlx::query_as("SELECT id, level_id, stream_id FROM fee_structures WHERE term_id = $1").bind(scope.term).fetch_all(&mut **tx).await?;
+        sqlx::query_as("SELECT id, level_id, stream_id FROM fee_structures WHERE term_id = $1")
+            .bind(scope.term)
+            .fetch_all(&mut **tx)
+            .await?;
     let structure_ids: Vec<Uuid> = structure_rows.iter().map(|s| s.0).collect();
     let items = sqlx::query(
         "SELECT fi.structure_id, fi.item_id, i.name, fi.amount_minor, fi.compulsory
@@ -256,12 +268,15 @@ async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTim
     for (s, share, due) in plan_rows {
         plan_of.entry(s).or_default().push(Instalment { share_bp: u32::try_from(share).unwrap_or(0), due_on: due });
     }
-    let options: Vec<(Uuid, Uuid)> = sqlx::query_as("SELECT student_id, item_id FROM student_fee_options WHERE term_id = $1 AND student_id = ANY($2)")
-        .bind(scope.term)
-        .bind(&ids)
-        .fetch_all(&mut **tx)
-        .await?;
-    let discount_rows: Vec<(Uuid, Option<Uuid>, Option<i32>, Option<i64>)> =
+    let options: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT student_id, item_id FROM student_fee_options WHERE term_id = $1 AND student_id = ANY($2)")
+            .bind(scope.term)
+            .bind(&ids)
+            .fetch_all(&mut **tx)
+            .await?;
+    // (student, item, percent, amount)
+    type DiscountRow = (Uuid, Option<Uuid>, Option<i32>, Option<i64>);
+    let discount_rows: Vec<DiscountRow> =
         sqlx::query_as("SELECT student_id, item_id, percent_bp, amount_minor FROM fee_discounts WHERE term_id = $1 AND student_id = ANY($2) ORDER BY created_at")
             .bind(scope.term)
             .bind(&ids)
@@ -332,10 +347,11 @@ async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTim
     }
 
     let count = i64::try_from(bills.len()).map_err(internal)?;
-    let first_no: i64 = sqlx::query_scalar("UPDATE finance_settings SET next_invoice_no = next_invoice_no + $1 RETURNING next_invoice_no - $1")
-        .bind(count)
-        .fetch_one(&mut **tx)
-        .await?;
+    let first_no: i64 =
+        sqlx::query_scalar("UPDATE finance_settings SET next_invoice_no = next_invoice_no + $1 RETURNING next_invoice_no - $1")
+            .bind(count)
+            .fetch_one(&mut **tx)
+            .await?;
     let today = crate::clock::school_date(now);
     let invoice_ids: Vec<Uuid> = bills.iter().map(|_| Uuid::new_v4()).collect();
     let numbers: Vec<i64> = (0..count).map(|n| first_no + n).collect();
@@ -415,14 +431,12 @@ async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTim
     .execute(&mut **tx)
     .await?;
     super::ledger::post(tx, &postings, today, now, None).await?;
-    sqlx::query(
-        "UPDATE invoice_runs SET done = done + $2, failed = failed + $3, problems = problems || $4::jsonb WHERE id = $1",
-    )
-    .bind(run)
-    .bind(i32::try_from(bills.len()).unwrap_or(i32::MAX))
-    .bind(i32::try_from(problems.len()).unwrap_or(i32::MAX))
-    .bind(serde_json::Value::Array(problems))
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("UPDATE invoice_runs SET done = done + $2, failed = failed + $3, problems = problems || $4::jsonb WHERE id = $1")
+        .bind(run)
+        .bind(i32::try_from(bills.len()).unwrap_or(i32::MAX))
+        .bind(i32::try_from(problems.len()).unwrap_or(i32::MAX))
+        .bind(serde_json::Value::Array(problems))
+        .execute(&mut **tx)
+        .await?;
     Ok(students.len())
 }

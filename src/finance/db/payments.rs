@@ -54,7 +54,11 @@ fn amount_checked(input: &str) -> Result<i64, ValidationError> {
 fn reference_checked(channel: Option<Channel>, input: &str) -> Result<Option<String>, ValidationError> {
     let r = input.trim();
     if r.is_empty() {
-        return if channel.is_some_and(Channel::needs_reference) { Err(ValidationError::new("reference", "finance-error-reference")) } else { Ok(None) };
+        return if channel.is_some_and(Channel::needs_reference) {
+            Err(ValidationError::new("reference", "finance-error-reference"))
+        } else {
+            Ok(None)
+        };
     }
     let ok = r.len() <= 60 && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '.' | ' '));
     if ok {
@@ -118,9 +122,10 @@ pub async fn post_payment(
 ) -> Result<Recorded, DomainError> {
     student_exists(tx, student).await?;
     let (owed, _) = ledger::position_locked(tx, student).await?;
-    let receipt_no: i64 = sqlx::query_scalar("UPDATE finance_settings SET next_receipt_no = next_receipt_no + 1 RETURNING next_receipt_no - 1")
-        .fetch_one(&mut **tx)
-        .await?;
+    let receipt_no: i64 =
+        sqlx::query_scalar("UPDATE finance_settings SET next_receipt_no = next_receipt_no + 1 RETURNING next_receipt_no - 1")
+            .fetch_one(&mut **tx)
+            .await?;
     let verify_code = VerifyCode::from_random(*Uuid::new_v4().as_bytes().first_chunk::<7>().ok_or_else(|| internal("uuid"))?);
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO payments (tenant_id, receipt_no, student_id, amount_minor, channel, reference, paid_on, source, recorded_by, recorded_at, verify_code)
@@ -199,9 +204,10 @@ pub async fn credit_note(tx: &mut TenantTx, student: Uuid, form: &CreditNoteForm
     if cancelled {
         return Err(DomainError::conflict("invoice", "finance-error-invoice-cancelled"));
     }
-    let number: i64 = sqlx::query_scalar("UPDATE finance_settings SET next_credit_note_no = next_credit_note_no + 1 RETURNING next_credit_note_no - 1")
-        .fetch_one(&mut **tx)
-        .await?;
+    let number: i64 =
+        sqlx::query_scalar("UPDATE finance_settings SET next_credit_note_no = next_credit_note_no + 1 RETURNING next_credit_note_no - 1")
+            .fetch_one(&mut **tx)
+            .await?;
     let note = Uuid::new_v4();
     let memo = format!("CN {number}");
     let (amount, posting) = match partial {
@@ -217,7 +223,10 @@ pub async fn credit_note(tx: &mut TenantTx, student: Uuid, form: &CreditNoteForm
                 return Err(DomainError::conflict("invoice", "finance-error-invoice-partly-credited"));
             }
             let lines: Vec<(Uuid, i64)> =
-                sqlx::query_as("SELECT item_id, gross_minor FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no").bind(invoice).fetch_all(&mut **tx).await?;
+                sqlx::query_as("SELECT item_id, gross_minor FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
+                    .bind(invoice)
+                    .fetch_all(&mut **tx)
+                    .await?;
             sqlx::query("UPDATE invoices SET cancelled = true WHERE id = $1").bind(invoice).execute(&mut **tx).await?;
             (net, Posting::cancellation(note, student, memo, &lines, discount, owed))
         }
@@ -302,7 +311,14 @@ pub async fn refund(tx: &mut TenantTx, student: Uuid, form: &AdjustmentForm, by:
     .bind(by.at)
     .fetch_one(&mut **tx)
     .await?;
-    ledger::post(tx, &[Posting::refund(id, student, reason.clone(), channel, amount, credit)], crate::clock::school_date(by.at), by.at, by.actor.id).await?;
+    ledger::post(
+        tx,
+        &[Posting::refund(id, student, reason.clone(), channel, amount, credit)],
+        crate::clock::school_date(by.at),
+        by.at,
+        by.actor.id,
+    )
+    .await?;
     by.audit(
         tx,
         crate::audit::actions::REFUND_MADE,
@@ -337,9 +353,15 @@ pub async fn write_off(tx: &mut TenantTx, student: Uuid, form: &AdjustmentForm, 
     .bind(by.at)
     .fetch_one(&mut **tx)
     .await?;
-    ledger::post(tx, &[Posting::write_off(id, student, reason.clone(), amount)], crate::clock::school_date(by.at), by.at, by.actor.id).await?;
-    by.audit(tx, crate::audit::actions::WRITE_OFF_MADE, &student.to_string(), serde_json::json!({ "write_off": id, "amount_minor": amount, "reason": reason }))
+    ledger::post(tx, &[Posting::write_off(id, student, reason.clone(), amount)], crate::clock::school_date(by.at), by.at, by.actor.id)
         .await?;
+    by.audit(
+        tx,
+        crate::audit::actions::WRITE_OFF_MADE,
+        &student.to_string(),
+        serde_json::json!({ "write_off": id, "amount_minor": amount, "reason": reason }),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -347,11 +369,15 @@ pub async fn write_off(tx: &mut TenantTx, student: Uuid, form: &AdjustmentForm, 
 pub async fn waive_fine(tx: &mut TenantTx, fine: Uuid, reason: &str, by: ChangedBy<'_>) -> Result<(), DomainError> {
     let reason = reason_checked(reason)?;
     let row: Option<(Uuid, i64, bool)> =
-        sqlx::query_as("SELECT student_id, amount_minor, waived_at IS NOT NULL FROM late_fines WHERE id = $1").bind(fine).fetch_optional(&mut **tx).await?;
+        sqlx::query_as("SELECT student_id, amount_minor, waived_at IS NOT NULL FROM late_fines WHERE id = $1")
+            .bind(fine)
+            .fetch_optional(&mut **tx)
+            .await?;
     let (student, amount, waived) = row.ok_or(DomainError::NotFound)?;
     let (owed, _) = ledger::position_locked(tx, student).await?;
     // Re-read under the student's lock: a second waiver racing this one sees it waived.
-    let waived_now: bool = sqlx::query_scalar("SELECT waived_at IS NOT NULL FROM late_fines WHERE id = $1").bind(fine).fetch_one(&mut **tx).await?;
+    let waived_now: bool =
+        sqlx::query_scalar("SELECT waived_at IS NOT NULL FROM late_fines WHERE id = $1").bind(fine).fetch_one(&mut **tx).await?;
     if waived || waived_now {
         return Err(DomainError::conflict("fine", "finance-error-fine-waived"));
     }
@@ -362,9 +388,21 @@ pub async fn waive_fine(tx: &mut TenantTx, fine: Uuid, reason: &str, by: Changed
         .bind(by.at)
         .execute(&mut **tx)
         .await?;
-    ledger::post(tx, &[Posting::fine_waiver(fine, student, reason.clone(), amount, owed)], crate::clock::school_date(by.at), by.at, by.actor.id).await?;
-    by.audit(tx, crate::audit::actions::FINE_WAIVED, &student.to_string(), serde_json::json!({ "fine": fine, "amount_minor": amount, "reason": reason }))
-        .await?;
+    ledger::post(
+        tx,
+        &[Posting::fine_waiver(fine, student, reason.clone(), amount, owed)],
+        crate::clock::school_date(by.at),
+        by.at,
+        by.actor.id,
+    )
+    .await?;
+    by.audit(
+        tx,
+        crate::audit::actions::FINE_WAIVED,
+        &student.to_string(),
+        serde_json::json!({ "fine": fine, "amount_minor": amount, "reason": reason }),
+    )
+    .await?;
     Ok(())
 }
 
@@ -386,12 +424,13 @@ pub async fn apply_late_fines(tx: &mut TenantTx, today: NaiveDate, at: DateTime<
     .bind(cutoff)
     .fetch_all(&mut **tx)
     .await?;
+    let debts = super::reads::debts_of(tx, &candidates, settings.allocation).await?;
+    let positions = ledger::positions(tx, &candidates).await?;
     let mut applied = 0;
     for student in candidates {
-        let dues = super::reads::debts(tx, student, settings.allocation).await?;
-        let (owed, credit) = ledger::positions(tx, &[student]).await?.get(&student).copied().unwrap_or_default();
-        let mut owed = owed;
-        let mut credit = credit;
+        let dues = debts.get(&student).cloned().unwrap_or_default();
+        let (mut owed, mut credit) = positions.get(&student).copied().unwrap_or_default();
+        let mut postings = Vec::new();
         for d in dues.iter().filter(|d| d.debt.seq > 0 && d.unpaid > 0 && d.debt.due_on < cutoff) {
             let id = Uuid::new_v4();
             let inserted = sqlx::query(
@@ -412,7 +451,7 @@ pub async fn apply_late_fines(tx: &mut TenantTx, today: NaiveDate, at: DateTime<
                 continue;
             }
             let memo = format!("{}", d.debt.due_on);
-            let mut postings = vec![Posting::fine(id, student, memo.clone(), settings.late_fine_minor)];
+            postings.push(Posting::fine(id, student, memo.clone(), settings.late_fine_minor));
             owed += settings.late_fine_minor;
             if let Some(p) = Posting::credit_applied(id, student, memo, credit, owed) {
                 let used = credit.min(owed);
@@ -420,9 +459,9 @@ pub async fn apply_late_fines(tx: &mut TenantTx, today: NaiveDate, at: DateTime<
                 owed -= used;
                 postings.push(p);
             }
-            ledger::post(tx, &postings, today, at, None).await?;
             applied += 1;
         }
+        ledger::post(tx, &postings, today, at, None).await?;
     }
     Ok(applied)
 }

@@ -6,8 +6,8 @@ use super::{ledger, term_label};
 use crate::db::TenantTx;
 use crate::finance::ledger::{allocate, Ageing, Allocation, Channel, Debt, EntryKind, Settled};
 use crate::finance::views::{
-    AccountListItem, ChannelTotal, ClassCollection, Dashboard, Defaulter, FineView, InstalmentDue, InvoiceLineView, InvoiceView, PaymentView,
-    StatementRow, StudentAccount,
+    AccountListItem, ChannelTotal, ClassCollection, Dashboard, Defaulter, FineView, InstalmentDue, InvoiceLineView, InvoiceView,
+    PaymentView, StatementRow, StudentAccount,
 };
 use crate::DomainError;
 use chrono::NaiveDate;
@@ -22,31 +22,35 @@ pub async fn debts(tx: &mut TenantTx, student: Uuid, order: Allocation) -> Resul
     Ok(map.get(&student).cloned().unwrap_or_default())
 }
 
-/// [`debts`] for many students at once (the dashboard, the defaulters, the fines job).
+/// [`debts`] for many students at once (the dashboard, the defaulters, the fines job). One
+/// query per table, joined here (see [`ledger::positions`] for why).
 pub async fn debts_of(tx: &mut TenantTx, students: &[Uuid], order: Allocation) -> Result<HashMap<Uuid, Vec<Settled>>, DomainError> {
-    let rows = sqlx::query(
-        "SELECT i.student_id, ii.invoice_id, ii.seq, ii.due_on, ii.amount_minor AS amount,
-                t.is_current
-           FROM invoices i
-           JOIN invoice_instalments ii ON ii.tenant_id = i.tenant_id AND ii.invoice_id = i.id
-           JOIN terms t ON t.tenant_id = i.tenant_id AND t.id = i.term_id
-          WHERE i.student_id = ANY($1) AND NOT i.cancelled
-         UNION ALL
-         SELECT f.student_id, f.invoice_id, 0, f.applied_on, f.amount_minor, true
-           FROM late_fines f WHERE f.student_id = ANY($1) AND f.waived_at IS NULL",
+    let current: Option<Uuid> = sqlx::query_scalar("SELECT id FROM terms WHERE is_current").fetch_optional(&mut **tx).await?;
+    let invoices: Vec<(Uuid, Uuid, Uuid)> =
+        sqlx::query_as("SELECT id, student_id, term_id FROM invoices WHERE student_id = ANY($1) AND NOT cancelled")
+            .bind(students)
+            .fetch_all(&mut **tx)
+            .await?;
+    let invoice_ids: Vec<Uuid> = invoices.iter().map(|i| i.0).collect();
+    let instalments: Vec<(Uuid, i32, NaiveDate, i64)> =
+        sqlx::query_as("SELECT invoice_id, seq, due_on, amount_minor FROM invoice_instalments WHERE invoice_id = ANY($1)")
+            .bind(&invoice_ids)
+            .fetch_all(&mut **tx)
+            .await?;
+    let fines: Vec<(Uuid, Uuid, NaiveDate, i64)> = sqlx::query_as(
+        "SELECT student_id, invoice_id, applied_on, amount_minor FROM late_fines WHERE student_id = ANY($1) AND waived_at IS NULL",
     )
     .bind(students)
     .fetch_all(&mut **tx)
     .await?;
+    let of_invoice: HashMap<Uuid, (Uuid, bool)> = invoices.iter().map(|(id, s, t)| (*id, (*s, Some(*t) == current))).collect();
     let mut charged: HashMap<Uuid, Vec<Debt>> = HashMap::new();
-    for r in rows {
-        charged.entry(r.try_get("student_id")?).or_default().push(Debt {
-            invoice: r.try_get("invoice_id")?,
-            seq: u32::try_from(r.try_get::<i32, _>("seq")?).unwrap_or(0),
-            due_on: r.try_get("due_on")?,
-            amount: r.try_get::<i64, _>("amount")?,
-            current_term: r.try_get("is_current")?,
-        });
+    for (invoice, seq, due_on, amount) in instalments {
+        let Some((student, current_term)) = of_invoice.get(&invoice).copied() else { continue };
+        charged.entry(student).or_default().push(Debt { invoice, seq: u32::try_from(seq).unwrap_or(0), due_on, amount, current_term });
+    }
+    for (student, invoice, due_on, amount) in fines {
+        charged.entry(student).or_default().push(Debt { invoice, seq: 0, due_on, amount, current_term: true });
     }
     let positions = ledger::positions(tx, students).await?;
     let mut out = HashMap::with_capacity(students.len());
@@ -57,6 +61,19 @@ pub async fn debts_of(tx: &mut TenantTx, students: &[Uuid], order: Allocation) -
         out.insert(*s, allocate(debts, total - owed.max(0), order));
     }
     Ok(out)
+}
+
+/// Each student's class name ("Form 2 A"), from two small reads.
+async fn class_names(tx: &mut TenantTx, students: &[Uuid]) -> Result<HashMap<Uuid, String>, DomainError> {
+    let streams: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT st.id, concat_ws(' ', l.name, st.name) FROM streams st JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let streams: HashMap<Uuid, String> = streams.into_iter().collect();
+    let of: Vec<(Uuid, Option<Uuid>)> =
+        sqlx::query_as("SELECT id, stream_id FROM students WHERE id = ANY($1)").bind(students).fetch_all(&mut **tx).await?;
+    Ok(of.into_iter().map(|(s, stream)| (s, stream.and_then(|x| streams.get(&x).cloned()).unwrap_or_default())).collect())
 }
 
 /// A student's whole account: invoices with what is unpaid, payments, fines, the statement.
@@ -87,11 +104,12 @@ pub async fn student_account(tx: &mut TenantTx, student: Uuid) -> Result<Student
     .fetch_all(&mut **tx)
     .await?;
     let ids: Vec<Uuid> = invoice_rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
-    let lines: Vec<(Uuid, String, i64, i64)> =
-        sqlx::query_as("SELECT invoice_id, description, gross_minor, discount_minor FROM invoice_lines WHERE invoice_id = ANY($1) ORDER BY line_no")
-            .bind(&ids)
-            .fetch_all(&mut **tx)
-            .await?;
+    let lines: Vec<(Uuid, String, i64, i64)> = sqlx::query_as(
+        "SELECT invoice_id, description, gross_minor, discount_minor FROM invoice_lines WHERE invoice_id = ANY($1) ORDER BY line_no",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
     let instalments: Vec<(Uuid, i32, NaiveDate, i64)> =
         sqlx::query_as("SELECT invoice_id, seq, due_on, amount_minor FROM invoice_instalments WHERE invoice_id = ANY($1) ORDER BY seq")
             .bind(&ids)
@@ -176,7 +194,14 @@ pub async fn student_account(tx: &mut TenantTx, student: Uuid) -> Result<Student
         payments,
         fines: fines
             .into_iter()
-            .map(|f| FineView { id: f.0, invoice_number: f.1, seq: u32::try_from(f.2).unwrap_or(0), amount_minor: f.3, applied_on: f.4, waived: f.5 })
+            .map(|f| FineView {
+                id: f.0,
+                invoice_number: f.1,
+                seq: u32::try_from(f.2).unwrap_or(0),
+                amount_minor: f.3,
+                applied_on: f.4,
+                waived: f.5,
+            })
             .collect(),
         statement,
         next_due,
@@ -244,7 +269,13 @@ pub async fn statement(tx: &mut TenantTx, student: Uuid, period: Option<(NaiveDa
             }
         }
         balance += amount;
-        out.push(StatementRow { on, kind: EntryKind::parse(&kind).unwrap_or(EntryKind::Invoice), memo, amount_minor: amount, balance_minor: balance });
+        out.push(StatementRow {
+            on,
+            kind: EntryKind::parse(&kind).unwrap_or(EntryKind::Invoice),
+            memo,
+            amount_minor: amount,
+            balance_minor: balance,
+        });
     }
     Ok(out)
 }
@@ -302,23 +333,29 @@ pub async fn dashboard(tx: &mut TenantTx, today: NaiveDate) -> Result<Dashboard,
             active_students: u32::try_from(active).unwrap_or(0),
         });
     };
-    // Per class: billed this term (net of credit notes) and what of it is paid, by the
-    // school's allocation; arrears ageing over every student with debts.
-    let per_student: Vec<(Uuid, String, i64)> = sqlx::query_as(
-        "SELECT i.student_id, concat_ws(' ', l.name, st.name), sum(i.net_minor
-                - coalesce((SELECT sum(c.amount_minor) FROM credit_notes c WHERE c.tenant_id = i.tenant_id AND c.invoice_id = i.id AND NOT c.cancels), 0))::bigint
-           FROM invoices i
-           JOIN students s ON s.tenant_id = i.tenant_id AND s.id = i.student_id
-           LEFT JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
-           LEFT JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id
-          WHERE i.term_id = $1 AND NOT i.cancelled
-          GROUP BY 1, 2",
-    )
-    .bind(term)
-    .fetch_all(&mut **tx)
-    .await?;
-    let with_debts: Vec<Uuid> = sqlx::query_scalar("SELECT DISTINCT student_id FROM invoices WHERE NOT cancelled").fetch_all(&mut **tx).await?;
+    // Per class: billed this term (net of partial credit notes) and what of it is paid, by
+    // the school's allocation; arrears ageing over every student with debts.
+    let invoices: Vec<(Uuid, Uuid, i64)> =
+        sqlx::query_as("SELECT id, student_id, net_minor FROM invoices WHERE term_id = $1 AND NOT cancelled")
+            .bind(term)
+            .fetch_all(&mut **tx)
+            .await?;
+    let allowances: Vec<(Uuid, i64)> =
+        sqlx::query_as("SELECT invoice_id, sum(amount_minor)::bigint FROM credit_notes WHERE NOT cancels GROUP BY invoice_id")
+            .fetch_all(&mut **tx)
+            .await?;
+    let allowances: HashMap<Uuid, i64> = allowances.into_iter().collect();
+    let mut billed_of: HashMap<Uuid, i64> = HashMap::new();
+    for (invoice, student, net) in &invoices {
+        *billed_of.entry(*student).or_default() += net - allowances.get(invoice).copied().unwrap_or(0);
+    }
+    let with_debts: Vec<Uuid> =
+        sqlx::query_scalar("SELECT DISTINCT student_id FROM invoices WHERE NOT cancelled").fetch_all(&mut **tx).await?;
     let debts = debts_of(tx, &with_debts, settings.allocation).await?;
+    let billed_students: Vec<Uuid> = billed_of.keys().copied().collect();
+    let classes_of = class_names(tx, &billed_students).await?;
+    let per_student: Vec<(Uuid, String, i64)> =
+        billed_of.iter().map(|(s, net)| (*s, classes_of.get(s).cloned().unwrap_or_default(), *net)).collect();
     let mut ageing = Ageing::default();
     for settled in debts.values() {
         for s in settled {
@@ -329,7 +366,8 @@ pub async fn dashboard(tx: &mut TenantTx, today: NaiveDate) -> Result<Dashboard,
     let mut billed = 0;
     let mut collected = 0;
     for (student, class_name, net) in &per_student {
-        let unpaid: i64 = debts.get(student).map_or(0, |d| d.iter().filter(|s| s.debt.current_term && s.debt.seq > 0).map(|s| s.unpaid).sum());
+        let unpaid: i64 =
+            debts.get(student).map_or(0, |d| d.iter().filter(|s| s.debt.current_term && s.debt.seq > 0).map(|s| s.unpaid).sum());
         let paid = (net - unpaid).max(0);
         billed += net;
         collected += paid;
@@ -355,21 +393,18 @@ pub async fn dashboard(tx: &mut TenantTx, today: NaiveDate) -> Result<Dashboard,
     })
 }
 
-/// Students with overdue instalments or fines, most overdue first. The guardian's phone is
-/// decrypted only when `pii` is given (the caller holds the personal-data permission).
+/// Students with overdue instalments or fines, most overdue first (the first `limit` of
+/// them: a page shows the worst, the export all). The guardian's phone is decrypted only when
+/// `pii` is given (the caller holds the personal-data permission).
 pub async fn defaulters(
     tx: &mut TenantTx,
     today: NaiveDate,
     pii: Option<&crate::audit::pii::KeyRing>,
+    limit: Option<usize>,
 ) -> Result<Vec<Defaulter>, DomainError> {
     let settings = super::accounts::settings(tx).await?;
-    let candidates: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT DISTINCT i.student_id FROM invoices i JOIN invoice_instalments ii ON ii.tenant_id = i.tenant_id AND ii.invoice_id = i.id
-          WHERE NOT i.cancelled AND ii.due_on < $1",
-    )
-    .bind(today)
-    .fetch_all(&mut **tx)
-    .await?;
+    let candidates: Vec<Uuid> =
+        sqlx::query_scalar("SELECT DISTINCT student_id FROM invoices WHERE NOT cancelled").fetch_all(&mut **tx).await?;
     let debts = debts_of(tx, &candidates, settings.allocation).await?;
     let positions = ledger::positions(tx, &candidates).await?;
     let mut overdue: Vec<(Uuid, i64, Option<NaiveDate>)> = debts
@@ -380,38 +415,52 @@ pub async fn defaulters(
         })
         .filter(|x| x.1 > 0)
         .collect();
-    overdue.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+    overdue.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
+    if let Some(limit) = limit {
+        overdue.truncate(limit);
+    }
     let ids: Vec<Uuid> = overdue.iter().map(|o| o.0).collect();
+    // Who they are, their control number, the guardian to call (the one who gets the
+    // school's SMS first): probed student by student through the primary keys (the OFFSET 0
+    // fences keep the planner from hashing whole tables: a page lists at most a hundred).
     let rows = sqlx::query(
-        "SELECT s.id, concat_ws(' ', s.first_name, s.middle_name, s.last_name) AS name, s.admission_no, concat_ws(' ', l.name, st.name) AS class_name,
-                a.control_number, g.full_name, g.phone_enc
-           FROM students s
-           LEFT JOIN student_accounts a ON a.tenant_id = s.tenant_id AND a.student_id = s.id
-           LEFT JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
-           LEFT JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id
+        "SELECT s.id, p.name, p.admission_no, p.stream_id, a.control_number, g.full_name, g.phone_enc
+           FROM unnest($1::uuid[]) AS s (id)
+          CROSS JOIN LATERAL (SELECT concat_ws(' ', first_name, middle_name, last_name) AS name, admission_no, stream_id
+                                FROM students WHERE id = s.id OFFSET 0) p
+           LEFT JOIN LATERAL (SELECT control_number FROM student_accounts WHERE student_id = s.id OFFSET 0) a ON true
            LEFT JOIN LATERAL (SELECT gg.full_name, gg.phone_enc FROM student_guardians sg
                                 JOIN guardians gg ON gg.tenant_id = sg.tenant_id AND gg.id = sg.guardian_id
-                               WHERE sg.tenant_id = s.tenant_id AND sg.student_id = s.id
-                               ORDER BY sg.receives_sms DESC, gg.full_name LIMIT 1) g ON true
-          WHERE s.id = ANY($1)",
+                               WHERE sg.student_id = s.id ORDER BY sg.receives_sms DESC, gg.full_name LIMIT 1) g ON true",
     )
     .bind(&ids)
     .fetch_all(&mut **tx)
     .await?;
+    let streams: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT st.id, concat_ws(' ', l.name, st.name) FROM streams st JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let streams: HashMap<Uuid, String> = streams.into_iter().collect();
+    let mut found: HashMap<Uuid, sqlx::postgres::PgRow> = HashMap::with_capacity(rows.len());
+    for r in rows {
+        found.insert(r.try_get("id")?, r);
+    }
     let tenant = tx.tenant();
     let mut out = Vec::with_capacity(overdue.len());
     for (student, late, oldest) in overdue {
-        let Some(r) = rows.iter().find(|r| r.try_get::<Uuid, _>("id").ok() == Some(student)) else { continue };
+        let Some(r) = found.get(&student) else { continue };
         let phone = match (pii, r.try_get::<Option<Vec<u8>>, _>("phone_enc")?) {
             (Some(keys), Some(enc)) => Some(crate::academic::store::reveal_phone(keys, tenant, &enc)?.as_str().to_owned()),
             _ => None,
         };
+        let stream: Option<Uuid> = r.try_get("stream_id")?;
         let (owed, credit) = positions.get(&student).copied().unwrap_or_default();
         out.push(Defaulter {
             student_id: student,
             name: r.try_get("name")?,
             admission_no: r.try_get("admission_no")?,
-            class_name: r.try_get("class_name")?,
+            class_name: stream.and_then(|x| streams.get(&x).cloned()).unwrap_or_default(),
             control_number: r.try_get::<Option<String>, _>("control_number")?.unwrap_or_default(),
             overdue_minor: late,
             balance_minor: owed - credit,
@@ -423,39 +472,41 @@ pub async fn defaulters(
     Ok(out)
 }
 
-/// The bursar's search: by name, admission number or control number (up to 50).
-pub async fn search(tx: &mut TenantTx, query: &str) -> Result<Vec<AccountListItem>, DomainError> {
-    let q = query.trim();
-    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-    let rows = sqlx::query(
-        "SELECT s.id, concat_ws(' ', s.first_name, s.middle_name, s.last_name) AS name, s.admission_no, concat_ws(' ', l.name, st.name) AS class_name
-           FROM students s
-           LEFT JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
-           LEFT JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id
-          WHERE $1 = '' OR s.admission_no ILIKE '%' || $1 || '%'
-             OR concat_ws(' ', s.first_name, s.middle_name, s.last_name) ILIKE '%' || $1 || '%'
-             OR (length($2) = 12 AND EXISTS (SELECT 1 FROM student_accounts a WHERE a.tenant_id = s.tenant_id AND a.student_id = s.id AND a.control_number = $2))
-          ORDER BY s.last_name, s.first_name LIMIT 50",
-    )
-    .bind(q.replace(['%', '_', '\\'], ""))
-    .bind(&digits)
-    .fetch_all(&mut **tx)
-    .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+/// The bursar's search: a control number finds its student; anything else searches like the
+/// admin's student list (name, admission number, guardian's phone), first page.
+pub async fn search(tx: &mut TenantTx, pii: &crate::audit::pii::KeyRing, query: &str) -> Result<Vec<AccountListItem>, DomainError> {
+    let items: Vec<(Uuid, String, String, String)> = match crate::finance::control::ControlNumber::parse(query) {
+        Ok(number) => {
+            let found: Option<Uuid> = sqlx::query_scalar("SELECT student_id FROM student_accounts WHERE control_number = $1")
+                .bind(number.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+            let ids: Vec<Uuid> = found.into_iter().collect();
+            let people: Vec<(Uuid, String, String)> = sqlx::query_as(
+                "SELECT id, concat_ws(' ', first_name, middle_name, last_name), admission_no FROM students WHERE id = ANY($1)",
+            )
+            .bind(&ids)
+            .fetch_all(&mut **tx)
+            .await?;
+            let classes = class_names(tx, &ids).await?;
+            people.into_iter().map(|(id, n, a)| (id, n, a, classes.get(&id).cloned().unwrap_or_default())).collect()
+        }
+        Err(_) => crate::academic::students::db::search(tx, pii, query, 1)
+            .await?
+            .items
+            .into_iter()
+            .map(|i| (i.id, i.full_name, i.admission_no, i.class_name.unwrap_or_default()))
+            .collect(),
+    };
+    let ids: Vec<Uuid> = items.iter().map(|i| i.0).collect();
     let positions = ledger::positions(tx, &ids).await?;
-    rows.into_iter()
-        .map(|r| {
-            let id: Uuid = r.try_get("id")?;
+    Ok(items
+        .into_iter()
+        .map(|(id, name, admission_no, class_name)| {
             let (owed, credit) = positions.get(&id).copied().unwrap_or_default();
-            Ok(AccountListItem {
-                student_id: id,
-                name: r.try_get("name")?,
-                admission_no: r.try_get("admission_no")?,
-                class_name: r.try_get("class_name")?,
-                balance_minor: owed - credit,
-            })
+            AccountListItem { student_id: id, name, admission_no, class_name, balance_minor: owed - credit }
         })
-        .collect()
+        .collect())
 }
 
 /// What a receipt prints, read for the bursar (`reader` `None`) or for a family (their own
@@ -481,7 +532,8 @@ pub async fn receipt(
     payment: Uuid,
     reader: Option<crate::results::db::PortalReader>,
 ) -> Result<ReceiptData, DomainError> {
-    let student: Option<Uuid> = sqlx::query_scalar("SELECT student_id FROM payments WHERE id = $1").bind(payment).fetch_optional(&mut **tx).await?;
+    let student: Option<Uuid> =
+        sqlx::query_scalar("SELECT student_id FROM payments WHERE id = $1").bind(payment).fetch_optional(&mut **tx).await?;
     let student = student.ok_or(DomainError::NotFound)?;
     if let Some(reader) = reader {
         if !crate::results::db::may_read(tx, reader, student).await? {
@@ -527,7 +579,11 @@ pub async fn receipt(
 
 /// Records where a receipt's PDF is kept (the first download made it).
 pub async fn set_receipt_key(tx: &mut TenantTx, payment: Uuid, key: &str) -> Result<(), DomainError> {
-    sqlx::query("UPDATE payments SET receipt_key = $2 WHERE id = $1 AND receipt_key IS NULL").bind(payment).bind(key).execute(&mut **tx).await?;
+    sqlx::query("UPDATE payments SET receipt_key = $2 WHERE id = $1 AND receipt_key IS NULL")
+        .bind(payment)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

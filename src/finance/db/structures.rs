@@ -20,7 +20,14 @@ pub async fn overview(tx: &mut TenantTx) -> Result<FeesOverview, DomainError> {
     .fetch_optional(&mut **tx)
     .await?;
     let Some((term_id, year, number)) = term else {
-        return Ok(FeesOverview { term_id: None, term_label: String::new(), classes: Vec::new(), structures: Vec::new(), runs: Vec::new(), settings });
+        return Ok(FeesOverview {
+            term_id: None,
+            term_label: String::new(),
+            classes: Vec::new(),
+            structures: Vec::new(),
+            runs: Vec::new(),
+            settings,
+        });
     };
     let classes = classes(tx).await?;
     let structures = structures(tx, term_id).await?;
@@ -77,11 +84,12 @@ pub async fn structures(tx: &mut TenantTx, term: Uuid) -> Result<Vec<FeeStructur
     .bind(&ids)
     .fetch_all(&mut **tx)
     .await?;
-    let instalments: Vec<(Uuid, i32, i32, NaiveDate)> =
-        sqlx::query_as("SELECT structure_id, seq, share_bp, due_on FROM fee_instalments WHERE structure_id = ANY($1) ORDER BY structure_id, seq")
-            .bind(&ids)
-            .fetch_all(&mut **tx)
-            .await?;
+    let instalments: Vec<(Uuid, i32, i32, NaiveDate)> = sqlx::query_as(
+        "SELECT structure_id, seq, share_bp, due_on FROM fee_instalments WHERE structure_id = ANY($1) ORDER BY structure_id, seq",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let id: Uuid = r.try_get("id")?;
@@ -225,7 +233,13 @@ async fn item_ids(tx: &mut TenantTx, names: &[&str]) -> Result<Vec<Uuid>, Domain
             .await?;
     names
         .iter()
-        .map(|n| found.iter().find(|(l, _)| *l == n.to_lowercase()).map(|(_, id)| *id).ok_or_else(|| internal(format!("fee item {n} not stored"))))
+        .map(|n| {
+            found
+                .iter()
+                .find(|(l, _)| *l == n.to_lowercase())
+                .map(|(_, id)| *id)
+                .ok_or_else(|| internal(format!("fee item {n} not stored")))
+        })
         .collect()
 }
 
@@ -244,7 +258,13 @@ const DISCOUNT_KINDS: [&str; 4] = ["staff_child", "bursary", "scholarship", "oth
 
 /// Grants a student a discount for a term (applied when the term is invoiced), with a reason;
 /// the person granting it is its approver. Audited.
-pub async fn grant_discount(tx: &mut TenantTx, student: Uuid, term: Uuid, form: &DiscountForm, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
+pub async fn grant_discount(
+    tx: &mut TenantTx,
+    student: Uuid,
+    term: Uuid,
+    form: &DiscountForm,
+    by: ChangedBy<'_>,
+) -> Result<Uuid, DomainError> {
     let mut errors = Vec::new();
     if !DISCOUNT_KINDS.contains(&form.kind.as_str()) {
         errors.push(ValidationError::new("kind", "error-choose-one"));
@@ -324,7 +344,11 @@ pub async fn set_options(tx: &mut TenantTx, student: Uuid, term: Uuid, items: &[
     if !known {
         return Err(DomainError::NotFound);
     }
-    sqlx::query("DELETE FROM student_fee_options WHERE student_id = $1 AND term_id = $2").bind(student).bind(term).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM student_fee_options WHERE student_id = $1 AND term_id = $2")
+        .bind(student)
+        .bind(term)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "INSERT INTO student_fee_options (tenant_id, student_id, term_id, item_id) SELECT $1, $2, $3, i FROM unnest($4::uuid[]) AS i ON CONFLICT DO NOTHING",
     )
