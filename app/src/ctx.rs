@@ -107,6 +107,12 @@ impl RequestCtx {
         self.principal.as_ref().is_some_and(|p| p.can(permission))
     }
 
+    /// Whether this request's school's plan includes `feature` (what a page shows; the server
+    /// function checks again).
+    pub fn has_feature(&self, feature: kilele::tenancy::Feature) -> bool {
+        self.tenant.as_ref().is_some_and(|s| s.has_feature(feature))
+    }
+
     /// The messages of a failed form post, field by field.
     pub fn form_errors(&self) -> Vec<(String, String)> {
         use crate::errors::AppError;

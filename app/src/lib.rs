@@ -121,6 +121,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/grading/schemes/:id") view=pages::grading::SchemePage ssr=SsrMode::Async/>
                 <Route path=path!("/portal/results/:student") view=pages::results::ChildResultsPage ssr=SsrMode::Async/>
                 <Route path=path!("/accountant") view=pages::accountant::AccountantPage ssr=SsrMode::Async/>
+                <Route path=path!("/accountant/fees") view=pages::accountant::FeesPage ssr=SsrMode::Async/>
+                <Route path=path!("/accountant/accounts") view=pages::accountant::AccountsPage ssr=SsrMode::Async/>
+                <Route path=path!("/accountant/accounts/:id") view=pages::accountant::AccountPage ssr=SsrMode::Async/>
+                <Route path=path!("/accountant/defaulters") view=pages::accountant::DefaultersPage ssr=SsrMode::Async/>
+                <Route path=path!("/portal/fees/:student") view=pages::family::FamilyFeesPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::family::FamilyPage ssr=SsrMode::Async/>
                 <Route path=path!("/no-portal") view=pages::NoPortal ssr=SsrMode::Async/>
             </Routes>

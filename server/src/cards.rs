@@ -7,12 +7,10 @@ use crate::state::AppState;
 use app::ctx::RequestCtx;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use kilele::identity::Permission;
 use kilele::reporting::db::{self as cards, StoredFile};
 use kilele::DomainError;
-use std::time::Duration;
 
 fn parse_id(raw: &str) -> Option<uuid::Uuid> {
     raw.parse().ok()
@@ -194,9 +192,6 @@ pub async fn upload_logo(State(st): State<AppState>, req: Request) -> Response {
     }
 }
 
-/// How often the progress events read the batch.
-const PROGRESS_EVERY: Duration = Duration::from_millis(500);
-
 /// `GET /admin/cards/batches/{batch}/events`: the batch as JSON each time it changes, until
 /// it is finished (then the stream ends). Reads the database twice a second per open page;
 /// a page is one admin following one batch.
@@ -225,36 +220,7 @@ pub async fn batch_events(State(st): State<AppState>, Path(batch): Path<String>,
         Ok(v) => v,
         Err(e) => return refused(lang, e),
     };
-    // (last sent, finished): the stream ends after sending a finished batch.
-    let stream =
-        futures_util::stream::unfold((None::<kilele::reporting::BatchView>, false, Some(first)), move |(last, ended, mut next)| {
-            let read = read.clone();
-            async move {
-                if ended {
-                    return None;
-                }
-                loop {
-                    let view = match next.take() {
-                        Some(v) => v,
-                        None => {
-                            tokio::time::sleep(PROGRESS_EVERY).await;
-                            match read().await {
-                                Ok(v) => v,
-                                // Gone or failing: end the stream; the page keeps what it showed.
-                                Err(_) => return None,
-                            }
-                        }
-                    };
-                    if last.as_ref() == Some(&view) {
-                        continue;
-                    }
-                    let finished = !view.status.is_open();
-                    let event = Event::default().json_data(&view).unwrap_or_else(|_| Event::default().data("{}"));
-                    return Some((Ok::<_, std::convert::Infallible>(event), (Some(view), finished, None)));
-                }
-            }
-        });
-    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+    crate::progress::stream(first, read, |b: &kilele::reporting::BatchView| !b.status.is_open())
 }
 
 /// "3 / 41", or "" without a position.

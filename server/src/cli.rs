@@ -203,7 +203,9 @@ pub async fn main() -> ExitCode {
         Command::Bench { command: BenchCommand::Results { students, subjects, runs } } => {
             return crate::results::bench(*students, *subjects, *runs);
         }
-        Command::Seed { .. } | Command::School { .. } | Command::Audit { .. } | Command::Ledger { .. } | Command::Bench { .. } => Purpose::Operate,
+        Command::Seed { .. } | Command::School { .. } | Command::Audit { .. } | Command::Ledger { .. } | Command::Bench { .. } => {
+            Purpose::Operate
+        }
     };
     let config = match Config::from_env(purpose) {
         Ok(c) => c,

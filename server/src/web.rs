@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::{connect_redis, AppState};
-use crate::{auth, broadsheets, cards, csrf, imports, marks, ops, photos};
+use crate::{auth, broadsheets, cards, csrf, finance, imports, marks, ops, photos};
 use app::{shell, App};
 use axum::handler::Handler;
 use axum::http::{HeaderName, Method, Request};
@@ -65,6 +65,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     tokio::spawn(principals.clone().listen(pool.clone(), Duration::from_secs(1)));
     Ok(AppState::new(crate::state::State {
         card_lookups: crate::limits::CardLookups::new(config.sign_in.trust_proxy_headers),
+        documents: Arc::new(documents::Renderer::new()?),
         sign_in,
         storage,
         leptos,
@@ -134,6 +135,14 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         PlainRoute::get("/portal/cards/{card}/card.pdf", cards::portal_card),
         PlainRoute::get("/admin/cards/batches/{batch}/cards.zip", cards::batch_zip),
         PlainRoute::get("/admin/cards/batches/{batch}/events", cards::batch_events),
+        // Fees: receipts and statements for the bursar and the family, a run's progress, exports.
+        PlainRoute::get("/accountant/receipts/{payment}/receipt.pdf", finance::bursar_receipt),
+        PlainRoute::get("/portal/receipts/{payment}/receipt.pdf", finance::family_receipt),
+        PlainRoute::get("/accountant/accounts/{id}/statement.pdf", finance::bursar_statement),
+        PlainRoute::get("/portal/fees/{student}/statement.pdf", finance::family_statement),
+        PlainRoute::get("/accountant/invoices/runs/{run}/events", finance::run_events),
+        PlainRoute::get("/accountant/defaulters.csv", finance::defaulters_export),
+        PlainRoute::get("/accountant/defaulters.xlsx", finance::defaulters_export),
         PlainRoute::get("/healthz", ops::healthz),
         PlainRoute::get("/readyz", ops::readyz),
         PlainRoute::get("/metrics", ops::metrics),

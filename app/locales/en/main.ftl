@@ -60,9 +60,6 @@ teacher-title = My classes and subjects
 teacher-no-classes = No classes are allocated to you this year yet.
 
 accountant-title = Finance overview
-finance-empty-title = Fees and payments are coming
-finance-empty-body = Fee structures, invoices, bank and mobile-money payments will appear here once finance is set up for your school.
-finance-students-to-bill = Active students to bill: { $count }
 
 family-title = Family portal
 family-my-children = My children

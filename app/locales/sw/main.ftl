@@ -60,9 +60,6 @@ teacher-title = Madarasa na masomo yangu
 teacher-no-classes = Bado hujapangiwa darasa lolote mwaka huu.
 
 accountant-title = Muhtasari wa fedha
-finance-empty-title = Ada na malipo yanakuja
-finance-empty-body = Miundo ya ada, ankara, malipo ya benki na ya simu yataonekana hapa mara fedha zitakapowekwa kwa shule yako.
-finance-students-to-bill = Wanafunzi hai wa kutozwa ada: { $count }
 
 family-title = Mlango wa familia
 family-my-children = Watoto wangu

@@ -4,6 +4,7 @@
 
 pub mod cards;
 pub mod classes;
+pub mod finance;
 pub mod grading;
 pub mod import;
 pub mod jobs;
@@ -93,26 +94,6 @@ pub async fn family_view() -> Result<FamilyData, AppError> {
         view.me = kilele::academic::store::student_of_user(&mut s.tx, s.me.user_id).await?;
     }
     s.end_read(view)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FinanceSummary {
-    /// Students who will be billed once fees are set up.
-    pub active_students: i64,
-}
-
-/// Accountant workspace. Finance is not built yet: the page is an empty state, but it only
-/// opens for schools whose plan includes finance and users with the permission.
-#[server(endpoint = "accountant/overview")]
-pub async fn finance_overview() -> Result<FinanceSummary, AppError> {
-    use kilele::identity::Permission;
-    use kilele::tenancy::Feature;
-    let mut s = scope::Scope::school(Permission::FinanceOverviewRead).await?;
-    if !s.tenant.has_feature(Feature::Finance) {
-        return Err(AppError::Forbidden);
-    }
-    let overview = kilele::academic::store::school_overview(&mut s.tx).await?;
-    s.end_read(FinanceSummary { active_students: overview.students })
 }
 
 /// School admin: set the language the school's pages default to.

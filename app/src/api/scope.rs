@@ -72,6 +72,18 @@ impl Scope {
         Ok(Self { deps, me, tenant, tx, change })
     }
 
+    /// [`Scope::school_any`] for the finance pages: also needs the school's plan to include
+    /// finance (checked before a connection is taken, like the permission).
+    pub async fn finance(permissions: &[Permission]) -> Result<Self, AppError> {
+        let (deps, me, tenant) = school_principal(permissions)?;
+        if !tenant.has_feature(kilele::tenancy::Feature::Finance) {
+            return Err(AppError::Forbidden);
+        }
+        let tx = kilele::db::tenant_tx(&deps.pool, tenant.id).await?;
+        let change = Change { actor: Actor::user(me.user_id, &me.email), at: deps.clock.now() };
+        Ok(Self { deps, me, tenant, tx, change })
+    }
+
     /// Commits the unit of work and answers `value`.
     pub async fn commit<T>(self, value: T) -> Result<T, AppError> {
         self.tx.commit().await?;

@@ -4,13 +4,13 @@
 
 use super::{admin::AdminTabs, layout::Shell, ErrorBox, FormErrors};
 use crate::api::cards::{report_cards_overview, CancelCards, RequestCards, SetCardHeading};
-use crate::batch_progress::{BatchProgress, ProgressLabels};
+use crate::batch_progress::{BatchProgress, Progress, ProgressLabels};
 use crate::ctx::{request_ctx, RequestCtx};
 use kilele::reporting::{BatchStatus, BatchView, PrintableClass};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-fn progress_labels(t: &RequestCtx) -> ProgressLabels {
+pub(crate) fn progress_labels(t: &RequestCtx) -> ProgressLabels {
     ProgressLabels {
         counts: crate::i18n::t_args(
             t.lang,
@@ -63,7 +63,7 @@ fn batch_row(t: &RequestCtx, b: BatchView, labels: ProgressLabels) -> impl IntoV
         <tr data-batch=b.id.to_string()>
             <td>{b.class_name.clone()}</td>
             <td><small>{requested}</small></td>
-            <td><BatchProgress batch=b.clone() labels=labels/>{failures}</td>
+            <td><BatchProgress progress=Progress::from(&b) events=format!("/admin/cards/batches/{}/events", b.id) labels=labels/>{failures}</td>
             <td>{zip}{cancel}</td>
         </tr>
     }

@@ -12,6 +12,7 @@ mod calendar;
 mod cards;
 mod classes;
 mod conflicts;
+mod finance;
 mod grading;
 mod import;
 mod marks_upload;

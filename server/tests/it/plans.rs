@@ -45,7 +45,13 @@ const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/admin/promotion", Some("admin"), "/admin/promotion?level={level}", Some("enrolments")),
     ("/admin/staff", Some("admin"), "/admin/staff", Some("password_hash IS NULL")),
     ("/teacher", Some("teacher"), "/teacher", Some("teacher_allocations")),
-    ("/accountant", Some("bursar"), "/accountant", Some("students")),
+    ("/accountant", Some("bursar"), "/accountant", Some("journal_lines")),
+    ("/accountant/fees", Some("bursar"), "/accountant/fees", Some("fee_structure_items")),
+    ("/accountant/accounts", Some("bursar"), "/accountant/accounts", Some("ledger_accounts")),
+    ("/accountant/accounts", Some("bursar"), "/accountant/accounts?q=mushi", Some("search_first")),
+    ("/accountant/accounts/{id}", Some("bursar"), "/accountant/accounts/{child}", Some("invoice_instalments")),
+    ("/accountant/defaulters", Some("bursar"), "/accountant/defaulters", Some("invoice_instalments")),
+    ("/portal/fees/{student}", Some("parent"), "/portal/fees/{child}", Some("journal_entries")),
     ("/portal", Some("parent"), "/portal", Some("guardians")),
     ("/portal", Some("student"), "/portal", Some("students")),
     ("/teacher/marks", Some("teacher"), "/teacher/marks", Some("mark_sheets")),
@@ -173,6 +179,7 @@ async fn every_page_reads_one_school_through_indexes_at_2000_students() {
         .unwrap();
 
     let r = results_for_the_plans(&app, khss.id.0).await;
+    fees_for_the_plans(&app, khss.id.0).await;
 
     // The server runs on this (current-thread) runtime, so a subscriber set for this thread
     // sees exactly this test's notices.
@@ -340,4 +347,68 @@ async fn results_for_the_plans(app: &TestApp, tenant: uuid::Uuid) -> ResultsIds 
         .await
         .unwrap();
     ResultsIds { term, stream, subject, child, level, teacher_upload, admin_upload, scheme }
+}
+
+/// The whole school invoiced for the current term (three instalments, every class), a
+/// payment from every fourth student, late fines on what is overdue: the finance pages then
+/// read a school's term of money.
+async fn fees_for_the_plans(app: &TestApp, tenant: uuid::Uuid) {
+    use kilele::finance::billing::{FeePlan, InstalmentForm, ItemForm};
+    use kilele::finance::db::{accounts, invoicing, payments, structures};
+    let school = kilele::tenancy::TenantId(tenant);
+    let bursar: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(format!("bursar@{KHSS}.test"))
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    let actor = kilele::audit::Actor::user(bursar, "bursar");
+    let now = chrono::Utc::now();
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at: now };
+    let items = [
+        ItemForm { name: "Tuition".into(), amount: "450,000".into(), compulsory: true },
+        ItemForm { name: "Examination".into(), amount: "30,000".into(), compulsory: true },
+        ItemForm { name: "Transport".into(), amount: "120,000".into(), compulsory: false },
+    ];
+    let plan_rows = [
+        InstalmentForm { percent: "40".into(), due_on: "2026-07-15".into() },
+        InstalmentForm { percent: "30".into(), due_on: "2026-09-01".into() },
+        InstalmentForm { percent: "30".into(), due_on: "2027-01-15".into() },
+    ];
+    let plan = FeePlan::parse(&items, &plan_rows).unwrap();
+    let pii = kilele::audit::pii::KeyRing::development();
+    let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
+    let term = structures::current_term(&mut tx).await.unwrap();
+    let levels: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM levels").fetch_all(&mut *tx).await.unwrap();
+    for level in levels {
+        structures::save_structure(&mut tx, term, level, None, &plan, by).await.unwrap();
+    }
+    let rules = accounts::SettingsForm {
+        allocation: "oldest_first".into(),
+        sibling_second: "10".into(),
+        sibling_third: "15".into(),
+        pro_rata: false,
+        late_fine: "5,000".into(),
+        grace_days: "7".into(),
+    };
+    accounts::save_settings(&mut tx, &rules, by).await.unwrap();
+    let run = invoicing::request(&mut tx, &pii, None, by).await.unwrap();
+    tx.commit().await.unwrap();
+    invoicing::run(&app.worker().pool, school, run, chrono::Utc::now).await.unwrap();
+    let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
+    let payers: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT student_id FROM invoices ORDER BY number").fetch_all(&mut *tx).await.unwrap();
+    for (n, student) in payers.iter().enumerate().filter(|(n, _)| n % 4 == 0) {
+        let paid_on = now.date_naive() - chrono::Duration::days(i64::try_from(n % 60).unwrap());
+        let payment =
+            payments::NewPayment { amount_minor: 20_000_000, channel: kilele::finance::ledger::Channel::Cash, reference: None, paid_on };
+        payments::record_payment(&mut tx, *student, &payment, by).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // Fines are the worker's (only its role may write them).
+    let mut tx = kilele::db::tenant_tx(&app.worker().pool, school).await.unwrap();
+    payments::apply_late_fines(&mut tx, now.date_naive(), now).await.unwrap();
+    tx.commit().await.unwrap();
+    sqlx::raw_sql("ANALYZE invoices; ANALYZE invoice_instalments; ANALYZE journal_entries; ANALYZE journal_lines; ANALYZE ledger_accounts; ANALYZE payments; ANALYZE late_fines; ANALYZE student_accounts")
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
 }

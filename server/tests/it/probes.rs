@@ -123,6 +123,11 @@ const RESULTS_FLAGS: Access = Access::All(&[P::ResultsFlags]);
 const RESULTS_SETUP: Access = Access::All(&[P::ResultsSetup]);
 const CARDS: Access = Access::All(&[P::ReportCardsManage]);
 const JOBS: Access = Access::All(&[P::SchoolSettingsManage]);
+/// The accountant's workspace (and the plan's finance feature).
+const FIN_READ: Access = Access::All(&[P::FinanceOverviewRead]);
+const FEES: Access = Access::All(&[P::FinanceFeesManage]);
+const PAYMENTS: Access = Access::All(&[P::FinancePaymentsRecord]);
+const ADJUST: Access = Access::All(&[P::FinanceAdjust]);
 /// Report-card remarks: those who print cards, and teachers (the domain then lets a teacher
 /// write only the streams they are class teacher of).
 const REMARKS: Access = Access::Any(&[P::ReportCardsManage, P::ResultsEnter]);
@@ -274,7 +279,14 @@ fn rows() -> Vec<Row> {
         page("/admin/promotion", STUDENTS_MANAGE, true, |_, at| vec![get(format!("/admin/promotion?level={}", at.level))]),
         page("/admin/staff", Access::All(&[P::SchoolUsersManage]), false, |_, _| vec![get("/admin/staff")]),
         page("/teacher", Access::All(&[P::TeachingClassesRead]), false, |_, _| vec![get("/teacher")]),
-        page("/accountant", Access::All(&[P::FinanceOverviewRead]), false, |_, _| vec![get("/accountant")]),
+        page("/accountant", FIN_READ, false, |_, _| vec![get("/accountant")]),
+        page("/accountant/fees", FEES, false, |_, _| vec![get("/accountant/fees")]),
+        page("/accountant/accounts", FIN_READ, false, |_, at| {
+            vec![get("/accountant/accounts"), get(format!("/accountant/accounts?q={}", at.admission_no))]
+        }),
+        page("/accountant/accounts/{id}", FIN_READ, true, |_, at| vec![get(format!("/accountant/accounts/{}", at.student))]),
+        page("/accountant/defaulters", FIN_READ, false, |_, _| vec![get("/accountant/defaulters")]),
+        page("/portal/fees/{student}", FAMILY, true, |_, at| vec![get(format!("/portal/fees/{}", at.student))]),
         page("/portal", FAMILY, false, |_, _| vec![get("/portal")]),
         page("/teacher/marks", RESULTS_ENTER, false, |_, _| vec![get("/teacher/marks")]),
         page("/teacher/marks/{term}/{stream}/{subject}", RESULTS_ENTER, true, |own, at| sheet_paths("/teacher/marks", own, at)),
@@ -446,9 +458,102 @@ fn rows() -> Vec<Row> {
             vec![form("/api/admin/grading/save", &[("id", at.scheme.to_string()), ("name", "Probe".into()), ("count", "7".into())])]
         }),
         sfn("/api/portal/results", FAMILY, false, true, |_, at| vec![form("/api/portal/results", &[("student", at.student.to_string())])]),
-        sfn("/api/accountant/overview", Access::All(&[P::FinanceOverviewRead]), false, false, |_, _| {
-            vec![form("/api/accountant/overview", &[])]
+        sfn("/api/accountant/dashboard", FIN_READ, false, false, |_, _| vec![form("/api/accountant/dashboard", &[])]),
+        sfn("/api/accountant/fees", FEES, false, false, |_, _| vec![form("/api/accountant/fees", &[])]),
+        sfn("/api/accountant/fees/structure", FEES, true, true, |own, at| {
+            let f = |t: &Ids, l: &Ids| {
+                form(
+                    "/api/accountant/fees/structure",
+                    &[
+                        ("term", t.term.to_string()),
+                        ("level", l.level.to_string()),
+                        ("items[0][name]", "Probe fee".into()),
+                        ("items[0][amount]", "1000".into()),
+                        ("items[0][compulsory]", "true".into()),
+                        ("instalments[0][percent]", "100".into()),
+                        ("instalments[0][due_on]", "2026-12-31".into()),
+                    ],
+                )
+            };
+            vec![f(at, at), f(own, at), f(at, own)]
         }),
+        sfn("/api/accountant/fees/settings", FEES, true, false, |_, _| {
+            vec![form("/api/accountant/fees/settings", &[("allocation", "oldest_first".into()), ("sibling_second", "5".into())])]
+        }),
+        sfn("/api/accountant/invoices/request", FEES, true, true, |_, at| {
+            vec![form("/api/accountant/invoices/request", &[("level", at.level.to_string())])]
+        }),
+        sfn("/api/accountant/invoices/cancel", FEES, true, true, |_, at| {
+            vec![form("/api/accountant/invoices/cancel", &[("run", at.invoice_run.to_string())])]
+        }),
+        sfn("/api/accountant/invoices/run", FEES, false, true, |_, at| {
+            vec![form("/api/accountant/invoices/run", &[("run", at.invoice_run.to_string())])]
+        }),
+        sfn("/api/accountant/accounts", FIN_READ, false, false, |_, at| {
+            vec![form("/api/accountant/accounts", &[("q", at.admission_no.clone())])]
+        }),
+        sfn("/api/accountant/account", FIN_READ, false, true, |_, at| {
+            vec![form("/api/accountant/account", &[("student", at.student.to_string())])]
+        }),
+        sfn("/api/accountant/payments/record", PAYMENTS, true, true, |_, at| {
+            vec![form(
+                "/api/accountant/payments/record",
+                &[
+                    ("student", at.student.to_string()),
+                    ("amount", "1000".into()),
+                    ("channel", "cash".into()),
+                    ("paid_on", "2026-12-01".into()),
+                ],
+            )]
+        }),
+        sfn("/api/accountant/credit-note", ADJUST, true, true, |own, at| {
+            let f = |s: &Ids, i: &Ids| {
+                form(
+                    "/api/accountant/credit-note",
+                    &[("student", s.student.to_string()), ("invoice", i.invoice.to_string()), ("reason", "Probe".into())],
+                )
+            };
+            vec![f(at, at), f(own, at), f(at, own)]
+        }),
+        sfn("/api/accountant/discount", FEES, true, true, |own, at| {
+            let f = |s: &Ids, i: &Ids| {
+                form(
+                    "/api/accountant/discount",
+                    &[
+                        ("student", s.student.to_string()),
+                        ("kind", "bursary".into()),
+                        ("item", i.fee_item.to_string()),
+                        ("percent", "true".into()),
+                        ("value", "10".into()),
+                        ("reason", "Probe".into()),
+                    ],
+                )
+            };
+            vec![f(at, at), f(own, at)]
+        }),
+        sfn("/api/accountant/options", FEES, true, true, |own, at| {
+            vec![
+                form("/api/accountant/options", &[("student", at.student.to_string()), ("items[0]", at.fee_item.to_string())]),
+                form("/api/accountant/options", &[("student", own.student.to_string()), ("items[0]", at.fee_item.to_string())]),
+            ]
+        }),
+        sfn("/api/accountant/fine/waive", ADJUST, true, true, |_, at| {
+            vec![form("/api/accountant/fine/waive", &[("fine", at.fine.to_string()), ("reason", "Probe".into())])]
+        }),
+        sfn("/api/accountant/refund", ADJUST, true, true, |_, at| {
+            vec![form(
+                "/api/accountant/refund",
+                &[("student", at.student.to_string()), ("amount", "100".into()), ("channel", "cash".into()), ("reason", "Probe".into())],
+            )]
+        }),
+        sfn("/api/accountant/write-off", ADJUST, true, true, |_, at| {
+            vec![form(
+                "/api/accountant/write-off",
+                &[("student", at.student.to_string()), ("amount", "100".into()), ("reason", "Probe".into())],
+            )]
+        }),
+        sfn("/api/accountant/defaulters", FIN_READ, false, false, |_, _| vec![form("/api/accountant/defaulters", &[])]),
+        sfn("/api/portal/fees", FAMILY, false, true, |_, at| vec![form("/api/portal/fees", &[("student", at.student.to_string())])]),
         sfn("/api/admin/default-language", Access::All(&[P::SchoolSettingsManage]), true, false, |_, _| {
             vec![form("/api/admin/default-language", &[("lang", "en".into())])]
         }),
@@ -708,6 +813,23 @@ fn rows() -> Vec<Row> {
         plain("GET", "/admin/cards/batches/{batch}/events", CARDS, false, true, |_, at| {
             vec![get(format!("/admin/cards/batches/{}/events", at.card_batch))]
         }),
+        plain("GET", "/accountant/receipts/{payment}/receipt.pdf", FIN_READ, true, true, |_, at| {
+            vec![get(format!("/accountant/receipts/{}/receipt.pdf", at.payment))]
+        }),
+        plain("GET", "/portal/receipts/{payment}/receipt.pdf", FAMILY, true, true, |_, at| {
+            vec![get(format!("/portal/receipts/{}/receipt.pdf", at.payment))]
+        }),
+        plain("GET", "/accountant/accounts/{id}/statement.pdf", FIN_READ, true, true, |_, at| {
+            vec![get(format!("/accountant/accounts/{}/statement.pdf", at.student))]
+        }),
+        plain("GET", "/portal/fees/{student}/statement.pdf", FAMILY, true, true, |_, at| {
+            vec![get(format!("/portal/fees/{}/statement.pdf", at.student))]
+        }),
+        plain("GET", "/accountant/invoices/runs/{run}/events", FEES, false, true, |_, at| {
+            vec![get(format!("/accountant/invoices/runs/{}/events", at.invoice_run))]
+        }),
+        plain("GET", "/accountant/defaulters.csv", FIN_READ, true, false, |_, _| vec![get("/accountant/defaulters.csv")]),
+        plain("GET", "/accountant/defaulters.xlsx", FIN_READ, true, false, |_, _| vec![get("/accountant/defaulters.xlsx")]),
         plain("GET", "/healthz", Access::Public("liveness: says ok"), false, false, none),
         plain("GET", "/readyz", Access::Public("readiness: database and Redis up or not"), false, false, none),
         plain("GET", "/metrics", Access::Public("no session: a bearer token (METRICS_TOKEN), tested in ops.rs"), false, false, none),
@@ -798,6 +920,13 @@ struct Ids {
     card: Uuid,
     /// A job that failed for good, whose last error carries the prefix.
     failed_job: Uuid,
+    /// Fees: an item of the first class's structure, the student's invoice, the run that made
+    /// it, a payment of the student's (its receipt), a late fine.
+    fee_item: Uuid,
+    invoice: Uuid,
+    invoice_run: Uuid,
+    payment: Uuid,
+    fine: Uuid,
 }
 
 impl Ids {
@@ -923,6 +1052,11 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         card_batch: Uuid::nil(),
         card: Uuid::nil(),
         failed_job: Uuid::nil(),
+        fee_item: Uuid::nil(),
+        invoice: Uuid::nil(),
+        invoice_run: Uuid::nil(),
+        payment: Uuid::nil(),
+        fine: Uuid::nil(),
         free_master_code: sqlx::query_scalar(
             "SELECT m.code FROM master_subjects m WHERE NOT EXISTS (SELECT 1 FROM school_subjects s WHERE s.tenant_id = $1 AND s.master_code = m.code) ORDER BY m.code LIMIT 1",
         )
@@ -1052,7 +1186,59 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
     .fetch_one(db)
     .await
     .unwrap();
+    prepare_fees(app, &mut ids).await;
     ids
+}
+
+/// Fees of the school's first class: a structure whose item carries the prefix, its students
+/// invoiced (through the worker's code), a payment of the student's, a late fine.
+async fn prepare_fees(app: &TestApp, ids: &mut Ids) {
+    use kilele::finance::billing::{FeePlan, InstalmentForm, ItemForm};
+    use kilele::finance::db::{accounts, invoicing, payments, structures};
+    let school = kilele::tenancy::TenantId(ids.tenant);
+    let bursar = uuid_of(app, "SELECT id FROM users WHERE tenant_id = $1 AND email LIKE 'bursar@%'", ids.tenant).await;
+    let actor = kilele::audit::Actor::user(bursar, "bursar");
+    let now = chrono::Utc::now();
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at: now };
+    let current = uuid_of(app, "SELECT id FROM terms WHERE tenant_id = $1 AND is_current", ids.tenant).await;
+    let items = [ItemForm { name: format!("{}/tuition", ids.prefix), amount: "300,000".into(), compulsory: true }];
+    let plan_rows = [
+        InstalmentForm { percent: "50".into(), due_on: "2026-08-01".into() },
+        InstalmentForm { percent: "50".into(), due_on: "2026-10-01".into() },
+    ];
+    let plan = FeePlan::parse(&items, &plan_rows).unwrap();
+    let pii = kilele::audit::pii::KeyRing::development();
+    let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
+    structures::save_structure(&mut tx, current, ids.level, None, &plan, by).await.unwrap();
+    let rules = accounts::SettingsForm {
+        allocation: "oldest_first".into(),
+        sibling_second: "0".into(),
+        sibling_third: "0".into(),
+        pro_rata: false,
+        late_fine: "2,000".into(),
+        grace_days: "0".into(),
+    };
+    accounts::save_settings(&mut tx, &rules, by).await.unwrap();
+    ids.invoice_run = invoicing::request(&mut tx, &pii, Some(ids.level), by).await.unwrap();
+    tx.commit().await.unwrap();
+    invoicing::run(&app.worker().pool, school, ids.invoice_run, chrono::Utc::now).await.unwrap();
+    let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
+    let payment = payments::NewPayment {
+        amount_minor: 5_000_000,
+        channel: kilele::finance::ledger::Channel::Cash,
+        reference: None,
+        paid_on: now.date_naive(),
+    };
+    ids.payment = payments::record_payment(&mut tx, ids.student, &payment, by).await.unwrap().payment;
+    tx.commit().await.unwrap();
+    // Fines are the worker's (only its role may write them).
+    let mut tx = kilele::db::tenant_tx(&app.worker().pool, school).await.unwrap();
+    assert!(payments::apply_late_fines(&mut tx, now.date_naive(), now).await.unwrap() > 0);
+    tx.commit().await.unwrap();
+    ids.fee_item = uuid_of(app, "SELECT id FROM fee_items WHERE tenant_id = $1", ids.tenant).await;
+    ids.invoice =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE student_id = $1").bind(ids.student).fetch_one(&app.owner_pool).await.unwrap();
+    ids.fine = uuid_of(app, "SELECT id FROM late_fines WHERE tenant_id = $1 ORDER BY applied_on LIMIT 1", ids.tenant).await;
 }
 
 // ---- Digests ----------------------------------------------------------------------------
@@ -1207,9 +1393,9 @@ async fn send(client: &reqwest::Client, base: &str, origin: &str, cookie: Option
     let location = redirect_target(&resp).unwrap_or_default();
     let bytes = resp.bytes().await.unwrap();
     // A spreadsheet is a ZIP archive: read its cells, so a leak in it shows too.
-    let body = match kilele::academic::import::detect("answer", &bytes) {
-        Some(kind @ kilele::academic::import::FileKind::Xlsx) => {
-            format!("{:?}", kilele::academic::import::read(kind, &bytes).expect("an XLSX answer that reads"))
+    let body = match kilele::spreadsheet::detect("answer", &bytes) {
+        Some(kind @ kilele::spreadsheet::FileKind::Xlsx) => {
+            format!("{:?}", kilele::spreadsheet::read_rows(kind, &bytes, 100_000, 200).expect("an XLSX answer that reads"))
         }
         _ => String::from_utf8_lossy(&bytes).into_owned(),
     };

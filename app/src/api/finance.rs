@@ -1,0 +1,260 @@
+//! Fees: the bursar's workspace (`/accountant`) and the family's fee pages. Each function:
+//! scope (principal, permission, the plan's finance feature, the school's transaction) →
+//! domain → commit. The PDFs, the exports and the invoicing progress stream are plain routes
+//! (the server's `finance` module).
+
+use crate::errors::AppError;
+use kilele::finance::billing::{InstalmentForm, ItemForm};
+use kilele::finance::views::{AccountListItem, Dashboard, Defaulter, FeesOverview, InvoiceRunView, StudentAccount};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::{parse_uuid, scope::Scope};
+#[cfg(feature = "ssr")]
+use kilele::identity::Permission;
+
+/// Everyone who works in the accountant's portal reads with this.
+#[cfg(feature = "ssr")]
+const READ: &[Permission] = &[Permission::FinanceOverviewRead];
+
+#[cfg(feature = "ssr")]
+fn optional_uuid(field: &str, value: &str) -> Result<Option<uuid::Uuid>, AppError> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_uuid(field, value).map(Some)
+    }
+}
+
+/// The dashboard: billed and collected this term, today's and this week's money by channel,
+/// collection per class, arrears by age.
+#[server(endpoint = "accountant/dashboard")]
+pub async fn finance_dashboard() -> Result<Dashboard, AppError> {
+    let mut s = Scope::finance(READ).await?;
+    let today = kilele::clock::school_date(s.change.at);
+    let view = kilele::finance::db::reads::dashboard(&mut s.tx, today).await?;
+    // The school's settings row (and its control-number prefix) is made on the first visit.
+    s.commit(view).await
+}
+
+/// The fees page: the current term's classes, structures, invoicing runs and the rules.
+#[server(endpoint = "accountant/fees")]
+pub async fn fees_page() -> Result<FeesOverview, AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceFeesManage]).await?;
+    let view = kilele::finance::db::structures::overview(&mut s.tx).await?;
+    s.commit(view).await
+}
+
+/// Saves a class's (or a stream's) fee structure for the term: items and instalments.
+#[server(endpoint = "accountant/fees/structure")]
+pub async fn save_fee_structure(
+    term: String,
+    level: String,
+    #[server(default)] stream: String,
+    #[server(default)] items: Vec<ItemForm>,
+    #[server(default)] instalments: Vec<InstalmentForm>,
+) -> Result<uuid::Uuid, AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceFeesManage]).await?;
+    let (term, level, stream) = (parse_uuid("term", &term)?, parse_uuid("level", &level)?, optional_uuid("stream", &stream)?);
+    let plan = kilele::finance::billing::FeePlan::parse(&items, &instalments).map_err(kilele::DomainError::InvalidFields)?;
+    let id = kilele::finance::db::structures::save_structure(&mut s.tx, term, level, stream, &plan, s.change.by()).await?;
+    s.commit(id).await
+}
+
+/// The school's fee rules: allocation order, sibling discounts, mid-term joiners, late fines.
+#[server(endpoint = "accountant/fees/settings")]
+pub async fn save_fee_settings(
+    allocation: String,
+    #[server(default)] sibling_second: String,
+    #[server(default)] sibling_third: String,
+    #[server(default)] pro_rata: String,
+    #[server(default)] late_fine: String,
+    #[server(default)] grace_days: String,
+) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceFeesManage]).await?;
+    let form = kilele::finance::db::accounts::SettingsForm {
+        allocation,
+        sibling_second: if sibling_second.trim().is_empty() { "0".into() } else { sibling_second },
+        sibling_third: if sibling_third.trim().is_empty() { "0".into() } else { sibling_third },
+        pro_rata: pro_rata == "true" || pro_rata == "on",
+        late_fine,
+        grace_days: if grace_days.trim().is_empty() { "0".into() } else { grace_days },
+    };
+    kilele::finance::db::accounts::save_settings(&mut s.tx, &form, s.change.by()).await?;
+    s.commit(()).await
+}
+
+/// Invoices the current term (one class, or the whole school with `level` empty) as a
+/// background job. Returns the run's id.
+#[server(endpoint = "accountant/invoices/request")]
+pub async fn request_invoices(#[server(default)] level: String) -> Result<uuid::Uuid, AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceFeesManage]).await?;
+    let level = optional_uuid("level", &level)?;
+    let by = s.change.by();
+    let run = kilele::finance::db::invoicing::request(&mut s.tx, &s.deps.pii, level, by).await?;
+    s.commit(run).await
+}
+
+/// Stops an invoicing run before its next chunk.
+#[server(endpoint = "accountant/invoices/cancel")]
+pub async fn cancel_invoices(run: String) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceFeesManage]).await?;
+    let run = parse_uuid("run", &run)?;
+    kilele::finance::db::invoicing::cancel(&mut s.tx, run, s.change.at).await?;
+    s.commit(()).await
+}
+
+/// One invoicing run (the progress bar's first state).
+#[server(endpoint = "accountant/invoices/run")]
+pub async fn invoice_run(run: String) -> Result<InvoiceRunView, AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceFeesManage]).await?;
+    let run = parse_uuid("run", &run)?;
+    let view = kilele::finance::db::invoicing::run_view(&mut s.tx, run).await?;
+    s.end_read(view)
+}
+
+/// The bursar's search of students' accounts (name, admission number, control number).
+#[server(endpoint = "accountant/accounts")]
+pub async fn search_accounts(#[server(default)] q: String) -> Result<Vec<AccountListItem>, AppError> {
+    let mut s = Scope::finance(READ).await?;
+    let found = kilele::finance::db::reads::search(&mut s.tx, &s.deps.pii, &q).await?;
+    s.end_read(found)
+}
+
+/// A student's account: invoices, instalments, payments, fines, the statement.
+#[server(endpoint = "accountant/account")]
+pub async fn account_of(student: String) -> Result<StudentAccount, AppError> {
+    let mut s = Scope::finance(READ).await?;
+    let student = parse_uuid("student", &student)?;
+    let view = kilele::finance::db::reads::student_account(&mut s.tx, student).await?;
+    // A control number is given on the first look at the account.
+    s.commit(view).await
+}
+
+/// Records a cash payment or a bank slip against a student. Returns the receipt's payment id.
+#[server(endpoint = "accountant/payments/record")]
+pub async fn record_payment(
+    student: String,
+    amount: String,
+    channel: String,
+    #[server(default)] reference: String,
+    paid_on: String,
+) -> Result<kilele::finance::db::payments::Recorded, AppError> {
+    use kilele::finance::db::payments::{NewPayment, PaymentForm};
+    let mut s = Scope::finance(&[Permission::FinancePaymentsRecord]).await?;
+    let student = parse_uuid("student", &student)?;
+    let today = kilele::clock::school_date(s.change.at);
+    let payment =
+        NewPayment::parse(&PaymentForm { amount, channel, reference, paid_on }, today).map_err(kilele::DomainError::InvalidFields)?;
+    let recorded = kilele::finance::db::payments::record_payment(&mut s.tx, student, &payment, s.change.by()).await?;
+    s.commit(recorded).await
+}
+
+/// A credit note: cancels an invoice (`amount` empty) or takes part of it off, with a reason.
+#[server(endpoint = "accountant/credit-note")]
+pub async fn issue_credit_note(
+    student: String,
+    invoice: String,
+    #[server(default)] amount: String,
+    #[server(default)] reason: String,
+) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
+    let student = parse_uuid("student", &student)?;
+    let form = kilele::finance::db::payments::CreditNoteForm { invoice, amount, reason };
+    kilele::finance::db::payments::credit_note(&mut s.tx, student, &form, s.change.by()).await?;
+    s.commit(()).await
+}
+
+/// A discount or waiver for the current term (staff child, bursary, scholarship…), with a
+/// reason; applied when the term is invoiced.
+#[server(endpoint = "accountant/discount")]
+pub async fn grant_discount(
+    student: String,
+    kind: String,
+    #[server(default)] item: String,
+    #[server(default)] percent: String,
+    value: String,
+    #[server(default)] reason: String,
+) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceFeesManage]).await?;
+    let student = parse_uuid("student", &student)?;
+    let term = kilele::finance::db::structures::current_term(&mut s.tx).await?;
+    let form = kilele::finance::db::structures::DiscountForm { kind, item, percent: percent == "true" || percent == "on", value, reason };
+    kilele::finance::db::structures::grant_discount(&mut s.tx, student, term, &form, s.change.by()).await?;
+    s.commit(()).await
+}
+
+/// The optional items (transport, meals…) a student takes this term.
+#[server(endpoint = "accountant/options")]
+pub async fn set_fee_options(student: String, #[server(default)] items: Vec<String>) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceFeesManage]).await?;
+    let student = parse_uuid("student", &student)?;
+    let items = items.iter().map(|i| parse_uuid("items", i)).collect::<Result<Vec<_>, _>>()?;
+    let term = kilele::finance::db::structures::current_term(&mut s.tx).await?;
+    kilele::finance::db::structures::set_options(&mut s.tx, student, term, &items, s.change.by()).await?;
+    s.commit(()).await
+}
+
+/// Waives a late fine, with a reason.
+#[server(endpoint = "accountant/fine/waive")]
+pub async fn waive_fine(fine: String, #[server(default)] reason: String) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
+    let fine = parse_uuid("fine", &fine)?;
+    kilele::finance::db::payments::waive_fine(&mut s.tx, fine, &reason, s.change.by()).await?;
+    s.commit(()).await
+}
+
+/// Pays money back (never more than was paid), with a reason.
+#[server(endpoint = "accountant/refund")]
+pub async fn refund(
+    student: String,
+    amount: String,
+    channel: String,
+    #[server(default)] reference: String,
+    #[server(default)] reason: String,
+) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
+    let student = parse_uuid("student", &student)?;
+    let form = kilele::finance::db::payments::AdjustmentForm { amount, channel, reference, reason };
+    kilele::finance::db::payments::refund(&mut s.tx, student, &form, s.change.by()).await?;
+    s.commit(()).await
+}
+
+/// Writes off (part of) a debt, with a reason.
+#[server(endpoint = "accountant/write-off")]
+pub async fn write_off(student: String, amount: String, #[server(default)] reason: String) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
+    let student = parse_uuid("student", &student)?;
+    let form = kilele::finance::db::payments::AdjustmentForm { amount, reason, ..Default::default() };
+    kilele::finance::db::payments::write_off(&mut s.tx, student, &form, s.change.by()).await?;
+    s.commit(()).await
+}
+
+/// How many defaulters the page lists (the most overdue); the export has them all.
+pub const DEFAULTERS_SHOWN: usize = 100;
+
+/// Students behind with fees, most overdue first; the guardian's phone only for those who
+/// may see personal data.
+#[server(endpoint = "accountant/defaulters")]
+pub async fn defaulters() -> Result<Vec<Defaulter>, AppError> {
+    let mut s = Scope::finance(READ).await?;
+    let today = kilele::clock::school_date(s.change.at);
+    let pii = s.me.can(Permission::StudentsPiiRead).then_some(&*s.deps.pii);
+    let list = kilele::finance::db::reads::defaulters(&mut s.tx, today, pii, Some(DEFAULTERS_SHOWN)).await?;
+    s.end_read(list)
+}
+
+/// A child's (or the student's own) fees: balance, control number, invoices, receipts.
+#[server(endpoint = "portal/fees")]
+pub async fn child_fees(student: String) -> Result<StudentAccount, AppError> {
+    let mut s = Scope::school_any(&[Permission::PortalChildrenRead, Permission::PortalSelfRead]).await?;
+    if !s.tenant.has_feature(kilele::tenancy::Feature::Finance) {
+        return Err(AppError::Forbidden);
+    }
+    let student = parse_uuid("student", &student)?;
+    if !kilele::results::db::may_read(&mut s.tx, super::results::portal_reader(&s.me), student).await? {
+        return Err(AppError::NotFound);
+    }
+    let view = kilele::finance::db::reads::student_account(&mut s.tx, student).await?;
+    s.commit(view).await
+}
