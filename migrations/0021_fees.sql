@@ -466,12 +466,17 @@ CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON journal_entries
 CREATE TRIGGER journal_lines_no_truncate BEFORE TRUNCATE ON journal_lines
   FOR EACH STATEMENT EXECUTE FUNCTION ledger_is_append_only();
 
+-- Trigger functions are called by their triggers, never by the roles.
+REVOKE ALL ON FUNCTION journal_entry_balances(), journal_entry_stamp(), journal_line_in_new_entry(), ledger_is_append_only() FROM PUBLIC;
+
 -- The web process (the bursar's pages, server functions).
 GRANT SELECT, INSERT, UPDATE ON finance_settings TO kilele_app;
 GRANT USAGE ON SEQUENCE control_prefix_seq TO kilele_app, kilele_worker;
 GRANT SELECT, INSERT ON student_accounts, fee_items, fee_discounts, invoice_runs, payments, credit_notes,
     refunds, write_offs, ledger_accounts, journal_entries, journal_lines TO kilele_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON fee_structures, fee_structure_items, fee_instalments, student_fee_options TO kilele_app;
+-- Structures are replaced item by item; the structure row is locked (UPDATE) while it is.
+GRANT SELECT, INSERT, UPDATE ON fee_structures TO kilele_app;
+GRANT SELECT, INSERT, DELETE ON fee_structure_items, fee_instalments, student_fee_options TO kilele_app;
 GRANT SELECT, INSERT ON invoices, invoice_lines, invoice_instalments TO kilele_app;
 GRANT UPDATE (cancelled) ON invoices TO kilele_app;
 GRANT UPDATE (receipt_key) ON payments TO kilele_app;
@@ -481,10 +486,10 @@ GRANT UPDATE (waived_by, waived_reason, waived_at) ON late_fines TO kilele_app;
 -- The worker invoices a term and applies late fines.
 GRANT SELECT, UPDATE ON invoice_runs TO kilele_worker;
 GRANT SELECT, INSERT, UPDATE ON finance_settings TO kilele_worker;
-GRANT SELECT, INSERT ON student_accounts, fee_items, invoices, invoice_lines, invoice_instalments, late_fines,
+GRANT SELECT, INSERT ON student_accounts, invoices, invoice_lines, invoice_instalments, late_fines,
     ledger_accounts, journal_entries, journal_lines TO kilele_worker;
-GRANT SELECT ON fee_structures, fee_structure_items, fee_instalments, student_fee_options, fee_discounts,
-    payments, credit_notes, refunds, write_offs, terms, streams, student_guardians, enrolments TO kilele_worker;
+GRANT SELECT ON fee_items, fee_structures, fee_structure_items, fee_instalments, student_fee_options, fee_discounts,
+    terms, streams, student_guardians TO kilele_worker;
 
 -- /verify/<code> for a receipt: anyone holding a printed receipt may check it. Returns what the
 -- receipt prints (school, student, number, amount, date) and the school's id (the caller

@@ -34,6 +34,21 @@ pub async fn settle(owner: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::raw_sql("VACUUM (ANALYZE)").execute(owner).await.map(|_| ())
 }
 
+/// A benchmark's baseline: how long this database takes to write `rows` narrow rows (a uuid,
+/// a number, a date) in one statement into a temporary table, with no logic at all.
+pub async fn bulk_write_baseline(pool: &sqlx::PgPool, rows: i64) -> Result<std::time::Duration, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS kilele_bench_rows (id uuid, n bigint, d date)").execute(&mut *conn).await?;
+    let started = std::time::Instant::now();
+    sqlx::query("INSERT INTO kilele_bench_rows SELECT gen_random_uuid(), g, current_date FROM generate_series(1, $1) AS g")
+        .bind(rows)
+        .execute(&mut *conn)
+        .await?;
+    let took = started.elapsed();
+    sqlx::query("DROP TABLE kilele_bench_rows").execute(&mut *conn).await?;
+    Ok(took)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -146,6 +146,11 @@ pub async fn keep_savepoint(tx: &mut TenantTx, keep: bool) -> Result<(), sqlx::E
     sqlx::query(sql).execute(&mut **tx).await.map(|_| ())
 }
 
+/// One round trip inside a school's transaction (a benchmark's baseline for a page's reads).
+pub async fn ping_in(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(&mut **tx).await.map(|_| ())
+}
+
 /// What a violated constraint means to the person who filled the form: (constraint name,
 /// form field, i18n message key). Unique and exclusion constraints become a
 /// [`DomainError::Conflict`] (409), foreign keys a [`DomainError::Invalid`] (422). The one

@@ -74,11 +74,12 @@ test('teacher lands on /teacher with at least one class', () =>
     await shot(page, 'portal-teacher');
   }));
 
-test('bursar lands on /accountant with the empty finance state', () =>
+test('bursar lands on /accountant with the term\'s finance dashboard', () =>
   withPage('bursar', async (page) => {
     await signIn(page, { school: SCHOOL, email: `bursar@${SCHOOL}.test` });
     await expectPath(page, '/accountant');
-    await expectVisible(page.getByTestId('finance-empty'), '[data-testid="finance-empty"]');
+    await expectVisible(page.getByTestId('stat-billed'), '[data-testid="stat-billed"]');
+    await expectVisible(page.getByTestId('ageing-chart').locator('svg'), 'the arrears chart');
     await shot(page, 'portal-accountant');
   }));
 

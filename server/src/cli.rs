@@ -132,6 +132,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         kept: usize,
     },
+    /// Fees on a 2,000-student school: invoicing the whole school for a term (three
+    /// instalments, sibling discounts) through the worker's code, and the accountant's
+    /// dashboard's server time with the term's payments present, each against a baseline from
+    /// the same run. Build with --release for real figures.
+    Fees {
+        /// Students per stream are multiplied by this; 5 gives a 2,000-student school.
+        #[arg(long, default_value_t = 5)]
+        scale: usize,
+        /// Dashboard reads timed (the median is printed).
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
     /// Term results of a generated class (grades, points, divisions, every position) on one
     /// thread: the median over several runs against baselines from the same run. Needs no
     /// database. Build with --release for real figures.
@@ -409,6 +421,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("benchmarks create and drop databases: not in production");
             }
             crate::bench::marks_save(config, crate::bench::MarksSaveOptions { scale, runs, students }).await?;
+        }
+        Command::Bench { command: BenchCommand::Fees { scale, runs } } => {
+            if config.environment == Environment::Production {
+                anyhow::bail!("benchmarks create and drop databases: not in production");
+            }
+            crate::bench_fees::fees(config, crate::bench_fees::Options { scale, runs }).await?;
         }
         Command::Bench { command: BenchCommand::ReportCards { students, fresh, kept } } => {
             if config.environment == Environment::Production {

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bench;
 pub mod bench_cards;
+pub mod bench_fees;
 pub mod broadsheets;
 pub mod cards;
 pub mod cli;

@@ -134,7 +134,7 @@ impl CardLookups {
 
 /// Whether a request looks a card code up: the page or its server function.
 fn is_card_lookup(path: &str) -> bool {
-    path.starts_with("/verify/") || path == "/api/verify/card"
+    path.starts_with("/verify/") || path == "/api/verify/card" || path == "/api/verify/receipt"
 }
 
 /// Layer on every route: card lookups over the per-address limit get 429 with `Retry-After`.
@@ -201,7 +201,7 @@ mod tests {
         let wait = g.check(Some(a)).unwrap_err();
         assert!(retry_after_secs(wait) >= 1 && retry_after_secs(wait) <= 60, "{wait:?}");
         assert!(g.check(Some("41.59.1.3".parse().unwrap())).is_ok());
-        assert!(is_card_lookup("/verify/ABCDE-FGHJK") && is_card_lookup("/api/verify/card"));
+        assert!(is_card_lookup("/verify/ABCDE-FGHJK") && is_card_lookup("/api/verify/card") && is_card_lookup("/api/verify/receipt"));
         assert!(!is_card_lookup("/verifyx") && !is_card_lookup("/admin/cards"));
     }
 

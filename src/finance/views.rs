@@ -130,6 +130,25 @@ pub struct InstalmentDue {
     pub unpaid_minor: i64,
 }
 
+/// What a printed receipt's code says (`/verify/<code>`): what the receipt prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedReceipt {
+    pub school: String,
+    pub student: String,
+    pub receipt_no: i64,
+    pub amount_minor: i64,
+    pub paid_on: NaiveDate,
+    pub channel: Channel,
+}
+
+/// A recorded payment: what the receipt needs to find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub payment: Uuid,
+    pub receipt_no: i64,
+    pub verify_code: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentView {
     pub id: Uuid,

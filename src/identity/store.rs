@@ -565,3 +565,11 @@ pub async fn purge_throttles(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, s
     }
     Ok(purged)
 }
+
+/// A school user's id by email (benchmarks and tools address the demo accounts by email).
+pub async fn find_user_id(pool: &PgPool, school: TenantId, email: &str) -> Result<Uuid, sqlx::Error> {
+    let mut tx = crate::db::tenant_tx(pool, school).await?;
+    let id = sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email.to_lowercase()).fetch_one(&mut *tx).await?;
+    tx.rollback().await?;
+    Ok(id)
+}

@@ -175,3 +175,7 @@ finance-error-write-off-too-large = You can write off at most what the student o
 jobs-kind-finance-invoices = Invoicing a term
 jobs-kind-finance-late-fines = Late fines
 finance-defaulters-capped = The { $count } most overdue students; the export lists everyone.
+finance-verify-found = This receipt was issued by the school for this payment.
+finance-from = From
+finance-to = To
+finance-download = Download

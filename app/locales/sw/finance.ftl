@@ -175,3 +175,7 @@ finance-error-write-off-too-large = Unaweza kufuta deni lisilozidi kinachodaiwa 
 jobs-kind-finance-invoices = Kutoa ankara za muhula
 jobs-kind-finance-late-fines = Faini za kuchelewa
 finance-defaulters-capped = Wanafunzi { $count } wenye malimbikizo makubwa zaidi; faili la kuhamisha lina wote.
+finance-verify-found = Stakabadhi hii imetolewa na shule kwa malipo haya.
+finance-from = Kuanzia
+finance-to = Hadi
+finance-download = Pakua

@@ -139,7 +139,7 @@ pub async fn record_payment(
     channel: String,
     #[server(default)] reference: String,
     paid_on: String,
-) -> Result<kilele::finance::db::payments::Recorded, AppError> {
+) -> Result<kilele::finance::views::Recorded, AppError> {
     use kilele::finance::db::payments::{NewPayment, PaymentForm};
     let mut s = Scope::finance(&[Permission::FinancePaymentsRecord]).await?;
     let student = parse_uuid("student", &student)?;
@@ -257,4 +257,17 @@ pub async fn child_fees(student: String) -> Result<StudentAccount, AppError> {
     }
     let view = kilele::finance::db::reads::student_account(&mut s.tx, student).await?;
     s.commit(view).await
+}
+
+/// Public (the code printed on the receipt is the authority): what a receipt's verification
+/// code says, or `None` for an unknown code. On a school's own address only that school's
+/// receipts are found. Limited per address like the cards' lookups.
+#[server(endpoint = "verify/receipt")]
+pub async fn verify_receipt(code: String) -> Result<Option<kilele::finance::views::VerifiedReceipt>, AppError> {
+    let deps = use_context::<crate::ctx::Deps>().ok_or(AppError::Internal)?;
+    let ctx = crate::ctx::request_ctx();
+    let Some(code) = kilele::reporting::VerifyCode::parse(&code) else { return Ok(None) };
+    let found = kilele::finance::db::reads::verify_receipt(&deps.pool, &code).await?;
+    let host_school = ctx.tenant.as_ref().filter(|_| ctx.tenant_from_host).map(|t| t.id);
+    Ok(found.filter(|(school, _)| host_school.is_none_or(|h| h == *school)).map(|(_, v)| v))
 }

@@ -469,6 +469,21 @@ pub fn account_body(t: &RequestCtx, a: &StudentAccount, receipt_base: &str) -> i
     }
 }
 
+/// The statement as a PDF for a period (the last twelve months unless chosen): a plain GET
+/// form to the statement's route.
+pub fn statement_form(t: &RequestCtx, action: String) -> impl IntoView {
+    let today = kilele::clock::school_date(chrono::Utc::now());
+    let from = (today - chrono::Duration::days(365)).to_string();
+    view! {
+        <form method="get" action=action class="inline" data-testid="statement-pdf">
+            <strong>{t.t("finance-statement-pdf")}</strong>" "
+            <label>{t.t("finance-from")}" "<input type="date" name="from" value=from/></label>" "
+            <label>{t.t("finance-to")}" "<input type="date" name="to" value=today.to_string()/></label>" "
+            <button type="submit" class="btn btn-chip">{t.t("finance-download")}</button>
+        </form>
+    }
+}
+
 /// `/accountant/accounts/:id`: one student's account with the bursar's forms.
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -579,11 +594,11 @@ pub fn AccountPage() -> impl IntoView {
                                 </section>
                             }
                         });
-                        let statement_pdf = format!("/accountant/accounts/{}/statement.pdf", a.student_id);
+                        let statement_pdf = statement_form(&t, format!("/accountant/accounts/{}/statement.pdf", a.student_id));
                         view! {
                             <h2 data-testid="account-name">{format!("{} · {} · {}", a.name, a.admission_no, a.class_name)}</h2>
                             {account_body(&t, &a, "/accountant/receipts")}
-                            <p><a href=statement_pdf data-testid="statement-pdf" download>{t.t("finance-statement-pdf")}</a></p>
+                            {statement_pdf}
                             {record}
                             {discount}
                             {adjust}

@@ -140,6 +140,22 @@ pub fn CardsPage() -> impl IntoView {
     }
 }
 
+/// What a printed code is: a report card's, a receipt's, or nobody's.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Printed {
+    Card(kilele::reporting::Verified),
+    Receipt(kilele::finance::views::VerifiedReceipt),
+    Unknown,
+}
+
+/// A card's code first, then a receipt's (one awaited future: the page renders once).
+async fn look_up(code: String) -> Result<Printed, crate::errors::AppError> {
+    if let Some(card) = crate::api::cards::verify_card(code.clone()).await? {
+        return Ok(Printed::Card(card));
+    }
+    Ok(crate::api::finance::verify_receipt(code).await?.map_or(Printed::Unknown, Printed::Receipt))
+}
+
 /// `/verify/:code`: anyone holding a printed card checks it (no sign-in).
 #[component]
 pub fn VerifyPage() -> impl IntoView {
@@ -148,11 +164,25 @@ pub fn VerifyPage() -> impl IntoView {
     let code = leptos_router::hooks::use_params_map().with_untracked(|p| p.get("code").unwrap_or_default());
     view! {
         <Shell title=ctx.t("cards-verify-title")>
-            <Await future=crate::api::cards::verify_card(code.clone()) let:found>
+            <Await future=look_up(code.clone()) let:found>
                 {match found.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(None) => view! { <p class="alert" role="alert" data-testid="verify-unknown">{t.t("cards-verify-unknown")}</p> }.into_any(),
-                    Ok(Some(v)) => {
+                    Ok(Printed::Unknown) => view! { <p class="alert" role="alert" data-testid="verify-unknown">{t.t("cards-verify-unknown")}</p> }.into_any(),
+                    Ok(Printed::Receipt(v)) => {
+                        let row = |key: &str, value: String| view! { <dt>{t.t(key)}</dt><dd>{value}</dd> };
+                        view! {
+                            <p class="notice" data-testid="verify-found">{t.t("finance-verify-found")}</p>
+                            <dl class="evidence" data-testid="verified-receipt">
+                                {row("cards-verify-school", v.school)}
+                                {row("cards-verify-student", v.student)}
+                                {row("finance-receipt", v.receipt_no.to_string())}
+                                {row("finance-amount", super::accountant::tzs(v.amount_minor))}
+                                {row("finance-paid-on", v.paid_on.to_string())}
+                                {row("finance-channel", t.t(v.channel.label_key()))}
+                            </dl>
+                        }.into_any()
+                    }
+                    Ok(Printed::Card(v)) => {
                         let row = |key: &str, value: String| view! { <dt>{t.t(key)}</dt><dd>{value}</dd> };
                         view! {
                             <p class="notice" data-testid="verify-found">{t.t("cards-verify-found")}</p>

@@ -99,7 +99,7 @@ pub fn FamilyFeesPage() -> impl IntoView {
                             <h2 data-testid="account-name">{format!("{} · {}", a.name, a.class_name)}</h2>
                             {super::accountant::account_body(&t, &a, "/portal/receipts")}
                             {how_to_pay(&t, &grouped)}
-                            <p><a href=format!("/portal/fees/{}/statement.pdf", a.student_id) data-testid="statement-pdf" download>{t.t("finance-statement-pdf")}</a></p>
+                            {super::accountant::statement_form(&t, format!("/portal/fees/{}/statement.pdf", a.student_id))}
                         }.into_any()
                     }
                 }}

@@ -211,6 +211,13 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
     assert!(first.starts_with(b"%PDF"));
     let again = bursar.get(&format!("/accountant/receipts/{payment}/receipt.pdf")).await.bytes().await.unwrap();
     assert_eq!(first, again);
+    // Anyone holding the printed receipt can check its code.
+    let code = recorded["verify_code"].as_str().unwrap().to_owned();
+    let (status, html) = app.browser().get_text(&format!("/verify/{code}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="verified-receipt""#) && html.contains("TZS 200,000"), "the receipt's code checks out");
+    let (_, html) = app.browser().get_text("/verify/ABCDE-FGHJK").await;
+    assert!(html.contains(r#"data-testid="verify-unknown""#));
     let r = bursar.get(&format!("/accountant/accounts/{c}/statement.pdf?from=2026-01-01&to=2026-12-31")).await;
     assert_eq!(r.status(), 200);
     assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));

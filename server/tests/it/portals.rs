@@ -69,8 +69,10 @@ async fn accountant_portal_follows_the_plan() {
     let b = app.login_as(Some(KHSS), "bursar").await;
     let (status, html) = b.get_text("/accountant").await;
     assert_eq!(status, 200);
-    assert!(html.contains(r#"data-testid="finance-empty""#));
-    assert_eq!(first_number_after(&html, r#"data-testid="finance-students""#), Some(400));
+    // The term's dashboard: nothing billed yet, every active student still to invoice.
+    assert!(html.contains(r#"data-testid="stat-billed""#) && html.contains("TZS 0"));
+    assert_eq!(first_number_after(&html, r#"data-testid="stat-invoiced""#), Some(0));
+    assert!(html.contains("0 / 400"), "0 of the 400 students invoiced");
     // On a plan without finance, the portal closes.
     sqlx::query("UPDATE tenants SET plan_code = 'basic' WHERE slug = $1").bind(KHSS).execute(&app.owner_pool).await.unwrap();
     assert_eq!(b.get_text_once("/accountant", |status, _| status == 403).await.0, 403);

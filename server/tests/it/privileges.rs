@@ -102,6 +102,53 @@ kilele_worker | table report_cards | SELECT INSERT
 kilele_worker | table result_publications | SELECT
 kilele_worker | table school_settings | SELECT
 kilele_worker | table students | SELECT
+kilele_app | column invoice_runs.finished_at | UPDATE
+kilele_app | column invoice_runs.status | UPDATE
+kilele_app | column invoices.cancelled | UPDATE
+kilele_app | column late_fines.waived_at | UPDATE
+kilele_app | column late_fines.waived_by | UPDATE
+kilele_app | column late_fines.waived_reason | UPDATE
+kilele_app | column payments.receipt_key | UPDATE
+kilele_app | function verify_receipt(text) | EXECUTE SECURITY DEFINER
+kilele_app | sequence control_prefix_seq | USAGE
+kilele_app | table credit_notes | SELECT INSERT
+kilele_app | table fee_discounts | SELECT INSERT
+kilele_app | table fee_instalments | SELECT INSERT DELETE
+kilele_app | table fee_items | SELECT INSERT
+kilele_app | table fee_structure_items | SELECT INSERT DELETE
+kilele_app | table fee_structures | SELECT INSERT UPDATE
+kilele_app | table finance_settings | SELECT INSERT UPDATE
+kilele_app | table invoice_instalments | SELECT INSERT
+kilele_app | table invoice_lines | SELECT INSERT
+kilele_app | table invoice_runs | SELECT INSERT
+kilele_app | table invoices | SELECT INSERT
+kilele_app | table journal_entries | SELECT INSERT
+kilele_app | table journal_lines | SELECT INSERT
+kilele_app | table late_fines | SELECT
+kilele_app | table ledger_accounts | SELECT INSERT
+kilele_app | table payments | SELECT INSERT
+kilele_app | table refunds | SELECT INSERT
+kilele_app | table student_accounts | SELECT INSERT
+kilele_app | table student_fee_options | SELECT INSERT DELETE
+kilele_app | table write_offs | SELECT INSERT
+kilele_worker | sequence control_prefix_seq | USAGE
+kilele_worker | table fee_discounts | SELECT
+kilele_worker | table fee_instalments | SELECT
+kilele_worker | table fee_items | SELECT
+kilele_worker | table fee_structure_items | SELECT
+kilele_worker | table fee_structures | SELECT
+kilele_worker | table finance_settings | SELECT INSERT UPDATE
+kilele_worker | table invoice_instalments | SELECT INSERT
+kilele_worker | table invoice_lines | SELECT INSERT
+kilele_worker | table invoice_runs | SELECT UPDATE
+kilele_worker | table invoices | SELECT INSERT
+kilele_worker | table journal_entries | SELECT INSERT
+kilele_worker | table journal_lines | SELECT INSERT
+kilele_worker | table late_fines | SELECT INSERT
+kilele_worker | table ledger_accounts | SELECT INSERT
+kilele_worker | table student_accounts | SELECT INSERT
+kilele_worker | table student_fee_options | SELECT
+kilele_worker | table student_guardians | SELECT
 ";
 
 const ROLES: &str = "(VALUES ('kilele_app'), ('kilele_worker')) AS r(rolname)";

@@ -448,6 +448,13 @@ fn rows() -> Vec<Row> {
             false,
             none,
         ),
+        sfn(
+            "/api/verify/receipt",
+            Access::Public("a printed receipt's code; on a school's host only its own receipts (finance.rs)"),
+            false,
+            false,
+            none,
+        ),
         sfn("/api/admin/grading/scheme", RESULTS_SETUP, false, true, |_, at| {
             vec![form("/api/admin/grading/scheme", &[("id", at.scheme.to_string())])]
         }),

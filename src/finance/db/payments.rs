@@ -93,13 +93,7 @@ impl NewPayment {
     }
 }
 
-/// A recorded payment: what the receipt needs to find it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Recorded {
-    pub payment: Uuid,
-    pub receipt_no: i64,
-    pub verify_code: String,
-}
+pub use crate::finance::views::Recorded;
 
 async fn student_exists(tx: &mut TenantTx, student: Uuid) -> Result<(), DomainError> {
     let found: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM students WHERE id = $1)").bind(student).fetch_one(&mut **tx).await?;

@@ -587,16 +587,7 @@ pub async fn set_receipt_key(tx: &mut TenantTx, payment: Uuid, key: &str) -> Res
     Ok(())
 }
 
-/// What a printed receipt's code says: the school's id and what the receipt prints.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct VerifiedReceipt {
-    pub school: String,
-    pub student: String,
-    pub receipt_no: i64,
-    pub amount_minor: i64,
-    pub paid_on: NaiveDate,
-    pub channel: Channel,
-}
+pub use crate::finance::views::VerifiedReceipt;
 
 /// `/verify/<code>` for receipts (any school's; the caller limits a school's own address).
 pub async fn verify_receipt(
@@ -648,4 +639,15 @@ pub async fn school_heading(tx: &mut TenantTx) -> Result<(String, String, String
     .fetch_one(&mut **tx)
     .await?;
     Ok((row.0, row.1.unwrap_or_default(), row.2.unwrap_or_default(), row.3))
+}
+
+/// How many students are active (to be billed).
+pub async fn active_students(tx: &mut TenantTx) -> Result<usize, DomainError> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE status = 'active'").fetch_one(&mut **tx).await?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// The students with an invoice not cancelled, in invoice order.
+pub async fn invoiced_students(tx: &mut TenantTx) -> Result<Vec<Uuid>, DomainError> {
+    Ok(sqlx::query_scalar("SELECT student_id FROM invoices WHERE NOT cancelled ORDER BY number").fetch_all(&mut **tx).await?)
 }

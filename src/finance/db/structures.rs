@@ -367,3 +367,10 @@ pub async fn current_term(tx: &mut TenantTx) -> Result<Uuid, DomainError> {
     let term: Option<Uuid> = sqlx::query_scalar("SELECT id FROM terms WHERE is_current").fetch_optional(&mut **tx).await?;
     term.ok_or_else(|| DomainError::conflict("term", "finance-error-no-current-term"))
 }
+
+/// The school's classes (levels), for billing every one of them.
+pub async fn level_ids(tx: &mut TenantTx) -> Result<Vec<Uuid>, DomainError> {
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT l.id FROM levels l ORDER BY {}", crate::academic::classes::db::LEVEL_ORDER)))
+        .fetch_all(&mut **tx)
+        .await?)
+}
