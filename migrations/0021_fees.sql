@@ -256,8 +256,9 @@ CREATE TABLE payments (
     receipt_key  text,
     PRIMARY KEY (tenant_id, id),
     UNIQUE (tenant_id, receipt_no),
-    -- A bank slip or transaction is posted once.
-    CONSTRAINT payments_reference_once UNIQUE (tenant_id, channel, reference),
+    -- A bank slip or transaction is posted once per student (one slip may pay for siblings:
+    -- the bursar records each child's part with the same reference).
+    CONSTRAINT payments_reference_once UNIQUE (tenant_id, channel, reference, student_id),
     CHECK (channel = 'cash' OR reference IS NOT NULL),
     FOREIGN KEY (tenant_id, student_id) REFERENCES students (tenant_id, id),
     FOREIGN KEY (tenant_id, recorded_by) REFERENCES users (tenant_id, id)
@@ -274,9 +275,9 @@ CREATE TABLE credit_notes (
     number       bigint NOT NULL CHECK (number > 0),
     invoice_id   uuid NOT NULL,
     student_id   uuid NOT NULL,
-    -- The whole invoice (it is cancelled) or part of it.
+    -- The whole invoice (it is cancelled; a fully discounted one for 0) or part of it.
     cancels      boolean NOT NULL,
-    amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+    amount_minor bigint NOT NULL CHECK (amount_minor > 0 OR (cancels AND amount_minor = 0)),
     reason       text NOT NULL CHECK (length(reason) BETWEEN 3 AND 500),
     approved_by  uuid NOT NULL,
     created_at   timestamptz NOT NULL,

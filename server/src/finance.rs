@@ -28,6 +28,7 @@ fn refused(lang: Language, e: DomainError) -> Response {
     match e {
         DomainError::NotFound => StatusCode::NOT_FOUND.into_response(),
         DomainError::Invalid(_) | DomainError::InvalidFields(_) => StatusCode::BAD_REQUEST.into_response(),
+        DomainError::Conflict { .. } => StatusCode::CONFLICT.into_response(),
         e => crate::pages::internal(lang, e),
     }
 }

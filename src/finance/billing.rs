@@ -181,10 +181,12 @@ impl DiscountValue {
         }
     }
 
-    /// How much of `base` this takes off.
+    /// How much of `base` this takes off: whole shillings for a percentage (rounded down: a
+    /// bill never asks for cents nobody can pay).
     fn off(self, base: i64) -> i64 {
         match self {
-            Self::Percent(bp) => share_of(base, bp),
+            Self::Percent(bp) if bp >= FULL_BP => base,
+            Self::Percent(bp) => whole_shillings(share_of(base, bp)),
             Self::Amount(minor) => minor.min(base),
         }
         .clamp(0, base.max(0))
@@ -447,7 +449,8 @@ mod tests {
         let taken = [Uuid::from_u128(2)];
         let b = bill(&BillInput { optional_taken: &taken, sibling_bp: 1000, ..base.clone() }).unwrap();
         assert_eq!(b.gross(), 60_333_300);
-        assert_eq!(b.discount(), 6_033_330);
+        assert_eq!(b.discount(), 6_033_300, "whole shillings");
+        assert!(b.instalments.iter().all(|i| i.1 % 100 == 0), "{:?}", b.instalments);
         assert_eq!(b.instalments.iter().map(|i| i.1).sum::<i64>(), b.net());
         // Bursary of 100 % on tuition, then TZS 50,000 off the rest.
         let discounts = [

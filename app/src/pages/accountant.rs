@@ -425,7 +425,7 @@ pub fn account_body(t: &RequestCtx, a: &StudentAccount, receipt_base: &str) -> i
                     <td>{t.t(p.channel.label_key())}</td>
                     <td><code>{p.reference.clone().unwrap_or_default()}</code></td>
                     <td class="num">{tzs(p.amount_minor)}</td>
-                    <td><a href=format!("{receipt_base}/{}.pdf", p.id) data-testid="receipt-link" download>{format!("{} {}", t.t("finance-receipt"), p.receipt_no)}</a></td>
+                    <td><a href=format!("{receipt_base}/{}/receipt.pdf", p.id) data-testid="receipt-link" download>{format!("{} {}", t.t("finance-receipt"), p.receipt_no)}</a></td>
                 </tr>
             }
         })

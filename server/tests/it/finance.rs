@@ -166,6 +166,15 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
     let c = child.to_string();
     let net: i64 =
         sqlx::query_scalar("SELECT net_minor FROM invoices WHERE student_id = $1").bind(child).fetch_one(&app.owner_pool).await.unwrap();
+    // A discount decided after the invoice would change nothing on it: refused, with the way.
+    let r = bursar
+        .server_fn(
+            "accountant/discount",
+            &[("student", &c), ("kind", "bursary"), ("percent", "true"), ("value", "10"), ("reason", "Late bursary")],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("finance-error-already-invoiced"));
 
     // A payment with every field wrong: each one said, nothing written.
     let r = bursar
@@ -246,12 +255,16 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
     assert_eq!(parent.get(&format!("/portal/fees/{other}/statement.pdf")).await.status(), 404);
 
     // Dashboard and defaulters answer with this school's numbers.
+    // Months later (nobody is late on the day they are billed: due dates before the invoice
+    // are moved to its date), signed in again.
+    app.clock.advance(chrono::Duration::days(120));
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
     let r = bursar.server_fn("accountant/dashboard", &[]).await;
     let d: kilele::finance::views::Dashboard = r.json().await.unwrap();
     assert_eq!(d.collected_minor, 25_000_000);
     assert_eq!(i64::from(d.invoiced_students), active);
-    assert!(d.ageing.total() > 0, "instalments due in July and September are overdue");
-    assert_eq!(d.today.len() + d.week.len(), 0, "the payments were dated before this week");
+    assert!(d.ageing.total() > 0, "the instalments are overdue by now");
+    assert_eq!(d.today.len() + d.week.len(), 0, "the payments were made months ago");
     let r = bursar.get("/accountant/defaulters.csv").await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().lines().count() > 10);
@@ -271,6 +284,10 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
     sqlx::query("ALTER TABLE journal_lines ENABLE TRIGGER journal_lines_append_only").execute(&app.owner_pool).await.unwrap();
     let (sound, report) = ledger_sound(&app, KHSS).await;
     assert!(!sound && report.contains("entry-balances"), "{report}");
+    // An invoice marked cancelled without its credit note is caught too.
+    sqlx::query("UPDATE invoices SET cancelled = true WHERE student_id = $1").bind(child).execute(&app.owner_pool).await.unwrap();
+    let (_, report) = ledger_sound(&app, KHSS).await;
+    assert!(report.contains("cancelled-by-credit-note"), "{report}");
 }
 
 #[tokio::test]
@@ -466,7 +483,9 @@ async fn random_money_movements_keep_the_ledger_sound() {
             5 => {
                 // Fines are the worker's (only its role may write them).
                 let mut fines = kilele::db::tenant_tx(&worker.pool, school).await.unwrap();
-                let applied = payments::apply_late_fines(&mut fines, chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(), at).await;
+                // Weeks after billing: the first instalments are overdue.
+                let later = chrono::Utc::now() + chrono::Duration::days(100);
+                let applied = payments::apply_late_fines(&mut fines, later.date_naive(), later).await;
                 fines.commit().await.unwrap();
                 applied.map(|n| fined += n)
             }

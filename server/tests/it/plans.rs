@@ -405,7 +405,8 @@ async fn fees_for_the_plans(app: &TestApp, tenant: uuid::Uuid) {
     tx.commit().await.unwrap();
     // Fines are the worker's (only its role may write them).
     let mut tx = kilele::db::tenant_tx(&app.worker().pool, school).await.unwrap();
-    payments::apply_late_fines(&mut tx, now.date_naive(), now).await.unwrap();
+    let later = now + chrono::Duration::days(120);
+    payments::apply_late_fines(&mut tx, later.date_naive(), later).await.unwrap();
     tx.commit().await.unwrap();
     sqlx::raw_sql("ANALYZE invoices; ANALYZE invoice_instalments; ANALYZE journal_entries; ANALYZE journal_lines; ANALYZE ledger_accounts; ANALYZE payments; ANALYZE late_fines; ANALYZE student_accounts")
         .execute(&app.owner_pool)

@@ -1240,12 +1240,17 @@ async fn prepare_fees(app: &TestApp, ids: &mut Ids) {
     tx.commit().await.unwrap();
     // Fines are the worker's (only its role may write them).
     let mut tx = kilele::db::tenant_tx(&app.worker().pool, school).await.unwrap();
-    assert!(payments::apply_late_fines(&mut tx, now.date_naive(), now).await.unwrap() > 0);
+    // Months after billing (an instalment is never due before its invoice's date).
+    let later = now + chrono::Duration::days(120);
+    assert!(payments::apply_late_fines(&mut tx, later.date_naive(), later).await.unwrap() > 0);
     tx.commit().await.unwrap();
     ids.fee_item = uuid_of(app, "SELECT id FROM fee_items WHERE tenant_id = $1", ids.tenant).await;
     ids.invoice =
         sqlx::query_scalar("SELECT id FROM invoices WHERE student_id = $1").bind(ids.student).fetch_one(&app.owner_pool).await.unwrap();
     ids.fine = uuid_of(app, "SELECT id FROM late_fines WHERE tenant_id = $1 ORDER BY applied_on LIMIT 1", ids.tenant).await;
+    // The server's today moves on too, so the instalments are overdue (the defaulters' list
+    // and its export then carry the school's students). Sessions start after this.
+    app.clock.advance(chrono::Duration::days(120));
 }
 
 // ---- Digests ----------------------------------------------------------------------------

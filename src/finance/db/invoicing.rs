@@ -233,6 +233,9 @@ async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTim
         return Ok(0);
     }
     let ids: Vec<Uuid> = students.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+    // Every writer of a student's money holds the student's lock (a payment or a refund
+    // recorded while this chunk bills them sees the invoice, or is seen by it).
+    super::ledger::lock_students(tx, &ids).await?;
     super::accounts::ensure(tx, &ids).await?;
 
     // The term's structures: per stream, else per level.
@@ -395,7 +398,8 @@ async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTim
         for (n, (due, amount)) in bill.instalments.iter().enumerate() {
             i_inv.push(*invoice);
             i_seq.push(i32::try_from(n + 1).unwrap_or(i32::MAX));
-            i_due.push(*due);
+            // Nobody is late for a date before they were billed (a joiner, a late run).
+            i_due.push((*due).max(today));
             i_amount.push(*amount);
         }
         let memo = format!("{} #{number}", scope.term_memo);

@@ -184,6 +184,19 @@ pub async fn positions(tx: &mut TenantTx, students: &[Uuid]) -> Result<HashMap<U
     Ok(out)
 }
 
+/// Takes the money locks of `students` (in one order, so two lockers never wait on each other),
+/// held until the transaction ends. See [`position_locked`].
+pub async fn lock_students(tx: &mut TenantTx, students: &[Uuid]) -> Result<(), DomainError> {
+    let mut sorted = students.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    sqlx::query("SELECT count(pg_advisory_xact_lock(hashtextextended(s::text, 9))) FROM unnest($1::uuid[]) WITH ORDINALITY AS x (s, n)")
+        .bind(&sorted)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// One student's (owed, credit), holding the student's money lock until the transaction
 /// ends, so two payments or corrections for the same student are worked out one after the
 /// other (each sees what the other posted). A transaction-scoped advisory lock keyed by the
@@ -296,6 +309,58 @@ pub async fn check(tx: &mut TenantTx) -> Result<Vec<Breach>, DomainError> {
                 detail: format!("{kind} entry {id} moves {moved} on the student's accounts, its document says {document}"),
             });
         }
+    }
+    // The other side of each entry matches its document too: a payment's and a refund's money
+    // at the document's channel, an invoice's income per item and its discount.
+    let other_side: Vec<(Uuid, String)> = sqlx::query_as(
+        "WITH lines AS (
+            SELECT e.id, e.kind, e.source_id, a.kind AS account, a.channel, a.item_id, l.amount_minor
+              FROM journal_entries e
+              JOIN journal_lines l ON l.tenant_id = e.tenant_id AND l.entry_id = e.id
+              JOIN ledger_accounts a ON a.tenant_id = l.tenant_id AND a.id = l.account_id
+             WHERE e.kind IN ('payment', 'refund', 'invoice'))
+         SELECT id, kind FROM (
+            SELECT l.id, l.kind FROM lines l JOIN payments p ON p.id = l.source_id
+             WHERE l.kind = 'payment' GROUP BY l.id, l.kind, p.channel, p.amount_minor
+            HAVING coalesce(sum(l.amount_minor) FILTER (WHERE l.account = 'clearing' AND l.channel = p.channel), 0) <> p.amount_minor
+                OR count(*) FILTER (WHERE l.account NOT IN ('clearing', 'receivable', 'credit')) > 0
+                OR count(*) FILTER (WHERE l.account = 'clearing' AND l.channel <> p.channel) > 0
+            UNION ALL
+            SELECT l.id, l.kind FROM lines l JOIN refunds r ON r.id = l.source_id
+             WHERE l.kind = 'refund' GROUP BY l.id, l.kind, r.channel, r.amount_minor
+            HAVING coalesce(sum(l.amount_minor) FILTER (WHERE l.account = 'clearing' AND l.channel = r.channel), 0) <> -r.amount_minor
+                OR count(*) FILTER (WHERE l.account = 'clearing' AND l.channel <> r.channel) > 0
+            UNION ALL
+            SELECT l.id, l.kind FROM lines l JOIN invoices i ON i.id = l.source_id
+             WHERE l.kind = 'invoice' GROUP BY l.id, l.kind, i.discount_minor
+            HAVING coalesce(sum(l.amount_minor) FILTER (WHERE l.account = 'discounts'), 0) <> i.discount_minor
+            UNION ALL
+            SELECT DISTINCT l.id, l.kind FROM lines l
+              JOIN (SELECT invoice_id, item_id, sum(gross_minor) AS gross FROM invoice_lines GROUP BY 1, 2) il ON il.invoice_id = l.source_id
+             WHERE l.kind = 'invoice'
+               AND il.gross <> -coalesce((SELECT sum(x.amount_minor) FROM lines x WHERE x.id = l.id AND x.account = 'income' AND x.item_id = il.item_id), 0)
+         ) bad",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for (id, kind) in other_side {
+        out.push(Breach {
+            rule: "entry-matches-document",
+            detail: format!("{kind} entry {id}: its money or income lines differ from its document"),
+        });
+    }
+    // An invoice is cancelled exactly when a cancelling credit note exists.
+    let cancelled: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT i.id FROM invoices i
+          WHERE i.cancelled <> EXISTS (SELECT 1 FROM credit_notes c WHERE c.tenant_id = i.tenant_id AND c.invoice_id = i.id AND c.cancels)",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for id in cancelled {
+        out.push(Breach {
+            rule: "cancelled-by-credit-note",
+            detail: format!("invoice {id}: cancelled without its credit note, or the reverse"),
+        });
     }
     // Receivable − credit per student = what the documents charge minus what they settle.
     let students: Vec<(Uuid, i64, i64, i64)> = sqlx::query_as(

@@ -225,7 +225,7 @@ pub async fn credit_note(tx: &mut TenantTx, student: Uuid, form: &CreditNoteForm
             (net, Posting::cancellation(note, student, memo, &lines, discount, owed))
         }
     };
-    if amount == 0 {
+    if amount == 0 && partial.is_some() {
         return Err(ValidationError::new("amount", "finance-error-fee-amount").into());
     }
     sqlx::query(
@@ -307,7 +307,15 @@ pub async fn refund(tx: &mut TenantTx, student: Uuid, form: &AdjustmentForm, by:
     .await?;
     ledger::post(
         tx,
-        &[Posting::refund(id, student, reason.clone(), channel, amount, credit)],
+        // The memo is what families read on statements: the channel and reference, never the reason.
+        &[Posting::refund(
+            id,
+            student,
+            format!("{} {}", channel.code().to_uppercase(), reference.as_deref().unwrap_or("")).trim().to_owned(),
+            channel,
+            amount,
+            credit,
+        )],
         crate::clock::school_date(by.at),
         by.at,
         by.actor.id,
@@ -347,7 +355,7 @@ pub async fn write_off(tx: &mut TenantTx, student: Uuid, form: &AdjustmentForm, 
     .bind(by.at)
     .fetch_one(&mut **tx)
     .await?;
-    ledger::post(tx, &[Posting::write_off(id, student, reason.clone(), amount)], crate::clock::school_date(by.at), by.at, by.actor.id)
+    ledger::post(tx, &[Posting::write_off(id, student, String::new(), amount)], crate::clock::school_date(by.at), by.at, by.actor.id)
         .await?;
     by.audit(
         tx,
@@ -384,7 +392,7 @@ pub async fn waive_fine(tx: &mut TenantTx, fine: Uuid, reason: &str, by: Changed
         .await?;
     ledger::post(
         tx,
-        &[Posting::fine_waiver(fine, student, reason.clone(), amount, owed)],
+        &[Posting::fine_waiver(fine, student, String::new(), amount, owed)],
         crate::clock::school_date(by.at),
         by.at,
         by.actor.id,
@@ -418,6 +426,8 @@ pub async fn apply_late_fines(tx: &mut TenantTx, today: NaiveDate, at: DateTime<
     .bind(cutoff)
     .fetch_all(&mut **tx)
     .await?;
+    // The students' locks first: a payment recorded meanwhile is either seen or waits.
+    ledger::lock_students(tx, &candidates).await?;
     let debts = super::reads::debts_of(tx, &candidates, settings.allocation).await?;
     let positions = ledger::positions(tx, &candidates).await?;
     let mut applied = 0;
@@ -425,7 +435,8 @@ pub async fn apply_late_fines(tx: &mut TenantTx, today: NaiveDate, at: DateTime<
         let dues = debts.get(&student).cloned().unwrap_or_default();
         let (mut owed, mut credit) = positions.get(&student).copied().unwrap_or_default();
         let mut postings = Vec::new();
-        for d in dues.iter().filter(|d| d.debt.seq > 0 && d.unpaid > 0 && d.debt.due_on < cutoff) {
+        // At least a shilling unpaid: cents left by rounding are no reason for a fine.
+        for d in dues.iter().filter(|d| d.debt.seq > 0 && d.unpaid >= 100 && d.debt.due_on < cutoff) {
             let id = Uuid::new_v4();
             let inserted = sqlx::query(
                 "INSERT INTO late_fines (tenant_id, id, invoice_id, seq, student_id, amount_minor, applied_on) VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -147,7 +147,7 @@ pub async fn save_structure(
         return Err(DomainError::NotFound);
     }
     let existing: Option<(Uuid, i64)> = sqlx::query_as(
-        "SELECT f.id, (SELECT count(*) FROM invoices i WHERE i.tenant_id = f.tenant_id AND i.structure_id = f.id)
+        "SELECT f.id, (SELECT count(*) FROM invoices i WHERE i.tenant_id = f.tenant_id AND i.structure_id = f.id AND NOT i.cancelled)
            FROM fee_structures f WHERE f.term_id = $1 AND f.level_id = $2 AND f.stream_id IS NOT DISTINCT FROM $3 FOR UPDATE",
     )
     .bind(term)
@@ -300,6 +300,7 @@ pub async fn grant_discount(
     if !known {
         return Err(DomainError::NotFound);
     }
+    already_invoiced(tx, student, term).await?;
     let (percent_bp, amount) = match value {
         DiscountValue::Percent(bp) => (Some(i32::try_from(bp).unwrap_or(0)), None),
         DiscountValue::Amount(a) => (None, Some(a)),
@@ -344,6 +345,7 @@ pub async fn set_options(tx: &mut TenantTx, student: Uuid, term: Uuid, items: &[
     if !known {
         return Err(DomainError::NotFound);
     }
+    already_invoiced(tx, student, term).await?;
     sqlx::query("DELETE FROM student_fee_options WHERE student_id = $1 AND term_id = $2")
         .bind(student)
         .bind(term)
@@ -373,4 +375,20 @@ pub async fn level_ids(tx: &mut TenantTx) -> Result<Vec<Uuid>, DomainError> {
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT l.id FROM levels l ORDER BY {}", crate::academic::classes::db::LEVEL_ORDER)))
         .fetch_all(&mut **tx)
         .await?)
+}
+
+/// 409 when the student's invoice for the term exists: a discount or an optional item decided
+/// now would change nothing on it (silently); a credit note is the way.
+async fn already_invoiced(tx: &mut TenantTx, student: Uuid, term: Uuid) -> Result<(), DomainError> {
+    let billed: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM invoices WHERE student_id = $1 AND term_id = $2 AND NOT cancelled)")
+            .bind(student)
+            .bind(term)
+            .fetch_one(&mut **tx)
+            .await?;
+    if billed {
+        Err(DomainError::conflict("student", "finance-error-already-invoiced"))
+    } else {
+        Ok(())
+    }
 }
