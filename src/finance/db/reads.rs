@@ -26,23 +26,42 @@ pub async fn debts(tx: &mut TenantTx, student: Uuid, order: Allocation) -> Resul
 /// query per table, joined here (see [`ledger::positions`] for why).
 pub async fn debts_of(tx: &mut TenantTx, students: &[Uuid], order: Allocation) -> Result<HashMap<Uuid, Vec<Settled>>, DomainError> {
     let current: Option<Uuid> = sqlx::query_scalar("SELECT id FROM terms WHERE is_current").fetch_optional(&mut **tx).await?;
-    let invoices: Vec<(Uuid, Uuid, Uuid)> =
+    // Many students (the dashboard, the defaulters): the school's rows through the indexes that
+    // lead with the school, instead of thousands of ids looked up one by one.
+    let whole = students.len() > ledger::WHOLE_SCHOOL;
+    let invoices: Vec<(Uuid, Uuid, Uuid)> = if whole {
+        sqlx::query_as("SELECT id, student_id, term_id FROM invoices WHERE NOT cancelled").fetch_all(&mut **tx).await?
+    } else {
         sqlx::query_as("SELECT id, student_id, term_id FROM invoices WHERE student_id = ANY($1) AND NOT cancelled")
             .bind(students)
             .fetch_all(&mut **tx)
-            .await?;
+            .await?
+    };
     let invoice_ids: Vec<Uuid> = invoices.iter().map(|i| i.0).collect();
-    let instalments: Vec<(Uuid, i32, NaiveDate, i64)> =
+    let instalments: Vec<(Uuid, i32, NaiveDate, i64)> = if whole {
+        sqlx::query_as("SELECT invoice_id, seq, due_on, amount_minor FROM invoice_instalments").fetch_all(&mut **tx).await?
+    } else {
         sqlx::query_as("SELECT invoice_id, seq, due_on, amount_minor FROM invoice_instalments WHERE invoice_id = ANY($1)")
             .bind(&invoice_ids)
             .fetch_all(&mut **tx)
-            .await?;
-    let fines: Vec<(Uuid, Uuid, NaiveDate, i64)> = sqlx::query_as(
-        "SELECT student_id, invoice_id, applied_on, amount_minor FROM late_fines WHERE student_id = ANY($1) AND waived_at IS NULL",
-    )
-    .bind(students)
-    .fetch_all(&mut **tx)
-    .await?;
+            .await?
+    };
+    let fines: Vec<(Uuid, Uuid, NaiveDate, i64)> = if whole {
+        sqlx::query_as("SELECT student_id, invoice_id, applied_on, amount_minor FROM late_fines WHERE waived_at IS NULL")
+            .fetch_all(&mut **tx)
+            .await?
+    } else {
+        sqlx::query_as(
+            "SELECT student_id, invoice_id, applied_on, amount_minor FROM late_fines WHERE student_id = ANY($1) AND waived_at IS NULL",
+        )
+        .bind(students)
+        .fetch_all(&mut **tx)
+        .await?
+    };
+    // Only the asked students' (the whole-school reads bring everyone's).
+    let wanted: std::collections::HashSet<Uuid> = students.iter().copied().collect();
+    let invoices: Vec<(Uuid, Uuid, Uuid)> = invoices.into_iter().filter(|i| wanted.contains(&i.1)).collect();
+    let fines: Vec<(Uuid, Uuid, NaiveDate, i64)> = fines.into_iter().filter(|f| wanted.contains(&f.0)).collect();
     let of_invoice: HashMap<Uuid, (Uuid, bool)> = invoices.iter().map(|(id, s, t)| (*id, (*s, Some(*t) == current))).collect();
     let mut charged: HashMap<Uuid, Vec<Debt>> = HashMap::new();
     for (invoice, seq, due_on, amount) in instalments {
