@@ -180,3 +180,5 @@ finance-from = From
 finance-to = To
 finance-download = Download
 finance-error-already-invoiced = This student is already invoiced for the term: issue a credit note instead.
+finance-error-fine-too-large = Enter a fine from 0 to TZS 1,000,000.
+finance-error-paid-too-long-ago = A payment more than a year old cannot be recorded here: check the date.

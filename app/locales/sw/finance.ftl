@@ -180,3 +180,5 @@ finance-from = Kuanzia
 finance-to = Hadi
 finance-download = Pakua
 finance-error-already-invoiced = Mwanafunzi huyu ameshapewa ankara ya muhula huu: toa hati ya punguzo badala yake.
+finance-error-fine-too-large = Weka faini kuanzia 0 hadi TZS 1,000,000.
+finance-error-paid-too-long-ago = Malipo ya zaidi ya mwaka mmoja uliopita hayawezi kurekodiwa hapa: hakiki tarehe.

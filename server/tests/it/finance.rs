@@ -114,8 +114,14 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
         )
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let r = bursar.server_fn("accountant/fees/settings", &[("allocation", "x"), ("sibling_second", "120"), ("grace_days", "-1")]).await;
+    let r = bursar
+        .server_fn(
+            "accountant/fees/settings",
+            &[("allocation", "x"), ("sibling_second", "120"), ("grace_days", "-1"), ("late_fine", "50,000,000")],
+        )
+        .await;
     assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("finance-error-fine-too-large"));
 
     bill_school(&app, &bursar, KHSS).await;
     let active = count(&app, "SELECT count(*) FROM students WHERE tenant_id = $1 AND status = 'active'", tenant).await;
@@ -185,6 +191,11 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
     for key in ["finance-error-fee-amount", "error-choose-one", "finance-error-paid-in-future"] {
         assert!(body.contains(key), "{key}: {body}");
     }
+    let r = bursar
+        .server_fn("accountant/payments/record", &[("student", &c), ("amount", "100"), ("channel", "cash"), ("paid_on", "2019-01-01")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("finance-error-paid-too-long-ago"), "a date years ago is a typo");
     let r = bursar
         .server_fn("accountant/payments/record", &[("student", &c), ("amount", "100"), ("channel", "crdb"), ("paid_on", "2026-12-01")])
         .await;

@@ -71,8 +71,10 @@ pub async fn save_settings(tx: &mut TenantTx, form: &SettingsForm, by: ChangedBy
     } else {
         crate::finance::Money::parse(&form.late_fine, crate::finance::Currency::Tzs).ok().map(|m| m.minor)
     };
+    // A typo guard: a fine above TZS 1,000,000 per instalment is no school's rule.
+    let fine = fine.filter(|f| (0..=100_000_000).contains(f));
     if fine.is_none() {
-        errors.push(ValidationError::new("late_fine", "error-amount-invalid"));
+        errors.push(ValidationError::new("late_fine", "finance-error-fine-too-large"));
     }
     let grace = form.grace_days.trim().parse::<u32>().ok().filter(|d| *d <= 365);
     if grace.is_none() {

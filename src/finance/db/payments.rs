@@ -82,6 +82,10 @@ impl NewPayment {
         match paid_on {
             None => errors.push(ValidationError::new("paid_on", "error-date-invalid")),
             Some(d) if d > today => errors.push(ValidationError::new("paid_on", "finance-error-paid-in-future")),
+            // Older than a year is a typo (and would rewrite statements long since printed).
+            Some(d) if d < today - chrono::Duration::days(366) => {
+                errors.push(ValidationError::new("paid_on", "finance-error-paid-too-long-ago"))
+            }
             _ => {}
         }
         match (amount, channel, reference, paid_on) {
