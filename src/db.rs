@@ -5,6 +5,8 @@
 //! it to that tenant, even one that forgets its `WHERE tenant_id = …`. When the transaction
 //! ends the setting is gone, so a pooled connection that is reused sees nothing (fails closed).
 
+pub mod once;
+
 use crate::tenancy::TenantId;
 use crate::{DomainError, ValidationError};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};

@@ -305,11 +305,35 @@ mod store {
         30 * 2_i32.saturating_pow(attempts.clamp(0, 10).unsigned_abs())
     }
 
+    /// The document a job works through (an invoicing run, a batch of cards), whose page shows
+    /// the job's progress: it must not say "running" for ever once the job gave up.
+    enum Document {
+        InvoiceRun(Uuid),
+        CardBatch(Uuid),
+    }
+
+    fn document_of(kind: &str, payload: &serde_json::Value) -> Option<Document> {
+        let id = |field: &str| payload.get(field).and_then(|v| v.as_str()).and_then(|v| v.parse::<Uuid>().ok());
+        match JobKind::parse(kind)? {
+            JobKind::Invoices => id("run").map(Document::InvoiceRun),
+            JobKind::ReportCards => id("batch").map(Document::CardBatch),
+            JobKind::InvitationEmail | JobKind::AuditVerify | JobKind::ResultFlags | JobKind::LateFines => None,
+        }
+    }
+
     /// Records a failure: queued again after a backoff, or `failed` for good once the
-    /// attempts are used up. Returns whether it gave up.
+    /// attempts are used up, its document (a run, a batch) failed with it in the same
+    /// transaction. Returns whether it gave up.
     pub async fn fail(pool: &PgPool, job: &Claimed, error: &str) -> Result<bool, sqlx::Error> {
         let give_up = job.attempts >= job.max_attempts;
         let mut tx = tenant_tx(pool, job.tenant).await?;
+        if give_up {
+            match document_of(&job.kind, &job.payload) {
+                Some(Document::InvoiceRun(run)) => crate::finance::db::invoicing::gave_up(&mut tx, run).await?,
+                Some(Document::CardBatch(batch)) => crate::reporting::db::batch_gave_up(&mut tx, batch).await?,
+                None => {}
+            }
+        }
         sqlx::query(
             "UPDATE jobs SET status = $2, last_error = $3, locked_until = NULL,
                     run_at = now() + make_interval(secs => $4), finished_at = CASE WHEN $2 = 'failed' THEN now() END
@@ -445,6 +469,8 @@ mod store {
         .bind(job)
         .execute(&mut **tx)
         .await?;
+        // The run or batch it gave up on carries on when the job runs again (its handler
+        // reopens it: the web process never reads a job's payload).
         by.audit(tx, crate::audit::actions::JOB_RETRIED, &job.to_string(), serde_json::json!({ "kind": kind, "was": status })).await?;
         Ok(())
     }

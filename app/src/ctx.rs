@@ -157,4 +157,7 @@ pub struct Deps {
     /// function that changes who someone is drops the school's entries at its commit
     /// ([`crate::api::scope::Scope::commit_people`]).
     pub principals: kilele::identity::cache::PrincipalCache,
+    /// The accountant's dashboards, kept per school until its ledger moves on
+    /// (`kilele::finance::db::dashboards`).
+    pub dashboards: kilele::finance::db::dashboards::DashboardCache,
 }

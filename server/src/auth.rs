@@ -529,6 +529,91 @@ fn school_user_where(
     Ok((me, tenant))
 }
 
+/// A plain route's refusal, already the response to send (boxed: a response is large).
+#[derive(Debug)]
+pub struct Refusal(Box<Response>);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Box<Response>> for Refusal {
+    fn from(r: Box<Response>) -> Self {
+        Self(r)
+    }
+}
+
+impl From<Response> for Refusal {
+    fn from(r: Response) -> Self {
+        Self(Box::new(r))
+    }
+}
+
+/// Who calls a plain route (a file, an export, a progress stream): the signed-in school user
+/// with the permissions asked, their school, and the reader's language. Everything is checked
+/// before any connection is taken; a handler returns `Result<Response, Refusal>` and goes
+/// on with `?`.
+pub struct Caller {
+    pub me: kilele::identity::Principal,
+    pub tenant: kilele::tenancy::Tenant,
+    pub lang: kilele::Language,
+}
+
+impl Caller {
+    fn of(
+        req: &axum::extract::Request,
+        check: impl Fn(Option<&RequestCtx>) -> Result<(kilele::identity::Principal, kilele::tenancy::Tenant), Box<Response>>,
+    ) -> Result<Self, Refusal> {
+        let ctx = req.extensions().get::<RequestCtx>();
+        let lang = ctx.map(|c| c.lang).unwrap_or_default();
+        let (me, tenant) = check(ctx)?;
+        Ok(Self { me, tenant, lang })
+    }
+
+    /// A user holding every permission of `needs` (see [`school_user`]).
+    pub fn holding(req: &axum::extract::Request, needs: &[kilele::identity::Permission]) -> Result<Self, Refusal> {
+        Self::of(req, |ctx| school_user(ctx, needs))
+    }
+
+    /// A user holding any one of `permissions` (see [`school_user_any`]).
+    pub fn holding_any(req: &axum::extract::Request, permissions: &[kilele::identity::Permission]) -> Result<Self, Refusal> {
+        Self::of(req, |ctx| school_user_any(ctx, permissions))
+    }
+
+    /// Also needs the school's plan to include `feature` (403 without), like the pages.
+    pub fn with_feature(self, feature: kilele::tenancy::Feature) -> Result<Self, Refusal> {
+        if self.tenant.has_feature(feature) {
+            Ok(self)
+        } else {
+            Err(StatusCode::FORBIDDEN.into_response().into())
+        }
+    }
+
+    /// A domain refusal as a plain route answers it: another school's or an unknown id 404,
+    /// bad input 400, a clash 409; anything else the internal-error page (logged).
+    pub fn refused(&self, e: kilele::DomainError) -> Refusal {
+        use kilele::DomainError as E;
+        match e {
+            E::NotFound => StatusCode::NOT_FOUND.into_response().into(),
+            E::Invalid(_) | E::InvalidFields(_) => StatusCode::BAD_REQUEST.into_response().into(),
+            E::Conflict { .. } => StatusCode::CONFLICT.into_response().into(),
+            e => crate::pages::internal(self.lang, e).into(),
+        }
+    }
+
+    /// Who writes the audit entry of this call, and when.
+    pub fn actor(&self) -> kilele::audit::Actor {
+        kilele::audit::Actor::user(self.me.user_id, &self.me.email)
+    }
+}
+
+/// An id from the path: a malformed one is as unknown as another school's (404).
+pub fn path_id(raw: &str) -> Result<uuid::Uuid, Refusal> {
+    raw.parse().map_err(|_| StatusCode::NOT_FOUND.into_response().into())
+}
+
 /// A refused file, said on the `file` field of the page's form errors.
 pub fn file_error(key: &str) -> app::errors::AppError {
     app::errors::AppError::Invalid { field: "file".into(), message: key.to_owned() }

@@ -2,19 +2,14 @@
 //! a batch's live progress as server-sent events, and the worker's job that prints a batch
 //! (the `documents` crate renders, the storage layer keeps the PDFs).
 
-use crate::auth::school_user;
+use crate::auth::{path_id, Caller, Refusal};
 use crate::state::AppState;
-use app::ctx::RequestCtx;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kilele::identity::Permission;
 use kilele::reporting::db::{self as cards, StoredFile};
 use kilele::DomainError;
-
-fn parse_id(raw: &str) -> Option<uuid::Uuid> {
-    raw.parse().ok()
-}
 
 /// A stored file as a download, or 404 when the storage has lost it.
 async fn send(st: &AppState, file: StoredFile, mime: &'static str, lang: kilele::Language) -> Response {
@@ -35,141 +30,100 @@ async fn send(st: &AppState, file: StoredFile, mime: &'static str, lang: kilele:
     }
 }
 
-fn refused(lang: kilele::Language, e: DomainError) -> Response {
-    match e {
-        DomainError::NotFound => StatusCode::NOT_FOUND.into_response(),
-        e => crate::pages::internal(lang, e),
-    }
-}
-
 /// `GET /admin/cards/{card}/card.pdf`: any card of the school, to those who print them.
-pub async fn admin_card(State(st): State<AppState>, Path(card): Path<String>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (_, tenant) = match school_user(ctx.as_ref(), &[Permission::ReportCardsManage]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(card) = parse_id(&card) else { return StatusCode::NOT_FOUND.into_response() };
-    let found = async {
-        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+pub async fn admin_card(State(st): State<AppState>, Path(card): Path<String>, req: Request) -> Result<Response, Refusal> {
+    let c = Caller::holding(&req, &[Permission::ReportCardsManage])?;
+    let card = path_id(&card)?;
+    let file = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, c.tenant.id).await?;
         let file = cards::card_file(&mut tx, card).await?;
         tx.rollback().await?;
         Ok::<_, DomainError>(file)
     }
-    .await;
-    match found {
-        Ok(file) => send(&st, file, "application/pdf", lang).await,
-        Err(e) => refused(lang, e),
-    }
+    .await
+    .map_err(|e| c.refused(e))?;
+    Ok(send(&st, file, "application/pdf", c.lang).await)
 }
 
 /// `GET /portal/cards/{card}/card.pdf`: a parent's child's or the student's own newest card.
-pub async fn portal_card(State(st): State<AppState>, Path(card): Path<String>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (me, tenant) = match crate::auth::school_user_any(ctx.as_ref(), &[Permission::PortalChildrenRead, Permission::PortalSelfRead]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(card) = parse_id(&card) else { return StatusCode::NOT_FOUND.into_response() };
-    let reader = app::api::results::portal_reader(&me);
-    let found = async {
-        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+pub async fn portal_card(State(st): State<AppState>, Path(card): Path<String>, req: Request) -> Result<Response, Refusal> {
+    let c = Caller::holding_any(&req, &[Permission::PortalChildrenRead, Permission::PortalSelfRead])?;
+    let card = path_id(&card)?;
+    let reader = app::api::results::portal_reader(&c.me);
+    let file = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, c.tenant.id).await?;
         let file = cards::portal_card_file(&mut tx, reader, card).await?;
         tx.rollback().await?;
         Ok::<_, DomainError>(file)
     }
-    .await;
-    match found {
-        Ok(file) => send(&st, file, "application/pdf", lang).await,
-        Err(e) => refused(lang, e),
-    }
+    .await
+    .map_err(|e| c.refused(e))?;
+    Ok(send(&st, file, "application/pdf", c.lang).await)
 }
 
 /// `GET /admin/cards/batches/{batch}/cards.zip`: every card of a finished batch (audited).
-pub async fn batch_zip(State(st): State<AppState>, Path(batch): Path<String>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::ReportCardsManage]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(batch) = parse_id(&batch) else { return StatusCode::NOT_FOUND.into_response() };
-    let found = async {
-        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+pub async fn batch_zip(State(st): State<AppState>, Path(batch): Path<String>, req: Request) -> Result<Response, Refusal> {
+    let c = Caller::holding(&req, &[Permission::ReportCardsManage])?;
+    let batch = path_id(&batch)?;
+    let file = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, c.tenant.id).await?;
         let file = cards::bundle_file(&mut tx, batch).await?;
-        let actor = kilele::audit::Actor::user(me.user_id, &me.email);
+        let actor = c.actor();
         let by = kilele::identity::store::ChangedBy { actor: &actor, at: st.deps.clock.now() };
         cards::audit_bundle_download(&mut tx, batch, by).await?;
         tx.commit().await?;
         Ok::<_, DomainError>(file)
     }
-    .await;
-    match found {
-        Ok(file) => send(&st, file, "application/zip", lang).await,
-        Err(e) => refused(lang, e),
-    }
+    .await
+    .map_err(|e| c.refused(e))?;
+    Ok(send(&st, file, "application/zip", c.lang).await)
 }
 
 /// Largest logo accepted: a school crest prints an inch wide; more is a photo.
 pub const MAX_LOGO_BYTES: usize = 1024 * 1024;
 
 /// `GET /admin/cards/logo`: the school's card logo, to those who print cards.
-pub async fn logo(State(st): State<AppState>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (_, tenant) = match school_user(ctx.as_ref(), &[Permission::ReportCardsManage]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+pub async fn logo(State(st): State<AppState>, req: Request) -> Result<Response, Refusal> {
+    let c = Caller::holding(&req, &[Permission::ReportCardsManage])?;
     let key = async {
-        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, c.tenant.id).await?;
         let key = cards::logo_key(&mut tx).await?;
         tx.rollback().await?;
-        Ok::<_, sqlx::Error>(key)
+        Ok::<_, DomainError>(key)
     }
-    .await;
-    let key = match key {
-        Ok(Some(key)) => key,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return crate::pages::internal(lang, e),
-    };
-    crate::uploads::image(&st, &key, "private, max-age=60", lang).await
+    .await
+    .map_err(|e| c.refused(e))?
+    .ok_or_else(|| Refusal::from(StatusCode::NOT_FOUND.into_response()))?;
+    Ok(crate::uploads::image(&st, &key, "private, max-age=60", c.lang).await)
 }
 
 /// `POST /admin/cards/logo` (multipart, field `logo`): a PNG or JPEG that the card can print
 /// (decoded by the document renderer before it is kept), stored, then the school points at
 /// it; the old file goes after the commit.
-pub async fn upload_logo(State(st): State<AppState>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (me, tenant) = match school_user(ctx.as_ref(), &[Permission::ReportCardsManage]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+pub async fn upload_logo(State(st): State<AppState>, req: Request) -> Result<Response, Refusal> {
+    let c = Caller::holding(&req, &[Permission::ReportCardsManage])?;
     let back = "/admin/cards";
     let session = req.extensions().get::<tower_sessions::Session>().cloned();
     let refuse = |key: &str| crate::auth::flash_form_error(session.as_ref(), back, crate::auth::file_error(key));
     let bytes = match crate::uploads::one_file(req, &st, "logo", MAX_LOGO_BYTES).await {
         Ok(bytes) => bytes,
-        Err(crate::uploads::Refused::Missing) => return refuse("cards-error-logo-invalid").await,
-        Err(crate::uploads::Refused::TooLarge) => return refuse("cards-error-logo-too-large").await,
+        Err(crate::uploads::Refused::Missing) => return Ok(refuse("cards-error-logo-invalid").await),
+        Err(crate::uploads::Refused::TooLarge) => return Ok(refuse("cards-error-logo-too-large").await),
     };
     let kind = match kilele::storage::ImageKind::sniff(&bytes) {
         Some(kind @ (kilele::storage::ImageKind::Png | kilele::storage::ImageKind::Jpeg)) => kind,
-        _ => return refuse("cards-error-logo-invalid").await,
+        _ => return Ok(refuse("cards-error-logo-invalid").await),
     };
     if documents::check_logo_file(&bytes).is_err() {
-        return refuse("cards-error-logo-invalid").await;
+        return Ok(refuse("cards-error-logo-invalid").await);
     }
-    let key = kilele::storage::Storage::new_key(tenant.id, "school", kind.ext());
+    let key = kilele::storage::Storage::new_key(c.tenant.id, "school", kind.ext());
     if let Err(e) = st.storage.put(&key, &bytes).await {
-        return crate::pages::internal(lang, e);
+        return Ok(crate::pages::internal(c.lang, e));
     }
     let saved = async {
-        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let actor = kilele::audit::Actor::user(me.user_id, &me.email);
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, c.tenant.id).await?;
+        let actor = c.actor();
         let by = kilele::identity::store::ChangedBy { actor: &actor, at: st.deps.clock.now() };
         let old = cards::set_logo(&mut tx, &key, serde_json::json!({ "bytes": bytes.len(), "type": kind.mime() }), by).await?;
         tx.commit().await?;
@@ -183,11 +137,11 @@ pub async fn upload_logo(State(st): State<AppState>, req: Request) -> Response {
                     tracing::warn!(error = %e, "old logo not removed");
                 }
             }
-            axum::response::Redirect::to(back).into_response()
+            Ok(axum::response::Redirect::to(back).into_response())
         }
         Err(e) => {
             let _ = st.storage.delete(&key).await;
-            refused(lang, e)
+            Err(c.refused(e))
         }
     }
 }
@@ -195,20 +149,16 @@ pub async fn upload_logo(State(st): State<AppState>, req: Request) -> Response {
 /// `GET /admin/cards/batches/{batch}/events`: the batch as JSON each time it changes, until
 /// it is finished (then the stream ends). Reads the database twice a second per open page;
 /// a page is one admin following one batch.
-pub async fn batch_events(State(st): State<AppState>, Path(batch): Path<String>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (_, tenant) = match school_user(ctx.as_ref(), &[Permission::ReportCardsManage]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(batch) = parse_id(&batch) else { return StatusCode::NOT_FOUND.into_response() };
+pub async fn batch_events(State(st): State<AppState>, Path(batch): Path<String>, req: Request) -> Result<Response, Refusal> {
+    let c = Caller::holding(&req, &[Permission::ReportCardsManage])?;
+    let batch = path_id(&batch)?;
+    let tenant = c.tenant.id;
     let read = {
         let pool = st.deps.pool.clone();
         move || {
             let pool = pool.clone();
             async move {
-                let mut tx = kilele::db::tenant_tx(&pool, tenant.id).await?;
+                let mut tx = kilele::db::tenant_tx(&pool, tenant).await?;
                 let view = cards::batch_view(&mut tx, batch).await?;
                 tx.rollback().await?;
                 Ok::<_, DomainError>(view)
@@ -216,11 +166,8 @@ pub async fn batch_events(State(st): State<AppState>, Path(batch): Path<String>,
         }
     };
     // The first read answers 404 for another school's batch before any stream starts.
-    let first = match read().await {
-        Ok(v) => v,
-        Err(e) => return refused(lang, e),
-    };
-    crate::progress::stream(first, read, |b: &kilele::reporting::BatchView| !b.status.is_open())
+    let first = read().await.map_err(|e| c.refused(e))?;
+    Ok(crate::progress::stream(first, read, |b: &kilele::reporting::BatchView| !b.status.is_open()))
 }
 
 /// "3 / 41", or "" without a position.
@@ -312,7 +259,15 @@ pub fn printed(
         head_teacher_comment: card.remarks.head_comment.clone().unwrap_or_default(),
         closing_date: card.closes_on.map(date).unwrap_or_default(),
         next_term_opens: card.next_opens_on.map(date).unwrap_or_default(),
-        fees: None,
+        fees: card.fee_balance_minor.map(|owed| documents::FeeBalance {
+            // In credit: the credit, said as such ("In credit: TZS 20,000").
+            amount: if owed < 0 {
+                format!("{}: {}", app::i18n::t(lang, "finance-in-credit"), app::pages::accountant::tzs(-owed))
+            } else {
+                app::pages::accountant::tzs(owed)
+            },
+            as_of: date(local),
+        }),
         generated_at: format!("{} {} · Kilele", app::i18n::t(lang, "cards-generated"), kilele::clock::school_time(now)),
         verification_code: code.to_string(),
         verification_text: format!("{} {verify_at}", app::i18n::t(lang, "cards-verify-at")),

@@ -2,17 +2,16 @@
 //! storage layer keeps receipts), an invoicing run's live progress, the defaulters' export,
 //! for the bursar and for the family.
 
-use crate::auth::{school_user, school_user_any};
+use crate::auth::{path_id, Caller, Refusal};
 use crate::state::AppState;
-use app::ctx::RequestCtx;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kilele::finance::db::reads::{self, ReceiptData};
 use kilele::finance::{Currency, Money};
-use kilele::identity::{Permission, Principal};
+use kilele::identity::Permission;
 use kilele::results::db::PortalReader;
-use kilele::tenancy::{Feature, Tenant};
+use kilele::tenancy::Feature;
 use kilele::{DomainError, Language};
 use std::sync::Arc;
 
@@ -20,35 +19,16 @@ fn tzs(minor: i64) -> String {
     Money::from_minor(minor, Currency::Tzs).to_string()
 }
 
-fn parse_id(raw: &str) -> Option<uuid::Uuid> {
-    raw.parse().ok()
-}
-
-fn refused(lang: Language, e: DomainError) -> Response {
-    match e {
-        DomainError::NotFound => StatusCode::NOT_FOUND.into_response(),
-        DomainError::Invalid(_) | DomainError::InvalidFields(_) => StatusCode::BAD_REQUEST.into_response(),
-        DomainError::Conflict { .. } => StatusCode::CONFLICT.into_response(),
-        e => crate::pages::internal(lang, e),
-    }
-}
-
 /// The bursar (with `needs`) of a school whose plan has finance.
-fn bursar(ctx: Option<&RequestCtx>, needs: &[Permission]) -> Result<(Principal, Tenant), Box<Response>> {
-    let (me, tenant) = school_user(ctx, needs)?;
-    if !tenant.has_feature(Feature::Finance) {
-        return Err(Box::new(StatusCode::FORBIDDEN.into_response()));
-    }
-    Ok((me, tenant))
+fn bursar(req: &Request, needs: &[Permission]) -> Result<Caller, Refusal> {
+    Caller::holding(req, needs)?.with_feature(Feature::Finance)
 }
 
 /// A parent or student of a school whose plan has finance, and what they may read.
-fn family(ctx: Option<&RequestCtx>) -> Result<(PortalReader, Tenant), Box<Response>> {
-    let (me, tenant) = school_user_any(ctx, &[Permission::PortalChildrenRead, Permission::PortalSelfRead])?;
-    if !tenant.has_feature(Feature::Finance) {
-        return Err(Box::new(StatusCode::FORBIDDEN.into_response()));
-    }
-    Ok((app::api::results::portal_reader(&me), tenant))
+fn family(req: &Request) -> Result<(Caller, PortalReader), Refusal> {
+    let c = Caller::holding_any(req, &[Permission::PortalChildrenRead, Permission::PortalSelfRead])?.with_feature(Feature::Finance)?;
+    let reader = app::api::results::portal_reader(&c.me);
+    Ok((c, reader))
 }
 
 fn labels(lang: Language) -> documents::FinanceLabels {
@@ -135,7 +115,8 @@ fn receipt_document(st: &AppState, lang: Language, school: documents::School, r:
 }
 
 /// A receipt: the stored PDF when it was made before, else rendered now, stored, recorded.
-async fn receipt(st: &AppState, tenant: &Tenant, lang: Language, payment: uuid::Uuid, reader: Option<PortalReader>) -> Response {
+async fn receipt(st: &AppState, c: &Caller, payment: uuid::Uuid, reader: Option<PortalReader>) -> Result<Response, Refusal> {
+    let (tenant, lang) = (&c.tenant, c.lang);
     let made = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
         let data = reads::receipt(&mut tx, payment, reader).await?;
@@ -155,34 +136,20 @@ async fn receipt(st: &AppState, tenant: &Tenant, lang: Language, payment: uuid::
         Ok((bytes, data))
     }
     .await;
-    match made {
-        Ok((bytes, data)) => pdf(bytes, &format!("receipt-{}.pdf", data.payment.receipt_no)),
-        Err(e) => refused(lang, e),
-    }
+    let (bytes, data) = made.map_err(|e| c.refused(e))?;
+    Ok(pdf(bytes, &format!("receipt-{}.pdf", data.payment.receipt_no)))
 }
 
 /// `GET /accountant/receipts/{payment}/receipt.pdf`.
-pub async fn bursar_receipt(State(st): State<AppState>, Path(payment): Path<String>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (_, tenant) = match bursar(ctx.as_ref(), &[Permission::FinanceOverviewRead]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(payment) = parse_id(&payment) else { return StatusCode::NOT_FOUND.into_response() };
-    receipt(&st, &tenant, lang, payment, None).await
+pub async fn bursar_receipt(State(st): State<AppState>, Path(payment): Path<String>, req: Request) -> Result<Response, Refusal> {
+    let c = bursar(&req, &[Permission::FinanceOverviewRead])?;
+    receipt(&st, &c, path_id(&payment)?, None).await
 }
 
 /// `GET /portal/receipts/{payment}/receipt.pdf`: a receipt of the family's own child.
-pub async fn family_receipt(State(st): State<AppState>, Path(payment): Path<String>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (reader, tenant) = match family(ctx.as_ref()) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(payment) = parse_id(&payment) else { return StatusCode::NOT_FOUND.into_response() };
-    receipt(&st, &tenant, lang, payment, Some(reader)).await
+pub async fn family_receipt(State(st): State<AppState>, Path(payment): Path<String>, req: Request) -> Result<Response, Refusal> {
+    let (c, reader) = family(&req)?;
+    receipt(&st, &c, path_id(&payment)?, Some(reader)).await
 }
 
 #[derive(Debug, serde::Deserialize, Default)]
@@ -196,12 +163,12 @@ pub struct Period {
 /// A statement for `period` (default: the last twelve months up to today).
 async fn statement(
     st: &AppState,
-    tenant: &Tenant,
-    lang: Language,
+    c: &Caller,
     student: uuid::Uuid,
     period: Period,
     reader: Option<PortalReader>,
-) -> Response {
+) -> Result<Response, Refusal> {
+    let (tenant, lang) = (&c.tenant, c.lang);
     let today = kilele::clock::school_date(st.deps.clock.now());
     let date = |s: &str, default: chrono::NaiveDate| {
         if s.trim().is_empty() {
@@ -211,10 +178,10 @@ async fn statement(
         }
     };
     let (Some(from), Some(to)) = (date(&period.from, today - chrono::Duration::days(365)), date(&period.to, today)) else {
-        return (StatusCode::BAD_REQUEST, app::i18n::t(lang, "error-date-invalid")).into_response();
+        return Err((StatusCode::BAD_REQUEST, app::i18n::t(lang, "error-date-invalid")).into_response().into());
     };
     if from > to {
-        return (StatusCode::BAD_REQUEST, app::i18n::t(lang, "finance-error-period")).into_response();
+        return Err((StatusCode::BAD_REQUEST, app::i18n::t(lang, "finance-error-period")).into_response().into());
     }
     let made = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
@@ -264,10 +231,8 @@ async fn statement(
         Ok::<_, DomainError>((bytes, account.admission_no))
     }
     .await;
-    match made {
-        Ok((bytes, admission)) => pdf(bytes, &format!("statement-{}.pdf", admission.replace(['/', '"', '\\'], "-"))),
-        Err(e) => refused(lang, e),
-    }
+    let (bytes, admission) = made.map_err(|e| c.refused(e))?;
+    Ok(pdf(bytes, &format!("statement-{}.pdf", admission.replace(['/', '"', '\\'], "-"))))
 }
 
 /// `GET /accountant/accounts/{id}/statement.pdf?from=&to=`.
@@ -276,15 +241,9 @@ pub async fn bursar_statement(
     Path(student): Path<String>,
     Query(period): Query<Period>,
     req: Request,
-) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (_, tenant) = match bursar(ctx.as_ref(), &[Permission::FinanceOverviewRead]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(student) = parse_id(&student) else { return StatusCode::NOT_FOUND.into_response() };
-    statement(&st, &tenant, lang, student, period, None).await
+) -> Result<Response, Refusal> {
+    let c = bursar(&req, &[Permission::FinanceOverviewRead])?;
+    statement(&st, &c, path_id(&student)?, period, None).await
 }
 
 /// `GET /portal/fees/{student}/statement.pdf?from=&to=`: the family's own child's.
@@ -293,54 +252,38 @@ pub async fn family_statement(
     Path(student): Path<String>,
     Query(period): Query<Period>,
     req: Request,
-) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (reader, tenant) = match family(ctx.as_ref()) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(student) = parse_id(&student) else { return StatusCode::NOT_FOUND.into_response() };
-    statement(&st, &tenant, lang, student, period, Some(reader)).await
+) -> Result<Response, Refusal> {
+    let (c, reader) = family(&req)?;
+    statement(&st, &c, path_id(&student)?, period, Some(reader)).await
 }
 
 /// `GET /accountant/invoices/runs/{run}/events`: an invoicing run's progress, live.
-pub async fn run_events(State(st): State<AppState>, Path(run): Path<String>, req: Request) -> Response {
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (_, tenant) = match bursar(ctx.as_ref(), &[Permission::FinanceFeesManage]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(run) = parse_id(&run) else { return StatusCode::NOT_FOUND.into_response() };
+pub async fn run_events(State(st): State<AppState>, Path(run): Path<String>, req: Request) -> Result<Response, Refusal> {
+    let c = bursar(&req, &[Permission::FinanceFeesManage])?;
+    let run = path_id(&run)?;
+    let tenant = c.tenant.id;
     let read = {
         let pool = st.deps.pool.clone();
         move || {
             let pool = pool.clone();
             async move {
-                let mut tx = kilele::db::tenant_tx(&pool, tenant.id).await?;
+                let mut tx = kilele::db::tenant_tx(&pool, tenant).await?;
                 let view = kilele::finance::db::invoicing::run_view(&mut tx, run).await?;
                 tx.rollback().await?;
                 Ok::<_, DomainError>(view)
             }
         }
     };
-    match read().await {
-        Ok(first) => crate::progress::stream(first, read, |r: &kilele::finance::views::InvoiceRunView| !r.status.is_open()),
-        Err(e) => refused(lang, e),
-    }
+    let first = read().await.map_err(|e| c.refused(e))?;
+    Ok(crate::progress::stream(first, read, |r: &kilele::finance::views::InvoiceRunView| !r.status.is_open()))
 }
 
 /// `GET /accountant/defaulters.csv` and `.xlsx`: the defaulters list (guardians' phones only
 /// for those who may see personal data), audited like every export of people.
-pub async fn defaulters_export(State(st): State<AppState>, req: Request) -> Response {
+pub async fn defaulters_export(State(st): State<AppState>, req: Request) -> Result<Response, Refusal> {
     let xlsx = req.uri().path().ends_with(".xlsx");
-    let ctx = req.extensions().get::<RequestCtx>().cloned();
-    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_default();
-    let (me, tenant) = match bursar(ctx.as_ref(), &[Permission::FinanceOverviewRead]) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let c = bursar(&req, &[Permission::FinanceOverviewRead])?;
+    let (me, tenant, lang) = (&c.me, &c.tenant, c.lang);
     let list = async {
         let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
         let pii = me.can(Permission::StudentsPiiRead).then_some(&*st.deps.pii);
@@ -358,10 +301,7 @@ pub async fn defaulters_export(State(st): State<AppState>, req: Request) -> Resp
         Ok::<_, DomainError>(list)
     }
     .await;
-    let list = match list {
-        Ok(l) => l,
-        Err(e) => return refused(lang, e),
-    };
+    let list = list.map_err(|e| c.refused(e))?;
     use kilele::results::sheet::{Cell, Table};
     let t = |k: &str| app::i18n::t(lang, k);
     let text = |s: &str| if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_owned()) };
@@ -408,7 +348,7 @@ pub async fn defaulters_export(State(st): State<AppState>, req: Request) -> Resp
     let (body, mime, ext) = if xlsx {
         match kilele::results::xlsx::table_xlsx("Defaulters", &table) {
             Ok(b) => (b, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-            Err(e) => return crate::pages::internal(lang, e),
+            Err(e) => return Err(crate::pages::internal(lang, e).into()),
         }
     } else {
         let mut csv = String::from("\u{feff}");
@@ -416,5 +356,5 @@ pub async fn defaulters_export(State(st): State<AppState>, req: Request) -> Resp
         (csv.into_bytes(), "text/csv; charset=utf-8", "csv")
     };
     let file = format!("attachment; filename=\"{}-defaulters.{ext}\"", tenant.slug);
-    ([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, file)], body).into_response()
+    Ok(([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, file)], body).into_response())
 }

@@ -394,3 +394,57 @@ pub fn demo_accounts() -> Vec<(String, String)> {
     }
     out
 }
+
+/// A term's fees for a seeded school, set as a bursar would: one structure for a class (or
+/// the same for every class), the school's fee rules, and the term invoiced by the worker's
+/// own code. Shared by `kilele bench fees` and the tests that need a billed school.
+pub struct TermFees {
+    pub items: Vec<kilele::finance::billing::ItemForm>,
+    pub instalments: Vec<kilele::finance::billing::InstalmentForm>,
+    pub rules: kilele::finance::db::accounts::SettingsForm,
+    /// `None`: every class.
+    pub level: Option<Uuid>,
+}
+
+impl TermFees {
+    /// Fee rules with sibling discounts of `second` and `third` percent, oldest instalment
+    /// first, full bills for joiners, and a late fine of `fine` shillings after `grace` days.
+    pub fn rules(second: &str, third: &str, fine: &str, grace: &str) -> kilele::finance::db::accounts::SettingsForm {
+        kilele::finance::db::accounts::SettingsForm {
+            allocation: "oldest_first".into(),
+            sibling_second: second.into(),
+            sibling_third: third.into(),
+            pro_rata: false,
+            late_fine: fine.into(),
+            grace_days: grace.into(),
+        }
+    }
+}
+
+/// Sets `fees` for the school's current term and invoices it to the end (`app` as the web
+/// process, `worker` as the worker). Returns the term and the invoicing run.
+pub async fn bill_term(
+    app: &PgPool,
+    worker: &PgPool,
+    pii: &KeyRing,
+    school: kilele::tenancy::TenantId,
+    by: users::ChangedBy<'_>,
+    fees: &TermFees,
+) -> anyhow::Result<(Uuid, Uuid)> {
+    use kilele::finance::db::{accounts, invoicing, structures};
+    let plan = kilele::finance::billing::FeePlan::parse(&fees.items, &fees.instalments).map_err(|e| anyhow::anyhow!("fee plan: {e:?}"))?;
+    let mut tx = tenant_tx(app, school).await?;
+    let term = structures::current_term(&mut tx).await?;
+    let levels = match fees.level {
+        Some(level) => vec![level],
+        None => structures::level_ids(&mut tx).await?,
+    };
+    for level in levels {
+        structures::save_structure(&mut tx, term, level, None, &plan, by).await?;
+    }
+    accounts::save_settings(&mut tx, &fees.rules, by).await?;
+    let run = invoicing::request(&mut tx, pii, fees.level, by).await?;
+    tx.commit().await?;
+    invoicing::run(worker, school, run, Utc::now).await?;
+    Ok((term, run))
+}

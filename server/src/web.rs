@@ -69,7 +69,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
         sign_in,
         storage,
         leptos,
-        deps: app::Deps { pool, clock, pii, principals },
+        deps: app::Deps { pool, clock, pii, principals, dashboards: Default::default() },
         redis,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()),

@@ -102,6 +102,12 @@ pub async fn purge_login_throttles(pool: &PgPool, now: chrono::DateTime<chrono::
     Ok(kilele::identity::store::purge_throttles(pool, now).await?)
 }
 
+/// Forgets form tokens older than two days (`kilele::db::once`: a form sent twice is done
+/// once). As the worker role, the only one that may delete them.
+pub async fn purge_form_tokens(pool: &PgPool, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<u64> {
+    Ok(kilele::db::once::purge(pool, now).await?)
+}
+
 /// How the worker loop runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {
@@ -185,6 +191,10 @@ pub async fn run_with(w: Worker, pace: Pace, shutdown: impl std::future::Future<
                 match purge_login_throttles(&pool, kilele::clock::SystemClock.now()).await {
                     Ok(n) => tracing::info!(purged = n, "old sign-in throttle rows purged"),
                     Err(e) => tracing::error!(error = %e, "throttle purge failed"),
+                }
+                match purge_form_tokens(&pool, kilele::clock::SystemClock.now()).await {
+                    Ok(n) => tracing::info!(purged = n, "old form tokens purged"),
+                    Err(e) => tracing::error!(error = %e, "form token purge failed"),
                 }
             }
         }

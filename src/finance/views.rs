@@ -241,11 +241,14 @@ impl ClassCollection {
 }
 
 /// The accountant's dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub term_label: String,
     pub billed_minor: i64,
+    /// Money in against this term's invoices (write-offs are not collected).
     pub collected_minor: i64,
+    /// This term's debts forgiven by write-offs.
+    pub written_off_minor: i64,
     pub today: Vec<ChannelTotal>,
     pub week: Vec<ChannelTotal>,
     pub classes: Vec<ClassCollection>,

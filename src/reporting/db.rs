@@ -238,6 +238,16 @@ pub async fn request_batch(
     Ok(batch)
 }
 
+/// The worker gave up on a batch's job (its tries are used up): the batch says it failed
+/// instead of "running" for ever, and the class's cards may be requested again.
+pub async fn batch_gave_up(tx: &mut TenantTx, batch: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE report_card_batches SET status = 'failed', finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')")
+        .bind(batch)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Stops an open batch before its next card (audited). A finished one is left as it is (409).
 pub async fn cancel_batch(tx: &mut TenantTx, batch: Uuid, by: ChangedBy<'_>) -> Result<(), DomainError> {
     let status: String = sqlx::query_scalar("SELECT status FROM report_card_batches WHERE id = $1 FOR UPDATE")
@@ -303,7 +313,8 @@ pub async fn start_batch(tx: &mut TenantTx, batch: Uuid, at: DateTime<Utc>) -> R
     let row = sqlx::query(
         "SELECT b.status, b.term_id, b.level_id, b.stream_id, y.year, t.number, t.ends_on, l.name AS level_name,
                 (SELECT min(n.starts_on) FROM terms n WHERE n.starts_on > t.ends_on) AS next_opens,
-                tn.name AS school, tn.default_language, ss.motto, ss.postal_address, ss.logo_key
+                tn.name AS school, tn.default_language, ss.motto, ss.postal_address, ss.logo_key,
+                (SELECT 'finance' = ANY(p.features) FROM plans p WHERE p.code = tn.plan_code) AS finance
            FROM report_card_batches b
            JOIN terms t ON t.tenant_id = b.tenant_id AND t.id = b.term_id
            JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
@@ -318,7 +329,22 @@ pub async fn start_batch(tx: &mut TenantTx, batch: Uuid, at: DateTime<Utc>) -> R
     .await?
     .ok_or(DomainError::NotFound)?;
     let status: String = row.try_get("status")?;
-    if !BatchStatus::parse(&status).is_some_and(BatchStatus::is_open) {
+    // A batch the queue gave up on, whose job an admin put back: it carries on (finished cards
+    // are not redone), unless the same cards were asked for again meanwhile.
+    let reopened = status == "failed"
+        && sqlx::query(
+            "UPDATE report_card_batches b SET status = 'running', finished_at = NULL
+              WHERE b.id = $1 AND b.bundle_key IS NULL
+                AND NOT EXISTS (SELECT 1 FROM report_card_batches o
+                                 WHERE o.term_id = b.term_id AND o.level_id = b.level_id AND o.stream_id IS NOT DISTINCT FROM b.stream_id
+                                   AND o.status IN ('queued', 'running'))",
+        )
+        .bind(batch)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+            == 1;
+    if !(BatchStatus::parse(&status).is_some_and(BatchStatus::is_open) || reopened) {
         return Ok(None);
     }
     let term: Uuid = row.try_get("term_id")?;
@@ -360,6 +386,13 @@ pub async fn start_batch(tx: &mut TenantTx, batch: Uuid, at: DateTime<Utc>) -> R
     let level_name: String = row.try_get("level_name")?;
     let students: Vec<Uuid> = in_scope.iter().map(|(id, ..)| *id).collect();
     let mut remarks = term_remarks(tx, term, &students).await?;
+    // The fee balance, when the school's plan has finance: what each student owes (less any
+    // credit) as the batch starts.
+    let balances = if row.try_get::<Option<bool>, _>("finance")?.unwrap_or(false) {
+        Some(crate::finance::db::ledger::positions(tx, &students).await?)
+    } else {
+        None
+    };
     let cards = in_scope
         .into_iter()
         .filter(|(id, ..)| !done.contains(id))
@@ -377,6 +410,7 @@ pub async fn start_batch(tx: &mut TenantTx, batch: Uuid, at: DateTime<Utc>) -> R
             next_opens_on,
             class_averages: averages.clone(),
             remarks: remarks.remove(&student_id).unwrap_or_default(),
+            fee_balance_minor: balances.as_ref().map(|b| b.get(&student_id).map_or(0, |(owed, credit)| owed - credit)),
             result,
         })
         .collect();

@@ -221,6 +221,9 @@ pub struct CardData {
     pub result: PublishedResult,
     /// Attendance, conduct and the comments (what is stored; parts may be missing).
     pub remarks: remarks::CardRemarks,
+    /// What the student owes in TZS cents (negative: in credit) when the batch started; `None`
+    /// when the school's plan has no finance (the card prints where to ask instead).
+    pub fee_balance_minor: Option<i64>,
 }
 
 /// Each subject's average term score over the results that have one, rounded half up.

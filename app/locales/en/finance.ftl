@@ -7,6 +7,7 @@ finance-tab-accounts = Student accounts
 finance-tab-defaulters = Defaulters
 finance-billed = Billed this term
 finance-collected = Collected this term
+finance-written-off-term = Written off this term
 finance-collection-rate = Collection rate
 finance-invoiced-students = Students invoiced
 finance-arrears = Overdue

@@ -7,6 +7,7 @@ finance-tab-accounts = Akaunti za wanafunzi
 finance-tab-defaulters = Wadaiwa
 finance-billed = Kilichotozwa muhula huu
 finance-collected = Kilichokusanywa muhula huu
+finance-written-off-term = Kilichofutwa muhula huu
 finance-collection-rate = Kiwango cha ukusanyaji
 finance-invoiced-students = Wanafunzi waliopewa ankara
 finance-arrears = Malimbikizo

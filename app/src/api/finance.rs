@@ -32,7 +32,7 @@ fn optional_uuid(field: &str, value: &str) -> Result<Option<uuid::Uuid>, AppErro
 pub async fn finance_dashboard() -> Result<Dashboard, AppError> {
     let mut s = Scope::finance(READ).await?;
     let today = kilele::clock::school_date(s.change.at);
-    let view = kilele::finance::db::reads::dashboard(&mut s.tx, today).await?;
+    let view = kilele::finance::db::reads::dashboard(&mut s.tx, today, &s.deps.dashboards).await?;
     // The school's settings row (and its control-number prefix) is made on the first visit.
     s.commit(view).await
 }
@@ -139,14 +139,21 @@ pub async fn record_payment(
     channel: String,
     #[server(default)] reference: String,
     paid_on: String,
+    #[server(default)] once: String,
 ) -> Result<kilele::finance::views::Recorded, AppError> {
-    use kilele::finance::db::payments::{NewPayment, PaymentForm};
+    use kilele::finance::db::payments::{self, NewPayment, PaymentForm};
     let mut s = Scope::finance(&[Permission::FinancePaymentsRecord]).await?;
     let student = parse_uuid("student", &student)?;
     let today = kilele::clock::school_date(s.change.at);
     let payment =
         NewPayment::parse(&PaymentForm { amount, channel, reference, paid_on }, today).map_err(kilele::DomainError::InvalidFields)?;
-    let recorded = kilele::finance::db::payments::record_payment(&mut s.tx, student, &payment, s.change.by()).await?;
+    if let Some(first) = s.once(&once, "accountant/payments/record").await? {
+        let first = first.ok_or(AppError::Internal)?;
+        let recorded = payments::recorded(&mut s.tx, first).await?;
+        return s.commit(recorded).await;
+    }
+    let recorded = payments::record_payment(&mut s.tx, student, &payment, s.change.by()).await?;
+    s.done(&once, recorded.payment).await?;
     s.commit(recorded).await
 }
 
@@ -157,11 +164,16 @@ pub async fn issue_credit_note(
     invoice: String,
     #[server(default)] amount: String,
     #[server(default)] reason: String,
+    #[server(default)] once: String,
 ) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
     let student = parse_uuid("student", &student)?;
+    if s.once(&once, "accountant/credit-note").await?.is_some() {
+        return s.commit(()).await;
+    }
     let form = kilele::finance::db::payments::CreditNoteForm { invoice, amount, reason };
-    kilele::finance::db::payments::credit_note(&mut s.tx, student, &form, s.change.by()).await?;
+    let note = kilele::finance::db::payments::credit_note(&mut s.tx, student, &form, s.change.by()).await?;
+    s.done(&once, note).await?;
     s.commit(()).await
 }
 
@@ -175,12 +187,17 @@ pub async fn grant_discount(
     #[server(default)] percent: String,
     value: String,
     #[server(default)] reason: String,
+    #[server(default)] once: String,
 ) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceFeesManage]).await?;
     let student = parse_uuid("student", &student)?;
+    if s.once(&once, "accountant/discount").await?.is_some() {
+        return s.commit(()).await;
+    }
     let term = kilele::finance::db::structures::current_term(&mut s.tx).await?;
     let form = kilele::finance::db::structures::DiscountForm { kind, item, percent: percent == "true" || percent == "on", value, reason };
-    kilele::finance::db::structures::grant_discount(&mut s.tx, student, term, &form, s.change.by()).await?;
+    let discount = kilele::finance::db::structures::grant_discount(&mut s.tx, student, term, &form, s.change.by()).await?;
+    s.done(&once, discount).await?;
     s.commit(()).await
 }
 
@@ -212,21 +229,35 @@ pub async fn refund(
     channel: String,
     #[server(default)] reference: String,
     #[server(default)] reason: String,
+    #[server(default)] once: String,
 ) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
     let student = parse_uuid("student", &student)?;
+    if s.once(&once, "accountant/refund").await?.is_some() {
+        return s.commit(()).await;
+    }
     let form = kilele::finance::db::payments::AdjustmentForm { amount, channel, reference, reason };
-    kilele::finance::db::payments::refund(&mut s.tx, student, &form, s.change.by()).await?;
+    let refund = kilele::finance::db::payments::refund(&mut s.tx, student, &form, s.change.by()).await?;
+    s.done(&once, refund).await?;
     s.commit(()).await
 }
 
 /// Writes off (part of) a debt, with a reason.
 #[server(endpoint = "accountant/write-off")]
-pub async fn write_off(student: String, amount: String, #[server(default)] reason: String) -> Result<(), AppError> {
+pub async fn write_off(
+    student: String,
+    amount: String,
+    #[server(default)] reason: String,
+    #[server(default)] once: String,
+) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
     let student = parse_uuid("student", &student)?;
+    if s.once(&once, "accountant/write-off").await?.is_some() {
+        return s.commit(()).await;
+    }
     let form = kilele::finance::db::payments::AdjustmentForm { amount, reason, ..Default::default() };
-    kilele::finance::db::payments::write_off(&mut s.tx, student, &form, s.change.by()).await?;
+    let write_off = kilele::finance::db::payments::write_off(&mut s.tx, student, &form, s.change.by()).await?;
+    s.done(&once, write_off).await?;
     s.commit(()).await
 }
 

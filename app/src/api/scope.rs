@@ -84,6 +84,25 @@ impl Scope {
         Ok(Self { deps, me, tenant, tx, change })
     }
 
+    /// A form that makes a document, sent with its `once` token (see `kilele::db::once`):
+    /// `Ok(None)` the first time (make it, then [`Scope::done`]); `Ok(Some(result))` when this
+    /// form was sent before, answered with what the first submission made.
+    pub async fn once(&mut self, token: &str, action: &str) -> Result<Option<Option<uuid::Uuid>>, AppError> {
+        use kilele::db::once::{claim, parse_token, Submission};
+        let token = parse_token(token)?;
+        match claim(&mut self.tx, token, action, self.me.user_id, self.change.at).await? {
+            Submission::First => Ok(None),
+            Submission::Repeat(result) => Ok(Some(result)),
+        }
+    }
+
+    /// Records what a first submission made (see [`Scope::once`]).
+    pub async fn done(&mut self, token: &str, result: uuid::Uuid) -> Result<(), AppError> {
+        let token = kilele::db::once::parse_token(token)?;
+        kilele::db::once::done(&mut self.tx, token, result).await?;
+        Ok(())
+    }
+
     /// Commits the unit of work and answers `value`.
     pub async fn commit<T>(self, value: T) -> Result<T, AppError> {
         self.tx.commit().await?;

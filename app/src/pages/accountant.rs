@@ -3,7 +3,7 @@
 //! Plain forms and links: everything works without JavaScript; only the invoicing progress
 //! bar is an island.
 
-use super::{count, layout::Shell, ErrorBox, FormErrors};
+use super::{count, layout::Shell, ErrorBox, FormErrors, OnceToken};
 use crate::api::finance::{
     account_of, defaulters, fees_page, finance_dashboard, search_accounts, CancelInvoices, GrantDiscount, IssueCreditNote, RecordPayment,
     Refund, RequestInvoices, SaveFeeSettings, SaveFeeStructure, SetFeeOptions, WaiveFine, WriteOff,
@@ -44,21 +44,13 @@ fn percent(bp: u32) -> String {
 #[component]
 pub fn AccountantTabs() -> impl IntoView {
     let ctx = request_ctx();
-    let tabs: Vec<(&str, &str, bool)> = vec![
+    let tabs = vec![
         ("/accountant", "finance-tab-dashboard", true),
         ("/accountant/fees", "finance-tab-fees", ctx.can(Permission::FinanceFeesManage)),
         ("/accountant/accounts", "finance-tab-accounts", true),
         ("/accountant/defaulters", "finance-tab-defaulters", true),
     ];
-    let links = tabs
-        .into_iter()
-        .filter(|(_, _, allowed)| *allowed)
-        .map(|(href, key, _)| {
-            let active = ctx.path == href;
-            view! { <a href=href class:active=active aria-current=active.then_some("page")>{ctx.t(key)}</a> }
-        })
-        .collect_view();
-    view! { <nav class="tabs" aria-label=ctx.t("finance-sections")>{links}</nav> }
+    super::admin::section_tabs(&ctx, "finance-sections", tabs)
 }
 
 fn channel_rows(t: &RequestCtx, totals: &[kilele::finance::views::ChannelTotal], testid: &'static str) -> AnyView {
@@ -116,6 +108,7 @@ pub fn AccountantPage() -> impl IntoView {
                             <section class="stats">
                                 <div class="stat"><span class="value" data-testid="stat-billed">{tzs(d.billed_minor)}</span><span class="label">{t.t("finance-billed")}</span></div>
                                 <div class="stat"><span class="value" data-testid="stat-collected">{tzs(d.collected_minor)}</span><span class="label">{t.t("finance-collected")}</span></div>
+                                {(d.written_off_minor > 0).then(|| view! { <div class="stat"><span class="value" data-testid="stat-written-off">{tzs(d.written_off_minor)}</span><span class="label">{t.t("finance-written-off-term")}</span></div> })}
                                 <div class="stat"><span class="value" data-testid="stat-rate">{format!("{rate}%")}</span><span class="label">{t.t("finance-collection-rate")}</span></div>
                                 <div class="stat"><span class="value" data-testid="stat-invoiced">{format!("{} / {}", count(i64::from(d.invoiced_students)), count(i64::from(d.active_students)))}</span><span class="label">{t.t("finance-invoiced-students")}</span></div>
                                 <div class="stat"><span class="value" data-testid="stat-arrears">{tzs(d.ageing.total())}</span><span class="label">{t.t("finance-arrears")}</span></div>
@@ -504,6 +497,7 @@ pub fn AccountPage() -> impl IntoView {
                             <section class="card" data-testid="record-payment">
                                 <h3>{t.t("finance-record-payment")}</h3>
                                 <form method="post" action=RecordPayment::url()>
+                                    <OnceToken/>
                                     <input type="hidden" name="student" value=student.clone()/>
                                     <p><label for="pay-amount">{t.t("finance-amount-tzs")}</label><br/><input id="pay-amount" name="amount" inputmode="numeric" required/></p>
                                     <p><label for="pay-channel">{t.t("finance-channel")}</label><br/><select id="pay-channel" name="channel">{channel_options(&t)}</select></p>
@@ -530,6 +524,7 @@ pub fn AccountPage() -> impl IntoView {
                                     <summary>{t.t("finance-corrections")}</summary>
                                     <h4>{t.t("finance-credit-note")}</h4>
                                     <form method="post" action=IssueCreditNote::url() data-testid="credit-note">
+                                        <OnceToken/>
                                         <input type="hidden" name="student" value=student.clone()/>
                                         <p><select name="invoice" aria-label=t.t("finance-invoice")>{invoice_options}</select></p>
                                         <p><label for="cn-amount">{t.t("finance-credit-amount")}</label><br/><input id="cn-amount" name="amount" inputmode="numeric"/></p>
@@ -538,6 +533,7 @@ pub fn AccountPage() -> impl IntoView {
                                     </form>
                                     <h4>{t.t("finance-refund")}</h4>
                                     <form method="post" action=Refund::url() data-testid="refund">
+                                        <OnceToken/>
                                         <input type="hidden" name="student" value=student.clone()/>
                                         <p><input name="amount" inputmode="numeric" placeholder=t.t("finance-amount-tzs") aria-label=t.t("finance-amount-tzs") required/>" "
                                            <select name="channel" aria-label=t.t("finance-channel")>{channel_options(&t)}</select>" "
@@ -547,6 +543,7 @@ pub fn AccountPage() -> impl IntoView {
                                     </form>
                                     <h4>{t.t("finance-write-off")}</h4>
                                     <form method="post" action=WriteOff::url() data-testid="write-off">
+                                        <OnceToken/>
                                         <input type="hidden" name="student" value=student.clone()/>
                                         <p><input name="amount" inputmode="numeric" placeholder=t.t("finance-amount-tzs") aria-label=t.t("finance-amount-tzs") required/>" "
                                            <input name="reason" placeholder=t.t("finance-reason") aria-label=t.t("finance-reason") required minlength="3"/></p>
@@ -561,6 +558,7 @@ pub fn AccountPage() -> impl IntoView {
                                 <summary>{t.t("finance-discount-title")}</summary>
                                 <p class="hint">{t.t("finance-discount-hint")}</p>
                                 <form method="post" action=GrantDiscount::url()>
+                                    <OnceToken/>
                                     <input type="hidden" name="student" value=student.clone()/>
                                     <p><select name="kind" aria-label=t.t("finance-discount-kind")>
                                         <option value="bursary">{t.t("finance-discount-bursary")}</option>

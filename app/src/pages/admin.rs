@@ -94,6 +94,12 @@ pub fn AdminTabs() -> impl IntoView {
         ("/admin/cards", "admin-tab-cards", can(Permission::ReportCardsManage)),
         ("/admin/jobs", "admin-tab-jobs", can(Permission::SchoolSettingsManage)),
     ];
+    section_tabs(&ctx, "admin-sections", tabs)
+}
+
+/// A portal's sections as tabs: `(path, label key, allowed)`, the ones the reader may open,
+/// the current one marked.
+pub fn section_tabs(ctx: &crate::ctx::RequestCtx, label_key: &str, tabs: Vec<(&'static str, &'static str, bool)>) -> impl IntoView {
     let links = tabs
         .into_iter()
         .filter(|(_, _, allowed)| *allowed)
@@ -102,5 +108,5 @@ pub fn AdminTabs() -> impl IntoView {
             view! { <a href=href class:active=active aria-current=active.then_some("page")>{ctx.t(key)}</a> }
         })
         .collect_view();
-    view! { <nav class="tabs" aria-label=ctx.t("admin-sections")>{links}</nav> }
+    view! { <nav class="tabs" aria-label=ctx.t(label_key)>{links}</nav> }
 }

@@ -76,6 +76,14 @@ pub fn FormErrors() -> impl IntoView {
     })
 }
 
+/// The hidden token that makes a form which creates a document (a payment, a discount…)
+/// count once however often it is sent (see `crate::api::scope::Scope::once`). Fresh on every
+/// render, so a new form is a new submission.
+#[component]
+pub fn OnceToken() -> impl IntoView {
+    view! { <input type="hidden" name="once" value=uuid::Uuid::new_v4().to_string()/> }
+}
+
 /// A failed load, said in the reader's language. The page answers with the error's status
 /// (a student of another school is a 404, not a 200 saying "not found").
 #[component]

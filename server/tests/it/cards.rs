@@ -283,6 +283,34 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+#[tokio::test]
+async fn a_batch_whose_job_gives_up_says_failed_and_carries_on_when_put_back() {
+    let app = spawn_app_with(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }).await;
+    let (term, level, stream, _) = published_class(&app, KHSS).await;
+    let admin = app.login_as(Some(KHSS), "admin").await;
+    let worker = app.worker();
+    // A fault outside the app: the database refuses to record cards for a while.
+    for sql in [
+        "CREATE FUNCTION test_refuse_cards() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$",
+        "CREATE TRIGGER test_refuse_cards BEFORE INSERT ON report_cards FOR EACH ROW EXECUTE FUNCTION test_refuse_cards()",
+    ] {
+        sqlx::query(sql).execute(&app.owner_pool).await.unwrap();
+    }
+    let (status, body) = request(&admin, term, level, Some(stream)).await;
+    assert_eq!(status, 200, "{body}");
+    let id: Uuid = serde_json::from_value(body).unwrap();
+    sqlx::query("UPDATE jobs SET max_attempts = 1 WHERE kind = 'report.cards'").execute(&app.owner_pool).await.unwrap();
+    while server::worker::run_once(&worker).await.unwrap() > 0 {}
+    assert_eq!(batch(&app, id).await.0, "failed", "not \"running\" for ever");
+
+    sqlx::query("DROP TRIGGER test_refuse_cards ON report_cards").execute(&app.owner_pool).await.unwrap();
+    let job: Uuid = sqlx::query_scalar("SELECT id FROM jobs WHERE kind = 'report.cards'").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(admin.server_fn("admin/jobs/retry", &[("job", &job.to_string())]).await.status().as_u16(), 200);
+    while server::worker::run_once(&worker).await.unwrap() > 0 {}
+    let (status, total, done, failed) = batch(&app, id).await;
+    assert_eq!((status.as_str(), done, failed), ("done", total, 0), "carried on when its job ran again");
+}
+
 async fn remarks_of(app: &TestApp, student: Uuid) -> Option<(Option<i32>, Option<i32>, Option<String>, Option<String>, Option<String>)> {
     sqlx::query_as(
         "SELECT days_open, days_present, conduct, class_teacher_comment, head_teacher_comment FROM report_card_remarks WHERE student_id = $1",
@@ -425,6 +453,18 @@ async fn remarks_are_written_by_the_class_teacher_and_the_head_teacher_and_print
     assert_eq!(r.bytes().await.unwrap().to_vec(), logo);
     assert_eq!(other.get("/admin/cards/logo").await.status().as_u16(), 404, "the other school has none");
 
+    // The school's plan has finance: the card prints each student's fee balance (the child
+    // paid before any invoice, so is in credit; the others owe nothing).
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+    let today = kilele::clock::school_date(chrono::Utc::now()).to_string();
+    let r = bursar
+        .server_fn(
+            "accountant/payments/record",
+            &[("student", &child.to_string()), ("amount", "5,000"), ("channel", "cash"), ("paid_on", &today), ("once", &once())],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+
     // What the worker prints for the child.
     let (status, body) = request(&admin, term, level, Some(stream)).await;
     assert_eq!(status, 200, "{body}");
@@ -436,6 +476,8 @@ async fn remarks_are_written_by_the_class_teacher_and_the_head_teacher_and_print
     let data = work.cards.iter().find(|c| c.student_id == child).unwrap();
     let code = kilele::reporting::VerifyCode::from_random([1; 7]);
     let card = server::cards::printed(data, &code, None, chrono::Utc::now());
+    let fees = card.fees.as_ref().map(|f| f.amount.as_str());
+    assert!(fees.is_some_and(|f| f.ends_with(": TZS 5,000")), "in credit: {fees:?}");
     let attendance = card.attendance.unwrap();
     assert_eq!((attendance.days_present, attendance.days_open), (60, 62));
     assert_eq!(card.conduct.as_deref(), Some("Very good"));
@@ -457,4 +499,14 @@ async fn remarks_are_written_by_the_class_teacher_and_the_head_teacher_and_print
     let unremarked = work.cards.iter().find(|c| c.student_id != child).unwrap();
     let card = server::cards::printed(unremarked, &code, None, chrono::Utc::now());
     assert!(card.attendance.is_none() && card.conduct.is_none() && card.class_teacher_comment.is_empty());
+    assert_eq!(card.fees.map(|f| f.amount).as_deref(), Some("TZS 0"));
+    // Without finance in the plan, the card says where to ask instead.
+    sqlx::query("UPDATE tenants SET plan_code = 'basic' WHERE id = $1").bind(tenant).execute(db).await.unwrap();
+    let (status, body) = request(&admin, term, level, Some(stream)).await;
+    assert_eq!(status, 200, "{body}");
+    let again: Uuid = serde_json::from_value(body).unwrap();
+    let mut tx = kilele::db::tenant_tx(&worker.pool, kilele::tenancy::TenantId(tenant)).await.unwrap();
+    let work = kilele::reporting::db::start_batch(&mut tx, again, chrono::Utc::now()).await.unwrap().unwrap();
+    tx.rollback().await.unwrap();
+    assert!(work.cards.iter().all(|c| c.fee_balance_minor.is_none()));
 }

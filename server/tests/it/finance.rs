@@ -3,6 +3,7 @@
 //! `ledger check` notices a row changed behind the app's back.
 
 use crate::harness::*;
+use kilele::clock::Clock as _;
 use kilele::finance::ledger::Channel;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
@@ -176,7 +177,7 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
     let r = bursar
         .server_fn(
             "accountant/discount",
-            &[("student", &c), ("kind", "bursary"), ("percent", "true"), ("value", "10"), ("reason", "Late bursary")],
+            &[("student", &c), ("kind", "bursary"), ("percent", "true"), ("value", "10"), ("reason", "Late bursary"), ("once", &once())],
         )
         .await;
     assert_eq!(r.status(), 409);
@@ -202,23 +203,56 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
     assert_eq!(r.status(), 422, "a bank payment needs its slip's reference");
     assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", tenant).await, 0);
 
-    let r = bursar
-        .server_fn("accountant/payments/record", &[("student", &c), ("amount", "200,000"), ("channel", "cash"), ("paid_on", "2026-12-01")])
-        .await;
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let recorded: serde_json::Value = r.json().await.unwrap();
+    // A form without its token (not ours, or out of date): refused, nothing written.
+    let cash = [("student", c.as_str()), ("amount", "200,000"), ("channel", "cash"), ("paid_on", "2026-12-01")];
+    let r = bursar.server_fn("accountant/payments/record", &cash).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("form-error-expired"));
+    // A double click (the same form sent twice at once) records one payment; both answers
+    // name it.
+    let token = once();
+    let sent = [cash.as_slice(), &[("once", token.as_str())]].concat();
+    let (r1, r2) =
+        tokio::join!(bursar.server_fn("accountant/payments/record", &sent), bursar.server_fn("accountant/payments/record", &sent));
+    assert_eq!((r1.status().as_u16(), r2.status().as_u16()), (200, 200));
+    let recorded: serde_json::Value = r1.json().await.unwrap();
+    assert_eq!(recorded, r2.json::<serde_json::Value>().await.unwrap(), "the repeat answers with the first payment");
+    assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", tenant).await, 1);
     let payment = recorded["payment"].as_str().unwrap().to_owned();
+    // The token is good for that form and that bursar only.
+    let r =
+        bursar.server_fn("accountant/write-off", &[("student", &c), ("amount", "100"), ("reason", "Reused token"), ("once", &token)]).await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("form-error-resubmitted"));
+    // Tokens are forgotten after two days, by the worker.
+    let later = app.clock.now() + chrono::Duration::days(3);
+    assert!(server::worker::purge_form_tokens(&app.worker().pool, app.clock.now()).await.unwrap() == 0, "kept for two days");
+    assert!(server::worker::purge_form_tokens(&app.worker().pool, later).await.unwrap() >= 1);
     let r = bursar
         .server_fn(
             "accountant/payments/record",
-            &[("student", &c), ("amount", "50000"), ("channel", "nmb"), ("reference", "NMB-778812"), ("paid_on", "2026-12-02")],
+            &[
+                ("student", &c),
+                ("amount", "50000"),
+                ("channel", "nmb"),
+                ("reference", "NMB-778812"),
+                ("paid_on", "2026-12-02"),
+                ("once", &once()),
+            ],
         )
         .await;
     assert_eq!(r.status(), 200);
     let r = bursar
         .server_fn(
             "accountant/payments/record",
-            &[("student", &c), ("amount", "50000"), ("channel", "nmb"), ("reference", "nmb-778812"), ("paid_on", "2026-12-02")],
+            &[
+                ("student", &c),
+                ("amount", "50000"),
+                ("channel", "nmb"),
+                ("reference", "nmb-778812"),
+                ("paid_on", "2026-12-02"),
+                ("once", &once()),
+            ],
         )
         .await;
     assert_eq!(r.status(), 409, "the same slip twice");
@@ -276,6 +310,27 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
     assert_eq!(i64::from(d.invoiced_students), active);
     assert!(d.ageing.total() > 0, "the instalments are overdue by now");
     assert_eq!(d.today.len() + d.week.len(), 0, "the payments were made months ago");
+    assert_eq!(d.written_off_minor, 0);
+    // A write-off settles debt but brings no money: written off, not collected; and the
+    // dashboard kept from the last view shows it at once (the posting moved the ledger on).
+    let r =
+        bursar.server_fn("accountant/write-off", &[("student", &c), ("amount", "10,000"), ("reason", "Hardship"), ("once", &once())]).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let d: kilele::finance::views::Dashboard = bursar.server_fn("accountant/dashboard", &[]).await.json().await.unwrap();
+    assert_eq!((d.collected_minor, d.written_off_minor), (25_000_000, 1_000_000));
+    let html = bursar.get_text("/accountant").await.1;
+    assert!(html.contains(r#"data-testid="stat-written-off""#) && html.contains("TZS 10,000"), "{html}");
+    let today = kilele::clock::school_date(app.clock.now()).to_string();
+    let r = bursar
+        .server_fn(
+            "accountant/payments/record",
+            &[("student", &c), ("amount", "5000"), ("channel", "cash"), ("paid_on", &today), ("once", &once())],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let d: kilele::finance::views::Dashboard = bursar.server_fn("accountant/dashboard", &[]).await.json().await.unwrap();
+    assert_eq!((d.collected_minor, d.written_off_minor), (25_500_000, 1_000_000), "the payment shows at once");
+    assert_eq!(d.today.iter().map(|c| c.amount_minor).sum::<i64>(), 500_000);
     let r = bursar.get("/accountant/defaulters.csv").await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().lines().count() > 10);
@@ -299,6 +354,109 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
     sqlx::query("UPDATE invoices SET cancelled = true WHERE student_id = $1").bind(child).execute(&app.owner_pool).await.unwrap();
     let (_, report) = ledger_sound(&app, KHSS).await;
     assert!(report.contains("cancelled-by-credit-note"), "{report}");
+}
+
+#[tokio::test]
+async fn a_mid_term_joiner_is_billed_pro_rata_but_a_school_moving_onto_kilele_mid_term_is_not() {
+    let app = spawn_app().await;
+    let tenant = school_id(&app, KHSS).await;
+    let term = current_term(&app, tenant).await;
+    let (starts_on, ends_on): (chrono::NaiveDate, chrono::NaiveDate) =
+        sqlx::query_as("SELECT starts_on, ends_on FROM terms WHERE id = $1").bind(term).fetch_one(&app.owner_pool).await.unwrap();
+    let at = |d: chrono::NaiveDate| d.and_hms_opt(6, 0, 0).unwrap().and_utc();
+    // The school moves onto Kilele a month into the term: its students are typed in that day,
+    // and the bursar bills the term the next morning, with pro rata on.
+    let moved_in = at(starts_on + chrono::Duration::days(30));
+    sqlx::query("UPDATE students SET created_at = $2 WHERE tenant_id = $1")
+        .bind(tenant)
+        .bind(moved_in)
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
+    app.clock.set(moved_in + chrono::Duration::days(1));
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+    let r = bursar.server_fn("accountant/fees/settings", &[("allocation", "oldest_first"), ("pro_rata", "true"), ("late_fine", "0")]).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    bill_school(&app, &bursar, KHSS).await;
+    // Tuition and examination (transport is optional): everyone in full.
+    let full = 48_000_000_i64;
+    assert_eq!(count(&app, "SELECT count(*) FROM invoices WHERE tenant_id = $1 AND gross_minor <> 48000000", tenant).await, 0);
+
+    // A student who joins ten days before the term ends pays for those ten days.
+    let joins = at(ends_on - chrono::Duration::days(9));
+    let joiner: Uuid = sqlx::query_scalar(
+        "INSERT INTO students (tenant_id, admission_no, first_name, last_name, sex, stream_id, created_at)
+         SELECT tenant_id, 'KHSS/JOIN/1', 'Neema', 'Mgeni', 'F', stream_id, $2 FROM students WHERE tenant_id = $1 AND stream_id IS NOT NULL LIMIT 1
+         RETURNING id",
+    )
+    .bind(tenant)
+    .bind(joins)
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap();
+    app.clock.set(joins + chrono::Duration::hours(2));
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+    let r = bursar.server_fn("accountant/invoices/request", &[("level", "")]).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    drain(&app).await;
+    let gross: i64 =
+        sqlx::query_scalar("SELECT gross_minor FROM invoices WHERE student_id = $1").bind(joiner).fetch_one(&app.owner_pool).await.unwrap();
+    let term_days = (ends_on - starts_on).num_days() + 1;
+    let expected = full * 10 / term_days;
+    assert!((gross - expected).abs() <= 200, "ten days of {term_days}: {gross} against {expected}");
+}
+
+#[tokio::test]
+async fn an_invoicing_run_whose_job_gives_up_says_so_and_carries_on_when_put_back() {
+    let app = spawn_app().await;
+    let tenant = school_id(&app, KHSS).await;
+    let term = current_term(&app, tenant).await;
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+    for level in levels(&app, tenant).await {
+        let r = post(&bursar, "accountant/fees/structure", &structure_form(term, level, ["40", "30", "30"])).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    // A fault outside the app: the database refuses invoices for a while.
+    for sql in [
+        "CREATE FUNCTION test_refuse_invoices() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$",
+        "CREATE TRIGGER test_refuse_invoices BEFORE INSERT ON invoices FOR EACH ROW EXECUTE FUNCTION test_refuse_invoices()",
+    ] {
+        sqlx::query(sql).execute(&app.owner_pool).await.unwrap();
+    }
+    let r = bursar.server_fn("accountant/invoices/request", &[("level", "")]).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    sqlx::query("UPDATE jobs SET max_attempts = 1 WHERE tenant_id = $1 AND kind = 'finance.invoices'")
+        .bind(tenant)
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
+    drain(&app).await;
+    let run_status = || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM invoice_runs WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap()
+    };
+    // The run says it failed (not "running" for ever), on the bursar's page too.
+    assert_eq!(run_status().await, "failed");
+    let overview: serde_json::Value = bursar.server_fn("accountant/fees", &[]).await.json().await.unwrap();
+    assert_eq!(overview["runs"][0]["status"], "Failed", "{overview}");
+
+    // Mended, and put back by the admin: the run carries on and bills everyone.
+    sqlx::query("DROP TRIGGER test_refuse_invoices ON invoices").execute(&app.owner_pool).await.unwrap();
+    let job: Uuid = sqlx::query_scalar("SELECT id FROM jobs WHERE tenant_id = $1 AND kind = 'finance.invoices'")
+        .bind(tenant)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    let admin = app.login_as(Some(KHSS), "admin").await;
+    let r = admin.server_fn("admin/jobs/retry", &[("job", &job.to_string())]).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    drain(&app).await;
+    assert_eq!(run_status().await, "done", "the run carried on when its job ran again");
+    let active = count(&app, "SELECT count(*) FROM students WHERE tenant_id = $1 AND status = 'active'", tenant).await;
+    assert_eq!(count(&app, "SELECT count(*) FROM invoices WHERE tenant_id = $1", tenant).await, active);
 }
 
 #[tokio::test]

@@ -250,6 +250,12 @@ pub async fn audited(app: &TestApp, school: &str, action: &str) -> i64 {
         .unwrap()
 }
 
+/// A fresh `once` token, as a form that makes a document (a payment, a discount…) carries:
+/// without one the request is refused as an out-of-date form before any other check runs.
+pub fn once() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 pub fn redirect_target(resp: &reqwest::Response) -> Option<String> {
     resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned)
 }

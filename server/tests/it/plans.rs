@@ -353,8 +353,8 @@ async fn results_for_the_plans(app: &TestApp, tenant: uuid::Uuid) -> ResultsIds 
 /// payment from every fourth student, late fines on what is overdue: the finance pages then
 /// read a school's term of money.
 async fn fees_for_the_plans(app: &TestApp, tenant: uuid::Uuid) {
-    use kilele::finance::billing::{FeePlan, InstalmentForm, ItemForm};
-    use kilele::finance::db::{accounts, invoicing, payments, structures};
+    use kilele::finance::billing::{InstalmentForm, ItemForm};
+    use kilele::finance::db::payments;
     let school = kilele::tenancy::TenantId(tenant);
     let bursar: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
         .bind(format!("bursar@{KHSS}.test"))
@@ -364,36 +364,22 @@ async fn fees_for_the_plans(app: &TestApp, tenant: uuid::Uuid) {
     let actor = kilele::audit::Actor::user(bursar, "bursar");
     let now = chrono::Utc::now();
     let by = kilele::identity::store::ChangedBy { actor: &actor, at: now };
-    let items = [
-        ItemForm { name: "Tuition".into(), amount: "450,000".into(), compulsory: true },
-        ItemForm { name: "Examination".into(), amount: "30,000".into(), compulsory: true },
-        ItemForm { name: "Transport".into(), amount: "120,000".into(), compulsory: false },
-    ];
-    let plan_rows = [
-        InstalmentForm { percent: "40".into(), due_on: "2026-07-15".into() },
-        InstalmentForm { percent: "30".into(), due_on: "2026-09-01".into() },
-        InstalmentForm { percent: "30".into(), due_on: "2027-01-15".into() },
-    ];
-    let plan = FeePlan::parse(&items, &plan_rows).unwrap();
-    let pii = kilele::audit::pii::KeyRing::development();
-    let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
-    let term = structures::current_term(&mut tx).await.unwrap();
-    let levels: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM levels").fetch_all(&mut *tx).await.unwrap();
-    for level in levels {
-        structures::save_structure(&mut tx, term, level, None, &plan, by).await.unwrap();
-    }
-    let rules = accounts::SettingsForm {
-        allocation: "oldest_first".into(),
-        sibling_second: "10".into(),
-        sibling_third: "15".into(),
-        pro_rata: false,
-        late_fine: "5,000".into(),
-        grace_days: "7".into(),
+    let fees = server::seed::TermFees {
+        items: vec![
+            ItemForm { name: "Tuition".into(), amount: "450,000".into(), compulsory: true },
+            ItemForm { name: "Examination".into(), amount: "30,000".into(), compulsory: true },
+            ItemForm { name: "Transport".into(), amount: "120,000".into(), compulsory: false },
+        ],
+        instalments: vec![
+            InstalmentForm { percent: "40".into(), due_on: "2026-07-15".into() },
+            InstalmentForm { percent: "30".into(), due_on: "2026-09-01".into() },
+            InstalmentForm { percent: "30".into(), due_on: "2027-01-15".into() },
+        ],
+        rules: server::seed::TermFees::rules("10", "15", "5,000", "7"),
+        level: None,
     };
-    accounts::save_settings(&mut tx, &rules, by).await.unwrap();
-    let run = invoicing::request(&mut tx, &pii, None, by).await.unwrap();
-    tx.commit().await.unwrap();
-    invoicing::run(&app.worker().pool, school, run, chrono::Utc::now).await.unwrap();
+    let pii = kilele::audit::pii::KeyRing::development();
+    server::seed::bill_term(&app.pool, &app.worker().pool, &pii, school, by, &fees).await.unwrap();
     let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
     let payers: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT student_id FROM invoices ORDER BY number").fetch_all(&mut *tx).await.unwrap();
     for (n, student) in payers.iter().enumerate().filter(|(n, _)| n % 4 == 0) {

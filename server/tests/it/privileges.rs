@@ -149,6 +149,13 @@ kilele_worker | table ledger_accounts | SELECT INSERT
 kilele_worker | table student_accounts | SELECT INSERT
 kilele_worker | table student_fee_options | SELECT
 kilele_worker | table student_guardians | SELECT
+kilele_app | column form_submissions.result_id | UPDATE
+kilele_app | column ledger_versions.version | UPDATE
+kilele_app | table form_submissions | SELECT INSERT
+kilele_app | table ledger_versions | SELECT INSERT
+kilele_worker | column ledger_versions.version | UPDATE
+kilele_worker | table form_submissions | SELECT DELETE
+kilele_worker | table ledger_versions | SELECT INSERT
 ";
 
 const ROLES: &str = "(VALUES ('kilele_app'), ('kilele_worker')) AS r(rolname)";

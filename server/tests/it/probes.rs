@@ -510,6 +510,7 @@ fn rows() -> Vec<Row> {
                     ("amount", "1000".into()),
                     ("channel", "cash".into()),
                     ("paid_on", "2026-12-01".into()),
+                    ("once", once()),
                 ],
             )]
         }),
@@ -517,7 +518,7 @@ fn rows() -> Vec<Row> {
             let f = |s: &Ids, i: &Ids| {
                 form(
                     "/api/accountant/credit-note",
-                    &[("student", s.student.to_string()), ("invoice", i.invoice.to_string()), ("reason", "Probe".into())],
+                    &[("student", s.student.to_string()), ("invoice", i.invoice.to_string()), ("reason", "Probe".into()), ("once", once())],
                 )
             };
             vec![f(at, at), f(own, at), f(at, own)]
@@ -533,6 +534,7 @@ fn rows() -> Vec<Row> {
                         ("percent", "true".into()),
                         ("value", "10".into()),
                         ("reason", "Probe".into()),
+                        ("once", once()),
                     ],
                 )
             };
@@ -550,13 +552,19 @@ fn rows() -> Vec<Row> {
         sfn("/api/accountant/refund", ADJUST, true, true, |_, at| {
             vec![form(
                 "/api/accountant/refund",
-                &[("student", at.student.to_string()), ("amount", "100".into()), ("channel", "cash".into()), ("reason", "Probe".into())],
+                &[
+                    ("student", at.student.to_string()),
+                    ("amount", "100".into()),
+                    ("channel", "cash".into()),
+                    ("reason", "Probe".into()),
+                    ("once", once()),
+                ],
             )]
         }),
         sfn("/api/accountant/write-off", ADJUST, true, true, |_, at| {
             vec![form(
                 "/api/accountant/write-off",
-                &[("student", at.student.to_string()), ("amount", "100".into()), ("reason", "Probe".into())],
+                &[("student", at.student.to_string()), ("amount", "100".into()), ("reason", "Probe".into()), ("once", once())],
             )]
         }),
         sfn("/api/accountant/defaulters", FIN_READ, false, false, |_, _| vec![form("/api/accountant/defaulters", &[])]),
@@ -1200,35 +1208,24 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
 /// Fees of the school's first class: a structure whose item carries the prefix, its students
 /// invoiced (through the worker's code), a payment of the student's, a late fine.
 async fn prepare_fees(app: &TestApp, ids: &mut Ids) {
-    use kilele::finance::billing::{FeePlan, InstalmentForm, ItemForm};
-    use kilele::finance::db::{accounts, invoicing, payments, structures};
+    use kilele::finance::billing::{InstalmentForm, ItemForm};
+    use kilele::finance::db::payments;
     let school = kilele::tenancy::TenantId(ids.tenant);
     let bursar = uuid_of(app, "SELECT id FROM users WHERE tenant_id = $1 AND email LIKE 'bursar@%'", ids.tenant).await;
     let actor = kilele::audit::Actor::user(bursar, "bursar");
     let now = chrono::Utc::now();
     let by = kilele::identity::store::ChangedBy { actor: &actor, at: now };
-    let current = uuid_of(app, "SELECT id FROM terms WHERE tenant_id = $1 AND is_current", ids.tenant).await;
-    let items = [ItemForm { name: format!("{}/tuition", ids.prefix), amount: "300,000".into(), compulsory: true }];
-    let plan_rows = [
-        InstalmentForm { percent: "50".into(), due_on: "2026-08-01".into() },
-        InstalmentForm { percent: "50".into(), due_on: "2026-10-01".into() },
-    ];
-    let plan = FeePlan::parse(&items, &plan_rows).unwrap();
-    let pii = kilele::audit::pii::KeyRing::development();
-    let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
-    structures::save_structure(&mut tx, current, ids.level, None, &plan, by).await.unwrap();
-    let rules = accounts::SettingsForm {
-        allocation: "oldest_first".into(),
-        sibling_second: "0".into(),
-        sibling_third: "0".into(),
-        pro_rata: false,
-        late_fine: "2,000".into(),
-        grace_days: "0".into(),
+    let fees = server::seed::TermFees {
+        items: vec![ItemForm { name: format!("{}/tuition", ids.prefix), amount: "300,000".into(), compulsory: true }],
+        instalments: vec![
+            InstalmentForm { percent: "50".into(), due_on: "2026-08-01".into() },
+            InstalmentForm { percent: "50".into(), due_on: "2026-10-01".into() },
+        ],
+        rules: server::seed::TermFees::rules("0", "0", "2,000", "0"),
+        level: Some(ids.level),
     };
-    accounts::save_settings(&mut tx, &rules, by).await.unwrap();
-    ids.invoice_run = invoicing::request(&mut tx, &pii, Some(ids.level), by).await.unwrap();
-    tx.commit().await.unwrap();
-    invoicing::run(&app.worker().pool, school, ids.invoice_run, chrono::Utc::now).await.unwrap();
+    let pii = kilele::audit::pii::KeyRing::development();
+    (_, ids.invoice_run) = server::seed::bill_term(&app.pool, &app.worker().pool, &pii, school, by, &fees).await.unwrap();
     let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
     let payment = payments::NewPayment {
         amount_minor: 5_000_000,

@@ -80,6 +80,16 @@ pub async fn cancel(tx: &mut TenantTx, run: Uuid, at: DateTime<Utc>) -> Result<(
     }
 }
 
+/// The worker gave up on a run's job (its tries are used up): the run says it failed instead of
+/// "running" for ever, and a new run may be requested.
+pub async fn gave_up(tx: &mut TenantTx, run: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invoice_runs SET status = 'failed', finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')")
+        .bind(run)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The term's runs, newest first.
 pub async fn runs(tx: &mut TenantTx, term: Uuid) -> Result<Vec<InvoiceRunView>, DomainError> {
     let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM invoice_runs WHERE term_id = $1 ORDER BY requested_at DESC LIMIT 10")
@@ -152,7 +162,20 @@ pub async fn run(pool: &PgPool, tenant: TenantId, run: Uuid, now: impl Fn() -> D
         .await?
         .ok_or(DomainError::NotFound)?;
         let status: String = r.try_get("status")?;
-        if !matches!(status.as_str(), "queued" | "running") {
+        // A failed run whose job runs again was put back by an admin: it carries on where it
+        // stopped, unless another run was requested meanwhile (two runs of one school must not
+        // bill side by side): then it stays failed and there is nothing to do.
+        let reopened = status == "failed"
+            && sqlx::query(
+                "UPDATE invoice_runs SET status = 'running', finished_at = NULL
+                  WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM invoice_runs WHERE status IN ('queued', 'running'))",
+            )
+            .bind(run)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+        if !(matches!(status.as_str(), "queued" | "running") || reopened) {
             return Ok(());
         }
         let scope = RunScope {
@@ -214,7 +237,7 @@ pub async fn run(pool: &PgPool, tenant: TenantId, run: Uuid, now: impl Fn() -> D
 async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTime<Utc>) -> Result<usize, DomainError> {
     let settings = super::accounts::settings(tx).await?;
     let students = sqlx::query(
-        "SELECT s.id, s.stream_id, st.level_id, concat_ws(' ', s.first_name, s.last_name) AS name, s.created_at::date AS joined
+        "SELECT s.id, s.stream_id, st.level_id, concat_ws(' ', s.first_name, s.last_name) AS name, s.created_at
            FROM students s JOIN streams st ON st.tenant_id = s.tenant_id AND st.id = s.stream_id
            JOIN levels l ON l.tenant_id = st.tenant_id AND l.id = st.level_id
           WHERE s.status = 'active' AND ($1::uuid IS NULL OR st.level_id = $1)
@@ -286,19 +309,25 @@ async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTim
             .fetch_all(&mut **tx)
             .await?;
     // A child's rank among the family's active children (sharing a guardian), eldest by
-    // admission first.
+    // admission first: by when their records were made, then (an imported family, made in one
+    // statement) by admission number.
     let ranks: Vec<(Uuid, i64)> = sqlx::query_as(
         "SELECT s.id, 1 + (SELECT count(DISTINCT o.id)
                              FROM student_guardians g
                              JOIN student_guardians og ON og.tenant_id = g.tenant_id AND og.guardian_id = g.guardian_id
                              JOIN students o ON o.tenant_id = og.tenant_id AND o.id = og.student_id AND o.status = 'active'
-                            WHERE g.tenant_id = s.tenant_id AND g.student_id = s.id AND (o.created_at, o.id) < (s.created_at, s.id))
+                            WHERE g.tenant_id = s.tenant_id AND g.student_id = s.id AND (o.created_at, o.admission_no) < (s.created_at, s.admission_no))
            FROM students s WHERE s.id = ANY($1)",
     )
     .bind(&ids)
     .fetch_all(&mut **tx)
     .await?;
     let rank_of: HashMap<Uuid, u32> = ranks.into_iter().map(|(s, r)| (s, u32::try_from(r).unwrap_or(1))).collect();
+    // When a student joined: the day their record was made, but only once the school was
+    // already billing on Kilele (a record made after its first invoicing run). A school that
+    // moves onto Kilele mid-term imports everyone first: their records' dates say when they
+    // were typed in, not when they joined, and they are billed in full.
+    let first_run: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT min(requested_at) FROM invoice_runs").fetch_one(&mut **tx).await?;
     let positions = super::ledger::positions(tx, &ids).await?;
 
     let term_days = u32::try_from((scope.ends_on - scope.starts_on).num_days() + 1).unwrap_or(1);
@@ -309,7 +338,8 @@ async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTim
         let stream: Option<Uuid> = r.try_get("stream_id")?;
         let level: Uuid = r.try_get("level_id")?;
         let name: String = r.try_get("name")?;
-        let joined: NaiveDate = r.try_get("joined")?;
+        let created: DateTime<Utc> = r.try_get("created_at")?;
+        let joined: Option<NaiveDate> = first_run.filter(|first| created > *first).map(|_| crate::clock::school_date(created));
         let structure = structure_rows
             .iter()
             .find(|s| s.1 == level && s.2.is_some() && s.2 == stream)
@@ -332,8 +362,9 @@ async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTim
                 Some(Discount { item: d.1, value })
             })
             .collect();
-        let pro_rata = (settings.pro_rata && joined > scope.starts_on && joined <= scope.ends_on)
-            .then(|| (u32::try_from((scope.ends_on - joined).num_days() + 1).unwrap_or(0), term_days));
+        let pro_rata = joined
+            .filter(|joined| settings.pro_rata && *joined > scope.starts_on && *joined <= scope.ends_on)
+            .map(|joined| (u32::try_from((scope.ends_on - joined).num_days() + 1).unwrap_or(0), term_days));
         let empty = Vec::new();
         let input = BillInput {
             items: items_of.get(&structure).unwrap_or(&empty),

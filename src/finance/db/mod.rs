@@ -6,9 +6,11 @@
 //! - [`invoicing`]: invoicing runs (requested by the bursar, run by the worker);
 //! - [`payments`]: payments, credit notes, fines and waivers, refunds, write-offs;
 //! - [`ledger`]: posting, balances, `ledger check`;
-//! - [`reads`]: the pages' reads (account, statement, dashboard, defaulters, search).
+//! - [`reads`]: the pages' reads (account, statement, dashboard, defaulters, search);
+//! - [`dashboards`]: the accountant's dashboard kept per school until the ledger moves on.
 
 pub mod accounts;
+pub mod dashboards;
 pub mod invoicing;
 pub mod ledger;
 pub mod payments;

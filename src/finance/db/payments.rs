@@ -165,6 +165,16 @@ pub async fn record_payment(tx: &mut TenantTx, student: Uuid, payment: &NewPayme
     Ok(recorded)
 }
 
+/// A recorded payment as its receipt names it (a form sent twice answers with the first).
+pub async fn recorded(tx: &mut TenantTx, payment: Uuid) -> Result<Recorded, DomainError> {
+    let (receipt_no, verify_code): (i64, String) = sqlx::query_as("SELECT receipt_no, verify_code FROM payments WHERE id = $1")
+        .bind(payment)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    Ok(Recorded { payment, receipt_no, verify_code })
+}
+
 /// A credit note: cancels a whole invoice (`amount` empty) or takes part of it off.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CreditNoteForm {
@@ -269,20 +279,42 @@ pub struct AdjustmentForm {
     pub reason: String,
 }
 
+/// A refund or a write-off, checked whole (every mistake reported at once).
+struct Adjustment {
+    amount: i64,
+    /// With its reference (refunds only).
+    channel: Option<(Channel, Option<String>)>,
+    reason: String,
+}
+
+impl AdjustmentForm {
+    /// `with_channel`: a refund says how the money went back (and the slip's reference).
+    fn checked(&self, with_channel: bool) -> Result<Adjustment, DomainError> {
+        let mut errors = Vec::new();
+        let amount = amount_checked(&self.amount).map_err(|e| errors.push(e)).ok();
+        let channel = if with_channel {
+            let channel = Channel::parse(self.channel.trim());
+            if channel.is_none() {
+                errors.push(ValidationError::new("channel", "error-choose-one"));
+            }
+            let reference = reference_checked(channel, &self.reference).map_err(|e| errors.push(e)).ok();
+            channel.zip(reference)
+        } else {
+            None
+        };
+        let reason = reason_checked(&self.reason).map_err(|e| errors.push(e)).ok();
+        match (amount, reason) {
+            (Some(amount), Some(reason)) if errors.is_empty() => Ok(Adjustment { amount, channel, reason }),
+            _ => Err(DomainError::InvalidFields(errors)),
+        }
+    }
+}
+
 /// Pays money back to a family. Refused when larger than what the student has paid and not
 /// had back (400 with the field), so a refund can never hand out money that never came in.
 pub async fn refund(tx: &mut TenantTx, student: Uuid, form: &AdjustmentForm, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
-    let mut errors = Vec::new();
-    let amount = amount_checked(&form.amount).map_err(|e| errors.push(e)).ok();
-    let channel = Channel::parse(form.channel.trim());
-    if channel.is_none() {
-        errors.push(ValidationError::new("channel", "error-choose-one"));
-    }
-    let reference = reference_checked(channel, &form.reference).map_err(|e| errors.push(e)).ok();
-    let reason = reason_checked(&form.reason).map_err(|e| errors.push(e)).ok();
-    let (Some(amount), Some(channel), Some(reference), Some(reason)) = (amount, channel, reference, reason) else {
-        return Err(DomainError::InvalidFields(errors));
-    };
+    let Adjustment { amount, channel, reason } = form.checked(true)?;
+    let (channel, reference) = channel.ok_or_else(|| DomainError::Internal("a checked refund has its channel".into()))?;
     student_exists(tx, student).await?;
     let (_, credit) = ledger::position_locked(tx, student).await?;
     let refundable: i64 = sqlx::query_scalar(
@@ -337,12 +369,7 @@ pub async fn refund(tx: &mut TenantTx, student: Uuid, form: &AdjustmentForm, by:
 
 /// Gives up (part of) a debt. Refused beyond what the student owes.
 pub async fn write_off(tx: &mut TenantTx, student: Uuid, form: &AdjustmentForm, by: ChangedBy<'_>) -> Result<Uuid, DomainError> {
-    let mut errors = Vec::new();
-    let amount = amount_checked(&form.amount).map_err(|e| errors.push(e)).ok();
-    let reason = reason_checked(&form.reason).map_err(|e| errors.push(e)).ok();
-    let (Some(amount), Some(reason)) = (amount, reason) else {
-        return Err(DomainError::InvalidFields(errors));
-    };
+    let Adjustment { amount, reason, .. } = form.checked(false)?;
     student_exists(tx, student).await?;
     let (owed, _) = ledger::position_locked(tx, student).await?;
     if amount > owed {

@@ -2,6 +2,8 @@
 //! dashboard, the defaulters, the account search. Balances are sums of ledger lines; what is
 //! unpaid of each instalment is derived by the school's allocation order.
 
+use super::dashboards::Basis;
+pub use super::dashboards::DashboardCache;
 use super::{ledger, term_label};
 use crate::db::TenantTx;
 use crate::finance::ledger::{allocate, Ageing, Allocation, Channel, Debt, EntryKind, Settled};
@@ -25,6 +27,10 @@ pub async fn debts(tx: &mut TenantTx, student: Uuid, order: Allocation) -> Resul
 /// [`debts`] for many students at once (the dashboard, the defaulters, the fines job). One
 /// query per table, joined here (see [`ledger::positions`] for why).
 pub async fn debts_of(tx: &mut TenantTx, students: &[Uuid], order: Allocation) -> Result<HashMap<Uuid, Vec<Settled>>, DomainError> {
+    Ok(charges_of(tx, students).await?.into_iter().map(|(s, c)| (s, allocate(c.debts, c.settled, order))).collect())
+}
+
+async fn charges_of(tx: &mut TenantTx, students: &[Uuid]) -> Result<HashMap<Uuid, Charges>, DomainError> {
     let current: Option<Uuid> = sqlx::query_scalar("SELECT id FROM terms WHERE is_current").fetch_optional(&mut **tx).await?;
     // Many students (the dashboard, the defaulters): the school's rows through the indexes that
     // lead with the school, instead of thousands of ids looked up one by one.
@@ -77,9 +83,16 @@ pub async fn debts_of(tx: &mut TenantTx, students: &[Uuid], order: Allocation) -
         let debts = charged.remove(s).unwrap_or_default();
         let total: i64 = debts.iter().map(|d| d.amount).sum();
         let owed = positions.get(s).map_or(0, |p| p.0);
-        out.insert(*s, allocate(debts, total - owed.max(0), order));
+        out.insert(*s, Charges { debts, settled: total - owed.max(0) });
     }
     Ok(out)
+}
+
+/// A student's debts and how much of them is settled in all (by payments, credit, credit
+/// notes and write-offs together), before [`allocate`] spreads it.
+struct Charges {
+    debts: Vec<Debt>,
+    settled: i64,
 }
 
 /// Each student's class name ("Form 2 A"), from two small reads.
@@ -327,30 +340,40 @@ async fn collected_since(tx: &mut TenantTx, from: NaiveDate) -> Result<Vec<Chann
         .collect())
 }
 
-/// The accountant's dashboard for the current term, as of `today`.
-pub async fn dashboard(tx: &mut TenantTx, today: NaiveDate) -> Result<Dashboard, DomainError> {
+/// The accountant's dashboard for the current term, as of `today`: kept in `cache` until the
+/// school's ledger moves on (see [`super::dashboards`]).
+pub async fn dashboard(tx: &mut TenantTx, today: NaiveDate, cache: &DashboardCache) -> Result<Dashboard, DomainError> {
     let settings = super::accounts::settings(tx).await?;
     let term: Option<(Uuid, i32, i32)> = sqlx::query_as(
         "SELECT t.id, y.year, t.number FROM terms t JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id WHERE t.is_current",
     )
     .fetch_optional(&mut **tx)
     .await?;
+    // Read before anything the dashboard is computed from: in this read-committed transaction
+    // a later statement may see a posting committed since, so what is kept under this version
+    // is at least as new as the version says.
+    let ledger_version: i64 = sqlx::query_scalar("SELECT coalesce((SELECT version FROM ledger_versions), 0)").fetch_one(&mut **tx).await?;
+    let basis = Basis { ledger_version, today, term: term.map(|t| t.0), allocation: settings.allocation };
+    if let Some(kept) = cache.get(tx.tenant(), &basis) {
+        return Ok(kept);
+    }
+    let computed = compute_dashboard(tx, today, settings.allocation, term).await?;
+    cache.keep(tx.tenant(), basis, &computed);
+    Ok(computed)
+}
+
+async fn compute_dashboard(
+    tx: &mut TenantTx,
+    today: NaiveDate,
+    allocation: Allocation,
+    term: Option<(Uuid, i32, i32)>,
+) -> Result<Dashboard, DomainError> {
     let active: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE status = 'active'").fetch_one(&mut **tx).await?;
     let week_start = today - chrono::Duration::days(i64::from(chrono::Datelike::weekday(&today).num_days_from_monday()));
     let today_totals = collected_since(tx, today).await?;
     let week = collected_since(tx, week_start).await?;
     let Some((term, year, number)) = term else {
-        return Ok(Dashboard {
-            term_label: String::new(),
-            billed_minor: 0,
-            collected_minor: 0,
-            today: today_totals,
-            week,
-            classes: Vec::new(),
-            ageing: Ageing::default(),
-            invoiced_students: 0,
-            active_students: u32::try_from(active).unwrap_or(0),
-        });
+        return Ok(Dashboard { today: today_totals, week, active_students: u32::try_from(active).unwrap_or(0), ..Dashboard::default() });
     };
     // Per class: billed this term (net of partial credit notes) and what of it is paid, by
     // the school's allocation; arrears ageing over every student with debts.
@@ -370,32 +393,45 @@ pub async fn dashboard(tx: &mut TenantTx, today: NaiveDate) -> Result<Dashboard,
     }
     let with_debts: Vec<Uuid> =
         sqlx::query_scalar("SELECT DISTINCT student_id FROM invoices WHERE NOT cancelled").fetch_all(&mut **tx).await?;
-    let debts = debts_of(tx, &with_debts, settings.allocation).await?;
+    let charges = charges_of(tx, &with_debts).await?;
+    // A write-off settles a debt without money coming in: it is not "collected". It forgives
+    // what is left after everything paid, so it is spread last.
+    let written_off: Vec<(Uuid, i64)> =
+        sqlx::query_as("SELECT student_id, sum(amount_minor)::bigint FROM write_offs GROUP BY student_id").fetch_all(&mut **tx).await?;
+    let written_off: HashMap<Uuid, i64> = written_off.into_iter().collect();
     let billed_students: Vec<Uuid> = billed_of.keys().copied().collect();
     let classes_of = class_names(tx, &billed_students).await?;
-    let per_student: Vec<(Uuid, String, i64)> =
-        billed_of.iter().map(|(s, net)| (*s, classes_of.get(s).cloned().unwrap_or_default(), *net)).collect();
     let mut ageing = Ageing::default();
-    for settled in debts.values() {
-        for s in settled {
+    // Per student: what is unpaid of this term's instalments, with and without the write-offs.
+    let mut unpaid_of: HashMap<Uuid, (i64, i64)> = HashMap::with_capacity(charges.len());
+    let this_term =
+        |settled: &[Settled]| -> i64 { settled.iter().filter(|s| s.debt.current_term && s.debt.seq > 0).map(|s| s.unpaid).sum() };
+    for (student, c) in charges {
+        let forgiven = written_off.get(&student).copied().unwrap_or(0);
+        let paid_only = if forgiven > 0 { Some(allocate(c.debts.clone(), c.settled - forgiven, allocation)) } else { None };
+        let settled = allocate(c.debts, c.settled, allocation);
+        for s in &settled {
             ageing.add(s.unpaid, s.debt.due_on, today);
         }
+        let unpaid = this_term(&settled);
+        unpaid_of.insert(student, (unpaid, paid_only.as_deref().map_or(unpaid, this_term)));
     }
     let mut classes: Vec<ClassCollection> = Vec::new();
-    let mut billed = 0;
-    let mut collected = 0;
-    for (student, class_name, net) in &per_student {
-        let unpaid: i64 =
-            debts.get(student).map_or(0, |d| d.iter().filter(|s| s.debt.current_term && s.debt.seq > 0).map(|s| s.unpaid).sum());
-        let paid = (net - unpaid).max(0);
+    let (mut billed, mut collected, mut forgiven_total) = (0, 0, 0);
+    for (student, net) in &billed_of {
+        let class_name = classes_of.get(student).cloned().unwrap_or_default();
+        let (unpaid, unpaid_before_write_offs) = unpaid_of.get(student).copied().unwrap_or((0, 0));
+        let paid = (net - unpaid_before_write_offs).clamp(0, *net);
+        let forgiven = (unpaid_before_write_offs - unpaid).clamp(0, net - paid);
         billed += net;
         collected += paid;
-        match classes.iter_mut().find(|c| &c.class_name == class_name) {
+        forgiven_total += forgiven;
+        match classes.iter_mut().find(|c| c.class_name == class_name) {
             Some(c) => {
                 c.billed_minor += net;
                 c.collected_minor += paid;
             }
-            None => classes.push(ClassCollection { class_name: class_name.clone(), billed_minor: *net, collected_minor: paid }),
+            None => classes.push(ClassCollection { class_name, billed_minor: *net, collected_minor: paid }),
         }
     }
     classes.sort_by(|a, b| a.class_name.cmp(&b.class_name));
@@ -403,11 +439,12 @@ pub async fn dashboard(tx: &mut TenantTx, today: NaiveDate) -> Result<Dashboard,
         term_label: term_label(year, number),
         billed_minor: billed,
         collected_minor: collected,
+        written_off_minor: forgiven_total,
         today: today_totals,
         week,
         classes,
         ageing,
-        invoiced_students: u32::try_from(per_student.len()).unwrap_or(0),
+        invoiced_students: u32::try_from(billed_of.len()).unwrap_or(0),
         active_students: u32::try_from(active).unwrap_or(0),
     })
 }
