@@ -48,7 +48,11 @@ impl FromRef<AppState> for LeptosOptions {
 
 pub async fn connect_redis(url: &str) -> anyhow::Result<Pool> {
     let config = Config_::from_url(url)?;
-    let pool = Pool::new(config, None, None, Some(ReconnectPolicy::new_exponential(0, 100, 5_000, 2)), 4)?;
+    // Every command is bounded: a reply that never comes (a connection stuck half-open) fails
+    // the request after five seconds instead of holding it for ever.
+    let performance =
+        fred::types::config::PerformanceConfig { default_command_timeout: std::time::Duration::from_secs(5), ..Default::default() };
+    let pool = Pool::new(config, Some(performance), None, Some(ReconnectPolicy::new_exponential(0, 100, 5_000, 2)), 4)?;
     // The returned handle is the background connection task; it runs on when detached.
     std::mem::drop(pool.init().await?);
     Ok(pool)

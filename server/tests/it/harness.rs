@@ -503,6 +503,9 @@ pub async fn s3_bucket(prefix: &str) -> server::config::StorageLocation {
 /// Every test's HTTP client starts here. Plain http to the test server: no trusted roots to
 /// load (reqwest has TLS for the object store, and reading the system's roots costs tens of
 /// ms per client, which a test that opens a hundred browsers at once would feel).
+///
+/// Every request is bounded too: a request the server never answers fails its test with the
+/// address it asked for, instead of stalling the whole run.
 pub fn http_client() -> reqwest::ClientBuilder {
-    reqwest::Client::builder().tls_certs_only(std::iter::empty::<reqwest::Certificate>())
+    reqwest::Client::builder().tls_certs_only(std::iter::empty::<reqwest::Certificate>()).timeout(std::time::Duration::from_secs(120))
 }
