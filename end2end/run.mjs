@@ -6,6 +6,8 @@
 // The server must already be running with the demo data seeded (scripts/test does both).
 // Environment:
 //   KILELE_E2E_URL   base URL of the running server (default http://127.0.0.1:3100)
+//   KILELE_E2E_DATABASE_URL  the e2e database (owner), for tests that set up what no page can
+//                    (a job that gave up: jobs.test.mjs)
 //   KILELE_CHROMIUM  Chromium executable (default /usr/bin/chromium, the Debian package)
 //   KILELE_E2E_HEADED=1  show the browser window (needs a display)
 import { run } from 'node:test';
