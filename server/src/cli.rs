@@ -49,6 +49,17 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Payment channels of a school (the accountant's page will do this too).
+    Payments {
+        #[command(subcommand)]
+        command: PaymentsCommand,
+    },
+    /// Provider simulators: call Kilele's webhooks as a bank would (development and tests; no
+    /// database, configuration or keys needed).
+    Simulate {
+        #[command(subcommand)]
+        command: SimulateCommand,
+    },
     /// Term results from a marks file: no database, configuration or keys needed.
     Results {
         #[command(subcommand)]
@@ -196,6 +207,54 @@ pub enum LedgerCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum PaymentsCommand {
+    /// Opens (or re-keys) a school's channel for a bank: prints a new signing secret once, to
+    /// give to the bank; the previous secret stays valid too until the next re-key.
+    Channel {
+        /// The school code.
+        #[arg(long)]
+        school: String,
+        /// nmb, nbc or crdb.
+        #[arg(long)]
+        provider: String,
+        /// An address the bank calls from (repeat for several; none: any address).
+        #[arg(long = "allow-ip")]
+        allow_ip: Vec<std::net::IpAddr>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimulateCommand {
+    /// A bank: validates a control number, then notifies a payment for it.
+    Bank {
+        /// Kilele's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        /// nmb, nbc or crdb.
+        #[arg(long)]
+        provider: String,
+        /// The school code.
+        #[arg(long)]
+        school: String,
+        /// The school's secret for this bank (`kilele payments channel`).
+        #[arg(long, env = "KILELE_SIMULATOR_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The control number the payer quotes.
+        #[arg(long)]
+        control: String,
+        /// Whole shillings.
+        #[arg(long)]
+        amount: i64,
+        /// Send the same notification this many times more (a bank retrying).
+        #[arg(long, default_value_t = 0)]
+        repeat: u32,
+        /// Sign with a secret the school never gave out.
+        #[arg(long)]
+        forge: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Check every school's hash chain; exits 1 if any entry was modified or deleted.
     Verify,
@@ -212,12 +271,16 @@ pub async fn main() -> ExitCode {
         Command::Migrate => Purpose::Migrate,
         // Pure computations: no configuration, database or keys, so nothing is loaded.
         Command::Results { command } => return offline_results(command),
+        Command::Simulate { command } => return simulate(command).await,
         Command::Bench { command: BenchCommand::Results { students, subjects, runs } } => {
             return crate::results::bench(*students, *subjects, *runs);
         }
-        Command::Seed { .. } | Command::School { .. } | Command::Audit { .. } | Command::Ledger { .. } | Command::Bench { .. } => {
-            Purpose::Operate
-        }
+        Command::Seed { .. }
+        | Command::School { .. }
+        | Command::Audit { .. }
+        | Command::Ledger { .. }
+        | Command::Payments { .. }
+        | Command::Bench { .. } => Purpose::Operate,
     };
     let config = match Config::from_env(purpose) {
         Ok(c) => c,
@@ -405,7 +468,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let sound = ledger_check(&pool, &school, &mut out).await?;
             return Ok(if sound { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
+        Command::Payments { command: PaymentsCommand::Channel { school, provider, allow_ip } } => {
+            let pool = app_pool(&config).await?;
+            let secret = payment_channel(&pool, &config.pii, &school, &provider, &allow_ip).await?;
+            println!("{provider} channel of {school} open. Give the bank this signing secret (shown once):\n{secret}");
+        }
         // Run before the configuration is loaded (see `main`); here for completeness.
+        Command::Simulate { command } => return Ok(simulate(&command).await),
         Command::Results { command } => return Ok(offline_results(&command)),
         Command::Bench { command: BenchCommand::Results { students, subjects, runs } } => {
             return Ok(crate::results::bench(students, subjects, runs));
@@ -475,4 +544,50 @@ pub async fn ledger_check(pool: &sqlx::PgPool, school: &str, out: &mut impl std:
         writeln!(out, "  [{}] {}", b.rule, b.detail)?;
     }
     Ok(false)
+}
+
+/// `kilele payments channel`: a new signing secret for a school's bank channel, audited as the
+/// operator's tool.
+pub async fn payment_channel(
+    pool: &sqlx::PgPool,
+    pii: &kilele::audit::pii::KeyRing,
+    school: &str,
+    provider: &str,
+    allowed_ips: &[std::net::IpAddr],
+) -> anyhow::Result<String> {
+    let provider = kilele::payments::Provider::parse(provider)
+        .filter(|p| p.is_bank())
+        .ok_or_else(|| anyhow::anyhow!("the provider must be nmb, nbc or crdb (mobile money comes next)"))?;
+    let slug = kilele::tenancy::TenantSlug::parse(school).map_err(|_| anyhow::anyhow!("{school:?} is not a school code"))?;
+    let tenant = kilele::tenancy::store::find_by_slug(pool, &slug).await?.ok_or_else(|| anyhow::anyhow!("no school {school}"))?;
+    let mut tx = kilele::db::tenant_tx(pool, tenant.id).await?;
+    let actor = kilele::audit::Actor::system("kilele payments channel");
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at: chrono::Utc::now() };
+    let secret = kilele::payments::db::set_channel(&mut tx, pii, provider, allowed_ips, by).await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+async fn simulate(command: &SimulateCommand) -> ExitCode {
+    let SimulateCommand::Bank { url, provider, school, secret, control, amount, repeat, forge } = command;
+    let run = async {
+        let provider = kilele::payments::Provider::parse(provider).ok_or_else(|| anyhow::anyhow!("unknown provider {provider}"))?;
+        let bank = crate::simulate::Bank::new(url, provider, school, secret)?;
+        let faults = crate::simulate::Faults { forged: *forge, ..Default::default() };
+        let asked = bank.validate(control, faults).await?;
+        println!("validation: {} {}", asked.status, asked.body);
+        let reference = format!("SIM{}", uuid::Uuid::new_v4().simple());
+        for _ in 0..=*repeat {
+            let answer = bank.notify(&reference, control, amount.saturating_mul(100), faults).await?;
+            println!("notification {reference}: {} {}", answer.status, answer.body);
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    match run.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kilele simulate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

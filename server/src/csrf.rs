@@ -19,7 +19,7 @@ fn is_safe(method: &Method) -> bool {
 
 /// Paths authenticated by something other than cookies (provider signatures).
 fn is_exempt(path: &str) -> bool {
-    path.starts_with("/webhooks/")
+    path.starts_with("/api/v1/webhooks/")
 }
 
 /// `https://host:port` → `host:port`.
@@ -84,6 +84,7 @@ mod tests {
         assert!(verdict(&Method::POST, "/api/x", &evil).is_err());
         let null = headers(&[("host", "school.kilele.test"), ("origin", "null")]);
         assert!(verdict(&Method::POST, "/logout", &null).is_err());
-        assert!(verdict(&Method::POST, "/webhooks/mpesa", &headers(&[])).is_ok());
+        assert!(verdict(&Method::POST, "/api/v1/webhooks/mpesa/kilimanjaro-hills", &headers(&[])).is_ok());
+        assert!(verdict(&Method::POST, "/webhooks/mpesa", &headers(&[])).is_err(), "only the versioned webhook paths");
     }
 }

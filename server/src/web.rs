@@ -143,6 +143,9 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         PlainRoute::get("/accountant/invoices/runs/{run}/events", finance::run_events),
         PlainRoute::get("/accountant/defaulters.csv", finance::defaulters_export),
         PlainRoute::get("/accountant/defaulters.xlsx", finance::defaulters_export),
+        // Payment providers' webhooks: signed by the provider, the school in the path.
+        PlainRoute::post("/api/v1/webhooks/{provider}/{school}", crate::payments::notification),
+        PlainRoute::post("/api/v1/webhooks/{provider}/{school}/validate", crate::payments::validation),
         PlainRoute::get("/healthz", ops::healthz),
         PlainRoute::get("/readyz", ops::readyz),
         PlainRoute::get("/metrics", ops::metrics),

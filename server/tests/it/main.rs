@@ -17,6 +17,7 @@ mod grading;
 mod import;
 mod marks_upload;
 mod ops;
+mod payments;
 mod plans;
 mod portals;
 mod privileges;

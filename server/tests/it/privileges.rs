@@ -156,6 +156,16 @@ kilele_app | table ledger_versions | SELECT INSERT
 kilele_worker | column ledger_versions.version | UPDATE
 kilele_worker | table form_submissions | SELECT DELETE
 kilele_worker | table ledger_versions | SELECT INSERT
+kilele_app | column payment_inbox.outcome | UPDATE
+kilele_app | column payment_inbox.reason | UPDATE
+kilele_app | column payment_inbox.transaction_id | UPDATE
+kilele_app | column provider_payments.payment_id | UPDATE
+kilele_app | column provider_payments.reason | UPDATE
+kilele_app | column provider_payments.status | UPDATE
+kilele_app | column provider_payments.student_id | UPDATE
+kilele_app | table payment_channels | SELECT INSERT UPDATE
+kilele_app | table payment_inbox | SELECT INSERT
+kilele_app | table provider_payments | SELECT INSERT
 ";
 
 const ROLES: &str = "(VALUES ('kilele_app'), ('kilele_worker')) AS r(rolname)";

@@ -1,0 +1,202 @@
+//! Bank payments through the webhooks (issue 10): a signed notification quoting a control
+//! number posts once, however often the bank retries; everything forged, tampered, stale,
+//! unsigned, malformed, oversized, closed, from a wrong address or for another school gets a
+//! 4xx in the bank's own field names, is kept in the inbox with its reason, and posts nothing.
+//! The simulator (`server::simulate::Bank`) calls the real server over HTTP.
+
+use crate::harness::*;
+use kilele::payments::Provider;
+use server::simulate::{Bank, Faults};
+use uuid::Uuid;
+
+async fn school_id(app: &TestApp, slug: &str) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1").bind(slug).fetch_one(&app.owner_pool).await.unwrap()
+}
+
+/// A school's first active student and their control number (given on first need).
+async fn student_with_control_number(app: &TestApp, slug: &str) -> (Uuid, String) {
+    let tenant = school_id(app, slug).await;
+    let student: Uuid =
+        sqlx::query_scalar("SELECT id FROM students WHERE tenant_id = $1 AND status = 'active' ORDER BY admission_no LIMIT 1")
+            .bind(tenant)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+    let mut tx = kilele::db::tenant_tx(&app.pool, kilele::tenancy::TenantId(tenant)).await.unwrap();
+    let control = kilele::finance::db::accounts::control_number(&mut tx, student).await.unwrap();
+    tx.commit().await.unwrap();
+    (student, control)
+}
+
+async fn open_channel(app: &TestApp, slug: &str, provider: &str, allow: &[std::net::IpAddr]) -> String {
+    server::cli::payment_channel(&app.pool, &kilele::audit::pii::KeyRing::development(), slug, provider, allow).await.unwrap()
+}
+
+async fn count(app: &TestApp, sql: &str, tenant: Uuid) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).bind(tenant).fetch_one(&app.owner_pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_bank_payment_posts_once_and_every_bad_delivery_posts_nothing() {
+    let app = spawn_app().await;
+    let tenant = school_id(&app, KHSS).await;
+    let (child, control) = student_with_control_number(&app, KHSS).await;
+    let (_, other_control) = student_with_control_number(&app, MLPS).await;
+    let secret = open_channel(&app, KHSS, "nmb", &[]).await;
+    let nmb = Bank::new(&app.base, Provider::Nmb, KHSS, &secret).unwrap();
+    let ok = Faults::default();
+
+    // The bank asks first: the child's name, nothing owed yet (a payment becomes credit).
+    let asked = nmb.validate(&control, ok).await.unwrap();
+    assert_eq!(asked.status, 200, "{:?}", asked.body);
+    assert_eq!(asked.body["statusCode"], "02", "{:?}", asked.body);
+    assert!(asked.body["studentName"].as_str().is_some_and(|n| !n.is_empty()));
+    let mut typo = control.clone().into_bytes();
+    typo[5] = if typo[5] == b'9' { b'0' } else { typo[5] + 1 };
+    let asked = nmb.validate(&String::from_utf8(typo.clone()).unwrap(), ok).await.unwrap();
+    assert_eq!((asked.status, asked.body["statusCode"].as_str()), (200, Some("01")), "a mistyped number is unknown");
+    assert!(asked.body.get("studentName").is_none(), "and names nobody");
+    let asked = nmb.validate(&other_control, ok).await.unwrap();
+    assert_eq!(asked.body["statusCode"], "01", "another school's number is unknown here");
+
+    // The payment: posted, with a receipt number.
+    let first = nmb.notify("NMB-TX-0001", &control, 5_000_000, ok).await.unwrap();
+    assert_eq!((first.status, first.body["status"].as_str()), (200, Some("ACCEPTED")), "{:?}", first.body);
+    let receipt = first.body["receiptNumber"].clone();
+    assert!(receipt.is_string());
+    // The bank retries, twice at once and once more: the same receipt, nothing posted again.
+    let (a, b) = tokio::join!(nmb.notify("NMB-TX-0001", &control, 5_000_000, ok), nmb.notify("NMB-TX-0001", &control, 5_000_000, ok));
+    let c = nmb.notify("NMB-TX-0001", &control, 5_000_000, ok).await.unwrap();
+    for again in [a.unwrap(), b.unwrap(), c] {
+        assert_eq!((again.status, again.body["status"].as_str()), (200, Some("DUPLICATE")), "{:?}", again.body);
+        assert_eq!(again.body["receiptNumber"], receipt);
+    }
+    let paid = |app: &TestApp| {
+        let app_pool = app.owner_pool.clone();
+        async move {
+            sqlx::query_as::<_, (i64, i64)>("SELECT count(*), coalesce(sum(amount_minor), 0)::bigint FROM payments WHERE student_id = $1")
+                .bind(child)
+                .fetch_one(&app_pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(paid(&app).await, (1, 5_000_000));
+    // The family's account shows it as a payment through NMB, audited as the bank.
+    assert_eq!(audited(&app, KHSS, "finance.payment.received").await, 1);
+
+    // Everything wrong: a 4xx in NMB's names, the reason kept, nothing posted.
+    let cases: Vec<(&str, Faults, u16, &str)> = vec![
+        ("forged", Faults { forged: true, ..ok }, 401, "payments-error-signature"),
+        ("tampered", Faults { tampered: true, ..ok }, 401, "payments-error-signature"),
+        ("stale", Faults { clock_skew_seconds: -400, ..ok }, 401, "payments-error-stale"),
+        ("from the future", Faults { clock_skew_seconds: 400, ..ok }, 401, "payments-error-stale"),
+        ("unsigned", Faults { unsigned: true, ..ok }, 401, "payments-error-unsigned"),
+    ];
+    for (what, faults, status, reason) in cases {
+        let r = nmb.notify(&format!("NMB-BAD-{what}"), &control, 9_900_000, faults).await.unwrap();
+        assert_eq!((r.status, r.body["status"].as_str(), r.body["message"].as_str()), (status, Some("REJECTED"), Some(reason)), "{what}");
+    }
+    let r = nmb.send_raw(b"{not json", ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (400, Some("payments-error-not-json")));
+    let r = nmb
+        .send_raw(
+            br#"{"transactionRef":"NMB-X","controlNumber":"1","amount":5000,"currency":"TZS","paidAt":"2026-12-07T09:00:00+03:00"}"#,
+            ok,
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (400, Some("payments-error-amount")), "a JSON number is not an amount");
+    let r = nmb.send_raw(&vec![b' '; 20 * 1024], ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (413, Some("payments-error-too-large")));
+    let r = nmb.notify("NMB-TX-WRONG", &other_control, 100_000, ok).await.unwrap();
+    assert_eq!(
+        (r.status, r.body["message"].as_str()),
+        (422, Some("payments-error-wrong-school")),
+        "another school's child: sent to the wrong place"
+    );
+    // A bank this school has not opened, and a school or provider that does not exist.
+    let crdb = Bank::new(&app.base, Provider::Crdb, KHSS, &secret).unwrap();
+    let r = crdb.notify("CRDB-1", &control, 100_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (403, Some("payments-error-channel-closed")));
+    let nowhere = Bank::new(&app.base, Provider::Nmb, "no-such-school", &secret).unwrap();
+    assert_eq!(nowhere.notify("NMB-2", &control, 100_000, ok).await.unwrap().status, 404);
+    let r = app.browser().client.post(format!("{}/api/v1/webhooks/paypal/{KHSS}", app.base)).body("{}").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    // One school's secret is nothing at another school.
+    open_channel(&app, MLPS, "nmb", &[]).await;
+    let borrowed = Bank::new(&app.base, Provider::Nmb, MLPS, &secret).unwrap();
+    let r = borrowed.notify("NMB-TX-0002", &other_control, 100_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (401, Some("payments-error-signature")));
+    assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", school_id(&app, MLPS).await).await, 0);
+
+    // A number of this school that nobody holds: the money has moved, so it is kept for the
+    // bursar (suspense), posted to nobody.
+    let unissued = kilele::finance::control::ControlNumber::issue(&control[..4], 999_999).unwrap();
+    let r = nmb.notify("NMB-TX-0003", unissued.as_str(), 2_000_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("SUSPENSE")), "{:?}", r.body);
+    assert_eq!(paid(&app).await, (1, 5_000_000), "nothing more posted to the child");
+    assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", tenant).await, 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM provider_payments WHERE tenant_id = $1 AND status = 'suspense'", tenant).await, 1);
+
+    // Every delivery is in the inbox with what was decided.
+    let outcomes: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT outcome, reason FROM payment_inbox WHERE tenant_id = $1 AND kind = 'notification' ORDER BY received_at")
+            .bind(tenant)
+            .fetch_all(&app.owner_pool)
+            .await
+            .unwrap();
+    let with = |outcome: &str| outcomes.iter().filter(|(o, _)| o == outcome).count();
+    assert_eq!((with("posted"), with("duplicate"), with("suspense")), (1, 3, 1), "{outcomes:?}");
+    assert_eq!(with("refused"), 10, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|(o, r)| (o == "refused") == r.as_deref().is_some_and(|r| r.starts_with("payments-error-")) || o == "suspense"),
+        "{outcomes:?}"
+    );
+    assert_eq!(with("received"), 0, "nothing left undecided");
+
+    // Addresses: once the school names the bank's, a delivery from anywhere else is refused.
+    let rekeyed = open_channel(&app, KHSS, "nmb", &["203.0.113.9".parse().unwrap()]).await;
+    let nmb = Bank::new(&app.base, Provider::Nmb, KHSS, &rekeyed).unwrap();
+    let r = nmb.notify("NMB-TX-0004", &control, 100_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (403, Some("payments-error-address")));
+    assert_eq!(paid(&app).await, (1, 5_000_000));
+
+    // The ledger agrees with all of it.
+    let mut out = Vec::new();
+    assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
+}
+
+#[tokio::test]
+async fn a_rekeyed_channel_takes_the_old_and_the_new_secret_and_each_bank_its_own_names() {
+    let app = spawn_app().await;
+    let (_, control) = student_with_control_number(&app, KHSS).await;
+    for (n, provider) in [Provider::Nbc, Provider::Crdb].into_iter().enumerate() {
+        let old = open_channel(&app, KHSS, provider.code(), &[]).await;
+        let new = open_channel(&app, KHSS, provider.code(), &[]).await;
+        for (m, secret) in [old, new].iter().enumerate() {
+            let bank = Bank::new(&app.base, provider, KHSS, secret).unwrap();
+            let r = bank.notify(&format!("{}-{n}-{m}", provider.code()), &control, 100_000, Faults::default()).await.unwrap();
+            assert_eq!(r.status, 200, "{provider:?} {m}: {:?}", r.body);
+            let status = if provider == Provider::Nbc { &r.body["Status"] } else { &r.body["status"] };
+            assert_eq!(status, "ACCEPTED", "{provider:?}: {:?}", r.body);
+        }
+    }
+    // A third key retires the first.
+    let tenant = school_id(&app, KHSS).await;
+    let first = open_channel(&app, KHSS, "nmb", &[]).await;
+    open_channel(&app, KHSS, "nmb", &[]).await;
+    open_channel(&app, KHSS, "nmb", &[]).await;
+    let retired = Bank::new(&app.base, Provider::Nmb, KHSS, &first).unwrap();
+    assert_eq!(retired.notify("nmb-old", &control, 100_000, Faults::default()).await.unwrap().status, 401);
+    assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", tenant).await, 4);
+    // Re-keying is audited, never with the secret.
+    let details: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT details FROM audit_log WHERE tenant_id = $1 AND action = 'finance.payment_channel.set'")
+            .bind(tenant)
+            .fetch_all(&app.owner_pool)
+            .await
+            .unwrap();
+    assert_eq!(details.len(), 7);
+    assert!(details.iter().all(|d| !d.to_string().contains("whsec_")), "{details:?}");
+}
