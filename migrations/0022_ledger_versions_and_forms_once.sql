@@ -46,6 +46,9 @@ CREATE TABLE form_submissions (
     -- The server function's endpoint: a token is only good for the form it came with.
     action     text NOT NULL CHECK (length(action) BETWEEN 1 AND 80),
     user_id    uuid NOT NULL,
+    -- A hash of what the form said: the same token with other values is refused, never
+    -- answered with the first submission's result.
+    fingerprint text NOT NULL,
     -- The document made (a payment's id…); NULL for an action that makes none.
     result_id  uuid,
     created_at timestamptz NOT NULL,

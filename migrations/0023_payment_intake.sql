@@ -15,9 +15,11 @@ CREATE TABLE payment_channels (
 );
 SELECT kilele_enable_tenant_rls('payment_channels');
 
--- Every delivery, stored before anything is decided (headers, body, address, time), then
--- marked with what was decided: posted, in suspense, a duplicate, answered (a validation),
--- or refused with the reason. The request itself is never changed.
+-- Deliveries, as they came (headers, address, time, and the body sealed with the PII key ring:
+-- it names a payer and their phone), marked with what was decided: posted, in suspense, a
+-- duplicate, answered (a validation), or refused with the reason. A verified delivery is kept
+-- before it is processed; a refused one is kept with at most its first 2 KiB, and only so many
+-- per address a minute. The request itself is never changed.
 CREATE TABLE payment_inbox (
     tenant_id      uuid NOT NULL REFERENCES tenants (id),
     id             uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -26,7 +28,9 @@ CREATE TABLE payment_inbox (
     received_at    timestamptz NOT NULL,
     source_ip      text,
     headers        jsonb NOT NULL,
-    body           bytea NOT NULL,
+    body_sealed    bytea NOT NULL,
+    -- The body's length as it came (a refused one keeps only its start).
+    body_bytes     integer NOT NULL CHECK (body_bytes >= 0),
     outcome        text NOT NULL DEFAULT 'received'
                    CHECK (outcome IN ('received', 'posted', 'suspense', 'duplicate', 'answered', 'refused')),
     reason         text,
@@ -44,8 +48,8 @@ CREATE TABLE provider_payments (
     provider       text NOT NULL CHECK (provider IN ('nmb', 'nbc', 'crdb', 'mpesa', 'airtel', 'tigo')),
     transaction_id text NOT NULL CHECK (length(transaction_id) BETWEEN 1 AND 100),
     reference      text NOT NULL,
-    payer_name     text,
-    payer_phone    text,
+    -- The payer's name and phone ({"name", "phone"}), sealed: often a guardian's phone.
+    payer_sealed   bytea,
     amount_minor   bigint NOT NULL CHECK (amount_minor > 0),
     currency       text NOT NULL,
     paid_at        timestamptz NOT NULL,

@@ -220,6 +220,12 @@ pub enum PaymentsCommand {
         /// An address the bank calls from (repeat for several; none: any address).
         #[arg(long = "allow-ip")]
         allow_ip: Vec<std::net::IpAddr>,
+        /// The previous secret stops working at once (it leaked), instead of at the next re-key.
+        #[arg(long)]
+        revoke_previous: bool,
+        /// Close the channel instead: every delivery refused until it is opened again.
+        #[arg(long, conflicts_with_all = ["allow_ip", "revoke_previous"])]
+        close: bool,
     },
 }
 
@@ -468,10 +474,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let sound = ledger_check(&pool, &school, &mut out).await?;
             return Ok(if sound { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
-        Command::Payments { command: PaymentsCommand::Channel { school, provider, allow_ip } } => {
+        Command::Payments { command: PaymentsCommand::Channel { school, provider, allow_ip, revoke_previous, close } } => {
             let pool = app_pool(&config).await?;
-            let secret = payment_channel(&pool, &config.pii, &school, &provider, &allow_ip).await?;
-            println!("{provider} channel of {school} open. Give the bank this signing secret (shown once):\n{secret}");
+            match payment_channel(&pool, &config.pii, &school, &provider, ChannelChange { allowed_ips: &allow_ip, revoke_previous, close })
+                .await?
+            {
+                Some(secret) => println!("{provider} channel of {school} open. Give the bank this signing secret (shown once):\n{secret}"),
+                None => println!("{provider} channel of {school} closed."),
+            }
         }
         // Run before the configuration is loaded (see `main`); here for completeness.
         Command::Simulate { command } => return Ok(simulate(&command).await),
@@ -546,15 +556,26 @@ pub async fn ledger_check(pool: &sqlx::PgPool, school: &str, out: &mut impl std:
     Ok(false)
 }
 
-/// `kilele payments channel`: a new signing secret for a school's bank channel, audited as the
-/// operator's tool.
+/// What `kilele payments channel` does to a school's bank channel: a new signing secret (the
+/// previous one kept valid unless `revoke_previous`) and the addresses allowed; or, with
+/// `close`, the channel closed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChannelChange<'a> {
+    pub allowed_ips: &'a [std::net::IpAddr],
+    pub revoke_previous: bool,
+    pub close: bool,
+}
+
+/// `kilele payments channel`: a new signing secret for a school's bank channel (returned), or
+/// the channel closed (`None`), audited as the operator's tool.
 pub async fn payment_channel(
     pool: &sqlx::PgPool,
     pii: &kilele::audit::pii::KeyRing,
     school: &str,
     provider: &str,
-    allowed_ips: &[std::net::IpAddr],
-) -> anyhow::Result<String> {
+    change: ChannelChange<'_>,
+) -> anyhow::Result<Option<String>> {
+    let ChannelChange { allowed_ips, revoke_previous, close } = change;
     let provider = kilele::payments::Provider::parse(provider)
         .filter(|p| p.is_bank())
         .ok_or_else(|| anyhow::anyhow!("the provider must be nmb, nbc or crdb (mobile money comes next)"))?;
@@ -563,7 +584,12 @@ pub async fn payment_channel(
     let mut tx = kilele::db::tenant_tx(pool, tenant.id).await?;
     let actor = kilele::audit::Actor::system("kilele payments channel");
     let by = kilele::identity::store::ChangedBy { actor: &actor, at: chrono::Utc::now() };
-    let secret = kilele::payments::db::set_channel(&mut tx, pii, provider, allowed_ips, by).await?;
+    let secret = if close {
+        kilele::payments::db::close_channel(&mut tx, provider, by).await?;
+        None
+    } else {
+        Some(kilele::payments::db::set_channel(&mut tx, pii, provider, allowed_ips, revoke_previous, by).await?)
+    };
     tx.commit().await?;
     Ok(secret)
 }

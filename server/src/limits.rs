@@ -132,6 +132,39 @@ impl CardLookups {
     }
 }
 
+/// Refused payment-webhook deliveries kept in a school's inbox, per client address: a bank
+/// whose key or clock is wrong is seen (its first refusals are kept with their reasons), but an
+/// anonymous flood cannot fill a school's inbox (beyond this, refusals are answered and not
+/// kept). Verified deliveries are never limited: a bank may send thousands a minute.
+pub struct RefusedDeliveries {
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+/// Refusals kept per address: a burst of this many, then this many a minute.
+pub const REFUSALS_KEPT_BURST: u32 = 30;
+pub const REFUSALS_KEPT_PER_MINUTE: u32 = 30;
+
+impl Default for RefusedDeliveries {
+    fn default() -> Self {
+        let quota = NonZeroU32::new(REFUSALS_KEPT_PER_MINUTE)
+            .zip(NonZeroU32::new(REFUSALS_KEPT_BURST))
+            .map(|(rate, burst)| Quota::per_minute(rate).allow_burst(burst))
+            .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN));
+        Self { per_ip: RateLimiter::keyed(quota) }
+    }
+}
+
+impl RefusedDeliveries {
+    /// Whether one more refusal from `ip` is kept.
+    pub fn keep(&self, ip: Option<IpAddr>) -> bool {
+        let Some(ip) = ip else { return true };
+        if self.per_ip.len() > MAX_TRACKED_CLIENTS {
+            self.per_ip.retain_recent();
+        }
+        self.per_ip.check_key(&ip.to_canonical()).is_ok()
+    }
+}
+
 /// Whether a request looks a card code up: the page or its server function.
 fn is_card_lookup(path: &str) -> bool {
     path.starts_with("/verify/") || path == "/api/verify/card" || path == "/api/verify/receipt"

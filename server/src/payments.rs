@@ -1,28 +1,44 @@
 //! Payment webhooks (issue 10): `POST /api/v1/webhooks/{bank}/{school}` (a payment
 //! notification) and `…/validate` (a reference validation), in Kilele's bank-collection
-//! contract (`kilele::payments::banks`). Each delivery is kept in the school's inbox before
-//! anything is decided; then the channel must be open, the caller's address allowed, the
-//! Standard Webhooks signature good and fresh, and the body well formed — otherwise a 4xx in
-//! the bank's own field names, the reason kept with the delivery, nothing posted. A verified
-//! notification is taken once per bank transaction (`payments::db::intake`).
+//! contract (`kilele::payments::banks`). In order: the school (active, with finance in its plan,
+//! the host's own on a school's host) and its open channel for this bank, or 404/403 with
+//! nothing kept; then the caller's address, the Standard Webhooks signature (good and fresh)
+//! and the body — a refusal is a 4xx in the bank's own field names, kept in the inbox with its
+//! reason and the start of the body (so many per address a minute), nothing posted; a
+//! verified delivery is kept whole before it is processed, and taken once per bank
+//! transaction (`payments::db::intake`).
 
 use crate::state::AppState;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kilele::payments::banks::{self, NotificationStatus};
-use kilele::payments::db::{self as intake_db, Delivery, Intake};
+use kilele::payments::banks::{self, NotificationStatus, ValidationAnswer, ValidationCode};
+use kilele::payments::db::{self as intake_db, Delivery, Intake, REFUSED_BODY_KEPT};
 use kilele::payments::webhooks::{self, Signed};
 use kilele::payments::Provider;
-use kilele::tenancy::{store as tenants, Tenant, TenantSlug};
+use kilele::tenancy::{store as tenants, Feature, Tenant, TenantId, TenantSlug};
 use kilele::DomainError;
 
-/// Headers kept with a delivery: everything but what could carry a credential of ours.
+/// The headers kept with a delivery: those that say who sent it and how.
+const KEPT_HEADERS: [&str; 8] = [
+    "content-type",
+    "content-length",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-forwarded-for",
+    "x-request-id",
+];
+
 fn kept_headers(headers: &HeaderMap) -> serde_json::Value {
-    let map: serde_json::Map<String, serde_json::Value> = headers
+    let map: serde_json::Map<String, serde_json::Value> = KEPT_HEADERS
         .iter()
-        .filter(|(name, _)| !matches!(name.as_str(), "cookie" | "authorization"))
-        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned().into()))
+        .filter_map(|name| {
+            headers
+                .get(*name)
+                .map(|v| ((*name).to_owned(), String::from_utf8_lossy(v.as_bytes()).chars().take(512).collect::<String>().into()))
+        })
         .collect();
     serde_json::Value::Object(map)
 }
@@ -31,12 +47,12 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// The school a webhook is for, from its path: an active school, the same as the host's when
-/// the request came on a school's own host.
-async fn school_of(st: &AppState, host: Option<kilele::tenancy::TenantId>, code: &str) -> Option<Tenant> {
+/// The school a webhook is for, from its path: active, with finance in its plan, and the
+/// host's own when the request came on a school's host.
+async fn school_of(st: &AppState, host: Option<TenantId>, code: &str) -> Option<Tenant> {
     let slug = TenantSlug::parse(code).ok()?;
     let tenant = tenants::find_by_slug(&st.deps.pool, &slug).await.ok()??;
-    (tenant.can_sign_in() && host.is_none_or(|h| h == tenant.id)).then_some(tenant)
+    (tenant.can_sign_in() && tenant.has_feature(Feature::Finance) && host.is_none_or(|h| h == tenant.id)).then_some(tenant)
 }
 
 enum Kind {
@@ -62,12 +78,48 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
     let Some(tenant) = school_of(&st, host, &school).await else {
         return json(StatusCode::NOT_FOUND, banks::refusal(bank, "payments-error-unknown-school"));
     };
+    // The channel first, read only: a school that takes no payments through this bank keeps
+    // nothing of what anyone sends there.
+    let channel = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+        let channel = intake_db::channel(&mut tx, &st.deps.pii, bank).await?;
+        drop(tx);
+        Ok::<_, DomainError>(channel)
+    }
+    .await;
+    let channel = match channel {
+        Ok(Some(c)) if c.enabled && !c.secrets.is_empty() => c,
+        Ok(_) => {
+            return match kind {
+                // The contract's own answer to a validation: this school does not take payments here.
+                Kind::Validation => json(
+                    StatusCode::OK,
+                    banks::validation_reply(
+                        bank,
+                        &ValidationAnswer {
+                            code: ValidationCode::NotAccepting,
+                            student_name: None,
+                            school_name: None,
+                            amount_due_minor: 0,
+                        },
+                    ),
+                ),
+                Kind::Notification => json(StatusCode::FORBIDDEN, banks::refusal(bank, "payments-error-channel-closed")),
+            };
+        }
+        Err(e) => return internal(bank, e),
+    };
     let now = st.deps.clock.now();
     let source_ip = crate::limits::client_of(req.headers(), req.extensions(), st.config.sign_in.trust_proxy_headers);
     let headers = req.headers().clone();
-    let (body, too_large) = match axum::body::to_bytes(req.into_body(), banks::MAX_BODY_BYTES).await {
-        Ok(bytes) => (bytes, false),
-        Err(_) => (axum::body::Bytes::new(), true),
+    let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let (body, unreadable) = if declared.is_some_and(|n| n > banks::MAX_BODY_BYTES) {
+        (axum::body::Bytes::new(), Some((StatusCode::PAYLOAD_TOO_LARGE, "payments-error-too-large")))
+    } else {
+        match axum::body::to_bytes(req.into_body(), banks::MAX_BODY_BYTES).await {
+            Ok(bytes) => (bytes, None),
+            Err(_) => (axum::body::Bytes::new(), Some((StatusCode::PAYLOAD_TOO_LARGE, "payments-error-too-large"))),
+        }
     };
     let delivery = Delivery {
         provider: bank,
@@ -80,42 +132,28 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
         headers: kept_headers(&headers),
         body: &body,
     };
-    // Kept first, committed on its own: whatever happens next, the delivery is on record.
-    let kept = async {
-        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let id = intake_db::receive(&mut tx, &delivery).await?;
-        let channel = intake_db::channel(&mut tx, &st.deps.pii, bank).await?;
-        tx.commit().await?;
-        Ok::<_, DomainError>((id, channel))
-    }
-    .await;
-    let (inbox, channel) = match kept {
-        Ok(v) => v,
-        Err(e) => return internal(bank, e),
-    };
     let refuse = |status: StatusCode, reason: &'static str| {
-        let st = st.clone();
+        let (st, delivery) = (st.clone(), &delivery);
         async move {
-            let decided = async {
-                let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-                intake_db::decided(&mut tx, inbox, "refused", Some(reason), None).await?;
-                tx.commit().await?;
-                Ok::<_, DomainError>(())
+            if st.refused_deliveries.keep(source_ip) {
+                let kept = async {
+                    let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+                    intake_db::receive(&mut tx, &st.deps.pii, delivery, REFUSED_BODY_KEPT, "refused", Some(reason)).await?;
+                    tx.commit().await?;
+                    Ok::<_, DomainError>(())
+                }
+                .await;
+                if let Err(e) = kept {
+                    tracing::error!(error = %e, "a refused delivery was not kept");
+                }
+                tracing::warn!(provider = bank.code(), school = %tenant.slug, client = ?source_ip, reason, "payment webhook refused");
             }
-            .await;
-            if let Err(e) = decided {
-                tracing::error!(error = %e, "a refused delivery's reason was not kept");
-            }
-            tracing::warn!(provider = bank.code(), school = %tenant.slug, reason, "payment webhook refused");
             json(status, banks::refusal(bank, reason))
         }
     };
-    if too_large {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "payments-error-too-large").await;
+    if let Some((status, reason)) = unreadable {
+        return refuse(status, reason).await;
     }
-    let Some(channel) = channel.filter(|c| c.enabled && !c.secrets.is_empty()) else {
-        return refuse(StatusCode::FORBIDDEN, "payments-error-channel-closed").await;
-    };
     if !channel.allows(source_ip) {
         return refuse(StatusCode::FORBIDDEN, "payments-error-address").await;
     }
@@ -133,6 +171,7 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
             let answered = async {
                 let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
                 let answer = intake_db::validate(&mut tx, &asked.control_number).await?;
+                let inbox = intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), "answered", None).await?;
                 intake_db::decided(&mut tx, inbox, "answered", None, Some(&asked.request_id)).await?;
                 tx.commit().await?;
                 Ok::<_, DomainError>(answer)
@@ -148,14 +187,27 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
                 Ok(e) => e,
                 Err(e) => return refuse(StatusCode::BAD_REQUEST, e.0).await,
             };
+            // Verified: kept whole and committed before it is processed, so a crash from here on
+            // leaves it on record ("received") while the bank tries again.
+            let kept = async {
+                let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+                let inbox = intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), "received", None).await?;
+                tx.commit().await?;
+                Ok::<_, DomainError>(inbox)
+            }
+            .await;
+            let inbox = match kept {
+                Ok(id) => id,
+                Err(e) => return internal(bank, e),
+            };
             let taken = async {
                 let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-                let taken = intake_db::intake(&mut tx, &event, inbox, now).await?;
+                let taken = intake_db::intake(&mut tx, &st.deps.pii, &event, inbox, now).await?;
                 let (outcome, reason) = match &taken {
                     Intake::Posted { .. } => ("posted", None),
                     Intake::Duplicate { .. } => ("duplicate", None),
                     Intake::Suspense { reason } => ("suspense", Some(*reason)),
-                    Intake::WrongSchool => ("refused", Some("payments-error-wrong-school")),
+                    Intake::ConflictingRepeat => ("refused", Some("payments-error-conflicting-repeat")),
                 };
                 intake_db::decided(&mut tx, inbox, outcome, reason, Some(&event.transaction_id)).await?;
                 tx.commit().await?;
@@ -173,14 +225,15 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
                 Ok(Intake::Suspense { .. }) => {
                     json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Suspense, reference, None))
                 }
-                Ok(Intake::WrongSchool) => json(StatusCode::UNPROCESSABLE_ENTITY, banks::refusal(bank, "payments-error-wrong-school")),
+                Ok(Intake::ConflictingRepeat) => json(StatusCode::CONFLICT, banks::refusal(bank, "payments-error-conflicting-repeat")),
                 Err(e) => internal(bank, e),
             }
         }
     }
 }
 
-/// A fault on our side: 500, so the bank tries again later (the delivery stays "received").
+/// A fault on our side: 500, so the bank tries again later (a verified delivery stays
+/// "received" in the inbox).
 fn internal(bank: Provider, e: DomainError) -> Response {
     tracing::error!(provider = bank.code(), error = %e, "payment webhook failed");
     json(StatusCode::INTERNAL_SERVER_ERROR, banks::refusal(bank, "payments-error-internal"))

@@ -33,6 +33,8 @@ pub struct Bank {
     secret: Secret,
     /// The address the bank calls from, when Kilele trusts a proxy's `X-Forwarded-For`.
     pub forwarded_for: Option<String>,
+    /// The `Host` to send (a school's own host name), when not the URL's.
+    pub host: Option<String>,
 }
 
 /// Kilele's answer: the HTTP status and the JSON body (in the bank's field names).
@@ -49,7 +51,15 @@ impl Bank {
         anyhow::ensure!(bank.is_bank(), "{} is not a bank", bank.code());
         let secret = Secret::parse(secret).ok_or_else(|| anyhow::anyhow!("the secret must be whsec_ and base64 (24 to 64 bytes)"))?;
         let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
-        Ok(Self { client, base: base.trim_end_matches('/').to_owned(), bank, school: school.to_owned(), secret, forwarded_for: None })
+        Ok(Self {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+            bank,
+            school: school.to_owned(),
+            secret,
+            forwarded_for: None,
+            host: None,
+        })
     }
 
     async fn send(&self, path: &str, body: Vec<u8>, faults: Faults) -> anyhow::Result<Answer> {
@@ -66,6 +76,9 @@ impl Bank {
         }
         if let Some(ip) = &self.forwarded_for {
             request = request.header("x-forwarded-for", ip);
+        }
+        if let Some(host) = &self.host {
+            request = request.header("host", host);
         }
         let response = request.body(body).send().await?;
         let status = response.status().as_u16();

@@ -36,6 +36,8 @@ pub struct State {
     pub sign_in: Arc<crate::limits::SignInGuards>,
     /// The per-address limit on looking up printed cards' codes.
     pub card_lookups: crate::limits::CardLookups,
+    /// Refused payment deliveries kept per address (`crate::payments`).
+    pub refused_deliveries: crate::limits::RefusedDeliveries,
     /// Receipts and statements are rendered in the web process (one page each, milliseconds).
     pub documents: Arc<documents::Renderer>,
 }

@@ -27,17 +27,38 @@ pub enum Submission {
     Repeat(Option<Uuid>),
 }
 
-/// Records `token` for `action` by `user`, or finds its first submission. A token sent with
-/// another form or by another user is refused (409), never answered with someone's result.
-pub async fn claim(tx: &mut TenantTx, token: Uuid, action: &str, user: Uuid, at: DateTime<Utc>) -> Result<Submission, DomainError> {
+/// What a form said, as one short hash: a repeat must say the same.
+pub fn fingerprint(fields: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for f in fields {
+        hash.update((f.len() as u64).to_be_bytes());
+        hash.update(f.as_bytes());
+    }
+    hex::encode(&hash.finalize()[..16])
+}
+
+/// Records `token` for `action` by `user` with what the form said (`fingerprint`), or finds
+/// its first submission. A token sent with another form, by another user or with other values
+/// (a page kept from before and filled in again) is refused (409), never answered with the
+/// first submission's result.
+pub async fn claim(
+    tx: &mut TenantTx,
+    token: Uuid,
+    action: &str,
+    user: Uuid,
+    fingerprint: &str,
+    at: DateTime<Utc>,
+) -> Result<Submission, DomainError> {
     let inserted = sqlx::query(
-        "INSERT INTO form_submissions (tenant_id, token, action, user_id, created_at) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO form_submissions (tenant_id, token, action, user_id, fingerprint, created_at) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (tenant_id, token) DO NOTHING",
     )
     .bind(tx.tenant().0)
     .bind(token)
     .bind(action)
     .bind(user)
+    .bind(fingerprint)
     .bind(at)
     .execute(&mut **tx)
     .await?
@@ -45,13 +66,14 @@ pub async fn claim(tx: &mut TenantTx, token: Uuid, action: &str, user: Uuid, at:
     if inserted == 1 {
         return Ok(Submission::First);
     }
-    let first: Option<(String, Uuid, Option<Uuid>)> =
-        sqlx::query_as("SELECT action, user_id, result_id FROM form_submissions WHERE token = $1")
+    let first: Option<(String, Uuid, String, Option<Uuid>)> =
+        sqlx::query_as("SELECT action, user_id, fingerprint, result_id FROM form_submissions WHERE token = $1")
             .bind(token)
             .fetch_optional(&mut **tx)
             .await?;
     match first {
-        Some((a, u, result)) if a == action && u == user => Ok(Submission::Repeat(result)),
+        Some((a, u, f, result)) if a == action && u == user && f == fingerprint => Ok(Submission::Repeat(result)),
+        Some((a, u, _, _)) if a == action && u == user => Err(DomainError::conflict("once", "form-error-changed-after-sending")),
         _ => Err(DomainError::conflict("once", "form-error-resubmitted")),
     }
 }
@@ -89,7 +111,9 @@ mod tests {
         let t = Uuid::new_v4();
         assert_eq!(parse_token(&format!(" {t} ")).ok(), Some(t));
         let used = crate::i18n_keys::used(&[include_str!("once.rs")], &["form-error-"]);
-        assert_eq!(used.len(), 2, "{used:?}");
+        assert_eq!(used.len(), 3, "{used:?}");
+        assert_ne!(fingerprint(&["ab", "c"]), fingerprint(&["a", "bc"]), "fields are kept apart");
+        assert_eq!(fingerprint(&["1", "cash"]), fingerprint(&["1", "cash"]));
         crate::i18n_keys::assert_translated(&used);
     }
 }

@@ -20,6 +20,15 @@ pub mod db;
 
 pub use money::{Currency, Money};
 
+/// A bank slip's or a provider's transaction reference as stored: trimmed, upper-case, at most
+/// 60 characters of letters, digits, `-`, `/`, `.` and spaces. The same rule for a bursar
+/// typing a slip and a bank notifying it, so the same slip is never posted twice.
+pub fn slip_reference(input: &str) -> Option<String> {
+    let r = input.trim();
+    let ok = !r.is_empty() && r.len() <= 60 && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '.' | ' '));
+    ok.then(|| r.to_uppercase())
+}
+
 #[cfg(test)]
 mod tests {
     /// Every message key the finance code names has its words in English and Kiswahili.

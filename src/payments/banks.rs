@@ -208,7 +208,12 @@ pub fn validation_reply(bank: Provider, answer: &ValidationAnswer) -> Value {
 pub fn parse_notification(bank: Provider, body: &[u8]) -> Result<PaymentEvent, Unreadable> {
     let n = naming(bank).ok_or(Unreadable("payments-error-not-a-bank"))?;
     let map = object(body)?;
-    let transaction_id = text(&map, n.transaction_ref, 64, "payments-error-transaction-ref")?.to_owned();
+    // Stored as a bursar's slip reference is (upper-case, ≤ 60): the same slip typed by hand
+    // and notified by the bank is one payment.
+    let transaction_id = text(&map, n.transaction_ref, 60, "payments-error-transaction-ref")
+        .ok()
+        .and_then(crate::finance::slip_reference)
+        .ok_or(Unreadable("payments-error-transaction-ref"))?;
     let reference = text(&map, n.control_number, 40, "payments-error-control-number")?.to_owned();
     let amount_minor = text(&map, n.amount, 20, "payments-error-amount")
         .ok()
@@ -341,6 +346,15 @@ mod tests {
         assert_eq!(with("amount", "0.00".into()), Some("payments-error-amount"));
         assert_eq!(with("amount", 5000.into()), Some("payments-error-amount"), "amounts are strings, never JSON numbers (floats)");
         assert_eq!(with("transactionRef", "".into()), Some("payments-error-transaction-ref"));
+        assert_eq!(with("transactionRef", "x".repeat(61).into()), Some("payments-error-transaction-ref"), "longer than a slip reference");
+        assert_eq!(with("transactionRef", "TX;DROP".into()), Some("payments-error-transaction-ref"));
+        let mut lower = good.clone();
+        lower["transactionRef"] = "nmb-tx-77".into();
+        assert_eq!(
+            parse_notification(Provider::Nmb, lower.to_string().as_bytes()).unwrap().transaction_id,
+            "NMB-TX-77",
+            "as a bursar's slip"
+        );
         assert_eq!(with("paidAt", "yesterday".into()), Some("payments-error-paid-at"));
         assert_eq!(with("currency", Value::Null), Some("payments-error-currency"));
         assert_eq!(parse_notification(Provider::Nmb, b"not json").err().map(|e| e.0), Some("payments-error-not-json"));

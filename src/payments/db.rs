@@ -18,6 +18,13 @@ use uuid::Uuid;
 
 /// The sealed column of the channels' secrets.
 pub const CHANNEL_SECRETS: &str = "payment_channels.secrets";
+/// The sealed column of a delivery's body (it names a payer and their phone).
+pub const INBOX_BODY: &str = "payment_inbox.body";
+/// The sealed column of a payer's name and phone.
+pub const PAYER: &str = "provider_payments.payer";
+
+/// What a refused delivery keeps of its body (enough to see what was sent).
+pub const REFUSED_BODY_KEPT: usize = 2048;
 
 /// A school's settings for one provider.
 #[derive(Debug, Clone)]
@@ -30,8 +37,9 @@ pub struct ChannelSettings {
 }
 
 impl ChannelSettings {
+    /// Whether `ip` may deliver (an IPv4 peer seen as IPv6 on a dual-stack socket is the same).
     pub fn allows(&self, ip: Option<IpAddr>) -> bool {
-        self.allowed_ips.is_empty() || ip.is_some_and(|ip| self.allowed_ips.contains(&ip))
+        self.allowed_ips.is_empty() || ip.is_some_and(|ip| self.allowed_ips.iter().any(|a| a.to_canonical() == ip.to_canonical()))
     }
 }
 
@@ -53,13 +61,15 @@ pub async fn channel(tx: &mut TenantTx, pii: &KeyRing, provider: Provider) -> Re
 }
 
 /// Gives the school's `provider` channel a new signing secret (returned once, `whsec_…`),
-/// keeping the previous one active too while the provider moves over, and the addresses it
-/// may call from. Audited (never the secret).
+/// keeping the previous one active too while the provider moves over — unless
+/// `revoke_previous` (a secret that leaked) — and the addresses it may call from; the channel
+/// is open. Audited (never the secret).
 pub async fn set_channel(
     tx: &mut TenantTx,
     pii: &KeyRing,
     provider: Provider,
     allowed_ips: &[IpAddr],
+    revoke_previous: bool,
     by: ChangedBy<'_>,
 ) -> Result<String, DomainError> {
     let school = tx.tenant().0;
@@ -69,7 +79,7 @@ pub async fn set_channel(
         .await?;
     let (_, text) = Secret::generate();
     let mut secrets = vec![text.clone()];
-    if let Some(sealed) = previous {
+    if let (Some(sealed), false) = (previous, revoke_previous) {
         secrets.extend(open_secrets(pii, school, &sealed)?.into_iter().take(1));
     }
     let json = serde_json::to_string(&secrets).map_err(|e| DomainError::Internal(e.to_string()))?;
@@ -90,13 +100,29 @@ pub async fn set_channel(
         tx,
         crate::audit::actions::PAYMENT_CHANNEL_SET,
         provider.code(),
-        serde_json::json!({ "allowed_ips": ips, "active_secrets": secrets.len() }),
+        serde_json::json!({ "allowed_ips": ips, "active_secrets": secrets.len(), "revoked_previous": revoke_previous }),
     )
     .await?;
     Ok(text)
 }
 
-/// A delivery as it came, before anything is decided.
+/// Closes the school's `provider` channel: every delivery is refused until it is set again.
+/// Audited.
+pub async fn close_channel(tx: &mut TenantTx, provider: Provider, by: ChangedBy<'_>) -> Result<(), DomainError> {
+    let closed = sqlx::query("UPDATE payment_channels SET enabled = false, changed_at = $2 WHERE provider = $1")
+        .bind(provider.code())
+        .bind(by.at)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if closed == 0 {
+        return Err(DomainError::NotFound);
+    }
+    by.audit(tx, crate::audit::actions::PAYMENT_CHANNEL_SET, provider.code(), serde_json::json!({ "enabled": false })).await?;
+    Ok(())
+}
+
+/// A delivery as it came.
 #[derive(Debug)]
 pub struct Delivery<'a> {
     pub provider: Provider,
@@ -108,20 +134,48 @@ pub struct Delivery<'a> {
     pub body: &'a [u8],
 }
 
-/// Keeps a delivery in the inbox (commit it before deciding anything). Returns its id.
-pub async fn receive(tx: &mut TenantTx, d: &Delivery<'_>) -> Result<Uuid, DomainError> {
+/// Keeps a delivery in the inbox, its body sealed (`keep`: how much of it; a refused one
+/// keeps its start), decided already (`outcome`, `reason`) or still to be (`received`: commit
+/// it before processing). Returns its id.
+pub async fn receive(
+    tx: &mut TenantTx,
+    pii: &KeyRing,
+    d: &Delivery<'_>,
+    keep: usize,
+    outcome: &str,
+    reason: Option<&str>,
+) -> Result<Uuid, DomainError> {
+    use base64::Engine;
+    let kept = d.body.get(..keep.min(d.body.len())).unwrap_or_default();
+    let sealed = pii.encrypt(&base64::engine::general_purpose::STANDARD.encode(kept), &Aad::new(tx.tenant().0, INBOX_BODY))?;
     Ok(sqlx::query_scalar(
-        "INSERT INTO payment_inbox (tenant_id, provider, kind, received_at, source_ip, headers, body) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO payment_inbox (tenant_id, provider, kind, received_at, source_ip, headers, body_sealed, body_bytes, outcome, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(tx.tenant().0)
     .bind(d.provider.code())
     .bind(d.kind)
     .bind(d.received_at)
-    .bind(d.source_ip.map(|ip| ip.to_string()))
+    .bind(d.source_ip.map(|ip| ip.to_canonical().to_string()))
     .bind(&d.headers)
-    .bind(d.body)
+    .bind(&sealed)
+    .bind(i32::try_from(d.body.len()).unwrap_or(i32::MAX))
+    .bind(outcome)
+    .bind(reason)
     .fetch_one(&mut **tx)
     .await?)
+}
+
+/// A delivery's body as it was kept (the bursar's inbox view; tests).
+pub async fn delivered_body(tx: &mut TenantTx, pii: &KeyRing, inbox: Uuid) -> Result<Vec<u8>, DomainError> {
+    use base64::Engine;
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT body_sealed FROM payment_inbox WHERE id = $1")
+        .bind(inbox)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let text = pii.decrypt(&sealed, &Aad::new(tx.tenant().0, INBOX_BODY))?;
+    base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| DomainError::Internal(e.to_string()))
 }
 
 /// What was decided about a delivery.
@@ -151,8 +205,9 @@ pub enum Intake {
     Duplicate { receipt_no: Option<i64> },
     /// Kept for the bursar, with why (a message key). Nothing posted.
     Suspense { reason: &'static str },
-    /// A control number of another school: sent to the wrong place, refused.
-    WrongSchool,
+    /// The same transaction again, but saying something else (another amount or number):
+    /// refused, and the first one stands.
+    ConflictingRepeat,
 }
 
 /// The school's student with this control number, when it is one of this school's.
@@ -174,25 +229,24 @@ async fn another_schools(tx: &mut TenantTx, reference: &str) -> Result<bool, Dom
 
 /// Takes one verified payment event: once per provider transaction (a repeat finds the first),
 /// matched by control number and posted through `post_payment` with its ledger entry, or kept
-/// in suspense for the bursar. Audited as the provider.
-pub async fn intake(tx: &mut TenantTx, event: &PaymentEvent, inbox: Uuid, at: DateTime<Utc>) -> Result<Intake, DomainError> {
-    if another_schools(tx, &event.reference).await? {
-        return Ok(Intake::WrongSchool);
-    }
+/// in suspense for the bursar (the money has moved: nothing verified is ever refused). Audited
+/// as the provider.
+pub async fn intake(tx: &mut TenantTx, pii: &KeyRing, event: &PaymentEvent, inbox: Uuid, at: DateTime<Utc>) -> Result<Intake, DomainError> {
+    let payer = serde_json::json!({ "name": event.payer_name, "phone": event.payer_phone }).to_string();
+    let payer_sealed = pii.encrypt(&payer, &Aad::new(tx.tenant().0, PAYER))?;
     // Claim the transaction: a concurrent delivery of the same one waits here for this
     // transaction and then finds it.
     let claimed: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO provider_payments (tenant_id, provider, transaction_id, reference, payer_name, payer_phone, amount_minor, currency,
+        "INSERT INTO provider_payments (tenant_id, provider, transaction_id, reference, payer_sealed, amount_minor, currency,
                                         paid_at, inbox_id, status, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'suspense', $11)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'suspense', $10)
          ON CONFLICT (tenant_id, provider, transaction_id) DO NOTHING RETURNING id",
     )
     .bind(tx.tenant().0)
     .bind(event.provider.code())
     .bind(&event.transaction_id)
     .bind(&event.reference)
-    .bind(&event.payer_name)
-    .bind(&event.payer_phone)
+    .bind(&payer_sealed)
     .bind(event.amount_minor)
     .bind(&event.currency)
     .bind(event.paid_at)
@@ -201,18 +255,37 @@ pub async fn intake(tx: &mut TenantTx, event: &PaymentEvent, inbox: Uuid, at: Da
     .fetch_optional(&mut **tx)
     .await?;
     let Some(id) = claimed else {
-        let receipt_no: Option<i64> = sqlx::query_scalar(
-            "SELECT p.receipt_no FROM provider_payments pp LEFT JOIN payments p ON p.tenant_id = pp.tenant_id AND p.id = pp.payment_id
+        let first: Option<(String, i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT pp.reference, pp.amount_minor, pp.currency, p.receipt_no
+               FROM provider_payments pp LEFT JOIN payments p ON p.tenant_id = pp.tenant_id AND p.id = pp.payment_id
               WHERE pp.provider = $1 AND pp.transaction_id = $2",
         )
         .bind(event.provider.code())
         .bind(&event.transaction_id)
         .fetch_optional(&mut **tx)
-        .await?
-        .flatten();
-        return Ok(Intake::Duplicate { receipt_no });
+        .await?;
+        return Ok(match first {
+            Some((reference, amount, currency, receipt_no))
+                if reference == event.reference && amount == event.amount_minor && currency == event.currency =>
+            {
+                Intake::Duplicate { receipt_no }
+            }
+            _ => Intake::ConflictingRepeat,
+        });
     };
-    let matched = if event.currency != "TZS" { Err("payments-suspense-currency") } else { student_of(tx, &event.reference).await? };
+    // Paid more than a day ahead of our clock or over a year ago: a provider's clock or a
+    // replayed old record, for the bursar to look at.
+    let plausible = event.paid_at <= at + chrono::Duration::days(1) && event.paid_at >= at - chrono::Duration::days(366);
+    let matched = if event.currency != "TZS" {
+        Err("payments-suspense-currency")
+    } else if !plausible {
+        Err("payments-suspense-paid-at")
+    } else if another_schools(tx, &event.reference).await? {
+        // Paid into this school's account quoting another school's child: the money is here.
+        Err("payments-suspense-other-school")
+    } else {
+        student_of(tx, &event.reference).await?
+    };
     let student = match matched {
         Ok(student) => student,
         Err(reason) => return suspend(tx, id, reason).await,
@@ -230,7 +303,10 @@ pub async fn intake(tx: &mut TenantTx, event: &PaymentEvent, inbox: Uuid, at: Da
     let recorded = match crate::db::end_savepoint(tx, posted).await {
         Ok(recorded) => recorded,
         Err(DomainError::Conflict { .. }) => return suspend(tx, id, "payments-suspense-recorded-by-hand").await,
-        Err(e) => return Err(e),
+        // A fault of ours: the provider tries again.
+        Err(e @ (DomainError::Database(_) | DomainError::Internal(_) | DomainError::Pii(_))) => return Err(e),
+        // Anything else about this payment: for the bursar, never lost.
+        Err(_) => return suspend(tx, id, "payments-suspense-unpostable").await,
     };
     sqlx::query("UPDATE provider_payments SET status = 'posted', student_id = $2, payment_id = $3 WHERE id = $1")
         .bind(id)

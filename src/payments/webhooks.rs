@@ -91,7 +91,7 @@ pub fn verify<'a>(secrets: &[Secret], headers: Signed<'a>, body: &[u8], now: Dat
         return Err(Refused::Unsigned);
     }
     let timestamp: i64 = timestamp.trim().parse().map_err(|_| Refused::Unsigned)?;
-    if (now.timestamp() - timestamp).abs() > TOLERANCE_SECONDS {
+    if now.timestamp().abs_diff(timestamp) > TOLERANCE_SECONDS.unsigned_abs() {
         return Err(Refused::Stale);
     }
     let offered: Vec<Vec<u8>> =
@@ -164,5 +164,8 @@ mod tests {
         assert_eq!(verify(std::slice::from_ref(&secret), h("v1,xx"), body, now), Err(Refused::Unsigned));
         assert_eq!(signed("v2,abc", &ts), Err(Refused::BadSignature));
         assert_eq!(signed(&good, "soon"), Err(Refused::Unsigned));
+        // Extreme timestamps are stale, not an overflow.
+        assert_eq!(signed(&good, &i64::MIN.to_string()), Err(Refused::Stale));
+        assert_eq!(signed(&good, &i64::MAX.to_string()), Err(Refused::Stale));
     }
 }

@@ -331,6 +331,11 @@ pub async fn start_batch(tx: &mut TenantTx, batch: Uuid, at: DateTime<Utc>) -> R
     let status: String = row.try_get("status")?;
     // A batch the queue gave up on, whose job an admin put back: it carries on (finished cards
     // are not redone), unless the same cards were asked for again meanwhile.
+    if status == "failed" {
+        // Under the lock a request for these cards takes, so both cannot see no open batch.
+        let (term, level): (Uuid, Uuid) = (row.try_get("term_id")?, row.try_get("level_id")?);
+        crate::results::db::lock_setup(tx, term, level, crate::results::db::SetupLock::Exclusive).await?;
+    }
     let reopened = status == "failed"
         && sqlx::query(
             "UPDATE report_card_batches b SET status = 'running', finished_at = NULL

@@ -78,6 +78,7 @@ error-login-busy = Many people are signing in right now. Please try again in a m
 error-session-other-school = This session belongs to another school. Please sign in here.
 form-error-expired = This form is out of date. Reload the page and try again.
 form-error-resubmitted = This form was already sent from another page or by someone else. Reload the page to start again.
+form-error-changed-after-sending = This form was already sent with other values. Reload the page to send new ones.
 error-session-expired = Your session has ended. Please sign in again.
 error-csrf = The request was refused because it did not come from Kilele's own pages. Reload the page and try again.
 error-email-required = Enter an email address.

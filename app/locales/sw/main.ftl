@@ -78,6 +78,7 @@ error-login-busy = Watu wengi wanaingia sasa hivi. Tafadhali jaribu tena baada y
 error-session-other-school = Kipindi hiki ni cha shule nyingine. Tafadhali ingia hapa.
 form-error-expired = Fomu hii imepitwa na wakati. Pakia ukurasa upya kisha ujaribu tena.
 form-error-resubmitted = Fomu hii ilishatumwa kutoka ukurasa mwingine au na mtu mwingine. Pakia ukurasa upya uanze tena.
+form-error-changed-after-sending = Fomu hii ilishatumwa ikiwa na taarifa tofauti. Pakia ukurasa upya ili kutuma mpya.
 error-session-expired = Kipindi chako kimeisha. Tafadhali ingia tena.
 error-csrf = Ombi limekataliwa kwa sababu halikutoka kwenye kurasa za Kilele. Pakia ukurasa upya ujaribu tena.
 error-email-required = Andika barua pepe.

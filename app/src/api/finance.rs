@@ -145,9 +145,10 @@ pub async fn record_payment(
     let mut s = Scope::finance(&[Permission::FinancePaymentsRecord]).await?;
     let student = parse_uuid("student", &student)?;
     let today = kilele::clock::school_date(s.change.at);
+    let fields = [student.to_string(), amount.clone(), channel.clone(), reference.clone(), paid_on.clone()];
     let payment =
         NewPayment::parse(&PaymentForm { amount, channel, reference, paid_on }, today).map_err(kilele::DomainError::InvalidFields)?;
-    if let Some(first) = s.once(&once, "accountant/payments/record").await? {
+    if let Some(first) = s.once(&once, "accountant/payments/record", &fields.each_ref().map(String::as_str)).await? {
         let first = first.ok_or(AppError::Internal)?;
         let recorded = payments::recorded(&mut s.tx, first).await?;
         return s.commit(recorded).await;
@@ -168,7 +169,7 @@ pub async fn issue_credit_note(
 ) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
     let student = parse_uuid("student", &student)?;
-    if s.once(&once, "accountant/credit-note").await?.is_some() {
+    if s.once(&once, "accountant/credit-note", &[&student.to_string(), &invoice, &amount, &reason]).await?.is_some() {
         return s.commit(()).await;
     }
     let form = kilele::finance::db::payments::CreditNoteForm { invoice, amount, reason };
@@ -191,7 +192,7 @@ pub async fn grant_discount(
 ) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceFeesManage]).await?;
     let student = parse_uuid("student", &student)?;
-    if s.once(&once, "accountant/discount").await?.is_some() {
+    if s.once(&once, "accountant/discount", &[&student.to_string(), &kind, &item, &percent, &value, &reason]).await?.is_some() {
         return s.commit(()).await;
     }
     let term = kilele::finance::db::structures::current_term(&mut s.tx).await?;
@@ -233,7 +234,7 @@ pub async fn refund(
 ) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
     let student = parse_uuid("student", &student)?;
-    if s.once(&once, "accountant/refund").await?.is_some() {
+    if s.once(&once, "accountant/refund", &[&student.to_string(), &amount, &channel, &reference, &reason]).await?.is_some() {
         return s.commit(()).await;
     }
     let form = kilele::finance::db::payments::AdjustmentForm { amount, channel, reference, reason };
@@ -252,7 +253,7 @@ pub async fn write_off(
 ) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
     let student = parse_uuid("student", &student)?;
-    if s.once(&once, "accountant/write-off").await?.is_some() {
+    if s.once(&once, "accountant/write-off", &[&student.to_string(), &amount, &reason]).await?.is_some() {
         return s.commit(()).await;
     }
     let form = kilele::finance::db::payments::AdjustmentForm { amount, reason, ..Default::default() };

@@ -87,10 +87,11 @@ impl Scope {
     /// A form that makes a document, sent with its `once` token (see `kilele::db::once`):
     /// `Ok(None)` the first time (make it, then [`Scope::done`]); `Ok(Some(result))` when this
     /// form was sent before, answered with what the first submission made.
-    pub async fn once(&mut self, token: &str, action: &str) -> Result<Option<Option<uuid::Uuid>>, AppError> {
-        use kilele::db::once::{claim, parse_token, Submission};
+    /// `fields`: what the form said (a repeat must say the same).
+    pub async fn once(&mut self, token: &str, action: &str, fields: &[&str]) -> Result<Option<Option<uuid::Uuid>>, AppError> {
+        use kilele::db::once::{claim, fingerprint, parse_token, Submission};
         let token = parse_token(token)?;
-        match claim(&mut self.tx, token, action, self.me.user_id, self.change.at).await? {
+        match claim(&mut self.tx, token, action, self.me.user_id, &fingerprint(fields), self.change.at).await? {
             Submission::First => Ok(None),
             Submission::Repeat(result) => Ok(Some(result)),
         }

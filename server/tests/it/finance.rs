@@ -224,6 +224,13 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
         bursar.server_fn("accountant/write-off", &[("student", &c), ("amount", "100"), ("reason", "Reused token"), ("once", &token)]).await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("form-error-resubmitted"));
+    // A page kept from before, filled in again with another amount: refused, not answered with
+    // the first payment (nor recorded).
+    let changed = [&cash[..1], &[("amount", "150,000")], &cash[2..], &[("once", token.as_str())]].concat();
+    let r = bursar.server_fn("accountant/payments/record", &changed).await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("form-error-changed-after-sending"));
+    assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", tenant).await, 1);
     // Tokens are forgotten after two days, by the worker.
     let later = app.clock.now() + chrono::Duration::days(3);
     assert!(server::worker::purge_form_tokens(&app.worker().pool, app.clock.now()).await.unwrap() == 0, "kept for two days");
@@ -331,6 +338,29 @@ async fn the_bursar_bills_a_term_records_a_payment_and_the_family_sees_it() {
     let d: kilele::finance::views::Dashboard = bursar.server_fn("accountant/dashboard", &[]).await.json().await.unwrap();
     assert_eq!((d.collected_minor, d.written_off_minor), (25_500_000, 1_000_000), "the payment shows at once");
     assert_eq!(d.today.iter().map(|c| c.amount_minor).sum::<i64>(), 500_000);
+    // The dashboard is kept while nothing is posted: an invoice changed behind the app's back
+    // (no posting) does not show until the ledger moves on.
+    sqlx::query("UPDATE invoices SET gross_minor = gross_minor + 100, net_minor = net_minor + 100 WHERE student_id = $1")
+        .bind(child)
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
+    let kept: kilele::finance::views::Dashboard = bursar.server_fn("accountant/dashboard", &[]).await.json().await.unwrap();
+    assert_eq!(kept.billed_minor, d.billed_minor, "reused, not computed again");
+    let r = bursar
+        .server_fn(
+            "accountant/payments/record",
+            &[("student", &c), ("amount", "1000"), ("channel", "cash"), ("paid_on", &today), ("once", &once())],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let moved: kilele::finance::views::Dashboard = bursar.server_fn("accountant/dashboard", &[]).await.json().await.unwrap();
+    assert_eq!(moved.billed_minor, d.billed_minor + 100, "computed again after a posting");
+    sqlx::query("UPDATE invoices SET gross_minor = gross_minor - 100, net_minor = net_minor - 100 WHERE student_id = $1")
+        .bind(child)
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
     let r = bursar.get("/accountant/defaulters.csv").await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().lines().count() > 10);

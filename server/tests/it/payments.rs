@@ -29,7 +29,8 @@ async fn student_with_control_number(app: &TestApp, slug: &str) -> (Uuid, String
 }
 
 async fn open_channel(app: &TestApp, slug: &str, provider: &str, allow: &[std::net::IpAddr]) -> String {
-    server::cli::payment_channel(&app.pool, &kilele::audit::pii::KeyRing::development(), slug, provider, allow).await.unwrap()
+    let change = server::cli::ChannelChange { allowed_ips: allow, ..Default::default() };
+    server::cli::payment_channel(&app.pool, &kilele::audit::pii::KeyRing::development(), slug, provider, change).await.unwrap().unwrap()
 }
 
 async fn count(app: &TestApp, sql: &str, tenant: Uuid) -> i64 {
@@ -109,16 +110,22 @@ async fn a_bank_payment_posts_once_and_every_bad_delivery_posts_nothing() {
     assert_eq!((r.status, r.body["message"].as_str()), (400, Some("payments-error-amount")), "a JSON number is not an amount");
     let r = nmb.send_raw(&vec![b' '; 20 * 1024], ok).await.unwrap();
     assert_eq!((r.status, r.body["message"].as_str()), (413, Some("payments-error-too-large")));
+    let r = nmb.notify("NMB-TX-LONG-".repeat(6).as_str(), &control, 100_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (400, Some("payments-error-transaction-ref")), "longer than a slip reference");
+    // The same transaction again saying another amount: refused, the first one stands.
+    let r = nmb.notify("NMB-TX-0001", &control, 9_000_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (409, Some("payments-error-conflicting-repeat")));
+    // Paid into this school's account quoting another school's child: the money is here, so it
+    // waits for the bursar.
     let r = nmb.notify("NMB-TX-WRONG", &other_control, 100_000, ok).await.unwrap();
-    assert_eq!(
-        (r.status, r.body["message"].as_str()),
-        (422, Some("payments-error-wrong-school")),
-        "another school's child: sent to the wrong place"
-    );
-    // A bank this school has not opened, and a school or provider that does not exist.
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("SUSPENSE")), "{:?}", r.body);
+    // A bank this school has not opened (nothing kept of what is sent there; a validation is
+    // told so in the contract's words), and a school or provider that does not exist.
     let crdb = Bank::new(&app.base, Provider::Crdb, KHSS, &secret).unwrap();
     let r = crdb.notify("CRDB-1", &control, 100_000, ok).await.unwrap();
     assert_eq!((r.status, r.body["message"].as_str()), (403, Some("payments-error-channel-closed")));
+    let r = crdb.validate(&control, ok).await.unwrap();
+    assert_eq!((r.status, r.body["status_code"].as_str()), (200, Some("03")), "{:?}", r.body);
     let nowhere = Bank::new(&app.base, Provider::Nmb, "no-such-school", &secret).unwrap();
     assert_eq!(nowhere.notify("NMB-2", &control, 100_000, ok).await.unwrap().status, 404);
     let r = app.browser().client.post(format!("{}/api/v1/webhooks/paypal/{KHSS}", app.base)).body("{}").send().await.unwrap();
@@ -137,7 +144,42 @@ async fn a_bank_payment_posts_once_and_every_bad_delivery_posts_nothing() {
     assert_eq!((r.status, r.body["status"].as_str()), (200, Some("SUSPENSE")), "{:?}", r.body);
     assert_eq!(paid(&app).await, (1, 5_000_000), "nothing more posted to the child");
     assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", tenant).await, 1);
-    assert_eq!(count(&app, "SELECT count(*) FROM provider_payments WHERE tenant_id = $1 AND status = 'suspense'", tenant).await, 1);
+    let suspense: Vec<String> =
+        sqlx::query_scalar("SELECT reason FROM provider_payments WHERE tenant_id = $1 AND status = 'suspense' ORDER BY created_at")
+            .bind(tenant)
+            .fetch_all(&app.owner_pool)
+            .await
+            .unwrap();
+    assert_eq!(suspense, ["payments-suspense-other-school", "payments-suspense-unknown-control-number"]);
+
+    // A slip the bursar already typed in by hand (in lower case) is not posted a second time.
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+    let today = kilele::clock::school_date(chrono::Utc::now()).to_string();
+    let child_id = child.to_string();
+    let once_token = once();
+    let slip = [
+        ("student", child_id.as_str()),
+        ("amount", "700"),
+        ("channel", "nmb"),
+        ("reference", "nmb-slip-77"),
+        ("paid_on", today.as_str()),
+        ("once", once_token.as_str()),
+    ];
+    let r = bursar.server_fn("accountant/payments/record", &slip).await;
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let r = nmb.notify("nmb-slip-77", &control, 70_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("SUSPENSE")), "{:?}", r.body);
+    assert_eq!(paid(&app).await, (2, 5_070_000), "the bursar's one, not the bank's again");
+    // The bank's payments show on the bursar's dashboard at once (the ledger moved on).
+    let nmb_today = |d: &kilele::finance::views::Dashboard| -> i64 {
+        d.today.iter().filter(|c| c.channel == kilele::finance::ledger::Channel::Nmb).map(|c| c.amount_minor).sum()
+    };
+    let d: kilele::finance::views::Dashboard = bursar.server_fn("accountant/dashboard", &[]).await.json().await.unwrap();
+    assert_eq!(nmb_today(&d), 5_070_000, "{:?}", d.today);
+    let r = nmb.notify("NMB-TX-0005", &control, 30_000, ok).await.unwrap();
+    assert_eq!(r.body["status"], "ACCEPTED");
+    let d: kilele::finance::views::Dashboard = bursar.server_fn("accountant/dashboard", &[]).await.json().await.unwrap();
+    assert_eq!(nmb_today(&d), 5_100_000, "a webhook's posting shows on a dashboard viewed before it");
 
     // Every delivery is in the inbox with what was decided.
     let outcomes: Vec<(String, Option<String>)> =
@@ -147,7 +189,7 @@ async fn a_bank_payment_posts_once_and_every_bad_delivery_posts_nothing() {
             .await
             .unwrap();
     let with = |outcome: &str| outcomes.iter().filter(|(o, _)| o == outcome).count();
-    assert_eq!((with("posted"), with("duplicate"), with("suspense")), (1, 3, 1), "{outcomes:?}");
+    assert_eq!((with("posted"), with("duplicate"), with("suspense")), (2, 3, 3), "{outcomes:?}");
     assert_eq!(with("refused"), 10, "{outcomes:?}");
     assert!(
         outcomes.iter().all(|(o, r)| (o == "refused") == r.as_deref().is_some_and(|r| r.starts_with("payments-error-")) || o == "suspense"),
@@ -160,7 +202,19 @@ async fn a_bank_payment_posts_once_and_every_bad_delivery_posts_nothing() {
     let nmb = Bank::new(&app.base, Provider::Nmb, KHSS, &rekeyed).unwrap();
     let r = nmb.notify("NMB-TX-0004", &control, 100_000, ok).await.unwrap();
     assert_eq!((r.status, r.body["message"].as_str()), (403, Some("payments-error-address")));
-    assert_eq!(paid(&app).await, (1, 5_000_000));
+    assert_eq!(paid(&app).await, (3, 5_100_000));
+    // The payer's name and phone, and the delivery's body, are sealed at rest.
+    let (payer, body): (Vec<u8>, Vec<u8>) = sqlx::query_as(
+        "SELECT pp.payer_sealed, i.body_sealed FROM provider_payments pp JOIN payment_inbox i ON i.tenant_id = pp.tenant_id AND i.id = pp.inbox_id
+          WHERE pp.tenant_id = $1 AND pp.transaction_id = 'NMB-TX-0001'",
+    )
+    .bind(tenant)
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap();
+    for sealed in [&payer, &body] {
+        assert!(!String::from_utf8_lossy(sealed).contains("Simulated Payer"), "sealed at rest");
+    }
 
     // The ledger agrees with all of it.
     let mut out = Vec::new();
@@ -199,4 +253,37 @@ async fn a_rekeyed_channel_takes_the_old_and_the_new_secret_and_each_bank_its_ow
             .unwrap();
     assert_eq!(details.len(), 7);
     assert!(details.iter().all(|d| !d.to_string().contains("whsec_")), "{details:?}");
+}
+
+#[tokio::test]
+async fn a_channel_with_an_address_list_takes_that_address_only_and_a_schools_host_only_its_own_path() {
+    let limits = server::config::SignInLimits { trust_proxy_headers: true, ..Default::default() };
+    let app = spawn_app_with_sign_in(Options { base_domain: Some(BASE_DOMAIN.into()), ..Default::default() }, limits).await;
+    let (child, control) = student_with_control_number(&app, KHSS).await;
+    let secret = open_channel(&app, KHSS, "nmb", &["203.0.113.9".parse().unwrap()]).await;
+    let mut nmb = Bank::new(&app.base, Provider::Nmb, KHSS, &secret).unwrap();
+    nmb.forwarded_for = Some("203.0.113.9".into());
+    let r = nmb.notify("NMB-IP-1", &control, 100_000, Faults::default()).await.unwrap();
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("ACCEPTED")), "{:?}", r.body);
+    nmb.forwarded_for = Some("198.51.100.7".into());
+    let r = nmb.notify("NMB-IP-2", &control, 100_000, Faults::default()).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (403, Some("payments-error-address")));
+    // On a school's own host, another school's path is not found, and nothing is kept there.
+    let mlps_secret = open_channel(&app, MLPS, "nmb", &[]).await;
+    let (_, mlps_control) = student_with_control_number(&app, MLPS).await;
+    let mut wrong_host = Bank::new(&app.base, Provider::Nmb, MLPS, &mlps_secret).unwrap();
+    wrong_host.host = Some(format!("{KHSS}.{BASE_DOMAIN}"));
+    let r = wrong_host.notify("NMB-HOST-1", &mlps_control, 100_000, Faults::default()).await.unwrap();
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    let mlps = school_id(&app, MLPS).await;
+    assert_eq!(count(&app, "SELECT count(*) FROM payment_inbox WHERE tenant_id = $1", mlps).await, 0);
+    assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", mlps).await, 0);
+    // On its own host the school takes its own.
+    let mut own_host = Bank::new(&app.base, Provider::Nmb, MLPS, &mlps_secret).unwrap();
+    own_host.host = Some(format!("{MLPS}.{BASE_DOMAIN}"));
+    let r = own_host.notify("NMB-HOST-2", &mlps_control, 100_000, Faults::default()).await.unwrap();
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("ACCEPTED")), "{:?}", r.body);
+    let paid: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM payments WHERE student_id = $1").bind(child).fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(paid, 1);
 }

@@ -165,6 +165,11 @@ pub async fn run(pool: &PgPool, tenant: TenantId, run: Uuid, now: impl Fn() -> D
         // A failed run whose job runs again was put back by an admin: it carries on where it
         // stopped, unless another run was requested meanwhile (two runs of one school must not
         // bill side by side): then it stays failed and there is nothing to do.
+        // Under the lock a request takes, so a run asked for at this moment and this reopening
+        // cannot both see no other run.
+        if status == "failed" {
+            sqlx::query("SELECT 1 FROM finance_settings FOR UPDATE").execute(&mut *tx).await?;
+        }
         let reopened = status == "failed"
             && sqlx::query(
                 "UPDATE invoice_runs SET status = 'running', finished_at = NULL
@@ -308,26 +313,30 @@ async fn bill_chunk(tx: &mut TenantTx, run: Uuid, scope: &RunScope, now: DateTim
             .bind(&ids)
             .fetch_all(&mut **tx)
             .await?;
-    // A child's rank among the family's active children (sharing a guardian), eldest by
-    // admission first: by when their records were made, then (an imported family, made in one
-    // statement) by admission number.
-    let ranks: Vec<(Uuid, i64)> = sqlx::query_as(
-        "SELECT s.id, 1 + (SELECT count(DISTINCT o.id)
-                             FROM student_guardians g
-                             JOIN student_guardians og ON og.tenant_id = g.tenant_id AND og.guardian_id = g.guardian_id
-                             JOIN students o ON o.tenant_id = og.tenant_id AND o.id = og.student_id AND o.status = 'active'
-                            WHERE g.tenant_id = s.tenant_id AND g.student_id = s.id AND (o.created_at, o.admission_no) < (s.created_at, s.admission_no))
-           FROM students s WHERE s.id = ANY($1)",
-    )
-    .bind(&ids)
-    .fetch_all(&mut **tx)
-    .await?;
-    let rank_of: HashMap<Uuid, u32> = ranks.into_iter().map(|(s, r)| (s, u32::try_from(r).unwrap_or(1))).collect();
     // When a student joined: the day their record was made, but only once the school was
     // already billing on Kilele (a record made after its first invoicing run). A school that
     // moves onto Kilele mid-term imports everyone first: their records' dates say when they
     // were typed in, not when they joined, and they are billed in full.
     let first_run: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT min(requested_at) FROM invoice_runs").fetch_one(&mut **tx).await?;
+    // A child's rank among the family's active children (sharing a guardian), eldest by
+    // admission first: those already at school when it began billing on Kilele by admission
+    // number (shorter first, so ".../99" comes before ".../100"), then those who joined since,
+    // by when they joined.
+    let ranks: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT s.id, 1 + (SELECT count(DISTINCT o.id)
+                             FROM student_guardians g
+                             JOIN student_guardians og ON og.tenant_id = g.tenant_id AND og.guardian_id = g.guardian_id
+                             JOIN students o ON o.tenant_id = og.tenant_id AND o.id = og.student_id AND o.status = 'active'
+                            WHERE g.tenant_id = s.tenant_id AND g.student_id = s.id
+                              AND (CASE WHEN o.created_at > $2 THEN o.created_at ELSE '-infinity' END, length(o.admission_no), o.admission_no)
+                                < (CASE WHEN s.created_at > $2 THEN s.created_at ELSE '-infinity' END, length(s.admission_no), s.admission_no))
+           FROM students s WHERE s.id = ANY($1)",
+    )
+    .bind(&ids)
+    .bind(first_run)
+    .fetch_all(&mut **tx)
+    .await?;
+    let rank_of: HashMap<Uuid, u32> = ranks.into_iter().map(|(s, r)| (s, u32::try_from(r).unwrap_or(1))).collect();
     let positions = super::ledger::positions(tx, &ids).await?;
 
     let term_days = u32::try_from((scope.ends_on - scope.starts_on).num_days() + 1).unwrap_or(1);

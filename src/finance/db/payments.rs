@@ -60,12 +60,7 @@ fn reference_checked(channel: Option<Channel>, input: &str) -> Result<Option<Str
             Ok(None)
         };
     }
-    let ok = r.len() <= 60 && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '.' | ' '));
-    if ok {
-        Ok(Some(r.to_uppercase()))
-    } else {
-        Err(ValidationError::new("reference", "finance-error-reference"))
-    }
+    crate::finance::slip_reference(r).map(Some).ok_or_else(|| ValidationError::new("reference", "finance-error-reference"))
 }
 
 impl NewPayment {

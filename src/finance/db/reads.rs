@@ -344,8 +344,9 @@ async fn collected_since(tx: &mut TenantTx, from: NaiveDate) -> Result<Vec<Chann
 /// school's ledger moves on (see [`super::dashboards`]).
 pub async fn dashboard(tx: &mut TenantTx, today: NaiveDate, cache: &DashboardCache) -> Result<Dashboard, DomainError> {
     let settings = super::accounts::settings(tx).await?;
-    let term: Option<(Uuid, i32, i32)> = sqlx::query_as(
-        "SELECT t.id, y.year, t.number FROM terms t JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id WHERE t.is_current",
+    let term: Option<(Uuid, i32, i32, NaiveDate)> = sqlx::query_as(
+        "SELECT t.id, y.year, t.number, t.starts_on FROM terms t JOIN academic_years y ON y.tenant_id = t.tenant_id AND y.id = t.academic_year_id
+          WHERE t.is_current",
     )
     .fetch_optional(&mut **tx)
     .await?;
@@ -366,13 +367,13 @@ async fn compute_dashboard(
     tx: &mut TenantTx,
     today: NaiveDate,
     allocation: Allocation,
-    term: Option<(Uuid, i32, i32)>,
+    term: Option<(Uuid, i32, i32, NaiveDate)>,
 ) -> Result<Dashboard, DomainError> {
     let active: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE status = 'active'").fetch_one(&mut **tx).await?;
     let week_start = today - chrono::Duration::days(i64::from(chrono::Datelike::weekday(&today).num_days_from_monday()));
     let today_totals = collected_since(tx, today).await?;
     let week = collected_since(tx, week_start).await?;
-    let Some((term, year, number)) = term else {
+    let Some((term, year, number, starts_on)) = term else {
         return Ok(Dashboard { today: today_totals, week, active_students: u32::try_from(active).unwrap_or(0), ..Dashboard::default() });
     };
     // Per class: billed this term (net of partial credit notes) and what of it is paid, by
@@ -394,10 +395,16 @@ async fn compute_dashboard(
     let with_debts: Vec<Uuid> =
         sqlx::query_scalar("SELECT DISTINCT student_id FROM invoices WHERE NOT cancelled").fetch_all(&mut **tx).await?;
     let charges = charges_of(tx, &with_debts).await?;
-    // A write-off settles a debt without money coming in: it is not "collected". It forgives
-    // what is left after everything paid, so it is spread last.
-    let written_off: Vec<(Uuid, i64)> =
-        sqlx::query_as("SELECT student_id, sum(amount_minor)::bigint FROM write_offs GROUP BY student_id").fetch_all(&mut **tx).await?;
+    // A write-off settles a debt without money coming in: it is not "collected". One made this
+    // term forgives what is left after everything paid, so it is spread last; an older one
+    // settled older debts and stays with the rest of what was settled.
+    let written_off: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT student_id, sum(amount_minor)::bigint FROM write_offs
+          WHERE created_at >= ($1::timestamp - interval '3 hours') AT TIME ZONE 'UTC' GROUP BY student_id",
+    )
+    .bind(starts_on)
+    .fetch_all(&mut **tx)
+    .await?;
     let written_off: HashMap<Uuid, i64> = written_off.into_iter().collect();
     let billed_students: Vec<Uuid> = billed_of.keys().copied().collect();
     let classes_of = class_names(tx, &billed_students).await?;
