@@ -27,15 +27,26 @@ pub async fn debts(tx: &mut TenantTx, student: Uuid, order: Allocation) -> Resul
 /// [`debts`] for many students at once (the dashboard, the defaulters, the fines job). One
 /// query per table, joined here (see [`ledger::positions`] for why).
 pub async fn debts_of(tx: &mut TenantTx, students: &[Uuid], order: Allocation) -> Result<HashMap<Uuid, Vec<Settled>>, DomainError> {
-    Ok(charges_of(tx, students).await?.into_iter().map(|(s, c)| (s, allocate(c.debts, c.settled, order))).collect())
+    Ok(charges_of(tx, students, None).await?.into_iter().map(|(s, c)| (s, allocate(c.debts, c.settled, order))).collect())
 }
 
-async fn charges_of(tx: &mut TenantTx, students: &[Uuid]) -> Result<HashMap<Uuid, Charges>, DomainError> {
+/// The school's invoices not cancelled: (id, student, term).
+type InvoiceRow = (Uuid, Uuid, Uuid);
+
+/// `school_invoices`: the whole school's invoices when the caller read them already (the
+/// dashboard), so they are not read twice.
+async fn charges_of(
+    tx: &mut TenantTx,
+    students: &[Uuid],
+    school_invoices: Option<Vec<InvoiceRow>>,
+) -> Result<HashMap<Uuid, Charges>, DomainError> {
     let current: Option<Uuid> = sqlx::query_scalar("SELECT id FROM terms WHERE is_current").fetch_optional(&mut **tx).await?;
     // Many students (the dashboard, the defaulters): the school's rows through the indexes that
     // lead with the school, instead of thousands of ids looked up one by one.
     let whole = students.len() > ledger::WHOLE_SCHOOL;
-    let invoices: Vec<(Uuid, Uuid, Uuid)> = if whole {
+    let invoices: Vec<InvoiceRow> = if let Some(rows) = school_invoices {
+        rows
+    } else if whole {
         sqlx::query_as("SELECT id, student_id, term_id FROM invoices WHERE NOT cancelled").fetch_all(&mut **tx).await?
     } else {
         sqlx::query_as("SELECT id, student_id, term_id FROM invoices WHERE student_id = ANY($1) AND NOT cancelled")
@@ -103,8 +114,14 @@ async fn class_names(tx: &mut TenantTx, students: &[Uuid]) -> Result<HashMap<Uui
     .fetch_all(&mut **tx)
     .await?;
     let streams: HashMap<Uuid, String> = streams.into_iter().collect();
-    let of: Vec<(Uuid, Option<Uuid>)> =
-        sqlx::query_as("SELECT id, stream_id FROM students WHERE id = ANY($1)").bind(students).fetch_all(&mut **tx).await?;
+    let of: Vec<(Uuid, Option<Uuid>)> = if students.len() > ledger::WHOLE_SCHOOL {
+        // The whole school's (its index leads with the school), kept for the asked ones.
+        let wanted: std::collections::HashSet<&Uuid> = students.iter().collect();
+        let all: Vec<(Uuid, Option<Uuid>)> = sqlx::query_as("SELECT id, stream_id FROM students").fetch_all(&mut **tx).await?;
+        all.into_iter().filter(|(s, _)| wanted.contains(s)).collect()
+    } else {
+        sqlx::query_as("SELECT id, stream_id FROM students WHERE id = ANY($1)").bind(students).fetch_all(&mut **tx).await?
+    };
     Ok(of.into_iter().map(|(s, stream)| (s, stream.and_then(|x| streams.get(&x).cloned()).unwrap_or_default())).collect())
 }
 
@@ -377,12 +394,11 @@ async fn compute_dashboard(
         return Ok(Dashboard { today: today_totals, week, active_students: u32::try_from(active).unwrap_or(0), ..Dashboard::default() });
     };
     // Per class: billed this term (net of partial credit notes) and what of it is paid, by
-    // the school's allocation; arrears ageing over every student with debts.
-    let invoices: Vec<(Uuid, Uuid, i64)> =
-        sqlx::query_as("SELECT id, student_id, net_minor FROM invoices WHERE term_id = $1 AND NOT cancelled")
-            .bind(term)
-            .fetch_all(&mut **tx)
-            .await?;
+    // the school's allocation; arrears ageing over every student with debts. The school's
+    // invoices are read once, for both.
+    let all_invoices: Vec<(Uuid, Uuid, Uuid, i64)> =
+        sqlx::query_as("SELECT id, student_id, term_id, net_minor FROM invoices WHERE NOT cancelled").fetch_all(&mut **tx).await?;
+    let invoices: Vec<(Uuid, Uuid, i64)> = all_invoices.iter().filter(|i| i.2 == term).map(|i| (i.0, i.1, i.3)).collect();
     let allowances: Vec<(Uuid, i64)> =
         sqlx::query_as("SELECT invoice_id, sum(amount_minor)::bigint FROM credit_notes WHERE NOT cancels GROUP BY invoice_id")
             .fetch_all(&mut **tx)
@@ -392,9 +408,11 @@ async fn compute_dashboard(
     for (invoice, student, net) in &invoices {
         *billed_of.entry(*student).or_default() += net - allowances.get(invoice).copied().unwrap_or(0);
     }
-    let with_debts: Vec<Uuid> =
-        sqlx::query_scalar("SELECT DISTINCT student_id FROM invoices WHERE NOT cancelled").fetch_all(&mut **tx).await?;
-    let charges = charges_of(tx, &with_debts).await?;
+    let mut with_debts: Vec<Uuid> = all_invoices.iter().map(|i| i.1).collect();
+    with_debts.sort_unstable();
+    with_debts.dedup();
+    let school_invoices = (with_debts.len() > ledger::WHOLE_SCHOOL).then(|| all_invoices.iter().map(|i| (i.0, i.1, i.2)).collect());
+    let charges = charges_of(tx, &with_debts, school_invoices).await?;
     // A write-off settles a debt without money coming in: it is not "collected". One made this
     // term forgives what is left after everything paid, so it is spread last; an older one
     // settled older debts and stays with the rest of what was settled.
