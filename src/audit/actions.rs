@@ -40,6 +40,7 @@ pub const INVOICES_ISSUED: Action = Action("finance.invoices.issued");
 pub const INVOICES_REQUESTED: Action = Action("finance.invoices.requested");
 pub const PAYMENT_RECORDED: Action = Action("finance.payment.recorded");
 pub const PAYMENT_RECEIVED: Action = Action("finance.payment.received");
+pub const PAYMENT_ASSIGNED: Action = Action("finance.payment.assigned");
 pub const PAYMENT_CHANNEL_SET: Action = Action("finance.payment_channel.set");
 pub const REFUND_MADE: Action = Action("finance.refund.made");
 pub const WRITE_OFF_MADE: Action = Action("finance.write_off.made");

@@ -4,7 +4,7 @@
 
 use super::banks::{ValidationAnswer, ValidationCode};
 use super::webhooks::Secret;
-use super::{PaymentEvent, Provider};
+use super::{PaymentEvent, Provider, SuspenseItem};
 use crate::audit::pii::{Aad, KeyRing};
 use crate::audit::Actor;
 use crate::db::TenantTx;
@@ -353,4 +353,101 @@ pub async fn validate(tx: &mut TenantTx, reference: &str) -> Result<ValidationAn
         school_name: Some(school),
         amount_due_minor: owed.max(0),
     })
+}
+
+/// The payments waiting for the bursar, oldest first (the first 200). The payer's phone is
+/// opened only when `with_phones` (the reader may see personal data).
+pub async fn suspense(tx: &mut TenantTx, pii: &KeyRing, with_phones: bool) -> Result<Vec<SuspenseItem>, DomainError> {
+    type Row = (Uuid, String, String, String, Option<Vec<u8>>, i64, String, DateTime<Utc>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, provider, transaction_id, reference, payer_sealed, amount_minor, currency, paid_at, reason
+           FROM provider_payments WHERE status = 'suspense' ORDER BY created_at, id LIMIT 200",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let school = tx.tenant().0;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, provider, transaction_id, reference, payer, amount_minor, currency, paid_at, reason) in rows {
+        let payer: serde_json::Value = match payer {
+            Some(sealed) => serde_json::from_str(&pii.decrypt(&sealed, &Aad::new(school, PAYER))?).unwrap_or_default(),
+            None => serde_json::Value::Null,
+        };
+        out.push(SuspenseItem {
+            id,
+            provider: Provider::parse(&provider).ok_or_else(|| DomainError::Internal(format!("provider {provider}")))?,
+            transaction_id,
+            reference,
+            payer_name: payer["name"].as_str().map(str::to_owned),
+            payer_phone: payer["phone"].as_str().filter(|_| with_phones).map(str::to_owned),
+            amount_minor,
+            currency,
+            paid_at,
+            reason: reason.unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// The bursar assigns a waiting payment to a student (named by control number or admission
+/// number): posted through `post_payment` like any payment, once; audited.
+pub async fn assign(
+    tx: &mut TenantTx,
+    item: Uuid,
+    student: &str,
+    by: ChangedBy<'_>,
+) -> Result<crate::finance::views::Recorded, DomainError> {
+    let row: Option<(String, String, i64, String, DateTime<Utc>, String)> = sqlx::query_as(
+        "SELECT provider, transaction_id, amount_minor, currency, paid_at, status FROM provider_payments WHERE id = $1 FOR UPDATE",
+    )
+    .bind(item)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((provider, transaction_id, amount_minor, currency, paid_at, status)) = row else { return Err(DomainError::NotFound) };
+    if status != "suspense" {
+        return Err(DomainError::conflict("item", "payments-error-already-assigned"));
+    }
+    if currency != "TZS" {
+        return Err(DomainError::conflict("item", "payments-suspense-currency"));
+    }
+    let provider = Provider::parse(&provider).ok_or_else(|| DomainError::Internal(format!("provider {provider}")))?;
+    let wanted = student.trim();
+    let found: Option<Uuid> = match ControlNumber::parse(wanted) {
+        Ok(number) => {
+            sqlx::query_scalar("SELECT student_id FROM student_accounts WHERE control_number = $1")
+                .bind(number.as_str())
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        Err(_) => {
+            sqlx::query_scalar("SELECT id FROM students WHERE admission_no = $1")
+                .bind(wanted.to_uppercase())
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+    };
+    let student = found.ok_or_else(|| DomainError::Invalid(crate::ValidationError::new("student", "payments-error-no-such-student")))?;
+    let payment = NewPayment {
+        amount_minor,
+        channel: provider.channel(),
+        reference: Some(transaction_id.clone()),
+        paid_on: crate::clock::school_date(paid_at),
+    };
+    let recorded = post_payment(tx, student, &payment, by.actor.id, "provider", by.at).await?;
+    sqlx::query("UPDATE provider_payments SET status = 'posted', student_id = $2, payment_id = $3 WHERE id = $1")
+        .bind(item)
+        .bind(student)
+        .bind(recorded.payment)
+        .execute(&mut **tx)
+        .await?;
+    by.audit(
+        tx,
+        crate::audit::actions::PAYMENT_ASSIGNED,
+        &student.to_string(),
+        serde_json::json!({
+            "item": item, "payment": recorded.payment, "receipt_no": recorded.receipt_no, "amount_minor": amount_minor,
+            "provider": provider.code(), "transaction_id": transaction_id,
+        }),
+    )
+    .await?;
+    Ok(recorded)
 }

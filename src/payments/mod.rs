@@ -77,6 +77,25 @@ pub struct PaymentEvent {
     pub paid_at: DateTime<Utc>,
 }
 
+/// A provider's payment kept for the bursar: nobody matched (or it could not be posted as it
+/// came), waiting to be assigned to a student.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuspenseItem {
+    pub id: uuid::Uuid,
+    pub provider: Provider,
+    pub transaction_id: String,
+    /// What the payer quoted.
+    pub reference: String,
+    pub payer_name: Option<String>,
+    /// Only for those who may see personal data.
+    pub payer_phone: Option<String>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub paid_at: DateTime<Utc>,
+    /// Why it waits (a message key).
+    pub reason: String,
+}
+
 /// Why a message cannot be read (a message key; the provider gets it in its own format).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -125,5 +144,21 @@ mod tests {
             assert_eq!(Provider::parse(p.code()), Some(p));
         }
         assert_eq!(Provider::parse("cash"), None, "cash is the bursar's, never a provider's");
+    }
+
+    /// Every reason a delivery is refused or kept for the bursar has its words in English and
+    /// Kiswahili (the bursar's inbox and suspense pages show them), the routes' own included.
+    #[test]
+    fn every_payments_key_is_translated() {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("banks.rs"),
+            include_str!("webhooks.rs"),
+            include_str!("db.rs"),
+            include_str!("../../server/src/payments.rs"),
+        ];
+        let used = crate::i18n_keys::used(&sources, &["payments-"]);
+        assert!(used.len() >= 25, "{used:?}");
+        crate::i18n_keys::assert_translated(&used);
     }
 }

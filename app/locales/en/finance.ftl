@@ -5,6 +5,7 @@ finance-tab-dashboard = Dashboard
 finance-tab-fees = Fee structures
 finance-tab-accounts = Student accounts
 finance-tab-defaulters = Defaulters
+finance-tab-suspense = To allocate
 finance-billed = Billed this term
 finance-collected = Collected this term
 finance-written-off-term = Written off this term

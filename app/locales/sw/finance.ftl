@@ -5,6 +5,7 @@ finance-tab-dashboard = Muhtasari
 finance-tab-fees = Viwango vya ada
 finance-tab-accounts = Akaunti za wanafunzi
 finance-tab-defaulters = Wadaiwa
+finance-tab-suspense = Ya kugawa
 finance-billed = Kilichotozwa muhula huu
 finance-collected = Kilichokusanywa muhula huu
 finance-written-off-term = Kilichofutwa muhula huu

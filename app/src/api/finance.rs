@@ -262,6 +262,36 @@ pub async fn write_off(
     s.commit(()).await
 }
 
+/// Providers' payments waiting for the bursar (nobody matched); the payer's phone only for
+/// those who may see personal data.
+#[server(endpoint = "accountant/suspense")]
+pub async fn suspense_list() -> Result<Vec<kilele::payments::SuspenseItem>, AppError> {
+    let mut s = Scope::finance(READ).await?;
+    let phones = s.me.can(Permission::StudentsPiiRead);
+    let list = kilele::payments::db::suspense(&mut s.tx, &s.deps.pii, phones).await?;
+    s.end_read(list)
+}
+
+/// Assigns a waiting payment to a student (control number or admission number): posted once,
+/// with its receipt.
+#[server(endpoint = "accountant/suspense/assign")]
+pub async fn assign_payment(
+    item: String,
+    #[server(default)] student: String,
+    #[server(default)] once: String,
+) -> Result<kilele::finance::views::Recorded, AppError> {
+    let mut s = Scope::finance(&[Permission::FinancePaymentsRecord]).await?;
+    let item = parse_uuid("item", &item)?;
+    if let Some(first) = s.once(&once, "accountant/suspense/assign", &[&item.to_string(), &student]).await? {
+        let first = first.ok_or(AppError::Internal)?;
+        let recorded = kilele::finance::db::payments::recorded(&mut s.tx, first).await?;
+        return s.commit(recorded).await;
+    }
+    let recorded = kilele::payments::db::assign(&mut s.tx, item, &student, s.change.by()).await?;
+    s.done(&once, recorded.payment).await?;
+    s.commit(recorded).await
+}
+
 /// How many defaulters the page lists (the most overdue); the export has them all.
 pub const DEFAULTERS_SHOWN: usize = 100;
 

@@ -5,8 +5,8 @@
 
 use super::{count, layout::Shell, ErrorBox, FormErrors, OnceToken};
 use crate::api::finance::{
-    account_of, defaulters, fees_page, finance_dashboard, search_accounts, CancelInvoices, GrantDiscount, IssueCreditNote, RecordPayment,
-    Refund, RequestInvoices, SaveFeeSettings, SaveFeeStructure, SetFeeOptions, WaiveFine, WriteOff,
+    account_of, defaulters, fees_page, finance_dashboard, search_accounts, suspense_list, AssignPayment, CancelInvoices, GrantDiscount,
+    IssueCreditNote, RecordPayment, Refund, RequestInvoices, SaveFeeSettings, SaveFeeStructure, SetFeeOptions, WaiveFine, WriteOff,
 };
 use crate::batch_progress::{BatchProgress, Progress, ProgressLabels};
 use crate::ctx::{request_ctx, RequestCtx};
@@ -49,6 +49,7 @@ pub fn AccountantTabs() -> impl IntoView {
         ("/accountant/fees", "finance-tab-fees", ctx.can(Permission::FinanceFeesManage)),
         ("/accountant/accounts", "finance-tab-accounts", true),
         ("/accountant/defaulters", "finance-tab-defaulters", true),
+        ("/accountant/suspense", "finance-tab-suspense", true),
     ];
     super::admin::section_tabs(&ctx, "finance-sections", tabs)
 }
@@ -641,6 +642,60 @@ pub fn DefaultersPage() -> impl IntoView {
                             {capped}
                             <table class="table" data-testid="defaulters">
                                 <thead><tr><th>{t.t("students-name")}</th><th>{t.t("class")}</th><th class="num">{t.t("finance-overdue")}</th><th>{t.t("finance-oldest-due")}</th><th>{t.t("finance-guardian")}</th></tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }}
+            </Await>
+        </Shell>
+    }
+}
+
+/// `/accountant/suspense`: providers' payments nobody matched, each with why, and a form to
+/// assign it to a student by control number or admission number.
+#[component]
+pub fn SuspensePage() -> impl IntoView {
+    let ctx = request_ctx();
+    let t = ctx.clone();
+    let can_assign = ctx.can(Permission::FinancePaymentsRecord);
+    view! {
+        <Shell title=ctx.t("payments-suspense-title")>
+            <AccountantTabs/>
+            <FormErrors/>
+            <p class="hint">{ctx.t("payments-suspense-hint")}</p>
+            <Await future=suspense_list() let:list>
+                {match list.clone() {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty-state" data-testid="no-suspense">{t.t("payments-suspense-none")}</p> }.into_any(),
+                    Ok(list) => {
+                        let rows = list.into_iter().map(|p| {
+                            let assign = can_assign.then(|| view! {
+                                <form method="post" action=AssignPayment::url() class="inline" data-testid="assign-payment">
+                                    <input type="hidden" name="item" value=p.id.to_string()/>
+                                    <OnceToken/>
+                                    <input name="student" required aria-label=t.t("payments-assign-to") placeholder=t.t("payments-assign-to")/>
+                                    <button type="submit" class="btn btn-chip">{t.t("payments-assign")}</button>
+                                </form>
+                            });
+                            view! {
+                                <tr data-item=p.id.to_string()>
+                                    <td>{t.t(p.provider.channel().label_key())}<br/><small><code>{p.transaction_id}</code></small></td>
+                                    <td><code>{p.reference}</code></td>
+                                    <td>{p.payer_name.unwrap_or_default()}<br/><small>{p.payer_phone.unwrap_or_default()}</small></td>
+                                    <td class="num">{tzs(p.amount_minor)}</td>
+                                    <td>{kilele::clock::school_time(p.paid_at)}</td>
+                                    <td>{t.t(&p.reason)}</td>
+                                    <td>{assign}</td>
+                                </tr>
+                            }
+                        }).collect_view();
+                        view! {
+                            <table class="table" data-testid="suspense">
+                                <thead><tr>
+                                    <th>{t.t("finance-channel")}</th><th>{t.t("payments-quoted")}</th><th>{t.t("payments-payer")}</th>
+                                    <th class="num">{t.t("finance-amount")}</th><th>{t.t("finance-paid-on")}</th><th>{t.t("payments-why")}</th><th></th>
+                                </tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
                         }.into_any()

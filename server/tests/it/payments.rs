@@ -287,3 +287,63 @@ async fn a_channel_with_an_address_list_takes_that_address_only_and_a_schools_ho
         sqlx::query_scalar("SELECT count(*) FROM payments WHERE student_id = $1").bind(child).fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(paid, 1);
 }
+
+#[tokio::test]
+async fn the_bursar_assigns_a_payment_nobody_matched_once() {
+    let app = spawn_app().await;
+    let tenant = school_id(&app, KHSS).await;
+    let (child, control) = student_with_control_number(&app, KHSS).await;
+    let admission_no: String =
+        sqlx::query_scalar("SELECT admission_no FROM students WHERE id = $1").bind(child).fetch_one(&app.owner_pool).await.unwrap();
+    let secret = open_channel(&app, KHSS, "nmb", &[]).await;
+    let nmb = Bank::new(&app.base, Provider::Nmb, KHSS, &secret).unwrap();
+    // The payer typed a wrong digit: the bank took the money, nobody matched.
+    let unissued = kilele::finance::control::ControlNumber::issue(&control[..4], 999_998).unwrap();
+    let r = nmb.notify("NMB-LOST-1", unissued.as_str(), 4_500_000, Faults::default()).await.unwrap();
+    assert_eq!(r.body["status"], "SUSPENSE");
+
+    // The bursar sees it with why, on the page and through its server function.
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+    let (status, html) = bursar.get_text("/accountant/suspense").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="suspense""#) && html.contains("NMB-LOST-1") && html.contains("TZS 45,000"), "{html}");
+    let waiting: Vec<kilele::payments::SuspenseItem> = bursar.server_fn("accountant/suspense", &[]).await.json().await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].reason, "payments-suspense-unknown-control-number");
+    let item = waiting[0].id.to_string();
+    // A student who does not exist: said, nothing posted.
+    let r = bursar.server_fn("accountant/suspense/assign", &[("item", &item), ("student", "KHSS/NOPE/1"), ("once", &once())]).await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("payments-error-no-such-student"));
+    // Not for a teacher.
+    let teacher = app.login_as(Some(KHSS), "teacher").await;
+    let r = teacher.server_fn("accountant/suspense/assign", &[("item", &item), ("student", &admission_no), ("once", &once())]).await;
+    assert_eq!(r.status().as_u16(), 403);
+    // Assigned by admission number: posted to the child with a receipt, once.
+    let r = bursar.server_fn("accountant/suspense/assign", &[("item", &item), ("student", &admission_no), ("once", &once())]).await;
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let recorded: serde_json::Value = r.json().await.unwrap();
+    assert!(recorded["receipt_no"].as_i64().is_some());
+    let r = bursar.server_fn("accountant/suspense/assign", &[("item", &item), ("student", &control), ("once", &once())]).await;
+    assert_eq!(r.status().as_u16(), 409, "assigned already");
+    let (paid, source, by): (i64, String, Option<Uuid>) =
+        sqlx::query_as("SELECT amount_minor, source, recorded_by FROM payments WHERE student_id = $1")
+            .bind(child)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+    assert_eq!((paid, source.as_str()), (4_500_000, "provider"));
+    assert!(by.is_some(), "the bursar who assigned it");
+    assert_eq!(audited(&app, KHSS, "finance.payment.assigned").await, 1);
+    let (_, html) = bursar.get_text("/accountant/suspense").await;
+    assert!(html.contains(r#"data-testid="no-suspense""#), "nothing left to allocate");
+    // The bank's retry still finds the first, now posted.
+    let r = nmb.notify("NMB-LOST-1", unissued.as_str(), 4_500_000, Faults::default()).await.unwrap();
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["receiptNumber"].as_str().map(str::to_owned)),
+        (Some("DUPLICATE"), recorded["receipt_no"].as_i64().map(|n| n.to_string()))
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", tenant).await, 1);
+    let mut out = Vec::new();
+    assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
+}

@@ -51,6 +51,7 @@ const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/accountant/accounts", Some("bursar"), "/accountant/accounts?q=mushi", Some("search_first")),
     ("/accountant/accounts/{id}", Some("bursar"), "/accountant/accounts/{child}", Some("invoice_instalments")),
     ("/accountant/defaulters", Some("bursar"), "/accountant/defaulters", Some("invoice_instalments")),
+    ("/accountant/suspense", Some("bursar"), "/accountant/suspense", Some("provider_payments")),
     ("/portal/fees/{student}", Some("parent"), "/portal/fees/{child}", Some("journal_entries")),
     ("/portal", Some("parent"), "/portal", Some("guardians")),
     ("/portal", Some("student"), "/portal", Some("students")),

@@ -11,6 +11,7 @@
 //! row fails the test, and so does a row for an endpoint that no longer exists.
 
 use crate::harness::*;
+use kilele::clock::Clock as _;
 use kilele::identity::{Permission, Role};
 use reqwest::header::ORIGIN;
 use reqwest::redirect::Policy;
@@ -286,6 +287,7 @@ fn rows() -> Vec<Row> {
         }),
         page("/accountant/accounts/{id}", FIN_READ, true, |_, at| vec![get(format!("/accountant/accounts/{}", at.student))]),
         page("/accountant/defaulters", FIN_READ, false, |_, _| vec![get("/accountant/defaulters")]),
+        page("/accountant/suspense", FIN_READ, false, |_, _| vec![get("/accountant/suspense")]),
         page("/portal/fees/{student}", FAMILY, true, |_, at| vec![get(format!("/portal/fees/{}", at.student))]),
         page("/portal", FAMILY, false, |_, _| vec![get("/portal")]),
         page("/teacher/marks", RESULTS_ENTER, false, |_, _| vec![get("/teacher/marks")]),
@@ -568,6 +570,16 @@ fn rows() -> Vec<Row> {
             )]
         }),
         sfn("/api/accountant/defaulters", FIN_READ, false, false, |_, _| vec![form("/api/accountant/defaulters", &[])]),
+        sfn("/api/accountant/suspense", FIN_READ, false, false, |_, _| vec![form("/api/accountant/suspense", &[])]),
+        sfn("/api/accountant/suspense/assign", PAYMENTS, true, true, |own, at| {
+            let f = |item: &Ids, student: &Ids| {
+                form(
+                    "/api/accountant/suspense/assign",
+                    &[("item", item.suspense.to_string()), ("student", student.admission_no.clone()), ("once", once())],
+                )
+            };
+            vec![f(at, own), f(own, at)]
+        }),
         sfn("/api/portal/fees", FAMILY, false, true, |_, at| vec![form("/api/portal/fees", &[("student", at.student.to_string())])]),
         sfn("/api/admin/default-language", Access::All(&[P::SchoolSettingsManage]), true, false, |_, _| {
             vec![form("/api/admin/default-language", &[("lang", "en".into())])]
@@ -958,6 +970,8 @@ struct Ids {
     invoice_run: Uuid,
     payment: Uuid,
     fine: Uuid,
+    /// A bank's payment that matched nobody, waiting for the bursar.
+    suspense: Uuid,
 }
 
 impl Ids {
@@ -1088,6 +1102,7 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         invoice_run: Uuid::nil(),
         payment: Uuid::nil(),
         fine: Uuid::nil(),
+        suspense: Uuid::nil(),
         free_master_code: sqlx::query_scalar(
             "SELECT m.code FROM master_subjects m WHERE NOT EXISTS (SELECT 1 FROM school_subjects s WHERE s.tenant_id = $1 AND s.master_code = m.code) ORDER BY m.code LIMIT 1",
         )
@@ -1257,6 +1272,38 @@ async fn prepare_fees(app: &TestApp, ids: &mut Ids) {
     let later = now + chrono::Duration::days(120);
     assert!(payments::apply_late_fines(&mut tx, later.date_naive(), later).await.unwrap() > 0);
     tx.commit().await.unwrap();
+    // A bank's payment quoting a number nobody holds: kept for the bursar.
+    let prefix: String = sqlx::query_scalar("SELECT control_prefix FROM finance_settings WHERE tenant_id = $1")
+        .bind(ids.tenant)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    let unissued = kilele::finance::control::ControlNumber::issue(&prefix, 999_999).unwrap();
+    let at = app.clock.now();
+    let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
+    let delivery = kilele::payments::db::Delivery {
+        provider: kilele::payments::Provider::Nmb,
+        kind: "notification",
+        received_at: at,
+        source_ip: None,
+        headers: serde_json::json!({}),
+        body: b"{}",
+    };
+    let inbox = kilele::payments::db::receive(&mut tx, &pii, &delivery, 2, "received", None).await.unwrap();
+    let event = kilele::payments::PaymentEvent {
+        provider: kilele::payments::Provider::Nmb,
+        transaction_id: format!("PROBE-{prefix}"),
+        reference: unissued.as_str().to_owned(),
+        payer_name: Some(format!("{} payer", ids.prefix)),
+        payer_phone: None,
+        amount_minor: 100_000,
+        currency: "TZS".into(),
+        paid_at: at,
+    };
+    let taken = kilele::payments::db::intake(&mut tx, &pii, &event, inbox, at).await.unwrap();
+    assert!(matches!(taken, kilele::payments::db::Intake::Suspense { .. }), "{taken:?}");
+    tx.commit().await.unwrap();
+    ids.suspense = uuid_of(app, "SELECT id FROM provider_payments WHERE tenant_id = $1 AND status = 'suspense'", ids.tenant).await;
     ids.fee_item = uuid_of(app, "SELECT id FROM fee_items WHERE tenant_id = $1", ids.tenant).await;
     ids.invoice =
         sqlx::query_scalar("SELECT id FROM invoices WHERE student_id = $1").bind(ids.student).fetch_one(&app.owner_pool).await.unwrap();
