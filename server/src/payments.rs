@@ -60,6 +60,12 @@ enum Kind {
     Validation,
 }
 
+/// A verified delivery, read.
+enum Read {
+    Notification(kilele::payments::PaymentEvent),
+    Validation(banks::ValidationRequest),
+}
+
 /// `POST /api/v1/webhooks/{provider}/{school}`: a bank's payment notification.
 pub async fn notification(State(st): State<AppState>, Path((provider, school)): Path<(String, String)>, req: Request) -> Response {
     webhook(st, provider, school, Kind::Notification, req).await
@@ -77,37 +83,6 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
     let host = req.extensions().get::<app::ctx::RequestCtx>().filter(|c| c.tenant_from_host).and_then(|c| c.tenant.as_ref().map(|t| t.id));
     let Some(tenant) = school_of(&st, host, &school).await else {
         return json(StatusCode::NOT_FOUND, banks::refusal(bank, "payments-error-unknown-school"));
-    };
-    // The channel first, read only: a school that takes no payments through this bank keeps
-    // nothing of what anyone sends there.
-    let channel = async {
-        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let channel = intake_db::channel(&mut tx, &st.deps.pii, bank).await?;
-        drop(tx);
-        Ok::<_, DomainError>(channel)
-    }
-    .await;
-    let channel = match channel {
-        Ok(Some(c)) if c.enabled && !c.secrets.is_empty() => c,
-        Ok(_) => {
-            return match kind {
-                // The contract's own answer to a validation: this school does not take payments here.
-                Kind::Validation => json(
-                    StatusCode::OK,
-                    banks::validation_reply(
-                        bank,
-                        &ValidationAnswer {
-                            code: ValidationCode::NotAccepting,
-                            student_name: None,
-                            school_name: None,
-                            amount_due_minor: 0,
-                        },
-                    ),
-                ),
-                Kind::Notification => json(StatusCode::FORBIDDEN, banks::refusal(bank, "payments-error-channel-closed")),
-            };
-        }
-        Err(e) => return internal(bank, e),
     };
     let now = st.deps.clock.now();
     let source_ip = crate::limits::client_of(req.headers(), req.extensions(), st.config.sign_in.trust_proxy_headers);
@@ -132,13 +107,61 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
         headers: kept_headers(&headers),
         body: &body,
     };
-    let refuse = |status: StatusCode, reason: &'static str| {
-        let (st, delivery) = (st.clone(), &delivery);
-        async move {
+    // One transaction reads the channel, keeps the delivery (verified, or refused with its
+    // reason) and, for a validation, answers it. The body is read before it opens, so a slow
+    // sender never holds a pooled connection.
+    let mut tx = match kilele::db::tenant_tx(&st.deps.pool, tenant.id).await {
+        Ok(tx) => tx,
+        Err(e) => return internal(bank, e.into()),
+    };
+    let channel = match intake_db::channel(&mut tx, &st.deps.pii, bank).await {
+        Ok(Some(c)) if c.enabled && !c.secrets.is_empty() => c,
+        // A school that takes no payments through this bank keeps nothing of what is sent there.
+        Ok(_) => {
+            return match kind {
+                // The contract's own answer to a validation: this school does not take payments here.
+                Kind::Validation => json(
+                    StatusCode::OK,
+                    banks::validation_reply(
+                        bank,
+                        &ValidationAnswer {
+                            code: ValidationCode::NotAccepting,
+                            student_name: None,
+                            school_name: None,
+                            amount_due_minor: 0,
+                        },
+                    ),
+                ),
+                Kind::Notification => json(StatusCode::FORBIDDEN, banks::refusal(bank, "payments-error-channel-closed")),
+            };
+        }
+        Err(e) => return internal(bank, e),
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed = Signed { id: header("webhook-id"), timestamp: header("webhook-timestamp"), signature: header("webhook-signature") };
+    let refused: Option<(StatusCode, &'static str)> = if let Some(why) = unreadable {
+        Some(why)
+    } else if !channel.allows(source_ip) {
+        Some((StatusCode::FORBIDDEN, "payments-error-address"))
+    } else if let Err(refused) = webhooks::verify(&channel.secrets, signed, &body, now) {
+        Some((StatusCode::UNAUTHORIZED, refused.key()))
+    } else {
+        None
+    };
+    // Verified and read, or the reason not.
+    let read = match (refused, &kind) {
+        (Some(why), _) => Err(why),
+        (None, Kind::Validation) => banks::parse_validation(bank, &body).map(Read::Validation).map_err(|e| (StatusCode::BAD_REQUEST, e.0)),
+        (None, Kind::Notification) => {
+            banks::parse_notification(bank, &body).map(Read::Notification).map_err(|e| (StatusCode::BAD_REQUEST, e.0))
+        }
+    };
+    let event = match read {
+        Err((status, reason)) => {
+            // Kept, so many per address a minute, with the start of the body.
             if st.refused_deliveries.keep(source_ip) {
                 let kept = async {
-                    let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-                    intake_db::receive(&mut tx, &st.deps.pii, delivery, REFUSED_BODY_KEPT, "refused", Some(reason)).await?;
+                    intake_db::receive(&mut tx, &st.deps.pii, &delivery, REFUSED_BODY_KEPT, ("refused", Some(reason)), None).await?;
                     tx.commit().await?;
                     Ok::<_, DomainError>(())
                 }
@@ -148,87 +171,60 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
                 }
                 tracing::warn!(provider = bank.code(), school = %tenant.slug, client = ?source_ip, reason, "payment webhook refused");
             }
-            json(status, banks::refusal(bank, reason))
+            return json(status, banks::refusal(bank, reason));
         }
-    };
-    if let Some((status, reason)) = unreadable {
-        return refuse(status, reason).await;
-    }
-    if !channel.allows(source_ip) {
-        return refuse(StatusCode::FORBIDDEN, "payments-error-address").await;
-    }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let signed = Signed { id: header("webhook-id"), timestamp: header("webhook-timestamp"), signature: header("webhook-signature") };
-    if let Err(refused) = webhooks::verify(&channel.secrets, signed, &body, now) {
-        return refuse(StatusCode::UNAUTHORIZED, refused.key()).await;
-    }
-    match kind {
-        Kind::Validation => {
-            let asked = match banks::parse_validation(bank, &body) {
-                Ok(v) => v,
-                Err(e) => return refuse(StatusCode::BAD_REQUEST, e.0).await,
-            };
+        Ok(Read::Validation(asked)) => {
             let answered = async {
-                let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
                 let answer = intake_db::validate(&mut tx, &asked.control_number).await?;
-                let inbox = intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), "answered", None).await?;
-                intake_db::decided(&mut tx, inbox, "answered", None, Some(&asked.request_id)).await?;
+                intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("answered", None), Some(&asked.request_id)).await?;
                 tx.commit().await?;
                 Ok::<_, DomainError>(answer)
             }
             .await;
-            match answered {
+            return match answered {
                 Ok(answer) => json(StatusCode::OK, banks::validation_reply(bank, &answer)),
                 Err(e) => internal(bank, e),
-            }
-        }
-        Kind::Notification => {
-            let event = match banks::parse_notification(bank, &body) {
-                Ok(e) => e,
-                Err(e) => return refuse(StatusCode::BAD_REQUEST, e.0).await,
             };
-            // Verified: kept whole and committed before it is processed, so a crash from here on
-            // leaves it on record ("received") while the bank tries again.
-            let kept = async {
-                let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-                let inbox = intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), "received", None).await?;
-                tx.commit().await?;
-                Ok::<_, DomainError>(inbox)
-            }
-            .await;
-            let inbox = match kept {
-                Ok(id) => id,
-                Err(e) => return internal(bank, e),
-            };
-            let taken = async {
-                let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-                let taken = intake_db::intake(&mut tx, &st.deps.pii, &event, inbox, now).await?;
-                let (outcome, reason) = match &taken {
-                    Intake::Posted { .. } => ("posted", None),
-                    Intake::Duplicate { .. } => ("duplicate", None),
-                    Intake::Suspense { reason } => ("suspense", Some(*reason)),
-                    Intake::ConflictingRepeat => ("refused", Some("payments-error-conflicting-repeat")),
-                };
-                intake_db::decided(&mut tx, inbox, outcome, reason, Some(&event.transaction_id)).await?;
-                tx.commit().await?;
-                Ok::<_, DomainError>(taken)
-            }
-            .await;
-            let reference = event.transaction_id.as_str();
-            match taken {
-                Ok(Intake::Posted { receipt_no }) => {
-                    json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Accepted, reference, Some(receipt_no)))
-                }
-                Ok(Intake::Duplicate { receipt_no }) => {
-                    json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Duplicate, reference, receipt_no))
-                }
-                Ok(Intake::Suspense { .. }) => {
-                    json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Suspense, reference, None))
-                }
-                Ok(Intake::ConflictingRepeat) => json(StatusCode::CONFLICT, banks::refusal(bank, "payments-error-conflicting-repeat")),
-                Err(e) => internal(bank, e),
-            }
         }
+        Ok(Read::Notification(event)) => event,
+    };
+    // Verified: kept whole and committed before it is processed, so a crash from here on
+    // leaves it on record ("received") while the bank tries again.
+    let kept = async {
+        let inbox = intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("received", None), None).await?;
+        tx.commit().await?;
+        Ok::<_, DomainError>(inbox)
+    }
+    .await;
+    let inbox = match kept {
+        Ok(id) => id,
+        Err(e) => return internal(bank, e),
+    };
+    let taken = async {
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
+        let taken = intake_db::intake(&mut tx, &st.deps.pii, &event, inbox, now).await?;
+        let (outcome, reason) = match &taken {
+            Intake::Posted { .. } => ("posted", None),
+            Intake::Duplicate { .. } => ("duplicate", None),
+            Intake::Suspense { reason } => ("suspense", Some(*reason)),
+            Intake::ConflictingRepeat => ("refused", Some("payments-error-conflicting-repeat")),
+        };
+        intake_db::decided(&mut tx, inbox, outcome, reason, Some(&event.transaction_id)).await?;
+        tx.commit().await?;
+        Ok::<_, DomainError>(taken)
+    }
+    .await;
+    let reference = event.transaction_id.as_str();
+    match taken {
+        Ok(Intake::Posted { receipt_no }) => {
+            json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Accepted, reference, Some(receipt_no)))
+        }
+        Ok(Intake::Duplicate { receipt_no }) => {
+            json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Duplicate, reference, receipt_no))
+        }
+        Ok(Intake::Suspense { .. }) => json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Suspense, reference, None)),
+        Ok(Intake::ConflictingRepeat) => json(StatusCode::CONFLICT, banks::refusal(bank, "payments-error-conflicting-repeat")),
+        Err(e) => internal(bank, e),
     }
 }
 

@@ -135,22 +135,23 @@ pub struct Delivery<'a> {
 }
 
 /// Keeps a delivery in the inbox, its body sealed (`keep`: how much of it; a refused one
-/// keeps its start), decided already (`outcome`, `reason`) or still to be (`received`: commit
-/// it before processing). Returns its id.
+/// keeps its start), decided already (`(outcome, reason)`, with the provider's id of what it
+/// was about) or still to be (`received`: commit it before processing). Returns its id.
 pub async fn receive(
     tx: &mut TenantTx,
     pii: &KeyRing,
     d: &Delivery<'_>,
     keep: usize,
-    outcome: &str,
-    reason: Option<&str>,
+    (outcome, reason): (&str, Option<&str>),
+    transaction_id: Option<&str>,
 ) -> Result<Uuid, DomainError> {
     use base64::Engine;
     let kept = d.body.get(..keep.min(d.body.len())).unwrap_or_default();
     let sealed = pii.encrypt(&base64::engine::general_purpose::STANDARD.encode(kept), &Aad::new(tx.tenant().0, INBOX_BODY))?;
     Ok(sqlx::query_scalar(
-        "INSERT INTO payment_inbox (tenant_id, provider, kind, received_at, source_ip, headers, body_sealed, body_bytes, outcome, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        "INSERT INTO payment_inbox (tenant_id, provider, kind, received_at, source_ip, headers, body_sealed, body_bytes, outcome, reason,
+                                    transaction_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(tx.tenant().0)
     .bind(d.provider.code())
@@ -162,6 +163,7 @@ pub async fn receive(
     .bind(i32::try_from(d.body.len()).unwrap_or(i32::MAX))
     .bind(outcome)
     .bind(reason)
+    .bind(transaction_id)
     .fetch_one(&mut **tx)
     .await?)
 }
@@ -223,8 +225,8 @@ async fn student_of(tx: &mut TenantTx, reference: &str) -> Result<Result<Uuid, &
 /// Whether a well-formed control number names another school (its prefix is not this one's).
 async fn another_schools(tx: &mut TenantTx, reference: &str) -> Result<bool, DomainError> {
     let Ok(number) = ControlNumber::parse(reference) else { return Ok(false) };
-    let ours = crate::finance::db::accounts::settings(tx).await?.control_prefix;
-    Ok(number.prefix() != ours)
+    let ours: Option<String> = sqlx::query_scalar("SELECT control_prefix FROM finance_settings").fetch_optional(&mut **tx).await?;
+    Ok(ours.is_some_and(|ours| number.prefix() != ours))
 }
 
 /// Takes one verified payment event: once per provider transaction (a repeat finds the first),
@@ -280,11 +282,13 @@ pub async fn intake(tx: &mut TenantTx, pii: &KeyRing, event: &PaymentEvent, inbo
         Err("payments-suspense-currency")
     } else if !plausible {
         Err("payments-suspense-paid-at")
-    } else if another_schools(tx, &event.reference).await? {
-        // Paid into this school's account quoting another school's child: the money is here.
-        Err("payments-suspense-other-school")
     } else {
-        student_of(tx, &event.reference).await?
+        match student_of(tx, &event.reference).await? {
+            // Paid into this school's account quoting another school's child: the money is
+            // here. (Asked only when nobody here matched: the usual payment costs no query more.)
+            Err(_) if another_schools(tx, &event.reference).await? => Err("payments-suspense-other-school"),
+            found => found,
+        }
     };
     let student = match matched {
         Ok(student) => student,
@@ -372,8 +376,7 @@ pub async fn suspense(tx: &mut TenantTx, pii: &KeyRing, with_phones: bool) -> Re
             Some(sealed) => serde_json::from_str(&pii.decrypt(&sealed, &Aad::new(school, PAYER))?).unwrap_or_default(),
             None => serde_json::Value::Null,
         };
-        out.push(SuspenseItem {
-            id,
+        let event = PaymentEvent {
             provider: Provider::parse(&provider).ok_or_else(|| DomainError::Internal(format!("provider {provider}")))?,
             transaction_id,
             reference,
@@ -382,8 +385,8 @@ pub async fn suspense(tx: &mut TenantTx, pii: &KeyRing, with_phones: bool) -> Re
             amount_minor,
             currency,
             paid_at,
-            reason: reason.unwrap_or_default(),
-        });
+        };
+        out.push(SuspenseItem { id, event, reason: reason.unwrap_or_default() });
     }
     Ok(out)
 }

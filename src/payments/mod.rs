@@ -82,16 +82,9 @@ pub struct PaymentEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuspenseItem {
     pub id: uuid::Uuid,
-    pub provider: Provider,
-    pub transaction_id: String,
-    /// What the payer quoted.
-    pub reference: String,
-    pub payer_name: Option<String>,
-    /// Only for those who may see personal data.
-    pub payer_phone: Option<String>,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub paid_at: DateTime<Utc>,
+    /// The payment as the provider reported it (the payer's phone only for those who may see
+    /// personal data).
+    pub event: PaymentEvent,
     /// Why it waits (a message key).
     pub reason: String,
 }

@@ -669,23 +669,24 @@ pub fn SuspensePage() -> impl IntoView {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(list) if list.is_empty() => view! { <p class="empty-state" data-testid="no-suspense">{t.t("payments-suspense-none")}</p> }.into_any(),
                     Ok(list) => {
-                        let rows = list.into_iter().map(|p| {
+                        let rows = list.into_iter().map(|item| {
+                            let p = item.event;
                             let assign = can_assign.then(|| view! {
                                 <form method="post" action=AssignPayment::url() class="inline" data-testid="assign-payment">
-                                    <input type="hidden" name="item" value=p.id.to_string()/>
+                                    <input type="hidden" name="item" value=item.id.to_string()/>
                                     <OnceToken/>
                                     <input name="student" required aria-label=t.t("payments-assign-to") placeholder=t.t("payments-assign-to")/>
                                     <button type="submit" class="btn btn-chip">{t.t("payments-assign")}</button>
                                 </form>
                             });
                             view! {
-                                <tr data-item=p.id.to_string()>
+                                <tr data-item=item.id.to_string()>
                                     <td>{t.t(p.provider.channel().label_key())}<br/><small><code>{p.transaction_id}</code></small></td>
                                     <td><code>{p.reference}</code></td>
                                     <td>{p.payer_name.unwrap_or_default()}<br/><small>{p.payer_phone.unwrap_or_default()}</small></td>
                                     <td class="num">{tzs(p.amount_minor)}</td>
                                     <td>{kilele::clock::school_time(p.paid_at)}</td>
-                                    <td>{t.t(&p.reason)}</td>
+                                    <td>{t.t(&item.reason)}</td>
                                     <td>{assign}</td>
                                 </tr>
                             }

@@ -1289,7 +1289,7 @@ async fn prepare_fees(app: &TestApp, ids: &mut Ids) {
         headers: serde_json::json!({}),
         body: b"{}",
     };
-    let inbox = kilele::payments::db::receive(&mut tx, &pii, &delivery, 2, "received", None).await.unwrap();
+    let inbox = kilele::payments::db::receive(&mut tx, &pii, &delivery, 2, ("received", None), None).await.unwrap();
     let event = kilele::payments::PaymentEvent {
         provider: kilele::payments::Provider::Nmb,
         transaction_id: format!("PROBE-{prefix}"),
