@@ -160,4 +160,6 @@ pub struct Deps {
     /// The accountant's dashboards, kept per school until its ledger moves on
     /// (`kilele::finance::db::dashboards`).
     pub dashboards: kilele::finance::db::dashboards::DashboardCache,
+    /// The wallets "pay now" pushes to (`kilele::payments::wallets`).
+    pub wallets: kilele::payments::wallets::Wallets,
 }

@@ -127,6 +127,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accountant/defaulters") view=pages::accountant::DefaultersPage ssr=SsrMode::Async/>
                 <Route path=path!("/accountant/suspense") view=pages::accountant::SuspensePage ssr=SsrMode::Async/>
                 <Route path=path!("/portal/fees/:student") view=pages::family::FamilyFeesPage ssr=SsrMode::Async/>
+                <Route path=path!("/portal/fees/:student/pay/:push") view=pages::family::FamilyPushPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::family::FamilyPage ssr=SsrMode::Async/>
                 <Route path=path!("/no-portal") view=pages::NoPortal ssr=SsrMode::Async/>
             </Routes>

@@ -214,10 +214,11 @@ pub enum PaymentsCommand {
         /// The school code.
         #[arg(long)]
         school: String,
-        /// nmb, nbc or crdb.
+        /// nmb, nbc or crdb (a bank: a signing secret is printed), or mpesa (a wallet: give
+        /// --api-key and --shortcode from the school's OpenAPI application).
         #[arg(long)]
         provider: String,
-        /// An address the bank calls from (repeat for several; none: any address).
+        /// An address the provider calls from (repeat for several; none: any address).
         #[arg(long = "allow-ip")]
         allow_ip: Vec<std::net::IpAddr>,
         /// The previous secret stops working at once (it leaked), instead of at the next re-key.
@@ -226,6 +227,12 @@ pub enum PaymentsCommand {
         /// Close the channel instead: every delivery refused until it is opened again.
         #[arg(long, conflicts_with_all = ["allow_ip", "revoke_previous"])]
         close: bool,
+        /// M-Pesa: the application's API key.
+        #[arg(long, env = "KILELE_MPESA_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// M-Pesa: the school's business shortcode (input_ServiceProviderCode).
+        #[arg(long)]
+        shortcode: Option<String>,
     },
 }
 
@@ -257,6 +264,26 @@ pub enum SimulateCommand {
         /// Sign with a secret the school never gave out.
         #[arg(long)]
         forge: bool,
+    },
+    /// M-Pesa OpenAPI (Vodacom Tanzania) as a server: sessions, pushes, status queries, and
+    /// results sent to Kilele (see server/src/simulate/mpesa.rs for the scripted phones).
+    Mpesa {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:9401")]
+        listen: std::net::SocketAddr,
+        /// The private key (PKCS#8 DER), made on first start and reused after, so the public
+        /// key given to Kilele stays right.
+        #[arg(long, default_value = ".data/simulators/mpesa-key.der")]
+        key_file: std::path::PathBuf,
+        /// Where to write the public key (base64, as MPESA_PUBLIC_KEY takes it).
+        #[arg(long, default_value = ".data/simulators/mpesa-public-key.txt")]
+        public_key_out: std::path::PathBuf,
+        /// An application, API_KEY:SHORTCODE:CALLBACK_URL (repeat for several schools).
+        #[arg(long = "application")]
+        applications: Vec<String>,
+        /// Milliseconds the simulated parent takes to answer the prompt.
+        #[arg(long, default_value_t = 3000)]
+        answer_after_ms: u64,
     },
 }
 
@@ -474,7 +501,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let sound = ledger_check(&pool, &school, &mut out).await?;
             return Ok(if sound { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
-        Command::Payments { command: PaymentsCommand::Channel { school, provider, allow_ip, revoke_previous, close } } => {
+        Command::Payments { command: PaymentsCommand::Channel { school, provider, allow_ip, api_key, shortcode, close, .. } }
+            if provider == "mpesa" && !close =>
+        {
+            let pool = app_pool(&config).await?;
+            let (Some(api_key), Some(shortcode)) = (api_key, shortcode) else {
+                anyhow::bail!("an M-Pesa channel needs --api-key and --shortcode (the school's OpenAPI application)");
+            };
+            wallet_channel(&pool, &config.pii, &school, &api_key, &shortcode, &allow_ip).await?;
+            println!("mpesa channel of {school} open (shortcode {shortcode}).");
+        }
+        Command::Payments { command: PaymentsCommand::Channel { school, provider, allow_ip, revoke_previous, close, .. } } => {
             let pool = app_pool(&config).await?;
             match payment_channel(&pool, &config.pii, &school, &provider, ChannelChange { allowed_ips: &allow_ip, revoke_previous, close })
                 .await?
@@ -576,9 +613,10 @@ pub async fn payment_channel(
     change: ChannelChange<'_>,
 ) -> anyhow::Result<Option<String>> {
     let ChannelChange { allowed_ips, revoke_previous, close } = change;
+    // A wallet's channel is opened with its credentials (`wallet_channel`), closed here.
     let provider = kilele::payments::Provider::parse(provider)
-        .filter(|p| p.is_bank())
-        .ok_or_else(|| anyhow::anyhow!("the provider must be nmb, nbc or crdb (mobile money comes next)"))?;
+        .filter(|p| p.is_bank() || (close && *p == kilele::payments::Provider::Mpesa))
+        .ok_or_else(|| anyhow::anyhow!("the provider must be nmb, nbc or crdb, or mpesa (with --api-key and --shortcode)"))?;
     let slug = kilele::tenancy::TenantSlug::parse(school).map_err(|_| anyhow::anyhow!("{school:?} is not a school code"))?;
     let tenant = kilele::tenancy::store::find_by_slug(pool, &slug).await?.ok_or_else(|| anyhow::anyhow!("no school {school}"))?;
     let mut tx = kilele::db::tenant_tx(pool, tenant.id).await?;
@@ -594,8 +632,81 @@ pub async fn payment_channel(
     Ok(secret)
 }
 
+/// `kilele payments channel --provider mpesa`: opens a school's M-Pesa channel with its
+/// OpenAPI application, audited as the operator's tool.
+pub async fn wallet_channel(
+    pool: &sqlx::PgPool,
+    pii: &kilele::audit::pii::KeyRing,
+    school: &str,
+    api_key: &str,
+    shortcode: &str,
+    allowed_ips: &[std::net::IpAddr],
+) -> anyhow::Result<()> {
+    let credentials = kilele::payments::mpesa::Credentials { api_key: api_key.to_owned(), service_provider_code: shortcode.to_owned() };
+    if !(4..=12).contains(&shortcode.len()) || !shortcode.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        anyhow::bail!("the shortcode is 4 to 12 letters and digits");
+    }
+    let slug = kilele::tenancy::TenantSlug::parse(school).map_err(|_| anyhow::anyhow!("{school:?} is not a school code"))?;
+    let tenant = kilele::tenancy::store::find_by_slug(pool, &slug).await?.ok_or_else(|| anyhow::anyhow!("no school {school}"))?;
+    let mut tx = kilele::db::tenant_tx(pool, tenant.id).await?;
+    let actor = kilele::audit::Actor::system("kilele payments channel");
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at: chrono::Utc::now() };
+    let json = serde_json::to_string(&credentials)?;
+    kilele::payments::pushes::set_wallet(&mut tx, pii, kilele::payments::Provider::Mpesa, &json, allowed_ips, by).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `kilele simulate mpesa`: the simulator's key from `key_file` (made on the first start).
+fn simulator_key(key_file: &std::path::Path) -> anyhow::Result<rsa::RsaPrivateKey> {
+    use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+    if let Ok(der) = std::fs::read(key_file) {
+        return Ok(rsa::RsaPrivateKey::from_pkcs8_der(&der)?);
+    }
+    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)?;
+    if let Some(dir) = key_file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(key_file, key.to_pkcs8_der()?.as_bytes())?;
+    Ok(key)
+}
+
+async fn simulate_mpesa(command: &SimulateCommand) -> anyhow::Result<()> {
+    use base64::Engine;
+    let SimulateCommand::Mpesa { listen, key_file, public_key_out, applications, answer_after_ms } = command else { return Ok(()) };
+    let knobs = crate::simulate::mpesa::Knobs { answer_after: std::time::Duration::from_millis(*answer_after_ms) };
+    let sim = crate::simulate::mpesa::Simulator::with_key(simulator_key(key_file)?, knobs)?;
+    for app in applications {
+        let mut parts = app.splitn(3, ':');
+        let (Some(api_key), Some(code), Some(url)) = (parts.next(), parts.next(), parts.next()) else {
+            anyhow::bail!("--application is API_KEY:SHORTCODE:CALLBACK_URL");
+        };
+        sim.register(crate::simulate::mpesa::Application {
+            api_key: api_key.into(),
+            service_provider_code: code.into(),
+            callback_url: url.into(),
+        });
+    }
+    if let Some(dir) = public_key_out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(public_key_out, base64::engine::general_purpose::STANDARD.encode(sim.public_key_der()))?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("M-Pesa simulator on http://{listen}{} (public key in {})", crate::simulate::mpesa::MARKET_PATHS[1], public_key_out.display());
+    sim.serve(listener).await
+}
+
 async fn simulate(command: &SimulateCommand) -> ExitCode {
-    let SimulateCommand::Bank { url, provider, school, secret, control, amount, repeat, forge } = command;
+    if let SimulateCommand::Mpesa { .. } = command {
+        return match simulate_mpesa(command).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kilele simulate mpesa: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let SimulateCommand::Bank { url, provider, school, secret, control, amount, repeat, forge } = command else { return ExitCode::FAILURE };
     let run = async {
         let provider = kilele::payments::Provider::parse(provider).ok_or_else(|| anyhow::anyhow!("unknown provider {provider}"))?;
         let bank = crate::simulate::Bank::new(url, provider, school, secret)?;

@@ -51,6 +51,28 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Sign-in protection: rate limits, concurrent password checks, proxy trust.
     pub sign_in: SignInLimits,
+    /// M-Pesa OpenAPI (MPESA_BASE_URL, MPESA_PUBLIC_KEY): without it, no M-Pesa pushes.
+    pub mpesa: Option<kilele::payments::mpesa::MpesaSettings>,
+}
+
+/// M-Pesa OpenAPI from MPESA_BASE_URL (up to the market, e.g.
+/// `https://openapi.m-pesa.com/openapi/ipg/v2/vodacomTZN`) and MPESA_PUBLIC_KEY (the portal's
+/// base64 public key), both or neither.
+fn mpesa_from_env(production: bool) -> anyhow::Result<Option<kilele::payments::mpesa::MpesaSettings>> {
+    use base64::Engine;
+    match (var("MPESA_BASE_URL"), var("MPESA_PUBLIC_KEY")) {
+        (None, None) => Ok(None),
+        (Some(base_url), Some(key)) => {
+            if !(base_url.starts_with("https://") || (!production && base_url.starts_with("http://"))) {
+                bail!("MPESA_BASE_URL must be an https:// URL (http:// only in development, for the simulator)");
+            }
+            let public_key_der = base64::engine::general_purpose::STANDARD
+                .decode(key.trim())
+                .context("MPESA_PUBLIC_KEY must be the portal's public key in base64")?;
+            Ok(Some(kilele::payments::mpesa::MpesaSettings { base_url, public_key_der }))
+        }
+        _ => bail!("set both MPESA_BASE_URL and MPESA_PUBLIC_KEY, or neither"),
+    }
 }
 
 /// Where the storage layer keeps files.
@@ -346,6 +368,7 @@ impl Config {
             db_pool_size: parse_var("DATABASE_POOL_SIZE", 10)?,
             metrics_token,
             sign_in: SignInLimits::from_env()?,
+            mpesa: mpesa_from_env(production)?,
         })
     }
 

@@ -278,6 +278,35 @@ pub async fn run_events(State(st): State<AppState>, Path(run): Path<String>, req
     Ok(crate::progress::stream(first, read, |r: &kilele::finance::views::InvoiceRunView| !r.status.is_open()))
 }
 
+/// `GET /portal/pushes/{push}/events`: a parent's "pay now" push, live (one plain line per
+/// change: `waiting`, `paid <receipt> <payment>`, `failed <reason>`…) until it is settled.
+/// Only the parent who sent it sees it.
+pub async fn push_events(State(st): State<AppState>, Path(push): Path<String>, req: Request) -> Result<Response, Refusal> {
+    let c = Caller::holding_any(&req, &[Permission::PortalFeesPay])?.with_feature(Feature::Finance)?;
+    let push = path_id(&push)?;
+    let (tenant, me) = (c.tenant.id, c.me.user_id);
+    let read = {
+        let (pool, clock) = (st.deps.pool.clone(), st.deps.clock.clone());
+        move || {
+            let (pool, clock) = (pool.clone(), clock.clone());
+            async move {
+                let mut tx = kilele::db::tenant_tx(&pool, tenant).await?;
+                // Looking at a push past its patience marks it abandoned: committed.
+                let view = kilele::payments::pushes::view(&mut tx, push, me, clock.now()).await?;
+                tx.commit().await?;
+                Ok::<_, DomainError>(view)
+            }
+        }
+    };
+    let first = read().await.map_err(|e| c.refused(e))?;
+    Ok(crate::progress::stream_as(
+        first,
+        read,
+        |p: &kilele::payments::PushView| !p.status.is_open(),
+        |p| axum::response::sse::Event::default().data(p.line()),
+    ))
+}
+
 /// `GET /accountant/defaulters.csv` and `.xlsx`: the defaulters list (guardians' phones only
 /// for those who may see personal data), audited like every export of people.
 pub async fn defaulters_export(State(st): State<AppState>, req: Request) -> Result<Response, Refusal> {

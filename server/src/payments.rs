@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use kilele::payments::banks::{self, NotificationStatus, ValidationAnswer, ValidationCode};
 use kilele::payments::db::{self as intake_db, Delivery, Intake, REFUSED_BODY_KEPT};
 use kilele::payments::webhooks::{self, Signed};
-use kilele::payments::Provider;
+use kilele::payments::{mpesa, pushes, Provider};
 use kilele::tenancy::{store as tenants, Feature, Tenant, TenantId, TenantSlug};
 use kilele::DomainError;
 
@@ -77,25 +77,24 @@ pub async fn validation(State(st): State<AppState>, Path((provider, school)): Pa
 }
 
 async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req: Request) -> Response {
-    let Some(bank) = Provider::parse(&provider).filter(|p| p.is_bank()) else {
+    let provider = Provider::parse(&provider);
+    let host = req.extensions().get::<app::ctx::RequestCtx>().filter(|c| c.tenant_from_host).and_then(|c| c.tenant.as_ref().map(|t| t.id));
+    if let (Some(Provider::Mpesa), Kind::Notification) = (provider, &kind) {
+        let Some(tenant) = school_of(&st, host, &school).await else {
+            return json(StatusCode::NOT_FOUND, mpesa::result_ack("", "", Some("payments-error-unknown-school")));
+        };
+        return mpesa_result(st, tenant, req).await;
+    }
+    let Some(bank) = provider.filter(|p| p.is_bank()) else {
         return json(StatusCode::NOT_FOUND, serde_json::json!({ "error": "payments-error-unknown-provider" }));
     };
-    let host = req.extensions().get::<app::ctx::RequestCtx>().filter(|c| c.tenant_from_host).and_then(|c| c.tenant.as_ref().map(|t| t.id));
     let Some(tenant) = school_of(&st, host, &school).await else {
         return json(StatusCode::NOT_FOUND, banks::refusal(bank, "payments-error-unknown-school"));
     };
     let now = st.deps.clock.now();
     let source_ip = crate::limits::client_of(req.headers(), req.extensions(), st.config.sign_in.trust_proxy_headers);
     let headers = req.headers().clone();
-    let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    let (body, unreadable) = if declared.is_some_and(|n| n > banks::MAX_BODY_BYTES) {
-        (axum::body::Bytes::new(), Some((StatusCode::PAYLOAD_TOO_LARGE, "payments-error-too-large")))
-    } else {
-        match axum::body::to_bytes(req.into_body(), banks::MAX_BODY_BYTES).await {
-            Ok(bytes) => (bytes, None),
-            Err(_) => (axum::body::Bytes::new(), Some((StatusCode::PAYLOAD_TOO_LARGE, "payments-error-too-large"))),
-        }
-    };
+    let (body, unreadable) = body_of(req, banks::MAX_BODY_BYTES).await;
     let delivery = Delivery {
         provider: bank,
         kind: match kind {
@@ -158,19 +157,7 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
     };
     let event = match read {
         Err((status, reason)) => {
-            // Kept, so many per address a minute, with the start of the body.
-            if st.refused_deliveries.keep(source_ip) {
-                let kept = async {
-                    intake_db::receive(&mut tx, &st.deps.pii, &delivery, REFUSED_BODY_KEPT, ("refused", Some(reason)), None).await?;
-                    tx.commit().await?;
-                    Ok::<_, DomainError>(())
-                }
-                .await;
-                if let Err(e) = kept {
-                    tracing::error!(error = %e, "a refused delivery was not kept");
-                }
-                tracing::warn!(provider = bank.code(), school = %tenant.slug, client = ?source_ip, reason, "payment webhook refused");
-            }
+            keep_refused(&st, tx, &delivery, reason).await;
             return json(status, banks::refusal(bank, reason));
         }
         Ok(Read::Validation(asked)) => {
@@ -226,6 +213,117 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
         Ok(Intake::ConflictingRepeat) => json(StatusCode::CONFLICT, banks::refusal(bank, "payments-error-conflicting-repeat")),
         Err(e) => internal(bank, e),
     }
+}
+
+/// Reads a webhook's body, up to `max` bytes (a longer one, declared or sent, is refused
+/// before it is read whole).
+async fn body_of(req: Request, max: usize) -> (axum::body::Bytes, Option<(StatusCode, &'static str)>) {
+    let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return (axum::body::Bytes::new(), Some((StatusCode::PAYLOAD_TOO_LARGE, "payments-error-too-large")));
+    }
+    match axum::body::to_bytes(req.into_body(), max).await {
+        Ok(bytes) => (bytes, None),
+        Err(_) => (axum::body::Bytes::new(), Some((StatusCode::PAYLOAD_TOO_LARGE, "payments-error-too-large"))),
+    }
+}
+
+/// Keeps a refused delivery (its start only), so many per address a minute.
+async fn keep_refused(st: &AppState, mut tx: kilele::db::TenantTx, delivery: &Delivery<'_>, reason: &'static str) {
+    if !st.refused_deliveries.keep(delivery.source_ip) {
+        return;
+    }
+    let kept = async {
+        intake_db::receive(&mut tx, &st.deps.pii, delivery, REFUSED_BODY_KEPT, ("refused", Some(reason)), None).await?;
+        tx.commit().await?;
+        Ok::<_, DomainError>(())
+    }
+    .await;
+    if let Err(e) = kept {
+        tracing::error!(error = %e, "a refused delivery was not kept");
+    }
+    tracing::warn!(provider = delivery.provider.code(), client = ?delivery.source_ip, reason, "payment webhook refused");
+}
+
+/// `POST /api/v1/webhooks/mpesa/{school}`: M-Pesa OpenAPI's result of a push. OpenAPI signs
+/// nothing, so a result is believed only as far as the school's allowed addresses, the push
+/// it names (ours, by our conversation id) and, for a payment, the status query that confirms
+/// it: what is posted is what the query says, never what the result claims.
+async fn mpesa_result(st: AppState, tenant: Tenant, req: Request) -> Response {
+    use kilele::payments::wallets::Settled;
+    let provider = Provider::Mpesa;
+    let now = st.deps.clock.now();
+    let source_ip = crate::limits::client_of(req.headers(), req.extensions(), st.config.sign_in.trust_proxy_headers);
+    let headers = req.headers().clone();
+    let (body, unreadable) = body_of(req, mpesa::MAX_BODY_BYTES).await;
+    let delivery = Delivery { provider, kind: "notification", received_at: now, source_ip, headers: kept_headers(&headers), body: &body };
+    let ack = |status: StatusCode, r: Option<&mpesa::PushResult>, refused: Option<&str>| {
+        let (original, ours) = r.map_or(("", ""), |r| (r.original_conversation_id.as_str(), r.third_party_conversation_id.as_str()));
+        json(status, mpesa::result_ack(original, ours, refused))
+    };
+    let mut tx = match kilele::db::tenant_tx(&st.deps.pool, tenant.id).await {
+        Ok(tx) => tx,
+        Err(e) => return internal_wallet(e.into()),
+    };
+    let credentials = match pushes::wallet(&mut tx, &st.deps.pii, provider).await {
+        Ok(Some((settings, credentials))) if settings.enabled => (settings, credentials),
+        Ok(_) => return ack(StatusCode::FORBIDDEN, None, Some("payments-error-channel-closed")),
+        Err(e) => return internal_wallet(e),
+    };
+    let (settings, credentials) = credentials;
+    let read = match unreadable {
+        Some(why) => Err(why),
+        None if !settings.allows(source_ip) => Err((StatusCode::FORBIDDEN, "payments-error-address")),
+        None => mpesa::parse_result(&body).map_err(|e| (StatusCode::BAD_REQUEST, e.0)),
+    };
+    let result = match read {
+        Ok(r) => r,
+        Err((status, reason)) => {
+            keep_refused(&st, tx, &delivery, reason).await;
+            return ack(status, None, Some(reason));
+        }
+    };
+    let push = match pushes::by_conversation(&mut tx, &st.deps.pii, provider, &result.third_party_conversation_id).await {
+        Ok(Some(push)) => push,
+        Ok(None) => {
+            keep_refused(&st, tx, &delivery, "payments-error-unknown-push").await;
+            return ack(StatusCode::NOT_FOUND, Some(&result), Some("payments-error-unknown-push"));
+        }
+        Err(e) => return internal_wallet(e),
+    };
+    let paid = result.result_code == mpesa::OK;
+    // Kept before anything else happens to it. A declined push is decided here: nothing moved.
+    let kept = async {
+        let inbox = if paid {
+            intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("received", None), Some(&result.transaction_id)).await?
+        } else {
+            let reason = mpesa::failure_reason(&result.result_code);
+            pushes::failed(&mut tx, push.id, reason, now).await?;
+            intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("declined", Some(reason)), None).await?
+        };
+        tx.commit().await?;
+        Ok::<_, DomainError>(inbox)
+    }
+    .await;
+    let inbox = match kept {
+        Ok(inbox) => inbox,
+        Err(e) => return internal_wallet(e),
+    };
+    if !paid {
+        return ack(StatusCode::OK, Some(&result), None);
+    }
+    match st.deps.wallets.confirm_and_settle(&st.deps.pool, &st.deps.pii, tenant.id, &push, &credentials, inbox, now).await {
+        Ok(Some(Settled::Paid(_))) => ack(StatusCode::OK, Some(&result), None),
+        Ok(Some(Settled::NotPaid(_))) => ack(StatusCode::BAD_REQUEST, Some(&result), Some("payments-error-not-confirmed")),
+        // The wallet could not say yet: kept as received, asked again when the result comes again.
+        Ok(None) => ack(StatusCode::SERVICE_UNAVAILABLE, Some(&result), Some("payments-error-not-confirmed-yet")),
+        Err(e) => internal_wallet(e),
+    }
+}
+
+fn internal_wallet(e: DomainError) -> Response {
+    tracing::error!(provider = "mpesa", error = %e, "wallet result failed");
+    json(StatusCode::INTERNAL_SERVER_ERROR, mpesa::result_ack("", "", Some("payments-error-internal")))
 }
 
 /// A fault on our side: 500, so the bank tries again later (a verified delivery stays

@@ -19,6 +19,17 @@ where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<T, E>> + Send,
 {
+    stream_as(first, read, finished, |view| Event::default().json_data(view).unwrap_or_else(|_| Event::default().data("{}")))
+}
+
+/// [`stream`], each event's data written by `encode` (a plain line for the parents' pages,
+/// whose bundle parses no JSON).
+pub fn stream_as<T, F, Fut, E>(first: T, read: F, finished: fn(&T) -> bool, encode: fn(&T) -> Event) -> Response
+where
+    T: PartialEq + Clone + Send + 'static,
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + Send,
+{
     // (last sent, ended, next to send).
     let events = futures_util::stream::unfold((None::<T>, false, Some(first)), move |(last, ended, mut next)| {
         let read = read.clone();
@@ -41,7 +52,7 @@ where
                     continue;
                 }
                 let done = finished(&view);
-                let event = Event::default().json_data(&view).unwrap_or_else(|_| Event::default().data("{}"));
+                let event = encode(&view);
                 return Some((Ok::<_, std::convert::Infallible>(event), (Some(view), done, None)));
             }
         }

@@ -63,6 +63,14 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     // The listener holds one connection of its own (not the pool's) and ends with the pool.
     let principals = kilele::identity::cache::PrincipalCache::new();
     tokio::spawn(principals.clone().listen(pool.clone(), Duration::from_secs(1)));
+    let wallets = kilele::payments::wallets::Wallets {
+        mpesa: match &config.mpesa {
+            Some(settings) => {
+                Some(Arc::new(kilele::payments::mpesa::MpesaApi::new(settings).map_err(|e| anyhow::anyhow!("MPESA_PUBLIC_KEY: {e}"))?))
+            }
+            None => None,
+        },
+    };
     Ok(AppState::new(crate::state::State {
         card_lookups: crate::limits::CardLookups::new(config.sign_in.trust_proxy_headers),
         refused_deliveries: Default::default(),
@@ -70,7 +78,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
         sign_in,
         storage,
         leptos,
-        deps: app::Deps { pool, clock, pii, principals, dashboards: Default::default() },
+        deps: app::Deps { pool, clock, pii, principals, dashboards: Default::default(), wallets },
         redis,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()),
@@ -142,6 +150,7 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         PlainRoute::get("/accountant/accounts/{id}/statement.pdf", finance::bursar_statement),
         PlainRoute::get("/portal/fees/{student}/statement.pdf", finance::family_statement),
         PlainRoute::get("/accountant/invoices/runs/{run}/events", finance::run_events),
+        PlainRoute::get("/portal/pushes/{push}/events", finance::push_events),
         PlainRoute::get("/accountant/defaulters.csv", finance::defaulters_export),
         PlainRoute::get("/accountant/defaulters.xlsx", finance::defaulters_export),
         // Payment providers' webhooks: signed by the provider, the school in the path.

@@ -42,6 +42,7 @@ pub const PAYMENT_RECORDED: Action = Action("finance.payment.recorded");
 pub const PAYMENT_RECEIVED: Action = Action("finance.payment.received");
 pub const PAYMENT_ASSIGNED: Action = Action("finance.payment.assigned");
 pub const PAYMENT_CHANNEL_SET: Action = Action("finance.payment_channel.set");
+pub const PAYMENT_PUSH_SENT: Action = Action("finance.payment_push.sent");
 pub const REFUND_MADE: Action = Action("finance.refund.made");
 pub const WRITE_OFF_MADE: Action = Action("finance.write_off.made");
 pub const GRADING_SCHEME_COPIED: Action = Action("grading_scheme.copied");

@@ -126,7 +126,7 @@ impl Role {
             ],
             Self::Teacher => &[TeachingClassesRead, ResultsEnter],
             Self::Accountant => &[FinanceOverviewRead, FinanceFeesManage, FinancePaymentsRecord, FinanceAdjust],
-            Self::Parent => &[PortalChildrenRead],
+            Self::Parent => &[PortalChildrenRead, PortalFeesPay],
             Self::Student => &[PortalSelfRead],
         }
     }
@@ -159,10 +159,11 @@ pub enum Permission {
     FinanceFeesManage,
     FinancePaymentsRecord,
     FinanceAdjust,
+    PortalFeesPay,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 24] = [
+    pub const ALL: [Permission; 25] = [
         Permission::PlatformTenantsRead,
         Permission::PlatformTenantsManage,
         Permission::SchoolOverviewRead,
@@ -187,6 +188,7 @@ impl Permission {
         Permission::FinanceFeesManage,
         Permission::FinancePaymentsRecord,
         Permission::FinanceAdjust,
+        Permission::PortalFeesPay,
     ];
 
     pub fn code(self) -> &'static str {
@@ -215,6 +217,7 @@ impl Permission {
             Self::FinanceFeesManage => "finance.fees.manage",
             Self::FinancePaymentsRecord => "finance.payments.record",
             Self::FinanceAdjust => "finance.adjust",
+            Self::PortalFeesPay => "portal.fees.pay",
         }
     }
 

@@ -9,11 +9,20 @@
 //! - `webhooks` (server side): the Standard Webhooks signature every bank request carries;
 //! - `db` (server side): the channels' settings, the inbox of deliveries, the intake.
 //!
-//! The mobile-money adapters (M-Pesa, Airtel Money, Tigo Pesa) come next, on the same intake.
+//! - [`mpesa`]: M-Pesa OpenAPI: the push to a parent's phone ("pay now" in the portal), its
+//!   result, and the status query that confirms every result before anything is posted;
+//! - `pushes` (server side): the parent's pushes, settled through the same intake.
+//!
+//! Airtel Money and Tigo Pesa come next, behind the same push/confirm pair.
 
 pub mod banks;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod mpesa;
+#[cfg(feature = "ssr")]
+pub mod pushes;
+#[cfg(feature = "ssr")]
+pub mod wallets;
 #[cfg(feature = "ssr")]
 pub mod webhooks;
 
@@ -89,6 +98,85 @@ pub struct SuspenseItem {
     pub reason: String,
 }
 
+/// Where a "pay now" push is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PushStatus {
+    /// Sent to the provider; the parent's phone asks for their PIN.
+    Waiting,
+    /// Paid and posted: the receipt is there.
+    Paid,
+    /// The provider said no (a reason is given).
+    Failed,
+    /// No answer in time: the parent never confirmed (money that still arrives is posted).
+    Abandoned,
+}
+
+impl PushStatus {
+    pub const ALL: [PushStatus; 4] = [Self::Waiting, Self::Paid, Self::Failed, Self::Abandoned];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Paid => "paid",
+            Self::Failed => "failed",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn is_open(self) -> bool {
+        self == Self::Waiting
+    }
+}
+
+/// A push as the parent's page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushView {
+    pub id: uuid::Uuid,
+    pub provider: Provider,
+    pub status: PushStatus,
+    pub amount_minor: i64,
+    /// Once paid: the receipt and its payment (for the receipt's PDF link).
+    pub receipt_no: Option<i64>,
+    pub payment_id: Option<uuid::Uuid>,
+    /// Why it failed (a message key).
+    pub reason: Option<String>,
+}
+
+impl PushView {
+    /// What the page's live status line gets: the status code, then the receipt number or
+    /// the reason (plain text: the parents' bundle parses no JSON).
+    pub fn line(&self) -> String {
+        match (self.status, self.receipt_no, &self.reason) {
+            (PushStatus::Paid, Some(receipt), _) => {
+                format!("paid {receipt} {}", self.payment_id.map(|p| p.to_string()).unwrap_or_default())
+            }
+            (status, _, Some(reason)) => format!("{} {reason}", status.code()),
+            (status, _, None) => status.code().to_owned(),
+        }
+    }
+}
+
+/// A Tanzanian mobile number as wallets take it (`2557XXXXXXXX`, `2556XXXXXXXX`), from how
+/// people write it: `0712 345 678`, `+255 712 345 678`, `255712345678`, `712345678`.
+pub fn msisdn(text: &str) -> Option<String> {
+    let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
+    let digits = digits.strip_prefix('+').unwrap_or(&digits);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let local = match digits.len() {
+        12 => digits.strip_prefix("255")?,
+        10 => digits.strip_prefix('0')?,
+        9 => digits,
+        _ => return None,
+    };
+    matches!(local.as_bytes().first(), Some(b'6' | b'7')).then(|| format!("255{local}"))
+}
+
 /// Why a message cannot be read (a message key; the provider gets it in its own format).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -139,6 +227,20 @@ mod tests {
         assert_eq!(Provider::parse("cash"), None, "cash is the bursar's, never a provider's");
     }
 
+    #[test]
+    fn phone_numbers_are_read_as_people_write_them() {
+        for ok in ["0712 345 678", "+255 712 345 678", "255712345678", "712345678", "0612-345-678"] {
+            assert!(msisdn(ok).is_some_and(|m| m.len() == 12 && m.starts_with("255")), "{ok}");
+        }
+        assert_eq!(msisdn("0712345678").as_deref(), Some("255712345678"));
+        for bad in ["", "0812345678", "12345", "07123456789", "+1 712 345 678", "07l2345678", "254712345678"] {
+            assert_eq!(msisdn(bad), None, "{bad}");
+        }
+        for s in PushStatus::ALL {
+            assert_eq!(PushStatus::parse(s.code()), Some(s));
+        }
+    }
+
     /// Every reason a delivery is refused or kept for the bursar has its words in English and
     /// Kiswahili (the bursar's inbox and suspense pages show them), the routes' own included.
     #[test]
@@ -148,6 +250,9 @@ mod tests {
             include_str!("banks.rs"),
             include_str!("webhooks.rs"),
             include_str!("db.rs"),
+            include_str!("mpesa.rs"),
+            include_str!("pushes.rs"),
+            include_str!("wallets.rs"),
             include_str!("../../server/src/payments.rs"),
         ];
         let used = crate::i18n_keys::used(&sources, &["payments-"]);

@@ -8,6 +8,7 @@ pub mod finance;
 pub mod grading;
 pub mod import;
 pub mod jobs;
+pub mod payments;
 pub mod promotion;
 pub mod results;
 pub mod staff;

@@ -1,4 +1,4 @@
-use super::{layout::Shell, ErrorBox};
+use super::{layout::Shell, ErrorBox, FormErrors, OnceToken};
 use crate::api::family_view;
 use crate::ctx::{request_ctx, RequestCtx};
 use kilele::academic::ChildSummary;
@@ -90,6 +90,7 @@ pub fn FamilyFeesPage() -> impl IntoView {
     view! {
         <Shell title=ctx.t("finance-family-title")>
             <p><a href="/portal">{ctx.t("finance-back-portal")}</a></p>
+            <FormErrors/>
             <Await future=crate::api::finance::child_fees(id.clone()) let:account>
                 {match account.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
@@ -98,6 +99,7 @@ pub fn FamilyFeesPage() -> impl IntoView {
                         view! {
                             <h2 data-testid="account-name">{format!("{} · {}", a.name, a.class_name)}</h2>
                             {super::accountant::account_body(&t, &a, "/portal/receipts")}
+                            {t.can(kilele::identity::Permission::PortalFeesPay).then(|| pay_now(&t, a.student_id, a.balance_minor))}
                             {how_to_pay(&t, &grouped)}
                             {super::accountant::statement_form(&t, format!("/portal/fees/{}/statement.pdf", a.student_id))}
                         }.into_any()
@@ -105,5 +107,95 @@ pub fn FamilyFeesPage() -> impl IntoView {
                 }}
             </Await>
         </Shell>
+    }
+}
+
+/// "Pay now": the wallets this school takes pushes for, the phone to push to and the amount
+/// (what is owed, by default). Nothing is shown when no wallet is open.
+fn pay_now(t: &RequestCtx, student: uuid::Uuid, owed_minor: i64) -> impl IntoView {
+    use crate::api::payments::{wallets_for, PayNow};
+    use leptos::server_fn::ServerFn;
+    let t = t.clone();
+    let amount = if owed_minor > 0 { (owed_minor / 100).to_string() } else { String::new() };
+    view! {
+        <Await future=wallets_for(student.to_string()) let:wallets>
+            {match wallets.clone() {
+                Ok(w) if !w.is_empty() => {
+                    let options = w.iter().map(|p| view! { <option value=p.code()>{t.t(p.channel().label_key())}</option> }).collect_view();
+                    Some(view! {
+                        <section class="card" data-testid="pay-now">
+                            <h3>{t.t("payments-pay-now")}</h3>
+                            <p class="hint">{t.t("payments-pay-now-hint")}</p>
+                            <form method="post" action=PayNow::url()>
+                                <OnceToken/>
+                                <input type="hidden" name="student" value=student.to_string()/>
+                                <p><label for="push-provider">{t.t("payments-pay-with")}</label><br/><select id="push-provider" name="provider">{options}</select></p>
+                                <p><label for="push-phone">{t.t("payments-push-phone")}</label><br/><input id="push-phone" name="phone" type="tel" inputmode="tel" autocomplete="tel" placeholder="07XX XXX XXX" required/></p>
+                                <p><label for="push-amount">{t.t("finance-amount-tzs")}</label><br/><input id="push-amount" name="amount" inputmode="numeric" value=amount.clone() required/></p>
+                                <crate::islands::SubmitOnce label=t.t("payments-pay-send") busy_label=t.t("payments-pay-sending")/>
+                            </form>
+                        </section>
+                    })
+                }
+                _ => None,
+            }}
+        </Await>
+    }
+}
+
+/// `/portal/fees/:student/pay/:push`: a push's page. The status changes live (the push's
+/// events) from "confirm on your phone" to the receipt, or says why not.
+#[component]
+pub fn FamilyPushPage() -> impl IntoView {
+    use kilele::payments::PushStatus;
+    let ctx = request_ctx();
+    let t = ctx.clone();
+    let (student, push) = leptos_router::hooks::use_params_map()
+        .with_untracked(|p| (p.get("student").unwrap_or_default(), p.get("push").unwrap_or_default()));
+    let labels: Vec<(String, String)> = PushStatus::ALL
+        .iter()
+        .map(|s| s.code())
+        .chain(PUSH_REASONS.iter().copied())
+        .map(|k| (k.to_owned(), t.t(&push_label_key(k))))
+        .collect();
+    view! {
+        <Shell title=ctx.t("payments-pay-now")>
+            <p><a href=format!("/portal/fees/{student}")>{ctx.t("payments-back-fees")}</a></p>
+            <Await future=crate::api::payments::push_state(push.clone()) let:view>
+                {match view.clone() {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(v) => view! {
+                        <section class="card" data-testid="push">
+                            <p>{format!("{} · {}", t.t(v.provider.channel().label_key()), super::accountant::tzs(v.amount_minor))}</p>
+                            <crate::islands::PushLive line=v.line() events=format!("/portal/pushes/{}/events", v.id) labels=labels.clone() receipt_label=t.t("payments-push-receipt")/>
+                        </section>
+                    }.into_any(),
+                }}
+            </Await>
+        </Shell>
+    }
+}
+
+/// Every reason a push may fail or wait with (their sentences go to the page).
+const PUSH_REASONS: [&str; 11] = [
+    "payments-push-insufficient",
+    "payments-push-cancelled",
+    "payments-push-timeout",
+    "payments-push-limit",
+    "payments-push-bad-phone",
+    "payments-push-declined",
+    "payments-push-unavailable",
+    "payments-push-unanswered",
+    "payments-push-held",
+    "payments-push-reversed",
+    "payments-push-not-found",
+];
+
+/// A status code's sentence key (`payments-push-status-waiting`), or a reason's own key.
+fn push_label_key(k: &str) -> String {
+    if k.starts_with("payments-") {
+        k.to_owned()
+    } else {
+        format!("payments-push-status-{k}")
     }
 }

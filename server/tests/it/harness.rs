@@ -136,6 +136,8 @@ pub struct Options {
     pub database: Option<(String, String)>,
     /// Files somewhere else than a fresh temporary directory (the S3 tests).
     pub storage: Option<server::config::StorageLocation>,
+    /// M-Pesa OpenAPI (a simulator's): see `payments::mpesa_simulator`.
+    pub mpesa: Option<kilele::payments::mpesa::MpesaSettings>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -179,6 +181,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
         mail_from: "Kilele <no-reply@kilele.test>".into(),
         metrics_token: Some(METRICS_TOKEN.into()),
         sign_in,
+        mpesa: options.mpesa.clone(),
     };
     server::telemetry::init(LogFormat::Pretty);
     let clock = Arc::new(ManualClock::new(Utc::now()));
@@ -508,4 +511,31 @@ pub async fn s3_bucket(prefix: &str) -> server::config::StorageLocation {
 /// address it asked for, instead of stalling the whole run.
 pub fn http_client() -> reqwest::ClientBuilder {
     reqwest::Client::builder().tls_certs_only(std::iter::empty::<reqwest::Certificate>()).timeout(std::time::Duration::from_secs(120))
+}
+
+/// A "pay now" push of the school's demo parent for `student` (the school's M-Pesa channel
+/// opened for it), made the way `portal/fees/pay` records one, without calling a wallet.
+pub async fn push_for(app: &TestApp, tenant: uuid::Uuid, student: uuid::Uuid) -> uuid::Uuid {
+    let pii = kilele::audit::pii::KeyRing::development();
+    let parent: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND email LIKE 'parent@%'")
+        .bind(tenant)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    let mut tx = kilele::db::tenant_tx(&app.pool, kilele::tenancy::TenantId(tenant)).await.unwrap();
+    let actor = kilele::audit::Actor::system("test");
+    let at = kilele::clock::Clock::now(&*app.clock);
+    let by = || kilele::identity::store::ChangedBy { actor: &actor, at };
+    let creds = r#"{"api_key":"test-key","service_provider_code":"171717"}"#;
+    kilele::payments::pushes::set_wallet(&mut tx, &pii, kilele::payments::Provider::Mpesa, creds, &[], by()).await.unwrap();
+    let new = kilele::payments::pushes::NewPush {
+        provider: kilele::payments::Provider::Mpesa,
+        student_id: student,
+        requested_by: parent,
+        phone: "0712345678".into(),
+        amount: "1000".into(),
+    };
+    let push = kilele::payments::pushes::begin(&mut tx, &pii, &new, by()).await.unwrap();
+    tx.commit().await.unwrap();
+    push.id
 }

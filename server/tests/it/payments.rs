@@ -347,3 +347,247 @@ async fn the_bursar_assigns_a_payment_nobody_matched_once() {
     let mut out = Vec::new();
     assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
 }
+
+mod mpesa {
+    //! "Pay now" through M-Pesa OpenAPI: the simulator (`server::simulate::mpesa`) on a port
+    //! of its own plays Vodacom; Kilele pushes, the simulator sends the result to the real
+    //! webhook, Kilele confirms it with a status query and posts it once.
+
+    use super::*;
+    use kilele::payments::mpesa::MpesaSettings;
+    use server::simulate::mpesa::{Application, Knobs, Simulator};
+    use std::sync::OnceLock;
+
+    const API_KEY: &str = "khss-openapi-key";
+    const SHORTCODE: &str = "171717";
+
+    /// One key per test process: making one is the slow part of starting a simulator.
+    fn key() -> rsa::RsaPrivateKey {
+        static KEY: OnceLock<rsa::RsaPrivateKey> = OnceLock::new();
+        KEY.get_or_init(|| rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap()).clone()
+    }
+
+    /// A simulator serving on a port of its own, and a server configured to push to it.
+    pub async fn app_with_mpesa() -> (TestApp, Simulator) {
+        let sim = Simulator::with_key(key(), Knobs { answer_after: std::time::Duration::from_millis(300) }).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(sim.clone().serve(listener));
+        let settings = MpesaSettings { base_url: format!("http://{addr}/openapi/ipg/v2/vodacomTZN"), public_key_der: sim.public_key_der() };
+        let app = spawn_app_with(Options { mpesa: Some(settings), ..Default::default() }).await;
+        server::cli::wallet_channel(&app.pool, &kilele::audit::pii::KeyRing::development(), KHSS, API_KEY, SHORTCODE, &[]).await.unwrap();
+        sim.register(Application {
+            api_key: API_KEY.into(),
+            service_provider_code: SHORTCODE.into(),
+            callback_url: format!("{}/api/v1/webhooks/mpesa/{KHSS}", app.base),
+        });
+        (app, sim)
+    }
+
+    /// The KHSS parent's first child.
+    pub async fn parents_child(app: &TestApp) -> Uuid {
+        sqlx::query_scalar(
+            "SELECT sg.student_id FROM student_guardians sg JOIN guardians g ON g.tenant_id = sg.tenant_id AND g.id = sg.guardian_id
+               JOIN users u ON u.tenant_id = g.tenant_id AND u.id = g.user_id
+              WHERE u.tenant_id = (SELECT id FROM tenants WHERE slug = $1) AND u.email LIKE 'parent@%' ORDER BY sg.student_id LIMIT 1",
+        )
+        .bind(KHSS)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap()
+    }
+
+    /// Sends "pay now" as the page's form does; returns the push's id (from the page it
+    /// lands on).
+    pub async fn pay(parent: &Browser, child: Uuid, phone: &str, amount: &str) -> Uuid {
+        let once = once();
+        let form = [
+            ("student", child.to_string()),
+            ("provider", "mpesa".into()),
+            ("phone", phone.into()),
+            ("amount", amount.into()),
+            ("once", once),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = parent.post_form("/api/portal/fees/pay", &form).await;
+        let target = redirect_target(&r).unwrap_or_else(|| panic!("no redirect: {}", r.status()));
+        let prefix = format!("/portal/fees/{child}/pay/");
+        assert!(target.starts_with(&prefix), "{target}");
+        target[prefix.len()..].parse().unwrap()
+    }
+
+    /// The push's line once it is no longer waiting (at most 10 s).
+    pub async fn settled(parent: &Browser, push: Uuid) -> serde_json::Value {
+        for _ in 0..200 {
+            let view: serde_json::Value = parent.server_fn("portal/fees/push", &[("push", &push.to_string())]).await.json().await.unwrap();
+            if view["status"] != "Waiting" {
+                return view;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("push {push} still waiting");
+    }
+
+    async fn payments_of(app: &TestApp, child: Uuid) -> (i64, i64) {
+        sqlx::query_as("SELECT count(*), coalesce(sum(amount_minor), 0)::bigint FROM payments WHERE student_id = $1 AND channel = 'mpesa'")
+            .bind(child)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_parent_pays_from_the_phone_and_the_receipt_appears_once() {
+        let (app, sim) = app_with_mpesa().await;
+        let child = parents_child(&app).await;
+        let parent = app.login_as(Some(KHSS), "parent").await;
+        let (status, page) = parent.get_text(&format!("/portal/fees/{child}")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains(r#"data-testid="pay-now""#), "the school takes M-Pesa: the parent is offered a push");
+
+        // Approved on the phone: posted once, the page's stream ends on the receipt.
+        let push = pay(&parent, child, "0712 345 678", "50,000").await;
+        let (status, page) = parent.get_text(&format!("/portal/fees/{child}/pay/{push}")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains(r#"data-testid="push-status""#), "{page}");
+        let events = tokio::time::timeout(std::time::Duration::from_secs(15), parent.get_text(&format!("/portal/pushes/{push}/events")))
+            .await
+            .expect("the stream ends once the push is settled");
+        assert_eq!(events.0, 200);
+        assert!(events.1.contains("data: waiting") || events.1.contains("data: paid"), "{}", events.1);
+        let paid_line = events.1.lines().find(|l| l.starts_with("data: paid ")).unwrap_or_else(|| panic!("{}", events.1));
+        let view = settled(&parent, push).await;
+        assert_eq!(view["status"], "Paid", "{view}");
+        assert!(paid_line.contains(&view["receipt_no"].to_string()), "{paid_line} {view}");
+        assert_eq!(payments_of(&app, child).await, (1, 5_000_000));
+        let payment = view["payment_id"].as_str().unwrap();
+        assert_eq!(parent.get(&format!("/portal/receipts/{payment}/receipt.pdf")).await.status(), 200, "the receipt is the parent's");
+        assert_eq!(sim.acks(), vec![(200, "0".to_owned())], "the result was acknowledged the OpenAPI way");
+        assert_eq!(audited(&app, KHSS, "finance.payment_push.sent").await, 1);
+        assert_eq!(audited(&app, KHSS, "finance.payment.received").await, 1);
+
+        // The result delivered twice (phone ending 4): acknowledged twice, posted once.
+        let push = pay(&parent, child, "0712345674", "10000").await;
+        assert_eq!(settled(&parent, push).await["status"], "Paid");
+        for _ in 0..100 {
+            if sim.acks().len() == 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(sim.acks().len(), 3, "{:?}", sim.acks());
+        assert!(sim.acks().iter().all(|a| *a == (200, "0".to_owned())), "{:?}", sim.acks());
+        assert_eq!(payments_of(&app, child).await, (2, 6_000_000));
+
+        // Not enough money (phone ending 1): the page says so, nothing posted.
+        let push = pay(&parent, child, "0712345671", "20000").await;
+        let view = settled(&parent, push).await;
+        assert_eq!((view["status"].as_str(), view["reason"].as_str()), (Some("Failed"), Some("payments-push-insufficient")), "{view}");
+        assert_eq!(payments_of(&app, child).await, (2, 6_000_000));
+
+        // The same form sent twice (a double tap): one push.
+        let token = once();
+        let c = child.to_string();
+        let form = [("student", c.as_str()), ("provider", "mpesa"), ("phone", "0712345678"), ("amount", "1000"), ("once", token.as_str())];
+        let (a, b) = tokio::join!(parent.post_form("/api/portal/fees/pay", &form), parent.post_form("/api/portal/fees/pay", &form));
+        assert_eq!(redirect_target(&a), redirect_target(&b), "the second tap lands on the first push");
+        let pushes: i64 = sqlx::query_scalar("SELECT count(*) FROM payment_pushes WHERE student_id = $1")
+            .bind(child)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+        assert_eq!(pushes, 4);
+
+        // Bad input: said per field, nothing pushed.
+        let r = parent
+            .server_fn(
+                "portal/fees/pay",
+                &[("student", &c), ("provider", "mpesa"), ("phone", "12345"), ("amount", "10.50"), ("once", &once())],
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("payments-push-error-phone") && body.contains("payments-push-error-amount"), "{body}");
+        let r = parent
+            .server_fn(
+                "portal/fees/pay",
+                &[("student", &c), ("provider", "tigo"), ("phone", "0712345678"), ("amount", "1000"), ("once", &once())],
+            )
+            .await;
+        assert_eq!(r.status(), 409, "a wallet the school does not take");
+        let after: i64 = sqlx::query_scalar("SELECT count(*) FROM payment_pushes WHERE student_id = $1")
+            .bind(child)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+        assert_eq!(after, 4, "the refused forms pushed nothing");
+    }
+
+    #[tokio::test]
+    async fn a_result_is_believed_only_when_the_wallet_confirms_it() {
+        let (app, _sim) = app_with_mpesa().await;
+        let child = parents_child(&app).await;
+        let parent = app.login_as(Some(KHSS), "parent").await;
+        // A push the phone never answers (ending 3): it waits.
+        let push = pay(&parent, child, "0712345673", "30000").await;
+        let conversation: String = sqlx::query_scalar("SELECT conversation_id FROM payment_pushes WHERE id = $1")
+            .bind(push)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v1/webhooks/mpesa/{KHSS}", app.base);
+        let send = |body: serde_json::Value, url: String| {
+            let client = client.clone();
+            async move {
+                let r = client.post(url).header("content-type", "application/json").body(body.to_string()).send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let forged = serde_json::json!({
+            "input_OriginalConversationID": "0123456789abcdef", "input_TransactionID": "FORGED123",
+            "input_ResultCode": "INS-0", "input_ResultDesc": "Request processed successfully",
+            "input_ThirdPartyConversationID": conversation,
+        });
+        // "Paid", says someone: the wallet says it is still pending, so nothing is posted.
+        let (status, body) = send(forged.clone(), url.clone()).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("\"output_ResponseCode\":\"1\""), "{body}");
+        assert_eq!(payments_of(&app, child).await, (0, 0));
+        let view: serde_json::Value = parent.server_fn("portal/fees/push", &[("push", &push.to_string())]).await.json().await.unwrap();
+        assert_eq!(view["status"], "Waiting");
+        // A result for a push we never sent, a malformed one, another school's path.
+        let unknown = serde_json::json!({ "input_OriginalConversationID": "abc", "input_TransactionID": "T1", "input_ResultCode": "INS-0", "input_ThirdPartyConversationID": "nosuchpush" });
+        assert_eq!(send(unknown, url.clone()).await.0, 404);
+        assert_eq!(send(serde_json::json!({ "input_ResultCode": "INS-0" }), url.clone()).await.0, 400);
+        assert!(
+            [403, 404].contains(&send(forged.clone(), format!("{}/api/v1/webhooks/mpesa/{MLPS}", app.base)).await.0),
+            "MLPS takes no M-Pesa"
+        );
+        let big = serde_json::json!({ "x": "y".repeat(10_000) });
+        assert_eq!(send(big, url.clone()).await.0, 413);
+        let tenant = school_id(&app, KHSS).await;
+        assert_eq!(
+            count(&app, "SELECT count(*) FROM payment_inbox WHERE tenant_id = $1 AND provider = 'mpesa' AND outcome = 'refused'", tenant)
+                .await,
+            3
+        );
+        assert_eq!(
+            count(&app, "SELECT count(*) FROM payment_inbox WHERE tenant_id = $1 AND provider = 'mpesa' AND outcome = 'received'", tenant)
+                .await,
+            1,
+            "the unconfirmed result is kept, undecided"
+        );
+        assert_eq!(count(&app, "SELECT count(*) FROM provider_payments WHERE tenant_id = $1", tenant).await, 0);
+
+        // Never answered: after the patience the page says so (money that still came would post).
+        app.clock.advance(chrono::Duration::minutes(4));
+        let view: serde_json::Value = parent.server_fn("portal/fees/push", &[("push", &push.to_string())]).await.json().await.unwrap();
+        assert_eq!((view["status"].as_str(), view["reason"].as_str()), (Some("Abandoned"), Some("payments-push-unanswered")), "{view}");
+
+        // Another parent (MLPS's), or this one's push id on another school's host: not found.
+        let other = app.login_as(Some(MLPS), "parent").await;
+        assert!([403, 404].contains(&other.server_fn("portal/fees/push", &[("push", &push.to_string())]).await.status().as_u16()));
+        assert_eq!(other.get(&format!("/portal/pushes/{push}/events")).await.status().as_u16() / 100, 4);
+    }
+}

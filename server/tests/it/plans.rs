@@ -53,6 +53,7 @@ const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/accountant/defaulters", Some("bursar"), "/accountant/defaulters", Some("invoice_instalments")),
     ("/accountant/suspense", Some("bursar"), "/accountant/suspense", Some("provider_payments")),
     ("/portal/fees/{student}", Some("parent"), "/portal/fees/{child}", Some("journal_entries")),
+    ("/portal/fees/{student}/pay/{push}", Some("parent"), "/portal/fees/{child}/pay/{push}", Some("payment_pushes")),
     ("/portal", Some("parent"), "/portal", Some("guardians")),
     ("/portal", Some("student"), "/portal", Some("students")),
     ("/teacher/marks", Some("teacher"), "/teacher/marks", Some("mark_sheets")),
@@ -181,6 +182,7 @@ async fn every_page_reads_one_school_through_indexes_at_2000_students() {
 
     let r = results_for_the_plans(&app, khss.id.0).await;
     fees_for_the_plans(&app, khss.id.0).await;
+    let push = push_for(&app, khss.id.0, r.child).await;
 
     // The server runs on this (current-thread) runtime, so a subscriber set for this thread
     // sees exactly this test's notices.
@@ -216,7 +218,8 @@ async fn every_page_reads_one_school_through_indexes_at_2000_students() {
             .replace("{teacher_upload}", &r.teacher_upload.to_string())
             .replace("{admin_upload}", &r.admin_upload.to_string())
             .replace("{results_level}", &r.level.to_string())
-            .replace("{scheme}", &r.scheme.to_string());
+            .replace("{scheme}", &r.scheme.to_string())
+            .replace("{push}", &push.to_string());
         let (status, _) = browser.get_text(&path).await;
         let plans = read_plans(&notices.take());
         println!("{path} as {}: {status}, {} statements", who.unwrap_or("nobody"), plans.len());

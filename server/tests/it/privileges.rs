@@ -159,12 +159,19 @@ kilele_worker | table ledger_versions | SELECT INSERT
 kilele_app | column payment_inbox.outcome | UPDATE
 kilele_app | column payment_inbox.reason | UPDATE
 kilele_app | column payment_inbox.transaction_id | UPDATE
+kilele_app | column payment_pushes.payment_id | UPDATE
+kilele_app | column payment_pushes.provider_conversation_id | UPDATE
+kilele_app | column payment_pushes.reason | UPDATE
+kilele_app | column payment_pushes.status | UPDATE
+kilele_app | column payment_pushes.transaction_id | UPDATE
+kilele_app | column payment_pushes.updated_at | UPDATE
 kilele_app | column provider_payments.payment_id | UPDATE
 kilele_app | column provider_payments.reason | UPDATE
 kilele_app | column provider_payments.status | UPDATE
 kilele_app | column provider_payments.student_id | UPDATE
 kilele_app | table payment_channels | SELECT INSERT UPDATE
 kilele_app | table payment_inbox | SELECT INSERT
+kilele_app | table payment_pushes | SELECT INSERT
 kilele_app | table provider_payments | SELECT INSERT
 ";
 

@@ -129,6 +129,8 @@ const FIN_READ: Access = Access::All(&[P::FinanceOverviewRead]);
 const FEES: Access = Access::All(&[P::FinanceFeesManage]);
 const PAYMENTS: Access = Access::All(&[P::FinancePaymentsRecord]);
 const ADJUST: Access = Access::All(&[P::FinanceAdjust]);
+/// A parent's "pay now" (and the plan's finance feature).
+const PAY: Access = Access::All(&[P::PortalFeesPay]);
 /// Report-card remarks: those who print cards, and teachers (the domain then lets a teacher
 /// write only the streams they are class teacher of).
 const REMARKS: Access = Access::Any(&[P::ReportCardsManage, P::ResultsEnter]);
@@ -289,6 +291,9 @@ fn rows() -> Vec<Row> {
         page("/accountant/defaulters", FIN_READ, false, |_, _| vec![get("/accountant/defaulters")]),
         page("/accountant/suspense", FIN_READ, false, |_, _| vec![get("/accountant/suspense")]),
         page("/portal/fees/{student}", FAMILY, true, |_, at| vec![get(format!("/portal/fees/{}", at.student))]),
+        page("/portal/fees/{student}/pay/{push}", PAY, true, |own, at| {
+            vec![get(format!("/portal/fees/{}/pay/{}", at.student, at.push)), get(format!("/portal/fees/{}/pay/{}", own.student, at.push))]
+        }),
         page("/portal", FAMILY, false, |_, _| vec![get("/portal")]),
         page("/teacher/marks", RESULTS_ENTER, false, |_, _| vec![get("/teacher/marks")]),
         page("/teacher/marks/{term}/{stream}/{subject}", RESULTS_ENTER, true, |own, at| sheet_paths("/teacher/marks", own, at)),
@@ -581,6 +586,20 @@ fn rows() -> Vec<Row> {
             vec![f(at, own), f(own, at)]
         }),
         sfn("/api/portal/fees", FAMILY, false, true, |_, at| vec![form("/api/portal/fees", &[("student", at.student.to_string())])]),
+        sfn("/api/portal/fees/wallets", PAY, false, true, |_, at| vec![form("/api/portal/fees/wallets", &[("student", at.student.to_string())])]),
+        sfn("/api/portal/fees/pay", PAY, true, true, |_, at| {
+            vec![form(
+                "/api/portal/fees/pay",
+                &[
+                    ("student", at.student.to_string()),
+                    ("provider", "mpesa".into()),
+                    ("phone", "0712345678".into()),
+                    ("amount", "1000".into()),
+                    ("once", once()),
+                ],
+            )]
+        }),
+        sfn("/api/portal/fees/push", PAY, true, true, |_, at| vec![form("/api/portal/fees/push", &[("push", at.push.to_string())])]),
         sfn("/api/admin/default-language", Access::All(&[P::SchoolSettingsManage]), true, false, |_, _| {
             vec![form("/api/admin/default-language", &[("lang", "en".into())])]
         }),
@@ -855,6 +874,7 @@ fn rows() -> Vec<Row> {
         plain("GET", "/accountant/invoices/runs/{run}/events", FEES, false, true, |_, at| {
             vec![get(format!("/accountant/invoices/runs/{}/events", at.invoice_run))]
         }),
+        plain("GET", "/portal/pushes/{push}/events", PAY, true, true, |_, at| vec![get(format!("/portal/pushes/{}/events", at.push))]),
         plain("GET", "/accountant/defaulters.csv", FIN_READ, true, false, |_, _| vec![get("/accountant/defaulters.csv")]),
         plain("GET", "/accountant/defaulters.xlsx", FIN_READ, true, false, |_, _| vec![get("/accountant/defaulters.xlsx")]),
         plain(
@@ -972,6 +992,8 @@ struct Ids {
     fine: Uuid,
     /// A bank's payment that matched nobody, waiting for the bursar.
     suspense: Uuid,
+    /// A "pay now" push of the school's parent.
+    push: Uuid,
 }
 
 impl Ids {
@@ -1103,6 +1125,7 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         payment: Uuid::nil(),
         fine: Uuid::nil(),
         suspense: Uuid::nil(),
+        push: Uuid::nil(),
         free_master_code: sqlx::query_scalar(
             "SELECT m.code FROM master_subjects m WHERE NOT EXISTS (SELECT 1 FROM school_subjects s WHERE s.tenant_id = $1 AND s.master_code = m.code) ORDER BY m.code LIMIT 1",
         )
@@ -1304,6 +1327,7 @@ async fn prepare_fees(app: &TestApp, ids: &mut Ids) {
     assert!(matches!(taken, kilele::payments::db::Intake::Suspense { .. }), "{taken:?}");
     tx.commit().await.unwrap();
     ids.suspense = uuid_of(app, "SELECT id FROM provider_payments WHERE tenant_id = $1 AND status = 'suspense'", ids.tenant).await;
+    ids.push = push_for(app, ids.tenant, ids.student).await;
     ids.fee_item = uuid_of(app, "SELECT id FROM fee_items WHERE tenant_id = $1", ids.tenant).await;
     ids.invoice =
         sqlx::query_scalar("SELECT id FROM invoices WHERE student_id = $1").bind(ids.student).fetch_one(&app.owner_pool).await.unwrap();

@@ -107,3 +107,5 @@ impl Bank {
         self.send("", body.to_vec(), faults).await
     }
 }
+
+pub mod mpesa;

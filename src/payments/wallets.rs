@@ -1,0 +1,142 @@
+//! The wallets' clients, configured per deployment (base URLs and keys: the simulators' in
+//! development and tests, the providers' in production), and the steps of a push that talk
+//! to them: send it, and confirm a result before anything is posted.
+
+use super::db::{decided, receive, Delivery, Intake};
+use super::mpesa::{C2bRequest, Confirmation, Credentials, MpesaApi, PushAnswer};
+use super::pushes::{self, Push};
+use super::Provider;
+use crate::audit::pii::KeyRing;
+use crate::db::Pool;
+use crate::tenancy::TenantId;
+use crate::DomainError;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// The wallets this deployment can push to.
+#[derive(Clone, Default, Debug)]
+pub struct Wallets {
+    pub mpesa: Option<Arc<MpesaApi>>,
+}
+
+impl Wallets {
+    /// Whether pushes to `provider` can be sent from here at all (its client is configured).
+    pub fn offers(&self, provider: Provider) -> bool {
+        matches!(provider, Provider::Mpesa) && self.mpesa.is_some()
+    }
+
+    fn mpesa(&self, credentials: &str) -> Result<(&MpesaApi, Credentials), DomainError> {
+        let api = self.mpesa.as_deref().ok_or_else(|| DomainError::conflict("provider", "payments-push-error-not-offered"))?;
+        let creds = serde_json::from_str(credentials).map_err(|e| DomainError::Internal(format!("m-pesa credentials: {e}")))?;
+        Ok((api, creds))
+    }
+
+    /// Sends a recorded push (see [`pushes::begin`]) and records what the wallet said: sent
+    /// (the result comes later), refused (the push failed, with why), or paid at once (then
+    /// confirmed and posted like a result). A wallet we cannot reach fails the push: the
+    /// parent may try again.
+    pub async fn send(
+        &self,
+        pool: &Pool,
+        pii: &KeyRing,
+        school: TenantId,
+        push: &Push,
+        credentials: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let (api, creds) = self.mpesa(credentials)?;
+        let request =
+            C2bRequest::new(push.amount_minor, &push.phone, &creds.service_provider_code, &push.conversation_id, &push.control_number);
+        let answer = match api.push(&creds, &request).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(provider = push.provider.code(), error = %e, "a push could not be sent");
+                PushAnswer::Refused("payments-push-unavailable")
+            }
+        };
+        let mut tx = crate::db::tenant_tx(pool, school).await?;
+        match &answer {
+            PushAnswer::Sent { conversation_id } => pushes::sent(&mut tx, push.id, conversation_id.as_deref(), now).await?,
+            PushAnswer::Refused(reason) => pushes::failed(&mut tx, push.id, reason, now).await?,
+            PushAnswer::Unknown | PushAnswer::Paid { .. } => {}
+        }
+        tx.commit().await?;
+        if let PushAnswer::Paid { transaction_id } = answer {
+            // Synchronous mode: the answer is the result. Kept in the inbox like one, then
+            // confirmed and posted.
+            let body = serde_json::json!({ "mode": "synchronous", "output_TransactionID": transaction_id }).to_string();
+            let delivery = Delivery {
+                provider: push.provider,
+                kind: "notification",
+                received_at: now,
+                source_ip: None,
+                headers: serde_json::json!({}),
+                body: body.as_bytes(),
+            };
+            let mut tx = crate::db::tenant_tx(pool, school).await?;
+            let inbox = receive(&mut tx, pii, &delivery, body.len(), ("received", None), Some(&transaction_id)).await?;
+            tx.commit().await?;
+            self.confirm_and_settle(pool, pii, school, push, credentials, inbox, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Asks the wallet what became of `push` (by our own conversation id, never by an id a
+    /// caller handed us: a forged result cannot point at someone else's payment).
+    pub async fn confirm(&self, push: &Push, credentials: &str) -> Result<Confirmation, DomainError> {
+        let (api, creds) = self.mpesa(credentials)?;
+        api.query(&creds, &push.conversation_id).await
+    }
+
+    /// Confirms `push` with the wallet and, when it was paid, posts it (the delivery `inbox`
+    /// that announced it is marked with what was decided). A failed confirmation fails the
+    /// push; an unknown one leaves everything as it is (`None`: ask again later).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn confirm_and_settle(
+        &self,
+        pool: &Pool,
+        pii: &KeyRing,
+        school: TenantId,
+        push: &Push,
+        credentials: &str,
+        inbox: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Settled>, DomainError> {
+        let confirmation = self.confirm(push, credentials).await?;
+        let mut tx = crate::db::tenant_tx(pool, school).await?;
+        // Locked: two deliveries of one result settle one after the other.
+        let Some(push) = pushes::by_conversation(&mut tx, pii, push.provider, &push.conversation_id).await? else {
+            return Err(DomainError::NotFound);
+        };
+        let settled = match confirmation {
+            Confirmation::Unknown => return Ok(None),
+            Confirmation::Failed(reason) => {
+                pushes::failed(&mut tx, push.id, reason, now).await?;
+                decided(&mut tx, inbox, "refused", Some("payments-error-not-confirmed"), None).await?;
+                Settled::NotPaid(reason)
+            }
+            Confirmation::Paid { transaction_id } => {
+                let taken = pushes::settle(&mut tx, pii, &push, &transaction_id, inbox, now).await?;
+                let (outcome, reason) = match &taken {
+                    Intake::Posted { .. } => ("posted", None),
+                    Intake::Duplicate { .. } => ("duplicate", None),
+                    Intake::Suspense { reason } => ("suspense", Some(*reason)),
+                    Intake::ConflictingRepeat => ("refused", Some("payments-error-conflicting-repeat")),
+                };
+                decided(&mut tx, inbox, outcome, reason, Some(&transaction_id)).await?;
+                Settled::Paid(taken)
+            }
+        };
+        tx.commit().await?;
+        Ok(Some(settled))
+    }
+}
+
+/// What a confirmed result came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// The wallet says it was paid: what the intake made of it.
+    Paid(Intake),
+    /// The wallet says it was not (a message key).
+    NotPaid(&'static str),
+}
