@@ -24,13 +24,17 @@ CREATE TABLE payment_pushes (
     amount_minor     bigint NOT NULL CHECK (amount_minor > 0 AND amount_minor % 100 = 0),
     control_number   text NOT NULL,
     -- Ours, sent as the wallet's third-party conversation id: unique across the platform so a
-    -- result names one push.
+    -- result names one push, and random (not the push's id, which is in the parent's URLs):
+    -- nobody who saw a page can forge a result for it.
     conversation_id  text NOT NULL UNIQUE CHECK (length(conversation_id) BETWEEN 1 AND 40),
     -- The wallet's own ids once known.
     provider_conversation_id text,
     transaction_id   text,
     status           text NOT NULL CHECK (status IN ('waiting', 'paid', 'failed', 'abandoned')),
     reason           text,
+    -- When the wallet was last asked about it (the web process's re-check of pushes whose
+    -- result is late or lost, `payments::wallets::recheck`).
+    checked_at       timestamptz,
     payment_id       uuid,
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL,
@@ -40,11 +44,12 @@ CREATE TABLE payment_pushes (
     FOREIGN KEY (tenant_id, payment_id) REFERENCES payments (tenant_id, id),
     CHECK ((status = 'paid') = (payment_id IS NOT NULL))
 );
-CREATE INDEX payment_pushes_waiting ON payment_pushes (tenant_id, created_at) WHERE status = 'waiting';
+-- The re-check reads the unsettled pushes of the last day.
+CREATE INDEX payment_pushes_unsettled ON payment_pushes (tenant_id, created_at) WHERE status IN ('waiting', 'abandoned');
 SELECT kilele_enable_tenant_rls('payment_pushes');
 
 GRANT SELECT, INSERT ON payment_pushes TO kilele_app;
-GRANT UPDATE (status, reason, provider_conversation_id, transaction_id, payment_id, updated_at) ON payment_pushes TO kilele_app;
+GRANT UPDATE (status, reason, provider_conversation_id, transaction_id, payment_id, updated_at, checked_at) ON payment_pushes TO kilele_app;
 
 -- Paying from a phone is a permission of its own (a push debits whoever owns the phone):
 -- parents have it; a school may give it to students too.

@@ -265,14 +265,16 @@ async fn mpesa_result(st: AppState, tenant: Tenant, req: Request) -> Response {
         Ok(tx) => tx,
         Err(e) => return internal_wallet(e.into()),
     };
-    let credentials = match pushes::wallet(&mut tx, &st.deps.pii, provider).await {
-        Ok(Some((settings, credentials))) if settings.enabled => (settings, credentials),
-        Ok(_) => return ack(StatusCode::FORBIDDEN, None, Some("payments-error-channel-closed")),
+    let (settings, credentials) = match pushes::wallet(&mut tx, &st.deps.pii, provider).await {
+        Ok(Some((settings, credentials))) => (settings, credentials),
+        Ok(None) => return ack(StatusCode::NOT_FOUND, None, Some("payments-error-channel-closed")),
         Err(e) => return internal_wallet(e),
     };
-    let (settings, credentials) = credentials;
     let read = match unreadable {
         Some(why) => Err(why),
+        // Closed since the push was sent: refused, but on record (the re-check still asks
+        // the wallet about the school's unsettled pushes).
+        None if !settings.enabled => Err((StatusCode::FORBIDDEN, "payments-error-channel-closed")),
         None if !settings.allows(source_ip) => Err((StatusCode::FORBIDDEN, "payments-error-address")),
         None => mpesa::parse_result(&body).map_err(|e| (StatusCode::BAD_REQUEST, e.0)),
     };
@@ -292,15 +294,10 @@ async fn mpesa_result(st: AppState, tenant: Tenant, req: Request) -> Response {
         Err(e) => return internal_wallet(e),
     };
     let paid = result.result_code == mpesa::OK;
-    // Kept before anything else happens to it. A declined push is decided here: nothing moved.
+    // Kept before anything else happens to it.
     let kept = async {
-        let inbox = if paid {
-            intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("received", None), Some(&result.transaction_id)).await?
-        } else {
-            let reason = mpesa::failure_reason(&result.result_code);
-            pushes::failed(&mut tx, push.id, reason, now).await?;
-            intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("declined", Some(reason)), None).await?
-        };
+        let transaction = Some(result.transaction_id.as_str()).filter(|_| paid);
+        let inbox = intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("received", None), transaction).await?;
         tx.commit().await?;
         Ok::<_, DomainError>(inbox)
     }
@@ -309,15 +306,51 @@ async fn mpesa_result(st: AppState, tenant: Tenant, req: Request) -> Response {
         Ok(inbox) => inbox,
         Err(e) => return internal_wallet(e),
     };
-    if !paid {
-        return ack(StatusCode::OK, Some(&result), None);
-    }
-    match st.deps.wallets.confirm_and_settle(&st.deps.pool, &st.deps.pii, tenant.id, &push, &credentials, inbox, now).await {
+    // Every result, "paid" or "declined", is what the wallet's status query says: a forged
+    // decline cannot fail a push that was paid, nor a forged "paid" post anything.
+    let declined = (!paid).then_some(result.result_code.as_str());
+    match st.deps.wallets.confirm_and_settle(&st.deps.pool, &st.deps.pii, tenant.id, &push, &credentials, inbox, declined, now).await {
         Ok(Some(Settled::Paid(_))) => ack(StatusCode::OK, Some(&result), None),
+        Ok(Some(Settled::NotPaid(_))) if !paid => ack(StatusCode::OK, Some(&result), None),
         Ok(Some(Settled::NotPaid(_))) => ack(StatusCode::BAD_REQUEST, Some(&result), Some("payments-error-not-confirmed")),
-        // The wallet could not say yet: kept as received, asked again when the result comes again.
+        // A decline the wallet cannot confirm yet: taken; the re-check settles the push.
+        Ok(None) if !paid => ack(StatusCode::OK, Some(&result), None),
+        // The wallet could not say yet: kept as received; asked again by the re-check (and
+        // when the result comes again).
         Ok(None) => ack(StatusCode::SERVICE_UNAVAILABLE, Some(&result), Some("payments-error-not-confirmed-yet")),
         Err(e) => internal_wallet(e),
+    }
+}
+
+/// Every half minute, asks the wallets about each school's pushes whose result is late or
+/// lost (`Wallets::recheck`), until `shutdown`. Runs in every web process; two never ask
+/// about the same push at once (it is claimed first).
+pub async fn recheck_pushes(st: AppState, shutdown: impl std::future::Future<Output = ()>) {
+    if st.deps.wallets.mpesa.is_none() {
+        return;
+    }
+    tokio::pin!(shutdown);
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(15));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = every.tick() => {}
+        }
+        let schools = match tenants::list_all(&st.deps.pool).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "push re-check: the schools could not be listed");
+                continue;
+            }
+        };
+        for school in schools.iter().filter(|t| t.has_feature(Feature::Finance)) {
+            match st.deps.wallets.recheck(&st.deps.pool, &st.deps.pii, school.id, st.deps.clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(school = %school.slug, settled = n, "pushes settled by the re-check"),
+                Err(e) => tracing::warn!(school = %school.slug, error = %e, "push re-check failed"),
+            }
+        }
     }
 }
 

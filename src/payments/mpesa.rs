@@ -138,8 +138,11 @@ fn is_id(s: &str) -> bool {
 pub fn parse_result(body: &[u8]) -> Result<PushResult, Unreadable> {
     let r: PushResult = serde_json::from_slice(body).map_err(|_| Unreadable("payments-error-malformed"))?;
     let failed = r.result_code != OK;
-    // A failed push has no M-Pesa transaction: OpenAPI may send an empty id or "N/A".
-    if !(is_id(&r.third_party_conversation_id) && is_id(&r.original_conversation_id) && is_id(&r.result_code))
+    // A failed push has no M-Pesa transaction: OpenAPI may send an empty id or "N/A". Its
+    // code may be empty too (insufficient funds have been seen so: docs §1.9); every result
+    // is confirmed by a status query anyway.
+    if !(is_id(&r.third_party_conversation_id) && is_id(&r.original_conversation_id))
+        || !(r.result_code.is_empty() || is_id(&r.result_code))
         || !(is_id(&r.transaction_id) || failed)
         || r.result_desc.len() > 256
     {
@@ -172,9 +175,8 @@ pub enum Confirmation {
 
 /// Reads a status query's reply.
 pub fn confirmation(reply: &Reply) -> Confirmation {
-    if reply.code == "INS-23" {
-        return Confirmation::Failed("payments-push-not-found");
-    }
+    // Not found (INS-23) right after a result may be the query lagging behind it: asked
+    // again later, like any other failed query.
     if reply.code != OK {
         return Confirmation::Unknown;
     }
@@ -323,64 +325,89 @@ mod api {
             }
         }
 
-        /// Asks the parent's phone to pay (`c2bPayment/singleStage/`).
+        /// Asks the parent's phone to pay (`c2bPayment/singleStage/`). Only a push that
+        /// certainly never left (no connection) or that OpenAPI refused is reported so; any
+        /// other fault is "unknown": the money may move, and the result or the re-check says.
         pub async fn push(&self, creds: &Credentials, request: &C2bRequest) -> Result<PushAnswer, DomainError> {
-            let session = self.session(creds).await?;
-            let sent = self
-                .http
-                .post(format!("{}/c2bPayment/singleStage/", self.base))
-                .header("Authorization", self.bearer(&session)?)
-                .header("Origin", "*")
-                .header("Content-Type", "application/json")
-                .body(serde_json::to_vec(request).map_err(fault)?)
-                .send()
-                .await;
-            let resp = match sent {
-                Ok(r) => r,
-                // Sent or not, we cannot tell: the result (or a status query) says.
-                Err(e) if e.is_timeout() => return Ok(PushAnswer::Unknown),
-                Err(e) => return Err(fault(e)),
-            };
-            let status = resp.status().as_u16();
-            let Ok(reply) = serde_json::from_str::<Reply>(&resp.text().await.unwrap_or_default()) else {
-                return Ok(if status >= 500 { PushAnswer::Unknown } else { PushAnswer::Refused("payments-push-declined") });
-            };
-            if status == 401 {
-                self.forget_session(creds);
+            let body = serde_json::to_vec(request).map_err(fault)?;
+            for attempt in 0..2 {
+                let session = match self.session(creds).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no M-Pesa session");
+                        return Ok(PushAnswer::Refused("payments-push-unavailable"));
+                    }
+                };
+                let sent = self
+                    .http
+                    .post(format!("{}/c2bPayment/singleStage/", self.base))
+                    .header("Authorization", self.bearer(&session)?)
+                    .header("Origin", "*")
+                    .header("Content-Type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                let resp = match sent {
+                    Ok(r) => r,
+                    Err(e) if e.is_connect() => return Ok(PushAnswer::Refused("payments-push-unavailable")),
+                    Err(_) => return Ok(PushAnswer::Unknown),
+                };
+                let status = resp.status().as_u16();
+                // An expired session: once more with a new one (docs §1.4). The request
+                // itself was refused, so nothing was pushed.
+                if status == 401 && attempt == 0 {
+                    self.forget_session(creds);
+                    continue;
+                }
+                let Ok(reply) = serde_json::from_str::<Reply>(&resp.text().await.unwrap_or_default()) else {
+                    return Ok(if (400..500).contains(&status) {
+                        PushAnswer::Refused("payments-push-declined")
+                    } else {
+                        PushAnswer::Unknown
+                    });
+                };
+                return Ok(match reply.code.as_str() {
+                    OK => match reply.transaction_id.filter(|t| t != "N/A" && !t.is_empty()) {
+                        Some(transaction_id) => PushAnswer::Paid { transaction_id },
+                        None => PushAnswer::Sent { conversation_id: reply.conversation_id },
+                    },
+                    // Timeouts and internal errors: the money may still move.
+                    "INS-1" | "INS-9" | "" => PushAnswer::Unknown,
+                    code => PushAnswer::Refused(super::failure_reason(code)),
+                });
             }
-            Ok(match reply.code.as_str() {
-                OK => match reply.transaction_id.filter(|t| t != "N/A" && !t.is_empty()) {
-                    Some(transaction_id) => PushAnswer::Paid { transaction_id },
-                    None => PushAnswer::Sent { conversation_id: reply.conversation_id },
-                },
-                // Timeouts and internal errors: the money may still move.
-                "INS-1" | "INS-9" => PushAnswer::Unknown,
-                code => PushAnswer::Refused(super::failure_reason(code)),
-            })
+            Ok(PushAnswer::Refused("payments-push-unavailable"))
         }
 
         /// Asks what became of a payment (`queryTransactionStatus/`), by our conversation id
-        /// or the M-Pesa transaction id.
+        /// or the M-Pesa transaction id. A query that fails is "unknown" (asked again later).
         pub async fn query(&self, creds: &Credentials, reference: &str) -> Result<Confirmation, DomainError> {
-            let session = self.session(creds).await?;
-            let conversation = uuid::Uuid::new_v4().simple().to_string();
-            let url = reqwest::Url::parse_with_params(
-                &format!("{}/queryTransactionStatus/", self.base),
-                [
-                    ("input_QueryReference", reference),
-                    ("input_ServiceProviderCode", creds.service_provider_code.as_str()),
-                    ("input_ThirdPartyConversationID", conversation.as_str()),
-                    ("input_Country", super::COUNTRY),
-                ],
-            )
-            .map_err(fault)?;
-            let resp =
-                self.http.get(url).header("Authorization", self.bearer(&session)?).header("Origin", "*").send().await.map_err(fault)?;
-            if resp.status().as_u16() == 401 {
-                self.forget_session(creds);
+            for attempt in 0..2 {
+                let Ok(session) = self.session(creds).await else { return Ok(Confirmation::Unknown) };
+                let conversation = uuid::Uuid::new_v4().simple().to_string();
+                let url = reqwest::Url::parse_with_params(
+                    &format!("{}/queryTransactionStatus/", self.base),
+                    [
+                        ("input_QueryReference", reference),
+                        ("input_ServiceProviderCode", creds.service_provider_code.as_str()),
+                        ("input_ThirdPartyConversationID", conversation.as_str()),
+                        ("input_Country", super::COUNTRY),
+                    ],
+                )
+                .map_err(fault)?;
+                let Ok(resp) = self.http.get(url).header("Authorization", self.bearer(&session)?).header("Origin", "*").send().await else {
+                    return Ok(Confirmation::Unknown);
+                };
+                if resp.status().as_u16() == 401 && attempt == 0 {
+                    self.forget_session(creds);
+                    continue;
+                }
+                let Ok(reply) = serde_json::from_str::<Reply>(&resp.text().await.unwrap_or_default()) else {
+                    return Ok(Confirmation::Unknown);
+                };
+                return Ok(super::confirmation(&reply));
             }
-            let reply: Reply = serde_json::from_str(&resp.text().await.map_err(fault)?).map_err(fault)?;
-            Ok(super::confirmation(&reply))
+            Ok(Confirmation::Unknown)
         }
     }
 }
@@ -421,6 +448,8 @@ mod tests {
         // A failed push carries no transaction.
         let failed = br#"{"input_OriginalConversationID":"fd1e","input_TransactionID":"","input_ResultCode":"INS-2006","input_ThirdPartyConversationID":"1e9b"}"#;
         assert_eq!(parse_result(failed).unwrap().result_code, "INS-2006");
+        let no_code = br#"{"input_OriginalConversationID":"fd1e","input_TransactionID":"","input_ResultCode":"","input_ThirdPartyConversationID":"1e9b"}"#;
+        assert_eq!(parse_result(no_code).unwrap().result_code, "", "an empty code is read (and confirmed by a query)");
         for bad in [
             &b"{}"[..],
             b"not json",
@@ -449,7 +478,7 @@ mod tests {
             Confirmation::Failed("payments-push-reversed")
         );
         assert_eq!(confirmation(&Reply { transaction_status: Some("Pending".into()), ..completed.clone() }), Confirmation::Unknown);
-        assert_eq!(confirmation(&Reply { code: "INS-23".into(), ..Reply::default() }), Confirmation::Failed("payments-push-not-found"));
+        assert_eq!(confirmation(&Reply { code: "INS-23".into(), ..Reply::default() }), Confirmation::Unknown, "asked again later");
         assert_eq!(confirmation(&Reply { code: "INS-1".into(), ..completed }), Confirmation::Unknown);
         assert_eq!(failure_reason("INS-2006"), "payments-push-insufficient");
         assert_eq!(failure_reason("INS-4242"), "payments-push-declined");

@@ -131,7 +131,8 @@ pub async fn begin(tx: &mut TenantTx, pii: &KeyRing, new: &NewPush, by: ChangedB
     // Given on first need, like the fees page does.
     let control_number = crate::finance::db::accounts::control_number(tx, new.student_id).await?;
     let id = Uuid::new_v4();
-    let conversation_id = id.simple().to_string();
+    // Random, and not the push's id (that one is in the parent's URLs): see migration 0024.
+    let conversation_id = Uuid::new_v4().simple().to_string();
     let sealed = pii.encrypt(&phone, &Aad::new(tx.tenant().0, PHONE))?;
     sqlx::query(
         "INSERT INTO payment_pushes (tenant_id, id, provider, student_id, requested_by, phone_sealed, amount_minor, control_number,
@@ -310,4 +311,36 @@ pub async fn view(tx: &mut TenantTx, push: Uuid, requested_by: Uuid, now: DateTi
         payment_id,
         reason,
     })
+}
+
+/// How often an unsettled push is asked about again: a waiting one every half minute (its
+/// result may be late or lost), an abandoned one every ten minutes (money can still arrive),
+/// for a day.
+pub const RECHECK_WAITING: chrono::Duration = chrono::Duration::seconds(30);
+pub const RECHECK_ABANDONED: chrono::Duration = chrono::Duration::minutes(10);
+pub const RECHECK_FOR: chrono::Duration = chrono::Duration::days(1);
+
+/// The school's pushes due to be asked about again (at most `limit`), each marked as asked
+/// now; skipped while another process holds them, so two web processes never ask twice.
+/// Commit before calling the wallet.
+pub async fn due_for_recheck(tx: &mut TenantTx, pii: &KeyRing, now: DateTime<Utc>, limit: i64) -> Result<Vec<Push>, DomainError> {
+    let rows: Vec<PushRow> = sqlx::query_as(
+        "UPDATE payment_pushes SET checked_at = $1
+          WHERE id IN (SELECT id FROM payment_pushes
+                        WHERE status IN ('waiting', 'abandoned') AND created_at > $2 AND created_at < $3
+                          AND (checked_at IS NULL
+                               OR checked_at < CASE WHEN status = 'waiting' THEN $4 ELSE $5 END)
+                        ORDER BY created_at LIMIT $6 FOR UPDATE SKIP LOCKED)
+          RETURNING id, provider, student_id, conversation_id, control_number, amount_minor, phone_sealed, status, created_at",
+    )
+    .bind(now)
+    .bind(now - RECHECK_FOR)
+    .bind(now - RECHECK_WAITING)
+    .bind(now - RECHECK_WAITING)
+    .bind(now - RECHECK_ABANDONED)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?;
+    let school = tx.tenant().0;
+    rows.into_iter().map(|r| push_of(pii, school, r)).collect()
 }

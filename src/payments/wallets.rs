@@ -76,7 +76,7 @@ impl Wallets {
             let mut tx = crate::db::tenant_tx(pool, school).await?;
             let inbox = receive(&mut tx, pii, &delivery, body.len(), ("received", None), Some(&transaction_id)).await?;
             tx.commit().await?;
-            self.confirm_and_settle(pool, pii, school, push, credentials, inbox, now).await?;
+            self.confirm_and_settle(pool, pii, school, push, credentials, inbox, None, now).await?;
         }
         Ok(())
     }
@@ -90,7 +90,9 @@ impl Wallets {
 
     /// Confirms `push` with the wallet and, when it was paid, posts it (the delivery `inbox`
     /// that announced it is marked with what was decided). A failed confirmation fails the
-    /// push; an unknown one leaves everything as it is (`None`: ask again later).
+    /// push (with the reason of `declined`, the code of a result that said so, when there is
+    /// one); an unknown one leaves everything as it is (`None`: asked again later, by the
+    /// next delivery or [`Wallets::recheck`]).
     #[allow(clippy::too_many_arguments)]
     pub async fn confirm_and_settle(
         &self,
@@ -100,9 +102,25 @@ impl Wallets {
         push: &Push,
         credentials: &str,
         inbox: uuid::Uuid,
+        declined: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Settled>, DomainError> {
         let confirmation = self.confirm(push, credentials).await?;
+        Self::settle_confirmed(pool, pii, school, push, confirmation, inbox, declined, now).await
+    }
+
+    /// [`Wallets::confirm_and_settle`] once the wallet has answered.
+    #[allow(clippy::too_many_arguments)]
+    async fn settle_confirmed(
+        pool: &Pool,
+        pii: &KeyRing,
+        school: TenantId,
+        push: &Push,
+        confirmation: Confirmation,
+        inbox: uuid::Uuid,
+        declined: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Settled>, DomainError> {
         let mut tx = crate::db::tenant_tx(pool, school).await?;
         // Locked: two deliveries of one result settle one after the other.
         let Some(push) = pushes::by_conversation(&mut tx, pii, push.provider, &push.conversation_id).await? else {
@@ -111,8 +129,12 @@ impl Wallets {
         let settled = match confirmation {
             Confirmation::Unknown => return Ok(None),
             Confirmation::Failed(reason) => {
+                let reason = declined.map_or(reason, super::mpesa::failure_reason);
                 pushes::failed(&mut tx, push.id, reason, now).await?;
-                decided(&mut tx, inbox, "refused", Some("payments-error-not-confirmed"), None).await?;
+                match declined {
+                    Some(_) => decided(&mut tx, inbox, "declined", Some(reason), None).await?,
+                    None => decided(&mut tx, inbox, "refused", Some("payments-error-not-confirmed"), None).await?,
+                }
                 Settled::NotPaid(reason)
             }
             Confirmation::Paid { transaction_id } => {
@@ -129,6 +151,46 @@ impl Wallets {
         };
         tx.commit().await?;
         Ok(Some(settled))
+    }
+
+    /// Asks the wallets about the school's pushes whose result is late or lost (waiting for
+    /// half a minute, or abandoned within the last day: see `pushes::due_for_recheck`), and
+    /// settles those it can: money that moved is posted even when its result never came.
+    /// What the wallet says is kept in the inbox as a delivery of its own. Returns how many
+    /// were settled.
+    pub async fn recheck(&self, pool: &Pool, pii: &KeyRing, school: TenantId, now: DateTime<Utc>) -> Result<usize, DomainError> {
+        let mut tx = crate::db::tenant_tx(pool, school).await?;
+        let due = pushes::due_for_recheck(&mut tx, pii, now, 20).await?;
+        let credentials = match due.first() {
+            Some(push) => pushes::wallet(&mut tx, pii, push.provider).await?.map(|(_, c)| c),
+            None => None,
+        };
+        tx.commit().await?;
+        let Some(credentials) = credentials else { return Ok(0) };
+        let mut settled = 0;
+        for push in due.iter().filter(|p| self.offers(p.provider)) {
+            // Asked first, kept only when it says something (a pending push leaves no trace).
+            let confirmation = match self.confirm(push, &credentials).await {
+                Ok(Confirmation::Unknown) | Err(_) => continue,
+                Ok(c) => c,
+            };
+            let body = serde_json::json!({ "status_query": format!("{confirmation:?}"), "conversation": push.conversation_id }).to_string();
+            let delivery = Delivery {
+                provider: push.provider,
+                kind: "notification",
+                received_at: now,
+                source_ip: None,
+                headers: serde_json::json!({ "source": "status-query" }),
+                body: body.as_bytes(),
+            };
+            let mut tx = crate::db::tenant_tx(pool, school).await?;
+            let inbox = receive(&mut tx, pii, &delivery, body.len(), ("received", None), None).await?;
+            tx.commit().await?;
+            if Self::settle_confirmed(pool, pii, school, push, confirmation, inbox, None, now).await?.is_some() {
+                settled += 1;
+            }
+        }
+        Ok(settled)
     }
 }
 

@@ -63,7 +63,11 @@ pub async fn pay_now(
     let (deps, school, at) = (s.deps.clone(), s.tenant.id, s.change.at);
     // Recorded before the wallet is called: its result always finds the push.
     s.commit(()).await?;
-    deps.wallets.send(&deps.pool, &deps.pii, school, &push, &credentials, at).await?;
+    // Whatever happens now, the push exists and its page says where it is (a result that
+    // comes, or the re-check, settles it): the parent always lands there.
+    if let Err(e) = deps.wallets.send(&deps.pool, &deps.pii, school, &push, &credentials, at).await {
+        tracing::error!(push = %push.id, error = %e, "a push was recorded but not sent; the re-check settles it");
+    }
     leptos_axum::redirect(&page(push.id));
     Ok(())
 }

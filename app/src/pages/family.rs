@@ -165,6 +165,8 @@ pub fn FamilyPushPage() -> impl IntoView {
                 {match view.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(v) => view! {
+                        // Without JavaScript, a waiting push's page reloads itself.
+                        {v.status.is_open().then(|| view! { <noscript><meta http-equiv="refresh" content="5"/></noscript> })}
                         <section class="card" data-testid="push">
                             <p>{format!("{} · {}", t.t(v.provider.channel().label_key()), super::accountant::tzs(v.amount_minor))}</p>
                             <crate::islands::PushLive line=v.line() events=format!("/portal/pushes/{}/events", v.id) labels=labels.clone() receipt_label=t.t("payments-push-receipt")/>
@@ -177,7 +179,7 @@ pub fn FamilyPushPage() -> impl IntoView {
 }
 
 /// Every reason a push may fail or wait with (their sentences go to the page).
-const PUSH_REASONS: [&str; 11] = [
+const PUSH_REASONS: [&str; 10] = [
     "payments-push-insufficient",
     "payments-push-cancelled",
     "payments-push-timeout",
@@ -188,7 +190,6 @@ const PUSH_REASONS: [&str; 11] = [
     "payments-push-unanswered",
     "payments-push-held",
     "payments-push-reversed",
-    "payments-push-not-found",
 ];
 
 /// A status code's sentence key (`payments-push-status-waiting`), or a reason's own key.

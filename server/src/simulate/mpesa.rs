@@ -12,7 +12,8 @@
 //!
 //! What the phone does is scripted by the last digit of the customer's number: `1` not enough
 //! money (INS-2006), `2` cancelled on the phone (INS-5), `3` never answered (no result, the
-//! status stays pending), `4` approved and the result sent twice; any other digit approved.
+//! status stays pending), `4` approved and the result sent twice, `5` approved but the result
+//! lost (only a status query finds it); any other digit approved.
 //! Control endpoints (not Vodacom's): `POST /simulator/applications` registers an
 //! application (`api_key`, `service_provider_code`, `callback_url`), `GET /simulator/public-key`
 //! gives the public key (base64 DER, as the portal publishes it).
@@ -81,6 +82,8 @@ struct Inner {
     transactions: Mutex<HashMap<String, Transaction>>,
     /// What Kilele answered to each result sent (status, `output_ResponseCode`).
     acks: Mutex<Vec<(u16, String)>>,
+    /// Where it listens, once serving.
+    addr: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 /// A running simulator's handle (cheap to clone).
@@ -117,6 +120,7 @@ impl Simulator {
             sessions: Mutex::default(),
             transactions: Mutex::default(),
             acks: Mutex::default(),
+            addr: std::sync::OnceLock::new(),
         })))
     }
 
@@ -152,8 +156,16 @@ impl Simulator {
         router.with_state(self.clone())
     }
 
+    /// The live platform's base URL on this simulator (MPESA_BASE_URL), once serving.
+    pub fn base_url(&self) -> String {
+        self.0.addr.get().map(|a| format!("http://{a}{}", MARKET_PATHS[1])).unwrap_or_default()
+    }
+
     /// Serves on `listener` until the process ends.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+        if let Ok(addr) = listener.local_addr() {
+            let _ = self.0.addr.set(addr);
+        }
         axum::serve(listener, self.router()).await?;
         Ok(())
     }
@@ -190,6 +202,8 @@ impl Simulator {
             Some('2') => ("INS-5", "Transaction cancelled by customer", 1),
             Some('3') => return,
             Some('4') => (OK, "Request processed successfully", 2),
+            // Paid, but the result is lost on the way: only a status query finds it.
+            Some('5') => (OK, "Request processed successfully", 0),
             _ => (OK, "Request processed successfully", 1),
         };
         self.set_status(&ours, if code == OK { Status::Completed } else { Status::Failed });

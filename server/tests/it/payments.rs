@@ -367,6 +367,11 @@ mod mpesa {
         KEY.get_or_init(|| rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap()).clone()
     }
 
+    /// How a server reaches `sim`.
+    pub fn app_settings(sim: &Simulator) -> MpesaSettings {
+        MpesaSettings { base_url: sim.base_url(), public_key_der: sim.public_key_der() }
+    }
+
     /// A simulator serving on a port of its own, and a server configured to push to it.
     pub async fn app_with_mpesa() -> (TestApp, Simulator) {
         let sim = Simulator::with_key(key(), Knobs { answer_after: std::time::Duration::from_millis(300) }).unwrap();
@@ -580,10 +585,47 @@ mod mpesa {
         );
         assert_eq!(count(&app, "SELECT count(*) FROM provider_payments WHERE tenant_id = $1", tenant).await, 0);
 
+        // "Declined", says someone else: the wallet says it is still pending, so the push waits.
+        let decline = serde_json::json!({
+            "input_OriginalConversationID": "0123456789abcdef", "input_TransactionID": "",
+            "input_ResultCode": "INS-2006", "input_ResultDesc": "Insufficient balance",
+            "input_ThirdPartyConversationID": conversation,
+        });
+        assert_eq!(send(decline, url.clone()).await.0, 200, "taken, to be confirmed");
+        let view: serde_json::Value = parent.server_fn("portal/fees/push", &[("push", &push.to_string())]).await.json().await.unwrap();
+        assert_eq!(view["status"], "Waiting", "a forged decline fails nothing");
+        assert_ne!(conversation, push.simple().to_string(), "the conversation id is not the push's id (which is in URLs)");
+
         // Never answered: after the patience the page says so (money that still came would post).
         app.clock.advance(chrono::Duration::minutes(4));
         let view: serde_json::Value = parent.server_fn("portal/fees/push", &[("push", &push.to_string())]).await.json().await.unwrap();
         assert_eq!((view["status"].as_str(), view["reason"].as_str()), (Some("Abandoned"), Some("payments-push-unanswered")), "{view}");
+
+        // Paid on the phone, but the result is lost (ending 5): the re-check asks the wallet
+        // and posts it; the abandoned push above is asked about too, and stays as it is.
+        let lost = pay(&parent, child, "0712345675", "40000").await;
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let wallets = kilele::payments::wallets::Wallets {
+            mpesa: Some(std::sync::Arc::new(kilele::payments::mpesa::MpesaApi::new(&app_settings(&_sim)).unwrap())),
+        };
+        let pii = kilele::audit::pii::KeyRing::development();
+        let later = kilele::clock::Clock::now(&*app.clock) + chrono::Duration::minutes(1);
+        let school = kilele::tenancy::TenantId(tenant);
+        assert_eq!(wallets.recheck(&app.pool, &pii, school, later).await.unwrap(), 1, "the lost result's payment");
+        let view: serde_json::Value = parent.server_fn("portal/fees/push", &[("push", &lost.to_string())]).await.json().await.unwrap();
+        assert_eq!(view["status"], "Paid", "{view}");
+        assert_eq!(payments_of(&app, child).await, (1, 4_000_000));
+        assert_eq!(wallets.recheck(&app.pool, &pii, school, later).await.unwrap(), 0, "asked about once per interval");
+        assert_eq!(
+            count(
+                &app,
+                "SELECT count(*) FROM payment_inbox WHERE tenant_id = $1 AND headers->>'source' = 'status-query' AND outcome = 'posted'",
+                tenant
+            )
+            .await,
+            1,
+            "what the wallet said is on record"
+        );
 
         // Another parent (MLPS's), or this one's push id on another school's host: not found.
         let other = app.login_as(Some(MLPS), "parent").await;

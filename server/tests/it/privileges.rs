@@ -159,6 +159,7 @@ kilele_worker | table ledger_versions | SELECT INSERT
 kilele_app | column payment_inbox.outcome | UPDATE
 kilele_app | column payment_inbox.reason | UPDATE
 kilele_app | column payment_inbox.transaction_id | UPDATE
+kilele_app | column payment_pushes.checked_at | UPDATE
 kilele_app | column payment_pushes.payment_id | UPDATE
 kilele_app | column payment_pushes.provider_conversation_id | UPDATE
 kilele_app | column payment_pushes.reason | UPDATE
