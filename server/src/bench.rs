@@ -108,14 +108,14 @@ impl Scratch {
 }
 
 /// The server under measurement, on a loopback port.
-struct Served {
-    addr: std::net::SocketAddr,
+pub(crate) struct Served {
+    pub(crate) addr: std::net::SocketAddr,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Served {
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.server.await;
     }
@@ -123,7 +123,7 @@ impl Served {
 
 /// Migrates the scratch database, seeds the demo schools (`scale` times their students) and
 /// starts the server on it, schools on their own hosts.
-async fn seed_and_serve(config: &mut Config, scale: usize, scratch: &Scratch) -> anyhow::Result<Served> {
+pub(crate) async fn seed_and_serve(config: &mut Config, scale: usize, scratch: &Scratch) -> anyhow::Result<Served> {
     seed_scratch(config, scale, scratch).await?;
     let clock: SharedClock = Arc::new(SystemClock);
     let leptos = crate::web::leptos_options(config);

@@ -143,6 +143,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         kept: usize,
     },
+    /// Bank payment notifications, signed, over HTTP, verified, de-duplicated, matched and
+    /// posted: events per second and acknowledgement latency against `GET /healthz` in the
+    /// same run, then exactly-once checked. Build with --release for real figures.
+    Webhooks {
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Banks sending at once (closed loop).
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// Fees on a 2,000-student school: invoicing the whole school for a term (three
     /// instalments, sibling discounts) through the worker's code, and the accountant's
     /// dashboard's server time with the term's payments present, each against a baseline from
@@ -538,6 +548,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
             crate::bench::marks_save(config, crate::bench::MarksSaveOptions { scale, runs, students }).await?;
         }
+        Command::Bench { command: BenchCommand::Webhooks { seconds, concurrency } } => {
+            if config.environment == Environment::Production {
+                anyhow::bail!("benchmarks create and drop databases: not in production");
+            }
+            crate::bench_webhooks::webhooks(config, crate::bench_webhooks::Options { seconds, concurrency }).await?;
+        }
         Command::Bench { command: BenchCommand::Fees { scale, runs } } => {
             if config.environment == Environment::Production {
                 anyhow::bail!("benchmarks create and drop databases: not in production");
@@ -561,6 +577,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let jobs = if with_worker { Some(worker_for(&config, worker_pool(&config).await?)?) } else { None };
             let state = web::build_state(config, clock, leptos).await?;
             let worker = jobs.map(|w| tokio::spawn(worker::run(w, shutdown_signal())));
+            // Pushes whose wallet result is late or lost are asked about again from here.
+            tokio::spawn(crate::payments::recheck_pushes(state.clone(), shutdown_signal()));
             let listener = tokio::net::TcpListener::bind(addr).await?;
             tracing::info!(%addr, "serving");
             web::serve(state, listener, shutdown_signal()).await?;

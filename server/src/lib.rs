@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bench;
 pub mod bench_cards;
 pub mod bench_fees;
+pub mod bench_webhooks;
 pub mod broadsheets;
 pub mod cards;
 pub mod cli;

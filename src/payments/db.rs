@@ -454,3 +454,31 @@ pub async fn assign(
     .await?;
     Ok(recorded)
 }
+
+/// What became of the provider transactions whose id starts with `prefix` (a benchmark's or
+/// a check's own): how many were kept, how many posted, and how many payments they made.
+pub async fn tally(tx: &mut TenantTx, prefix: &str) -> Result<(i64, i64, i64), DomainError> {
+    let like = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    Ok(sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'posted'),
+                (SELECT count(*) FROM payments WHERE reference LIKE $1)
+           FROM provider_payments WHERE transaction_id LIKE $1",
+    )
+    .bind(&like)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// The control numbers of up to `limit` active students (given on first need): whom a
+/// benchmark's or a simulator's payments quote.
+pub async fn some_control_numbers(tx: &mut TenantTx, limit: i64) -> Result<Vec<String>, DomainError> {
+    let students: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM students WHERE status = 'active' ORDER BY admission_no LIMIT $1")
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut out = Vec::with_capacity(students.len());
+    for s in students {
+        out.push(crate::finance::db::accounts::control_number(tx, s).await?);
+    }
+    Ok(out)
+}

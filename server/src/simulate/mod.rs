@@ -50,6 +50,7 @@ impl Bank {
     pub fn new(base: &str, bank: Provider, school: &str, secret: &str) -> anyhow::Result<Self> {
         anyhow::ensure!(bank.is_bank(), "{} is not a bank", bank.code());
         let secret = Secret::parse(secret).ok_or_else(|| anyhow::anyhow!("the secret must be whsec_ and base64 (24 to 64 bytes)"))?;
+        kilele::storage::install_crypto_provider();
         let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
         Ok(Self {
             client,

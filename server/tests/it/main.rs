@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod calendar;
 mod cards;
+mod chaos;
 mod classes;
 mod conflicts;
 mod finance;
