@@ -58,3 +58,6 @@ INSERT INTO permissions (code, scope, description) VALUES
 INSERT INTO role_permissions (tenant_id, role_id, permission_code)
 SELECT r.tenant_id, r.id, 'portal.fees.pay' FROM roles r WHERE r.code = 'parent'
 ON CONFLICT DO NOTHING;
+
+-- The bursar's list of payments reads a period of one school's payments.
+CREATE INDEX payments_paid_on ON payments (tenant_id, paid_on);

@@ -482,3 +482,83 @@ pub async fn some_control_numbers(tx: &mut TenantTx, limit: i64) -> Result<Vec<S
     }
     Ok(out)
 }
+
+/// The school's payments of `from..=to` (and `channel`), newest first: the first
+/// [`super::PaymentList::SHOWN`] with their students, and the count and total of all.
+pub async fn payments_list(
+    tx: &mut TenantTx,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    channel: Option<crate::finance::ledger::Channel>,
+) -> Result<super::PaymentList, DomainError> {
+    let code = channel.map(|c| c.code());
+    let (count, total_minor): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(amount_minor), 0)::bigint FROM payments
+          WHERE paid_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR channel = $3)",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(code)
+    .fetch_one(&mut **tx)
+    .await?;
+    type Row = (Uuid, i64, chrono::NaiveDate, Uuid, String, String, String, Option<String>, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.id, p.receipt_no, p.paid_on, p.student_id, concat_ws(' ', s.first_name, s.last_name), s.admission_no,
+                p.channel, p.reference, p.amount_minor
+           FROM (SELECT * FROM payments WHERE paid_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR channel = $3)
+                  ORDER BY paid_on DESC, receipt_no DESC LIMIT $4) p
+           JOIN students s ON s.tenant_id = p.tenant_id AND s.id = p.student_id
+          ORDER BY p.paid_on DESC, p.receipt_no DESC",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(code)
+    .bind(super::PaymentList::SHOWN)
+    .fetch_all(&mut **tx)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(id, receipt_no, paid_on, student_id, student_name, admission_no, channel, reference, amount_minor)| {
+            Ok(super::PaymentListRow {
+                id,
+                receipt_no,
+                paid_on,
+                student_id,
+                student_name,
+                admission_no,
+                channel: crate::finance::ledger::Channel::parse(&channel)
+                    .ok_or_else(|| DomainError::Internal(format!("channel {channel}")))?,
+                reference,
+                amount_minor,
+            })
+        })
+        .collect::<Result<Vec<_>, DomainError>>()?;
+    Ok(super::PaymentList { from, to, channel, rows, count, total_minor })
+}
+
+/// The school's latest deliveries (the first 200, newest first), or those with `outcome`.
+pub async fn inbox(tx: &mut TenantTx, outcome: Option<&str>) -> Result<Vec<super::InboxRow>, DomainError> {
+    type Row = (Uuid, String, String, DateTime<Utc>, Option<String>, String, Option<String>, Option<String>, i32);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, provider, kind, received_at, source_ip, outcome, reason, transaction_id, body_bytes
+           FROM payment_inbox WHERE ($1::text IS NULL OR outcome = $1) ORDER BY received_at DESC, id LIMIT 200",
+    )
+    .bind(outcome)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter()
+        .map(|(id, provider, kind, received_at, source_ip, outcome, reason, transaction_id, body_bytes)| {
+            Ok(super::InboxRow {
+                id,
+                provider: Provider::parse(&provider).ok_or_else(|| DomainError::Internal(format!("provider {provider}")))?,
+                kind,
+                received_at,
+                source_ip,
+                outcome,
+                reason,
+                transaction_id,
+                body_bytes,
+            })
+        })
+        .collect()
+}

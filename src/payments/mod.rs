@@ -98,6 +98,57 @@ pub struct SuspenseItem {
     pub reason: String,
 }
 
+/// One payment in the bursar's list of payments (every channel: cash, banks, wallets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentListRow {
+    pub id: uuid::Uuid,
+    pub receipt_no: i64,
+    pub paid_on: chrono::NaiveDate,
+    pub student_id: uuid::Uuid,
+    pub student_name: String,
+    pub admission_no: String,
+    pub channel: Channel,
+    pub reference: Option<String>,
+    pub amount_minor: i64,
+}
+
+/// The payments of a period (and channel), newest first: the first [`PaymentList::SHOWN`],
+/// with the count and total of all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentList {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub channel: Option<Channel>,
+    pub rows: Vec<PaymentListRow>,
+    pub count: i64,
+    pub total_minor: i64,
+}
+
+impl PaymentList {
+    pub const SHOWN: i64 = 200;
+}
+
+/// One delivery in the bursar's inbox: what came, from where, and what was decided (never the
+/// body: it is sealed, and names payers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxRow {
+    pub id: uuid::Uuid,
+    pub provider: Provider,
+    /// `notification` or `validation`.
+    pub kind: String,
+    pub received_at: DateTime<Utc>,
+    pub source_ip: Option<String>,
+    /// received, posted, suspense, duplicate, answered, declined, refused.
+    pub outcome: String,
+    /// Why (a message key), for a refusal, a suspense item or a decline.
+    pub reason: Option<String>,
+    pub transaction_id: Option<String>,
+    pub body_bytes: i32,
+}
+
+/// The inbox's outcomes, in the order the filter offers them.
+pub const INBOX_OUTCOMES: [&str; 7] = ["received", "posted", "suspense", "duplicate", "answered", "declined", "refused"];
+
 /// Where a "pay now" push is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PushStatus {

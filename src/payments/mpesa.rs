@@ -134,7 +134,8 @@ fn is_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// Reads a push's result, strictly: every id well-formed, nothing missing.
+/// Reads a push's result: every id well-formed and present (the transaction's only when it
+/// says paid; the code may be empty), the description at most 256 bytes.
 pub fn parse_result(body: &[u8]) -> Result<PushResult, Unreadable> {
     let r: PushResult = serde_json::from_slice(body).map_err(|_| Unreadable("payments-error-malformed"))?;
     let failed = r.result_code != OK;

@@ -333,3 +333,57 @@ pub async fn verify_receipt(code: String) -> Result<Option<kilele::finance::view
     let host_school = ctx.tenant.as_ref().filter(|_| ctx.tenant_from_host).map(|t| t.id);
     Ok(found.filter(|(school, _)| host_school.is_none_or(|h| h == *school)).map(|(_, v)| v))
 }
+
+/// The school's payments of a period (default: the last seven days up to today), every
+/// channel or one: newest first, with the count and total.
+#[server(endpoint = "accountant/payments")]
+pub async fn payments_list(
+    #[server(default)] from: String,
+    #[server(default)] to: String,
+    #[server(default)] channel: String,
+) -> Result<kilele::payments::PaymentList, AppError> {
+    use kilele::{DomainError, ValidationError};
+    let mut s = Scope::finance(READ).await?;
+    let today = kilele::clock::school_date(s.change.at);
+    let date = |field: &str, text: &str, default: chrono::NaiveDate| match text.trim() {
+        "" => Ok(default),
+        t => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| ValidationError::new(field, "error-date-invalid")),
+    };
+    let mut errors = Vec::new();
+    let from = date("from", &from, today - chrono::Duration::days(6)).map_err(|e| errors.push(e)).ok();
+    let to = date("to", &to, today).map_err(|e| errors.push(e)).ok();
+    let channel = match channel.trim() {
+        "" => None,
+        c => match kilele::finance::ledger::Channel::parse(c) {
+            Some(c) => Some(c),
+            None => {
+                errors.push(ValidationError::new("channel", "finance-error-channel"));
+                None
+            }
+        },
+    };
+    let (Some(from), Some(to), true) = (from, to, errors.is_empty()) else { return Err(DomainError::InvalidFields(errors).into()) };
+    if from > to {
+        return Err(DomainError::Invalid(ValidationError::new("from", "finance-error-period")).into());
+    }
+    let list = kilele::payments::db::payments_list(&mut s.tx, from, to, channel).await?;
+    s.end_read(list)
+}
+
+/// The school's latest payment deliveries (every provider), or those with one outcome: what
+/// came, from where, and what was decided.
+#[server(endpoint = "accountant/inbox")]
+pub async fn payment_inbox(#[server(default)] outcome: String) -> Result<Vec<kilele::payments::InboxRow>, AppError> {
+    let mut s = Scope::finance(READ).await?;
+    let outcome = match outcome.trim() {
+        "" => None,
+        o => Some(
+            kilele::payments::INBOX_OUTCOMES
+                .into_iter()
+                .find(|k| *k == o)
+                .ok_or_else(|| kilele::DomainError::Invalid(kilele::ValidationError::new("outcome", "payments-error-outcome")))?,
+        ),
+    };
+    let rows = kilele::payments::db::inbox(&mut s.tx, outcome).await?;
+    s.end_read(rows)
+}

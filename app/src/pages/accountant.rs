@@ -5,8 +5,9 @@
 
 use super::{count, layout::Shell, ErrorBox, FormErrors, OnceToken};
 use crate::api::finance::{
-    account_of, defaulters, fees_page, finance_dashboard, search_accounts, suspense_list, AssignPayment, CancelInvoices, GrantDiscount,
-    IssueCreditNote, RecordPayment, Refund, RequestInvoices, SaveFeeSettings, SaveFeeStructure, SetFeeOptions, WaiveFine, WriteOff,
+    account_of, defaulters, fees_page, finance_dashboard, payment_inbox, payments_list, search_accounts, suspense_list, AssignPayment,
+    CancelInvoices, GrantDiscount, IssueCreditNote, RecordPayment, Refund, RequestInvoices, SaveFeeSettings, SaveFeeStructure,
+    SetFeeOptions, WaiveFine, WriteOff,
 };
 use crate::batch_progress::{BatchProgress, Progress, ProgressLabels};
 use crate::ctx::{request_ctx, RequestCtx};
@@ -49,7 +50,9 @@ pub fn AccountantTabs() -> impl IntoView {
         ("/accountant/fees", "finance-tab-fees", ctx.can(Permission::FinanceFeesManage)),
         ("/accountant/accounts", "finance-tab-accounts", true),
         ("/accountant/defaulters", "finance-tab-defaulters", true),
+        ("/accountant/payments", "finance-tab-payments", true),
         ("/accountant/suspense", "finance-tab-suspense", true),
+        ("/accountant/inbox", "finance-tab-inbox", true),
     ];
     super::admin::section_tabs(&ctx, "finance-sections", tabs)
 }
@@ -696,6 +699,117 @@ pub fn SuspensePage() -> impl IntoView {
                                 <thead><tr>
                                     <th>{t.t("finance-channel")}</th><th>{t.t("payments-quoted")}</th><th>{t.t("payments-payer")}</th>
                                     <th class="num">{t.t("finance-amount")}</th><th>{t.t("finance-paid-on")}</th><th>{t.t("payments-why")}</th><th></th>
+                                </tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }}
+            </Await>
+        </Shell>
+    }
+}
+
+/// `/accountant/payments`: the payments of a period (the last seven days by default), every
+/// channel or one, newest first, with their count and total; each with its receipt.
+#[component]
+pub fn PaymentsPage() -> impl IntoView {
+    let ctx = request_ctx();
+    let t = ctx.clone();
+    let q = use_query_map();
+    let (from, to, channel) =
+        q.with_untracked(|m| (m.get("from").unwrap_or_default(), m.get("to").unwrap_or_default(), m.get("channel").unwrap_or_default()));
+    view! {
+        <Shell title=ctx.t("payments-list-title")>
+            <AccountantTabs/>
+            <Await future=payments_list(from.clone(), to.clone(), channel.clone()) let:list>
+                {match list.clone() {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(list) => {
+                        let options = Channel::ALL.iter().map(|c| {
+                            let selected = list.channel == Some(*c);
+                            view! { <option value=c.code() selected=selected>{t.t(c.label_key())}</option> }
+                        }).collect_view();
+                        let rows = list.rows.iter().map(|p| view! {
+                            <tr>
+                                <td>{p.paid_on.to_string()}</td>
+                                <td><a href=format!("/accountant/receipts/{}/receipt.pdf", p.id)>{format!("#{}", p.receipt_no)}</a></td>
+                                <td><a href=format!("/accountant/accounts/{}", p.student_id)>{p.student_name.clone()}</a><br/><small><code>{p.admission_no.clone()}</code></small></td>
+                                <td>{t.t(p.channel.label_key())}</td>
+                                <td><code>{p.reference.clone().unwrap_or_default()}</code></td>
+                                <td class="num">{tzs(p.amount_minor)}</td>
+                            </tr>
+                        }).collect_view();
+                        let summary = t_args(t.lang, "payments-list-summary", &[("count", count(list.count)), ("total", tzs(list.total_minor))]);
+                        let capped = (list.count > kilele::payments::PaymentList::SHOWN)
+                            .then(|| view! { <p class="hint">{t_args(t.lang, "payments-list-capped", &[("count", kilele::payments::PaymentList::SHOWN.to_string())])}</p> });
+                        view! {
+                            <form method="get" action="/accountant/payments" class="filters" data-testid="payments-filter">
+                                <label>{t.t("payments-from")}" "<input type="date" name="from" value=list.from.to_string()/></label>" "
+                                <label>{t.t("payments-to")}" "<input type="date" name="to" value=list.to.to_string()/></label>" "
+                                <label>{t.t("finance-channel")}" "<select name="channel"><option value="">{t.t("payments-every-channel")}</option>{options}</select></label>" "
+                                <button type="submit" class="btn btn-chip">{t.t("payments-show")}</button>
+                            </form>
+                            <p data-testid="payments-summary">{summary}</p>
+                            {capped}
+                            <table class="table" data-testid="payments">
+                                <thead><tr>
+                                    <th>{t.t("finance-paid-on")}</th><th>{t.t("payments-receipt")}</th><th>{t.t("students-name")}</th>
+                                    <th>{t.t("finance-channel")}</th><th>{t.t("finance-reference")}</th><th class="num">{t.t("finance-amount")}</th>
+                                </tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }}
+            </Await>
+        </Shell>
+    }
+}
+
+/// `/accountant/inbox`: every payment delivery the providers sent (the latest 200), with what
+/// was decided and why: the bursar sees a bank with a wrong key, a forged result, a payment
+/// that waits for a human.
+#[component]
+pub fn InboxPage() -> impl IntoView {
+    let ctx = request_ctx();
+    let t = ctx.clone();
+    let outcome = use_query_map().with_untracked(|m| m.get("outcome")).unwrap_or_default();
+    let chosen = outcome.clone();
+    view! {
+        <Shell title=ctx.t("payments-inbox-title")>
+            <AccountantTabs/>
+            <p class="hint">{ctx.t("payments-inbox-hint")}</p>
+            <form method="get" action="/accountant/inbox" class="filters">
+                <label>{ctx.t("payments-outcome")}" "<select name="outcome">
+                    <option value="">{ctx.t("payments-every-outcome")}</option>
+                    {kilele::payments::INBOX_OUTCOMES.iter().map(|o| view! {
+                        <option value=*o selected=chosen == *o>{ctx.t(&format!("payments-outcome-{o}"))}</option>
+                    }).collect_view()}
+                </select></label>" "
+                <button type="submit" class="btn btn-chip">{ctx.t("payments-show")}</button>
+            </form>
+            <Await future=payment_inbox(outcome.clone()) let:rows>
+                {match rows.clone() {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty-state" data-testid="no-deliveries">{t.t("payments-inbox-empty")}</p> }.into_any(),
+                    Ok(rows) => {
+                        let rows = rows.into_iter().map(|d| view! {
+                            <tr data-outcome=d.outcome.clone()>
+                                <td>{kilele::clock::school_time(d.received_at)}</td>
+                                <td>{t.t(d.provider.channel().label_key())}<br/><small>{t.t(&format!("payments-kind-{}", d.kind))}</small></td>
+                                <td><code>{d.transaction_id.unwrap_or_default()}</code></td>
+                                <td>{t.t(&format!("payments-outcome-{}", d.outcome))}</td>
+                                <td>{d.reason.map(|r| t.t(&r)).unwrap_or_default()}</td>
+                                <td><small>{d.source_ip.unwrap_or_default()}</small></td>
+                                <td class="num">{d.body_bytes}</td>
+                            </tr>
+                        }).collect_view();
+                        view! {
+                            <table class="table" data-testid="inbox">
+                                <thead><tr>
+                                    <th>{t.t("payments-received-at")}</th><th>{t.t("payments-provider")}</th><th>{t.t("payments-transaction")}</th>
+                                    <th>{t.t("payments-outcome")}</th><th>{t.t("payments-why")}</th><th>{t.t("payments-address")}</th><th class="num">{t.t("payments-bytes")}</th>
                                 </tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>

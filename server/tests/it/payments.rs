@@ -348,6 +348,51 @@ async fn the_bursar_assigns_a_payment_nobody_matched_once() {
     assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
 }
 
+#[tokio::test]
+async fn the_bursar_lists_payments_by_channel_and_period_and_sees_every_delivery() {
+    let app = spawn_app().await;
+    let (_, control) = student_with_control_number(&app, KHSS).await;
+    let secret = open_channel(&app, KHSS, "crdb", &[]).await;
+    let crdb = Bank::new(&app.base, Provider::Crdb, KHSS, &secret).unwrap();
+    assert_eq!(crdb.notify("CRDB-LIST-1", &control, 7_000_000, Faults::default()).await.unwrap().status, 200);
+    assert_eq!(crdb.notify("CRDB-LIST-1", &control, 7_000_000, Faults::default()).await.unwrap().status, 200);
+    assert_eq!(crdb.notify("CRDB-LIST-2", &control, 100_000, Faults { forged: true, ..Default::default() }).await.unwrap().status, 401);
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+
+    // The week's payments, CRDB only: the one payment, once, with its total.
+    let list: serde_json::Value = bursar.server_fn("accountant/payments", &[("channel", "crdb")]).await.json().await.unwrap();
+    assert_eq!((list["count"].as_i64(), list["total_minor"].as_i64()), (Some(1), Some(7_000_000)), "{list}");
+    assert_eq!(list["rows"][0]["reference"], "CRDB-LIST-1");
+    let none: serde_json::Value = bursar.server_fn("accountant/payments", &[("channel", "cash")]).await.json().await.unwrap();
+    assert_eq!(none["count"], 0, "no cash this week");
+    let (status, page) = bursar.get_text("/accountant/payments?channel=crdb").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("CRDB-LIST-1") && page.contains("70,000"), "the page lists it");
+    // Bad filters: said, not guessed.
+    let r = bursar.server_fn("accountant/payments", &[("from", "yesterday"), ("channel", "barter")]).await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("error-date-invalid") && body.contains("finance-error-channel"), "{body}");
+    let r = bursar.server_fn("accountant/payments", &[("from", "2026-12-31"), ("to", "2026-01-01")]).await;
+    assert_eq!(r.status(), 422);
+
+    // Every delivery, with what was decided: posted, the repeat, the forged one refused.
+    let inbox: Vec<serde_json::Value> = bursar.server_fn("accountant/inbox", &[]).await.json().await.unwrap();
+    let outcomes: Vec<&str> = inbox.iter().map(|d| d["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "posted").count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "duplicate").count(), 1, "{outcomes:?}");
+    assert!(inbox.iter().any(|d| d["outcome"] == "refused" && d["reason"] == "payments-error-signature"), "{inbox:?}");
+    let refused: Vec<serde_json::Value> = bursar.server_fn("accountant/inbox", &[("outcome", "refused")]).await.json().await.unwrap();
+    assert!(!refused.is_empty() && refused.iter().all(|d| d["outcome"] == "refused"));
+    assert_eq!(bursar.server_fn("accountant/inbox", &[("outcome", "lost")]).await.status(), 422);
+    let (status, page) = bursar.get_text("/accountant/inbox").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"data-outcome="refused""#) && page.contains("CRDB-LIST-1"), "the page shows them");
+    // A parent or a teacher does not see the school's money.
+    let parent = app.login_as(Some(KHSS), "parent").await;
+    assert_eq!(parent.server_fn("accountant/inbox", &[]).await.status(), 403);
+}
+
 mod mpesa {
     //! "Pay now" through M-Pesa OpenAPI: the simulator (`server::simulate::mpesa`) on a port
     //! of its own plays Vodacom; Kilele pushes, the simulator sends the result to the real

@@ -52,6 +52,8 @@ const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/accountant/accounts/{id}", Some("bursar"), "/accountant/accounts/{child}", Some("invoice_instalments")),
     ("/accountant/defaulters", Some("bursar"), "/accountant/defaulters", Some("invoice_instalments")),
     ("/accountant/suspense", Some("bursar"), "/accountant/suspense", Some("provider_payments")),
+    ("/accountant/payments", Some("bursar"), "/accountant/payments?from=2020-01-01&to=2030-12-31", Some("FROM payments")),
+    ("/accountant/inbox", Some("bursar"), "/accountant/inbox", Some("payment_inbox")),
     ("/portal/fees/{student}", Some("parent"), "/portal/fees/{child}", Some("journal_entries")),
     ("/portal/fees/{student}/pay/{push}", Some("parent"), "/portal/fees/{child}/pay/{push}", Some("payment_pushes")),
     ("/portal", Some("parent"), "/portal", Some("guardians")),

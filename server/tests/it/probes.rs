@@ -290,6 +290,10 @@ fn rows() -> Vec<Row> {
         page("/accountant/accounts/{id}", FIN_READ, true, |_, at| vec![get(format!("/accountant/accounts/{}", at.student))]),
         page("/accountant/defaulters", FIN_READ, false, |_, _| vec![get("/accountant/defaulters")]),
         page("/accountant/suspense", FIN_READ, false, |_, _| vec![get("/accountant/suspense")]),
+        page("/accountant/payments", FIN_READ, false, |_, _| {
+            vec![get("/accountant/payments"), get("/accountant/payments?from=2020-01-01&to=2030-12-31&channel=cash")]
+        }),
+        page("/accountant/inbox", FIN_READ, false, |_, _| vec![get("/accountant/inbox"), get("/accountant/inbox?outcome=suspense")]),
         page("/portal/fees/{student}", FAMILY, true, |_, at| vec![get(format!("/portal/fees/{}", at.student))]),
         page("/portal/fees/{student}/pay/{push}", PAY, true, |own, at| {
             vec![get(format!("/portal/fees/{}/pay/{}", at.student, at.push)), get(format!("/portal/fees/{}/pay/{}", own.student, at.push))]
@@ -576,6 +580,10 @@ fn rows() -> Vec<Row> {
         }),
         sfn("/api/accountant/defaulters", FIN_READ, false, false, |_, _| vec![form("/api/accountant/defaulters", &[])]),
         sfn("/api/accountant/suspense", FIN_READ, false, false, |_, _| vec![form("/api/accountant/suspense", &[])]),
+        sfn("/api/accountant/payments", FIN_READ, false, false, |_, _| {
+            vec![form("/api/accountant/payments", &[("from", "2020-01-01".into()), ("to", "2030-12-31".into())])]
+        }),
+        sfn("/api/accountant/inbox", FIN_READ, false, false, |_, _| vec![form("/api/accountant/inbox", &[])]),
         sfn("/api/accountant/suspense/assign", PAYMENTS, true, true, |own, at| {
             let f = |item: &Ids, student: &Ids| {
                 form(
