@@ -243,6 +243,15 @@ pub enum PaymentsCommand {
         /// M-Pesa: the school's business shortcode (input_ServiceProviderCode).
         #[arg(long)]
         shortcode: Option<String>,
+        /// Airtel Money: the application's client id.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Airtel Money: the application's client secret.
+        #[arg(long, env = "KILELE_AIRTEL_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
+        /// Airtel Money: the callback authentication key, when the application has it on.
+        #[arg(long, env = "KILELE_AIRTEL_CALLBACK_KEY", hide_env_values = true)]
+        callback_key: Option<String>,
     },
 }
 
@@ -292,6 +301,18 @@ pub enum SimulateCommand {
         #[arg(long = "application")]
         applications: Vec<String>,
         /// Milliseconds the simulated parent takes to answer the prompt.
+        #[arg(long, default_value_t = 3000)]
+        answer_after_ms: u64,
+    },
+    /// Airtel Money's Open API as a server: tokens, collections, enquiries, and callbacks sent
+    /// to Kilele (signed with the application's callback key); see server/src/simulate/airtel.rs.
+    Airtel {
+        #[arg(long, default_value = "127.0.0.1:9402")]
+        listen: std::net::SocketAddr,
+        /// An application, CLIENT_ID:CLIENT_SECRET:CALLBACK_KEY:CALLBACK_URL (an empty key:
+        /// unsigned callbacks).
+        #[arg(long = "application")]
+        applications: Vec<String>,
         #[arg(long, default_value_t = 3000)]
         answer_after_ms: u64,
     },
@@ -521,6 +542,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             wallet_channel(&pool, &config.pii, &school, &api_key, &shortcode, &allow_ip).await?;
             println!("mpesa channel of {school} open (shortcode {shortcode}).");
         }
+        Command::Payments {
+            command: PaymentsCommand::Channel { school, provider, allow_ip, client_id, client_secret, callback_key, close, .. },
+        } if provider == "airtel" && !close => {
+            let pool = app_pool(&config).await?;
+            let (Some(client_id), Some(client_secret)) = (client_id, client_secret) else {
+                anyhow::bail!("an Airtel Money channel needs --client-id and --client-secret (and --callback-key if callbacks are signed)");
+            };
+            let credentials = kilele::payments::airtel::AirtelCredentials { client_id, client_secret, callback_key };
+            open_wallet(&pool, &config.pii, &school, kilele::payments::Provider::Airtel, &serde_json::to_string(&credentials)?, &allow_ip)
+                .await?;
+            println!("airtel channel of {school} open.");
+        }
         Command::Payments { command: PaymentsCommand::Channel { school, provider, allow_ip, revoke_previous, close, .. } } => {
             let pool = app_pool(&config).await?;
             match payment_channel(&pool, &config.pii, &school, &provider, ChannelChange { allowed_ips: &allow_ip, revoke_previous, close })
@@ -633,7 +666,7 @@ pub async fn payment_channel(
     let ChannelChange { allowed_ips, revoke_previous, close } = change;
     // A wallet's channel is opened with its credentials (`wallet_channel`), closed here.
     let provider = kilele::payments::Provider::parse(provider)
-        .filter(|p| p.is_bank() || (close && *p == kilele::payments::Provider::Mpesa))
+        .filter(|p| p.is_bank() || (close && matches!(p, kilele::payments::Provider::Mpesa | kilele::payments::Provider::Airtel)))
         .ok_or_else(|| anyhow::anyhow!("the provider must be nmb, nbc or crdb, or mpesa (with --api-key and --shortcode)"))?;
     let slug = kilele::tenancy::TenantSlug::parse(school).map_err(|_| anyhow::anyhow!("{school:?} is not a school code"))?;
     let tenant = kilele::tenancy::store::find_by_slug(pool, &slug).await?.ok_or_else(|| anyhow::anyhow!("no school {school}"))?;
@@ -664,13 +697,24 @@ pub async fn wallet_channel(
     if !(4..=12).contains(&shortcode.len()) || !shortcode.bytes().all(|b| b.is_ascii_alphanumeric()) {
         anyhow::bail!("the shortcode is 4 to 12 letters and digits");
     }
+    open_wallet(pool, pii, school, kilele::payments::Provider::Mpesa, &serde_json::to_string(&credentials)?, allowed_ips).await
+}
+
+/// Opens a school's wallet channel with its credentials (JSON), audited as the operator's tool.
+pub async fn open_wallet(
+    pool: &sqlx::PgPool,
+    pii: &kilele::audit::pii::KeyRing,
+    school: &str,
+    provider: kilele::payments::Provider,
+    credentials: &str,
+    allowed_ips: &[std::net::IpAddr],
+) -> anyhow::Result<()> {
     let slug = kilele::tenancy::TenantSlug::parse(school).map_err(|_| anyhow::anyhow!("{school:?} is not a school code"))?;
     let tenant = kilele::tenancy::store::find_by_slug(pool, &slug).await?.ok_or_else(|| anyhow::anyhow!("no school {school}"))?;
     let mut tx = kilele::db::tenant_tx(pool, tenant.id).await?;
     let actor = kilele::audit::Actor::system("kilele payments channel");
     let by = kilele::identity::store::ChangedBy { actor: &actor, at: chrono::Utc::now() };
-    let json = serde_json::to_string(&credentials)?;
-    kilele::payments::pushes::set_wallet(&mut tx, pii, kilele::payments::Provider::Mpesa, &json, allowed_ips, by).await?;
+    kilele::payments::pushes::set_wallet(&mut tx, pii, provider, credentials, allowed_ips, by).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -714,7 +758,36 @@ async fn simulate_mpesa(command: &SimulateCommand) -> anyhow::Result<()> {
     sim.serve(listener).await
 }
 
+async fn simulate_airtel(command: &SimulateCommand) -> anyhow::Result<()> {
+    let SimulateCommand::Airtel { listen, applications, answer_after_ms } = command else { return Ok(()) };
+    let sim = crate::simulate::airtel::Simulator::new(std::time::Duration::from_millis(*answer_after_ms))?;
+    for app in applications {
+        let mut parts = app.splitn(4, ':');
+        let (Some(id), Some(secret), Some(key), Some(url)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            anyhow::bail!("--application is CLIENT_ID:CLIENT_SECRET:CALLBACK_KEY:CALLBACK_URL");
+        };
+        sim.register(crate::simulate::airtel::Application {
+            client_id: id.into(),
+            client_secret: secret.into(),
+            callback_key: Some(key.to_owned()).filter(|k| !k.is_empty()),
+            callback_url: url.into(),
+        });
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("Airtel Money simulator on http://{listen}");
+    sim.serve(listener).await
+}
+
 async fn simulate(command: &SimulateCommand) -> ExitCode {
+    if let SimulateCommand::Airtel { .. } = command {
+        return match simulate_airtel(command).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kilele simulate airtel: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let SimulateCommand::Mpesa { .. } = command {
         return match simulate_mpesa(command).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -53,6 +53,8 @@ pub struct Config {
     pub sign_in: SignInLimits,
     /// M-Pesa OpenAPI (MPESA_BASE_URL, MPESA_PUBLIC_KEY): without it, no M-Pesa pushes.
     pub mpesa: Option<kilele::payments::mpesa::MpesaSettings>,
+    /// Airtel Money's Open API (AIRTEL_BASE_URL): without it, no Airtel pushes.
+    pub airtel_base_url: Option<String>,
 }
 
 /// M-Pesa OpenAPI from MPESA_BASE_URL (up to the market, e.g.
@@ -369,6 +371,11 @@ impl Config {
             metrics_token,
             sign_in: SignInLimits::from_env()?,
             mpesa: mpesa_from_env(production)?,
+            airtel_base_url: match var("AIRTEL_BASE_URL") {
+                Some(u) if u.starts_with("https://") || (!production && u.starts_with("http://")) => Some(u),
+                Some(_) => bail!("AIRTEL_BASE_URL must be an https:// URL (http:// only in development, for the simulator)"),
+                None => None,
+            },
         })
     }
 

@@ -79,11 +79,11 @@ pub async fn validation(State(st): State<AppState>, Path((provider, school)): Pa
 async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req: Request) -> Response {
     let provider = Provider::parse(&provider);
     let host = req.extensions().get::<app::ctx::RequestCtx>().filter(|c| c.tenant_from_host).and_then(|c| c.tenant.as_ref().map(|t| t.id));
-    if let (Some(Provider::Mpesa), Kind::Notification) = (provider, &kind) {
+    if let (Some(wallet @ (Provider::Mpesa | Provider::Airtel)), Kind::Notification) = (provider, &kind) {
         let Some(tenant) = school_of(&st, host, &school).await else {
-            return json(StatusCode::NOT_FOUND, mpesa::result_ack("", "", Some("payments-error-unknown-school")));
+            return wallet_ack(wallet, StatusCode::NOT_FOUND, None, Some("payments-error-unknown-school"));
         };
-        return mpesa_result(st, tenant, req).await;
+        return wallet_result(st, tenant, wallet, req).await;
     }
     let Some(bank) = provider.filter(|p| p.is_bank()) else {
         return json(StatusCode::NOT_FOUND, serde_json::json!({ "error": "payments-error-unknown-provider" }));
@@ -245,30 +245,89 @@ async fn keep_refused(st: &AppState, mut tx: kilele::db::TenantTx, delivery: &De
     tracing::warn!(provider = delivery.provider.code(), client = ?delivery.source_ip, reason, "payment webhook refused");
 }
 
-/// `POST /api/v1/webhooks/mpesa/{school}`: M-Pesa OpenAPI's result of a push. OpenAPI signs
-/// nothing, so a result is believed only as far as the school's allowed addresses, the push
-/// it names (ours, by our conversation id) and, for a payment, the status query that confirms
-/// it: what is posted is what the query says, never what the result claims.
-async fn mpesa_result(st: AppState, tenant: Tenant, req: Request) -> Response {
+/// A wallet's result, read: whose push (our conversation id), whether it says paid, the
+/// reason it gives when not, the wallet's transaction id, and how to answer in its format.
+struct WalletResult {
+    ours: String,
+    paid: bool,
+    declined: &'static str,
+    transaction: Option<String>,
+    /// M-Pesa echoes both conversation ids in its acknowledgement.
+    original: String,
+}
+
+/// The acknowledgement in the wallet's own format (`refused`: a reason, for a 4xx/5xx).
+fn wallet_ack(provider: Provider, status: StatusCode, r: Option<&WalletResult>, refused: Option<&str>) -> Response {
+    match provider {
+        Provider::Airtel => json(
+            status,
+            serde_json::json!({
+                "transaction": { "id": r.map(|r| r.ours.as_str()).unwrap_or_default() },
+                "status": { "success": refused.is_none(), "message": refused.unwrap_or("Callback received") },
+            }),
+        ),
+        _ => {
+            let (original, ours) = r.map_or(("", ""), |r| (r.original.as_str(), r.ours.as_str()));
+            json(status, mpesa::result_ack(original, ours, refused))
+        }
+    }
+}
+
+/// Reads a wallet's result: M-Pesa's as the portal documents it; Airtel's with its `hash`
+/// checked when the school's application has callback authentication on.
+fn read_wallet_result(provider: Provider, body: &[u8], credentials: &str) -> Result<WalletResult, (StatusCode, &'static str)> {
+    match provider {
+        Provider::Airtel => {
+            let c = kilele::payments::airtel::parse_callback(body).map_err(|e| (StatusCode::BAD_REQUEST, e.0))?;
+            let creds: kilele::payments::airtel::AirtelCredentials =
+                serde_json::from_str(credentials).map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "payments-error-internal"))?;
+            if !creds.hash_matches(&c.signed, c.hash.as_deref()) {
+                return Err((StatusCode::UNAUTHORIZED, "payments-error-signature"));
+            }
+            let paid = c.transaction.status_code == "TS";
+            Ok(WalletResult {
+                declined: kilele::payments::airtel::failure_reason(&c.transaction.status_code),
+                paid,
+                transaction: c.transaction.airtel_money_id.clone().filter(|_| paid),
+                original: String::new(),
+                ours: c.transaction.id,
+            })
+        }
+        _ => {
+            let r = mpesa::parse_result(body).map_err(|e| (StatusCode::BAD_REQUEST, e.0))?;
+            let paid = r.result_code == mpesa::OK;
+            Ok(WalletResult {
+                declined: mpesa::failure_reason(&r.result_code),
+                paid,
+                transaction: Some(r.transaction_id).filter(|_| paid),
+                original: r.original_conversation_id,
+                ours: r.third_party_conversation_id,
+            })
+        }
+    }
+}
+
+/// `POST /api/v1/webhooks/{mpesa|airtel}/{school}`: a wallet's result of a push. Wallets sign
+/// nothing we can rely on (Airtel's hash only when the school turned it on), so a result is
+/// believed only as far as the school's channel and allowed addresses, the push it names
+/// (ours, by our random conversation id) and the wallet's own status query, which decides:
+/// what is posted is what the query says, never what the result claims.
+async fn wallet_result(st: AppState, tenant: Tenant, provider: Provider, req: Request) -> Response {
     use kilele::payments::wallets::Settled;
-    let provider = Provider::Mpesa;
     let now = st.deps.clock.now();
     let source_ip = crate::limits::client_of(req.headers(), req.extensions(), st.config.sign_in.trust_proxy_headers);
     let headers = req.headers().clone();
-    let (body, unreadable) = body_of(req, mpesa::MAX_BODY_BYTES).await;
+    let (body, unreadable) = body_of(req, mpesa::MAX_BODY_BYTES.max(kilele::payments::airtel::MAX_BODY_BYTES)).await;
     let delivery = Delivery { provider, kind: "notification", received_at: now, source_ip, headers: kept_headers(&headers), body: &body };
-    let ack = |status: StatusCode, r: Option<&mpesa::PushResult>, refused: Option<&str>| {
-        let (original, ours) = r.map_or(("", ""), |r| (r.original_conversation_id.as_str(), r.third_party_conversation_id.as_str()));
-        json(status, mpesa::result_ack(original, ours, refused))
-    };
+    let ack = |status: StatusCode, r: Option<&WalletResult>, refused: Option<&str>| wallet_ack(provider, status, r, refused);
     let mut tx = match kilele::db::tenant_tx(&st.deps.pool, tenant.id).await {
         Ok(tx) => tx,
-        Err(e) => return internal_wallet(e.into()),
+        Err(e) => return internal_wallet(provider, e.into()),
     };
     let (settings, credentials) = match pushes::wallet(&mut tx, &st.deps.pii, provider).await {
         Ok(Some((settings, credentials))) => (settings, credentials),
         Ok(None) => return ack(StatusCode::NOT_FOUND, None, Some("payments-error-channel-closed")),
-        Err(e) => return internal_wallet(e),
+        Err(e) => return internal_wallet(provider, e),
     };
     let read = match unreadable {
         Some(why) => Err(why),
@@ -276,7 +335,7 @@ async fn mpesa_result(st: AppState, tenant: Tenant, req: Request) -> Response {
         // the wallet about the school's unsettled pushes).
         None if !settings.enabled => Err((StatusCode::FORBIDDEN, "payments-error-channel-closed")),
         None if !settings.allows(source_ip) => Err((StatusCode::FORBIDDEN, "payments-error-address")),
-        None => mpesa::parse_result(&body).map_err(|e| (StatusCode::BAD_REQUEST, e.0)),
+        None => read_wallet_result(provider, &body, &credentials),
     };
     let result = match read {
         Ok(r) => r,
@@ -285,30 +344,30 @@ async fn mpesa_result(st: AppState, tenant: Tenant, req: Request) -> Response {
             return ack(status, None, Some(reason));
         }
     };
-    let push = match pushes::by_conversation(&mut tx, &st.deps.pii, provider, &result.third_party_conversation_id).await {
+    let push = match pushes::by_conversation(&mut tx, &st.deps.pii, provider, &result.ours).await {
         Ok(Some(push)) => push,
         Ok(None) => {
             keep_refused(&st, tx, &delivery, "payments-error-unknown-push").await;
             return ack(StatusCode::NOT_FOUND, Some(&result), Some("payments-error-unknown-push"));
         }
-        Err(e) => return internal_wallet(e),
+        Err(e) => return internal_wallet(provider, e),
     };
-    let paid = result.result_code == mpesa::OK;
+    let paid = result.paid;
     // Kept before anything else happens to it.
     let kept = async {
-        let transaction = Some(result.transaction_id.as_str()).filter(|_| paid);
-        let inbox = intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("received", None), transaction).await?;
+        let inbox =
+            intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("received", None), result.transaction.as_deref()).await?;
         tx.commit().await?;
         Ok::<_, DomainError>(inbox)
     }
     .await;
     let inbox = match kept {
         Ok(inbox) => inbox,
-        Err(e) => return internal_wallet(e),
+        Err(e) => return internal_wallet(provider, e),
     };
     // Every result, "paid" or "declined", is what the wallet's status query says: a forged
     // decline cannot fail a push that was paid, nor a forged "paid" post anything.
-    let declined = (!paid).then_some(result.result_code.as_str());
+    let declined = (!paid).then_some(result.declined);
     match st.deps.wallets.confirm_and_settle(&st.deps.pool, &st.deps.pii, tenant.id, &push, &credentials, inbox, declined, now).await {
         Ok(Some(Settled::Paid(_))) => ack(StatusCode::OK, Some(&result), None),
         Ok(Some(Settled::NotPaid(_))) if !paid => ack(StatusCode::OK, Some(&result), None),
@@ -318,7 +377,7 @@ async fn mpesa_result(st: AppState, tenant: Tenant, req: Request) -> Response {
         // The wallet could not say yet: kept as received; asked again by the re-check (and
         // when the result comes again).
         Ok(None) => ack(StatusCode::SERVICE_UNAVAILABLE, Some(&result), Some("payments-error-not-confirmed-yet")),
-        Err(e) => internal_wallet(e),
+        Err(e) => internal_wallet(provider, e),
     }
 }
 
@@ -326,7 +385,7 @@ async fn mpesa_result(st: AppState, tenant: Tenant, req: Request) -> Response {
 /// lost (`Wallets::recheck`), until `shutdown`. Runs in every web process; two never ask
 /// about the same push at once (it is claimed first).
 pub async fn recheck_pushes(st: AppState, shutdown: impl std::future::Future<Output = ()>) {
-    if st.deps.wallets.mpesa.is_none() {
+    if st.deps.wallets.mpesa.is_none() && st.deps.wallets.airtel.is_none() {
         return;
     }
     tokio::pin!(shutdown);
@@ -354,9 +413,9 @@ pub async fn recheck_pushes(st: AppState, shutdown: impl std::future::Future<Out
     }
 }
 
-fn internal_wallet(e: DomainError) -> Response {
-    tracing::error!(provider = "mpesa", error = %e, "wallet result failed");
-    json(StatusCode::INTERNAL_SERVER_ERROR, mpesa::result_ack("", "", Some("payments-error-internal")))
+fn internal_wallet(provider: Provider, e: DomainError) -> Response {
+    tracing::error!(provider = provider.code(), error = %e, "wallet result failed");
+    wallet_ack(provider, StatusCode::INTERNAL_SERVER_ERROR, None, Some("payments-error-internal"))
 }
 
 /// A fault on our side: 500, so the bank tries again later (a verified delivery stays

@@ -70,6 +70,12 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
             }
             None => None,
         },
+        airtel: match &config.airtel_base_url {
+            Some(base) => {
+                Some(Arc::new(kilele::payments::airtel::AirtelApi::new(base).map_err(|e| anyhow::anyhow!("AIRTEL_BASE_URL: {e}"))?))
+            }
+            None => None,
+        },
     };
     Ok(AppState::new(crate::state::State {
         card_lookups: crate::limits::CardLookups::new(config.sign_in.trust_proxy_headers),

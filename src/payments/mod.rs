@@ -13,8 +13,11 @@
 //!   result, and the status query that confirms every result before anything is posted;
 //! - `pushes` (server side): the parent's pushes, settled through the same intake.
 //!
-//! Airtel Money and Tigo Pesa come next, behind the same push/confirm pair.
+//! - [`airtel`]: Airtel Money's Open API: the same push, callback and enquiry.
+//!
+//! Tigo Pesa comes next, behind the same push/confirm pair.
 
+pub mod airtel;
 pub mod banks;
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -228,6 +231,31 @@ pub fn msisdn(text: &str) -> Option<String> {
     matches!(local.as_bytes().first(), Some(b'6' | b'7')).then(|| format!("255{local}"))
 }
 
+/// What a wallet's status query (M-Pesa's `queryTransactionStatus`, Airtel's enquiry) says
+/// of a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Completed and not reversed: the money moved. The wallet's transaction id.
+    Paid { transaction_id: String },
+    /// It did not happen (a message key).
+    Failed(&'static str),
+    /// Not known yet (in progress, or the query itself failed): ask again later.
+    Unknown,
+}
+
+/// How a wallet took a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushAnswer {
+    /// Sent to the phone; the result comes later (asynchronous mode).
+    Sent { conversation_id: Option<String> },
+    /// Paid already (synchronous mode): still confirmed by a status query before posting.
+    Paid { transaction_id: String },
+    /// Refused (a message key).
+    Refused(&'static str),
+    /// No answer we could read: the result or a status query will say.
+    Unknown,
+}
+
 /// Why a message cannot be read (a message key; the provider gets it in its own format).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -302,6 +330,7 @@ mod tests {
             include_str!("webhooks.rs"),
             include_str!("db.rs"),
             include_str!("mpesa.rs"),
+            include_str!("airtel.rs"),
             include_str!("pushes.rs"),
             include_str!("wallets.rs"),
             include_str!("../../server/src/payments.rs"),

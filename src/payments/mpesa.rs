@@ -163,16 +163,7 @@ pub fn result_ack(original_conversation_id: &str, third_party_conversation_id: &
     })
 }
 
-/// What a status query says of a payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confirmation {
-    /// Completed and not reversed: the money moved. The M-Pesa transaction id.
-    Paid { transaction_id: String },
-    /// It did not happen (a message key).
-    Failed(&'static str),
-    /// Not known yet (in progress, or the query itself failed): ask again later.
-    Unknown,
-}
+pub use super::{Confirmation, PushAnswer};
 
 /// Reads a status query's reply.
 pub fn confirmation(reply: &Reply) -> Confirmation {
@@ -209,11 +200,11 @@ pub fn failure_reason(code: &str) -> &'static str {
 }
 
 #[cfg(feature = "ssr")]
-pub use api::{Credentials, MpesaApi, MpesaSettings, PushAnswer};
+pub use api::{Credentials, MpesaApi, MpesaSettings};
 
 #[cfg(feature = "ssr")]
 mod api {
-    use super::{C2bRequest, Confirmation, Reply, OK};
+    use super::{C2bRequest, Confirmation, PushAnswer, Reply, OK};
     use crate::DomainError;
     use base64::Engine;
     use std::collections::HashMap;
@@ -236,19 +227,6 @@ mod api {
         pub api_key: String,
         /// The school's business shortcode (`input_ServiceProviderCode`).
         pub service_provider_code: String,
-    }
-
-    /// How a push was taken.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum PushAnswer {
-        /// Sent to the phone; the result comes later (asynchronous mode).
-        Sent { conversation_id: Option<String> },
-        /// Paid already (synchronous mode): still confirmed by a status query before posting.
-        Paid { transaction_id: String },
-        /// Refused (a message key).
-        Refused(&'static str),
-        /// No answer we could read: the result or a status query will say.
-        Unknown,
     }
 
     /// A session is reused for this long (the portal sets lifetimes per application; an hour

@@ -3,9 +3,10 @@
 //! to them: send it, and confirm a result before anything is posted.
 
 use super::db::{decided, receive, Delivery, Intake};
-use super::mpesa::{C2bRequest, Confirmation, Credentials, MpesaApi, PushAnswer};
+use super::mpesa::{C2bRequest, Credentials, MpesaApi};
 use super::pushes::{self, Push};
 use super::Provider;
+use super::{Confirmation, PushAnswer};
 use crate::audit::pii::KeyRing;
 use crate::db::Pool;
 use crate::tenancy::TenantId;
@@ -17,12 +18,23 @@ use std::sync::Arc;
 #[derive(Clone, Default, Debug)]
 pub struct Wallets {
     pub mpesa: Option<Arc<MpesaApi>>,
+    pub airtel: Option<Arc<super::airtel::AirtelApi>>,
 }
 
 impl Wallets {
     /// Whether pushes to `provider` can be sent from here at all (its client is configured).
     pub fn offers(&self, provider: Provider) -> bool {
-        matches!(provider, Provider::Mpesa) && self.mpesa.is_some()
+        match provider {
+            Provider::Mpesa => self.mpesa.is_some(),
+            Provider::Airtel => self.airtel.is_some(),
+            _ => false,
+        }
+    }
+
+    fn airtel(&self, credentials: &str) -> Result<(&super::airtel::AirtelApi, super::airtel::AirtelCredentials), DomainError> {
+        let api = self.airtel.as_deref().ok_or_else(|| DomainError::conflict("provider", "payments-push-error-not-offered"))?;
+        let creds = serde_json::from_str(credentials).map_err(|e| DomainError::Internal(format!("airtel credentials: {e}")))?;
+        Ok((api, creds))
     }
 
     fn mpesa(&self, credentials: &str) -> Result<(&MpesaApi, Credentials), DomainError> {
@@ -44,10 +56,25 @@ impl Wallets {
         credentials: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        let (api, creds) = self.mpesa(credentials)?;
-        let request =
-            C2bRequest::new(push.amount_minor, &push.phone, &creds.service_provider_code, &push.conversation_id, &push.control_number);
-        let answer = match api.push(&creds, &request).await {
+        let pushed = match push.provider {
+            Provider::Airtel => {
+                let (api, creds) = self.airtel(credentials)?;
+                let body = super::airtel::push_body(push.amount_minor, &push.phone, &push.conversation_id, &push.control_number);
+                api.push(&creds, &body).await
+            }
+            _ => {
+                let (api, creds) = self.mpesa(credentials)?;
+                let request = C2bRequest::new(
+                    push.amount_minor,
+                    &push.phone,
+                    &creds.service_provider_code,
+                    &push.conversation_id,
+                    &push.control_number,
+                );
+                api.push(&creds, &request).await
+            }
+        };
+        let answer = match pushed {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(provider = push.provider.code(), error = %e, "a push could not be sent");
@@ -84,14 +111,21 @@ impl Wallets {
     /// Asks the wallet what became of `push` (by our own conversation id, never by an id a
     /// caller handed us: a forged result cannot point at someone else's payment).
     pub async fn confirm(&self, push: &Push, credentials: &str) -> Result<Confirmation, DomainError> {
-        let (api, creds) = self.mpesa(credentials)?;
-        api.query(&creds, &push.conversation_id).await
+        match push.provider {
+            Provider::Airtel => {
+                let (api, creds) = self.airtel(credentials)?;
+                api.enquire(&creds, &push.conversation_id).await
+            }
+            _ => {
+                let (api, creds) = self.mpesa(credentials)?;
+                api.query(&creds, &push.conversation_id).await
+            }
+        }
     }
 
     /// Confirms `push` with the wallet and, when it was paid, posts it (the delivery `inbox`
     /// that announced it is marked with what was decided). A failed confirmation fails the
-    /// push (with the reason of `declined`, the code of a result that said so, when there is
-    /// one); an unknown one leaves everything as it is (`None`: asked again later, by the
+    /// push (with `declined`, the reason of a result that said so, when there is one); an unknown one leaves everything as it is (`None`: asked again later, by the
     /// next delivery or [`Wallets::recheck`]).
     #[allow(clippy::too_many_arguments)]
     pub async fn confirm_and_settle(
@@ -102,7 +136,7 @@ impl Wallets {
         push: &Push,
         credentials: &str,
         inbox: uuid::Uuid,
-        declined: Option<&str>,
+        declined: Option<&'static str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Settled>, DomainError> {
         let confirmation = self.confirm(push, credentials).await?;
@@ -118,7 +152,7 @@ impl Wallets {
         push: &Push,
         confirmation: Confirmation,
         inbox: uuid::Uuid,
-        declined: Option<&str>,
+        declined: Option<&'static str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Settled>, DomainError> {
         let mut tx = crate::db::tenant_tx(pool, school).await?;
@@ -129,7 +163,7 @@ impl Wallets {
         let settled = match confirmation {
             Confirmation::Unknown => return Ok(None),
             Confirmation::Failed(reason) => {
-                let reason = declined.map_or(reason, super::mpesa::failure_reason);
+                let reason = declined.unwrap_or(reason);
                 pushes::failed(&mut tx, push.id, reason, now).await?;
                 match declined {
                     Some(_) => decided(&mut tx, inbox, "declined", Some(reason), None).await?,
@@ -161,16 +195,22 @@ impl Wallets {
     pub async fn recheck(&self, pool: &Pool, pii: &KeyRing, school: TenantId, now: DateTime<Utc>) -> Result<usize, DomainError> {
         let mut tx = crate::db::tenant_tx(pool, school).await?;
         let due = pushes::due_for_recheck(&mut tx, pii, now, 20).await?;
-        let credentials = match due.first() {
-            Some(push) => pushes::wallet(&mut tx, pii, push.provider).await?.map(|(_, c)| c),
-            None => None,
-        };
+        // Each wallet's credentials, once.
+        let mut credentials = std::collections::HashMap::new();
+        let mut providers: Vec<Provider> = due.iter().map(|p| p.provider).collect();
+        providers.sort_by_key(|p| p.code());
+        providers.dedup();
+        for provider in providers {
+            if let Some((_, c)) = pushes::wallet(&mut tx, pii, provider).await? {
+                credentials.insert(provider, c);
+            }
+        }
         tx.commit().await?;
-        let Some(credentials) = credentials else { return Ok(0) };
         let mut settled = 0;
         for push in due.iter().filter(|p| self.offers(p.provider)) {
+            let Some(credentials) = credentials.get(&push.provider) else { continue };
             // Asked first, kept only when it says something (a pending push leaves no trace).
-            let confirmation = match self.confirm(push, &credentials).await {
+            let confirmation = match self.confirm(push, credentials).await {
                 Ok(Confirmation::Unknown) | Err(_) => continue,
                 Ok(c) => c,
             };

@@ -20,7 +20,7 @@ pub async fn wallets_for(student: String) -> Result<Vec<Provider>, AppError> {
         return Err(AppError::NotFound);
     }
     let mut open = Vec::new();
-    for provider in [Provider::Mpesa] {
+    for provider in [Provider::Mpesa, Provider::Airtel] {
         let offered = s.deps.wallets.offers(provider)
             && kilele::payments::pushes::wallet(&mut s.tx, &s.deps.pii, provider).await?.is_some_and(|(c, _)| c.enabled);
         if offered {

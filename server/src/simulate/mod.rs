@@ -109,4 +109,5 @@ impl Bank {
     }
 }
 
+pub mod airtel;
 pub mod mpesa;

@@ -138,6 +138,8 @@ pub struct Options {
     pub storage: Option<server::config::StorageLocation>,
     /// M-Pesa OpenAPI (a simulator's): see `payments::mpesa_simulator`.
     pub mpesa: Option<kilele::payments::mpesa::MpesaSettings>,
+    /// Airtel Money's Open API (a simulator's base URL).
+    pub airtel: Option<String>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -182,6 +184,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
         metrics_token: Some(METRICS_TOKEN.into()),
         sign_in,
         mpesa: options.mpesa.clone(),
+        airtel_base_url: options.airtel.clone(),
     };
     server::telemetry::init(LogFormat::Pretty);
     let clock = Arc::new(ManualClock::new(Utc::now()));

@@ -652,6 +652,7 @@ mod mpesa {
         tokio::time::sleep(std::time::Duration::from_millis(800)).await;
         let wallets = kilele::payments::wallets::Wallets {
             mpesa: Some(std::sync::Arc::new(kilele::payments::mpesa::MpesaApi::new(&app_settings(&_sim)).unwrap())),
+            airtel: None,
         };
         let pii = kilele::audit::pii::KeyRing::development();
         let later = kilele::clock::Clock::now(&*app.clock) + chrono::Duration::minutes(1);
@@ -676,5 +677,103 @@ mod mpesa {
         let other = app.login_as(Some(MLPS), "parent").await;
         assert!([403, 404].contains(&other.server_fn("portal/fees/push", &[("push", &push.to_string())]).await.status().as_u16()));
         assert_eq!(other.get(&format!("/portal/pushes/{push}/events")).await.status().as_u16() / 100, 4);
+    }
+}
+
+mod airtel {
+    //! "Pay now" through Airtel Money's Open API: the simulator (`server::simulate::airtel`)
+    //! plays Airtel, signing its callbacks with the school's callback key; Kilele checks the
+    //! hash, confirms with an enquiry and posts once.
+
+    use super::mpesa::{parents_child, settled};
+    use super::*;
+    use server::simulate::airtel::{Application, Simulator};
+
+    async fn pay_airtel(parent: &Browser, child: Uuid, phone: &str, amount: &str) -> Uuid {
+        let once = once();
+        let c = child.to_string();
+        let form = [("student", c.as_str()), ("provider", "airtel"), ("phone", phone), ("amount", amount), ("once", once.as_str())];
+        let r = parent.post_form("/api/portal/fees/pay", &form).await;
+        let target = redirect_target(&r).unwrap_or_else(|| panic!("no redirect: {}", r.status()));
+        target.rsplit('/').next().unwrap().parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_parent_pays_by_airtel_money_and_a_badly_signed_callback_posts_nothing() {
+        let sim = Simulator::new(std::time::Duration::from_millis(300)).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(sim.clone().serve(listener));
+        let app = spawn_app_with(Options { airtel: Some(base), ..Default::default() }).await;
+        let credentials =
+            serde_json::json!({ "client_id": "khss-airtel", "client_secret": "s3cret", "callback_key": "callback-key-khss" }).to_string();
+        let pii = kilele::audit::pii::KeyRing::development();
+        server::cli::open_wallet(&app.pool, &pii, KHSS, Provider::Airtel, &credentials, &[]).await.unwrap();
+        sim.register(Application {
+            client_id: "khss-airtel".into(),
+            client_secret: "s3cret".into(),
+            callback_key: Some("callback-key-khss".into()),
+            callback_url: format!("{}/api/v1/webhooks/airtel/{KHSS}", app.base),
+        });
+        let child = parents_child(&app).await;
+        let parent = app.login_as(Some(KHSS), "parent").await;
+        let wallets: Vec<String> = parent.server_fn("portal/fees/wallets", &[("student", &child.to_string())]).await.json().await.unwrap();
+        assert_eq!(wallets, vec!["Airtel".to_owned()], "only the wallet this deployment and school have");
+
+        // Approved: posted once, with Airtel's transaction id as the reference.
+        let push = pay_airtel(&parent, child, "0682 345 678", "30000").await;
+        let view = settled(&parent, push).await;
+        assert_eq!(view["status"], "Paid", "{view}");
+        let (count, reference): (i64, Option<String>) =
+            sqlx::query_as("SELECT count(*), max(reference) FROM payments WHERE student_id = $1 AND channel = 'airtel'")
+                .bind(child)
+                .fetch_one(&app.owner_pool)
+                .await
+                .unwrap();
+        assert_eq!(count, 1);
+        assert!(reference.is_some_and(|r| r.starts_with("MP")), "Airtel's id, from the enquiry");
+        assert_eq!(sim.acks(), vec![200]);
+
+        // Declined on the phone: failed, nothing posted.
+        let push = pay_airtel(&parent, child, "0682345671", "1000").await;
+        assert_eq!(settled(&parent, push).await["status"], "Failed");
+
+        // A callback with a hash made with another key: 401, kept, nothing changed.
+        let waiting = pay_airtel(&parent, child, "0682345673", "5000").await;
+        let conversation: String = sqlx::query_scalar("SELECT conversation_id FROM payment_pushes WHERE id = $1")
+            .bind(waiting)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+        let transaction =
+            serde_json::json!({ "id": conversation, "message": "Paid", "status_code": "TS", "airtel_money_id": "MPFORGED01" }).to_string();
+        let forged = format!(r#"{{"transaction":{transaction},"hash":"{}"}}"#, server::simulate::airtel::hash("wrong-key", &transaction));
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/webhooks/airtel/{KHSS}", app.base))
+            .header("content-type", "application/json")
+            .body(forged)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        // Rightly signed but not true (the enquiry says in progress): nothing posted either.
+        let signed =
+            format!(r#"{{"transaction":{transaction},"hash":"{}"}}"#, server::simulate::airtel::hash("callback-key-khss", &transaction));
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/webhooks/airtel/{KHSS}", app.base))
+            .header("content-type", "application/json")
+            .body(signed)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 503);
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM payments WHERE student_id = $1 AND channel = 'airtel'")
+            .bind(child)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 1, "only the approved one");
+        let view: serde_json::Value = parent.server_fn("portal/fees/push", &[("push", &waiting.to_string())]).await.json().await.unwrap();
+        assert_eq!(view["status"], "Waiting");
     }
 }
