@@ -18,9 +18,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The server as the operator runs it, on `port`, until killed.
+/// The server as the operator runs it, on `port`, until killed (at the latest when the test
+/// ends, even by a panic: a failed run leaves no server behind).
 struct Process {
     child: std::process::Child,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn free_port() -> u16 {
@@ -128,13 +136,14 @@ async fn payments_survive_sigkill_duplicates_and_reordering() {
                 while answered.load(Ordering::Relaxed) < deliveries * k / (kills + 1) {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
+                let down = Instant::now();
+                // SIGKILL, reaped (its port free again), then start again.
                 {
                     let mut s = server.lock().unwrap();
                     s.child.kill().unwrap();
                     s.child.wait().unwrap();
+                    *s = start(&owner_url, port, &scratch);
                 }
-                let down = Instant::now();
-                *server.lock().unwrap() = start(&owner_url, port, &scratch);
                 ready(&base).await;
                 restarts.push(down.elapsed());
             }
@@ -175,7 +184,6 @@ async fn payments_survive_sigkill_duplicates_and_reordering() {
         .await;
     let elapsed = started.elapsed();
     let restarts = killer.await.unwrap();
-    let _ = server.lock().unwrap().child.kill();
 
     // Exactly once: one provider payment and one ledger-posted payment per bank transaction.
     let (rows, posted): (i64, i64) = sqlx::query_as(

@@ -76,9 +76,11 @@ kilele_worker | table audit_heads | SELECT
 kilele_worker | table audit_log | SELECT
 kilele_worker | table audit_unkeyed_prefix | SELECT
 kilele_worker | table jobs | SELECT INSERT UPDATE
+kilele_worker | table login_throttle | SELECT DELETE
 kilele_worker | table mark_sheets | SELECT
 kilele_worker | table marks | SELECT
 kilele_worker | table plans | SELECT
+kilele_worker | table platform_login_throttle | SELECT DELETE
 kilele_worker | table result_flags | SELECT INSERT
 kilele_worker | table streams | SELECT
 kilele_worker | table tenants | SELECT
