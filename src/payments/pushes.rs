@@ -38,6 +38,16 @@ pub async fn wallet(tx: &mut TenantTx, pii: &KeyRing, provider: Provider) -> Res
     Ok(Some((settings, credentials)))
 }
 
+/// The wallets whose channel the school has open (what "pay now" may offer), without
+/// opening any credentials: the parents' fees page asks on every view.
+pub async fn open_wallets(tx: &mut TenantTx) -> Result<Vec<Provider>, DomainError> {
+    let codes: Vec<String> =
+        sqlx::query_scalar("SELECT provider FROM payment_channels WHERE enabled AND credentials_sealed IS NOT NULL ORDER BY provider")
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(codes.iter().filter_map(|c| Provider::parse(c)).collect())
+}
+
 /// Opens the school's wallet channel with its application `credentials` (JSON, sealed) and
 /// the addresses the wallet calls from. Audited (never the credentials).
 pub async fn set_wallet(

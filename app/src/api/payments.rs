@@ -19,14 +19,10 @@ pub async fn wallets_for(student: String) -> Result<Vec<Provider>, AppError> {
     if !kilele::results::db::may_read(&mut s.tx, super::results::portal_reader(&s.me), student).await? {
         return Err(AppError::NotFound);
     }
-    let mut open = Vec::new();
-    for provider in [Provider::Mpesa, Provider::Airtel] {
-        let offered = s.deps.wallets.offers(provider)
-            && kilele::payments::pushes::wallet(&mut s.tx, &s.deps.pii, provider).await?.is_some_and(|(c, _)| c.enabled);
-        if offered {
-            open.push(provider);
-        }
-    }
+    // Those the school has open and this deployment can reach, M-Pesa first.
+    let mut open: Vec<Provider> =
+        kilele::payments::pushes::open_wallets(&mut s.tx).await?.into_iter().filter(|p| s.deps.wallets.offers(*p)).collect();
+    open.sort_by_key(|p| *p != Provider::Mpesa);
     s.commit(open).await
 }
 
