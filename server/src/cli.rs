@@ -252,6 +252,11 @@ pub enum PaymentsCommand {
         /// Airtel Money: the callback authentication key, when the application has it on.
         #[arg(long, env = "KILELE_AIRTEL_CALLBACK_KEY", hide_env_values = true)]
         callback_key: Option<String>,
+        /// Tigo Pesa: the partner account, as JSON with username, password, partner,
+        /// biller_msisdn, biller_code and company_number (what Tigo issues at onboarding).
+        /// Tigo signs nothing: give --allow-ip with Tigo's addresses too.
+        #[arg(long, env = "KILELE_TIGO_ACCOUNT", hide_env_values = true)]
+        tigo_account: Option<String>,
     },
 }
 
@@ -315,6 +320,36 @@ pub enum SimulateCommand {
         applications: Vec<String>,
         #[arg(long, default_value_t = 3000)]
         answer_after_ms: u64,
+    },
+    /// Tigo Pesa's push gateway as a server: tokens, pushes, and callbacks sent to Kilele; see
+    /// server/src/simulate/tigo.rs.
+    Tigo {
+        #[arg(long, default_value = "127.0.0.1:9403")]
+        listen: std::net::SocketAddr,
+        /// A partner account, PARTNER:USERNAME:PASSWORD:BILLER_MSISDN:BILLER_CODE:CALLBACK_URL.
+        #[arg(long = "application")]
+        applications: Vec<String>,
+        #[arg(long, default_value_t = 3000)]
+        answer_after_ms: u64,
+    },
+    /// A parent paying from their own phone by Tigo's USSD bill-pay: Tigo asks the school who
+    /// the control number is, then to take the payment (XML), as Tigo's gateway would.
+    TigoUssd {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long)]
+        school: String,
+        /// The school's Tigo business number.
+        #[arg(long)]
+        company: String,
+        #[arg(long)]
+        control: String,
+        /// Whole shillings.
+        #[arg(long)]
+        amount: i64,
+        /// The payer's phone.
+        #[arg(long, default_value = "0652123456")]
+        phone: String,
     },
 }
 
@@ -554,6 +589,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 .await?;
             println!("airtel channel of {school} open.");
         }
+        Command::Payments { command: PaymentsCommand::Channel { school, provider, allow_ip, tigo_account, close, .. } }
+            if provider == "tigo" && !close =>
+        {
+            let pool = app_pool(&config).await?;
+            let Some(account) = tigo_account else {
+                anyhow::bail!("a Tigo Pesa channel needs --tigo-account (JSON: username, password, partner, biller_msisdn, biller_code, company_number)");
+            };
+            tigo_channel(&pool, &config.pii, &school, &account, &allow_ip).await?;
+            println!("tigo channel of {school} open (calls taken from {} address(es)).", allow_ip.len());
+        }
         Command::Payments { command: PaymentsCommand::Channel { school, provider, allow_ip, revoke_previous, close, .. } } => {
             let pool = app_pool(&config).await?;
             match payment_channel(&pool, &config.pii, &school, &provider, ChannelChange { allowed_ips: &allow_ip, revoke_previous, close })
@@ -665,9 +710,9 @@ pub async fn payment_channel(
 ) -> anyhow::Result<Option<String>> {
     let ChannelChange { allowed_ips, revoke_previous, close } = change;
     // A wallet's channel is opened with its credentials (`wallet_channel`), closed here.
-    let provider = kilele::payments::Provider::parse(provider)
-        .filter(|p| p.is_bank() || (close && matches!(p, kilele::payments::Provider::Mpesa | kilele::payments::Provider::Airtel)))
-        .ok_or_else(|| anyhow::anyhow!("the provider must be nmb, nbc or crdb, or mpesa (with --api-key and --shortcode)"))?;
+    let provider = kilele::payments::Provider::parse(provider).filter(|p| p.is_bank() || close).ok_or_else(|| {
+        anyhow::anyhow!("the provider must be nmb, nbc or crdb, or mpesa, airtel or tigo (each with its application's credentials)")
+    })?;
     let slug = kilele::tenancy::TenantSlug::parse(school).map_err(|_| anyhow::anyhow!("{school:?} is not a school code"))?;
     let tenant = kilele::tenancy::store::find_by_slug(pool, &slug).await?.ok_or_else(|| anyhow::anyhow!("no school {school}"))?;
     let mut tx = kilele::db::tenant_tx(pool, tenant.id).await?;
@@ -698,6 +743,24 @@ pub async fn wallet_channel(
         anyhow::bail!("the shortcode is 4 to 12 letters and digits");
     }
     open_wallet(pool, pii, school, kilele::payments::Provider::Mpesa, &serde_json::to_string(&credentials)?, allowed_ips).await
+}
+
+/// `kilele payments channel --provider tigo`: opens a school's Tigo Pesa channel with its
+/// partner account. Tigo signs nothing, so the addresses it calls from are required.
+pub async fn tigo_channel(
+    pool: &sqlx::PgPool,
+    pii: &kilele::audit::pii::KeyRing,
+    school: &str,
+    account: &str,
+    allowed_ips: &[std::net::IpAddr],
+) -> anyhow::Result<()> {
+    let account: kilele::payments::tigo::TigoCredentials =
+        serde_json::from_str(account).map_err(|e| anyhow::anyhow!("--tigo-account does not read: {e}"))?;
+    account.check().map_err(|field| anyhow::anyhow!("--tigo-account: {field} is missing or malformed"))?;
+    if allowed_ips.is_empty() {
+        anyhow::bail!("Tigo Pesa signs nothing: give --allow-ip with the addresses Tigo calls from");
+    }
+    open_wallet(pool, pii, school, kilele::payments::Provider::Tigo, &serde_json::to_string(&account)?, allowed_ips).await
 }
 
 /// Opens a school's wallet channel with its credentials (JSON), audited as the operator's tool.
@@ -778,7 +841,55 @@ async fn simulate_airtel(command: &SimulateCommand) -> anyhow::Result<()> {
     sim.serve(listener).await
 }
 
+async fn simulate_tigo(command: &SimulateCommand) -> anyhow::Result<()> {
+    match command {
+        SimulateCommand::Tigo { listen, applications, answer_after_ms } => {
+            let sim = crate::simulate::tigo::Simulator::new(std::time::Duration::from_millis(*answer_after_ms))?;
+            for app in applications {
+                let parts: Vec<&str> = app.splitn(6, ':').collect();
+                let [partner, username, password, biller_msisdn, biller_code, url] = parts[..] else {
+                    anyhow::bail!("--application is PARTNER:USERNAME:PASSWORD:BILLER_MSISDN:BILLER_CODE:CALLBACK_URL");
+                };
+                sim.register(crate::simulate::tigo::Application {
+                    partner: partner.into(),
+                    username: username.into(),
+                    password: password.into(),
+                    biller_msisdn: biller_msisdn.into(),
+                    biller_code: biller_code.into(),
+                    callback_url: url.into(),
+                });
+            }
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            println!("Tigo Pesa simulator on http://{listen}");
+            sim.serve(listener).await
+        }
+        SimulateCommand::TigoUssd { url, school, company, control, amount, phone } => {
+            let msisdn = kilele::payments::msisdn(phone).ok_or_else(|| anyhow::anyhow!("{phone:?} is not a Tanzanian mobile number"))?;
+            let ussd = crate::simulate::tigo::Ussd::new(url, school, company)?;
+            let looked = ussd.lookup(&msisdn, control).await?;
+            println!("lookup: {} {}", looked.status, looked.body);
+            if !looked.reply.is_some_and(|r| r.success) {
+                anyhow::bail!("the school did not accept the reference");
+            }
+            let txn = format!("BP{}", &uuid::Uuid::new_v4().simple().to_string()[..12].to_uppercase());
+            let paid = ussd.pay(&txn, &msisdn, control, *amount).await?;
+            println!("payment {txn}: {} {}", paid.status, paid.body);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 async fn simulate(command: &SimulateCommand) -> ExitCode {
+    if let SimulateCommand::Tigo { .. } | SimulateCommand::TigoUssd { .. } = command {
+        return match simulate_tigo(command).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kilele simulate tigo: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let SimulateCommand::Airtel { .. } = command {
         return match simulate_airtel(command).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -55,6 +55,9 @@ pub struct Config {
     pub mpesa: Option<kilele::payments::mpesa::MpesaSettings>,
     /// Airtel Money's Open API (AIRTEL_BASE_URL): without it, no Airtel pushes.
     pub airtel_base_url: Option<String>,
+    /// Tigo Pesa's push gateway (TIGO_BASE_URL, as issued at onboarding; each school's partner
+    /// name completes the paths): without it, no Tigo pushes (USSD bill-pay needs none).
+    pub tigo_base_url: Option<String>,
 }
 
 /// M-Pesa OpenAPI from MPESA_BASE_URL (up to the market, e.g.
@@ -235,6 +238,15 @@ fn derive_role_url(owner_url: &str, role: &str) -> anyhow::Result<String> {
     Ok(u.to_string())
 }
 
+/// A wallet's base URL: https://, or http:// in development for the simulators.
+fn wallet_url(name: &str, production: bool) -> anyhow::Result<Option<String>> {
+    match var(name) {
+        Some(u) if u.starts_with("https://") || (!production && u.starts_with("http://")) => Ok(Some(u)),
+        Some(_) => bail!("{name} must be an https:// URL (http:// only in development, for the simulator)"),
+        None => Ok(None),
+    }
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -371,11 +383,10 @@ impl Config {
             metrics_token,
             sign_in: SignInLimits::from_env()?,
             mpesa: mpesa_from_env(production)?,
-            airtel_base_url: match var("AIRTEL_BASE_URL") {
-                Some(u) if u.starts_with("https://") || (!production && u.starts_with("http://")) => Some(u),
-                Some(_) => bail!("AIRTEL_BASE_URL must be an https:// URL (http:// only in development, for the simulator)"),
-                None => None,
-            },
+            airtel_base_url: wallet_url("AIRTEL_BASE_URL", production)?,
+            // Tigo's test gateway is plain http (docs/payments-providers.md §3.1): in production
+            // the password travels, so https (or a TLS tunnel the operator runs) only.
+            tigo_base_url: wallet_url("TIGO_BASE_URL", production)?,
         })
     }
 

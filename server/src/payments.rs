@@ -14,8 +14,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kilele::payments::banks::{self, NotificationStatus, ValidationAnswer, ValidationCode};
 use kilele::payments::db::{self as intake_db, Delivery, Intake, REFUSED_BODY_KEPT};
+use kilele::payments::wallets::Wallets;
 use kilele::payments::webhooks::{self, Signed};
-use kilele::payments::{mpesa, pushes, Provider};
+use kilele::payments::{mpesa, pushes, tigo, Provider};
 use kilele::tenancy::{store as tenants, Feature, Tenant, TenantId, TenantSlug};
 use kilele::DomainError;
 
@@ -79,7 +80,10 @@ pub async fn validation(State(st): State<AppState>, Path((provider, school)): Pa
 async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req: Request) -> Response {
     let provider = Provider::parse(&provider);
     let host = req.extensions().get::<app::ctx::RequestCtx>().filter(|c| c.tenant_from_host).and_then(|c| c.tenant.as_ref().map(|t| t.id));
-    if let (Some(wallet @ (Provider::Mpesa | Provider::Airtel)), Kind::Notification) = (provider, &kind) {
+    if let (Some(Provider::Tigo), Kind::Validation) = (provider, &kind) {
+        return tigo_ussd(st, host, &school, UssdStep::Lookup, req).await;
+    }
+    if let (Some(wallet @ (Provider::Mpesa | Provider::Airtel | Provider::Tigo)), Kind::Notification) = (provider, &kind) {
         let Some(tenant) = school_of(&st, host, &school).await else {
             return wallet_ack(wallet, StatusCode::NOT_FOUND, None, Some("payments-error-unknown-school"));
         };
@@ -175,32 +179,8 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
         }
         Ok(Read::Notification(event)) => event,
     };
-    // Verified: kept whole and committed before it is processed, so a crash from here on
-    // leaves it on record ("received") while the bank tries again.
-    let kept = async {
-        let inbox = intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("received", None), None).await?;
-        tx.commit().await?;
-        Ok::<_, DomainError>(inbox)
-    }
-    .await;
-    let inbox = match kept {
-        Ok(id) => id,
-        Err(e) => return internal(bank, e),
-    };
-    let taken = async {
-        let mut tx = kilele::db::tenant_tx(&st.deps.pool, tenant.id).await?;
-        let taken = intake_db::intake(&mut tx, &st.deps.pii, &event, inbox, now).await?;
-        let (outcome, reason) = match &taken {
-            Intake::Posted { .. } => ("posted", None),
-            Intake::Duplicate { .. } => ("duplicate", None),
-            Intake::Suspense { reason } => ("suspense", Some(*reason)),
-            Intake::ConflictingRepeat => ("refused", Some("payments-error-conflicting-repeat")),
-        };
-        intake_db::decided(&mut tx, inbox, outcome, reason, Some(&event.transaction_id)).await?;
-        tx.commit().await?;
-        Ok::<_, DomainError>(taken)
-    }
-    .await;
+    // Verified: kept whole and committed before it is processed.
+    let taken = take_event(&st, tx, &delivery, body.len(), &event, now).await;
     let reference = event.transaction_id.as_str();
     match taken {
         Ok(Intake::Posted { receipt_no }) => {
@@ -252,13 +232,16 @@ struct WalletResult {
     paid: bool,
     declined: &'static str,
     transaction: Option<String>,
-    /// M-Pesa echoes both conversation ids in its acknowledgement.
+    /// M-Pesa echoes both conversation ids in its acknowledgement; Tigo its `ReferenceID`.
     original: String,
+    /// What the result says was paid (Tigo's: it has no status query to ask instead).
+    amount_minor: Option<i64>,
 }
 
 /// The acknowledgement in the wallet's own format (`refused`: a reason, for a 4xx/5xx).
 fn wallet_ack(provider: Provider, status: StatusCode, r: Option<&WalletResult>, refused: Option<&str>) -> Response {
     match provider {
+        Provider::Tigo => json(status, tigo::callback_ack(r.map(|r| r.original.as_str()).unwrap_or_default(), refused)),
         Provider::Airtel => json(
             status,
             serde_json::json!({
@@ -291,6 +274,20 @@ fn read_wallet_result(provider: Provider, body: &[u8], credentials: &str) -> Res
                 transaction: c.transaction.airtel_money_id.clone().filter(|_| paid),
                 original: String::new(),
                 ours: c.transaction.id,
+                amount_minor: None,
+            })
+        }
+        Provider::Tigo => {
+            let c = tigo::parse_callback(body).map_err(|e| (StatusCode::BAD_REQUEST, e.0))?;
+            let creds: tigo::TigoCredentials =
+                serde_json::from_str(credentials).map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "payments-error-internal"))?;
+            Ok(WalletResult {
+                ours: creds.conversation_of(&c.reference_id).unwrap_or_default().to_owned(),
+                paid: c.paid,
+                declined: tigo::failure_reason(&c.description),
+                transaction: c.transaction_id,
+                original: c.reference_id,
+                amount_minor: Some(c.amount_minor),
             })
         }
         _ => {
@@ -302,6 +299,7 @@ fn read_wallet_result(provider: Provider, body: &[u8], credentials: &str) -> Res
                 transaction: Some(r.transaction_id).filter(|_| paid),
                 original: r.original_conversation_id,
                 ours: r.third_party_conversation_id,
+                amount_minor: None,
             })
         }
     }
@@ -334,6 +332,11 @@ async fn wallet_result(st: AppState, tenant: Tenant, provider: Provider, req: Re
         // Closed since the push was sent: refused, but on record (the re-check still asks
         // the wallet about the school's unsettled pushes).
         None if !settings.enabled => Err((StatusCode::FORBIDDEN, "payments-error-channel-closed")),
+        // Tigo signs nothing and cannot be asked: its addresses are the only proof of origin,
+        // so a Tigo channel without a list takes nothing.
+        None if provider == Provider::Tigo && settings.allowed_ips.is_empty() => {
+            Err((StatusCode::FORBIDDEN, "payments-error-addresses-required"))
+        }
         None if !settings.allows(source_ip) => Err((StatusCode::FORBIDDEN, "payments-error-address")),
         None => read_wallet_result(provider, &body, &credentials),
     };
@@ -352,6 +355,11 @@ async fn wallet_result(st: AppState, tenant: Tenant, provider: Provider, req: Re
         }
         Err(e) => return internal_wallet(provider, e),
     };
+    // Tigo's result is all there is: it must pay exactly what the push asked for.
+    if result.amount_minor.is_some_and(|a| a != push.amount_minor) {
+        keep_refused(&st, tx, &delivery, "payments-error-amount-mismatch").await;
+        return ack(StatusCode::BAD_REQUEST, Some(&result), Some("payments-error-amount-mismatch"));
+    }
     let paid = result.paid;
     // Kept before anything else happens to it.
     let kept = async {
@@ -368,7 +376,20 @@ async fn wallet_result(st: AppState, tenant: Tenant, provider: Provider, req: Re
     // Every result, "paid" or "declined", is what the wallet's status query says: a forged
     // decline cannot fail a push that was paid, nor a forged "paid" post anything.
     let declined = (!paid).then_some(result.declined);
-    match st.deps.wallets.confirm_and_settle(&st.deps.pool, &st.deps.pii, tenant.id, &push, &credentials, inbox, declined, now).await {
+    let settled = match (provider, &result.transaction) {
+        // Tigo publishes no status query: its result, from a listed address, naming our push
+        // by its random reference with the amount we asked for, is taken as it is (the day's
+        // statement reconciles it).
+        (Provider::Tigo, transaction) => {
+            let confirmation = match transaction {
+                Some(id) if paid => kilele::payments::Confirmation::Paid { transaction_id: id.clone() },
+                _ => kilele::payments::Confirmation::Failed(result.declined),
+            };
+            Wallets::settle_confirmed(&st.deps.pool, &st.deps.pii, tenant.id, &push, confirmation, inbox, declined, now).await
+        }
+        _ => st.deps.wallets.confirm_and_settle(&st.deps.pool, &st.deps.pii, tenant.id, &push, &credentials, inbox, declined, now).await,
+    };
+    match settled {
         Ok(Some(Settled::Paid(_))) => ack(StatusCode::OK, Some(&result), None),
         Ok(Some(Settled::NotPaid(_))) if !paid => ack(StatusCode::OK, Some(&result), None),
         Ok(Some(Settled::NotPaid(_))) => ack(StatusCode::BAD_REQUEST, Some(&result), Some("payments-error-not-confirmed")),
@@ -381,10 +402,209 @@ async fn wallet_result(st: AppState, tenant: Tenant, provider: Provider, req: Re
     }
 }
 
+/// Which of Tigo's two USSD bill-pay calls a URL takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UssdStep {
+    /// `…/validate`: the name lookup.
+    Lookup,
+    /// `…/billpay`: the payment.
+    BillPay,
+}
+
+/// `POST /api/v1/webhooks/{provider}/{school}/billpay`: Tigo asks us to take a payment a
+/// parent made from their own phone (only Tigo has this step).
+pub async fn billpay(State(st): State<AppState>, Path((provider, school)): Path<(String, String)>, req: Request) -> Response {
+    if Provider::parse(&provider) != Some(Provider::Tigo) {
+        return json(StatusCode::NOT_FOUND, serde_json::json!({ "error": "payments-error-unknown-provider" }));
+    }
+    let host = req.extensions().get::<app::ctx::RequestCtx>().filter(|c| c.tenant_from_host).and_then(|c| c.tenant.as_ref().map(|t| t.id));
+    tigo_ussd(st, host, &school, UssdStep::BillPay, req).await
+}
+
+fn xml(status: StatusCode, body: String) -> Response {
+    (status, [(axum::http::header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+/// A refusal in Tigo's own reply (`TF` with the code), before or instead of reading the body.
+fn ussd_refusal(step: UssdStep, status: StatusCode, code: tigo::UssdCode, asked: Option<&tigo::UssdRequest>) -> Response {
+    let msisdn = asked.map(|a| a.msisdn()).unwrap_or_default();
+    match (step, asked) {
+        (UssdStep::BillPay, Some(tigo::UssdRequest::BillPay { txn_id, .. })) => {
+            xml(status, tigo::billpay_reply(txn_id, code, None, msisdn, None))
+        }
+        (UssdStep::BillPay, _) => xml(status, tigo::billpay_reply("", code, None, msisdn, None)),
+        (UssdStep::Lookup, _) => xml(status, tigo::lookup_reply(code, msisdn, None)),
+    }
+}
+
+/// Tigo's USSD bill-pay (wallet to account): synchronous, in `<COMMAND>` XML, and our reply
+/// decides — `TS` and Tigo completes the payment, `TF` and it gives the money back. Tigo signs
+/// nothing, so the school's Tigo channel must list the addresses Tigo calls from, and the
+/// business number must be the school's. A lookup answers who a control number is (the
+/// student and what is owed, as the banks' validation does); a payment for a number that is
+/// not this school's is refused (the parent keeps the money) rather than kept in suspense;
+/// otherwise it is kept, then taken once per Tigo transaction id through the intake, and a
+/// repeated transaction gets the first reply (the same receipt).
+async fn tigo_ussd(st: AppState, host: Option<TenantId>, school: &str, step: UssdStep, req: Request) -> Response {
+    use tigo::UssdCode;
+    let Some(tenant) = school_of(&st, host, school).await else {
+        return ussd_refusal(step, StatusCode::NOT_FOUND, UssdCode::InvalidReference, None);
+    };
+    let now = st.deps.clock.now();
+    let source_ip = crate::limits::client_of(req.headers(), req.extensions(), st.config.sign_in.trust_proxy_headers);
+    let headers = req.headers().clone();
+    let (body, unreadable) = body_of(req, tigo::MAX_BODY_BYTES).await;
+    let delivery = Delivery {
+        provider: Provider::Tigo,
+        kind: if step == UssdStep::Lookup { "validation" } else { "notification" },
+        received_at: now,
+        source_ip,
+        headers: kept_headers(&headers),
+        body: &body,
+    };
+    let mut tx = match kilele::db::tenant_tx(&st.deps.pool, tenant.id).await {
+        Ok(tx) => tx,
+        Err(e) => return internal_ussd(step, e.into()),
+    };
+    let (settings, credentials) = match pushes::wallet(&mut tx, &st.deps.pii, Provider::Tigo).await {
+        Ok(Some((settings, credentials))) if settings.enabled => (settings, credentials),
+        // A school that takes nothing through Tigo keeps nothing of what is sent there.
+        Ok(_) => return ussd_refusal(step, StatusCode::FORBIDDEN, UssdCode::NotAvailable, None),
+        Err(e) => return internal_ussd(step, e),
+    };
+    let Ok(creds) = serde_json::from_str::<tigo::TigoCredentials>(&credentials) else {
+        return internal_ussd(step, DomainError::Internal("tigo credentials".into()));
+    };
+    let read = match unreadable {
+        Some(why) => Err(why),
+        None if settings.allowed_ips.is_empty() => Err((StatusCode::FORBIDDEN, "payments-error-addresses-required")),
+        None if !settings.allows(source_ip) => Err((StatusCode::FORBIDDEN, "payments-error-address")),
+        None => match tigo::parse_ussd(&body) {
+            Err(e) => Err((StatusCode::BAD_REQUEST, e.0)),
+            Ok(asked) if asked.company() != creds.company_number => Err((StatusCode::FORBIDDEN, "payments-error-wrong-business")),
+            Ok(asked @ tigo::UssdRequest::Lookup { .. }) if step == UssdStep::Lookup => Ok(asked),
+            Ok(asked @ tigo::UssdRequest::BillPay { .. }) if step == UssdStep::BillPay => Ok(asked),
+            Ok(_) => Err((StatusCode::BAD_REQUEST, "payments-error-wrong-step")),
+        },
+    };
+    let asked = match read {
+        Ok(asked) => asked,
+        Err((status, reason)) => {
+            keep_refused(&st, tx, &delivery, reason).await;
+            let code = if status == StatusCode::BAD_REQUEST { UssdCode::InvalidPayment } else { UssdCode::NotAvailable };
+            return ussd_refusal(step, status, code, None);
+        }
+    };
+    let reference = match &asked {
+        tigo::UssdRequest::Lookup { reference, .. } | tigo::UssdRequest::BillPay { reference, .. } => reference.clone(),
+    };
+    let answer = match intake_db::validate(&mut tx, &reference).await {
+        Ok(answer) => answer,
+        Err(e) => return internal_ussd(step, e),
+    };
+    let known = answer.code != banks::ValidationCode::Unknown;
+    let content = answer.student_name.as_ref().map(|student| {
+        format!(
+            "{student}, {}: {} due",
+            answer.school_name.as_deref().unwrap_or_default(),
+            kilele::finance::Money::from_minor(answer.amount_due_minor, kilele::finance::Currency::Tzs)
+        )
+    });
+    let tigo::UssdRequest::BillPay { txn_id, msisdn, amount_minor, sender_name, .. } = &asked else {
+        // The lookup: answered and kept in one transaction.
+        let answered = async {
+            intake_db::receive(&mut tx, &st.deps.pii, &delivery, body.len(), ("answered", None), None).await?;
+            tx.commit().await?;
+            Ok::<_, DomainError>(())
+        }
+        .await;
+        return match answered {
+            Ok(()) if known => xml(StatusCode::OK, tigo::lookup_reply(UssdCode::Success, asked.msisdn(), content.as_deref())),
+            Ok(()) => xml(StatusCode::OK, tigo::lookup_reply(UssdCode::InvalidReference, asked.msisdn(), None)),
+            Err(e) => internal_ussd(step, e),
+        };
+    };
+    if !known {
+        // Not ours to take: refused, so Tigo gives the parent their money back.
+        let refused = async {
+            intake_db::receive(
+                &mut tx,
+                &st.deps.pii,
+                &delivery,
+                body.len(),
+                ("refused", Some("payments-error-unknown-reference")),
+                Some(txn_id),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<_, DomainError>(())
+        }
+        .await;
+        return match refused {
+            Ok(()) => xml(StatusCode::OK, tigo::billpay_reply(txn_id, UssdCode::InvalidReference, None, msisdn, None)),
+            Err(e) => internal_ussd(step, e),
+        };
+    }
+    let event = kilele::payments::PaymentEvent {
+        provider: Provider::Tigo,
+        transaction_id: txn_id.clone(),
+        reference,
+        payer_name: sender_name.clone(),
+        payer_phone: Some(msisdn.clone()),
+        amount_minor: *amount_minor,
+        currency: "TZS".into(),
+        paid_at: now,
+    };
+    let taken = take_event(&st, tx, &delivery, body.len(), &event, now).await;
+    let receipt = |n: Option<i64>| n.map(|n| n.to_string());
+    match taken {
+        Ok(Intake::Posted { receipt_no }) | Ok(Intake::Duplicate { receipt_no: Some(receipt_no) }) => xml(
+            StatusCode::OK,
+            tigo::billpay_reply(txn_id, UssdCode::Success, receipt(Some(receipt_no)).as_deref(), msisdn, content.as_deref()),
+        ),
+        // Taken, for the bursar to put on the right account.
+        Ok(Intake::Duplicate { receipt_no: None }) | Ok(Intake::Suspense { .. }) => {
+            xml(StatusCode::OK, tigo::billpay_reply(txn_id, UssdCode::Success, None, msisdn, Some("Received: the school will confirm")))
+        }
+        Ok(Intake::ConflictingRepeat) => {
+            xml(StatusCode::CONFLICT, tigo::billpay_reply(txn_id, UssdCode::InvalidPayment, None, msisdn, None))
+        }
+        Err(e) => internal_ussd(step, e),
+    }
+}
+
+/// Keeps a verified delivery in `tx` (committed first: a crash from here leaves it
+/// "received" while the provider tries again), then takes its payment once through the
+/// intake and marks the delivery with what was decided.
+async fn take_event(
+    st: &AppState,
+    mut tx: kilele::db::TenantTx,
+    delivery: &Delivery<'_>,
+    body_bytes: usize,
+    event: &kilele::payments::PaymentEvent,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Intake, DomainError> {
+    let school = tx.tenant();
+    let inbox = intake_db::receive(&mut tx, &st.deps.pii, delivery, body_bytes, ("received", None), None).await?;
+    tx.commit().await?;
+    let mut tx = kilele::db::tenant_tx(&st.deps.pool, school).await?;
+    let taken = intake_db::intake(&mut tx, &st.deps.pii, event, inbox, now).await?;
+    let (outcome, reason) = taken.outcome();
+    intake_db::decided(&mut tx, inbox, outcome, reason, Some(&event.transaction_id)).await?;
+    tx.commit().await?;
+    Ok(taken)
+}
+
+fn internal_ussd(step: UssdStep, e: DomainError) -> Response {
+    tracing::error!(provider = "tigo", error = %e, "tigo bill-pay failed");
+    ussd_refusal(step, StatusCode::INTERNAL_SERVER_ERROR, tigo::UssdCode::General, None)
+}
+
 /// Every half minute, asks the wallets about each school's pushes whose result is late or
 /// lost (`Wallets::recheck`), until `shutdown`. Runs in every web process; two never ask
 /// about the same push at once (it is claimed first).
 pub async fn recheck_pushes(st: AppState, shutdown: impl std::future::Future<Output = ()>) {
+    // Tigo cannot be asked: only M-Pesa's and Airtel's pushes are re-checked.
     if st.deps.wallets.mpesa.is_none() && st.deps.wallets.airtel.is_none() {
         return;
     }

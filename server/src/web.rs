@@ -76,6 +76,10 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
             }
             None => None,
         },
+        tigo: match &config.tigo_base_url {
+            Some(base) => Some(Arc::new(kilele::payments::tigo::TigoApi::new(base).map_err(|e| anyhow::anyhow!("TIGO_BASE_URL: {e}"))?)),
+            None => None,
+        },
     };
     Ok(AppState::new(crate::state::State {
         card_lookups: crate::limits::CardLookups::new(config.sign_in.trust_proxy_headers),
@@ -162,6 +166,8 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         // Payment providers' webhooks: signed by the provider, the school in the path.
         PlainRoute::post("/api/v1/webhooks/{provider}/{school}", crate::payments::notification),
         PlainRoute::post("/api/v1/webhooks/{provider}/{school}/validate", crate::payments::validation),
+        // Tigo's USSD bill-pay: the payment step (the lookup is `…/validate`).
+        PlainRoute::post("/api/v1/webhooks/{provider}/{school}/billpay", crate::payments::billpay),
         PlainRoute::get("/healthz", ops::healthz),
         PlainRoute::get("/readyz", ops::readyz),
         PlainRoute::get("/metrics", ops::metrics),

@@ -149,10 +149,9 @@ pub use api::{AirtelApi, AirtelCredentials};
 #[cfg(feature = "ssr")]
 mod api {
     use super::{Confirmation, COUNTRY, CURRENCY};
+    use crate::payments::tokens::{with_token, Tokens, Try};
     use crate::payments::PushAnswer;
     use crate::DomainError;
-    use std::collections::HashMap;
-    use std::sync::Mutex;
     use std::time::{Duration, Instant};
 
     /// One school's application on Airtel's Open API.
@@ -190,7 +189,7 @@ mod api {
     pub struct AirtelApi {
         http: reqwest::Client,
         base: String,
-        tokens: Mutex<HashMap<String, (String, Instant)>>,
+        tokens: Tokens,
     }
 
     impl std::fmt::Debug for AirtelApi {
@@ -208,16 +207,12 @@ mod api {
                 .connect_timeout(Duration::from_secs(5))
                 .build()
                 .map_err(|e| e.to_string())?;
-            Ok(Self { http, base: base.trim_end_matches('/').to_owned(), tokens: Mutex::default() })
+            Ok(Self { http, base: base.trim_end_matches('/').to_owned(), tokens: Tokens::default() })
         }
 
         async fn token(&self, creds: &AirtelCredentials) -> Result<String, DomainError> {
-            if let Ok(tokens) = self.tokens.lock() {
-                if let Some((token, until)) = tokens.get(&creds.client_id) {
-                    if Instant::now() < *until {
-                        return Ok(token.clone());
-                    }
-                }
+            if let Some(token) = self.tokens.kept(&creds.client_id) {
+                return Ok(token);
             }
             let body = serde_json::json!({ "client_id": creds.client_id, "client_secret": creds.client_secret, "grant_type": "client_credentials" });
             let resp = self
@@ -232,24 +227,14 @@ mod api {
             let token = reply["access_token"].as_str().ok_or_else(|| fault("no access token"))?.to_owned();
             // `expires_in` is a string ("180"); renewed 30 s early.
             let lifetime = reply["expires_in"].as_str().and_then(|s| s.parse::<u64>().ok()).or(reply["expires_in"].as_u64()).unwrap_or(180);
-            let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(30).max(10));
-            if let Ok(mut tokens) = self.tokens.lock() {
-                tokens.insert(creds.client_id.clone(), (token.clone(), until));
-            }
+            self.tokens.keep(&creds.client_id, &token, Instant::now() + Duration::from_secs(lifetime.saturating_sub(30).max(10)));
             Ok(token)
-        }
-
-        fn forget_token(&self, creds: &AirtelCredentials) {
-            if let Ok(mut tokens) = self.tokens.lock() {
-                tokens.remove(&creds.client_id);
-            }
         }
 
         /// Asks the parent's phone to pay. As with M-Pesa, only a push that never left or that
         /// Airtel refused fails at once; anything else waits for the callback or the re-check.
         pub async fn push(&self, creds: &AirtelCredentials, body: &serde_json::Value) -> Result<PushAnswer, DomainError> {
-            for attempt in 0..2 {
-                let Ok(token) = self.token(creds).await else { return Ok(PushAnswer::Refused("payments-push-unavailable")) };
+            let call = move |token: String| async move {
                 let sent = self
                     .http
                     .post(format!("{}/merchant/v1/payments/", self.base))
@@ -263,34 +248,33 @@ mod api {
                     .await;
                 let resp = match sent {
                     Ok(r) => r,
-                    Err(e) if e.is_connect() => return Ok(PushAnswer::Refused("payments-push-unavailable")),
-                    Err(_) => return Ok(PushAnswer::Unknown),
+                    Err(e) if e.is_connect() => return Ok(Try::Done(PushAnswer::Refused("payments-push-unavailable"))),
+                    Err(_) => return Ok(Try::Done(PushAnswer::Unknown)),
                 };
                 let status = resp.status().as_u16();
-                if status == 401 && attempt == 0 {
-                    self.forget_token(creds);
-                    continue;
+                if status == 401 {
+                    return Ok(Try::Unauthorized);
                 }
                 let Ok(reply) = serde_json::from_str::<serde_json::Value>(&resp.text().await.unwrap_or_default()) else {
-                    return Ok(if (400..500).contains(&status) {
+                    return Ok(Try::Done(if (400..500).contains(&status) {
                         PushAnswer::Refused("payments-push-declined")
                     } else {
                         PushAnswer::Unknown
-                    });
+                    }));
                 };
-                return Ok(match (status, reply["status"]["success"].as_bool()) {
+                Ok(Try::Done(match (status, reply["status"]["success"].as_bool()) {
                     (200..=299, Some(true)) => PushAnswer::Sent { conversation_id: None },
                     (400..=499, _) | (_, Some(false)) => PushAnswer::Refused("payments-push-declined"),
                     _ => PushAnswer::Unknown,
-                });
-            }
-            Ok(PushAnswer::Refused("payments-push-unavailable"))
+                }))
+            };
+            with_token(&self.tokens, &creds.client_id, || self.token(creds), call, || PushAnswer::Refused("payments-push-unavailable"))
+                .await
         }
 
         /// Asks what became of our transaction `id` (`GET /standard/v1/payments/{id}`).
         pub async fn enquire(&self, creds: &AirtelCredentials, id: &str) -> Result<Confirmation, DomainError> {
-            for attempt in 0..2 {
-                let Ok(token) = self.token(creds).await else { return Ok(Confirmation::Unknown) };
+            let call = move |token: String| async move {
                 let sent = self
                     .http
                     .get(format!("{}/standard/v1/payments/{id}", self.base))
@@ -300,17 +284,14 @@ mod api {
                     .header("Authorization", format!("Bearer {token}"))
                     .send()
                     .await;
-                let Ok(resp) = sent else { return Ok(Confirmation::Unknown) };
-                if resp.status().as_u16() == 401 && attempt == 0 {
-                    self.forget_token(creds);
-                    continue;
+                let Ok(resp) = sent else { return Ok(Try::Done(Confirmation::Unknown)) };
+                if resp.status().as_u16() == 401 {
+                    return Ok(Try::Unauthorized);
                 }
-                let Ok(reply) = serde_json::from_str::<serde_json::Value>(&resp.text().await.unwrap_or_default()) else {
-                    return Ok(Confirmation::Unknown);
-                };
-                return Ok(super::confirmation(&reply));
-            }
-            Ok(Confirmation::Unknown)
+                let reply = serde_json::from_str::<serde_json::Value>(&resp.text().await.unwrap_or_default());
+                Ok(Try::Done(reply.map_or(Confirmation::Unknown, |r| super::confirmation(&r))))
+            };
+            with_token(&self.tokens, &creds.client_id, || self.token(creds), call, || Confirmation::Unknown).await
         }
     }
 }

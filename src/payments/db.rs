@@ -212,6 +212,18 @@ pub enum Intake {
     ConflictingRepeat,
 }
 
+impl Intake {
+    /// What the inbox records of the delivery that brought it: the outcome, and why.
+    pub fn outcome(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Self::Posted { .. } => ("posted", None),
+            Self::Duplicate { .. } => ("duplicate", None),
+            Self::Suspense { reason } => ("suspense", Some(*reason)),
+            Self::ConflictingRepeat => ("refused", Some("payments-error-conflicting-repeat")),
+        }
+    }
+}
+
 /// The school's student with this control number, when it is one of this school's.
 async fn student_of(tx: &mut TenantTx, reference: &str) -> Result<Result<Uuid, &'static str>, DomainError> {
     let Ok(number) = ControlNumber::parse(reference) else { return Ok(Err("payments-suspense-bad-control-number")) };

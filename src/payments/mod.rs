@@ -14,8 +14,9 @@
 //! - `pushes` (server side): the parent's pushes, settled through the same intake.
 //!
 //! - [`airtel`]: Airtel Money's Open API: the same push, callback and enquiry.
-//!
-//! Tigo Pesa comes next, behind the same push/confirm pair.
+//! - [`tigo`]: Tigo Pesa: the push and its callback (no status query exists), and the USSD
+//!   bill-pay in which Tigo asks us, in XML, who a control number is and to take a payment.
+//! - `tokens` (server side): the wallets' access tokens and the one retry on a 401.
 
 pub mod airtel;
 pub mod banks;
@@ -24,6 +25,9 @@ pub mod db;
 pub mod mpesa;
 #[cfg(feature = "ssr")]
 pub mod pushes;
+pub mod tigo;
+#[cfg(feature = "ssr")]
+pub mod tokens;
 #[cfg(feature = "ssr")]
 pub mod wallets;
 #[cfg(feature = "ssr")]
@@ -331,6 +335,7 @@ mod tests {
             include_str!("db.rs"),
             include_str!("mpesa.rs"),
             include_str!("airtel.rs"),
+            include_str!("tigo.rs"),
             include_str!("pushes.rs"),
             include_str!("wallets.rs"),
             include_str!("../../server/src/payments.rs"),

@@ -205,10 +205,9 @@ pub use api::{Credentials, MpesaApi, MpesaSettings};
 #[cfg(feature = "ssr")]
 mod api {
     use super::{C2bRequest, Confirmation, PushAnswer, Reply, OK};
+    use crate::payments::tokens::{with_token, Tokens, Try};
     use crate::DomainError;
     use base64::Engine;
-    use std::collections::HashMap;
-    use std::sync::Mutex;
     use std::time::{Duration, Instant};
 
     /// Where OpenAPI is and its public key (per environment: the sandbox's and the live
@@ -238,7 +237,7 @@ mod api {
         http: reqwest::Client,
         base: String,
         key: rsa::RsaPublicKey,
-        sessions: Mutex<HashMap<String, (String, Instant)>>,
+        sessions: Tokens,
     }
 
     impl std::fmt::Debug for MpesaApi {
@@ -264,7 +263,7 @@ mod api {
                 .connect_timeout(Duration::from_secs(5))
                 .build()
                 .map_err(|e| e.to_string())?;
-            Ok(Self { http, base: settings.base_url.trim_end_matches('/').to_owned(), key, sessions: Mutex::default() })
+            Ok(Self { http, base: settings.base_url.trim_end_matches('/').to_owned(), key, sessions: Tokens::default() })
         }
 
         /// `Bearer base64(RSA-PKCS#1-v1.5(public key, text))`: how OpenAPI takes the API key
@@ -275,12 +274,8 @@ mod api {
         }
 
         async fn session(&self, creds: &Credentials) -> Result<String, DomainError> {
-            if let Ok(sessions) = self.sessions.lock() {
-                if let Some((id, at)) = sessions.get(&creds.api_key) {
-                    if at.elapsed() < SESSION_REUSE {
-                        return Ok(id.clone());
-                    }
-                }
+            if let Some(id) = self.sessions.kept(&creds.api_key) {
+                return Ok(id);
             }
             let resp = self
                 .http
@@ -292,31 +287,16 @@ mod api {
                 .map_err(fault)?;
             let reply: Reply = serde_json::from_str(&resp.text().await.map_err(fault)?).map_err(fault)?;
             let id = reply.session_id.filter(|_| reply.code == OK).ok_or_else(|| fault(format!("no session: {}", reply.code)))?;
-            if let Ok(mut sessions) = self.sessions.lock() {
-                sessions.insert(creds.api_key.clone(), (id.clone(), Instant::now()));
-            }
+            self.sessions.keep(&creds.api_key, &id, Instant::now() + SESSION_REUSE);
             Ok(id)
-        }
-
-        fn forget_session(&self, creds: &Credentials) {
-            if let Ok(mut sessions) = self.sessions.lock() {
-                sessions.remove(&creds.api_key);
-            }
         }
 
         /// Asks the parent's phone to pay (`c2bPayment/singleStage/`). Only a push that
         /// certainly never left (no connection) or that OpenAPI refused is reported so; any
         /// other fault is "unknown": the money may move, and the result or the re-check says.
         pub async fn push(&self, creds: &Credentials, request: &C2bRequest) -> Result<PushAnswer, DomainError> {
-            let body = serde_json::to_vec(request).map_err(fault)?;
-            for attempt in 0..2 {
-                let session = match self.session(creds).await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no M-Pesa session");
-                        return Ok(PushAnswer::Refused("payments-push-unavailable"));
-                    }
-                };
+            let body = &serde_json::to_vec(request).map_err(fault)?;
+            let call = move |session: String| async move {
                 let sent = self
                     .http
                     .post(format!("{}/c2bPayment/singleStage/", self.base))
@@ -328,24 +308,23 @@ mod api {
                     .await;
                 let resp = match sent {
                     Ok(r) => r,
-                    Err(e) if e.is_connect() => return Ok(PushAnswer::Refused("payments-push-unavailable")),
-                    Err(_) => return Ok(PushAnswer::Unknown),
+                    Err(e) if e.is_connect() => return Ok(Try::Done(PushAnswer::Refused("payments-push-unavailable"))),
+                    Err(_) => return Ok(Try::Done(PushAnswer::Unknown)),
                 };
                 let status = resp.status().as_u16();
-                // An expired session: once more with a new one (docs §1.4). The request
-                // itself was refused, so nothing was pushed.
-                if status == 401 && attempt == 0 {
-                    self.forget_session(creds);
-                    continue;
+                // An expired session (docs §1.4): the request itself was refused, so nothing
+                // was pushed; tried once more with a new one.
+                if status == 401 {
+                    return Ok(Try::Unauthorized);
                 }
                 let Ok(reply) = serde_json::from_str::<Reply>(&resp.text().await.unwrap_or_default()) else {
-                    return Ok(if (400..500).contains(&status) {
+                    return Ok(Try::Done(if (400..500).contains(&status) {
                         PushAnswer::Refused("payments-push-declined")
                     } else {
                         PushAnswer::Unknown
-                    });
+                    }));
                 };
-                return Ok(match reply.code.as_str() {
+                Ok(Try::Done(match reply.code.as_str() {
                     OK => match reply.transaction_id.filter(|t| t != "N/A" && !t.is_empty()) {
                         Some(transaction_id) => PushAnswer::Paid { transaction_id },
                         None => PushAnswer::Sent { conversation_id: reply.conversation_id },
@@ -353,16 +332,16 @@ mod api {
                     // Timeouts and internal errors: the money may still move.
                     "INS-1" | "INS-9" | "" => PushAnswer::Unknown,
                     code => PushAnswer::Refused(super::failure_reason(code)),
-                });
-            }
-            Ok(PushAnswer::Refused("payments-push-unavailable"))
+                }))
+            };
+            with_token(&self.sessions, &creds.api_key, || self.session(creds), call, || PushAnswer::Refused("payments-push-unavailable"))
+                .await
         }
 
         /// Asks what became of a payment (`queryTransactionStatus/`), by our conversation id
         /// or the M-Pesa transaction id. A query that fails is "unknown" (asked again later).
         pub async fn query(&self, creds: &Credentials, reference: &str) -> Result<Confirmation, DomainError> {
-            for attempt in 0..2 {
-                let Ok(session) = self.session(creds).await else { return Ok(Confirmation::Unknown) };
+            let call = move |session: String| async move {
                 let conversation = uuid::Uuid::new_v4().simple().to_string();
                 let url = reqwest::Url::parse_with_params(
                     &format!("{}/queryTransactionStatus/", self.base),
@@ -375,18 +354,15 @@ mod api {
                 )
                 .map_err(fault)?;
                 let Ok(resp) = self.http.get(url).header("Authorization", self.bearer(&session)?).header("Origin", "*").send().await else {
-                    return Ok(Confirmation::Unknown);
+                    return Ok(Try::Done(Confirmation::Unknown));
                 };
-                if resp.status().as_u16() == 401 && attempt == 0 {
-                    self.forget_session(creds);
-                    continue;
+                if resp.status().as_u16() == 401 {
+                    return Ok(Try::Unauthorized);
                 }
-                let Ok(reply) = serde_json::from_str::<Reply>(&resp.text().await.unwrap_or_default()) else {
-                    return Ok(Confirmation::Unknown);
-                };
-                return Ok(super::confirmation(&reply));
-            }
-            Ok(Confirmation::Unknown)
+                let reply = serde_json::from_str::<Reply>(&resp.text().await.unwrap_or_default());
+                Ok(Try::Done(reply.map_or(Confirmation::Unknown, |r| super::confirmation(&r))))
+            };
+            with_token(&self.sessions, &creds.api_key, || self.session(creds), call, || Confirmation::Unknown).await
         }
     }
 }

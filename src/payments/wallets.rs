@@ -19,6 +19,7 @@ use std::sync::Arc;
 pub struct Wallets {
     pub mpesa: Option<Arc<MpesaApi>>,
     pub airtel: Option<Arc<super::airtel::AirtelApi>>,
+    pub tigo: Option<Arc<super::tigo::TigoApi>>,
 }
 
 impl Wallets {
@@ -27,6 +28,7 @@ impl Wallets {
         match provider {
             Provider::Mpesa => self.mpesa.is_some(),
             Provider::Airtel => self.airtel.is_some(),
+            Provider::Tigo => self.tigo.is_some(),
             _ => false,
         }
     }
@@ -34,6 +36,12 @@ impl Wallets {
     fn airtel(&self, credentials: &str) -> Result<(&super::airtel::AirtelApi, super::airtel::AirtelCredentials), DomainError> {
         let api = self.airtel.as_deref().ok_or_else(|| DomainError::conflict("provider", "payments-push-error-not-offered"))?;
         let creds = serde_json::from_str(credentials).map_err(|e| DomainError::Internal(format!("airtel credentials: {e}")))?;
+        Ok((api, creds))
+    }
+
+    fn tigo(&self, credentials: &str) -> Result<(&super::tigo::TigoApi, super::tigo::TigoCredentials), DomainError> {
+        let api = self.tigo.as_deref().ok_or_else(|| DomainError::conflict("provider", "payments-push-error-not-offered"))?;
+        let creds = serde_json::from_str(credentials).map_err(|e| DomainError::Internal(format!("tigo credentials: {e}")))?;
         Ok((api, creds))
     }
 
@@ -60,6 +68,12 @@ impl Wallets {
             Provider::Airtel => {
                 let (api, creds) = self.airtel(credentials)?;
                 let body = super::airtel::push_body(push.amount_minor, &push.phone, &push.conversation_id, &push.control_number);
+                api.push(&creds, &body).await
+            }
+            Provider::Tigo => {
+                let (api, creds) = self.tigo(credentials)?;
+                let reference = creds.reference_id(&push.conversation_id);
+                let body = super::tigo::push_body(push.amount_minor, &push.phone, &creds.biller_msisdn, &reference, &push.control_number);
                 api.push(&creds, &body).await
             }
             _ => {
@@ -116,6 +130,9 @@ impl Wallets {
                 let (api, creds) = self.airtel(credentials)?;
                 api.enquire(&creds, &push.conversation_id).await
             }
+            // Tigo publishes no status query for pushes: only its callback (or the day's
+            // statement) says what became of one.
+            Provider::Tigo => Ok(Confirmation::Unknown),
             _ => {
                 let (api, creds) = self.mpesa(credentials)?;
                 api.query(&creds, &push.conversation_id).await
@@ -143,9 +160,10 @@ impl Wallets {
         Self::settle_confirmed(pool, pii, school, push, confirmation, inbox, declined, now).await
     }
 
-    /// [`Wallets::confirm_and_settle`] once the wallet has answered.
+    /// [`Wallets::confirm_and_settle`] once the wallet has answered (or, for Tigo, which
+    /// cannot be asked, once its result has been checked).
     #[allow(clippy::too_many_arguments)]
-    async fn settle_confirmed(
+    pub async fn settle_confirmed(
         pool: &Pool,
         pii: &KeyRing,
         school: TenantId,
@@ -173,12 +191,7 @@ impl Wallets {
             }
             Confirmation::Paid { transaction_id } => {
                 let taken = pushes::settle(&mut tx, pii, &push, &transaction_id, inbox, now).await?;
-                let (outcome, reason) = match &taken {
-                    Intake::Posted { .. } => ("posted", None),
-                    Intake::Duplicate { .. } => ("duplicate", None),
-                    Intake::Suspense { reason } => ("suspense", Some(*reason)),
-                    Intake::ConflictingRepeat => ("refused", Some("payments-error-conflicting-repeat")),
-                };
+                let (outcome, reason) = taken.outcome();
                 decided(&mut tx, inbox, outcome, reason, Some(&transaction_id)).await?;
                 Settled::Paid(taken)
             }

@@ -67,7 +67,14 @@ payments-push-error-not-offered = This school does not take payments from that w
 payments-error-unknown-push = No payment request of ours has that conversation id.
 payments-error-not-confirmed = The provider does not confirm this payment: nothing was posted.
 payments-error-not-confirmed-yet = The provider could not confirm this payment yet: send it again later.
-payments-error-malformed = The result does not read: a field is missing or has characters an M-Pesa id cannot have.
+payments-error-malformed = The message does not read: a field is missing, repeated, or has characters the provider's ids cannot have.
+payments-error-phone = The payer's phone number is missing or is not a Tanzanian mobile number.
+payments-error-reference = The customer reference (the control number) is missing or too long.
+payments-error-addresses-required = Tigo Pesa signs nothing: the school's Tigo channel takes nothing until it lists the addresses Tigo calls from.
+payments-error-amount-mismatch = The result's amount is not what the payment request asked for.
+payments-error-wrong-business = The business number is not this school's.
+payments-error-wrong-step = A name lookup came to the payment address, or a payment to the lookup address.
+payments-error-unknown-reference = No student of this school has that control number: the payment was refused and the provider gives the money back.
 
 # The bursar's payments list and inbox
 payments-list-title = Payments

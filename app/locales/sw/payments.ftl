@@ -67,7 +67,14 @@ payments-push-error-not-offered = Shule hii haipokei malipo kutoka pochi hiyo.
 payments-error-unknown-push = Hakuna ombi letu la malipo lenye namba hiyo ya mazungumzo.
 payments-error-not-confirmed = Mtoa huduma hathibitishi malipo haya: hakuna kilichowekwa.
 payments-error-not-confirmed-yet = Mtoa huduma hajaweza kuthibitisha malipo haya bado: tuma tena baadaye.
-payments-error-malformed = Jibu halisomeki: sehemu fulani haipo au ina herufi ambazo namba ya M-Pesa haiwezi kuwa nazo.
+payments-error-malformed = Ujumbe hausomeki: sehemu fulani haipo, imerudiwa, au ina herufi ambazo namba za mtoa huduma haziwezi kuwa nazo.
+payments-error-phone = Namba ya simu ya mlipaji haipo au si namba ya simu ya mkononi ya Tanzania.
+payments-error-reference = Kumbukumbu ya mteja (namba ya malipo) haipo au ni ndefu mno.
+payments-error-addresses-required = Tigo Pesa haitii sahihi: njia ya Tigo ya shule haipokei chochote hadi iorodheshe anwani ambazo Tigo hupiga kutoka.
+payments-error-amount-mismatch = Kiasi cha jibu si kile ombi la malipo liliomba.
+payments-error-wrong-business = Namba ya biashara si ya shule hii.
+payments-error-wrong-step = Ombi la jina limekuja kwenye anwani ya malipo, au malipo kwenye anwani ya ombi la jina.
+payments-error-unknown-reference = Hakuna mwanafunzi wa shule hii mwenye namba hiyo ya malipo: malipo yamekataliwa na mtoa huduma anarudisha fedha.
 
 # Orodha ya malipo na taarifa zilizopokelewa (mhasibu)
 payments-list-title = Malipo

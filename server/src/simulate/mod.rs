@@ -111,3 +111,4 @@ impl Bank {
 
 pub mod airtel;
 pub mod mpesa;
+pub mod tigo;

@@ -140,6 +140,8 @@ pub struct Options {
     pub mpesa: Option<kilele::payments::mpesa::MpesaSettings>,
     /// Airtel Money's Open API (a simulator's base URL).
     pub airtel: Option<String>,
+    /// Tigo Pesa's push gateway (a simulator's base URL).
+    pub tigo: Option<String>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -185,6 +187,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
         sign_in,
         mpesa: options.mpesa.clone(),
         airtel_base_url: options.airtel.clone(),
+        tigo_base_url: options.tigo.clone(),
     };
     server::telemetry::init(LogFormat::Pretty);
     let clock = Arc::new(ManualClock::new(Utc::now()));

@@ -450,10 +450,15 @@ mod mpesa {
     /// Sends "pay now" as the page's form does; returns the push's id (from the page it
     /// lands on).
     pub async fn pay(parent: &Browser, child: Uuid, phone: &str, amount: &str) -> Uuid {
+        pay_by(parent, "mpesa", child, phone, amount).await
+    }
+
+    /// "Pay now" with the wallet `provider`.
+    pub async fn pay_by(parent: &Browser, provider: &str, child: Uuid, phone: &str, amount: &str) -> Uuid {
         let once = once();
         let form = [
             ("student", child.to_string()),
-            ("provider", "mpesa".into()),
+            ("provider", provider.into()),
             ("phone", phone.into()),
             ("amount", amount.into()),
             ("once", once),
@@ -652,7 +657,7 @@ mod mpesa {
         tokio::time::sleep(std::time::Duration::from_millis(800)).await;
         let wallets = kilele::payments::wallets::Wallets {
             mpesa: Some(std::sync::Arc::new(kilele::payments::mpesa::MpesaApi::new(&app_settings(&_sim)).unwrap())),
-            airtel: None,
+            ..Default::default()
         };
         let pii = kilele::audit::pii::KeyRing::development();
         let later = kilele::clock::Clock::now(&*app.clock) + chrono::Duration::minutes(1);
@@ -690,12 +695,7 @@ mod airtel {
     use server::simulate::airtel::{Application, Simulator};
 
     async fn pay_airtel(parent: &Browser, child: Uuid, phone: &str, amount: &str) -> Uuid {
-        let once = once();
-        let c = child.to_string();
-        let form = [("student", c.as_str()), ("provider", "airtel"), ("phone", phone), ("amount", amount), ("once", once.as_str())];
-        let r = parent.post_form("/api/portal/fees/pay", &form).await;
-        let target = redirect_target(&r).unwrap_or_else(|| panic!("no redirect: {}", r.status()));
-        target.rsplit('/').next().unwrap().parse().unwrap()
+        super::mpesa::pay_by(parent, "airtel", child, phone, amount).await
     }
 
     #[tokio::test]
@@ -775,5 +775,236 @@ mod airtel {
         assert_eq!(count, 1, "only the approved one");
         let view: serde_json::Value = parent.server_fn("portal/fees/push", &[("push", &waiting.to_string())]).await.json().await.unwrap();
         assert_eq!(view["status"], "Waiting");
+    }
+}
+
+mod tigo {
+    //! Tigo Pesa: "pay now" through the simulated push gateway (a callback from a listed
+    //! address, naming our push with the amount asked for, is all Tigo gives: it has no status
+    //! query), and USSD bill-pay, where Tigo asks us in XML who a control number is and to take
+    //! the payment, and our reply decides.
+
+    use super::mpesa::{parents_child, pay_by, settled};
+    use super::*;
+    use server::simulate::tigo::{Application, Simulator, Ussd};
+
+    const LOCAL: [std::net::IpAddr; 1] = [std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)];
+
+    fn account() -> kilele::payments::tigo::TigoCredentials {
+        kilele::payments::tigo::TigoCredentials {
+            username: "khss".into(),
+            password: "s3cret pass&word".into(),
+            partner: "Khss".into(),
+            biller_msisdn: "255652998877".into(),
+            biller_code: "KHS".into(),
+            company_number: "298765".into(),
+        }
+    }
+
+    async fn open_tigo(app: &TestApp, slug: &str, allow: &[std::net::IpAddr]) {
+        let pii = kilele::audit::pii::KeyRing::development();
+        let account = serde_json::to_string(&account()).unwrap();
+        server::cli::open_wallet(&app.pool, &pii, slug, Provider::Tigo, &account, allow).await.unwrap();
+    }
+
+    async fn tigo_payments(app: &TestApp, child: Uuid) -> (i64, Option<String>) {
+        sqlx::query_as("SELECT count(*), max(reference) FROM payments WHERE student_id = $1 AND channel = 'tigo'")
+            .bind(child)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap()
+    }
+
+    async fn callback(app: &TestApp, school: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/webhooks/tigo/{school}", app.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn a_parent_pays_by_tigo_pesa_and_a_callback_that_does_not_fit_posts_nothing() {
+        let sim = Simulator::new(std::time::Duration::from_millis(300)).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(sim.clone().serve(listener));
+        let app = spawn_app_with(Options { tigo: Some(base), ..Default::default() }).await;
+        open_tigo(&app, KHSS, &LOCAL).await;
+        let a = account();
+        sim.register(Application {
+            partner: a.partner.clone(),
+            username: a.username.clone(),
+            password: a.password.clone(),
+            biller_msisdn: a.biller_msisdn.clone(),
+            biller_code: a.biller_code.clone(),
+            callback_url: format!("{}/api/v1/webhooks/tigo/{KHSS}", app.base),
+        });
+        let child = parents_child(&app).await;
+        let parent = app.login_as(Some(KHSS), "parent").await;
+        let wallets: Vec<String> = parent.server_fn("portal/fees/wallets", &[("student", &child.to_string())]).await.json().await.unwrap();
+        assert_eq!(wallets, vec!["Tigo".to_owned()]);
+
+        // Approved on the phone: posted once under Tigo's transaction id.
+        let push = pay_by(&parent, "tigo", child, "0652 345 678", "30000").await;
+        let view = settled(&parent, push).await;
+        assert_eq!(view["status"], "Paid", "{view}");
+        let (count, reference) = tigo_payments(&app, child).await;
+        assert_eq!(count, 1);
+        assert!(reference.is_some_and(|r| r.starts_with("8C")), "Tigo's MFSTransactionID");
+        // The callback sent twice (ending 4): still one payment, both acknowledged.
+        let push = pay_by(&parent, "tigo", child, "0652345674", "2000").await;
+        assert_eq!(settled(&parent, push).await["status"], "Paid");
+        for _ in 0..100 {
+            if sim.acks().len() >= 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(sim.acks(), vec![200, 200, 200]);
+        assert_eq!(tigo_payments(&app, child).await.0, 2);
+        // Not enough money: failed with why, nothing posted.
+        let push = pay_by(&parent, "tigo", child, "0652345671", "1000").await;
+        let view = settled(&parent, push).await;
+        assert_eq!((view["status"].as_str(), view["reason"].as_str()), (Some("Failed"), Some("payments-push-insufficient")), "{view}");
+
+        // A push the phone never answers (ending 3), and results that do not fit it.
+        let waiting = pay_by(&parent, "tigo", child, "0652345673", "5000").await;
+        let conversation: String = sqlx::query_scalar("SELECT conversation_id FROM payment_pushes WHERE id = $1")
+            .bind(waiting)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+        let reference = a.reference_id(&conversation);
+        let paid = |amount: &str, reference: &str| serde_json::json!({ "Status": true, "Description": "Success", "MFSTransactionID": "8CFORGED01", "ReferenceID": reference, "Amount": amount });
+        let (status, ack) = callback(&app, KHSS, paid("9000", &reference)).await;
+        assert_eq!((status, ack["ResponseStatus"].as_bool()), (400, Some(false)), "another amount than asked: {ack}");
+        assert_eq!(callback(&app, KHSS, paid("5000", "KHS0000")).await.0, 404, "not one of our pushes");
+        assert_eq!(callback(&app, KHSS, paid("5000", &conversation)).await.0, 404, "without the biller code");
+        assert_eq!(callback(&app, KHSS, serde_json::json!({ "Status": true, "ReferenceID": reference })).await.0, 400, "malformed");
+        assert_eq!(callback(&app, MLPS, paid("5000", &reference)).await.0, 404, "MLPS takes no Tigo");
+        assert_eq!(tigo_payments(&app, child).await.0, 2, "none of those posted");
+        let view: serde_json::Value = parent.server_fn("portal/fees/push", &[("push", &waiting.to_string())]).await.json().await.unwrap();
+        assert_eq!(view["status"], "Waiting");
+
+        // From an address the channel does not list: refused and kept; and a Tigo channel
+        // without any listed address takes nothing at all.
+        open_tigo(&app, KHSS, &["203.0.113.9".parse().unwrap()]).await;
+        let (status, ack) = callback(&app, KHSS, paid("5000", &reference)).await;
+        assert_eq!((status, ack["ResponseDescription"].as_str()), (403, Some("payments-error-address")));
+        open_tigo(&app, KHSS, &[]).await;
+        let (status, ack) = callback(&app, KHSS, paid("5000", &reference)).await;
+        assert_eq!((status, ack["ResponseDescription"].as_str()), (403, Some("payments-error-addresses-required")));
+        assert_eq!(tigo_payments(&app, child).await.0, 2);
+        let refused: i64 = sqlx::query_scalar("SELECT count(*) FROM payment_inbox WHERE provider = 'tigo' AND outcome = 'refused'")
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+        assert!(refused >= 6, "each refusal kept with its reason: {refused}");
+
+        // Listed again: the late result of the waiting push is taken, once.
+        open_tigo(&app, KHSS, &LOCAL).await;
+        assert_eq!(callback(&app, KHSS, paid("5000", &reference)).await.0, 200);
+        assert_eq!(callback(&app, KHSS, paid("5000", &reference)).await.0, 200, "a repeat is acknowledged");
+        assert_eq!(settled(&parent, waiting).await["status"], "Paid");
+        assert_eq!(tigo_payments(&app, child).await.0, 3);
+        let mut out = Vec::new();
+        assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
+    }
+
+    #[tokio::test]
+    async fn ussd_bill_pay_names_the_child_takes_the_payment_once_and_refuses_what_is_not_ours() {
+        let app = spawn_app().await;
+        let tenant = school_id(&app, KHSS).await;
+        let (child, control) = student_with_control_number(&app, KHSS).await;
+        let (_, other_control) = student_with_control_number(&app, MLPS).await;
+        let ussd = Ussd::new(&app.base, KHSS, "298765").unwrap();
+        let phone = "255652123456";
+
+        // Before the school opens Tigo: not available, nothing kept.
+        let r = ussd.lookup(phone, &control).await.unwrap();
+        assert_eq!((r.status, r.reply.as_ref().map(|r| r.code.as_str())), (403, Some("error001")), "{}", r.body);
+        open_tigo(&app, KHSS, &LOCAL).await;
+
+        // The lookup names the child (what the parent's phone shows before the PIN).
+        let r = ussd.lookup(phone, &control).await.unwrap();
+        let reply = r.reply.clone().unwrap();
+        assert_eq!((r.status, reply.kind.as_str(), reply.success), (200, "SYNC_LOOKUP_RESPONSE", true), "{}", r.body);
+        let name: String =
+            sqlx::query_scalar("SELECT first_name FROM students WHERE id = $1").bind(child).fetch_one(&app.owner_pool).await.unwrap();
+        assert!(reply.content.is_some_and(|c| c.contains(&name)), "{}", r.body);
+        for unknown in [other_control.as_str(), "999999999999"] {
+            let r = ussd.lookup(phone, unknown).await.unwrap();
+            let reply = r.reply.unwrap();
+            assert_eq!((reply.success, reply.code.as_str(), reply.content), (false, "error010", None), "{}", r.body);
+        }
+
+        // The payment: TS with our receipt; the same Tigo transaction again gets the same one.
+        let r = ussd.pay("BP140218.1240.B01530", phone, &control, 150_000).await.unwrap();
+        let first = r.reply.clone().unwrap();
+        assert_eq!((r.status, first.kind.as_str(), first.success), (200, "SYNC_BILLPAY_RESPONSE", true), "{}", r.body);
+        assert!(first.refid.as_ref().is_some_and(|n| n.parse::<i64>().is_ok()), "{}", r.body);
+        let again = ussd.pay("BP140218.1240.B01530", phone, &control, 150_000).await.unwrap().reply.unwrap();
+        assert_eq!((again.success, again.refid), (true, first.refid.clone()));
+        let (posted, reference) = tigo_payments(&app, child).await;
+        assert_eq!((posted, reference.as_deref()), (1, Some("BP140218.1240.B01530")));
+        // The same transaction saying another amount: refused, the first stands.
+        let r = ussd.pay("BP140218.1240.B01530", phone, &control, 99_000).await.unwrap();
+        assert_eq!((r.status, r.reply.map(|r| r.code)), (409, Some("error016".into())));
+        // Another school's number, or nobody's: TF (Tigo gives the money back), nothing kept
+        // in suspense, nothing posted.
+        for (i, unknown) in [other_control.as_str(), "999999999999"].into_iter().enumerate() {
+            let r = ussd.pay(&format!("BP-UNKNOWN-{i}"), phone, unknown, 5_000).await.unwrap();
+            assert_eq!((r.status, r.reply.map(|r| r.code)), (200, Some("error010".into())), "{}", r.body);
+        }
+        assert_eq!(count(&app, "SELECT count(*) FROM provider_payments WHERE tenant_id = $1 AND status = 'suspense'", tenant).await, 0);
+
+        // Hostile or wrong: a 4xx in Tigo's XML, kept with why, nothing posted.
+        let raw = |path: &'static str, body: &str| ussd.send_raw(path, body.as_bytes().to_vec());
+        let lookup_body = kilele::payments::tigo::ussd_request(&kilele::payments::tigo::UssdRequest::Lookup {
+            msisdn: phone.into(),
+            company: "298765".into(),
+            reference: control.clone(),
+        });
+        assert_eq!(raw("billpay", &lookup_body).await.unwrap().status, 400, "a lookup at the payment address");
+        assert_eq!(raw("billpay", "<COMMAND><TYPE>SYNC_BILLPAY_REQUEST</TYPE>").await.unwrap().status, 400, "unfinished");
+        let bomb = "<!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;\">]><COMMAND><TYPE>&b;</TYPE></COMMAND>";
+        assert_eq!(raw("billpay", bomb).await.unwrap().status, 400, "no DTD, no entities of its own");
+        assert_eq!(raw("billpay", &"<COMMAND>".repeat(2000)).await.unwrap().status, 413);
+        let mut elsewhere = Ussd::new(&app.base, KHSS, "111111").unwrap();
+        let r = elsewhere.pay("BP-OTHER-BUSINESS", phone, &control, 1_000).await.unwrap();
+        assert_eq!((r.status, r.reply.map(|r| r.success)), (403, Some(false)), "another business number");
+        elsewhere.company = "298765".into();
+        open_tigo(&app, KHSS, &["203.0.113.9".parse().unwrap()]).await;
+        assert_eq!(elsewhere.pay("BP-UNLISTED", phone, &control, 1_000).await.unwrap().status, 403, "an address not listed");
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/webhooks/nmb/{KHSS}/billpay", app.base))
+            .body("<COMMAND/>")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "only Tigo has a bill-pay step");
+        assert_eq!(tigo_payments(&app, child).await.0, 1);
+        let kept: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT outcome, reason FROM payment_inbox WHERE tenant_id = $1 AND provider = 'tigo' ORDER BY received_at")
+                .bind(tenant)
+                .fetch_all(&app.owner_pool)
+                .await
+                .unwrap();
+        for reason in [
+            "payments-error-wrong-step",
+            "payments-error-malformed",
+            "payments-error-too-large",
+            "payments-error-wrong-business",
+            "payments-error-address",
+            "payments-error-unknown-reference",
+        ] {
+            assert!(kept.iter().any(|(_, r)| r.as_deref() == Some(reason)), "{reason}: {kept:?}");
+        }
+        let mut out = Vec::new();
+        assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
     }
 }

@@ -1,0 +1,70 @@
+//! What the wallets' clients share: an access token (M-Pesa's session) kept per application
+//! until shortly before it runs out, and the rule that a call refused as unauthorised (an
+//! expired or revoked token) is tried once more with a new one.
+
+use crate::DomainError;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Tokens by application, each with the moment it stops being used.
+#[derive(Default)]
+pub struct Tokens(Mutex<HashMap<String, (String, Instant)>>);
+
+impl Tokens {
+    /// The application's token, while it is still good.
+    pub fn kept(&self, application: &str) -> Option<String> {
+        let tokens = self.0.lock().ok()?;
+        tokens.get(application).filter(|(_, until)| Instant::now() < *until).map(|(t, _)| t.clone())
+    }
+
+    pub fn keep(&self, application: &str, token: &str, until: Instant) {
+        if let Ok(mut tokens) = self.0.lock() {
+            tokens.insert(application.to_owned(), (token.to_owned(), until));
+        }
+    }
+
+    pub fn forget(&self, application: &str) {
+        if let Ok(mut tokens) = self.0.lock() {
+            tokens.remove(application);
+        }
+    }
+}
+
+/// What one try of an authenticated call came to.
+pub enum Try<T> {
+    Done(T),
+    /// 401: the token is no longer taken.
+    Unauthorized,
+}
+
+/// Runs `call` with the application's token (`token` gives the kept one or a new one); when
+/// the provider answers 401, forgets it and tries once more with a new one. `none`: the
+/// answer when no token can be had (the provider is down or refuses our credentials).
+pub async fn with_token<T, Token, Call>(
+    tokens: &Tokens,
+    application: &str,
+    token: impl Fn() -> Token,
+    call: impl Fn(String) -> Call,
+    none: impl Fn() -> T,
+) -> Result<T, DomainError>
+where
+    Token: Future<Output = Result<String, DomainError>>,
+    Call: Future<Output = Result<Try<T>, DomainError>>,
+{
+    for _ in 0..2 {
+        let fresh = match token().await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "no access token from the wallet");
+                return Ok(none());
+            }
+        };
+        match call(fresh).await? {
+            Try::Done(answer) => return Ok(answer),
+            Try::Unauthorized => tokens.forget(application),
+        }
+    }
+    Ok(none())
+}
