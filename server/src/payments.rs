@@ -1,6 +1,7 @@
 //! Payment webhooks (issue 10): `POST /api/v1/webhooks/{bank}/{school}` (a payment
 //! notification) and `…/validate` (a reference validation), in Kilele's bank-collection
-//! contract (`kilele::payments::banks`). In order: the school (active, with finance in its plan,
+//! contract (`kilele::payments::banks`); the wallets' results of pushes (`wallet_result`); and
+//! Tigo's USSD bill-pay (`…/tigo/{school}/validate` and `…/billpay`, `tigo_ussd`). For banks, in order: the school (active, with finance in its plan,
 //! the host's own on a school's host) and its open channel for this bank, or 404/403 with
 //! nothing kept; then the caller's address, the Standard Webhooks signature (good and fresh)
 //! and the body — a refusal is a 4xx in the bank's own field names, kept in the inbox with its
@@ -305,11 +306,13 @@ fn read_wallet_result(provider: Provider, body: &[u8], credentials: &str) -> Res
     }
 }
 
-/// `POST /api/v1/webhooks/{mpesa|airtel}/{school}`: a wallet's result of a push. Wallets sign
-/// nothing we can rely on (Airtel's hash only when the school turned it on), so a result is
-/// believed only as far as the school's channel and allowed addresses, the push it names
-/// (ours, by our random conversation id) and the wallet's own status query, which decides:
-/// what is posted is what the query says, never what the result claims.
+/// `POST /api/v1/webhooks/{mpesa|airtel|tigo}/{school}`: a wallet's result of a push. Wallets
+/// sign nothing we can rely on (Airtel's hash only when the school turned it on), so a result
+/// is believed only as far as the school's channel and allowed addresses, the push it names
+/// (ours, by our random conversation id) and, for M-Pesa and Airtel, the wallet's own status
+/// query, which decides: what is posted is what the query says, never what the result
+/// claims. Tigo has no status query: its channel must list Tigo's addresses, and its result
+/// is taken as it says only for the amount the push asked (see below).
 async fn wallet_result(st: AppState, tenant: Tenant, provider: Provider, req: Request) -> Response {
     use kilele::payments::wallets::Settled;
     let now = st.deps.clock.now();
@@ -355,11 +358,6 @@ async fn wallet_result(st: AppState, tenant: Tenant, provider: Provider, req: Re
         }
         Err(e) => return internal_wallet(provider, e),
     };
-    // Tigo's result is all there is: it must pay exactly what the push asked for.
-    if result.amount_minor.is_some_and(|a| a != push.amount_minor) {
-        keep_refused(&st, tx, &delivery, "payments-error-amount-mismatch").await;
-        return ack(StatusCode::BAD_REQUEST, Some(&result), Some("payments-error-amount-mismatch"));
-    }
     let paid = result.paid;
     // Kept before anything else happens to it.
     let kept = async {
@@ -373,13 +371,22 @@ async fn wallet_result(st: AppState, tenant: Tenant, provider: Provider, req: Re
         Ok(inbox) => inbox,
         Err(e) => return internal_wallet(provider, e),
     };
-    // Every result, "paid" or "declined", is what the wallet's status query says: a forged
-    // decline cannot fail a push that was paid, nor a forged "paid" post anything.
+    // For M-Pesa and Airtel every result, "paid" or "declined", is what the wallet's status
+    // query says: a forged decline cannot fail a push that was paid, nor a forged "paid" post
+    // anything. A push is paid once, whatever comes after.
     let declined = (!paid).then_some(result.declined);
     let settled = match (provider, &result.transaction) {
+        // Tigo's "paid" for another amount than the push asked: the money moved, but not as
+        // asked; for the bursar (suspense is off the ledger until assigned).
+        (Provider::Tigo, Some(id)) if paid && result.amount_minor != Some(push.amount_minor) => {
+            let amount = result.amount_minor.unwrap_or_default();
+            let reason = "payments-suspense-amount-mismatch";
+            Wallets::hold_result(&st.deps.pool, &st.deps.pii, tenant.id, &push, id, amount, inbox, reason, now).await
+        }
         // Tigo publishes no status query: its result, from a listed address, naming our push
         // by its random reference with the amount we asked for, is taken as it is (the day's
-        // statement reconciles it).
+        // statement reconciles it). A decline from a listed address fails the push (a payment
+        // that comes after still posts).
         (Provider::Tigo, transaction) => {
             let confirmation = match transaction {
                 Some(id) if paid => kilele::payments::Confirmation::Paid { transaction_id: id.clone() },
@@ -390,6 +397,10 @@ async fn wallet_result(st: AppState, tenant: Tenant, provider: Provider, req: Re
         _ => st.deps.wallets.confirm_and_settle(&st.deps.pool, &st.deps.pii, tenant.id, &push, &credentials, inbox, declined, now).await,
     };
     match settled {
+        // Another transaction for a push paid already: refused (kept), the first stands.
+        Ok(Some(Settled::Paid(Intake::ConflictingRepeat))) => {
+            ack(StatusCode::CONFLICT, Some(&result), Some("payments-error-conflicting-repeat"))
+        }
         Ok(Some(Settled::Paid(_))) => ack(StatusCode::OK, Some(&result), None),
         Ok(Some(Settled::NotPaid(_))) if !paid => ack(StatusCode::OK, Some(&result), None),
         Ok(Some(Settled::NotPaid(_))) => ack(StatusCode::BAD_REQUEST, Some(&result), Some("payments-error-not-confirmed")),
@@ -475,24 +486,33 @@ async fn tigo_ussd(st: AppState, host: Option<TenantId>, school: &str, step: Uss
     let Ok(creds) = serde_json::from_str::<tigo::TigoCredentials>(&credentials) else {
         return internal_ussd(step, DomainError::Internal("tigo credentials".into()));
     };
-    let read = match unreadable {
+    // Read first (when it may be), so a refusal can echo Tigo's TXNID and MSISDN.
+    let parsed = match unreadable {
         Some(why) => Err(why),
-        None if settings.allowed_ips.is_empty() => Err((StatusCode::FORBIDDEN, "payments-error-addresses-required")),
-        None if !settings.allows(source_ip) => Err((StatusCode::FORBIDDEN, "payments-error-address")),
-        None => match tigo::parse_ussd(&body) {
-            Err(e) => Err((StatusCode::BAD_REQUEST, e.0)),
-            Ok(asked) if asked.company() != creds.company_number => Err((StatusCode::FORBIDDEN, "payments-error-wrong-business")),
-            Ok(asked @ tigo::UssdRequest::Lookup { .. }) if step == UssdStep::Lookup => Ok(asked),
-            Ok(asked @ tigo::UssdRequest::BillPay { .. }) if step == UssdStep::BillPay => Ok(asked),
-            Ok(_) => Err((StatusCode::BAD_REQUEST, "payments-error-wrong-step")),
-        },
+        None => tigo::parse_ussd(&body).map_err(|e| (StatusCode::BAD_REQUEST, e.0)),
     };
-    let asked = match read {
-        Ok(asked) => asked,
-        Err((status, reason)) => {
+    let refused: Option<(StatusCode, &'static str)> = match &parsed {
+        Err(why) => Some(*why),
+        _ if settings.allowed_ips.is_empty() => Some((StatusCode::FORBIDDEN, "payments-error-addresses-required")),
+        _ if !settings.allows(source_ip) => Some((StatusCode::FORBIDDEN, "payments-error-address")),
+        Ok(asked) if asked.company() != creds.company_number => Some((StatusCode::FORBIDDEN, "payments-error-wrong-business")),
+        Ok(tigo::UssdRequest::Lookup { .. }) if step == UssdStep::Lookup => None,
+        Ok(tigo::UssdRequest::BillPay { .. }) if step == UssdStep::BillPay => None,
+        Ok(_) => Some((StatusCode::BAD_REQUEST, "payments-error-wrong-step")),
+    };
+    let asked = match (parsed, refused) {
+        (Ok(asked), None) => asked,
+        (parsed, refused) => {
+            // (Unread is always refused: the default is never taken.)
+            let (status, reason) = refused.unwrap_or((StatusCode::BAD_REQUEST, "payments-error-malformed"));
             keep_refused(&st, tx, &delivery, reason).await;
-            let code = if status == StatusCode::BAD_REQUEST { UssdCode::InvalidPayment } else { UssdCode::NotAvailable };
-            return ussd_refusal(step, status, code, None);
+            let code = match reason {
+                "payments-error-amount" => UssdCode::InvalidAmount,
+                "payments-error-reference" => UssdCode::InvalidReference,
+                _ if status == StatusCode::BAD_REQUEST || status == StatusCode::PAYLOAD_TOO_LARGE => UssdCode::InvalidPayment,
+                _ => UssdCode::NotAvailable,
+            };
+            return ussd_refusal(step, status, code, parsed.as_ref().ok());
         }
     };
     let reference = match &asked {
@@ -503,12 +523,13 @@ async fn tigo_ussd(st: AppState, host: Option<TenantId>, school: &str, step: Uss
         Err(e) => return internal_ussd(step, e),
     };
     let known = answer.code != banks::ValidationCode::Unknown;
-    let content = answer.student_name.as_ref().map(|student| {
-        format!(
-            "{student}, {}: {} due",
-            answer.school_name.as_deref().unwrap_or_default(),
-            kilele::finance::Money::from_minor(answer.amount_due_minor, kilele::finance::Currency::Tzs)
-        )
+    let tzs = |minor: i64| kilele::finance::Money::from_minor(minor, kilele::finance::Currency::Tzs);
+    let school_of_student = answer.school_name.as_deref().unwrap_or_default();
+    // What the parent's phone shows: before paying, who and what is owed; after, what was
+    // received (the balance read before the payment would be out of date).
+    let content = answer.student_name.as_ref().map(|student| match &asked {
+        tigo::UssdRequest::Lookup { .. } => format!("{student}, {school_of_student}: {} due", tzs(answer.amount_due_minor)),
+        tigo::UssdRequest::BillPay { amount_minor, .. } => format!("{student}, {school_of_student}: {} received", tzs(*amount_minor)),
     });
     let tigo::UssdRequest::BillPay { txn_id, msisdn, amount_minor, sender_name, .. } = &asked else {
         // The lookup: answered and kept in one transaction.

@@ -234,6 +234,99 @@ async fn student_of(tx: &mut TenantTx, reference: &str) -> Result<Result<Uuid, &
     Ok(student.ok_or("payments-suspense-unknown-control-number"))
 }
 
+/// How a provider's payment found its student (kept with it, and in its audit entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedBy {
+    ControlNumber,
+    /// An invoice number quoted instead (`INV-123`, `#123`, `123`).
+    Invoice,
+    /// The student's admission number quoted instead.
+    Admission,
+    /// Nothing quoted matched, but the payer's phone is a guardian's with one child here.
+    PayerPhone,
+    /// Assigned by the bursar from suspense.
+    Bursar,
+}
+
+impl MatchedBy {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ControlNumber => "control_number",
+            Self::Invoice => "invoice",
+            Self::Admission => "admission",
+            Self::PayerPhone => "payer_phone",
+            Self::Bursar => "bursar",
+        }
+    }
+}
+
+/// The invoice number in a reference as payers write it (`INV-123`, `inv 123`, `#123`,
+/// `123`): at most nine digits.
+fn invoice_number(reference: &str) -> Option<i64> {
+    let upper = reference.trim().to_ascii_uppercase();
+    let rest = upper.strip_prefix("INVOICE").or_else(|| upper.strip_prefix("INV")).unwrap_or(&upper);
+    let digits = rest.trim_start_matches([' ', '-', '#', '.', ':', '/']);
+    (!digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok()).flatten()
+}
+
+/// Matches a provider's payment to a student of this school, as a bursar would: the control
+/// number; else an invoice number or an admission number (when both name different students,
+/// nobody); else the payer's phone, when it is a guardian's with exactly one child here
+/// (through the phones' blind index: no phone is opened). What matches nobody keeps the
+/// control number's reason (or says why it is unsure) for the suspense queue.
+async fn match_student(
+    tx: &mut TenantTx,
+    pii: &KeyRing,
+    event: &PaymentEvent,
+) -> Result<Result<(Uuid, MatchedBy), &'static str>, DomainError> {
+    let by_control = student_of(tx, &event.reference).await?;
+    let why = match by_control {
+        Ok(student) => return Ok(Ok((student, MatchedBy::ControlNumber))),
+        // Quoting another school's child: that school's money, for the bursars to sort out,
+        // never this school's student by some other clue. (Asked only when nobody here
+        // matched: the usual payment costs no query more.)
+        Err(_) if another_schools(tx, &event.reference).await? => return Ok(Err("payments-suspense-other-school")),
+        Err(why) => why,
+    };
+    let by_invoice: Option<Uuid> = match invoice_number(&event.reference) {
+        Some(number) => {
+            sqlx::query_scalar("SELECT student_id FROM invoices WHERE number = $1").bind(number).fetch_optional(&mut **tx).await?
+        }
+        None => None,
+    };
+    let admission = event.reference.trim().to_uppercase();
+    let by_admission: Option<Uuid> = if admission.is_empty() || admission.len() > 40 {
+        None
+    } else {
+        sqlx::query_scalar("SELECT id FROM students WHERE search_admission = $1").bind(&admission).fetch_optional(&mut **tx).await?
+    };
+    match (by_invoice, by_admission) {
+        (Some(a), Some(b)) if a != b => return Ok(Err("payments-suspense-ambiguous-reference")),
+        (Some(student), _) => return Ok(Ok((student, MatchedBy::Invoice))),
+        (None, Some(student)) => return Ok(Ok((student, MatchedBy::Admission))),
+        (None, None) => {}
+    }
+    let Some(phone) = event.payer_phone.as_deref().and_then(|p| crate::identity::Phone::parse(p).ok()) else {
+        return Ok(Err(why));
+    };
+    let index = pii.blind_index(tx.tenant().0, crate::academic::store::GUARDIAN_PHONE, phone.as_str());
+    let children: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT DISTINCT sg.student_id FROM guardians g
+           JOIN student_guardians sg ON sg.tenant_id = g.tenant_id AND sg.guardian_id = g.id
+           JOIN students s ON s.tenant_id = sg.tenant_id AND s.id = sg.student_id AND s.status = 'active'
+          WHERE g.phone_bidx = $1 LIMIT 2",
+    )
+    .bind(index)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(match children[..] {
+        [student] => Ok((student, MatchedBy::PayerPhone)),
+        [] => Err(why),
+        // Which child? Only the family or the bursar can say.
+        _ => Err("payments-suspense-several-children"),
+    })
+}
+
 /// Whether a well-formed control number names another school (its prefix is not this one's).
 async fn another_schools(tx: &mut TenantTx, reference: &str) -> Result<bool, DomainError> {
     let Ok(number) = ControlNumber::parse(reference) else { return Ok(false) };
@@ -242,10 +335,44 @@ async fn another_schools(tx: &mut TenantTx, reference: &str) -> Result<bool, Dom
 }
 
 /// Takes one verified payment event: once per provider transaction (a repeat finds the first),
-/// matched by control number and posted through `post_payment` with its ledger entry, or kept
+/// matched to a student (`match_student`: control number, invoice or admission number, the
+/// payer's phone) and posted through `post_payment` with its ledger entry, or kept
 /// in suspense for the bursar (the money has moved: nothing verified is ever refused). Audited
 /// as the provider.
 pub async fn intake(tx: &mut TenantTx, pii: &KeyRing, event: &PaymentEvent, inbox: Uuid, at: DateTime<Utc>) -> Result<Intake, DomainError> {
+    let id = match claim(tx, pii, event, inbox, at).await? {
+        Ok(id) => id,
+        Err(repeat) => return Ok(repeat),
+    };
+    take_claimed(tx, pii, event, id, at).await
+}
+
+/// Takes a verified payment that must not be posted as it came (a wallet's result for another
+/// amount than its push asked): once per provider transaction like [`intake`], kept in
+/// suspense with `reason` for the bursar. The money moved; the bursar decides where it goes.
+pub async fn hold(
+    tx: &mut TenantTx,
+    pii: &KeyRing,
+    event: &PaymentEvent,
+    inbox: Uuid,
+    at: DateTime<Utc>,
+    reason: &'static str,
+) -> Result<Intake, DomainError> {
+    match claim(tx, pii, event, inbox, at).await? {
+        Ok(id) => suspend(tx, id, reason).await,
+        Err(repeat) => Ok(repeat),
+    }
+}
+
+/// Claims the provider transaction (in suspense until matched), or says what became of it
+/// when it came before.
+async fn claim(
+    tx: &mut TenantTx,
+    pii: &KeyRing,
+    event: &PaymentEvent,
+    inbox: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Result<Uuid, Intake>, DomainError> {
     let payer = serde_json::json!({ "name": event.payer_name, "phone": event.payer_phone }).to_string();
     let payer_sealed = pii.encrypt(&payer, &Aad::new(tx.tenant().0, PAYER))?;
     // Claim the transaction: a concurrent delivery of the same one waits here for this
@@ -278,15 +405,20 @@ pub async fn intake(tx: &mut TenantTx, pii: &KeyRing, event: &PaymentEvent, inbo
         .bind(&event.transaction_id)
         .fetch_optional(&mut **tx)
         .await?;
-        return Ok(match first {
+        return Ok(Err(match first {
             Some((reference, amount, currency, receipt_no))
                 if reference == event.reference && amount == event.amount_minor && currency == event.currency =>
             {
                 Intake::Duplicate { receipt_no }
             }
             _ => Intake::ConflictingRepeat,
-        });
+        }));
     };
+    Ok(Ok(id))
+}
+
+/// Matches and posts a claimed transaction, or keeps it in suspense with why.
+async fn take_claimed(tx: &mut TenantTx, pii: &KeyRing, event: &PaymentEvent, id: Uuid, at: DateTime<Utc>) -> Result<Intake, DomainError> {
     // Paid more than a day ahead of our clock or over a year ago: a provider's clock or a
     // replayed old record, for the bursar to look at.
     let plausible = event.paid_at <= at + chrono::Duration::days(1) && event.paid_at >= at - chrono::Duration::days(366);
@@ -295,14 +427,9 @@ pub async fn intake(tx: &mut TenantTx, pii: &KeyRing, event: &PaymentEvent, inbo
     } else if !plausible {
         Err("payments-suspense-paid-at")
     } else {
-        match student_of(tx, &event.reference).await? {
-            // Paid into this school's account quoting another school's child: the money is
-            // here. (Asked only when nobody here matched: the usual payment costs no query more.)
-            Err(_) if another_schools(tx, &event.reference).await? => Err("payments-suspense-other-school"),
-            found => found,
-        }
+        match_student(tx, pii, event).await?
     };
-    let student = match matched {
+    let (student, matched_by) = match matched {
         Ok(student) => student,
         Err(reason) => return suspend(tx, id, reason).await,
     };
@@ -324,10 +451,11 @@ pub async fn intake(tx: &mut TenantTx, pii: &KeyRing, event: &PaymentEvent, inbo
         // Anything else about this payment: for the bursar, never lost.
         Err(_) => return suspend(tx, id, "payments-suspense-unpostable").await,
     };
-    sqlx::query("UPDATE provider_payments SET status = 'posted', student_id = $2, payment_id = $3 WHERE id = $1")
+    sqlx::query("UPDATE provider_payments SET status = 'posted', student_id = $2, payment_id = $3, matched_by = $4 WHERE id = $1")
         .bind(id)
         .bind(student)
         .bind(recorded.payment)
+        .bind(matched_by.code())
         .execute(&mut **tx)
         .await?;
     let actor = Actor::system(event.provider.code());
@@ -338,7 +466,7 @@ pub async fn intake(tx: &mut TenantTx, pii: &KeyRing, event: &PaymentEvent, inbo
             &student.to_string(),
             serde_json::json!({
                 "payment": recorded.payment, "receipt_no": recorded.receipt_no, "amount_minor": event.amount_minor,
-                "provider": event.provider.code(), "transaction_id": event.transaction_id,
+                "provider": event.provider.code(), "transaction_id": event.transaction_id, "matched_by": matched_by.code(),
             }),
         )
         .await?;
@@ -448,7 +576,7 @@ pub async fn assign(
         paid_on: crate::clock::school_date(paid_at),
     };
     let recorded = post_payment(tx, student, &payment, by.actor.id, "provider", by.at).await?;
-    sqlx::query("UPDATE provider_payments SET status = 'posted', student_id = $2, payment_id = $3 WHERE id = $1")
+    sqlx::query("UPDATE provider_payments SET status = 'posted', student_id = $2, payment_id = $3, matched_by = 'bursar' WHERE id = $1")
         .bind(item)
         .bind(student)
         .bind(recorded.payment)
@@ -573,4 +701,25 @@ pub async fn inbox(tx: &mut TenantTx, outcome: Option<&str>) -> Result<Vec<super
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn invoice_numbers_are_read_as_payers_write_them() {
+        for (text, number) in [
+            ("INV-123", Some(123)),
+            ("inv 123", Some(123)),
+            ("#45", Some(45)),
+            ("Invoice: 7", Some(7)),
+            (" 123 ", Some(123)),
+            ("INV-", None),
+            ("1234567890", None),
+            ("INV-12A", None),
+            ("KHSS/2024/001", None),
+            ("", None),
+        ] {
+            assert_eq!(super::invoice_number(text), number, "{text:?}");
+        }
+    }
 }

@@ -287,6 +287,44 @@ pub async fn settle(
     Ok(taken)
 }
 
+/// The wallet transaction a paid push was paid with.
+pub async fn paid_with(tx: &mut TenantTx, push: Uuid) -> Result<Option<String>, DomainError> {
+    Ok(sqlx::query_scalar("SELECT transaction_id FROM payment_pushes WHERE id = $1 AND status = 'paid'")
+        .bind(push)
+        .fetch_optional(&mut **tx)
+        .await?
+        .flatten())
+}
+
+/// A wallet's "paid" for `push` that cannot be posted as it came (`reason`: another amount
+/// than asked): kept in suspense for the bursar once per wallet transaction, the push failed
+/// with "received, the bursar will allocate it".
+#[allow(clippy::too_many_arguments)]
+pub async fn hold(
+    tx: &mut TenantTx,
+    pii: &KeyRing,
+    push: &Push,
+    transaction_id: &str,
+    amount_minor: i64,
+    inbox: Uuid,
+    at: DateTime<Utc>,
+    reason: &'static str,
+) -> Result<Intake, DomainError> {
+    let event = PaymentEvent {
+        provider: push.provider,
+        transaction_id: transaction_id.to_owned(),
+        reference: push.control_number.clone(),
+        payer_name: None,
+        payer_phone: Some(push.phone.clone()),
+        amount_minor,
+        currency: "TZS".into(),
+        paid_at: at,
+    };
+    let taken = super::db::hold(tx, pii, &event, inbox, at, reason).await?;
+    failed(tx, push.id, "payments-push-held", at).await?;
+    Ok(taken)
+}
+
 /// A push as its parent's page shows it: only to whoever asked for it (another user's, or
 /// another school's, is not found). A push left unanswered past [`PATIENCE`] is marked
 /// abandoned when it is looked at.

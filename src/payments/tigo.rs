@@ -96,7 +96,7 @@ pub struct Callback {
 }
 
 /// Reads a push's callback: `Status` a boolean (the string forms too), `Amount` a decimal
-/// string or a plain number, read exactly; a "paid" result must carry Tigo's transaction id.
+/// string or a whole number, read exactly; a "paid" result must carry Tigo's transaction id.
 pub fn parse_callback(body: &[u8]) -> Result<Callback, Unreadable> {
     let malformed = || Unreadable("payments-error-malformed");
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| malformed())?;
@@ -108,8 +108,9 @@ pub fn parse_callback(body: &[u8]) -> Result<Callback, Unreadable> {
     };
     let amount = match &value["Amount"] {
         serde_json::Value::String(s) => parse_amount(s),
-        // Read from its digits as written (never through a float).
-        serde_json::Value::Number(n) => parse_amount(&n.to_string()),
+        // Whole shillings as a plain integer (a number with a fraction or an exponent would
+        // have gone through a float: refused).
+        serde_json::Value::Number(n) => n.as_u64().and_then(|n| i64::try_from(n).ok()).and_then(|n| n.checked_mul(100)),
         _ => None,
     };
     let reference_id = value["ReferenceID"].as_str().filter(|r| is_id(r)).ok_or_else(malformed)?;
@@ -586,6 +587,8 @@ mod tests {
             br#"{"Status":true,"MFSTransactionID":"X1","ReferenceID":"KHS a1","Amount":"100"}"#,
             br#"{"Status":true,"MFSTransactionID":"X1","ReferenceID":"KHSa1","Amount":"1e5"}"#,
             br#"{"Status":true,"MFSTransactionID":"X1","ReferenceID":"KHSa1","Amount":-5}"#,
+            br#"{"Status":true,"MFSTransactionID":"X1","ReferenceID":"KHSa1","Amount":1e5}"#,
+            br#"{"Status":true,"MFSTransactionID":"X1","ReferenceID":"KHSa1","Amount":100.5}"#,
             b"[]",
         ] {
             assert!(parse_callback(bad).is_err(), "{}", String::from_utf8_lossy(bad));

@@ -68,3 +68,41 @@ where
     }
     Ok(none())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A token is fetched once and reused; a 401 fetches a new one and tries once more; a
+    /// second 401, or no token at all, gives the caller's answer for "none".
+    #[tokio::test]
+    async fn a_token_is_reused_and_renewed_once_on_a_401() {
+        let tokens = Tokens::default();
+        let fetched = AtomicUsize::new(0);
+        let token = || async {
+            if let Some(t) = tokens.kept("app") {
+                return Ok(t);
+            }
+            let n = fetched.fetch_add(1, Ordering::SeqCst);
+            let t = format!("t{n}");
+            tokens.keep("app", &t, Instant::now() + std::time::Duration::from_secs(60));
+            Ok(t)
+        };
+        let ok = |t: String| async move { Ok(Try::Done(t)) };
+        assert_eq!(with_token(&tokens, "app", token, ok, || "none".to_owned()).await.unwrap(), "t0");
+        assert_eq!(with_token(&tokens, "app", token, ok, || "none".to_owned()).await.unwrap(), "t0", "reused");
+        // t0 is refused once: t1 is fetched and taken.
+        let refuse_t0 = |t: String| async move { Ok(if t == "t0" { Try::Unauthorized } else { Try::Done(t) }) };
+        assert_eq!(with_token(&tokens, "app", token, refuse_t0, || "none".to_owned()).await.unwrap(), "t1");
+        // Refused every time: one renewal, then "none".
+        let before = fetched.load(Ordering::SeqCst);
+        let refuse_all = |_: String| async { Ok::<Try<String>, DomainError>(Try::Unauthorized) };
+        assert_eq!(with_token(&tokens, "app", token, refuse_all, || "none".to_owned()).await.unwrap(), "none");
+        assert_eq!(fetched.load(Ordering::SeqCst), before + 1, "renewed once, not in a loop");
+        // No token to be had: "none", and the call is never made.
+        let no_token = || async { Err::<String, _>(DomainError::Internal("down".into())) };
+        let never = |_: String| async { panic!("called without a token") };
+        assert_eq!(with_token(&tokens, "app", no_token, never, || "none".to_owned()).await.unwrap(), "none");
+    }
+}

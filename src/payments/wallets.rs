@@ -190,7 +190,13 @@ impl Wallets {
                 Settled::NotPaid(reason)
             }
             Confirmation::Paid { transaction_id } => {
-                let taken = pushes::settle(&mut tx, pii, &push, &transaction_id, inbox, now).await?;
+                // A push is paid once. Another transaction for a push paid already is not its
+                // money to post again (a wallet's repeat under a new id, or a forgery): refused
+                // and kept, for the statement to settle.
+                let taken = match pushes::paid_with(&mut tx, push.id).await? {
+                    Some(first) if first != transaction_id => Intake::ConflictingRepeat,
+                    _ => pushes::settle(&mut tx, pii, &push, &transaction_id, inbox, now).await?,
+                };
                 let (outcome, reason) = taken.outcome();
                 decided(&mut tx, inbox, outcome, reason, Some(&transaction_id)).await?;
                 Settled::Paid(taken)
@@ -198,6 +204,35 @@ impl Wallets {
         };
         tx.commit().await?;
         Ok(Some(settled))
+    }
+
+    /// A wallet's "paid" for `push` that cannot be posted as it came (`reason`: Tigo's result
+    /// for another amount than the push asked, which no status query can correct): kept in
+    /// suspense for the bursar, once per wallet transaction; the delivery `inbox` marked.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn hold_result(
+        pool: &Pool,
+        pii: &KeyRing,
+        school: TenantId,
+        push: &Push,
+        transaction_id: &str,
+        amount_minor: i64,
+        inbox: uuid::Uuid,
+        reason: &'static str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Settled>, DomainError> {
+        let mut tx = crate::db::tenant_tx(pool, school).await?;
+        let Some(push) = pushes::by_conversation(&mut tx, pii, push.provider, &push.conversation_id).await? else {
+            return Err(DomainError::NotFound);
+        };
+        let taken = match pushes::paid_with(&mut tx, push.id).await? {
+            Some(first) if first != transaction_id => Intake::ConflictingRepeat,
+            _ => pushes::hold(&mut tx, pii, &push, transaction_id, amount_minor, inbox, now, reason).await?,
+        };
+        let (outcome, why) = taken.outcome();
+        decided(&mut tx, inbox, outcome, why, Some(transaction_id)).await?;
+        tx.commit().await?;
+        Ok(Some(Settled::Paid(taken)))
     }
 
     /// Asks the wallets about the school's pushes whose result is late or lost (waiting for

@@ -71,7 +71,7 @@ async fn ledger_sound(app: &TestApp, slug: &str) -> (bool, String) {
 }
 
 /// Sets every class's structure and invoices the whole school; returns the term.
-async fn bill_school(app: &TestApp, bursar: &Browser, slug: &str) -> Uuid {
+pub(crate) async fn bill_school(app: &TestApp, bursar: &Browser, slug: &str) -> Uuid {
     let tenant = school_id(app, slug).await;
     let term = current_term(app, tenant).await;
     for level in levels(app, tenant).await {

@@ -255,6 +255,116 @@ async fn a_rekeyed_channel_takes_the_old_and_the_new_secret_and_each_bank_its_ow
     assert!(details.iter().all(|d| !d.to_string().contains("whsec_")), "{details:?}");
 }
 
+/// Where the payer quoted something else than the control number: an invoice number or an
+/// admission number finds the student, as does the payer's phone when it is a guardian's with
+/// one child here; a guardian of several children, or a reference that names two students,
+/// waits for the bursar.
+#[tokio::test]
+async fn a_payment_quoting_an_invoice_or_admission_number_or_paid_from_a_guardians_phone_finds_its_student() {
+    let app = spawn_app().await;
+    let tenant = school_id(&app, KHSS).await;
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+    crate::finance::bill_school(&app, &bursar, KHSS).await;
+    let secret = open_channel(&app, KHSS, "crdb", &[]).await;
+    let crdb = Bank::new(&app.base, Provider::Crdb, KHSS, &secret).unwrap();
+    let students: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, admission_no FROM students WHERE tenant_id = $1 AND status = 'active' ORDER BY admission_no LIMIT 4")
+            .bind(tenant)
+            .fetch_all(&app.owner_pool)
+            .await
+            .unwrap();
+    let [(a, _), (b, b_admission), (c, _), (d, _)] = &students[..] else { panic!("four students") };
+    let invoice: i64 = sqlx::query_scalar("SELECT min(number) FROM invoices WHERE tenant_id = $1 AND student_id = $2")
+        .bind(tenant)
+        .bind(a)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    // A guardian of c alone, and one of both a and b.
+    let pii = kilele::audit::pii::KeyRing::development();
+    let mut tx = kilele::db::tenant_tx(&app.pool, kilele::tenancy::TenantId(tenant)).await.unwrap();
+    for (phone, children) in [("0755 000 111", vec![*c]), ("0755 000 222", vec![*a, *b])] {
+        let phone = kilele::identity::Phone::parse(phone).unwrap();
+        let guardian = kilele::academic::store::insert_guardian(&mut tx, &pii, "Mlezi Majaribio", &phone, None).await.unwrap();
+        for child in children {
+            sqlx::query("INSERT INTO student_guardians (tenant_id, student_id, guardian_id, relationship) VALUES ($1, $2, $3, 'guardian')")
+                .bind(tenant)
+                .bind(child)
+                .bind(guardian)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    let notify = |transaction: &'static str, reference: String, phone: Option<&'static str>| {
+        let body = kilele::payments::banks::notification_body(
+            Provider::Crdb,
+            transaction,
+            &reference,
+            2_500_000,
+            chrono::Utc::now(),
+            "Payer",
+            phone,
+        );
+        let crdb = &crdb;
+        async move { crdb.send_raw(&serde_json::to_vec(&body).unwrap(), Faults::default()).await.unwrap() }
+    };
+    let taken = |transaction: &'static str| {
+        let pool = app.owner_pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, Option<Uuid>, Option<String>, Option<String>)>(
+                "SELECT status, student_id, matched_by, reason FROM provider_payments WHERE transaction_id = $1",
+            )
+            .bind(transaction)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+
+    for (transaction, reference, phone) in [
+        ("CRDB-INV", format!("INV-{invoice}"), None),
+        ("CRDB-ADM", format!(" {} ", b_admission.to_lowercase()), None),
+        ("CRDB-PHONE", "SCHOOL FEES".to_owned(), Some("+255755000111")),
+        ("CRDB-SIBLINGS", "SCHOOL FEES".to_owned(), Some("0755000222")),
+        ("CRDB-NOBODY", "SCHOOL FEES".to_owned(), Some("0755000999")),
+    ] {
+        let r = notify(transaction, reference, phone).await;
+        assert_eq!(r.status, 200, "{transaction}: {:?}", r.body);
+    }
+    assert_eq!(taken("CRDB-INV").await, ("posted".into(), Some(*a), Some("invoice".into()), None));
+    assert_eq!(taken("CRDB-ADM").await, ("posted".into(), Some(*b), Some("admission".into()), None));
+    assert_eq!(taken("CRDB-PHONE").await, ("posted".into(), Some(*c), Some("payer_phone".into()), None));
+    let (status, student, matched, reason) = taken("CRDB-SIBLINGS").await;
+    assert_eq!(
+        (status.as_str(), student, matched, reason.as_deref()),
+        ("suspense", None, None, Some("payments-suspense-several-children"))
+    );
+    assert_eq!(taken("CRDB-NOBODY").await.0, "suspense");
+
+    // A reference that is one student's invoice number and another's admission number: nobody.
+    sqlx::query("UPDATE students SET admission_no = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(d)
+        .bind(invoice.to_string())
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
+    assert_eq!(notify("CRDB-BOTH", invoice.to_string(), None).await.status, 200);
+    assert_eq!(taken("CRDB-BOTH").await.3.as_deref(), Some("payments-suspense-ambiguous-reference"));
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'finance.payment.received' AND details->>'matched_by' IN ('invoice', 'admission', 'payer_phone')",
+    )
+    .bind(tenant)
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 3, "each match says how it was made");
+    let mut out = Vec::new();
+    assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
+}
+
 #[tokio::test]
 async fn a_channel_with_an_address_list_takes_that_address_only_and_a_schools_host_only_its_own_path() {
     let limits = server::config::SignInLimits { trust_proxy_headers: true, ..Default::default() };
@@ -873,19 +983,28 @@ mod tigo {
 
         // A push the phone never answers (ending 3), and results that do not fit it.
         let waiting = pay_by(&parent, "tigo", child, "0652345673", "5000").await;
-        let conversation: String = sqlx::query_scalar("SELECT conversation_id FROM payment_pushes WHERE id = $1")
-            .bind(waiting)
-            .fetch_one(&app.owner_pool)
-            .await
-            .unwrap();
-        let reference = a.reference_id(&conversation);
-        let paid = |amount: &str, reference: &str| serde_json::json!({ "Status": true, "Description": "Success", "MFSTransactionID": "8CFORGED01", "ReferenceID": reference, "Amount": amount });
-        let (status, ack) = callback(&app, KHSS, paid("9000", &reference)).await;
-        assert_eq!((status, ack["ResponseStatus"].as_bool()), (400, Some(false)), "another amount than asked: {ack}");
-        assert_eq!(callback(&app, KHSS, paid("5000", "KHS0000")).await.0, 404, "not one of our pushes");
-        assert_eq!(callback(&app, KHSS, paid("5000", &conversation)).await.0, 404, "without the biller code");
-        assert_eq!(callback(&app, KHSS, serde_json::json!({ "Status": true, "ReferenceID": reference })).await.0, 400, "malformed");
-        assert_eq!(callback(&app, MLPS, paid("5000", &reference)).await.0, 404, "MLPS takes no Tigo");
+        let reference_of = |push: Uuid| {
+            let pool = app.owner_pool.clone();
+            let a = a.clone();
+            async move {
+                let conversation: String = sqlx::query_scalar("SELECT conversation_id FROM payment_pushes WHERE id = $1")
+                    .bind(push)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                (a.reference_id(&conversation), conversation)
+            }
+        };
+        let (reference, conversation) = reference_of(waiting).await;
+        let paid = |amount: &str, reference: &str, transaction: &str| serde_json::json!({ "Status": true, "Description": "Success", "MFSTransactionID": transaction, "ReferenceID": reference, "Amount": amount });
+        assert_eq!(callback(&app, KHSS, paid("5000", "KHS0000", "8CX")).await.0, 404, "not one of our pushes");
+        assert_eq!(callback(&app, KHSS, paid("5000", &conversation, "8CX")).await.0, 404, "without the biller code");
+        assert_eq!(
+            callback(&app, KHSS, serde_json::json!({ "Status": true, "ReferenceID": reference, "Amount": "5000" })).await.0,
+            400,
+            "paid without Tigo's id"
+        );
+        assert_eq!(callback(&app, MLPS, paid("5000", &reference, "8CX")).await.0, 404, "MLPS takes no Tigo");
         assert_eq!(tigo_payments(&app, child).await.0, 2, "none of those posted");
         let view: serde_json::Value = parent.server_fn("portal/fees/push", &[("push", &waiting.to_string())]).await.json().await.unwrap();
         assert_eq!(view["status"], "Waiting");
@@ -893,23 +1012,55 @@ mod tigo {
         // From an address the channel does not list: refused and kept; and a Tigo channel
         // without any listed address takes nothing at all.
         open_tigo(&app, KHSS, &["203.0.113.9".parse().unwrap()]).await;
-        let (status, ack) = callback(&app, KHSS, paid("5000", &reference)).await;
+        let (status, ack) = callback(&app, KHSS, paid("5000", &reference, "8CX")).await;
         assert_eq!((status, ack["ResponseDescription"].as_str()), (403, Some("payments-error-address")));
         open_tigo(&app, KHSS, &[]).await;
-        let (status, ack) = callback(&app, KHSS, paid("5000", &reference)).await;
+        let (status, ack) = callback(&app, KHSS, paid("5000", &reference, "8CX")).await;
         assert_eq!((status, ack["ResponseDescription"].as_str()), (403, Some("payments-error-addresses-required")));
         assert_eq!(tigo_payments(&app, child).await.0, 2);
-        let refused: i64 = sqlx::query_scalar("SELECT count(*) FROM payment_inbox WHERE provider = 'tigo' AND outcome = 'refused'")
-            .fetch_one(&app.owner_pool)
-            .await
-            .unwrap();
-        assert!(refused >= 6, "each refusal kept with its reason: {refused}");
+        let tenant = school_id(&app, KHSS).await;
+        let refused: Vec<String> = sqlx::query_scalar(
+            "SELECT reason FROM payment_inbox WHERE tenant_id = $1 AND provider = 'tigo' AND outcome = 'refused' ORDER BY received_at",
+        )
+        .bind(tenant)
+        .fetch_all(&app.owner_pool)
+        .await
+        .unwrap();
+        for reason in
+            ["payments-error-unknown-push", "payments-error-malformed", "payments-error-address", "payments-error-addresses-required"]
+        {
+            assert!(refused.iter().any(|r| r == reason), "{reason} kept: {refused:?}");
+        }
 
         // Listed again: the late result of the waiting push is taken, once.
         open_tigo(&app, KHSS, &LOCAL).await;
-        assert_eq!(callback(&app, KHSS, paid("5000", &reference)).await.0, 200);
-        assert_eq!(callback(&app, KHSS, paid("5000", &reference)).await.0, 200, "a repeat is acknowledged");
+        assert_eq!(callback(&app, KHSS, paid("5000", &reference, "8CLATE01")).await.0, 200);
+        assert_eq!(callback(&app, KHSS, paid("5000", &reference, "8CLATE01")).await.0, 200, "a repeat is acknowledged");
         assert_eq!(settled(&parent, waiting).await["status"], "Paid");
+        assert_eq!(tigo_payments(&app, child).await.0, 3);
+        // Another transaction for the push paid already: refused, the first stands; a decline
+        // after it changes nothing.
+        let (status, ack) = callback(&app, KHSS, paid("5000", &reference, "8CLATE02")).await;
+        assert_eq!((status, ack["ResponseDescription"].as_str()), (409, Some("payments-error-conflicting-repeat")));
+        let declined = serde_json::json!({ "Status": false, "Description": "Cancelled", "ReferenceID": reference, "Amount": "5000" });
+        assert_eq!(callback(&app, KHSS, declined).await.0, 200);
+        assert_eq!(settled(&parent, waiting).await["status"], "Paid");
+        assert_eq!(tigo_payments(&app, child).await.0, 3);
+
+        // "Paid", but another amount than the push asked: the money moved, so it is kept for
+        // the bursar (not posted), and the parent is told so.
+        let odd = pay_by(&parent, "tigo", child, "0652345673", "7000").await;
+        let (odd_reference, _) = reference_of(odd).await;
+        assert_eq!(callback(&app, KHSS, paid("9000", &odd_reference, "8CODD01")).await.0, 200);
+        let view = settled(&parent, odd).await;
+        assert_eq!((view["status"].as_str(), view["reason"].as_str()), (Some("Failed"), Some("payments-push-held")), "{view}");
+        let held: (String, i64, Option<String>) = sqlx::query_as(
+            "SELECT status, amount_minor, reason FROM provider_payments WHERE provider = 'tigo' AND transaction_id = '8CODD01'",
+        )
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+        assert_eq!(held, ("suspense".into(), 900_000, Some("payments-suspense-amount-mismatch".into())));
         assert_eq!(tigo_payments(&app, child).await.0, 3);
         let mut out = Vec::new();
         assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
@@ -927,6 +1078,11 @@ mod tigo {
         // Before the school opens Tigo: not available, nothing kept.
         let r = ussd.lookup(phone, &control).await.unwrap();
         assert_eq!((r.status, r.reply.as_ref().map(|r| r.code.as_str())), (403, Some("error001")), "{}", r.body);
+        assert_eq!(count(&app, "SELECT count(*) FROM payment_inbox WHERE tenant_id = $1", tenant).await, 0, "nothing kept");
+        // Opened without Tigo's addresses: it takes nothing (Tigo signs nothing).
+        open_tigo(&app, KHSS, &[]).await;
+        let r = ussd.pay("BP-NO-LIST", phone, &control, 1_000).await.unwrap();
+        assert_eq!((r.status, r.reply.map(|r| r.code)), (403, Some("error001".into())), "{}", r.body);
         open_tigo(&app, KHSS, &LOCAL).await;
 
         // The lookup names the child (what the parent's phone shows before the PIN).
@@ -995,6 +1151,7 @@ mod tigo {
                 .await
                 .unwrap();
         for reason in [
+            "payments-error-addresses-required",
             "payments-error-wrong-step",
             "payments-error-malformed",
             "payments-error-too-large",
