@@ -531,14 +531,9 @@ pub async fn suspense(tx: &mut TenantTx, pii: &KeyRing, with_phones: bool) -> Re
     Ok(out)
 }
 
-/// The bursar assigns a waiting payment to a student (named by control number or admission
-/// number): posted through `post_payment` like any payment, once; audited.
-pub async fn assign(
-    tx: &mut TenantTx,
-    item: Uuid,
-    student: &str,
-    by: ChangedBy<'_>,
-) -> Result<crate::finance::views::Recorded, DomainError> {
+/// A waiting payment, locked for the bursar's hand: its provider, transaction id, amount and
+/// date. One already settled (assigned, split or refunded) is a conflict.
+async fn waiting(tx: &mut TenantTx, item: Uuid) -> Result<(Provider, String, i64, DateTime<Utc>), DomainError> {
     let row: Option<(String, String, i64, String, DateTime<Utc>, String)> = sqlx::query_as(
         "SELECT provider, transaction_id, amount_minor, currency, paid_at, status FROM provider_payments WHERE id = $1 FOR UPDATE",
     )
@@ -553,22 +548,41 @@ pub async fn assign(
         return Err(DomainError::conflict("item", "payments-suspense-currency"));
     }
     let provider = Provider::parse(&provider).ok_or_else(|| DomainError::Internal(format!("provider {provider}")))?;
-    let wanted = student.trim();
-    let found: Option<Uuid> = match ControlNumber::parse(wanted) {
+    Ok((provider, transaction_id, amount_minor, paid_at))
+}
+
+/// The student a bursar names by control number or admission number.
+async fn student_by_number(tx: &mut TenantTx, wanted: &str) -> Result<Option<Uuid>, DomainError> {
+    let wanted = wanted.trim();
+    Ok(match ControlNumber::parse(wanted) {
         Ok(number) => {
             sqlx::query_scalar("SELECT student_id FROM student_accounts WHERE control_number = $1")
                 .bind(number.as_str())
                 .fetch_optional(&mut **tx)
                 .await?
         }
+        Err(_) if wanted.is_empty() => None,
         Err(_) => {
-            sqlx::query_scalar("SELECT id FROM students WHERE admission_no = $1")
+            sqlx::query_scalar("SELECT id FROM students WHERE search_admission = $1")
                 .bind(wanted.to_uppercase())
                 .fetch_optional(&mut **tx)
                 .await?
         }
-    };
-    let student = found.ok_or_else(|| DomainError::Invalid(crate::ValidationError::new("student", "payments-error-no-such-student")))?;
+    })
+}
+
+/// The bursar assigns a waiting payment to a student (named by control number or admission
+/// number): posted through `post_payment` like any payment, once; audited.
+pub async fn assign(
+    tx: &mut TenantTx,
+    item: Uuid,
+    student: &str,
+    by: ChangedBy<'_>,
+) -> Result<crate::finance::views::Recorded, DomainError> {
+    let (provider, transaction_id, amount_minor, paid_at) = waiting(tx, item).await?;
+    let student = student_by_number(tx, student)
+        .await?
+        .ok_or_else(|| DomainError::Invalid(crate::ValidationError::new("student", "payments-error-no-such-student")))?;
     let payment = NewPayment {
         amount_minor,
         channel: provider.channel(),
@@ -593,6 +607,132 @@ pub async fn assign(
     )
     .await?;
     Ok(recorded)
+}
+
+/// One child's share of a split, as the bursar typed it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SplitPart {
+    /// Control number or admission number.
+    pub student: String,
+    /// Shillings.
+    pub amount: String,
+}
+
+/// The most children one payment is split between.
+pub const MAX_SPLIT_PARTS: usize = 8;
+
+/// The bursar splits a waiting payment between children (one slip for siblings): every line
+/// checked and every error reported (`parts.{i}.student`, `parts.{i}.amount`), two children at
+/// least, each once, the shares adding up to the whole; then one payment per child with its
+/// receipt, under the provider's transaction id, all or nothing; audited.
+pub async fn split(
+    tx: &mut TenantTx,
+    item: Uuid,
+    parts: &[SplitPart],
+    by: ChangedBy<'_>,
+) -> Result<Vec<crate::finance::views::Recorded>, DomainError> {
+    use crate::ValidationError;
+    let (provider, transaction_id, amount_minor, paid_at) = waiting(tx, item).await?;
+    let parts: Vec<&SplitPart> = parts.iter().filter(|p| !(p.student.trim().is_empty() && p.amount.trim().is_empty())).collect();
+    let mut errors = Vec::new();
+    let mut shares: Vec<(Uuid, i64)> = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let student = student_by_number(tx, &part.student).await?;
+        let amount = crate::finance::Money::parse(&part.amount, crate::finance::Currency::Tzs).ok().map(|m| m.minor).filter(|a| *a > 0);
+        match student {
+            None => errors.push(ValidationError::new(&format!("parts.{i}.student"), "payments-error-no-such-student")),
+            Some(s) if shares.iter().any(|(t, _)| *t == s) => {
+                errors.push(ValidationError::new(&format!("parts.{i}.student"), "payments-split-error-twice"))
+            }
+            Some(_) => {}
+        }
+        if amount.is_none() {
+            errors.push(ValidationError::new(&format!("parts.{i}.amount"), "payments-split-error-amount"));
+        }
+        if let (Some(s), Some(a)) = (student, amount) {
+            shares.push((s, a));
+        }
+    }
+    if !(2..=MAX_SPLIT_PARTS).contains(&parts.len()) {
+        errors.push(ValidationError::new("parts", "payments-split-error-count"));
+    } else if errors.is_empty() && shares.iter().map(|(_, a)| a).sum::<i64>() != amount_minor {
+        errors.push(ValidationError::new("parts", "payments-split-error-total"));
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::InvalidFields(errors));
+    }
+    let mut recorded = Vec::with_capacity(shares.len());
+    for (student, share) in &shares {
+        let payment = NewPayment {
+            amount_minor: *share,
+            channel: provider.channel(),
+            reference: Some(transaction_id.clone()),
+            paid_on: crate::clock::school_date(paid_at),
+        };
+        let made = post_payment(tx, *student, &payment, by.actor.id, "provider", by.at).await?;
+        sqlx::query(
+            "INSERT INTO provider_payment_parts (tenant_id, item_id, payment_id, student_id, amount_minor) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tx.tenant().0)
+        .bind(item)
+        .bind(made.payment)
+        .bind(student)
+        .bind(share)
+        .execute(&mut **tx)
+        .await?;
+        recorded.push(made);
+    }
+    sqlx::query("UPDATE provider_payments SET status = 'split', matched_by = 'bursar' WHERE id = $1").bind(item).execute(&mut **tx).await?;
+    let audited: Vec<serde_json::Value> = shares
+        .iter()
+        .zip(&recorded)
+        .map(|((student, share), r)| serde_json::json!({ "student": student, "amount_minor": share, "payment": r.payment, "receipt_no": r.receipt_no }))
+        .collect();
+    by.audit(
+        tx,
+        crate::audit::actions::PAYMENT_SPLIT,
+        &item.to_string(),
+        serde_json::json!({ "provider": provider.code(), "transaction_id": transaction_id, "amount_minor": amount_minor, "parts": audited }),
+    )
+    .await?;
+    Ok(recorded)
+}
+
+/// The bursar sends a waiting payment back to the payer (outside Kilele: a bank transfer, a
+/// wallet reversal) and says so here, with the refund's reference and why. Suspense is not in
+/// the ledger, so nothing is posted; the payment leaves the queue; audited.
+pub async fn refund_waiting(tx: &mut TenantTx, item: Uuid, reference: &str, reason: &str, by: ChangedBy<'_>) -> Result<(), DomainError> {
+    use crate::ValidationError;
+    let (provider, transaction_id, amount_minor, _) = waiting(tx, item).await?;
+    let (reference, reason) = (reference.trim(), reason.trim());
+    let mut errors = Vec::new();
+    if reference.is_empty() || reference.chars().count() > 60 {
+        errors.push(ValidationError::new("reference", "payments-refund-error-reference"));
+    }
+    if reason.is_empty() || reason.chars().count() > 200 {
+        errors.push(ValidationError::new("reason", "payments-refund-error-reason"));
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::InvalidFields(errors));
+    }
+    sqlx::query("UPDATE provider_payments SET status = 'refunded', refund_reference = $2, refund_reason = $3 WHERE id = $1")
+        .bind(item)
+        .bind(reference)
+        .bind(reason)
+        .execute(&mut **tx)
+        .await?;
+    by.audit(
+        tx,
+        crate::audit::actions::PAYMENT_SENT_BACK,
+        &item.to_string(),
+        serde_json::json!({
+            "provider": provider.code(), "transaction_id": transaction_id, "amount_minor": amount_minor,
+            "refund_reference": reference, "reason": reason,
+        }),
+    )
+    .await?;
+    Ok(())
 }
 
 /// What became of the provider transactions whose id starts with `prefix` (a benchmark's or

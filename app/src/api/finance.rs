@@ -292,6 +292,47 @@ pub async fn assign_payment(
     s.commit(recorded).await
 }
 
+/// Splits a waiting payment between children (one slip for siblings): one payment and receipt
+/// per child, the shares adding up to the whole.
+#[server(endpoint = "accountant/suspense/split")]
+pub async fn split_payment(
+    item: String,
+    #[server(default)] parts: Vec<kilele::payments::db::SplitPart>,
+    #[server(default)] once: String,
+) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinancePaymentsRecord]).await?;
+    let item = parse_uuid("item", &item)?;
+    let said: Vec<String> = parts.iter().map(|p| format!("{}={}", p.student.trim(), p.amount.trim())).collect();
+    let item_id = item.to_string();
+    let mut fields: Vec<&str> = vec![&item_id];
+    fields.extend(said.iter().map(String::as_str));
+    if s.once(&once, "accountant/suspense/split", &fields).await?.is_some() {
+        return s.commit(()).await;
+    }
+    kilele::payments::db::split(&mut s.tx, item, &parts, s.change.by()).await?;
+    s.done(&once, item).await?;
+    s.commit(()).await
+}
+
+/// Records that a waiting payment was sent back to the payer (outside Kilele), with the
+/// refund's reference and why; nothing is posted.
+#[server(endpoint = "accountant/suspense/refund")]
+pub async fn refund_waiting_payment(
+    item: String,
+    #[server(default)] reference: String,
+    #[server(default)] reason: String,
+    #[server(default)] once: String,
+) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceAdjust]).await?;
+    let item = parse_uuid("item", &item)?;
+    if s.once(&once, "accountant/suspense/refund", &[&item.to_string(), &reference, &reason]).await?.is_some() {
+        return s.commit(()).await;
+    }
+    kilele::payments::db::refund_waiting(&mut s.tx, item, &reference, &reason, s.change.by()).await?;
+    s.done(&once, item).await?;
+    s.commit(()).await
+}
+
 /// How many defaulters the page lists (the most overdue); the export has them all.
 pub const DEFAULTERS_SHOWN: usize = 100;
 

@@ -6,8 +6,8 @@
 use super::{count, layout::Shell, ErrorBox, FormErrors, OnceToken};
 use crate::api::finance::{
     account_of, defaulters, fees_page, finance_dashboard, payment_inbox, payments_list, search_accounts, suspense_list, AssignPayment,
-    CancelInvoices, GrantDiscount, IssueCreditNote, RecordPayment, Refund, RequestInvoices, SaveFeeSettings, SaveFeeStructure,
-    SetFeeOptions, WaiveFine, WriteOff,
+    CancelInvoices, GrantDiscount, IssueCreditNote, RecordPayment, Refund, RefundWaitingPayment, RequestInvoices, SaveFeeSettings,
+    SaveFeeStructure, SetFeeOptions, SplitPayment, WaiveFine, WriteOff,
 };
 use crate::batch_progress::{BatchProgress, Progress, ProgressLabels};
 use crate::ctx::{request_ctx, RequestCtx};
@@ -655,13 +655,15 @@ pub fn DefaultersPage() -> impl IntoView {
     }
 }
 
-/// `/accountant/suspense`: providers' payments nobody matched, each with why, and a form to
-/// assign it to a student by control number or admission number.
+/// `/accountant/suspense`: providers' payments nobody matched, each with why, and forms to
+/// assign it to a student by control number or admission number, split it between children,
+/// or record that it was sent back to the payer.
 #[component]
 pub fn SuspensePage() -> impl IntoView {
     let ctx = request_ctx();
     let t = ctx.clone();
     let can_assign = ctx.can(Permission::FinancePaymentsRecord);
+    let can_refund = ctx.can(Permission::FinanceAdjust);
     view! {
         <Shell title=ctx.t("payments-suspense-title")>
             <AccountantTabs/>
@@ -681,6 +683,36 @@ pub fn SuspensePage() -> impl IntoView {
                                     <input name="student" required aria-label=t.t("payments-assign-to") placeholder=t.t("payments-assign-to")/>
                                     <button type="submit" class="btn btn-chip">{t.t("payments-assign")}</button>
                                 </form>
+                                <details class="inline-more">
+                                    <summary>{t.t("payments-split")}</summary>
+                                    <form method="post" action=SplitPayment::url() data-testid="split-payment">
+                                        <input type="hidden" name="item" value=item.id.to_string()/>
+                                        <OnceToken/>
+                                        {(0..3).map(|i| { let needed = i < 2; view! {
+                                            <div class="row">
+                                                <input name=format!("parts[{i}][student]") aria-label=t.t("payments-assign-to")
+                                                    placeholder=t.t("payments-assign-to") required=needed/>
+                                                <input name=format!("parts[{i}][amount]") inputmode="numeric" aria-label=t.t("finance-amount")
+                                                    placeholder=t.t("finance-amount") required=needed/>
+                                            </div>
+                                        }}).collect_view()}
+                                        <button type="submit" class="btn btn-chip">{t.t("payments-split-do")}</button>
+                                    </form>
+                                </details>
+                            });
+                            let refund = can_refund.then(|| view! {
+                                <details class="inline-more">
+                                    <summary>{t.t("payments-refund")}</summary>
+                                    <form method="post" action=RefundWaitingPayment::url() data-testid="refund-payment">
+                                        <input type="hidden" name="item" value=item.id.to_string()/>
+                                        <OnceToken/>
+                                        <input name="reference" required maxlength="60" aria-label=t.t("payments-refund-reference")
+                                            placeholder=t.t("payments-refund-reference")/>
+                                        <input name="reason" required maxlength="200" aria-label=t.t("payments-refund-reason")
+                                            placeholder=t.t("payments-refund-reason")/>
+                                        <button type="submit" class="btn btn-chip">{t.t("payments-refund-do")}</button>
+                                    </form>
+                                </details>
                             });
                             view! {
                                 <tr data-item=item.id.to_string()>
@@ -690,7 +722,7 @@ pub fn SuspensePage() -> impl IntoView {
                                     <td class="num">{tzs(p.amount_minor)}</td>
                                     <td>{kilele::clock::school_time(p.paid_at)}</td>
                                     <td>{t.t(&item.reason)}</td>
-                                    <td>{assign}</td>
+                                    <td>{assign}{refund}</td>
                                 </tr>
                             }
                         }).collect_view();

@@ -255,6 +255,121 @@ async fn a_rekeyed_channel_takes_the_old_and_the_new_secret_and_each_bank_its_ow
     assert!(details.iter().all(|d| !d.to_string().contains("whsec_")), "{details:?}");
 }
 
+/// One slip for two children: the bursar splits it (every line checked, the shares adding up
+/// to the whole), each child gets a payment and a receipt, once; another payment that was not
+/// the school's is recorded as sent back, posting nothing.
+#[tokio::test]
+async fn the_bursar_splits_a_payment_between_siblings_and_records_one_sent_back() {
+    let app = spawn_app().await;
+    let tenant = school_id(&app, KHSS).await;
+    let students: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, admission_no FROM students WHERE tenant_id = $1 AND status = 'active' ORDER BY admission_no LIMIT 2")
+            .bind(tenant)
+            .fetch_all(&app.owner_pool)
+            .await
+            .unwrap();
+    let [(a, a_no), (b, b_no)] = &students[..] else { panic!("two students") };
+    let secret = open_channel(&app, KHSS, "nbc", &[]).await;
+    let nbc = Bank::new(&app.base, Provider::Nbc, KHSS, &secret).unwrap();
+    for (transaction, amount) in [("NBC-SIBLINGS", 9_000_000), ("NBC-NOT-OURS", 1_200_000)] {
+        let r = nbc.notify(transaction, "FEES FOR TWO", amount, Faults::default()).await.unwrap();
+        assert_eq!(r.body["Status"], "SUSPENSE", "{:?}", r.body);
+    }
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+    let (_, html) = bursar.get_text("/accountant/suspense").await;
+    assert!(html.contains(r#"data-testid="split-payment""#) && html.contains(r#"data-testid="refund-payment""#), "{html}");
+    let waiting: Vec<kilele::payments::SuspenseItem> = bursar.server_fn("accountant/suspense", &[]).await.json().await.unwrap();
+    let item_of = |t: &str| waiting.iter().find(|w| w.event.transaction_id == t).unwrap().id.to_string();
+    let (siblings, not_ours) = (item_of("NBC-SIBLINGS"), item_of("NBC-NOT-OURS"));
+    let split = |parts: Vec<(&str, &str)>, once: String| {
+        let mut form = vec![("item".to_owned(), siblings.clone()), ("once".to_owned(), once)];
+        for (i, (student, amount)) in parts.into_iter().enumerate() {
+            form.push((format!("parts[{i}][student]"), student.to_owned()));
+            form.push((format!("parts[{i}][amount]"), amount.to_owned()));
+        }
+        let bursar = &bursar;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let r = bursar.server_fn("accountant/suspense/split", &pairs).await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // Every wrong line is said at once, and nothing is posted.
+    let (status, body) = split(vec![(a_no, "50,000"), (a_no, "0"), ("KHSS/NOPE/9", "10000")], once()).await;
+    assert_eq!(status, 422, "{body}");
+    for said in ["parts.1.student", "payments-split-error-twice", "parts.1.amount", "parts.2.student", "payments-error-no-such-student"] {
+        assert!(body.contains(said), "{said}: {body}");
+    }
+    let (status, body) = split(vec![(a_no, "50,000"), (b_no, "30,000")], once()).await;
+    assert_eq!((status, body.contains("payments-split-error-total")), (422, true), "{body}");
+    let (status, body) = split(vec![(a_no, "90,000")], once()).await;
+    assert_eq!((status, body.contains("payments-split-error-count")), (422, true), "{body}");
+    assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", tenant).await, 0);
+    // Not for a teacher.
+    let teacher = app.login_as(Some(KHSS), "teacher").await;
+    let r = teacher
+        .server_fn(
+            "accountant/suspense/split",
+            &[("item", &siblings), ("parts[0][student]", a_no), ("parts[0][amount]", "1"), ("once", &once())],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 403);
+
+    // Right: one payment per child under the bank's reference, each with its receipt; the
+    // same form sent twice does it once.
+    let token = once();
+    let (status, body) = split(vec![(a_no, "50,000"), (b_no, "40000")], token.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(split(vec![(a_no, "50,000"), (b_no, "40000")], token).await.0, 200);
+    let posted: Vec<(Uuid, i64, Option<String>)> =
+        sqlx::query_as("SELECT student_id, amount_minor, reference FROM payments WHERE tenant_id = $1 ORDER BY amount_minor DESC")
+            .bind(tenant)
+            .fetch_all(&app.owner_pool)
+            .await
+            .unwrap();
+    assert_eq!(posted, vec![(*a, 5_000_000, Some("NBC-SIBLINGS".into())), (*b, 4_000_000, Some("NBC-SIBLINGS".into()))]);
+    assert_eq!(count(&app, "SELECT count(*) FROM provider_payment_parts WHERE tenant_id = $1", tenant).await, 2);
+    let (status, _) = split(vec![(a_no, "50,000"), (b_no, "40000")], once()).await;
+    assert_eq!(status, 409, "split already");
+    assert_eq!(audited(&app, KHSS, "finance.payment.split").await, 1);
+    // The bank's retry: a duplicate, nothing more.
+    let r = nbc.notify("NBC-SIBLINGS", "FEES FOR TWO", 9_000_000, Faults::default()).await.unwrap();
+    assert_eq!(r.body["Status"], "DUPLICATE", "{:?}", r.body);
+
+    // Sent back: the reference and why are required; nothing is posted; it leaves the queue.
+    let refund = |reference: &str, reason: &str| {
+        let form = [("item", not_ours.clone()), ("reference", reference.to_owned()), ("reason", reason.to_owned()), ("once", once())];
+        let bursar = &bursar;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = bursar.server_fn("accountant/suspense/refund", &pairs).await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, body) = refund("", " ").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("payments-refund-error-reference") && body.contains("payments-refund-error-reason"), "{body}");
+    let r = teacher
+        .server_fn("accountant/suspense/refund", &[("item", &not_ours), ("reference", "RF"), ("reason", "x"), ("once", &once())])
+        .await;
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(refund("NBC-RF-0042", "Paid to the wrong school; returned by transfer").await.0, 200);
+    assert_eq!(refund("NBC-RF-0043", "again").await.0, 409, "sent back already");
+    let (status, reference): (String, Option<String>) =
+        sqlx::query_as("SELECT status, refund_reference FROM provider_payments WHERE tenant_id = $1 AND transaction_id = 'NBC-NOT-OURS'")
+            .bind(tenant)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), reference.as_deref()), ("refunded", Some("NBC-RF-0042")));
+    assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1", tenant).await, 2, "a refund posts nothing");
+    assert_eq!(audited(&app, KHSS, "finance.payment.sent_back").await, 1);
+    let (_, html) = bursar.get_text("/accountant/suspense").await;
+    assert!(html.contains(r#"data-testid="no-suspense""#), "nothing left to allocate");
+    let mut out = Vec::new();
+    assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
+}
+
 /// Where the payer quoted something else than the control number: an invoice number or an
 /// admission number finds the student, as does the payer's phone when it is a guardian's with
 /// one child here; a guardian of several children, or a reference that names two students,

@@ -168,13 +168,17 @@ kilele_app | column payment_pushes.reason | UPDATE
 kilele_app | column payment_pushes.status | UPDATE
 kilele_app | column payment_pushes.transaction_id | UPDATE
 kilele_app | column payment_pushes.updated_at | UPDATE
+kilele_app | column provider_payments.matched_by | UPDATE
 kilele_app | column provider_payments.payment_id | UPDATE
 kilele_app | column provider_payments.reason | UPDATE
+kilele_app | column provider_payments.refund_reason | UPDATE
+kilele_app | column provider_payments.refund_reference | UPDATE
 kilele_app | column provider_payments.status | UPDATE
 kilele_app | column provider_payments.student_id | UPDATE
 kilele_app | table payment_channels | SELECT INSERT UPDATE
 kilele_app | table payment_inbox | SELECT INSERT
 kilele_app | table payment_pushes | SELECT INSERT
+kilele_app | table provider_payment_parts | SELECT INSERT
 kilele_app | table provider_payments | SELECT INSERT
 ";
 

@@ -593,6 +593,28 @@ fn rows() -> Vec<Row> {
             };
             vec![f(at, own), f(own, at)]
         }),
+        sfn("/api/accountant/suspense/split", PAYMENTS, true, true, |own, at| {
+            let f = |item: &Ids, students: &Ids| {
+                form(
+                    "/api/accountant/suspense/split",
+                    &[
+                        ("item", item.suspense.to_string()),
+                        ("parts[0][student]", students.admission_no.clone()),
+                        ("parts[0][amount]", "1000".into()),
+                        ("parts[1][student]", students.admission_no.clone()),
+                        ("parts[1][amount]", "1000".into()),
+                        ("once", once()),
+                    ],
+                )
+            };
+            vec![f(at, own), f(own, at)]
+        }),
+        sfn("/api/accountant/suspense/refund", ADJUST, true, true, |_, at| {
+            vec![form(
+                "/api/accountant/suspense/refund",
+                &[("item", at.suspense.to_string()), ("reference", "RF-1".into()), ("reason", "paid twice".into()), ("once", once())],
+            )]
+        }),
         sfn("/api/portal/fees", FAMILY, false, true, |_, at| vec![form("/api/portal/fees", &[("student", at.student.to_string())])]),
         sfn("/api/portal/fees/wallets", PAY, false, true, |_, at| vec![form("/api/portal/fees/wallets", &[("student", at.student.to_string())])]),
         sfn("/api/portal/fees/pay", PAY, true, true, |_, at| {
