@@ -60,17 +60,25 @@ async fn school_of(st: &AppState, host: Option<TenantId>, code: &str) -> Option<
 enum Kind {
     Notification,
     Validation,
+    Reversal,
 }
 
 /// A verified delivery, read.
 enum Read {
     Notification(kilele::payments::PaymentEvent),
     Validation(banks::ValidationRequest),
+    Reversal(banks::Reversal),
 }
 
 /// `POST /api/v1/webhooks/{provider}/{school}`: a bank's payment notification.
 pub async fn notification(State(st): State<AppState>, Path((provider, school)): Path<(String, String)>, req: Request) -> Response {
     webhook(st, provider, school, Kind::Notification, req).await
+}
+
+/// `POST /api/v1/webhooks/{provider}/{school}/reversal`: a bank takes back a payment it
+/// notified before.
+pub async fn reversal(State(st): State<AppState>, Path((provider, school)): Path<(String, String)>, req: Request) -> Response {
+    webhook(st, provider, school, Kind::Reversal, req).await
 }
 
 /// `POST /api/v1/webhooks/{provider}/{school}/validate`: a bank asks who a control number is.
@@ -105,6 +113,7 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
         kind: match kind {
             Kind::Notification => "notification",
             Kind::Validation => "validation",
+            Kind::Reversal => "reversal",
         },
         received_at: now,
         source_ip,
@@ -136,7 +145,7 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
                         },
                     ),
                 ),
-                Kind::Notification => json(StatusCode::FORBIDDEN, banks::refusal(bank, "payments-error-channel-closed")),
+                Kind::Notification | Kind::Reversal => json(StatusCode::FORBIDDEN, banks::refusal(bank, "payments-error-channel-closed")),
             };
         }
         Err(e) => return internal(bank, e),
@@ -159,6 +168,7 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
         (None, Kind::Notification) => {
             banks::parse_notification(bank, &body).map(Read::Notification).map_err(|e| (StatusCode::BAD_REQUEST, e.0))
         }
+        (None, Kind::Reversal) => banks::parse_reversal(bank, &body).map(Read::Reversal).map_err(|e| (StatusCode::BAD_REQUEST, e.0)),
     };
     let event = match read {
         Err((status, reason)) => {
@@ -178,6 +188,7 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
                 Err(e) => internal(bank, e),
             };
         }
+        Ok(Read::Reversal(reversal)) => return take_reversal(&st, tx, &delivery, body.len(), &reversal, now).await,
         Ok(Read::Notification(event)) => event,
     };
     // Verified: kept whole and committed before it is processed.
@@ -192,6 +203,45 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
         }
         Ok(Intake::Suspense { .. }) => json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Suspense, reference, None)),
         Ok(Intake::ConflictingRepeat) => json(StatusCode::CONFLICT, banks::refusal(bank, "payments-error-conflicting-repeat")),
+        Err(e) => internal(bank, e),
+    }
+}
+
+/// A verified reversal: kept (committed first), then taken once (`payments::db::reverse`) and
+/// answered in the bank's names: REVERSED (or DUPLICATE), or a 409 with why it cannot be taken
+/// now — kept `refused`, so the bursar sees it; the bank may send it again (an original that
+/// had not arrived yet is taken then).
+async fn take_reversal(
+    st: &AppState,
+    mut tx: kilele::db::TenantTx,
+    delivery: &Delivery<'_>,
+    body_bytes: usize,
+    reversal: &banks::Reversal,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
+    use kilele::payments::db::Reversed;
+    let bank = reversal.provider;
+    let taken = async {
+        let school = tx.tenant();
+        let inbox = intake_db::receive(&mut tx, &st.deps.pii, delivery, body_bytes, ("received", None), None).await?;
+        tx.commit().await?;
+        let mut tx = kilele::db::tenant_tx(&st.deps.pool, school).await?;
+        let reversed = intake_db::reverse(&mut tx, reversal, inbox, now).await?;
+        let (outcome, reason) = match &reversed {
+            Reversed::Done => ("reversed", None),
+            Reversed::Duplicate => ("duplicate", None),
+            Reversed::Refused(why) => ("refused", Some(*why)),
+        };
+        intake_db::decided(&mut tx, inbox, outcome, reason, Some(&reversal.transaction_id)).await?;
+        tx.commit().await?;
+        Ok::<_, DomainError>(reversed)
+    }
+    .await;
+    let reference = reversal.transaction_id.as_str();
+    match taken {
+        Ok(Reversed::Done) => json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Reversed, reference, None)),
+        Ok(Reversed::Duplicate) => json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Duplicate, reference, None)),
+        Ok(Reversed::Refused(why)) => json(StatusCode::CONFLICT, banks::refusal(bank, why)),
         Err(e) => internal(bank, e),
     }
 }

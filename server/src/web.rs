@@ -166,6 +166,7 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         // Payment providers' webhooks: signed by the provider, the school in the path.
         PlainRoute::post("/api/v1/webhooks/{provider}/{school}", crate::payments::notification),
         PlainRoute::post("/api/v1/webhooks/{provider}/{school}/validate", crate::payments::validation),
+        PlainRoute::post("/api/v1/webhooks/{provider}/{school}/reversal", crate::payments::reversal),
         // Tigo's USSD bill-pay: the payment step (the lookup is `…/validate`).
         PlainRoute::post("/api/v1/webhooks/{provider}/{school}/billpay", crate::payments::billpay),
         PlainRoute::get("/healthz", ops::healthz),

@@ -33,6 +33,9 @@ pub struct Naming {
     pub status: &'static str,
     pub receipt_number: &'static str,
     pub message: &'static str,
+    /// A reversal: the bank reference of the payment it takes back, and why.
+    pub original_ref: &'static str,
+    pub reason: &'static str,
 }
 
 const NMB: Naming = Naming {
@@ -54,6 +57,8 @@ const NMB: Naming = Naming {
     status: "status",
     receipt_number: "receiptNumber",
     message: "message",
+    original_ref: "originalTransactionRef",
+    reason: "reason",
 };
 
 const CRDB: Naming = Naming {
@@ -75,6 +80,8 @@ const CRDB: Naming = Naming {
     status: "status",
     receipt_number: "receipt_number",
     message: "message",
+    original_ref: "original_bank_reference",
+    reason: "reason",
 };
 
 const NBC: Naming = Naming {
@@ -96,6 +103,8 @@ const NBC: Naming = Naming {
     status: "Status",
     receipt_number: "ReceiptNumber",
     message: "Message",
+    original_ref: "OriginalTransactionReference",
+    reason: "Reason",
 };
 
 /// The bank's field names; `None` for a provider that is not a bank.
@@ -235,6 +244,67 @@ pub fn parse_notification(bank: Provider, body: &[u8]) -> Result<PaymentEvent, U
     })
 }
 
+/// A bank taking back money it notified before: its own reference for the reversal, the
+/// payment's reference it reverses, how much, when, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reversal {
+    pub provider: Provider,
+    pub transaction_id: String,
+    pub original: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reversed_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// Reads a bank's reversal (`…/reversal`): the same field names as its notifications, with
+/// the original's reference and a reason.
+pub fn parse_reversal(bank: Provider, body: &[u8]) -> Result<Reversal, Unreadable> {
+    let n = naming(bank).ok_or(Unreadable("payments-error-not-a-bank"))?;
+    let map = object(body)?;
+    let slip = |field: &str| {
+        text(&map, field, 60, "payments-error-transaction-ref")
+            .ok()
+            .and_then(crate::finance::slip_reference)
+            .ok_or(Unreadable("payments-error-transaction-ref"))
+    };
+    let transaction_id = slip(n.transaction_ref)?;
+    let original = slip(n.original_ref).map_err(|_| Unreadable("payments-error-original-ref"))?;
+    let amount_minor = text(&map, n.amount, 20, "payments-error-amount")
+        .ok()
+        .and_then(parse_amount)
+        .filter(|a| *a > 0)
+        .ok_or(Unreadable("payments-error-amount"))?;
+    let currency = text(&map, n.currency, 3, "payments-error-currency")?.to_ascii_uppercase();
+    let reversed_at = text(&map, n.paid_at, 40, "payments-error-paid-at")?;
+    let reversed_at = DateTime::parse_from_rfc3339(reversed_at).map_err(|_| Unreadable("payments-error-paid-at"))?.with_timezone(&Utc);
+    let reason = optional(&map, n.reason, 200).unwrap_or_default();
+    if transaction_id == original {
+        return Err(Unreadable("payments-error-original-ref"));
+    }
+    Ok(Reversal { provider: bank, transaction_id, original, amount_minor, currency, reversed_at, reason })
+}
+
+/// A reversal as a bank would send it (the simulator's and the tests' side).
+pub fn reversal_body(
+    bank: Provider,
+    transaction_ref: &str,
+    original_ref: &str,
+    amount_minor: i64,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Value {
+    let Some(n) = naming(bank) else { return Value::Null };
+    let mut map = Map::new();
+    map.insert(n.transaction_ref.into(), transaction_ref.into());
+    map.insert(n.original_ref.into(), original_ref.into());
+    map.insert(n.amount.into(), format_amount(amount_minor).into());
+    map.insert(n.currency.into(), "TZS".into());
+    map.insert(n.paid_at.into(), at.to_rfc3339().into());
+    map.insert(n.reason.into(), reason.into());
+    Value::Object(map)
+}
+
 /// The contract's answers to a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotificationStatus {
@@ -245,6 +315,8 @@ pub enum NotificationStatus {
     /// Kept for the bursar (unknown control number, another currency): the money has moved,
     /// so it is never refused.
     Suspense,
+    /// A reversal taken: the payment it names is undone.
+    Reversed,
 }
 
 impl NotificationStatus {
@@ -253,6 +325,7 @@ impl NotificationStatus {
             Self::Accepted => "ACCEPTED",
             Self::Duplicate => "DUPLICATE",
             Self::Suspense => "SUSPENSE",
+            Self::Reversed => "REVERSED",
         }
     }
 }
@@ -263,6 +336,7 @@ pub fn notification_ack(bank: Provider, status: NotificationStatus, transaction_
         NotificationStatus::Accepted => "Posted",
         NotificationStatus::Duplicate => "Already posted",
         NotificationStatus::Suspense => "Received; the school's bursar will allocate it",
+        NotificationStatus::Reversed => "Reversed",
     };
     let mut map = Map::new();
     map.insert(n.status.into(), status.code().into());
@@ -312,6 +386,26 @@ pub fn notification_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reversal_names_its_original_in_each_banks_words() {
+        let at = DateTime::parse_from_rfc3339("2026-12-07T10:00:00+03:00").unwrap().with_timezone(&Utc);
+        for bank in Provider::BANKS {
+            let body = reversal_body(bank, "rev-1", "PAY-1", 4_000_000, at, "Cheque returned");
+            let r = parse_reversal(bank, &serde_json::to_vec(&body).unwrap()).unwrap();
+            assert_eq!((r.transaction_id.as_str(), r.original.as_str(), r.amount_minor), ("REV-1", "PAY-1", 4_000_000));
+            assert_eq!((r.reversed_at, r.reason.as_str()), (at, "Cheque returned"));
+            let mut itself = body.clone();
+            itself[naming(bank).unwrap().original_ref] = "REV-1".into();
+            assert_eq!(parse_reversal(bank, &serde_json::to_vec(&itself).unwrap()), Err(Unreadable("payments-error-original-ref")));
+            let mut none = body.clone();
+            none.as_object_mut().unwrap().remove(naming(bank).unwrap().original_ref);
+            assert_eq!(parse_reversal(bank, &serde_json::to_vec(&none).unwrap()), Err(Unreadable("payments-error-original-ref")));
+        }
+        // Another bank's names do not read.
+        let nmb = reversal_body(Provider::Nmb, "REV-1", "PAY-1", 100, at, "");
+        assert!(parse_reversal(Provider::Crdb, &serde_json::to_vec(&nmb).unwrap()).is_err());
+    }
 
     #[test]
     fn each_bank_reads_its_own_field_names_and_nothing_else() {

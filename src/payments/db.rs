@@ -735,6 +735,128 @@ pub async fn refund_waiting(tx: &mut TenantTx, item: Uuid, reference: &str, reas
     Ok(())
 }
 
+/// What a provider's reversal came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reversed {
+    /// The payment it names is undone: a posted one by a refund through its channel, one
+    /// waiting in suspense marked sent back.
+    Done,
+    /// This reversal came before (the same original and amount).
+    Duplicate,
+    /// Not taken (a message key): the original is not here (yet), more than is left of it,
+    /// part of a payment still waiting, one the bursar settled by hand, or the same reversal
+    /// id saying something else.
+    Refused(&'static str),
+}
+
+/// Takes a provider's reversal: once per reversal id; the payment it names (this school's,
+/// from the same provider) locked while its reversals are counted, so together they never
+/// take back more than it brought. A posted payment is undone as a refund through the same
+/// channel that no user approved (`refunds.reverses`), with its ledger entry; a payment still
+/// waiting in suspense (never in the ledger) is marked sent back, whole only. Audited as the
+/// provider.
+pub async fn reverse(tx: &mut TenantTx, r: &super::banks::Reversal, inbox: Uuid, at: DateTime<Utc>) -> Result<Reversed, DomainError> {
+    let original: Option<(Uuid, String, Option<Uuid>, i64)> = sqlx::query_as(
+        "SELECT id, status, student_id, amount_minor FROM provider_payments WHERE provider = $1 AND transaction_id = $2 FOR UPDATE",
+    )
+    .bind(r.provider.code())
+    .bind(&r.original)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((original, status, student, amount)) = original else {
+        return Ok(Reversed::Refused("payments-error-reversal-unknown-original"));
+    };
+    // The original's lock orders its reversals: a repeat finds the first here.
+    let first: Option<(Uuid, i64)> =
+        sqlx::query_as("SELECT original_id, amount_minor FROM provider_reversals WHERE provider = $1 AND transaction_id = $2")
+            .bind(r.provider.code())
+            .bind(&r.transaction_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some((first_original, first_amount)) = first {
+        return Ok(if first_original == original && first_amount == r.amount_minor {
+            Reversed::Duplicate
+        } else {
+            Reversed::Refused("payments-error-conflicting-repeat")
+        });
+    }
+    if r.currency != "TZS" {
+        return Ok(Reversed::Refused("payments-suspense-currency"));
+    }
+    let reversed_before: i64 =
+        sqlx::query_scalar("SELECT coalesce(sum(amount_minor), 0)::bigint FROM provider_reversals WHERE original_id = $1")
+            .bind(original)
+            .fetch_one(&mut **tx)
+            .await?;
+    let channel = r.provider.channel();
+    let why =
+        format!("Reversed by {}: {}", r.provider.code().to_uppercase(), if r.reason.is_empty() { "no reason given" } else { &r.reason });
+    let refund = match (status.as_str(), student) {
+        ("posted", Some(student)) => {
+            if r.amount_minor > amount - reversed_before {
+                return Ok(Reversed::Refused("payments-error-reversal-too-large"));
+            }
+            let (_, credit) = crate::finance::db::ledger::position_locked(tx, student).await?;
+            let refund: Uuid = sqlx::query_scalar(
+                "INSERT INTO refunds (tenant_id, student_id, amount_minor, channel, reference, reason, approved_by, reverses, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) RETURNING id",
+            )
+            .bind(tx.tenant().0)
+            .bind(student)
+            .bind(r.amount_minor)
+            .bind(channel.code())
+            .bind(&r.transaction_id)
+            .bind(&why)
+            .bind(original)
+            .bind(at)
+            .fetch_one(&mut **tx)
+            .await?;
+            let memo = format!("{} {} (reversal)", channel.code().to_uppercase(), r.transaction_id);
+            let posting = crate::finance::ledger::Posting::refund(refund, student, memo, channel, r.amount_minor, credit);
+            crate::finance::db::ledger::post(tx, &[posting], crate::clock::school_date(at), at, None).await?;
+            Some(refund)
+        }
+        ("suspense", _) if r.amount_minor == amount => {
+            sqlx::query("UPDATE provider_payments SET status = 'refunded', refund_reference = $2, refund_reason = $3 WHERE id = $1")
+                .bind(original)
+                .bind(&r.transaction_id)
+                .bind(why.chars().take(200).collect::<String>())
+                .execute(&mut **tx)
+                .await?;
+            None
+        }
+        ("suspense", _) => return Ok(Reversed::Refused("payments-error-reversal-partial")),
+        _ => return Ok(Reversed::Refused("payments-error-reversal-settled-by-hand")),
+    };
+    sqlx::query(
+        "INSERT INTO provider_reversals (tenant_id, provider, transaction_id, original_id, amount_minor, refund_id, inbox_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tx.tenant().0)
+    .bind(r.provider.code())
+    .bind(&r.transaction_id)
+    .bind(original)
+    .bind(r.amount_minor)
+    .bind(refund)
+    .bind(inbox)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    let actor = Actor::system(r.provider.code());
+    ChangedBy { actor: &actor, at }
+        .audit(
+            tx,
+            crate::audit::actions::PAYMENT_REVERSED,
+            &student.map(|s| s.to_string()).unwrap_or_else(|| original.to_string()),
+            serde_json::json!({
+                "provider": r.provider.code(), "transaction_id": r.transaction_id, "original": r.original,
+                "amount_minor": r.amount_minor, "refund": refund, "reason": r.reason,
+            }),
+        )
+        .await?;
+    Ok(Reversed::Done)
+}
+
 /// What became of the provider transactions whose id starts with `prefix` (a benchmark's or
 /// a check's own): how many were kept, how many posted, and how many payments they made.
 pub async fn tally(tx: &mut TenantTx, prefix: &str) -> Result<(i64, i64, i64), DomainError> {

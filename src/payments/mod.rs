@@ -141,11 +141,11 @@ impl PaymentList {
 pub struct InboxRow {
     pub id: uuid::Uuid,
     pub provider: Provider,
-    /// `notification` or `validation`.
+    /// `notification`, `validation` or `reversal`.
     pub kind: String,
     pub received_at: DateTime<Utc>,
     pub source_ip: Option<String>,
-    /// received, posted, suspense, duplicate, answered, declined, refused.
+    /// received, posted, suspense, duplicate, answered, declined, reversed, refused.
     pub outcome: String,
     /// Why (a message key), for a refusal, a suspense item or a decline.
     pub reason: Option<String>,
@@ -154,7 +154,7 @@ pub struct InboxRow {
 }
 
 /// The inbox's outcomes, in the order the filter offers them.
-pub const INBOX_OUTCOMES: [&str; 7] = ["received", "posted", "suspense", "duplicate", "answered", "declined", "refused"];
+pub const INBOX_OUTCOMES: [&str; 8] = ["received", "posted", "suspense", "duplicate", "answered", "declined", "reversed", "refused"];
 
 /// Where a "pay now" push is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

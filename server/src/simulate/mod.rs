@@ -103,6 +103,13 @@ impl Bank {
         self.send("", serde_json::to_vec(&body)?, faults).await
     }
 
+    /// The bank takes back (part of) a payment it notified as `original_ref`.
+    pub async fn reverse(&self, transaction_ref: &str, original_ref: &str, amount_minor: i64, faults: Faults) -> anyhow::Result<Answer> {
+        let body =
+            banks::reversal_body(self.bank, transaction_ref, original_ref, amount_minor, chrono::Utc::now(), "Cheque returned unpaid");
+        self.send("/reversal", serde_json::to_vec(&body)?, faults).await
+    }
+
     /// A raw body, signed (for malformed-input cases).
     pub async fn send_raw(&self, body: &[u8], faults: Faults) -> anyhow::Result<Answer> {
         self.send("", body.to_vec(), faults).await

@@ -255,6 +255,83 @@ async fn a_rekeyed_channel_takes_the_old_and_the_new_secret_and_each_bank_its_ow
     assert!(details.iter().all(|d| !d.to_string().contains("whsec_")), "{details:?}");
 }
 
+/// A bank takes money back (a cheque returned unpaid): the payment it names is undone as a
+/// refund through the bank, once per reversal, never beyond what the payment brought; a
+/// waiting payment is marked sent back, whole only; an original not here yet, another
+/// school's, or a forged reversal changes nothing.
+#[tokio::test]
+async fn a_bank_reversal_takes_a_payment_back_once_and_never_more_than_it_brought() {
+    let app = spawn_app().await;
+    let tenant = school_id(&app, KHSS).await;
+    let (child, control) = student_with_control_number(&app, KHSS).await;
+    let secret = open_channel(&app, KHSS, "nmb", &[]).await;
+    let nmb = Bank::new(&app.base, Provider::Nmb, KHSS, &secret).unwrap();
+    let ok = Faults::default();
+    assert_eq!(nmb.notify("NMB-PAY-1", &control, 10_000_000, ok).await.unwrap().body["status"], "ACCEPTED");
+
+    let r = nmb.reverse("NMB-REV-0", "NMB-PAY-9", 100_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (409, Some("payments-error-reversal-unknown-original")), "not here (yet)");
+    let r = nmb.reverse("NMB-REV-1", "NMB-PAY-1", 4_000_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("REVERSED")), "{:?}", r.body);
+    let r = nmb.reverse("NMB-REV-1", "NMB-PAY-1", 4_000_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("DUPLICATE")), "a repeat");
+    let r = nmb.reverse("NMB-REV-1", "NMB-PAY-1", 5_000_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (409, Some("payments-error-conflicting-repeat")));
+    let r = nmb.reverse("NMB-REV-2", "NMB-PAY-1", 7_000_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (409, Some("payments-error-reversal-too-large")), "only 60,000 left");
+    let r = nmb.reverse("NMB-REV-3", "NMB-PAY-1", 6_000_000, Faults { forged: true, ..ok }).await.unwrap();
+    assert_eq!(r.status, 401, "forged");
+    let r = nmb.reverse("NMB-REV-3", "NMB-PAY-1", 6_000_000, ok).await.unwrap();
+    assert_eq!(r.body["status"], "REVERSED");
+    let refunds: Vec<(i64, String, Option<Uuid>, Option<Uuid>)> =
+        sqlx::query_as("SELECT amount_minor, channel, approved_by, reverses FROM refunds WHERE student_id = $1 ORDER BY amount_minor")
+            .bind(child)
+            .fetch_all(&app.owner_pool)
+            .await
+            .unwrap();
+    let original: Uuid =
+        sqlx::query_scalar("SELECT id FROM provider_payments WHERE transaction_id = 'NMB-PAY-1'").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(
+        refunds,
+        vec![(4_000_000, "nmb".into(), None, Some(original)), (6_000_000, "nmb".into(), None, Some(original))],
+        "undone through the bank, by the bank"
+    );
+
+    // Waiting in suspense (never in the ledger): whole only, marked sent back.
+    assert_eq!(nmb.notify("NMB-LOST-2", "FEES", 500_000, ok).await.unwrap().body["status"], "SUSPENSE");
+    let r = nmb.reverse("NMB-REV-4", "NMB-LOST-2", 100_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (409, Some("payments-error-reversal-partial")));
+    assert_eq!(nmb.reverse("NMB-REV-5", "NMB-LOST-2", 500_000, ok).await.unwrap().body["status"], "REVERSED");
+    let (status, reference): (String, Option<String>) =
+        sqlx::query_as("SELECT status, refund_reference FROM provider_payments WHERE transaction_id = 'NMB-LOST-2'")
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), reference.as_deref()), ("refunded", Some("NMB-REV-5")));
+
+    // Another school cannot reverse this school's payment through its own channel.
+    let mlps_secret = open_channel(&app, MLPS, "nmb", &[]).await;
+    let mlps = Bank::new(&app.base, Provider::Nmb, MLPS, &mlps_secret).unwrap();
+    let r = mlps.reverse("NMB-REV-6", "NMB-LOST-2", 500_000, ok).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (409, Some("payments-error-reversal-unknown-original")));
+    let r = reqwest::Client::new().post(format!("{}/api/v1/webhooks/tigo/{KHSS}/reversal", app.base)).body("{}").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 404, "only banks reverse through the contract");
+
+    assert_eq!(count(&app, "SELECT count(*) FROM refunds WHERE tenant_id = $1", tenant).await, 2);
+    assert_eq!(count(&app, "SELECT count(*) FROM provider_reversals WHERE tenant_id = $1", tenant).await, 3);
+    assert_eq!(audited(&app, KHSS, "finance.payment.reversed").await, 3);
+    let kinds: Vec<(String, String)> = sqlx::query_as(
+        "SELECT kind, outcome FROM payment_inbox WHERE tenant_id = $1 AND kind = 'reversal' AND outcome IN ('reversed', 'duplicate')",
+    )
+    .bind(tenant)
+    .fetch_all(&app.owner_pool)
+    .await
+    .unwrap();
+    assert_eq!(kinds.len(), 4, "three reversed and one repeat, kept as reversals: {kinds:?}");
+    let mut out = Vec::new();
+    assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
+}
+
 /// One slip for two children: the bursar splits it (every line checked, the shares adding up
 /// to the whole), each child gets a payment and a receipt, once; another payment that was not
 /// the school's is recorded as sent back, posting nothing.

@@ -179,6 +179,7 @@ kilele_app | table payment_channels | SELECT INSERT UPDATE
 kilele_app | table payment_inbox | SELECT INSERT
 kilele_app | table payment_pushes | SELECT INSERT
 kilele_app | table provider_payment_parts | SELECT INSERT
+kilele_app | table provider_reversals | SELECT INSERT
 kilele_app | table provider_payments | SELECT INSERT
 ";
 

@@ -925,6 +925,14 @@ fn rows() -> Vec<Row> {
         ),
         plain(
             "POST",
+            "/api/v1/webhooks/{provider}/{school}/reversal",
+            Access::Public("a bank takes back a payment: signed like a notification; only this school's payments are found (payments.rs)"),
+            true,
+            false,
+            none,
+        ),
+        plain(
+            "POST",
             "/api/v1/webhooks/{provider}/{school}/billpay",
             Access::Public("Tigo's USSD bill-pay: no session; only from the addresses the school's Tigo channel lists, for its business number, only this school's control numbers (payments.rs)"),
             true,
