@@ -4,7 +4,7 @@
 
 use super::banks::{ValidationAnswer, ValidationCode};
 use super::webhooks::Secret;
-use super::{PaymentEvent, Provider, SuspenseItem};
+use super::{PaymentEvent, Provider, SplitPart, SuspenseItem, MAX_SPLIT_PARTS};
 use crate::audit::pii::{Aad, KeyRing};
 use crate::audit::Actor;
 use crate::db::TenantTx;
@@ -608,19 +608,6 @@ pub async fn assign(
     .await?;
     Ok(recorded)
 }
-
-/// One child's share of a split, as the bursar typed it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct SplitPart {
-    /// Control number or admission number.
-    pub student: String,
-    /// Shillings.
-    pub amount: String,
-}
-
-/// The most children one payment is split between.
-pub const MAX_SPLIT_PARTS: usize = 8;
 
 /// The bursar splits a waiting payment between children (one slip for siblings): every line
 /// checked and every error reported (`parts.{i}.student`, `parts.{i}.amount`), two children at

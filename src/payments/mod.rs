@@ -105,6 +105,19 @@ pub struct SuspenseItem {
     pub reason: String,
 }
 
+/// One child's share of a payment the bursar splits between children, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SplitPart {
+    /// Control number or admission number.
+    pub student: String,
+    /// Shillings.
+    pub amount: String,
+}
+
+/// The most children one payment is split between.
+pub const MAX_SPLIT_PARTS: usize = 8;
+
 /// One payment in the bursar's list of payments (every channel: cash, banks, wallets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentListRow {

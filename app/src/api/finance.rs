@@ -297,7 +297,7 @@ pub async fn assign_payment(
 #[server(endpoint = "accountant/suspense/split")]
 pub async fn split_payment(
     item: String,
-    #[server(default)] parts: Vec<kilele::payments::db::SplitPart>,
+    #[server(default)] parts: Vec<kilele::payments::SplitPart>,
     #[server(default)] once: String,
 ) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinancePaymentsRecord]).await?;

@@ -1,0 +1,209 @@
+//! A bank's statement of the school's collection account (CSV or XLSX, as the bank's internet
+//! banking exports it), imported by the bursar, and the reconciliation of its lines against
+//! what the bank notified: matched, another amount, missing on our side (on the statement,
+//! never notified), missing on the bank's (notified, not on the statement).
+//!
+//! Banks publish no statement format for this contract, so each bank's columns are ours to
+//! name, in the bank's own style as its notifications (docs/payments-providers.md §4.3): the
+//! value date, the bank's transaction reference, the amount credited, and the narration.
+//! Headers match whatever their case, spaces or punctuation.
+
+use super::Provider;
+use crate::spreadsheet::{self, FileKind, Value};
+use crate::ValidationError;
+use chrono::NaiveDate;
+
+/// The most lines one statement may have (a day of a busy school is a few hundred).
+pub const MAX_LINES: usize = 5_000;
+/// How many rows at the top may be searched for the header (banks print a title block).
+const HEADER_SEARCH_ROWS: usize = 15;
+
+/// One bank's statement columns: value date, transaction reference, amount, narration.
+pub fn columns(bank: Provider) -> Option<[&'static str; 4]> {
+    match bank {
+        Provider::Nmb => Some(["Value Date", "Transaction Ref", "Credit", "Narration"]),
+        Provider::Crdb => Some(["value_date", "bank_reference", "amount", "narrative"]),
+        Provider::Nbc => Some(["ValueDate", "TransactionReference", "CreditAmount", "Description"]),
+        Provider::Mpesa | Provider::Airtel | Provider::Tigo => None,
+    }
+}
+
+/// A credit on the statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementLine {
+    /// The spreadsheet's own line number.
+    pub line: usize,
+    /// Read as a slip reference is (upper-case): the key notifications are kept under.
+    pub transaction_id: String,
+    pub amount_minor: i64,
+    pub value_date: NaiveDate,
+    pub narration: String,
+}
+
+fn line_error(line: usize, column: &str, key: &'static str) -> ValidationError {
+    // `lines.<n>.<column>`: the form's error list says "row <n + 1>", the spreadsheet's line.
+    ValidationError::new(&format!("lines.{}.{column}", line.saturating_sub(1)), key)
+}
+
+/// A date as statements write it: `2026-12-07`, `07/12/2026`, `07-12-2026`, `07.12.2026`, or an
+/// XLSX serial date.
+fn date_of(value: &Value, is_1904: bool) -> Option<NaiveDate> {
+    match value {
+        Value::Text(t) => {
+            let t = t.trim();
+            let t = t.split_whitespace().next().unwrap_or(t);
+            ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"].iter().find_map(|f| NaiveDate::parse_from_str(t, f).ok())
+        }
+        Value::Int(n) => serial_date(*n as f64, is_1904),
+        Value::Float(f) => serial_date(*f, is_1904),
+    }
+}
+
+fn serial_date(serial: f64, is_1904: bool) -> Option<NaiveDate> {
+    if !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let epoch = if is_1904 { NaiveDate::from_ymd_opt(1904, 1, 1)? } else { NaiveDate::from_ymd_opt(1899, 12, 30)? };
+    epoch.checked_add_signed(chrono::Duration::days(serial.trunc() as i64))
+}
+
+/// An amount as statements write it (`150,000.00`, `150000`, `TZS 150,000`); a whole
+/// number in an XLSX cell is shillings. Positive only: a debit is not a payment.
+fn amount_of(value: &Value) -> Option<i64> {
+    let text = match value {
+        Value::Int(n) => n.to_string(),
+        // A number with cents in an XLSX cell: written out as the sheet shows it, to two places.
+        Value::Float(f) if f.is_finite() && *f > 0.0 && *f < 1e13 => format!("{f:.2}"),
+        Value::Float(_) => return None,
+        Value::Text(t) => t.clone(),
+    };
+    crate::finance::Money::parse(&text, crate::finance::Currency::Tzs).ok().map(|m| m.minor).filter(|a| *a > 0)
+}
+
+/// Reads a statement: the bank's header found in the first rows, then every line below it
+/// checked, every error reported (`file`, or `lines.<n>.<column>`), nothing taken unless all
+/// are right. Lines without a credit (a debit, a balance brought forward) are skipped.
+pub fn read(bank: Provider, file_name: &str, bytes: &[u8]) -> Result<Vec<StatementLine>, Vec<ValidationError>> {
+    let file = |key: &str| vec![ValidationError::new("file", key)];
+    let Some(names) = columns(bank) else { return Err(file("payments-statement-error-not-a-bank")) };
+    let Some(kind) = spreadsheet::detect(file_name, bytes) else { return Err(file("import-error-not-a-spreadsheet")) };
+    let sheet = spreadsheet::read_rows(kind, bytes, MAX_LINES + HEADER_SEARCH_ROWS, 64).map_err(|e| match e {
+        spreadsheet::ReadError::NotUtf8 => file("import-error-not-utf8"),
+        spreadsheet::ReadError::NotASpreadsheet => file("import-error-not-a-spreadsheet"),
+        spreadsheet::ReadError::Empty => file("import-error-empty"),
+        spreadsheet::ReadError::TooManyRows => file("payments-statement-error-too-many-lines"),
+    })?;
+    let keys = names.map(spreadsheet::header_key);
+    let mut rows = sheet.rows.into_iter();
+    let mut header: Option<[u32; 4]> = None;
+    for row in rows.by_ref().take(HEADER_SEARCH_ROWS) {
+        let found: Vec<Option<u32>> = keys
+            .iter()
+            .map(|k| row.cells.iter().find(|(_, v)| matches!(v, Value::Text(t) if spreadsheet::header_key(t) == *k)).map(|(c, _)| *c))
+            .collect();
+        if let [Some(a), Some(b), Some(c), Some(d)] = found[..] {
+            header = Some([a, b, c, d]);
+            break;
+        }
+    }
+    let Some([date_col, reference_col, amount_col, narration_col]) = header else {
+        return Err(file(match kind {
+            FileKind::Csv | FileKind::Xlsx => "payments-statement-error-columns",
+        }));
+    };
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for row in rows {
+        let cell = |col: u32| row.cells.iter().find(|(c, _)| *c == col).map(|(_, v)| v.clone());
+        // No credit in the row: not a payment (a debit line, a total, a note).
+        let Some(amount_cell) = cell(amount_col) else { continue };
+        let amount = amount_of(&amount_cell);
+        let reference = cell(reference_col).map(Value::into_text).as_deref().and_then(crate::finance::slip_reference);
+        let date = cell(date_col).and_then(|v| date_of(&v, sheet.is_1904));
+        if amount.is_none() {
+            errors.push(line_error(row.line, "amount", "payments-statement-error-amount"));
+        }
+        match &reference {
+            None => errors.push(line_error(row.line, "reference", "payments-statement-error-reference")),
+            Some(r) if !seen.insert(r.clone()) => errors.push(line_error(row.line, "reference", "payments-statement-error-twice")),
+            Some(_) => {}
+        }
+        if date.is_none() {
+            errors.push(line_error(row.line, "date", "payments-statement-error-date"));
+        }
+        if let (Some(amount_minor), Some(transaction_id), Some(value_date)) = (amount, reference, date) {
+            let narration = cell(narration_col).map(Value::into_text).unwrap_or_default().trim().chars().take(200).collect();
+            lines.push(StatementLine { line: row.line, transaction_id, amount_minor, value_date, narration });
+        }
+        if errors.len() >= 100 {
+            break;
+        }
+    }
+    if lines.is_empty() && errors.is_empty() {
+        return Err(file("payments-statement-error-no-lines"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if lines.len() > MAX_LINES {
+        return Err(file("payments-statement-error-too-many-lines"));
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_banks_columns_are_read_and_every_bad_line_is_said() {
+        let csv = "NMB Bank PLC,,,,\nStatement of account 20110012345,,,,\n\
+                   Value Date,Transaction Ref,Narration,Debit,Credit,Balance\n\
+                   07/12/2026,nmb-001,SCHOOL FEES 100012345678,,\"150,000.00\",\"1,150,000.00\"\n\
+                   2026-12-07,NMB-002,FEES,,45000,\n\
+                   07/12/2026,NMB-003,CHARGES,2000,,\n";
+        let lines = read(Provider::Nmb, "statement.csv", csv.as_bytes()).unwrap();
+        assert_eq!(lines.len(), 2, "the debit line is not a payment");
+        assert_eq!((lines[0].transaction_id.as_str(), lines[0].amount_minor), ("NMB-001", 15_000_000));
+        assert_eq!(lines[0].value_date, NaiveDate::from_ymd_opt(2026, 12, 7).unwrap());
+        assert_eq!(lines[0].line, 4);
+        assert_eq!(lines[1].narration, "FEES");
+
+        let bad = "value_date,bank_reference,amount,narrative\n\
+                   2026-13-01,CRDB-1,100,x\n\
+                   2026-12-01,,100,x\n\
+                   2026-12-01,CRDB-2,-5,x\n\
+                   2026-12-01,CRDB-3,100,x\n\
+                   2026-12-01,crdb-3,100,x\n";
+        let errors = read(Provider::Crdb, "s.csv", bad.as_bytes()).unwrap_err();
+        let said: Vec<(String, String)> = errors.iter().map(|e| (e.field.clone(), e.message.clone())).collect();
+        for expected in [
+            ("lines.1.date", "payments-statement-error-date"),
+            ("lines.2.reference", "payments-statement-error-reference"),
+            ("lines.3.amount", "payments-statement-error-amount"),
+            ("lines.5.reference", "payments-statement-error-twice"),
+        ] {
+            assert!(said.iter().any(|(f, m)| f == expected.0 && m == expected.1), "{expected:?} in {said:?}");
+        }
+        assert_eq!(said.len(), 4, "{said:?}");
+
+        // Another bank's columns, or a file that is not a sheet: said once, for the file.
+        let nmb_file = "Value Date,Transaction Ref,Credit,Narration\n2026-12-07,A,1,x\n";
+        assert_eq!(read(Provider::Nbc, "s.csv", nmb_file.as_bytes()).unwrap_err()[0].message, "payments-statement-error-columns");
+        assert_eq!(read(Provider::Nmb, "s.pdf", b"%PDF-1.4").unwrap_err()[0].field, "file");
+        assert_eq!(read(Provider::Mpesa, "s.csv", nmb_file.as_bytes()).unwrap_err()[0].message, "payments-statement-error-not-a-bank");
+    }
+
+    #[test]
+    fn serial_dates_and_amounts_of_a_workbook() {
+        assert_eq!(date_of(&Value::Float(46_363.0), false), NaiveDate::from_ymd_opt(2026, 12, 7));
+        assert_eq!(date_of(&Value::Text("07.12.2026 00:00".into()), false), NaiveDate::from_ymd_opt(2026, 12, 7));
+        assert_eq!(date_of(&Value::Float(-1.0), false), None);
+        assert_eq!(amount_of(&Value::Float(150_000.5)), Some(15_000_050));
+        assert_eq!(amount_of(&Value::Int(45_000)), Some(4_500_000));
+        assert_eq!(amount_of(&Value::Text("TZS 1,500".into())), Some(150_000));
+        assert_eq!(amount_of(&Value::Float(f64::NAN)), None);
+        assert_eq!(amount_of(&Value::Text("-1".into())), None);
+    }
+}
