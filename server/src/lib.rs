@@ -28,6 +28,7 @@ pub mod security;
 pub mod seed;
 pub mod simulate;
 pub mod state;
+pub mod statements;
 pub mod telemetry;
 pub mod uploads;
 pub mod web;

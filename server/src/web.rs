@@ -167,6 +167,10 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         PlainRoute::post("/api/v1/webhooks/{provider}/{school}", crate::payments::notification),
         PlainRoute::post("/api/v1/webhooks/{provider}/{school}/validate", crate::payments::validation),
         PlainRoute::post("/api/v1/webhooks/{provider}/{school}/reversal", crate::payments::reversal),
+        // The bursar's bank statements: the upload (multipart) and the reconciliation's CSV.
+        PlainRoute::post("/accountant/reconciliation/upload", crate::statements::upload)
+            .body_limit(kilele::payments::statements::MAX_FILE_BYTES + 64 * 1024),
+        PlainRoute::get("/accountant/reconciliation/{statement}/report.csv", crate::statements::report),
         // Tigo's USSD bill-pay: the payment step (the lookup is `…/validate`).
         PlainRoute::post("/api/v1/webhooks/{provider}/{school}/billpay", crate::payments::billpay),
         PlainRoute::get("/healthz", ops::healthz),

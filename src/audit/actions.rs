@@ -44,6 +44,7 @@ pub const PAYMENT_ASSIGNED: Action = Action("finance.payment.assigned");
 pub const PAYMENT_SPLIT: Action = Action("finance.payment.split");
 pub const PAYMENT_SENT_BACK: Action = Action("finance.payment.sent_back");
 pub const PAYMENT_REVERSED: Action = Action("finance.payment.reversed");
+pub const BANK_STATEMENT_IMPORTED: Action = Action("finance.bank_statement.imported");
 pub const PAYMENT_CHANNEL_SET: Action = Action("finance.payment_channel.set");
 pub const PAYMENT_PUSH_SENT: Action = Action("finance.payment_push.sent");
 pub const REFUND_MADE: Action = Action("finance.refund.made");

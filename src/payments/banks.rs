@@ -136,8 +136,11 @@ fn text<'a>(map: &'a Map<String, Value>, field: &str, max: usize, missing: &'sta
     }
 }
 
+/// An optional free text (a payer's name, a reason): trimmed, without control characters (a
+/// NUL would be refused by the database, and the bank would retry forever), at most `max`.
 fn optional(map: &Map<String, Value>, field: &str, max: usize) -> Option<String> {
-    map.get(field).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(max).collect())
+    let text: String = map.get(field).and_then(Value::as_str)?.chars().filter(|c| !c.is_control()).take(max).collect();
+    Some(text.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 /// "Who is control number X?", as a bank asks it.

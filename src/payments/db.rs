@@ -260,20 +260,23 @@ impl MatchedBy {
     }
 }
 
-/// The invoice number in a reference as payers write it (`INV-123`, `inv 123`, `#123`,
-/// `123`): at most nine digits.
+/// The invoice number in a reference as payers write it (`INV-123`, `inv 123`, `Invoice: 7`,
+/// `#123`): at most nine digits, and marked as an invoice's. A bare number is not taken for
+/// one: invoice numbers count from 1, so nearly any short number is some child's invoice.
 fn invoice_number(reference: &str) -> Option<i64> {
     let upper = reference.trim().to_ascii_uppercase();
-    let rest = upper.strip_prefix("INVOICE").or_else(|| upper.strip_prefix("INV")).unwrap_or(&upper);
+    let rest = upper.strip_prefix("INVOICE").or_else(|| upper.strip_prefix("INV")).or_else(|| upper.strip_prefix('#'))?;
     let digits = rest.trim_start_matches([' ', '-', '#', '.', ':', '/']);
     (!digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok()).flatten()
 }
 
 /// Matches a provider's payment to a student of this school, as a bursar would: the control
-/// number; else an invoice number or an admission number (when both name different students,
-/// nobody); else the payer's phone, when it is a guardian's with exactly one child here
-/// (through the phones' blind index: no phone is opened). What matches nobody keeps the
-/// control number's reason (or says why it is unsure) for the suspense queue.
+/// number; else an invoice number (not cancelled) or an admission number, of a child still at
+/// the school (when both name different children, nobody); else the payer's phone, when it is
+/// a guardian's with exactly one child here (through the phones' blind index: no phone is
+/// opened). A reference that is a control number in form (twelve digits) but nobody's is a
+/// mistyped one: it waits for the bursar, never paid to whoever the phone finds. What matches
+/// nobody keeps the control number's reason (or says why it is unsure) for the suspense queue.
 async fn match_student(
     tx: &mut TenantTx,
     pii: &KeyRing,
@@ -288,9 +291,19 @@ async fn match_student(
         Err(_) if another_schools(tx, &event.reference).await? => return Ok(Err("payments-suspense-other-school")),
         Err(why) => why,
     };
+    let digits: String = event.reference.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Err(why));
+    }
     let by_invoice: Option<Uuid> = match invoice_number(&event.reference) {
         Some(number) => {
-            sqlx::query_scalar("SELECT student_id FROM invoices WHERE number = $1").bind(number).fetch_optional(&mut **tx).await?
+            sqlx::query_scalar(
+                "SELECT i.student_id FROM invoices i JOIN students s ON s.tenant_id = i.tenant_id AND s.id = i.student_id
+                  WHERE i.number = $1 AND NOT i.cancelled AND s.status = 'active'",
+            )
+            .bind(number)
+            .fetch_optional(&mut **tx)
+            .await?
         }
         None => None,
     };
@@ -298,7 +311,10 @@ async fn match_student(
     let by_admission: Option<Uuid> = if admission.is_empty() || admission.len() > 40 {
         None
     } else {
-        sqlx::query_scalar("SELECT id FROM students WHERE search_admission = $1").bind(&admission).fetch_optional(&mut **tx).await?
+        sqlx::query_scalar("SELECT id FROM students WHERE search_admission = $1 AND status = 'active'")
+            .bind(&admission)
+            .fetch_optional(&mut **tx)
+            .await?
     };
     match (by_invoice, by_admission) {
         (Some(a), Some(b)) if a != b => return Ok(Err("payments-suspense-ambiguous-reference")),
@@ -532,8 +548,9 @@ pub async fn suspense(tx: &mut TenantTx, pii: &KeyRing, with_phones: bool) -> Re
 }
 
 /// A waiting payment, locked for the bursar's hand: its provider, transaction id, amount and
-/// date. One already settled (assigned, split or refunded) is a conflict.
-async fn waiting(tx: &mut TenantTx, item: Uuid) -> Result<(Provider, String, i64, DateTime<Utc>), DomainError> {
+/// date. One already settled (assigned, split or refunded) is a conflict, and so is one in
+/// another currency when it is `to_post`.
+async fn waiting(tx: &mut TenantTx, item: Uuid, to_post: bool) -> Result<(Provider, String, i64, DateTime<Utc>), DomainError> {
     let row: Option<(String, String, i64, String, DateTime<Utc>, String)> = sqlx::query_as(
         "SELECT provider, transaction_id, amount_minor, currency, paid_at, status FROM provider_payments WHERE id = $1 FOR UPDATE",
     )
@@ -544,7 +561,8 @@ async fn waiting(tx: &mut TenantTx, item: Uuid) -> Result<(Provider, String, i64
     if status != "suspense" {
         return Err(DomainError::conflict("item", "payments-error-already-assigned"));
     }
-    if currency != "TZS" {
+    // Only shillings can be posted; anything may be sent back.
+    if to_post && currency != "TZS" {
         return Err(DomainError::conflict("item", "payments-suspense-currency"));
     }
     let provider = Provider::parse(&provider).ok_or_else(|| DomainError::Internal(format!("provider {provider}")))?;
@@ -579,7 +597,7 @@ pub async fn assign(
     student: &str,
     by: ChangedBy<'_>,
 ) -> Result<crate::finance::views::Recorded, DomainError> {
-    let (provider, transaction_id, amount_minor, paid_at) = waiting(tx, item).await?;
+    let (provider, transaction_id, amount_minor, paid_at) = waiting(tx, item, true).await?;
     let student = student_by_number(tx, student)
         .await?
         .ok_or_else(|| DomainError::Invalid(crate::ValidationError::new("student", "payments-error-no-such-student")))?;
@@ -620,13 +638,22 @@ pub async fn split(
     by: ChangedBy<'_>,
 ) -> Result<Vec<crate::finance::views::Recorded>, DomainError> {
     use crate::ValidationError;
-    let (provider, transaction_id, amount_minor, paid_at) = waiting(tx, item).await?;
-    let parts: Vec<&SplitPart> = parts.iter().filter(|p| !(p.student.trim().is_empty() && p.amount.trim().is_empty())).collect();
+    let (provider, transaction_id, amount_minor, paid_at) = waiting(tx, item, true).await?;
+    // Rows left blank are no part; each error names the row as the form numbered it.
+    let parts: Vec<(usize, &SplitPart)> =
+        parts.iter().enumerate().filter(|(_, p)| !(p.student.trim().is_empty() && p.amount.trim().is_empty())).collect();
+    if !(2..=MAX_SPLIT_PARTS).contains(&parts.len()) {
+        return Err(DomainError::InvalidFields(vec![ValidationError::new("parts", "payments-split-error-count")]));
+    }
     let mut errors = Vec::new();
     let mut shares: Vec<(Uuid, i64)> = Vec::new();
-    for (i, part) in parts.iter().enumerate() {
+    for (i, part) in &parts {
         let student = student_by_number(tx, &part.student).await?;
-        let amount = crate::finance::Money::parse(&part.amount, crate::finance::Currency::Tzs).ok().map(|m| m.minor).filter(|a| *a > 0);
+        // Each share more than nothing and at most the whole (so the sum cannot overflow).
+        let amount = crate::finance::Money::parse(&part.amount, crate::finance::Currency::Tzs)
+            .ok()
+            .map(|m| m.minor)
+            .filter(|a| (1..=amount_minor).contains(a));
         match student {
             None => errors.push(ValidationError::new(&format!("parts.{i}.student"), "payments-error-no-such-student")),
             Some(s) if shares.iter().any(|(t, _)| *t == s) => {
@@ -641,14 +668,16 @@ pub async fn split(
             shares.push((s, a));
         }
     }
-    if !(2..=MAX_SPLIT_PARTS).contains(&parts.len()) {
-        errors.push(ValidationError::new("parts", "payments-split-error-count"));
-    } else if errors.is_empty() && shares.iter().map(|(_, a)| a).sum::<i64>() != amount_minor {
+    let total = shares.iter().try_fold(0i64, |sum, (_, a)| sum.checked_add(*a));
+    if errors.is_empty() && total != Some(amount_minor) {
         errors.push(ValidationError::new("parts", "payments-split-error-total"));
     }
     if !errors.is_empty() {
         return Err(DomainError::InvalidFields(errors));
     }
+    // Posted in one order whatever the form's, so two splits of siblings never deadlock on
+    // the students' locks.
+    shares.sort_by_key(|(student, _)| *student);
     let mut recorded = Vec::with_capacity(shares.len());
     for (student, share) in &shares {
         let payment = NewPayment {
@@ -691,7 +720,7 @@ pub async fn split(
 /// the ledger, so nothing is posted; the payment leaves the queue; audited.
 pub async fn refund_waiting(tx: &mut TenantTx, item: Uuid, reference: &str, reason: &str, by: ChangedBy<'_>) -> Result<(), DomainError> {
     use crate::ValidationError;
-    let (provider, transaction_id, amount_minor, _) = waiting(tx, item).await?;
+    let (provider, transaction_id, amount_minor, _) = waiting(tx, item, false).await?;
     let (reference, reason) = (reference.trim(), reason.trim());
     let mut errors = Vec::new();
     if reference.is_empty() || reference.chars().count() > 60 {
@@ -743,14 +772,14 @@ pub enum Reversed {
 /// waiting in suspense (never in the ledger) is marked sent back, whole only. Audited as the
 /// provider.
 pub async fn reverse(tx: &mut TenantTx, r: &super::banks::Reversal, inbox: Uuid, at: DateTime<Utc>) -> Result<Reversed, DomainError> {
-    let original: Option<(Uuid, String, Option<Uuid>, i64)> = sqlx::query_as(
-        "SELECT id, status, student_id, amount_minor FROM provider_payments WHERE provider = $1 AND transaction_id = $2 FOR UPDATE",
+    let original: Option<(Uuid, String, Option<Uuid>, i64, String)> = sqlx::query_as(
+        "SELECT id, status, student_id, amount_minor, currency FROM provider_payments WHERE provider = $1 AND transaction_id = $2 FOR UPDATE",
     )
     .bind(r.provider.code())
     .bind(&r.original)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((original, status, student, amount)) = original else {
+    let Some((original, status, student, amount, currency)) = original else {
         return Ok(Reversed::Refused("payments-error-reversal-unknown-original"));
     };
     // The original's lock orders its reversals: a repeat finds the first here.
@@ -767,7 +796,7 @@ pub async fn reverse(tx: &mut TenantTx, r: &super::banks::Reversal, inbox: Uuid,
             Reversed::Refused("payments-error-conflicting-repeat")
         });
     }
-    if r.currency != "TZS" {
+    if r.currency != currency {
         return Ok(Reversed::Refused("payments-suspense-currency"));
     }
     let reversed_before: i64 =
@@ -961,7 +990,8 @@ mod tests {
             ("inv 123", Some(123)),
             ("#45", Some(45)),
             ("Invoice: 7", Some(7)),
-            (" 123 ", Some(123)),
+            (" INV 123 ", Some(123)),
+            ("123", None),
             ("INV-", None),
             ("1234567890", None),
             ("INV-12A", None),

@@ -17,6 +17,8 @@
 //! - [`tigo`]: Tigo Pesa: the push and its callback (no status query exists), and the USSD
 //!   bill-pay in which Tigo asks us, in XML, who a control number is and to take a payment.
 //! - `tokens` (server side): the wallets' access tokens and the one retry on a 401.
+//! - `statements` and `reconcile` (server side): a bank's statement imported by the bursar,
+//!   and its reconciliation against what the bank notified.
 
 pub mod airtel;
 pub mod banks;
@@ -25,6 +27,10 @@ pub mod db;
 pub mod mpesa;
 #[cfg(feature = "ssr")]
 pub mod pushes;
+#[cfg(feature = "ssr")]
+pub mod reconcile;
+#[cfg(feature = "ssr")]
+pub mod statements;
 pub mod tigo;
 #[cfg(feature = "ssr")]
 pub mod tokens;
@@ -103,6 +109,72 @@ pub struct SuspenseItem {
     pub event: PaymentEvent,
     /// Why it waits (a message key).
     pub reason: String,
+}
+
+/// A bank statement the bursar imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementSummary {
+    pub id: uuid::Uuid,
+    pub provider: Provider,
+    pub file_name: String,
+    pub first_day: chrono::NaiveDate,
+    pub last_day: chrono::NaiveDate,
+    pub lines: i32,
+    pub total_minor: i64,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// What a statement line, or a notification, came to in the reconciliation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RecOutcome {
+    /// On the statement and notified, for the same amount.
+    Matched,
+    /// On the statement and notified, for another amount.
+    AmountDiffers,
+    /// On the statement, never notified: money on the account that Kilele does not know.
+    MissingHere,
+    /// Notified for the statement's days, not on the statement.
+    MissingThere,
+}
+
+impl RecOutcome {
+    pub const ALL: [RecOutcome; 4] = [Self::Matched, Self::AmountDiffers, Self::MissingHere, Self::MissingThere];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Matched => "matched",
+            Self::AmountDiffers => "amount-differs",
+            Self::MissingHere => "missing-here",
+            Self::MissingThere => "missing-there",
+        }
+    }
+}
+
+/// One line of a reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecLine {
+    pub outcome: RecOutcome,
+    pub transaction_id: String,
+    /// The statement's value date, or the day a notification was paid.
+    pub day: chrono::NaiveDate,
+    pub statement_minor: Option<i64>,
+    pub ours_minor: Option<i64>,
+    /// What became of the notification here (posted, suspense, split, refunded).
+    pub our_status: Option<String>,
+}
+
+/// A statement reconciled: its lines first (in date order), then what the bank notified that
+/// the statement does not show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reconciliation {
+    pub statement: StatementSummary,
+    pub lines: Vec<RecLine>,
+}
+
+impl Reconciliation {
+    pub fn count(&self, outcome: RecOutcome) -> usize {
+        self.lines.iter().filter(|l| l.outcome == outcome).count()
+    }
 }
 
 /// One child's share of a payment the bursar splits between children, as typed.
@@ -349,6 +421,9 @@ mod tests {
             include_str!("mpesa.rs"),
             include_str!("airtel.rs"),
             include_str!("tigo.rs"),
+            include_str!("statements.rs"),
+            include_str!("reconcile.rs"),
+            include_str!("../../server/src/statements.rs"),
             include_str!("pushes.rs"),
             include_str!("wallets.rs"),
             include_str!("../../server/src/payments.rs"),

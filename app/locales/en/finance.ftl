@@ -8,6 +8,7 @@ finance-tab-defaulters = Defaulters
 finance-tab-suspense = To allocate
 finance-tab-payments = Payments
 finance-tab-inbox = Deliveries
+finance-tab-reconciliation = Reconciliation
 finance-error-channel = Choose a channel from the list.
 finance-billed = Billed this term
 finance-collected = Collected this term

@@ -8,6 +8,7 @@ finance-tab-defaulters = Wadaiwa
 finance-tab-suspense = Ya kugawa
 finance-tab-payments = Malipo
 finance-tab-inbox = Taarifa zilizopokelewa
+finance-tab-reconciliation = Ulinganisho
 finance-error-channel = Chagua njia ya malipo kutoka kwenye orodha.
 finance-billed = Kilichotozwa muhula huu
 finance-collected = Kilichokusanywa muhula huu

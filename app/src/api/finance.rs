@@ -333,6 +333,23 @@ pub async fn refund_waiting_payment(
     s.commit(()).await
 }
 
+/// The bank statements imported lately (20), newest first.
+#[server(endpoint = "accountant/statements")]
+pub async fn bank_statements() -> Result<Vec<kilele::payments::StatementSummary>, AppError> {
+    let mut s = Scope::finance(READ).await?;
+    let list = kilele::payments::reconcile::latest(&mut s.tx).await?;
+    s.end_read(list)
+}
+
+/// A statement reconciled against the bank's notifications (another school's: not found).
+#[server(endpoint = "accountant/reconciliation")]
+pub async fn reconciliation(statement: String) -> Result<kilele::payments::Reconciliation, AppError> {
+    let mut s = Scope::finance(READ).await?;
+    let statement = parse_uuid("statement", &statement)?;
+    let r = kilele::payments::reconcile::reconcile(&mut s.tx, statement).await?;
+    s.end_read(r)
+}
+
 /// How many defaulters the page lists (the most overdue); the export has them all.
 pub const DEFAULTERS_SHOWN: usize = 100;
 

@@ -5,9 +5,9 @@
 
 use super::{count, layout::Shell, ErrorBox, FormErrors, OnceToken};
 use crate::api::finance::{
-    account_of, defaulters, fees_page, finance_dashboard, payment_inbox, payments_list, search_accounts, suspense_list, AssignPayment,
-    CancelInvoices, GrantDiscount, IssueCreditNote, RecordPayment, Refund, RefundWaitingPayment, RequestInvoices, SaveFeeSettings,
-    SaveFeeStructure, SetFeeOptions, SplitPayment, WaiveFine, WriteOff,
+    account_of, bank_statements, defaulters, fees_page, finance_dashboard, payment_inbox, payments_list, reconciliation, search_accounts,
+    suspense_list, AssignPayment, CancelInvoices, GrantDiscount, IssueCreditNote, RecordPayment, Refund, RefundWaitingPayment,
+    RequestInvoices, SaveFeeSettings, SaveFeeStructure, SetFeeOptions, SplitPayment, WaiveFine, WriteOff,
 };
 use crate::batch_progress::{BatchProgress, Progress, ProgressLabels};
 use crate::ctx::{request_ctx, RequestCtx};
@@ -17,6 +17,7 @@ use kilele::finance::ledger::Channel;
 use kilele::finance::views::{FeeClass, FeeStructureView, InvoiceRunView, StudentAccount};
 use kilele::finance::{Currency, Money};
 use kilele::identity::Permission;
+use kilele::payments::RecOutcome;
 use kilele::reporting::BatchStatus;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -53,6 +54,7 @@ pub fn AccountantTabs() -> impl IntoView {
         ("/accountant/payments", "finance-tab-payments", true),
         ("/accountant/suspense", "finance-tab-suspense", true),
         ("/accountant/inbox", "finance-tab-inbox", true),
+        ("/accountant/reconciliation", "finance-tab-reconciliation", true),
     ];
     super::admin::section_tabs(&ctx, "finance-sections", tabs)
 }
@@ -849,6 +851,104 @@ pub fn InboxPage() -> impl IntoView {
                     }
                 }}
             </Await>
+        </Shell>
+    }
+}
+
+/// `/accountant/reconciliation`: the bank statements imported (the latest 20), the upload of
+/// another (every line checked, every error said), and, for the one chosen (`?statement=`),
+/// its reconciliation against the bank's notifications: matched, another amount, missing on
+/// our side, missing on the bank's; with the CSV for the bursar's files.
+#[component]
+pub fn ReconciliationPage() -> impl IntoView {
+    let ctx = request_ctx();
+    let t = ctx.clone();
+    let can_import = ctx.can(Permission::FinancePaymentsRecord);
+    let chosen = use_query_map().with_untracked(|m| m.get("statement").unwrap_or_default());
+    let upload = can_import.then(|| {
+        let banks = kilele::payments::Provider::BANKS
+            .iter()
+            .map(|b| view! { <option value=b.code()>{t.t(b.channel().label_key())}</option> })
+            .collect_view();
+        view! {
+            <form method="post" action="/accountant/reconciliation/upload" enctype="multipart/form-data" class="filters" data-testid="statement-upload">
+                <label>{t.t("payments-statement-bank")}" "<select name="provider" required>{banks}</select></label>" "
+                <label>{t.t("payments-statement-file")}" "<input type="file" name="file" accept=".csv,.xlsx" required/></label>" "
+                <button type="submit" class="btn btn-chip">{t.t("payments-statement-import")}</button>
+            </form>
+            <p class="hint">{t.t("payments-statement-hint")}</p>
+        }
+    });
+    let report = (!chosen.is_empty()).then(|| {
+        let t = t.clone();
+        view! {
+            <Await future=reconciliation(chosen.clone()) let:r>
+                {match r.clone() {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(r) => {
+                        let counts = RecOutcome::ALL.iter().map(|o| view! {
+                            <li>{t.t(&format!("payments-rec-{}", o.code()))}": "<strong>{r.count(*o)}</strong></li>
+                        }).collect_view();
+                        let rows = r.lines.iter().map(|l| view! {
+                            <tr data-outcome=l.outcome.code()>
+                                <td>{t.t(&format!("payments-rec-{}", l.outcome.code()))}</td>
+                                <td>{l.day.to_string()}</td>
+                                <td><code>{l.transaction_id.clone()}</code></td>
+                                <td class="num">{l.statement_minor.map(tzs).unwrap_or_default()}</td>
+                                <td class="num">{l.ours_minor.map(tzs).unwrap_or_default()}</td>
+                            </tr>
+                        }).collect_view();
+                        let s = &r.statement;
+                        view! {
+                            <h2>{format!("{} · {} – {} · {}", t.t(s.provider.channel().label_key()), s.first_day, s.last_day, s.file_name)}</h2>
+                            <ul class="inline" data-testid="reconciliation-counts">{counts}</ul>
+                            <p><a href=format!("/accountant/reconciliation/{}/report.csv", s.id) data-testid="reconciliation-csv">{t.t("payments-rec-download")}</a></p>
+                            <table class="table" data-testid="reconciliation">
+                                <thead><tr>
+                                    <th>{t.t("payments-outcome")}</th><th>{t.t("finance-paid-on")}</th><th>{t.t("payments-quoted")}</th>
+                                    <th class="num">{t.t("payments-rec-statement")}</th><th class="num">{t.t("payments-rec-notified")}</th>
+                                </tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }}
+            </Await>
+        }
+    });
+    view! {
+        <Shell title=ctx.t("payments-rec-title")>
+            <AccountantTabs/>
+            <FormErrors/>
+            {upload}
+            <Await future=bank_statements() let:list>
+                {match list.clone() {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty-state" data-testid="no-statements">{t.t("payments-statement-none")}</p> }.into_any(),
+                    Ok(list) => {
+                        let rows = list.into_iter().map(|s| view! {
+                            <tr>
+                                <td><a href=format!("/accountant/reconciliation?statement={}", s.id)>{s.file_name.clone()}</a></td>
+                                <td>{t.t(s.provider.channel().label_key())}</td>
+                                <td>{format!("{} – {}", s.first_day, s.last_day)}</td>
+                                <td class="num">{s.lines}</td>
+                                <td class="num">{tzs(s.total_minor)}</td>
+                                <td>{kilele::clock::school_time(s.imported_at)}</td>
+                            </tr>
+                        }).collect_view();
+                        view! {
+                            <table class="table" data-testid="statements">
+                                <thead><tr>
+                                    <th>{t.t("payments-statement-file")}</th><th>{t.t("payments-statement-bank")}</th><th>{t.t("payments-statement-days")}</th>
+                                    <th class="num">{t.t("payments-statement-lines")}</th><th class="num">{t.t("finance-amount")}</th><th>{t.t("payments-received-at")}</th>
+                                </tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }}
+            </Await>
+            {report}
         </Shell>
     }
 }

@@ -255,6 +255,101 @@ async fn a_rekeyed_channel_takes_the_old_and_the_new_secret_and_each_bank_its_ow
     assert!(details.iter().all(|d| !d.to_string().contains("whsec_")), "{details:?}");
 }
 
+/// The bursar imports the bank's statement (every bad line said, nothing kept until all are
+/// right) and sees each line reconciled against what the bank notified: matched, another
+/// amount, never notified, and notified but not on the statement; with the CSV. Another
+/// school's statement is not found.
+#[tokio::test]
+async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
+    let app = spawn_app().await;
+    let tenant = school_id(&app, KHSS).await;
+    let (_, control) = student_with_control_number(&app, KHSS).await;
+    let secret = open_channel(&app, KHSS, "nmb", &[]).await;
+    let nmb = Bank::new(&app.base, Provider::Nmb, KHSS, &secret).unwrap();
+    for (reference, amount) in [("NMB-REC-1", 10_000_000), ("NMB-REC-2", 5_000_000), ("NMB-REC-3", 2_500_000)] {
+        assert_eq!(nmb.notify(reference, &control, amount, Faults::default()).await.unwrap().status, 200);
+    }
+    let today = kilele::clock::school_date(kilele::clock::Clock::now(&*app.clock));
+    let day = today.format("%d/%m/%Y").to_string();
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+    let upload = |provider: &'static str, file: String| {
+        let bursar = &bursar;
+        async move {
+            let form = reqwest::multipart::Form::new()
+                .text("provider", provider)
+                .part("file", reqwest::multipart::Part::bytes(file.into_bytes()).file_name("statement.csv"));
+            let r = bursar
+                .client
+                .post(format!("{}/accountant/reconciliation/upload", bursar.base))
+                .header("origin", &bursar.origin)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default())
+        }
+    };
+    // Bad lines: every one said on the page, nothing kept.
+    let bad =
+        format!("NMB Bank PLC\nValue Date,Transaction Ref,Narration,Credit\n{day},NMB-REC-1,FEES,100000\nnot a date,NMB-REC-2,FEES,abc\n");
+    let (status, location) = upload("nmb", bad).await;
+    assert_eq!((status, location.as_str()), (303, "/accountant/reconciliation"));
+    let (_, html) = bursar.get_text("/accountant/reconciliation").await;
+    assert!(html.contains(r#"data-testid="form-errors""#), "{html}");
+    for said in ["The value date is missing", "The credit is not an amount"] {
+        assert!(html.contains(said), "{said}: {html}");
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM bank_statements WHERE tenant_id = $1", tenant).await, 0);
+    // Not a teacher's.
+    let teacher = app.login_as(Some(KHSS), "teacher").await;
+    let form = reqwest::multipart::Form::new()
+        .text("provider", "nmb")
+        .part("file", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("s.csv"));
+    let r = teacher
+        .client
+        .post(format!("{}/accountant/reconciliation/upload", teacher.base))
+        .header("origin", &teacher.origin)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+
+    // Right: NMB-REC-1 matches, NMB-REC-2 says another amount, NMB-REC-9 was never notified,
+    // NMB-REC-3 was notified but is not on the statement.
+    let good = format!(
+        "Value Date,Transaction Ref,Narration,Debit,Credit\n{day},NMB-REC-1,FEES {control},,\"100,000.00\"\n{day},NMB-REC-2,FEES,,45000\n{day},NMB-REC-9,FEES,,7000\n{day},NMB-CHG,CHARGES,2000,\n"
+    );
+    let (status, location) = upload("nmb", good).await;
+    assert_eq!(status, 303);
+    let statement = location.strip_prefix("/accountant/reconciliation?statement=").unwrap_or_else(|| panic!("{location}")).to_owned();
+    let r: kilele::payments::Reconciliation =
+        bursar.server_fn("accountant/reconciliation", &[("statement", &statement)]).await.json().await.unwrap();
+    use kilele::payments::RecOutcome::*;
+    let outcome = |reference: &str| r.lines.iter().find(|l| l.transaction_id == reference).map(|l| l.outcome);
+    assert_eq!(
+        [outcome("NMB-REC-1"), outcome("NMB-REC-2"), outcome("NMB-REC-9"), outcome("NMB-REC-3"), outcome("NMB-CHG")],
+        [Some(Matched), Some(AmountDiffers), Some(MissingHere), Some(MissingThere), None],
+        "{:?}",
+        r.lines
+    );
+    let (status, html) = bursar.get_text(&location).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="reconciliation""#) && html.contains("NMB-REC-9"), "{html}");
+    let (status, csv) = bursar.get_text(&format!("/accountant/reconciliation/{statement}/report.csv")).await;
+    assert_eq!(status, 200);
+    assert!(csv.contains("amount-differs,") && csv.contains("NMB-REC-2,45000.00,50000.00,posted") && csv.contains("missing-there,"), "{csv}");
+    assert_eq!(audited(&app, KHSS, "finance.bank_statement.imported").await, 1);
+
+    // Another school's bursar: not found, by page, server function or file.
+    let other = app.login_as(Some(MLPS), "bursar").await;
+    let r = other.server_fn("accountant/reconciliation", &[("statement", &statement)]).await;
+    assert_eq!(r.status().as_u16(), 404);
+    let (status, body) = other.get_text(&format!("/accountant/reconciliation/{statement}/report.csv")).await;
+    assert_eq!(status, 404);
+    assert!(!body.contains("NMB-REC"), "{body}");
+}
+
 /// A bank takes money back (a cheque returned unpaid): the payment it names is undone as a
 /// refund through the bank, once per reversal, never beyond what the payment brought; a
 /// waiting payment is marked sent back, whole only; an original not here yet, another
@@ -521,6 +616,10 @@ async fn a_payment_quoting_an_invoice_or_admission_number_or_paid_from_a_guardia
         ("CRDB-PHONE", "SCHOOL FEES".to_owned(), Some("+255755000111")),
         ("CRDB-SIBLINGS", "SCHOOL FEES".to_owned(), Some("0755000222")),
         ("CRDB-NOBODY", "SCHOOL FEES".to_owned(), Some("0755000999")),
+        // A bare number is not an invoice's (nearly every short number is someone's invoice).
+        ("CRDB-BARE", invoice.to_string(), None),
+        // A mistyped control number is never paid to whoever the phone finds.
+        ("CRDB-TYPO", "999999999999".to_owned(), Some("+255755000111")),
     ] {
         let r = notify(transaction, reference, phone).await;
         assert_eq!(r.status, 200, "{transaction}: {:?}", r.body);
@@ -534,16 +633,18 @@ async fn a_payment_quoting_an_invoice_or_admission_number_or_paid_from_a_guardia
         ("suspense", None, None, Some("payments-suspense-several-children"))
     );
     assert_eq!(taken("CRDB-NOBODY").await.0, "suspense");
+    assert_eq!(taken("CRDB-BARE").await.0, "suspense");
+    assert_eq!(taken("CRDB-TYPO").await.0, "suspense");
 
     // A reference that is one student's invoice number and another's admission number: nobody.
     sqlx::query("UPDATE students SET admission_no = $3 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
         .bind(d)
-        .bind(invoice.to_string())
+        .bind(format!("INV-{invoice}"))
         .execute(&app.owner_pool)
         .await
         .unwrap();
-    assert_eq!(notify("CRDB-BOTH", invoice.to_string(), None).await.status, 200);
+    assert_eq!(notify("CRDB-BOTH", format!("INV-{invoice}"), None).await.status, 200);
     assert_eq!(taken("CRDB-BOTH").await.3.as_deref(), Some("payments-suspense-ambiguous-reference"));
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'finance.payment.received' AND details->>'matched_by' IN ('invoice', 'admission', 'payer_phone')",

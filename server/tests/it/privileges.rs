@@ -17,6 +17,8 @@ kilele_app | table academic_years | SELECT INSERT UPDATE
 kilele_app | table audit_heads | SELECT INSERT UPDATE
 kilele_app | table audit_log | SELECT INSERT
 kilele_app | table audit_unkeyed_prefix | SELECT
+kilele_app | table bank_statement_lines | SELECT INSERT
+kilele_app | table bank_statements | SELECT INSERT
 kilele_app | table combination_subjects | SELECT INSERT
 kilele_app | table enrolments | SELECT INSERT UPDATE DELETE
 kilele_app | table grading_schemes | SELECT INSERT UPDATE

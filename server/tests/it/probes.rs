@@ -290,6 +290,7 @@ fn rows() -> Vec<Row> {
         page("/accountant/accounts/{id}", FIN_READ, true, |_, at| vec![get(format!("/accountant/accounts/{}", at.student))]),
         page("/accountant/defaulters", FIN_READ, false, |_, _| vec![get("/accountant/defaulters")]),
         page("/accountant/suspense", FIN_READ, false, |_, _| vec![get("/accountant/suspense")]),
+        page("/accountant/reconciliation", FIN_READ, true, |_, at| vec![get(format!("/accountant/reconciliation?statement={}", at.statement))]),
         page("/accountant/payments", FIN_READ, false, |_, _| {
             vec![get("/accountant/payments"), get("/accountant/payments?from=2020-01-01&to=2030-12-31&channel=cash")]
         }),
@@ -580,6 +581,10 @@ fn rows() -> Vec<Row> {
         }),
         sfn("/api/accountant/defaulters", FIN_READ, false, false, |_, _| vec![form("/api/accountant/defaulters", &[])]),
         sfn("/api/accountant/suspense", FIN_READ, false, false, |_, _| vec![form("/api/accountant/suspense", &[])]),
+        sfn("/api/accountant/statements", FIN_READ, false, false, |_, _| vec![form("/api/accountant/statements", &[])]),
+        sfn("/api/accountant/reconciliation", FIN_READ, false, true, |_, at| {
+            vec![form("/api/accountant/reconciliation", &[("statement", at.statement.to_string())])]
+        }),
         sfn("/api/accountant/payments", FIN_READ, false, false, |_, _| {
             vec![form("/api/accountant/payments", &[("from", "2020-01-01".into()), ("to", "2030-12-31".into())])]
         }),
@@ -594,15 +599,17 @@ fn rows() -> Vec<Row> {
             vec![f(at, own), f(own, at)]
         }),
         sfn("/api/accountant/suspense/split", PAYMENTS, true, true, |own, at| {
+            // Half of the item (TZS 1,000) to a child of `students`' school, half to one of the
+            // item's own: with the other school's child found, this would post.
             let f = |item: &Ids, students: &Ids| {
                 form(
                     "/api/accountant/suspense/split",
                     &[
                         ("item", item.suspense.to_string()),
                         ("parts[0][student]", students.admission_no.clone()),
-                        ("parts[0][amount]", "1000".into()),
-                        ("parts[1][student]", students.admission_no.clone()),
-                        ("parts[1][amount]", "1000".into()),
+                        ("parts[0][amount]", "500".into()),
+                        ("parts[1][student]", item.admission_no.clone()),
+                        ("parts[1][amount]", "500".into()),
                         ("once", once()),
                     ],
                 )
@@ -906,6 +913,12 @@ fn rows() -> Vec<Row> {
         }),
         plain("GET", "/portal/pushes/{push}/events", PAY, true, true, |_, at| vec![get(format!("/portal/pushes/{}/events", at.push))]),
         plain("GET", "/accountant/defaulters.csv", FIN_READ, true, false, |_, _| vec![get("/accountant/defaulters.csv")]),
+        plain("GET", "/accountant/reconciliation/{statement}/report.csv", FIN_READ, false, true, |_, at| {
+            vec![get(format!("/accountant/reconciliation/{}/report.csv", at.statement))]
+        }),
+        plain("POST", "/accountant/reconciliation/upload", PAYMENTS, true, false, |_, _| {
+            vec![form("/accountant/reconciliation/upload", &[("provider", "nmb".into())])]
+        }),
         plain("GET", "/accountant/defaulters.xlsx", FIN_READ, true, false, |_, _| vec![get("/accountant/defaulters.xlsx")]),
         plain(
             "POST",
@@ -1040,6 +1053,7 @@ struct Ids {
     suspense: Uuid,
     /// A "pay now" push of the school's parent.
     push: Uuid,
+    statement: Uuid,
 }
 
 impl Ids {
@@ -1052,6 +1066,7 @@ impl Ids {
             self.student_name.clone(),
             self.guardian_name.clone(),
             format!("Upload{}", self.prefix),
+            format!("Statement{}", self.prefix),
         ]
     }
 }
@@ -1172,6 +1187,7 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         fine: Uuid::nil(),
         suspense: Uuid::nil(),
         push: Uuid::nil(),
+        statement: Uuid::nil(),
         free_master_code: sqlx::query_scalar(
             "SELECT m.code FROM master_subjects m WHERE NOT EXISTS (SELECT 1 FROM school_subjects s WHERE s.tenant_id = $1 AND s.master_code = m.code) ORDER BY m.code LIMIT 1",
         )
@@ -1374,6 +1390,25 @@ async fn prepare_fees(app: &TestApp, ids: &mut Ids) {
     tx.commit().await.unwrap();
     ids.suspense = uuid_of(app, "SELECT id FROM provider_payments WHERE tenant_id = $1 AND status = 'suspense'", ids.tenant).await;
     ids.push = push_for(app, ids.tenant, ids.student).await;
+    // A bank statement, its file named so that it shows if it leaks.
+    let importer: (Uuid, String) = sqlx::query_as("SELECT id, email FROM users WHERE tenant_id = $1 ORDER BY email LIMIT 1")
+        .bind(ids.tenant)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    let actor = kilele::audit::Actor::user(importer.0, &importer.1);
+    let line = kilele::payments::statements::StatementLine {
+        line: 2,
+        transaction_id: format!("PROBE-{prefix}"),
+        amount_minor: 100_000,
+        value_date: kilele::clock::school_date(at),
+        narration: String::new(),
+    };
+    let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let file = format!("Statement{}.csv", ids.prefix);
+    ids.statement = kilele::payments::reconcile::save(&mut tx, kilele::payments::Provider::Nmb, &file, &[line], by).await.unwrap();
+    tx.commit().await.unwrap();
     ids.fee_item = uuid_of(app, "SELECT id FROM fee_items WHERE tenant_id = $1", ids.tenant).await;
     ids.invoice =
         sqlx::query_scalar("SELECT id FROM invoices WHERE student_id = $1").bind(ids.student).fetch_one(&app.owner_pool).await.unwrap();

@@ -1,0 +1,203 @@
+//! Bank statements kept and reconciled (migration 0028): a statement's lines against the
+//! payments the bank notified for the same days, by the bank's transaction reference.
+
+use super::statements::StatementLine;
+use super::{Provider, RecLine, RecOutcome, Reconciliation, StatementSummary};
+use crate::db::TenantTx;
+use crate::identity::store::ChangedBy;
+use crate::DomainError;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Keeps a statement the bursar imported (its lines read and checked: [`super::statements::read`]),
+/// audited; returns its id.
+pub async fn save(
+    tx: &mut TenantTx,
+    bank: Provider,
+    file_name: &str,
+    lines: &[StatementLine],
+    by: ChangedBy<'_>,
+) -> Result<Uuid, DomainError> {
+    let (Some(first), Some(last)) = (lines.iter().map(|l| l.value_date).min(), lines.iter().map(|l| l.value_date).max()) else {
+        return Err(DomainError::Invalid(crate::ValidationError::new("file", "payments-statement-error-no-lines")));
+    };
+    let total: i64 = lines.iter().map(|l| l.amount_minor).sum();
+    let importer = by.actor.id.ok_or_else(|| DomainError::Internal("a statement is imported by a user".into()))?;
+    let file_name: String = file_name.trim().chars().take(200).collect();
+    let file_name = if file_name.is_empty() { "statement".to_owned() } else { file_name };
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO bank_statements (tenant_id, provider, file_name, first_day, last_day, lines, total_minor, imported_by, imported_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(tx.tenant().0)
+    .bind(bank.code())
+    .bind(&file_name)
+    .bind(first)
+    .bind(last)
+    .bind(i32::try_from(lines.len()).unwrap_or(i32::MAX))
+    .bind(total)
+    .bind(importer)
+    .bind(by.at)
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut line_no = Vec::with_capacity(lines.len());
+    let mut reference = Vec::with_capacity(lines.len());
+    let mut amount = Vec::with_capacity(lines.len());
+    let mut date = Vec::with_capacity(lines.len());
+    let mut narration = Vec::with_capacity(lines.len());
+    for l in lines {
+        line_no.push(i32::try_from(l.line).unwrap_or(i32::MAX));
+        reference.push(l.transaction_id.clone());
+        amount.push(l.amount_minor);
+        date.push(l.value_date);
+        narration.push(l.narration.clone());
+    }
+    sqlx::query(
+        "INSERT INTO bank_statement_lines (tenant_id, statement_id, line_no, transaction_id, amount_minor, value_date, narration)
+         SELECT $1, $2, * FROM unnest($3::int[], $4::text[], $5::bigint[], $6::date[], $7::text[])",
+    )
+    .bind(tx.tenant().0)
+    .bind(id)
+    .bind(&line_no)
+    .bind(&reference)
+    .bind(&amount)
+    .bind(&date)
+    .bind(&narration)
+    .execute(&mut **tx)
+    .await?;
+    by.audit(
+        tx,
+        crate::audit::actions::BANK_STATEMENT_IMPORTED,
+        &id.to_string(),
+        serde_json::json!({ "provider": bank.code(), "file": file_name, "lines": lines.len(), "total_minor": total, "from": first, "to": last }),
+    )
+    .await?;
+    Ok(id)
+}
+
+type SummaryRow = (Uuid, String, String, NaiveDate, NaiveDate, i32, i64, DateTime<Utc>);
+
+fn summary(
+    (id, provider, file_name, first_day, last_day, lines, total_minor, imported_at): SummaryRow,
+) -> Result<StatementSummary, DomainError> {
+    Ok(StatementSummary {
+        id,
+        provider: Provider::parse(&provider).ok_or_else(|| DomainError::Internal(format!("provider {provider}")))?,
+        file_name,
+        first_day,
+        last_day,
+        lines,
+        total_minor,
+        imported_at,
+    })
+}
+
+/// The latest statements imported (20), newest first.
+pub async fn latest(tx: &mut TenantTx) -> Result<Vec<StatementSummary>, DomainError> {
+    let rows: Vec<SummaryRow> = sqlx::query_as(
+        "SELECT id, provider, file_name, first_day, last_day, lines, total_minor, imported_at
+           FROM bank_statements ORDER BY imported_at DESC, id LIMIT 20",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter().map(summary).collect()
+}
+
+/// Reconciles a statement: each of its lines against the bank's notification with the same
+/// reference (matched, or another amount; missing here when none came), and each of the
+/// bank's notifications paid on the statement's days that the statement does not show
+/// (missing on the bank's side). Another school's statement is not found.
+pub async fn reconcile(tx: &mut TenantTx, statement: Uuid) -> Result<Reconciliation, DomainError> {
+    let row: Option<SummaryRow> = sqlx::query_as(
+        "SELECT id, provider, file_name, first_day, last_day, lines, total_minor, imported_at FROM bank_statements WHERE id = $1",
+    )
+    .bind(statement)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let statement = summary(row.ok_or(DomainError::NotFound)?)?;
+    let lines: Vec<(String, i64, NaiveDate)> = sqlx::query_as(
+        "SELECT transaction_id, amount_minor, value_date FROM bank_statement_lines WHERE statement_id = $1 ORDER BY value_date, line_no",
+    )
+    .bind(statement.id)
+    .fetch_all(&mut **tx)
+    .await?;
+    // The school's days as UTC instants: from the first day's midnight in East Africa Time to
+    // the midnight after the last.
+    let eat = chrono::Duration::hours(3);
+    let from = statement.first_day.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - eat);
+    let to = statement.last_day.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc() - eat);
+    let (Some(from), Some(to)) = (from, to) else { return Err(DomainError::Internal("statement days out of range".into())) };
+    let references: Vec<String> = lines.iter().map(|l| l.0.clone()).collect();
+    let ours: Vec<(String, i64, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT transaction_id, amount_minor, status, paid_at FROM provider_payments
+          WHERE provider = $1 AND (transaction_id = ANY($2) OR (paid_at >= $3 AND paid_at < $4))",
+    )
+    .bind(statement.provider.code())
+    .bind(&references)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut by_reference: HashMap<&str, &(String, i64, String, DateTime<Utc>)> = ours.iter().map(|o| (o.0.as_str(), o)).collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (reference, amount, date) in &lines {
+        let line = match by_reference.remove(reference.as_str()) {
+            Some((_, ours, status, _)) => RecLine {
+                outcome: if ours == amount { RecOutcome::Matched } else { RecOutcome::AmountDiffers },
+                transaction_id: reference.clone(),
+                day: *date,
+                statement_minor: Some(*amount),
+                ours_minor: Some(*ours),
+                our_status: Some(status.clone()),
+            },
+            None => RecLine {
+                outcome: RecOutcome::MissingHere,
+                transaction_id: reference.clone(),
+                day: *date,
+                statement_minor: Some(*amount),
+                ours_minor: None,
+                our_status: None,
+            },
+        };
+        out.push(line);
+    }
+    let mut theirs: Vec<RecLine> = by_reference
+        .into_values()
+        .map(|(reference, ours, status, paid_at)| RecLine {
+            outcome: RecOutcome::MissingThere,
+            transaction_id: reference.clone(),
+            day: crate::clock::school_date(*paid_at),
+            statement_minor: None,
+            ours_minor: Some(*ours),
+            our_status: Some(status.clone()),
+        })
+        .collect();
+    theirs.sort_by(|a, b| (a.day, &a.transaction_id).cmp(&(b.day, &b.transaction_id)));
+    out.extend(theirs);
+    Ok(Reconciliation { statement, lines: out })
+}
+
+/// The reconciliation as the bursar downloads it (CSV).
+pub fn report_csv(r: &Reconciliation) -> Vec<u8> {
+    let money = |m: Option<i64>| m.map(super::format_amount).unwrap_or_default();
+    let mut out = String::from("outcome,day,transaction_reference,statement_amount,notified_amount,status_here\n");
+    for l in &r.lines {
+        // References are slip references (letters, digits, - / . space): no quoting needed;
+        // one starting with `-` is written after a `'` so a spreadsheet shows it as text.
+        let reference = match l.transaction_id.starts_with(crate::academic::students::FORMULA_STARTS) {
+            true => format!("'{}", l.transaction_id),
+            false => l.transaction_id.clone(),
+        };
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            l.outcome.code(),
+            l.day,
+            reference,
+            money(l.statement_minor),
+            money(l.ours_minor),
+            l.our_status.as_deref().unwrap_or_default()
+        ));
+    }
+    out.into_bytes()
+}
