@@ -152,7 +152,6 @@ mod api {
     use crate::payments::tokens::{with_token, Tokens, Try};
     use crate::payments::PushAnswer;
     use crate::DomainError;
-    use std::time::{Duration, Instant};
 
     /// One school's application on Airtel's Open API.
     #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -201,12 +200,7 @@ mod api {
     impl AirtelApi {
         /// `base`: `https://openapi.airtel.africa` (or the simulator's).
         pub fn new(base: &str) -> Result<Self, String> {
-            crate::storage::install_crypto_provider();
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .connect_timeout(Duration::from_secs(5))
-                .build()
-                .map_err(|e| e.to_string())?;
+            let http = crate::payments::tokens::wallet_client()?;
             Ok(Self { http, base: base.trim_end_matches('/').to_owned(), tokens: Tokens::default() })
         }
 
@@ -224,11 +218,7 @@ mod api {
                 .await
                 .map_err(fault)?;
             let reply: serde_json::Value = serde_json::from_str(&resp.text().await.map_err(fault)?).map_err(fault)?;
-            let token = reply["access_token"].as_str().ok_or_else(|| fault("no access token"))?.to_owned();
-            // `expires_in` is a string ("180"); renewed 30 s early.
-            let lifetime = reply["expires_in"].as_str().and_then(|s| s.parse::<u64>().ok()).or(reply["expires_in"].as_u64()).unwrap_or(180);
-            self.tokens.keep(&creds.client_id, &token, Instant::now() + Duration::from_secs(lifetime.saturating_sub(30).max(10)));
-            Ok(token)
+            self.tokens.keep_reply(&creds.client_id, &reply, 180).ok_or_else(|| fault("no access token"))
         }
 
         /// Asks the parent's phone to pay. As with M-Pesa, only a push that never left or that

@@ -215,6 +215,20 @@ pub fn validation_reply(bank: Provider, answer: &ValidationAnswer) -> Value {
     Value::Object(map)
 }
 
+/// How much moved, in which currency, and when: the fields a notification and a reversal
+/// share (the amount positive and exact; the time with its offset).
+fn money_moved(map: &Map<String, Value>, n: &Naming) -> Result<(i64, String, DateTime<Utc>), Unreadable> {
+    let amount_minor = text(map, n.amount, 20, "payments-error-amount")
+        .ok()
+        .and_then(parse_amount)
+        .filter(|a| *a > 0)
+        .ok_or(Unreadable("payments-error-amount"))?;
+    let currency = text(map, n.currency, 3, "payments-error-currency")?.to_ascii_uppercase();
+    let at = text(map, n.paid_at, 40, "payments-error-paid-at")?;
+    let at = DateTime::parse_from_rfc3339(at).map_err(|_| Unreadable("payments-error-paid-at"))?.with_timezone(&Utc);
+    Ok((amount_minor, currency, at))
+}
+
 /// A bank's payment notification, read into the common event. Every field is checked; the
 /// first one wrong is the reason.
 pub fn parse_notification(bank: Provider, body: &[u8]) -> Result<PaymentEvent, Unreadable> {
@@ -227,14 +241,7 @@ pub fn parse_notification(bank: Provider, body: &[u8]) -> Result<PaymentEvent, U
         .and_then(crate::finance::slip_reference)
         .ok_or(Unreadable("payments-error-transaction-ref"))?;
     let reference = text(&map, n.control_number, 40, "payments-error-control-number")?.to_owned();
-    let amount_minor = text(&map, n.amount, 20, "payments-error-amount")
-        .ok()
-        .and_then(parse_amount)
-        .filter(|a| *a > 0)
-        .ok_or(Unreadable("payments-error-amount"))?;
-    let currency = text(&map, n.currency, 3, "payments-error-currency")?.to_ascii_uppercase();
-    let paid_at = text(&map, n.paid_at, 40, "payments-error-paid-at")?;
-    let paid_at = DateTime::parse_from_rfc3339(paid_at).map_err(|_| Unreadable("payments-error-paid-at"))?.with_timezone(&Utc);
+    let (amount_minor, currency, paid_at) = money_moved(&map, n)?;
     Ok(PaymentEvent {
         provider: bank,
         transaction_id,
@@ -273,14 +280,7 @@ pub fn parse_reversal(bank: Provider, body: &[u8]) -> Result<Reversal, Unreadabl
     };
     let transaction_id = slip(n.transaction_ref)?;
     let original = slip(n.original_ref).map_err(|_| Unreadable("payments-error-original-ref"))?;
-    let amount_minor = text(&map, n.amount, 20, "payments-error-amount")
-        .ok()
-        .and_then(parse_amount)
-        .filter(|a| *a > 0)
-        .ok_or(Unreadable("payments-error-amount"))?;
-    let currency = text(&map, n.currency, 3, "payments-error-currency")?.to_ascii_uppercase();
-    let reversed_at = text(&map, n.paid_at, 40, "payments-error-paid-at")?;
-    let reversed_at = DateTime::parse_from_rfc3339(reversed_at).map_err(|_| Unreadable("payments-error-paid-at"))?.with_timezone(&Utc);
+    let (amount_minor, currency, reversed_at) = money_moved(&map, n)?;
     let reason = optional(&map, n.reason, 200).unwrap_or_default();
     if transaction_id == original {
         return Err(Unreadable("payments-error-original-ref"));

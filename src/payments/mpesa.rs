@@ -255,14 +255,9 @@ mod api {
             use rsa::pkcs8::DecodePublicKey;
             let key =
                 rsa::RsaPublicKey::from_public_key_der(&settings.public_key_der).map_err(|e| format!("the M-Pesa public key: {e}"))?;
-            crate::storage::install_crypto_provider();
             // The push call may stay open while the parent answers the prompt (synchronous
             // mode): a timeout is "unknown", settled by the result or a status query.
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .connect_timeout(Duration::from_secs(5))
-                .build()
-                .map_err(|e| e.to_string())?;
+            let http = crate::payments::tokens::wallet_client()?;
             Ok(Self { http, base: settings.base_url.trim_end_matches('/').to_owned(), key, sessions: Tokens::default() })
         }
 

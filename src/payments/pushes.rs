@@ -104,6 +104,23 @@ pub struct Push {
     pub created_at: DateTime<Utc>,
 }
 
+impl Push {
+    /// The wallet's payment of this push (its `transaction_id`, `amount_minor`) as the intake
+    /// takes it: quoting the child's control number, from the parent's phone.
+    fn paid(&self, transaction_id: &str, amount_minor: i64, at: DateTime<Utc>) -> PaymentEvent {
+        PaymentEvent {
+            provider: self.provider,
+            transaction_id: transaction_id.to_owned(),
+            reference: self.control_number.clone(),
+            payer_name: None,
+            payer_phone: Some(self.phone.clone()),
+            amount_minor,
+            currency: "TZS".into(),
+            paid_at: at,
+        }
+    }
+}
+
 /// What a parent asks for.
 #[derive(Debug, Clone)]
 pub struct NewPush {
@@ -252,16 +269,7 @@ pub async fn settle(
     inbox: Uuid,
     at: DateTime<Utc>,
 ) -> Result<Intake, DomainError> {
-    let event = PaymentEvent {
-        provider: push.provider,
-        transaction_id: transaction_id.to_owned(),
-        reference: push.control_number.clone(),
-        payer_name: None,
-        payer_phone: Some(push.phone.clone()),
-        amount_minor: push.amount_minor,
-        currency: "TZS".into(),
-        paid_at: at,
-    };
+    let event = push.paid(transaction_id, push.amount_minor, at);
     let taken = intake(tx, pii, &event, inbox, at).await?;
     let payment: Option<Uuid> =
         sqlx::query_scalar("SELECT payment_id FROM provider_payments WHERE provider = $1 AND transaction_id = $2 AND status = 'posted'")
@@ -310,16 +318,7 @@ pub async fn hold(
     at: DateTime<Utc>,
     reason: &'static str,
 ) -> Result<Intake, DomainError> {
-    let event = PaymentEvent {
-        provider: push.provider,
-        transaction_id: transaction_id.to_owned(),
-        reference: push.control_number.clone(),
-        payer_name: None,
-        payer_phone: Some(push.phone.clone()),
-        amount_minor,
-        currency: "TZS".into(),
-        paid_at: at,
-    };
+    let event = push.paid(transaction_id, amount_minor, at);
     let taken = super::db::hold(tx, pii, &event, inbox, at, reason).await?;
     failed(tx, push.id, "payments-push-held", at).await?;
     Ok(taken)

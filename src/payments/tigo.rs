@@ -433,7 +433,6 @@ mod api {
     use crate::payments::tokens::{with_token, Tokens, Try};
     use crate::payments::PushAnswer;
     use crate::DomainError;
-    use std::time::{Duration, Instant};
 
     fn fault(e: impl std::fmt::Display) -> DomainError {
         DomainError::Internal(format!("tigo: {e}"))
@@ -456,12 +455,7 @@ mod api {
         /// `base`: Tigo's gateway (`http://accessgw.tigo.co.tz:8080`, as issued at onboarding)
         /// or the simulator's; each school's partner name completes the paths.
         pub fn new(base: &str) -> Result<Self, String> {
-            crate::storage::install_crypto_provider();
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .connect_timeout(Duration::from_secs(5))
-                .build()
-                .map_err(|e| e.to_string())?;
+            let http = crate::payments::tokens::wallet_client()?;
             Ok(Self { http, base: base.trim_end_matches('/').to_owned(), tokens: Tokens::default() })
         }
 
@@ -489,11 +483,7 @@ mod api {
                 .await
                 .map_err(fault)?;
             let reply: serde_json::Value = serde_json::from_str(&resp.text().await.map_err(fault)?).map_err(fault)?;
-            let token = reply["access_token"].as_str().filter(|t| !t.is_empty()).ok_or_else(|| fault("no access token"))?.to_owned();
-            let lifetime =
-                reply["expires_in"].as_u64().or_else(|| reply["expires_in"].as_str().and_then(|s| s.parse().ok())).unwrap_or(300);
-            self.tokens.keep(&application, &token, Instant::now() + Duration::from_secs(lifetime.saturating_sub(30).max(10)));
-            Ok(token)
+            self.tokens.keep_reply(&application, &reply, 300).ok_or_else(|| fault("no access token"))
         }
 
         /// Asks the parent's phone to pay. As with the other wallets, only a push that never

@@ -25,11 +25,34 @@ impl Tokens {
         }
     }
 
+    /// Keeps the token of a provider's token reply (`access_token`; `expires_in` in seconds,
+    /// as a number or a string — Airtel sends "180" — else `default_secs`) until 30 s before
+    /// it runs out, and returns it. `None`: the reply has no token.
+    pub fn keep_reply(&self, application: &str, reply: &serde_json::Value, default_secs: u64) -> Option<String> {
+        let token = reply["access_token"].as_str().filter(|t| !t.is_empty())?.to_owned();
+        let lifetime =
+            reply["expires_in"].as_u64().or_else(|| reply["expires_in"].as_str().and_then(|s| s.parse().ok())).unwrap_or(default_secs);
+        self.keep(application, &token, Instant::now() + std::time::Duration::from_secs(lifetime.saturating_sub(30).max(10)));
+        Some(token)
+    }
+
     pub fn forget(&self, application: &str) {
         if let Ok(mut tokens) = self.0.lock() {
             tokens.remove(application);
         }
     }
+}
+
+/// The HTTP client the wallets are called with (the TLS provider installed first): a call may
+/// stay open while the parent answers the prompt, so 30 s before it is "unknown" (settled by the
+/// result or a status query later); a connection must be made within 5 s.
+pub fn wallet_client() -> Result<reqwest::Client, String> {
+    crate::storage::install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// What one try of an authenticated call came to.

@@ -338,7 +338,10 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
     assert!(html.contains(r#"data-testid="reconciliation""#) && html.contains("NMB-REC-9"), "{html}");
     let (status, csv) = bursar.get_text(&format!("/accountant/reconciliation/{statement}/report.csv")).await;
     assert_eq!(status, 200);
-    assert!(csv.contains("amount-differs,") && csv.contains("NMB-REC-2,45000.00,50000.00,posted") && csv.contains("missing-there,"), "{csv}");
+    assert!(
+        csv.contains("amount-differs,") && csv.contains("NMB-REC-2,45000.00,50000.00,posted") && csv.contains("missing-there,"),
+        "{csv}"
+    );
     assert_eq!(audited(&app, KHSS, "finance.bank_statement.imported").await, 1);
 
     // Another school's bursar: not found, by page, server function or file.
