@@ -31,4 +31,6 @@ CREATE TABLE bank_statement_lines (
     FOREIGN KEY (tenant_id, statement_id) REFERENCES bank_statements (tenant_id, id)
 );
 SELECT kilele_enable_tenant_rls('bank_statement_lines');
+-- A statement's days are reconciled against the bank's notifications paid on them.
+CREATE INDEX provider_payments_paid ON provider_payments (tenant_id, provider, paid_at);
 GRANT SELECT, INSERT ON bank_statements, bank_statement_lines TO kilele_app;

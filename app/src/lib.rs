@@ -128,6 +128,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accountant/suspense") view=pages::accountant::SuspensePage ssr=SsrMode::Async/>
                 <Route path=path!("/accountant/payments") view=pages::accountant::PaymentsPage ssr=SsrMode::Async/>
                 <Route path=path!("/accountant/reconciliation") view=pages::accountant::ReconciliationPage ssr=SsrMode::Async/>
+                <Route path=path!("/accountant/channels") view=pages::accountant::ChannelsPage ssr=SsrMode::Async/>
                 <Route path=path!("/accountant/inbox") view=pages::accountant::InboxPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal/fees/:student") view=pages::family::FamilyFeesPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal/fees/:student/pay/:push") view=pages::family::FamilyPushPage ssr=SsrMode::Async/>

@@ -125,7 +125,7 @@ impl Role {
                 ReportCardsManage,
             ],
             Self::Teacher => &[TeachingClassesRead, ResultsEnter],
-            Self::Accountant => &[FinanceOverviewRead, FinanceFeesManage, FinancePaymentsRecord, FinanceAdjust],
+            Self::Accountant => &[FinanceOverviewRead, FinanceFeesManage, FinancePaymentsRecord, FinanceAdjust, FinanceChannelsManage],
             Self::Parent => &[PortalChildrenRead, PortalFeesPay],
             Self::Student => &[PortalSelfRead],
         }
@@ -159,11 +159,13 @@ pub enum Permission {
     FinanceFeesManage,
     FinancePaymentsRecord,
     FinanceAdjust,
+    /// Open or close the school's payment channels and set the addresses providers call from.
+    FinanceChannelsManage,
     PortalFeesPay,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 25] = [
+    pub const ALL: [Permission; 26] = [
         Permission::PlatformTenantsRead,
         Permission::PlatformTenantsManage,
         Permission::SchoolOverviewRead,
@@ -188,6 +190,7 @@ impl Permission {
         Permission::FinanceFeesManage,
         Permission::FinancePaymentsRecord,
         Permission::FinanceAdjust,
+        Permission::FinanceChannelsManage,
         Permission::PortalFeesPay,
     ];
 
@@ -217,6 +220,7 @@ impl Permission {
             Self::FinanceFeesManage => "finance.fees.manage",
             Self::FinancePaymentsRecord => "finance.payments.record",
             Self::FinanceAdjust => "finance.adjust",
+            Self::FinanceChannelsManage => "finance.channels.manage",
             Self::PortalFeesPay => "portal.fees.pay",
         }
     }

@@ -122,6 +122,106 @@ pub async fn close_channel(tx: &mut TenantTx, provider: Provider, by: ChangedBy<
     Ok(())
 }
 
+/// The school's six channels as the bursar's page shows them: set up or not, open or closed,
+/// their addresses, their last delivery and the refusals of the last day.
+pub async fn channels(tx: &mut TenantTx, now: DateTime<Utc>) -> Result<Vec<super::ChannelView>, DomainError> {
+    type Row = (String, bool, bool, Vec<String>, Option<DateTime<Utc>>, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.provider, c.enabled,
+                (c.credentials_sealed IS NOT NULL OR c.provider IN ('nmb', 'nbc', 'crdb')) AS set_up, c.allowed_ips,
+                (SELECT max(received_at) FROM payment_inbox i WHERE i.provider = c.provider),
+                (SELECT count(*) FROM payment_inbox i WHERE i.provider = c.provider AND i.outcome = 'refused' AND i.received_at > $1)
+           FROM payment_channels c",
+    )
+    .bind(now - chrono::Duration::days(1))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(Provider::ALL
+        .into_iter()
+        .map(|provider| match rows.iter().find(|r| r.0 == provider.code()) {
+            Some((_, enabled, set_up, ips, last, refused)) => super::ChannelView {
+                provider,
+                set_up: *set_up,
+                enabled: *enabled,
+                allowed_ips: ips.clone(),
+                last_delivery: *last,
+                refused_last_day: *refused,
+            },
+            None => super::ChannelView {
+                provider,
+                set_up: false,
+                enabled: false,
+                allowed_ips: Vec::new(),
+                last_delivery: None,
+                refused_last_day: 0,
+            },
+        })
+        .collect())
+}
+
+/// Opens a school's channel again (closed by the bursar or the operator). Only one that was
+/// set up — a bank's secret, a wallet's credentials, given by the operator — can be opened;
+/// a Tigo channel only with the addresses Tigo calls from. Audited.
+pub async fn open_channel(tx: &mut TenantTx, provider: Provider, by: ChangedBy<'_>) -> Result<(), DomainError> {
+    let row: Option<(bool, Vec<String>)> =
+        sqlx::query_as("SELECT credentials_sealed IS NOT NULL, allowed_ips FROM payment_channels WHERE provider = $1 FOR UPDATE")
+            .bind(provider.code())
+            .fetch_optional(&mut **tx)
+            .await?;
+    match row {
+        Some((credentials, _)) if !provider.is_bank() && !credentials => {
+            return Err(DomainError::conflict("provider", "payments-channel-error-not-set-up"))
+        }
+        Some((_, ips)) if provider == Provider::Tigo && ips.is_empty() => {
+            return Err(DomainError::conflict("provider", "payments-error-addresses-required"))
+        }
+        Some(_) => {}
+        None => return Err(DomainError::conflict("provider", "payments-channel-error-not-set-up")),
+    }
+    sqlx::query("UPDATE payment_channels SET enabled = true, changed_at = $2 WHERE provider = $1")
+        .bind(provider.code())
+        .bind(by.at)
+        .execute(&mut **tx)
+        .await?;
+    by.audit(tx, crate::audit::actions::PAYMENT_CHANNEL_SET, provider.code(), serde_json::json!({ "enabled": true })).await?;
+    Ok(())
+}
+
+/// Sets the addresses a provider may call a school's channel from, as the bursar typed them
+/// (separated by commas, spaces or lines; each an IPv4 or IPv6 address; at most
+/// [`super::MAX_CHANNEL_ADDRESSES`]). None: any address — refused for Tigo, which signs
+/// nothing. Audited with the list.
+pub async fn set_addresses(tx: &mut TenantTx, provider: Provider, typed: &str, by: ChangedBy<'_>) -> Result<Vec<IpAddr>, DomainError> {
+    use crate::ValidationError;
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for word in typed.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|w| !w.is_empty()) {
+        match word.parse::<IpAddr>() {
+            Ok(ip) if !ips.contains(&ip) => ips.push(ip),
+            Ok(_) => {}
+            Err(_) => return Err(ValidationError::new("addresses", "payments-channel-error-address").into()),
+        }
+    }
+    if ips.len() > super::MAX_CHANNEL_ADDRESSES {
+        return Err(ValidationError::new("addresses", "payments-channel-error-too-many").into());
+    }
+    if provider == Provider::Tigo && ips.is_empty() {
+        return Err(ValidationError::new("addresses", "payments-error-addresses-required").into());
+    }
+    let texts: Vec<String> = ips.iter().map(ToString::to_string).collect();
+    let changed = sqlx::query("UPDATE payment_channels SET allowed_ips = $2, changed_at = $3 WHERE provider = $1")
+        .bind(provider.code())
+        .bind(&texts)
+        .bind(by.at)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(DomainError::conflict("provider", "payments-channel-error-not-set-up"));
+    }
+    by.audit(tx, crate::audit::actions::PAYMENT_CHANNEL_SET, provider.code(), serde_json::json!({ "allowed_ips": texts })).await?;
+    Ok(ips)
+}
+
 /// A delivery as it came.
 #[derive(Debug)]
 pub struct Delivery<'a> {

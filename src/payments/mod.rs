@@ -177,6 +177,23 @@ impl Reconciliation {
     }
 }
 
+/// A school's channel as the bursar's channel page shows it (never a secret or a credential).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelView {
+    pub provider: Provider,
+    /// Given its secrets or credentials (by the operator): it can be opened.
+    pub set_up: bool,
+    pub enabled: bool,
+    /// The addresses the provider may call from (none: any — except Tigo, which then takes nothing).
+    pub allowed_ips: Vec<String>,
+    /// The last delivery through it, and how many were refused in the last day.
+    pub last_delivery: Option<DateTime<Utc>>,
+    pub refused_last_day: i64,
+}
+
+/// The most addresses one channel lists.
+pub const MAX_CHANNEL_ADDRESSES: usize = 20;
+
 /// One child's share of a payment the bursar splits between children, as typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

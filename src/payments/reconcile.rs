@@ -129,9 +129,11 @@ pub async fn reconcile(tx: &mut TenantTx, statement: Uuid) -> Result<Reconciliat
     let to = statement.last_day.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc() - eat);
     let (Some(from), Some(to)) = (from, to) else { return Err(DomainError::Internal("statement days out of range".into())) };
     let references: Vec<String> = lines.iter().map(|l| l.0.clone()).collect();
+    // Two index reads (by reference, by day) rather than one OR the planner would scan for.
     let ours: Vec<(String, i64, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT transaction_id, amount_minor, status, paid_at FROM provider_payments
-          WHERE provider = $1 AND (transaction_id = ANY($2) OR (paid_at >= $3 AND paid_at < $4))",
+        "SELECT transaction_id, amount_minor, status, paid_at FROM provider_payments WHERE provider = $1 AND transaction_id = ANY($2)
+         UNION
+         SELECT transaction_id, amount_minor, status, paid_at FROM provider_payments WHERE provider = $1 AND paid_at >= $3 AND paid_at < $4",
     )
     .bind(statement.provider.code())
     .bind(&references)

@@ -9,6 +9,7 @@ finance-tab-suspense = To allocate
 finance-tab-payments = Payments
 finance-tab-inbox = Deliveries
 finance-tab-reconciliation = Reconciliation
+finance-tab-channels = Channels
 finance-error-channel = Choose a channel from the list.
 finance-billed = Billed this term
 finance-collected = Collected this term

@@ -151,3 +151,21 @@ payments-rec-missing-there = Not on the statement
 payments-rec-download = Download the reconciliation (CSV)
 payments-rec-statement = On the statement
 payments-rec-notified = Notified
+
+# Payment channels (the bursar's page)
+payments-channels-title = Payment channels
+payments-channels-hint = The banks and wallets this school takes payments through. The operator gives each its signing secret or application keys; here the bursar opens or closes a channel and lists the addresses the provider calls from.
+payments-channel-state = State
+payments-channel-not-set-up = Not set up (ask the operator)
+payments-channel-open = Open
+payments-channel-closed = Closed
+payments-channel-close = Close
+payments-channel-open-again = Open again
+payments-channel-addresses = Addresses the provider calls from
+payments-channel-any-address = Any address
+payments-channel-save = Save
+payments-channel-last = Last delivery
+payments-channel-refused = Refused (last day)
+payments-channel-error-not-set-up = This channel has not been set up: the operator gives it its secret or keys first.
+payments-channel-error-address = Enter IP addresses (like 41.222.176.143), separated by commas or spaces.
+payments-channel-error-too-many = At most 20 addresses.

@@ -9,6 +9,7 @@ finance-tab-suspense = Ya kugawa
 finance-tab-payments = Malipo
 finance-tab-inbox = Taarifa zilizopokelewa
 finance-tab-reconciliation = Ulinganisho
+finance-tab-channels = Njia za malipo
 finance-error-channel = Chagua njia ya malipo kutoka kwenye orodha.
 finance-billed = Kilichotozwa muhula huu
 finance-collected = Kilichokusanywa muhula huu

@@ -151,3 +151,21 @@ payments-rec-missing-there = Haiko kwenye taarifa
 payments-rec-download = Pakua ulinganisho (CSV)
 payments-rec-statement = Kwenye taarifa
 payments-rec-notified = Iliarifiwa
+
+# Njia za malipo (ukurasa wa mhasibu)
+payments-channels-title = Njia za malipo
+payments-channels-hint = Benki na pochi ambazo shule hii hupokea malipo kupitia. Mwendeshaji hupa kila moja siri yake ya sahihi au funguo za programu; hapa mhasibu hufungua au kufunga njia na kuorodhesha anwani ambazo mtoa huduma hupiga kutoka.
+payments-channel-state = Hali
+payments-channel-not-set-up = Haijaandaliwa (muulize mwendeshaji)
+payments-channel-open = Wazi
+payments-channel-closed = Imefungwa
+payments-channel-close = Funga
+payments-channel-open-again = Fungua tena
+payments-channel-addresses = Anwani ambazo mtoa huduma hupiga kutoka
+payments-channel-any-address = Anwani yoyote
+payments-channel-save = Hifadhi
+payments-channel-last = Taarifa ya mwisho
+payments-channel-refused = Zilizokataliwa (siku iliyopita)
+payments-channel-error-not-set-up = Njia hii haijaandaliwa: mwendeshaji huipa siri au funguo zake kwanza.
+payments-channel-error-address = Weka anwani za IP (kama 41.222.176.143), zikitenganishwa kwa koma au nafasi.
+payments-channel-error-too-many = Anwani 20 zaidi.

@@ -350,6 +350,44 @@ pub async fn reconciliation(statement: String) -> Result<kilele::payments::Recon
     s.end_read(r)
 }
 
+/// The school's payment channels (never a secret or a credential).
+#[server(endpoint = "accountant/channels")]
+pub async fn payment_channels() -> Result<Vec<kilele::payments::ChannelView>, AppError> {
+    let mut s = Scope::finance(READ).await?;
+    let list = kilele::payments::db::channels(&mut s.tx, s.change.at).await?;
+    s.end_read(list)
+}
+
+#[cfg(feature = "ssr")]
+fn channel_provider(code: &str) -> Result<kilele::payments::Provider, AppError> {
+    kilele::payments::Provider::parse(code)
+        .ok_or_else(|| AppError::Invalid { field: "provider".into(), message: "payments-error-unknown-provider".into() })
+}
+
+/// Opens a channel again (one the operator set up).
+#[server(endpoint = "accountant/channels/open")]
+pub async fn open_payment_channel(provider: String) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceChannelsManage]).await?;
+    kilele::payments::db::open_channel(&mut s.tx, channel_provider(&provider)?, s.change.by()).await?;
+    s.commit(()).await
+}
+
+/// Closes a channel: every delivery through it refused (and kept) until it is opened again.
+#[server(endpoint = "accountant/channels/close")]
+pub async fn close_payment_channel(provider: String) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceChannelsManage]).await?;
+    kilele::payments::db::close_channel(&mut s.tx, channel_provider(&provider)?, s.change.by()).await?;
+    s.commit(()).await
+}
+
+/// Sets the addresses a provider may call a channel from.
+#[server(endpoint = "accountant/channels/addresses")]
+pub async fn set_channel_addresses(provider: String, #[server(default)] addresses: String) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinanceChannelsManage]).await?;
+    kilele::payments::db::set_addresses(&mut s.tx, channel_provider(&provider)?, &addresses, s.change.by()).await?;
+    s.commit(()).await
+}
+
 /// How many defaulters the page lists (the most overdue); the export has them all.
 pub const DEFAULTERS_SHOWN: usize = 100;
 

@@ -5,9 +5,10 @@
 
 use super::{count, layout::Shell, ErrorBox, FormErrors, OnceToken};
 use crate::api::finance::{
-    account_of, bank_statements, defaulters, fees_page, finance_dashboard, payment_inbox, payments_list, reconciliation, search_accounts,
-    suspense_list, AssignPayment, CancelInvoices, GrantDiscount, IssueCreditNote, RecordPayment, Refund, RefundWaitingPayment,
-    RequestInvoices, SaveFeeSettings, SaveFeeStructure, SetFeeOptions, SplitPayment, WaiveFine, WriteOff,
+    account_of, bank_statements, defaulters, fees_page, finance_dashboard, payment_channels, payment_inbox, payments_list, reconciliation,
+    search_accounts, suspense_list, AssignPayment, CancelInvoices, ClosePaymentChannel, GrantDiscount, IssueCreditNote, OpenPaymentChannel,
+    RecordPayment, Refund, RefundWaitingPayment, RequestInvoices, SaveFeeSettings, SaveFeeStructure, SetChannelAddresses, SetFeeOptions,
+    SplitPayment, WaiveFine, WriteOff,
 };
 use crate::batch_progress::{BatchProgress, Progress, ProgressLabels};
 use crate::ctx::{request_ctx, RequestCtx};
@@ -55,6 +56,7 @@ pub fn AccountantTabs() -> impl IntoView {
         ("/accountant/suspense", "finance-tab-suspense", true),
         ("/accountant/inbox", "finance-tab-inbox", true),
         ("/accountant/reconciliation", "finance-tab-reconciliation", true),
+        ("/accountant/channels", "finance-tab-channels", true),
     ];
     super::admin::section_tabs(&ctx, "finance-sections", tabs)
 }
@@ -949,6 +951,80 @@ pub fn ReconciliationPage() -> impl IntoView {
                 }}
             </Await>
             {report}
+        </Shell>
+    }
+}
+
+/// `/accountant/channels`: the school's six payment channels — set up (by the operator) or not,
+/// open or closed, the addresses each provider may call from, the last delivery and the day's
+/// refusals — with, for those who manage channels, close/open and the addresses.
+#[component]
+pub fn ChannelsPage() -> impl IntoView {
+    let ctx = request_ctx();
+    let t = ctx.clone();
+    let can_manage = ctx.can(Permission::FinanceChannelsManage);
+    view! {
+        <Shell title=ctx.t("payments-channels-title")>
+            <AccountantTabs/>
+            <FormErrors/>
+            <p class="hint">{ctx.t("payments-channels-hint")}</p>
+            <Await future=payment_channels() let:list>
+                {match list.clone() {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(list) => {
+                        let rows = list.into_iter().map(|c| {
+                            let code = c.provider.code();
+                            let state = match (c.set_up, c.enabled) {
+                                (false, _) => t.t("payments-channel-not-set-up"),
+                                (true, true) => t.t("payments-channel-open"),
+                                (true, false) => t.t("payments-channel-closed"),
+                            };
+                            let toggle = (can_manage && c.set_up).then(|| match c.enabled {
+                                true => view! {
+                                    <form method="post" action=ClosePaymentChannel::url() class="inline">
+                                        <input type="hidden" name="provider" value=code/>
+                                        <button type="submit" class="btn btn-chip">{t.t("payments-channel-close")}</button>
+                                    </form>
+                                }.into_any(),
+                                false => view! {
+                                    <form method="post" action=OpenPaymentChannel::url() class="inline">
+                                        <input type="hidden" name="provider" value=code/>
+                                        <button type="submit" class="btn btn-chip">{t.t("payments-channel-open-again")}</button>
+                                    </form>
+                                }.into_any(),
+                            });
+                            let addresses = c.allowed_ips.join(", ");
+                            let edit = (can_manage && c.set_up).then(|| view! {
+                                <form method="post" action=SetChannelAddresses::url() class="inline">
+                                    <input type="hidden" name="provider" value=code/>
+                                    <input name="addresses" value=addresses.clone() aria-label=t.t("payments-channel-addresses")
+                                        placeholder=t.t("payments-channel-any-address")/>
+                                    <button type="submit" class="btn btn-chip">{t.t("payments-channel-save")}</button>
+                                </form>
+                            });
+                            let shown = if addresses.is_empty() { t.t("payments-channel-any-address") } else { addresses.clone() };
+                            view! {
+                                <tr data-channel=code>
+                                    <td>{t.t(c.provider.channel().label_key())}</td>
+                                    <td>{state}" "{toggle}</td>
+                                    <td><code>{shown}</code>{edit}</td>
+                                    <td>{c.last_delivery.map(kilele::clock::school_time).unwrap_or_default()}</td>
+                                    <td class="num">{c.refused_last_day}</td>
+                                </tr>
+                            }
+                        }).collect_view();
+                        view! {
+                            <table class="table" data-testid="channels">
+                                <thead><tr>
+                                    <th>{t.t("finance-channel")}</th><th>{t.t("payments-channel-state")}</th><th>{t.t("payments-channel-addresses")}</th>
+                                    <th>{t.t("payments-channel-last")}</th><th class="num">{t.t("payments-channel-refused")}</th>
+                                </tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }}
+            </Await>
         </Shell>
     }
 }

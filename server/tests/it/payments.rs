@@ -353,6 +353,63 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
     assert!(!body.contains("NMB-REC"), "{body}");
 }
 
+/// The bursar's page of channels: a bank set up by the operator is closed there (its
+/// deliveries refused and kept) and opened again; the addresses it may be called from are set
+/// (any other refused), a mistyped address is said; a channel never set up cannot be opened,
+/// Tigo's list cannot be emptied; a teacher can do none of it. Each change audited.
+#[tokio::test]
+async fn the_bursar_closes_and_opens_a_channel_and_lists_its_addresses() {
+    let limits = server::config::SignInLimits { trust_proxy_headers: true, ..Default::default() };
+    let app = spawn_app_with_sign_in(Options::default(), limits).await;
+    let (_, control) = student_with_control_number(&app, KHSS).await;
+    let secret = open_channel(&app, KHSS, "nmb", &[]).await;
+    let mut nmb = Bank::new(&app.base, Provider::Nmb, KHSS, &secret).unwrap();
+    nmb.forwarded_for = Some("203.0.113.9".into());
+    let bursar = app.login_as(Some(KHSS), "bursar").await;
+    let (status, html) = bursar.get_text("/accountant/channels").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="channels""#) && html.contains(r#"data-channel="nmb""#), "{html}");
+    let list: Vec<kilele::payments::ChannelView> = bursar.server_fn("accountant/channels", &[]).await.json().await.unwrap();
+    let nmb_view = list.iter().find(|c| c.provider == Provider::Nmb).unwrap();
+    assert!(nmb_view.set_up && nmb_view.enabled && nmb_view.allowed_ips.is_empty());
+    assert_eq!(list.len(), 6);
+    assert!(!list.iter().find(|c| c.provider == Provider::Mpesa).unwrap().set_up);
+    assert!(!serde_json::to_string(&list).unwrap().contains("whsec_"), "never a secret");
+
+    // Closed: refused (and kept); opened again: taken.
+    assert_eq!(bursar.server_fn("accountant/channels/close", &[("provider", "nmb")]).await.status().as_u16(), 200);
+    let r = nmb.notify("NMB-CH-1", &control, 100_000, Faults::default()).await.unwrap();
+    assert_eq!((r.status, r.body["message"].as_str()), (403, Some("payments-error-channel-closed")));
+    assert_eq!(bursar.server_fn("accountant/channels/open", &[("provider", "nmb")]).await.status().as_u16(), 200);
+    assert_eq!(nmb.notify("NMB-CH-1", &control, 100_000, Faults::default()).await.unwrap().status, 200);
+
+    // Addresses: a typo said; the list kept; another address refused.
+    let r = bursar.server_fn("accountant/channels/addresses", &[("provider", "nmb"), ("addresses", "203.0.113.9, 203.0.113.300")]).await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("payments-channel-error-address"));
+    let r = bursar.server_fn("accountant/channels/addresses", &[("provider", "nmb"), ("addresses", "203.0.113.9\n2001:db8::1")]).await;
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(nmb.notify("NMB-CH-2", &control, 100_000, Faults::default()).await.unwrap().status, 200);
+    nmb.forwarded_for = Some("198.51.100.7".into());
+    assert_eq!(nmb.notify("NMB-CH-3", &control, 100_000, Faults::default()).await.unwrap().status, 403);
+
+    // Never set up: cannot be opened. Tigo's addresses cannot be emptied.
+    let r = bursar.server_fn("accountant/channels/open", &[("provider", "mpesa")]).await;
+    assert_eq!(r.status().as_u16(), 409);
+    let pii = kilele::audit::pii::KeyRing::development();
+    let tigo =
+        r#"{"username":"t","password":"p","partner":"P","biller_msisdn":"255652000111","biller_code":"K","company_number":"298765"}"#;
+    server::cli::open_wallet(&app.pool, &pii, KHSS, Provider::Tigo, tigo, &["127.0.0.1".parse().unwrap()]).await.unwrap();
+    let r = bursar.server_fn("accountant/channels/addresses", &[("provider", "tigo"), ("addresses", " ")]).await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("payments-error-addresses-required"));
+
+    // Not a teacher's.
+    let teacher = app.login_as(Some(KHSS), "teacher").await;
+    assert_eq!(teacher.server_fn("accountant/channels/close", &[("provider", "nmb")]).await.status().as_u16(), 403);
+    assert!(audited(&app, KHSS, "finance.payment_channel.set").await >= 5, "each change audited");
+}
+
 /// A bank takes money back (a cheque returned unpaid): the payment it names is undone as a
 /// refund through the bank, once per reversal, never beyond what the payment brought; a
 /// waiting payment is marked sent back, whole only; an original not here yet, another

@@ -54,6 +54,9 @@ const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/accountant/suspense", Some("bursar"), "/accountant/suspense", Some("provider_payments")),
     ("/accountant/payments", Some("bursar"), "/accountant/payments?from=2020-01-01&to=2030-12-31", Some("FROM payments")),
     ("/accountant/inbox", Some("bursar"), "/accountant/inbox", Some("payment_inbox")),
+    ("/accountant/channels", Some("bursar"), "/accountant/channels", Some("payment_channels")),
+    ("/accountant/reconciliation", Some("bursar"), "/accountant/reconciliation", Some("bank_statements")),
+    ("/accountant/reconciliation", Some("bursar"), "/accountant/reconciliation?statement={statement}", Some("bank_statement_lines")),
     ("/portal/fees/{student}", Some("parent"), "/portal/fees/{child}", Some("journal_entries")),
     ("/portal/fees/{student}/pay/{push}", Some("parent"), "/portal/fees/{child}/pay/{push}", Some("payment_pushes")),
     ("/portal", Some("parent"), "/portal", Some("guardians")),
@@ -158,6 +161,29 @@ fn read_plans(notices: &[String]) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// A bank statement of the school, one line, imported by its bursar.
+async fn statement_for(app: &TestApp, tenant: uuid::Uuid) -> uuid::Uuid {
+    let (id, email): (uuid::Uuid, String) = sqlx::query_as("SELECT id, email FROM users WHERE tenant_id = $1 AND email LIKE 'bursar@%'")
+        .bind(tenant)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    let actor = kilele::audit::Actor::user(id, &email);
+    let at = kilele::clock::Clock::now(&*app.clock);
+    let line = kilele::payments::statements::StatementLine {
+        line: 2,
+        transaction_id: "PLAN-1".into(),
+        amount_minor: 100_000,
+        value_date: kilele::clock::school_date(at),
+        narration: String::new(),
+    };
+    let mut tx = kilele::db::tenant_tx(&app.pool, kilele::tenancy::TenantId(tenant)).await.unwrap();
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at };
+    let statement = kilele::payments::reconcile::save(&mut tx, kilele::payments::Provider::Nmb, "plan.csv", &[line], by).await.unwrap();
+    tx.commit().await.unwrap();
+    statement
+}
+
 #[tokio::test]
 async fn every_page_reads_one_school_through_indexes_at_2000_students() {
     // Every page route has a row.
@@ -185,6 +211,7 @@ async fn every_page_reads_one_school_through_indexes_at_2000_students() {
     let r = results_for_the_plans(&app, khss.id.0).await;
     fees_for_the_plans(&app, khss.id.0).await;
     let push = push_for(&app, khss.id.0, r.child).await;
+    let statement = statement_for(&app, khss.id.0).await;
 
     // The server runs on this (current-thread) runtime, so a subscriber set for this thread
     // sees exactly this test's notices.
@@ -221,7 +248,8 @@ async fn every_page_reads_one_school_through_indexes_at_2000_students() {
             .replace("{admin_upload}", &r.admin_upload.to_string())
             .replace("{results_level}", &r.level.to_string())
             .replace("{scheme}", &r.scheme.to_string())
-            .replace("{push}", &push.to_string());
+            .replace("{push}", &push.to_string())
+            .replace("{statement}", &statement.to_string());
         let (status, _) = browser.get_text(&path).await;
         let plans = read_plans(&notices.take());
         println!("{path} as {}: {status}, {} statements", who.unwrap_or("nobody"), plans.len());

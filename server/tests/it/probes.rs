@@ -129,6 +129,7 @@ const FIN_READ: Access = Access::All(&[P::FinanceOverviewRead]);
 const FEES: Access = Access::All(&[P::FinanceFeesManage]);
 const PAYMENTS: Access = Access::All(&[P::FinancePaymentsRecord]);
 const ADJUST: Access = Access::All(&[P::FinanceAdjust]);
+const CHANNELS: Access = Access::All(&[P::FinanceChannelsManage]);
 /// A parent's "pay now" (and the plan's finance feature).
 const PAY: Access = Access::All(&[P::PortalFeesPay]);
 /// Report-card remarks: those who print cards, and teachers (the domain then lets a teacher
@@ -290,6 +291,7 @@ fn rows() -> Vec<Row> {
         page("/accountant/accounts/{id}", FIN_READ, true, |_, at| vec![get(format!("/accountant/accounts/{}", at.student))]),
         page("/accountant/defaulters", FIN_READ, false, |_, _| vec![get("/accountant/defaulters")]),
         page("/accountant/suspense", FIN_READ, false, |_, _| vec![get("/accountant/suspense")]),
+        page("/accountant/channels", FIN_READ, false, |_, _| vec![get("/accountant/channels")]),
         page("/accountant/reconciliation", FIN_READ, true, |_, at| vec![get(format!("/accountant/reconciliation?statement={}", at.statement))]),
         page("/accountant/payments", FIN_READ, false, |_, _| {
             vec![get("/accountant/payments"), get("/accountant/payments?from=2020-01-01&to=2030-12-31&channel=cash")]
@@ -582,6 +584,14 @@ fn rows() -> Vec<Row> {
         sfn("/api/accountant/defaulters", FIN_READ, false, false, |_, _| vec![form("/api/accountant/defaulters", &[])]),
         sfn("/api/accountant/suspense", FIN_READ, false, false, |_, _| vec![form("/api/accountant/suspense", &[])]),
         sfn("/api/accountant/statements", FIN_READ, false, false, |_, _| vec![form("/api/accountant/statements", &[])]),
+        sfn("/api/accountant/channels", FIN_READ, false, false, |_, _| vec![form("/api/accountant/channels", &[])]),
+        sfn("/api/accountant/channels/open", CHANNELS, true, false, |_, _| vec![form("/api/accountant/channels/open", &[("provider", "nmb".into())])]),
+        sfn("/api/accountant/channels/close", CHANNELS, true, false, |_, _| {
+            vec![form("/api/accountant/channels/close", &[("provider", "nmb".into())])]
+        }),
+        sfn("/api/accountant/channels/addresses", CHANNELS, true, false, |_, _| {
+            vec![form("/api/accountant/channels/addresses", &[("provider", "nmb".into()), ("addresses", "203.0.113.9".into())])]
+        }),
         sfn("/api/accountant/reconciliation", FIN_READ, false, true, |_, at| {
             vec![form("/api/accountant/reconciliation", &[("statement", at.statement.to_string())])]
         }),
