@@ -719,7 +719,7 @@ pub async fn payment_channel(
     let actor = kilele::audit::Actor::system("kilele payments channel");
     let by = kilele::identity::store::ChangedBy { actor: &actor, at: chrono::Utc::now() };
     let secret = if close {
-        kilele::payments::db::close_channel(&mut tx, provider, by).await?;
+        kilele::payments::db::close_channel(&mut tx, provider, kilele::payments::db::Closer::Operator, by).await?;
         None
     } else {
         Some(kilele::payments::db::set_channel(&mut tx, pii, provider, allowed_ips, revoke_previous, by).await?)

@@ -55,7 +55,8 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Result<Response
     let Some(bank) = Provider::parse(&provider).filter(|p| p.is_bank()) else {
         return Ok(refuse(vec![("provider".into(), "payments-statement-error-not-a-bank".into())]).await);
     };
-    let lines = match statements::read(bank, &name, &bytes) {
+    let today = kilele::clock::school_date(st.deps.clock.now());
+    let lines = match statements::read(bank, &name, &bytes, today) {
         Ok(lines) => lines,
         Err(errors) => return Ok(refuse(errors.into_iter().map(|e| (e.field, e.message)).collect()).await),
     };

@@ -87,7 +87,7 @@ pub async fn set_channel(
     let ips: Vec<String> = allowed_ips.iter().map(ToString::to_string).collect();
     sqlx::query(
         "INSERT INTO payment_channels (tenant_id, provider, enabled, secrets_sealed, allowed_ips, changed_at) VALUES ($1, $2, true, $3, $4, $5)
-         ON CONFLICT (tenant_id, provider) DO UPDATE SET enabled = true, secrets_sealed = $3, allowed_ips = $4, changed_at = $5",
+         ON CONFLICT (tenant_id, provider) DO UPDATE SET enabled = true, closed_by = NULL, secrets_sealed = $3, allowed_ips = $4, changed_at = $5",
     )
     .bind(school)
     .bind(provider.code())
@@ -108,29 +108,54 @@ pub async fn set_channel(
 
 /// Closes the school's `provider` channel: every delivery is refused until it is set again.
 /// Audited.
-pub async fn close_channel(tx: &mut TenantTx, provider: Provider, by: ChangedBy<'_>) -> Result<(), DomainError> {
-    let closed = sqlx::query("UPDATE payment_channels SET enabled = false, changed_at = $2 WHERE provider = $1")
+pub async fn close_channel(tx: &mut TenantTx, provider: Provider, closer: Closer, by: ChangedBy<'_>) -> Result<(), DomainError> {
+    let closed = sqlx::query("UPDATE payment_channels SET enabled = false, closed_by = $3, changed_at = $2 WHERE provider = $1")
         .bind(provider.code())
         .bind(by.at)
+        .bind(closer.code())
         .execute(&mut **tx)
         .await?
         .rows_affected();
     if closed == 0 {
         return Err(DomainError::NotFound);
     }
-    by.audit(tx, crate::audit::actions::PAYMENT_CHANNEL_SET, provider.code(), serde_json::json!({ "enabled": false })).await?;
+    by.audit(
+        tx,
+        crate::audit::actions::PAYMENT_CHANNEL_SET,
+        provider.code(),
+        serde_json::json!({ "enabled": false, "closed_by": closer.code() }),
+    )
+    .await?;
     Ok(())
+}
+
+/// Who closed a channel: the operator's may be opened again only by the operator (a secret
+/// that leaked), the bursar's from the page too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closer {
+    Operator,
+    Bursar,
+}
+
+impl Closer {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Operator => "operator",
+            Self::Bursar => "bursar",
+        }
+    }
 }
 
 /// The school's six channels as the bursar's page shows them: set up or not, open or closed,
 /// their addresses, their last delivery and the refusals of the last day.
 pub async fn channels(tx: &mut TenantTx, now: DateTime<Utc>) -> Result<Vec<super::ChannelView>, DomainError> {
-    type Row = (String, bool, bool, Vec<String>, Option<DateTime<Utc>>, i64);
+    type Row = (String, bool, bool, Vec<String>, Option<DateTime<Utc>>, i64, bool);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT c.provider, c.enabled,
                 (c.credentials_sealed IS NOT NULL OR c.provider IN ('nmb', 'nbc', 'crdb')) AS set_up, c.allowed_ips,
                 (SELECT max(received_at) FROM payment_inbox i WHERE i.provider = c.provider),
-                (SELECT count(*) FROM payment_inbox i WHERE i.provider = c.provider AND i.outcome = 'refused' AND i.received_at > $1)
+                (SELECT count(*) FROM payment_inbox i WHERE i.provider = c.provider AND i.outcome = 'refused' AND i.received_at > $1),
+                coalesce(c.closed_by = 'operator', false)
            FROM payment_channels c",
     )
     .bind(now - chrono::Duration::days(1))
@@ -139,10 +164,11 @@ pub async fn channels(tx: &mut TenantTx, now: DateTime<Utc>) -> Result<Vec<super
     Ok(Provider::ALL
         .into_iter()
         .map(|provider| match rows.iter().find(|r| r.0 == provider.code()) {
-            Some((_, enabled, set_up, ips, last, refused)) => super::ChannelView {
+            Some((_, enabled, set_up, ips, last, refused, by_operator)) => super::ChannelView {
                 provider,
                 set_up: *set_up,
                 enabled: *enabled,
+                closed_by_operator: *by_operator,
                 allowed_ips: ips.clone(),
                 last_delivery: *last,
                 refused_last_day: *refused,
@@ -151,6 +177,7 @@ pub async fn channels(tx: &mut TenantTx, now: DateTime<Utc>) -> Result<Vec<super
                 provider,
                 set_up: false,
                 enabled: false,
+                closed_by_operator: false,
                 allowed_ips: Vec::new(),
                 last_delivery: None,
                 refused_last_day: 0,
@@ -159,26 +186,31 @@ pub async fn channels(tx: &mut TenantTx, now: DateTime<Utc>) -> Result<Vec<super
         .collect())
 }
 
-/// Opens a school's channel again (closed by the bursar or the operator). Only one that was
-/// set up — a bank's secret, a wallet's credentials, given by the operator — can be opened;
-/// a Tigo channel only with the addresses Tigo calls from. Audited.
+/// Opens again a channel the bursar closed (one the operator closed — a secret that leaked —
+/// only the operator opens, with `kilele payments channel`); a Tigo channel only with the
+/// addresses Tigo calls from. Audited.
 pub async fn open_channel(tx: &mut TenantTx, provider: Provider, by: ChangedBy<'_>) -> Result<(), DomainError> {
-    let row: Option<(bool, Vec<String>)> =
-        sqlx::query_as("SELECT credentials_sealed IS NOT NULL, allowed_ips FROM payment_channels WHERE provider = $1 FOR UPDATE")
-            .bind(provider.code())
-            .fetch_optional(&mut **tx)
-            .await?;
+    let row: Option<(bool, Option<String>, bool, Vec<String>)> = sqlx::query_as(
+        "SELECT enabled, closed_by, credentials_sealed IS NOT NULL, allowed_ips FROM payment_channels WHERE provider = $1 FOR UPDATE",
+    )
+    .bind(provider.code())
+    .fetch_optional(&mut **tx)
+    .await?;
     match row {
-        Some((credentials, _)) if !provider.is_bank() && !credentials => {
+        None => return Err(DomainError::conflict("provider", "payments-channel-error-not-set-up")),
+        Some((_, _, credentials, _)) if !provider.is_bank() && !credentials => {
             return Err(DomainError::conflict("provider", "payments-channel-error-not-set-up"))
         }
-        Some((_, ips)) if provider == Provider::Tigo && ips.is_empty() => {
+        Some((true, ..)) => return Ok(()),
+        Some((false, closed_by, ..)) if closed_by.as_deref() != Some(Closer::Bursar.code()) => {
+            return Err(DomainError::conflict("provider", "payments-channel-error-operator-closed"))
+        }
+        Some((.., ips)) if provider == Provider::Tigo && ips.is_empty() => {
             return Err(DomainError::conflict("provider", "payments-error-addresses-required"))
         }
         Some(_) => {}
-        None => return Err(DomainError::conflict("provider", "payments-channel-error-not-set-up")),
     }
-    sqlx::query("UPDATE payment_channels SET enabled = true, changed_at = $2 WHERE provider = $1")
+    sqlx::query("UPDATE payment_channels SET enabled = true, closed_by = NULL, changed_at = $2 WHERE provider = $1")
         .bind(provider.code())
         .bind(by.at)
         .execute(&mut **tx)
@@ -187,25 +219,26 @@ pub async fn open_channel(tx: &mut TenantTx, provider: Provider, by: ChangedBy<'
     Ok(())
 }
 
-/// Sets the addresses a provider may call a school's channel from, as the bursar typed them
+/// Sets the addresses a bank may call a school's channel from, as the bursar typed them
 /// (separated by commas, spaces or lines; each an IPv4 or IPv6 address; at most
-/// [`super::MAX_CHANNEL_ADDRESSES`]). None: any address — refused for Tigo, which signs
-/// nothing. Audited with the list.
+/// [`super::MAX_CHANNEL_ADDRESSES`]); none: any (the bank's signature still decides). A
+/// wallet's addresses stay with the operator: for Tigo, which signs nothing, they are the only
+/// proof a call is Tigo's, so whoever sets them could post payments. Audited with the list.
 pub async fn set_addresses(tx: &mut TenantTx, provider: Provider, typed: &str, by: ChangedBy<'_>) -> Result<Vec<IpAddr>, DomainError> {
     use crate::ValidationError;
+    if !provider.is_bank() {
+        return Err(DomainError::conflict("provider", "payments-channel-error-wallet-addresses"));
+    }
     let mut ips: Vec<IpAddr> = Vec::new();
     for word in typed.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|w| !w.is_empty()) {
         match word.parse::<IpAddr>() {
-            Ok(ip) if !ips.contains(&ip) => ips.push(ip),
-            Ok(_) => {}
+            Ok(ip) if ips.contains(&ip) => {}
+            Ok(_) if ips.len() == super::MAX_CHANNEL_ADDRESSES => {
+                return Err(ValidationError::new("addresses", "payments-channel-error-too-many").into())
+            }
+            Ok(ip) => ips.push(ip),
             Err(_) => return Err(ValidationError::new("addresses", "payments-channel-error-address").into()),
         }
-    }
-    if ips.len() > super::MAX_CHANNEL_ADDRESSES {
-        return Err(ValidationError::new("addresses", "payments-channel-error-too-many").into());
-    }
-    if provider == Provider::Tigo && ips.is_empty() {
-        return Err(ValidationError::new("addresses", "payments-error-addresses-required").into());
     }
     let texts: Vec<String> = ips.iter().map(ToString::to_string).collect();
     let changed = sqlx::query("UPDATE payment_channels SET allowed_ips = $2, changed_at = $3 WHERE provider = $1")

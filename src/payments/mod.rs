@@ -184,6 +184,8 @@ pub struct ChannelView {
     /// Given its secrets or credentials (by the operator): it can be opened.
     pub set_up: bool,
     pub enabled: bool,
+    /// Closed by the operator (a leaked secret): only the operator opens it again.
+    pub closed_by_operator: bool,
     /// The addresses the provider may call from (none: any — except Tigo, which then takes nothing).
     pub allowed_ips: Vec<String>,
     /// The last delivery through it, and how many were refused in the last day.

@@ -69,7 +69,7 @@ pub async fn set_wallet(
     sqlx::query(
         "INSERT INTO payment_channels (tenant_id, provider, enabled, secrets_sealed, credentials_sealed, allowed_ips, changed_at)
          VALUES ($1, $2, true, $3, $4, $5, $6)
-         ON CONFLICT (tenant_id, provider) DO UPDATE SET enabled = true, credentials_sealed = $4, allowed_ips = $5, changed_at = $6",
+         ON CONFLICT (tenant_id, provider) DO UPDATE SET enabled = true, closed_by = NULL, credentials_sealed = $4, allowed_ips = $5, changed_at = $6",
     )
     .bind(school)
     .bind(provider.code())

@@ -22,9 +22,14 @@ pub async fn save(
     let (Some(first), Some(last)) = (lines.iter().map(|l| l.value_date).min(), lines.iter().map(|l| l.value_date).max()) else {
         return Err(DomainError::Invalid(crate::ValidationError::new("file", "payments-statement-error-no-lines")));
     };
-    let total: i64 = lines.iter().map(|l| l.amount_minor).sum();
+    // Each line is at most TZS 10 billion (`statements::read`), 5,000 of them: no overflow,
+    // and checked anyway.
+    let total = lines
+        .iter()
+        .try_fold(0i64, |sum, l| sum.checked_add(l.amount_minor))
+        .ok_or_else(|| DomainError::Invalid(crate::ValidationError::new("file", "payments-statement-error-amount")))?;
     let importer = by.actor.id.ok_or_else(|| DomainError::Internal("a statement is imported by a user".into()))?;
-    let file_name: String = file_name.trim().chars().take(200).collect();
+    let file_name: String = file_name.chars().filter(|c| !c.is_control()).take(200).collect::<String>().trim().to_owned();
     let file_name = if file_name.is_empty() { "statement".to_owned() } else { file_name };
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO bank_statements (tenant_id, provider, file_name, first_day, last_day, lines, total_minor, imported_by, imported_at)
@@ -130,10 +135,11 @@ pub async fn reconcile(tx: &mut TenantTx, statement: Uuid) -> Result<Reconciliat
     let (Some(from), Some(to)) = (from, to) else { return Err(DomainError::Internal("statement days out of range".into())) };
     let references: Vec<String> = lines.iter().map(|l| l.0.clone()).collect();
     // Two index reads (by reference, by day) rather than one OR the planner would scan for.
-    let ours: Vec<(String, i64, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT transaction_id, amount_minor, status, paid_at FROM provider_payments WHERE provider = $1 AND transaction_id = ANY($2)
+    let ours: Vec<(String, i64, String, DateTime<Utc>, String)> = sqlx::query_as(
+        "SELECT transaction_id, amount_minor, status, paid_at, currency FROM provider_payments WHERE provider = $1 AND transaction_id = ANY($2)
          UNION
-         SELECT transaction_id, amount_minor, status, paid_at FROM provider_payments WHERE provider = $1 AND paid_at >= $3 AND paid_at < $4",
+         SELECT transaction_id, amount_minor, status, paid_at, currency FROM provider_payments
+          WHERE provider = $1 AND paid_at >= $3 AND paid_at < $4",
     )
     .bind(statement.provider.code())
     .bind(&references)
@@ -141,18 +147,42 @@ pub async fn reconcile(tx: &mut TenantTx, statement: Uuid) -> Result<Reconciliat
     .bind(to)
     .fetch_all(&mut **tx)
     .await?;
-    let mut by_reference: HashMap<&str, &(String, i64, String, DateTime<Utc>)> = ours.iter().map(|o| (o.0.as_str(), o)).collect();
+    let mut by_reference: HashMap<&str, &(String, i64, String, DateTime<Utc>, String)> = ours.iter().map(|o| (o.0.as_str(), o)).collect();
+    // Slips the bursar recorded by hand under the bank's reference (never notified): the money
+    // is accounted for, so the line is not "missing".
+    let unnotified: Vec<String> = references.iter().filter(|r| !by_reference.contains_key(r.as_str())).cloned().collect();
+    let by_hand: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+        "SELECT reference, sum(amount_minor)::bigint FROM payments
+          WHERE channel = $1 AND reference = ANY($2) AND source <> 'provider' GROUP BY reference",
+    )
+    .bind(statement.provider.channel().code())
+    .bind(&unnotified)
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
     let mut out = Vec::with_capacity(lines.len());
     for (reference, amount, date) in &lines {
         let line = match by_reference.remove(reference.as_str()) {
-            Some((_, ours, status, _)) => RecLine {
-                outcome: if ours == amount { RecOutcome::Matched } else { RecOutcome::AmountDiffers },
+            Some((_, ours, status, _, currency)) => RecLine {
+                outcome: if ours == amount && currency == "TZS" { RecOutcome::Matched } else { RecOutcome::AmountDiffers },
                 transaction_id: reference.clone(),
                 day: *date,
                 statement_minor: Some(*amount),
                 ours_minor: Some(*ours),
                 our_status: Some(status.clone()),
             },
+            None if by_hand.contains_key(reference) => {
+                let ours = by_hand.get(reference).copied().unwrap_or_default();
+                RecLine {
+                    outcome: if ours == *amount { RecOutcome::Matched } else { RecOutcome::AmountDiffers },
+                    transaction_id: reference.clone(),
+                    day: *date,
+                    statement_minor: Some(*amount),
+                    ours_minor: Some(ours),
+                    our_status: Some("recorded-by-hand".into()),
+                }
+            }
             None => RecLine {
                 outcome: RecOutcome::MissingHere,
                 transaction_id: reference.clone(),
@@ -166,7 +196,7 @@ pub async fn reconcile(tx: &mut TenantTx, statement: Uuid) -> Result<Reconciliat
     }
     let mut theirs: Vec<RecLine> = by_reference
         .into_values()
-        .map(|(reference, ours, status, paid_at)| RecLine {
+        .map(|(reference, ours, status, paid_at, _)| RecLine {
             outcome: RecOutcome::MissingThere,
             transaction_id: reference.clone(),
             day: crate::clock::school_date(*paid_at),

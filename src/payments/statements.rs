@@ -47,13 +47,17 @@ fn line_error(line: usize, column: &str, key: &'static str) -> ValidationError {
     ValidationError::new(&format!("lines.{}.{column}", line.saturating_sub(1)), key)
 }
 
-/// A date as statements write it: `2026-12-07`, `07/12/2026`, `07-12-2026`, `07.12.2026`, or an
-/// XLSX serial date.
+/// A date as statements write it: `2026-12-07`, `07/12/2026`, `07-12-2026`, `07.12.2026` (the
+/// year in four digits: `07/12/26` is not year 26), or an XLSX serial date.
 fn date_of(value: &Value, is_1904: bool) -> Option<NaiveDate> {
     match value {
         Value::Text(t) => {
             let t = t.trim();
             let t = t.split_whitespace().next().unwrap_or(t);
+            let four_digit_year = t.split(['-', '/', '.']).any(|part| part.len() == 4 && part.bytes().all(|b| b.is_ascii_digit()));
+            if !four_digit_year {
+                return None;
+            }
             ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"].iter().find_map(|f| NaiveDate::parse_from_str(t, f).ok())
         }
         Value::Int(n) => serial_date(*n as f64, is_1904),
@@ -69,23 +73,58 @@ fn serial_date(serial: f64, is_1904: bool) -> Option<NaiveDate> {
     epoch.checked_add_signed(chrono::Duration::days(serial.trunc() as i64))
 }
 
+/// The largest credit one line may carry (TZS 10 billion): a line beyond it is misread, and
+/// 5,000 of them still add up without overflowing.
+const MAX_LINE_MINOR: i64 = 1_000_000_000_000;
+
+/// What an amount cell says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Amount {
+    /// Money in (minor units).
+    Credit(i64),
+    /// Nothing in: zero, or a debit written as a negative number — not a payment.
+    NotACredit,
+    /// Not an amount as statements write them.
+    Unreadable,
+}
+
 /// An amount as statements write it (`150,000.00`, `150000`, `TZS 150,000`); a whole
-/// number in an XLSX cell is shillings. Positive only: a debit is not a payment.
-fn amount_of(value: &Value) -> Option<i64> {
+/// number in an XLSX cell is shillings. A comma must separate thousands (`150000,00`, a
+/// decimal comma, is not read as 15 million), at most [`MAX_LINE_MINOR`].
+fn amount_of(value: &Value) -> Amount {
     let text = match value {
         Value::Int(n) => n.to_string(),
         // A number with cents in an XLSX cell: written out as the sheet shows it, to two places.
-        Value::Float(f) if f.is_finite() && *f > 0.0 && *f < 1e13 => format!("{f:.2}"),
-        Value::Float(_) => return None,
-        Value::Text(t) => t.clone(),
+        Value::Float(f) if f.is_finite() && f.abs() < 1e13 => format!("{f:.2}"),
+        Value::Float(_) => return Amount::Unreadable,
+        Value::Text(t) => t.trim().to_owned(),
     };
-    crate::finance::Money::parse(&text, crate::finance::Currency::Tzs).ok().map(|m| m.minor).filter(|a| *a > 0)
+    let bare = text.strip_prefix("TZS").unwrap_or(&text).trim();
+    if bare.starts_with('-') || (bare.starts_with('(') && bare.ends_with(')')) {
+        return Amount::NotACredit;
+    }
+    let whole = bare.split('.').next().unwrap_or(bare);
+    if whole.split(',').skip(1).any(|group| group.len() != 3) {
+        return Amount::Unreadable;
+    }
+    match crate::finance::Money::parse(&text, crate::finance::Currency::Tzs).map(|m| m.minor) {
+        Ok(0) => Amount::NotACredit,
+        Ok(minor) if (1..=MAX_LINE_MINOR).contains(&minor) => Amount::Credit(minor),
+        _ => Amount::Unreadable,
+    }
+}
+
+/// Free text kept from a statement (a narration, a file name): without control characters.
+fn clean(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect::<String>().trim().to_owned()
 }
 
 /// Reads a statement: the bank's header found in the first rows, then every line below it
 /// checked, every error reported (`file`, or `lines.<n>.<column>`), nothing taken unless all
-/// are right. Lines without a credit (a debit, a balance brought forward) are skipped.
-pub fn read(bank: Provider, file_name: &str, bytes: &[u8]) -> Result<Vec<StatementLine>, Vec<ValidationError>> {
+/// are right. Lines without a credit (a debit, a balance brought forward) are skipped. A value
+/// date must be within the year before `today` (or tomorrow, a bank ahead of us): the
+/// notifications it is reconciled against are no older.
+pub fn read(bank: Provider, file_name: &str, bytes: &[u8], today: NaiveDate) -> Result<Vec<StatementLine>, Vec<ValidationError>> {
     let file = |key: &str| vec![ValidationError::new("file", key)];
     let Some(names) = columns(bank) else { return Err(file("payments-statement-error-not-a-bank")) };
     let Some(kind) = spreadsheet::detect(file_name, bytes) else { return Err(file("import-error-not-a-spreadsheet")) };
@@ -118,9 +157,14 @@ pub fn read(bank: Provider, file_name: &str, bytes: &[u8]) -> Result<Vec<Stateme
         let cell = |col: u32| row.cells.iter().find(|(c, _)| *c == col).map(|(_, v)| v.clone());
         // No credit in the row: not a payment (a debit line, a total, a note).
         let Some(amount_cell) = cell(amount_col) else { continue };
-        let amount = amount_of(&amount_cell);
+        let amount = match amount_of(&amount_cell) {
+            Amount::NotACredit => continue,
+            Amount::Credit(minor) => Some(minor),
+            Amount::Unreadable => None,
+        };
         let reference = cell(reference_col).map(Value::into_text).as_deref().and_then(crate::finance::slip_reference);
-        let date = cell(date_col).and_then(|v| date_of(&v, sheet.is_1904));
+        let recent = |d: &NaiveDate| *d >= today - chrono::Duration::days(366) && *d <= today + chrono::Duration::days(1);
+        let date = cell(date_col).and_then(|v| date_of(&v, sheet.is_1904)).filter(recent);
         if amount.is_none() {
             errors.push(line_error(row.line, "amount", "payments-statement-error-amount"));
         }
@@ -133,7 +177,7 @@ pub fn read(bank: Provider, file_name: &str, bytes: &[u8]) -> Result<Vec<Stateme
             errors.push(line_error(row.line, "date", "payments-statement-error-date"));
         }
         if let (Some(amount_minor), Some(transaction_id), Some(value_date)) = (amount, reference, date) {
-            let narration = cell(narration_col).map(Value::into_text).unwrap_or_default().trim().chars().take(200).collect();
+            let narration = clean(&cell(narration_col).map(Value::into_text).unwrap_or_default(), 200);
             lines.push(StatementLine { line: row.line, transaction_id, amount_minor, value_date, narration });
         }
         if errors.len() >= 100 {
@@ -163,7 +207,8 @@ mod tests {
                    07/12/2026,nmb-001,SCHOOL FEES 100012345678,,\"150,000.00\",\"1,150,000.00\"\n\
                    2026-12-07,NMB-002,FEES,,45000,\n\
                    07/12/2026,NMB-003,CHARGES,2000,,\n";
-        let lines = read(Provider::Nmb, "statement.csv", csv.as_bytes()).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let lines = read(Provider::Nmb, "statement.csv", csv.as_bytes(), today).unwrap();
         assert_eq!(lines.len(), 2, "the debit line is not a payment");
         assert_eq!((lines[0].transaction_id.as_str(), lines[0].amount_minor), ("NMB-001", 15_000_000));
         assert_eq!(lines[0].value_date, NaiveDate::from_ymd_opt(2026, 12, 7).unwrap());
@@ -173,10 +218,10 @@ mod tests {
         let bad = "value_date,bank_reference,amount,narrative\n\
                    2026-13-01,CRDB-1,100,x\n\
                    2026-12-01,,100,x\n\
-                   2026-12-01,CRDB-2,-5,x\n\
+                   2026-12-01,CRDB-2,\"5,00\",x\n\
                    2026-12-01,CRDB-3,100,x\n\
                    2026-12-01,crdb-3,100,x\n";
-        let errors = read(Provider::Crdb, "s.csv", bad.as_bytes()).unwrap_err();
+        let errors = read(Provider::Crdb, "s.csv", bad.as_bytes(), today).unwrap_err();
         let said: Vec<(String, String)> = errors.iter().map(|e| (e.field.clone(), e.message.clone())).collect();
         for expected in [
             ("lines.1.date", "payments-statement-error-date"),
@@ -190,9 +235,22 @@ mod tests {
 
         // Another bank's columns, or a file that is not a sheet: said once, for the file.
         let nmb_file = "Value Date,Transaction Ref,Credit,Narration\n2026-12-07,A,1,x\n";
-        assert_eq!(read(Provider::Nbc, "s.csv", nmb_file.as_bytes()).unwrap_err()[0].message, "payments-statement-error-columns");
-        assert_eq!(read(Provider::Nmb, "s.pdf", b"%PDF-1.4").unwrap_err()[0].field, "file");
-        assert_eq!(read(Provider::Mpesa, "s.csv", nmb_file.as_bytes()).unwrap_err()[0].message, "payments-statement-error-not-a-bank");
+        assert_eq!(read(Provider::Nbc, "s.csv", nmb_file.as_bytes(), today).unwrap_err()[0].message, "payments-statement-error-columns");
+        assert_eq!(read(Provider::Nmb, "s.pdf", b"%PDF-1.4", today).unwrap_err()[0].field, "file");
+        assert_eq!(
+            read(Provider::Mpesa, "s.csv", nmb_file.as_bytes(), today).unwrap_err()[0].message,
+            "payments-statement-error-not-a-bank"
+        );
+        // A debit in the one amount column, a zero: skipped. A two-digit year, a date long ago:
+        // not read. A narration's control characters dropped.
+        let odd = "value_date,bank_reference,amount,narrative\n2026-12-01,CRDB-9,-500,charge\n2026-12-01,CRDB-8,0,x\n\
+                   01/12/26,CRDB-7,100,x\n2020-01-01,CRDB-6,100,x\n2026-12-01,CRDB-5,100,a\u{7}b\n";
+        let errors = read(Provider::Crdb, "s.csv", odd.as_bytes(), today).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["lines.3.date", "lines.4.date"], "{errors:?}");
+        let fine = "value_date,bank_reference,amount,narrative\n2026-12-01,CRDB-9,-500,charge\n2026-12-01,CRDB-5,100,a\u{7}b\n";
+        let lines = read(Provider::Crdb, "s.csv", fine.as_bytes(), today).unwrap();
+        assert_eq!((lines.len(), lines[0].narration.as_str()), (1, "ab"));
     }
 
     #[test]
@@ -200,10 +258,14 @@ mod tests {
         assert_eq!(date_of(&Value::Float(46_363.0), false), NaiveDate::from_ymd_opt(2026, 12, 7));
         assert_eq!(date_of(&Value::Text("07.12.2026 00:00".into()), false), NaiveDate::from_ymd_opt(2026, 12, 7));
         assert_eq!(date_of(&Value::Float(-1.0), false), None);
-        assert_eq!(amount_of(&Value::Float(150_000.5)), Some(15_000_050));
-        assert_eq!(amount_of(&Value::Int(45_000)), Some(4_500_000));
-        assert_eq!(amount_of(&Value::Text("TZS 1,500".into())), Some(150_000));
-        assert_eq!(amount_of(&Value::Float(f64::NAN)), None);
-        assert_eq!(amount_of(&Value::Text("-1".into())), None);
+        assert_eq!(amount_of(&Value::Float(150_000.5)), Amount::Credit(15_000_050));
+        assert_eq!(amount_of(&Value::Int(45_000)), Amount::Credit(4_500_000));
+        assert_eq!(amount_of(&Value::Text("TZS 1,500".into())), Amount::Credit(150_000));
+        assert_eq!(amount_of(&Value::Text("150000,00".into())), Amount::Unreadable, "a decimal comma");
+        assert_eq!(amount_of(&Value::Text("99999999999".into())), Amount::Unreadable, "over TZS 10 billion");
+        assert_eq!(amount_of(&Value::Float(f64::NAN)), Amount::Unreadable);
+        assert_eq!(amount_of(&Value::Text("-1".into())), Amount::NotACredit);
+        assert_eq!(amount_of(&Value::Text("(1,000.00)".into())), Amount::NotACredit);
+        assert_eq!(amount_of(&Value::Float(-3.0)), Amount::NotACredit);
     }
 }

@@ -154,7 +154,7 @@ payments-rec-notified = Notified
 
 # Payment channels (the bursar's page)
 payments-channels-title = Payment channels
-payments-channels-hint = The banks and wallets this school takes payments through. The operator gives each its signing secret or application keys; here the bursar opens or closes a channel and lists the addresses the provider calls from.
+payments-channels-hint = The banks and wallets this school takes payments through. The operator gives each its signing secret or application keys (and a wallet's addresses); here the bursar closes a channel, opens again one the bursar closed, and lists the addresses a bank calls from.
 payments-channel-state = State
 payments-channel-not-set-up = Not set up (ask the operator)
 payments-channel-open = Open
@@ -169,3 +169,12 @@ payments-channel-refused = Refused (last day)
 payments-channel-error-not-set-up = This channel has not been set up: the operator gives it its secret or keys first.
 payments-channel-error-address = Enter IP addresses (like 41.222.176.143), separated by commas or spaces.
 payments-channel-error-too-many = At most 20 addresses.
+payments-channel-error-operator-closed = The operator closed this channel; only the operator opens it again.
+payments-channel-error-wallet-addresses = A wallet's addresses are set by the operator (for Tigo they are the only proof a call is Tigo's).
+payments-channel-closed-by-operator = Closed by the operator
+payments-rec-here = Here
+payments-rec-status-posted = Posted
+payments-rec-status-suspense = Waiting to be allocated
+payments-rec-status-split = Split between children
+payments-rec-status-refunded = Sent back
+payments-rec-status-recorded-by-hand = Recorded by hand

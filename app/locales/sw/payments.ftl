@@ -154,7 +154,7 @@ payments-rec-notified = Iliarifiwa
 
 # Njia za malipo (ukurasa wa mhasibu)
 payments-channels-title = Njia za malipo
-payments-channels-hint = Benki na pochi ambazo shule hii hupokea malipo kupitia. Mwendeshaji hupa kila moja siri yake ya sahihi au funguo za programu; hapa mhasibu hufungua au kufunga njia na kuorodhesha anwani ambazo mtoa huduma hupiga kutoka.
+payments-channels-hint = Benki na pochi ambazo shule hii hupokea malipo kupitia. Mwendeshaji hupa kila moja siri yake ya sahihi au funguo za programu (na anwani za pochi); hapa mhasibu hufunga njia, hufungua tena aliyoifunga, na huorodhesha anwani ambazo benki hupiga kutoka.
 payments-channel-state = Hali
 payments-channel-not-set-up = Haijaandaliwa (muulize mwendeshaji)
 payments-channel-open = Wazi
@@ -169,3 +169,12 @@ payments-channel-refused = Zilizokataliwa (siku iliyopita)
 payments-channel-error-not-set-up = Njia hii haijaandaliwa: mwendeshaji huipa siri au funguo zake kwanza.
 payments-channel-error-address = Weka anwani za IP (kama 41.222.176.143), zikitenganishwa kwa koma au nafasi.
 payments-channel-error-too-many = Anwani 20 zaidi.
+payments-channel-error-operator-closed = Mwendeshaji alifunga njia hii; ni mwendeshaji tu anayeweza kuifungua tena.
+payments-channel-error-wallet-addresses = Anwani za pochi huwekwa na mwendeshaji (kwa Tigo ndizo uthibitisho pekee kwamba simu ni ya Tigo).
+payments-channel-closed-by-operator = Imefungwa na mwendeshaji
+payments-rec-here = Hapa
+payments-rec-status-posted = Imewekwa
+payments-rec-status-suspense = Inasubiri kugawiwa
+payments-rec-status-split = Imegawanywa kati ya watoto
+payments-rec-status-refunded = Imerudishwa
+payments-rec-status-recorded-by-hand = Imerekodiwa kwa mkono

@@ -364,7 +364,7 @@ fn channel_provider(code: &str) -> Result<kilele::payments::Provider, AppError> 
         .ok_or_else(|| AppError::Invalid { field: "provider".into(), message: "payments-error-unknown-provider".into() })
 }
 
-/// Opens a channel again (one the operator set up).
+/// Opens again a channel the bursar closed.
 #[server(endpoint = "accountant/channels/open")]
 pub async fn open_payment_channel(provider: String) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceChannelsManage]).await?;
@@ -376,11 +376,12 @@ pub async fn open_payment_channel(provider: String) -> Result<(), AppError> {
 #[server(endpoint = "accountant/channels/close")]
 pub async fn close_payment_channel(provider: String) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceChannelsManage]).await?;
-    kilele::payments::db::close_channel(&mut s.tx, channel_provider(&provider)?, s.change.by()).await?;
+    let closer = kilele::payments::db::Closer::Bursar;
+    kilele::payments::db::close_channel(&mut s.tx, channel_provider(&provider)?, closer, s.change.by()).await?;
     s.commit(()).await
 }
 
-/// Sets the addresses a provider may call a channel from.
+/// Sets the addresses a bank may call a channel from (a wallet's stay with the operator).
 #[server(endpoint = "accountant/channels/addresses")]
 pub async fn set_channel_addresses(provider: String, #[server(default)] addresses: String) -> Result<(), AppError> {
     let mut s = Scope::finance(&[Permission::FinanceChannelsManage]).await?;

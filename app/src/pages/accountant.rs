@@ -898,6 +898,7 @@ pub fn ReconciliationPage() -> impl IntoView {
                                 <td><code>{l.transaction_id.clone()}</code></td>
                                 <td class="num">{l.statement_minor.map(tzs).unwrap_or_default()}</td>
                                 <td class="num">{l.ours_minor.map(tzs).unwrap_or_default()}</td>
+                                <td>{l.our_status.as_ref().map(|s| t.t(&format!("payments-rec-status-{s}"))).unwrap_or_default()}</td>
                             </tr>
                         }).collect_view();
                         let s = &r.statement;
@@ -908,7 +909,7 @@ pub fn ReconciliationPage() -> impl IntoView {
                             <table class="table" data-testid="reconciliation">
                                 <thead><tr>
                                     <th>{t.t("payments-outcome")}</th><th>{t.t("finance-paid-on")}</th><th>{t.t("payments-quoted")}</th>
-                                    <th class="num">{t.t("payments-rec-statement")}</th><th class="num">{t.t("payments-rec-notified")}</th>
+                                    <th class="num">{t.t("payments-rec-statement")}</th><th class="num">{t.t("payments-rec-notified")}</th><th>{t.t("payments-rec-here")}</th>
                                 </tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
@@ -977,9 +978,10 @@ pub fn ChannelsPage() -> impl IntoView {
                             let state = match (c.set_up, c.enabled) {
                                 (false, _) => t.t("payments-channel-not-set-up"),
                                 (true, true) => t.t("payments-channel-open"),
+                                (true, false) if c.closed_by_operator => t.t("payments-channel-closed-by-operator"),
                                 (true, false) => t.t("payments-channel-closed"),
                             };
-                            let toggle = (can_manage && c.set_up).then(|| match c.enabled {
+                            let toggle = (can_manage && c.set_up && (c.enabled || !c.closed_by_operator)).then(|| match c.enabled {
                                 true => view! {
                                     <form method="post" action=ClosePaymentChannel::url() class="inline">
                                         <input type="hidden" name="provider" value=code/>
@@ -994,7 +996,8 @@ pub fn ChannelsPage() -> impl IntoView {
                                 }.into_any(),
                             });
                             let addresses = c.allowed_ips.join(", ");
-                            let edit = (can_manage && c.set_up).then(|| view! {
+                            // A wallet's addresses stay with the operator (Tigo's are its only proof of origin).
+                            let edit = (can_manage && c.set_up && c.provider.is_bank()).then(|| view! {
                                 <form method="post" action=SetChannelAddresses::url() class="inline">
                                     <input type="hidden" name="provider" value=code/>
                                     <input name="addresses" value=addresses.clone() aria-label=t.t("payments-channel-addresses")

@@ -271,6 +271,25 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
     }
     let today = kilele::clock::school_date(kilele::clock::Clock::now(&*app.clock));
     let day = today.format("%d/%m/%Y").to_string();
+    // A slip the bursar recorded by hand under the bank's reference (never notified).
+    let (child, _) = student_with_control_number(&app, KHSS).await;
+    let (bursar_id, bursar_email): (Uuid, String) =
+        sqlx::query_as("SELECT id, email FROM users WHERE tenant_id = $1 AND email LIKE 'bursar@%'")
+            .bind(tenant)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+    let actor = kilele::audit::Actor::user(bursar_id, &bursar_email);
+    let mut tx = kilele::db::tenant_tx(&app.pool, kilele::tenancy::TenantId(tenant)).await.unwrap();
+    let slip = kilele::finance::db::payments::NewPayment {
+        amount_minor: 1_200_000,
+        channel: kilele::finance::ledger::Channel::Nmb,
+        reference: Some("NMB-REC-7".into()),
+        paid_on: today,
+    };
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at: kilele::clock::Clock::now(&*app.clock) };
+    kilele::finance::db::payments::record_payment(&mut tx, child, &slip, by).await.unwrap();
+    tx.commit().await.unwrap();
     let bursar = app.login_as(Some(KHSS), "bursar").await;
     let upload = |provider: &'static str, file: String| {
         let bursar = &bursar;
@@ -318,7 +337,7 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
     // Right: NMB-REC-1 matches, NMB-REC-2 says another amount, NMB-REC-9 was never notified,
     // NMB-REC-3 was notified but is not on the statement.
     let good = format!(
-        "Value Date,Transaction Ref,Narration,Debit,Credit\n{day},NMB-REC-1,FEES {control},,\"100,000.00\"\n{day},NMB-REC-2,FEES,,45000\n{day},NMB-REC-9,FEES,,7000\n{day},NMB-CHG,CHARGES,2000,\n"
+        "Value Date,Transaction Ref,Narration,Debit,Credit\n{day},NMB-REC-1,FEES {control},,\"100,000.00\"\n{day},NMB-REC-2,FEES,,45000\n{day},NMB-REC-9,FEES,,7000\n{day},NMB-REC-7,FEES BY HAND,,12000\n{day},NMB-CHG,CHARGES,2000,\n"
     );
     let (status, location) = upload("nmb", good).await;
     assert_eq!(status, 303);
@@ -328,14 +347,16 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
     use kilele::payments::RecOutcome::*;
     let outcome = |reference: &str| r.lines.iter().find(|l| l.transaction_id == reference).map(|l| l.outcome);
     assert_eq!(
-        [outcome("NMB-REC-1"), outcome("NMB-REC-2"), outcome("NMB-REC-9"), outcome("NMB-REC-3"), outcome("NMB-CHG")],
-        [Some(Matched), Some(AmountDiffers), Some(MissingHere), Some(MissingThere), None],
+        [outcome("NMB-REC-1"), outcome("NMB-REC-2"), outcome("NMB-REC-9"), outcome("NMB-REC-3"), outcome("NMB-REC-7"), outcome("NMB-CHG")],
+        [Some(Matched), Some(AmountDiffers), Some(MissingHere), Some(MissingThere), Some(Matched), None],
         "{:?}",
         r.lines
     );
+    let by_hand = r.lines.iter().find(|l| l.transaction_id == "NMB-REC-7").and_then(|l| l.our_status.clone());
+    assert_eq!(by_hand.as_deref(), Some("recorded-by-hand"));
     let (status, html) = bursar.get_text(&location).await;
     assert_eq!(status, 200);
-    assert!(html.contains(r#"data-testid="reconciliation""#) && html.contains("NMB-REC-9"), "{html}");
+    assert!(html.contains(r#"data-testid="reconciliation""#) && html.contains("NMB-REC-9") && html.contains("Recorded by hand"), "{html}");
     let (status, csv) = bursar.get_text(&format!("/accountant/reconciliation/{statement}/report.csv")).await;
     assert_eq!(status, 200);
     assert!(
@@ -393,15 +414,36 @@ async fn the_bursar_closes_and_opens_a_channel_and_lists_its_addresses() {
     nmb.forwarded_for = Some("198.51.100.7".into());
     assert_eq!(nmb.notify("NMB-CH-3", &control, 100_000, Faults::default()).await.unwrap().status, 403);
 
-    // Never set up: cannot be opened. Tigo's addresses cannot be emptied.
+    // Never set up: cannot be opened. Closed by the operator (a leaked secret): only the
+    // operator opens it again.
     let r = bursar.server_fn("accountant/channels/open", &[("provider", "mpesa")]).await;
     assert_eq!(r.status().as_u16(), 409);
     let pii = kilele::audit::pii::KeyRing::development();
+    let change = server::cli::ChannelChange { close: true, ..Default::default() };
+    server::cli::payment_channel(&app.pool, &pii, KHSS, "nmb", change).await.unwrap();
+    let r = bursar.server_fn("accountant/channels/open", &[("provider", "nmb")]).await;
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r.text().await.unwrap().contains("payments-channel-error-operator-closed"));
+    let (_, html) = bursar.get_text("/accountant/channels").await;
+    assert!(html.contains("Closed by the operator"), "{html}");
+
+    // A wallet's addresses are the operator's (Tigo's are its only proof of origin); a Tigo
+    // channel without addresses is not opened from the page either.
     let tigo =
         r#"{"username":"t","password":"p","partner":"P","biller_msisdn":"255652000111","biller_code":"K","company_number":"298765"}"#;
     server::cli::open_wallet(&app.pool, &pii, KHSS, Provider::Tigo, tigo, &["127.0.0.1".parse().unwrap()]).await.unwrap();
-    let r = bursar.server_fn("accountant/channels/addresses", &[("provider", "tigo"), ("addresses", " ")]).await;
-    assert_eq!(r.status().as_u16(), 422);
+    let r = bursar.server_fn("accountant/channels/addresses", &[("provider", "tigo"), ("addresses", "203.0.113.66")]).await;
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r.text().await.unwrap().contains("payments-channel-error-wallet-addresses"));
+    let listed: Vec<String> = sqlx::query_scalar("SELECT unnest(allowed_ips) FROM payment_channels WHERE provider = 'tigo'")
+        .fetch_all(&app.owner_pool)
+        .await
+        .unwrap();
+    assert_eq!(listed, vec!["127.0.0.1".to_owned()], "unchanged");
+    server::cli::open_wallet(&app.pool, &pii, KHSS, Provider::Tigo, tigo, &[]).await.unwrap();
+    assert_eq!(bursar.server_fn("accountant/channels/close", &[("provider", "tigo")]).await.status().as_u16(), 200);
+    let r = bursar.server_fn("accountant/channels/open", &[("provider", "tigo")]).await;
+    assert_eq!(r.status().as_u16(), 409);
     assert!(r.text().await.unwrap().contains("payments-error-addresses-required"));
 
     // Not a teacher's.
