@@ -59,8 +59,10 @@ test('a bank payment posts by itself; a mistyped one waits in suspense and the b
     const row = page.locator('[data-testid="suspense"] tr', { hasText: typo });
     await expectVisible(row, 'the mistyped payment in suspense');
     await shot(page, 'suspense');
-    await row.locator('input[name="student"]').fill(control);
-    await row.locator('button[type="submit"]').click();
+    // The row's own assign form (it has split and sent-back forms too).
+    const assign = row.locator('[data-testid="assign-payment"]');
+    await assign.locator('input[name="student"]').fill(control);
+    await assign.locator('button[type="submit"]').click();
     await page.waitForLoadState('load');
     await page.goto('/accountant/suspense');
     assert.equal(await page.locator('[data-testid="suspense"] tr', { hasText: typo }).count(), 0, 'assigned: gone from the queue');
