@@ -105,21 +105,13 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
         return json(StatusCode::NOT_FOUND, banks::refusal(bank, "payments-error-unknown-school"));
     };
     let now = st.deps.clock.now();
-    let source_ip = crate::limits::client_of(req.headers(), req.extensions(), st.config.sign_in.trust_proxy_headers);
-    let headers = req.headers().clone();
-    let (body, unreadable) = body_of(req, banks::MAX_BODY_BYTES).await;
-    let delivery = Delivery {
-        provider: bank,
-        kind: match kind {
-            Kind::Notification => "notification",
-            Kind::Validation => "validation",
-            Kind::Reversal => "reversal",
-        },
-        received_at: now,
-        source_ip,
-        headers: kept_headers(&headers),
-        body: &body,
+    let kind_code = match kind {
+        Kind::Notification => "notification",
+        Kind::Validation => "validation",
+        Kind::Reversal => "reversal",
     };
+    let came = Incoming::read(&st, req, banks::MAX_BODY_BYTES).await;
+    let (delivery, body, unreadable, source_ip) = (came.delivery(bank, kind_code, now), came.body.clone(), came.unreadable, came.source_ip);
     // One transaction reads the channel, keeps the delivery (verified, or refused with its
     // reason) and, for a validation, answers it. The body is read before it opens, so a slow
     // sender never holds a pooled connection.
@@ -150,7 +142,7 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
         }
         Err(e) => return internal(bank, e),
     };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let header = |name: &str| came.raw_headers.get(name).and_then(|v| v.to_str().ok());
     let signed = Signed { id: header("webhook-id"), timestamp: header("webhook-timestamp"), signature: header("webhook-signature") };
     let refused: Option<(StatusCode, &'static str)> = if let Some(why) = unreadable {
         Some(why)
@@ -243,6 +235,32 @@ async fn take_reversal(
         Ok(Reversed::Duplicate) => json(StatusCode::OK, banks::notification_ack(bank, NotificationStatus::Duplicate, reference, None)),
         Ok(Reversed::Refused(why)) => json(StatusCode::CONFLICT, banks::refusal(bank, why)),
         Err(e) => internal(bank, e),
+    }
+}
+
+/// A provider's request as it came: the caller's address, the headers we keep, the body (up to
+/// a limit), or why it could not be read.
+struct Incoming {
+    source_ip: Option<std::net::IpAddr>,
+    /// All of them (a bank's signature is in three).
+    raw_headers: HeaderMap,
+    headers: serde_json::Value,
+    body: axum::body::Bytes,
+    unreadable: Option<(StatusCode, &'static str)>,
+}
+
+impl Incoming {
+    async fn read(st: &AppState, req: Request, max: usize) -> Self {
+        let source_ip = crate::limits::client_of(req.headers(), req.extensions(), st.config.sign_in.trust_proxy_headers);
+        let raw_headers = req.headers().clone();
+        let headers = kept_headers(&raw_headers);
+        let (body, unreadable) = body_of(req, max).await;
+        Self { source_ip, raw_headers, headers, body, unreadable }
+    }
+
+    /// What the inbox keeps of it.
+    fn delivery(&self, provider: Provider, kind: &'static str, now: chrono::DateTime<chrono::Utc>) -> Delivery<'_> {
+        Delivery { provider, kind, received_at: now, source_ip: self.source_ip, headers: self.headers.clone(), body: &self.body }
     }
 }
 
@@ -366,10 +384,9 @@ fn read_wallet_result(provider: Provider, body: &[u8], credentials: &str) -> Res
 async fn wallet_result(st: AppState, tenant: Tenant, provider: Provider, req: Request) -> Response {
     use kilele::payments::wallets::Settled;
     let now = st.deps.clock.now();
-    let source_ip = crate::limits::client_of(req.headers(), req.extensions(), st.config.sign_in.trust_proxy_headers);
-    let headers = req.headers().clone();
-    let (body, unreadable) = body_of(req, mpesa::MAX_BODY_BYTES.max(kilele::payments::airtel::MAX_BODY_BYTES)).await;
-    let delivery = Delivery { provider, kind: "notification", received_at: now, source_ip, headers: kept_headers(&headers), body: &body };
+    let came = Incoming::read(&st, req, mpesa::MAX_BODY_BYTES.max(kilele::payments::airtel::MAX_BODY_BYTES)).await;
+    let (delivery, body, unreadable, source_ip) =
+        (came.delivery(provider, "notification", now), came.body.clone(), came.unreadable, came.source_ip);
     let ack = |status: StatusCode, r: Option<&WalletResult>, refused: Option<&str>| wallet_ack(provider, status, r, refused);
     let mut tx = match kilele::db::tenant_tx(&st.deps.pool, tenant.id).await {
         Ok(tx) => tx,
@@ -512,17 +529,10 @@ async fn tigo_ussd(st: AppState, host: Option<TenantId>, school: &str, step: Uss
         return ussd_refusal(step, StatusCode::NOT_FOUND, UssdCode::InvalidReference, None);
     };
     let now = st.deps.clock.now();
-    let source_ip = crate::limits::client_of(req.headers(), req.extensions(), st.config.sign_in.trust_proxy_headers);
-    let headers = req.headers().clone();
-    let (body, unreadable) = body_of(req, tigo::MAX_BODY_BYTES).await;
-    let delivery = Delivery {
-        provider: Provider::Tigo,
-        kind: if step == UssdStep::Lookup { "validation" } else { "notification" },
-        received_at: now,
-        source_ip,
-        headers: kept_headers(&headers),
-        body: &body,
-    };
+    let came = Incoming::read(&st, req, tigo::MAX_BODY_BYTES).await;
+    let kind = if step == UssdStep::Lookup { "validation" } else { "notification" };
+    let (delivery, body, unreadable, source_ip) =
+        (came.delivery(Provider::Tigo, kind, now), came.body.clone(), came.unreadable, came.source_ip);
     let mut tx = match kilele::db::tenant_tx(&st.deps.pool, tenant.id).await {
         Ok(tx) => tx,
         Err(e) => return internal_ussd(step, e.into()),

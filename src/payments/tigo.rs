@@ -323,20 +323,9 @@ pub fn parse_ussd(body: &[u8]) -> Result<UssdRequest, Unreadable> {
     }
 }
 
+/// Text in Tigo's XML (`& < > " '` escaped; what XML forbids dropped).
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+    crate::results::chart::escape_xml(text)
 }
 
 /// The payer's number as Tigo wrote it to us: local, `0…`.
