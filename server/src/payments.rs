@@ -587,9 +587,15 @@ async fn tigo_ussd(st: AppState, host: Option<TenantId>, school: &str, step: Uss
     let school_of_student = answer.school_name.as_deref().unwrap_or_default();
     // What the parent's phone shows: before paying, who and what is owed; after, what was
     // received (the balance read before the payment would be out of date).
-    let content = answer.student_name.as_ref().map(|student| match &asked {
-        tigo::UssdRequest::Lookup { .. } => format!("{student}, {school_of_student}: {} due", tzs(answer.amount_due_minor)),
-        tigo::UssdRequest::BillPay { amount_minor, .. } => format!("{student}, {school_of_student}: {} received", tzs(*amount_minor)),
+    // In the school's language (the parent's phone shows it; Tigo says nothing of theirs).
+    let lang = tenant.default_language;
+    let content = answer.student_name.as_ref().map(|student| {
+        let (key, amount) = match &asked {
+            tigo::UssdRequest::Lookup { .. } => ("payments-ussd-due", answer.amount_due_minor),
+            tigo::UssdRequest::BillPay { amount_minor, .. } => ("payments-ussd-received", *amount_minor),
+        };
+        let args = [("student", student.clone()), ("school", school_of_student.to_owned()), ("amount", tzs(amount).to_string())];
+        app::i18n::t_args(lang, key, &args)
     });
     let tigo::UssdRequest::BillPay { txn_id, msisdn, amount_minor, sender_name, .. } = &asked else {
         // The lookup: answered and kept in one transaction.
@@ -645,7 +651,8 @@ async fn tigo_ussd(st: AppState, host: Option<TenantId>, school: &str, step: Uss
         ),
         // Taken, for the bursar to put on the right account.
         Ok(Intake::Duplicate { receipt_no: None }) | Ok(Intake::Suspense { .. }) => {
-            xml(StatusCode::OK, tigo::billpay_reply(txn_id, UssdCode::Success, None, msisdn, Some("Received: the school will confirm")))
+            let held = app::i18n::t(lang, "payments-ussd-held");
+            xml(StatusCode::OK, tigo::billpay_reply(txn_id, UssdCode::Success, None, msisdn, Some(&held)))
         }
         Ok(Intake::ConflictingRepeat) => {
             xml(StatusCode::CONFLICT, tigo::billpay_reply(txn_id, UssdCode::InvalidPayment, None, msisdn, None))

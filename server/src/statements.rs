@@ -93,7 +93,7 @@ pub async fn report(State(st): State<AppState>, Path(statement): Path<String>, r
             (header::CONTENT_DISPOSITION, file),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        reconcile::report_csv(&r),
+        reconcile::report_csv(&r, |key| app::i18n::t(c.lang, key)),
     )
         .into_response())
 }

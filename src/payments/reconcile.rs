@@ -210,10 +210,25 @@ pub async fn reconcile(tx: &mut TenantTx, statement: Uuid) -> Result<Reconciliat
     Ok(Reconciliation { statement, lines: out })
 }
 
-/// The reconciliation as the bursar downloads it (CSV).
-pub fn report_csv(r: &Reconciliation) -> Vec<u8> {
+/// A CSV field: quoted when it holds a comma, a quote or a line break.
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The reconciliation as the bursar downloads it (CSV, UTF-8 with a byte-order mark so a
+/// spreadsheet reads it as such), its words in the reader's language (`words`: a message key
+/// to its text).
+pub fn report_csv(r: &Reconciliation, words: impl Fn(&str) -> String) -> Vec<u8> {
     let money = |m: Option<i64>| m.map(super::format_amount).unwrap_or_default();
-    let mut out = String::from("outcome,day,transaction_reference,statement_amount,notified_amount,status_here\n");
+    let header =
+        ["payments-outcome", "finance-paid-on", "payments-quoted", "payments-rec-statement", "payments-rec-notified", "payments-rec-here"];
+    let mut out = String::from("\u{feff}");
+    out.push_str(&header.iter().map(|k| field(&words(k))).collect::<Vec<_>>().join(","));
+    out.push('\n');
     for l in &r.lines {
         // References are slip references (letters, digits, - / . space): no quoting needed;
         // one starting with `-` is written after a `'` so a spreadsheet shows it as text.
@@ -223,12 +238,12 @@ pub fn report_csv(r: &Reconciliation) -> Vec<u8> {
         };
         out.push_str(&format!(
             "{},{},{},{},{},{}\n",
-            l.outcome.code(),
+            field(&words(&format!("payments-rec-{}", l.outcome.code()))),
             l.day,
             reference,
             money(l.statement_minor),
             money(l.ours_minor),
-            l.our_status.as_deref().unwrap_or_default()
+            l.our_status.as_deref().map(|s| field(&words(&format!("payments-rec-status-{s}")))).unwrap_or_default()
         ));
     }
     out.into_bytes()

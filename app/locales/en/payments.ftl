@@ -178,3 +178,6 @@ payments-rec-status-suspense = Waiting to be allocated
 payments-rec-status-split = Split between children
 payments-rec-status-refunded = Sent back
 payments-rec-status-recorded-by-hand = Recorded by hand
+payments-ussd-due = { $student }, { $school }: { $amount } due
+payments-ussd-received = { $student }, { $school }: { $amount } received
+payments-ussd-held = Received: the school will confirm

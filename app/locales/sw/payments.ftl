@@ -178,3 +178,6 @@ payments-rec-status-suspense = Inasubiri kugawiwa
 payments-rec-status-split = Imegawanywa kati ya watoto
 payments-rec-status-refunded = Imerudishwa
 payments-rec-status-recorded-by-hand = Imerekodiwa kwa mkono
+payments-ussd-due = { $student }, { $school }: { $amount } zinadaiwa
+payments-ussd-received = { $student }, { $school }: { $amount } zimepokelewa
+payments-ussd-held = Zimepokelewa: shule itathibitisha

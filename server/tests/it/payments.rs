@@ -360,7 +360,7 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
     let (status, csv) = bursar.get_text(&format!("/accountant/reconciliation/{statement}/report.csv")).await;
     assert_eq!(status, 200);
     assert!(
-        csv.contains("amount-differs,") && csv.contains("NMB-REC-2,45000.00,50000.00,posted") && csv.contains("missing-there,"),
+        csv.contains("Another amount,") && csv.contains("NMB-REC-2,45000.00,50000.00,Posted") && csv.contains("Not on the statement,"),
         "{csv}"
     );
     assert_eq!(audited(&app, KHSS, "finance.bank_statement.imported").await, 1);
