@@ -4,6 +4,8 @@
 -- Secrets, wallet credentials and the wallets' addresses (for Tigo, which signs nothing, the
 -- only proof a call is Tigo's) stay with the operator's `kilele payments channel`, and so does
 -- opening a channel the operator closed (a leaked secret).
+-- The page shows each channel's last delivery.
+CREATE INDEX payment_inbox_provider ON payment_inbox (tenant_id, provider, received_at DESC);
 ALTER TABLE payment_channels
     ADD COLUMN closed_by text CHECK (closed_by IN ('operator', 'bursar')),
     ADD CONSTRAINT payment_channels_closed_by CHECK (closed_by IS NULL OR NOT enabled);

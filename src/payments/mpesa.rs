@@ -301,18 +301,13 @@ mod api {
                     .body(body.clone())
                     .send()
                     .await;
-                let resp = match sent {
-                    Ok(r) => r,
-                    Err(e) if e.is_connect() => return Ok(Try::Done(PushAnswer::Refused("payments-push-unavailable"))),
-                    Err(_) => return Ok(Try::Done(PushAnswer::Unknown)),
+                // Never connected: refused; any other failure: unknown; a 401: a new token
+                // (the request was refused, so nothing was pushed).
+                let (status, text) = match crate::payments::tokens::push_sent(sent).await {
+                    Ok(answer) => answer,
+                    Err(t) => return Ok(t),
                 };
-                let status = resp.status().as_u16();
-                // An expired session (docs §1.4): the request itself was refused, so nothing
-                // was pushed; tried once more with a new one.
-                if status == 401 {
-                    return Ok(Try::Unauthorized);
-                }
-                let Ok(reply) = serde_json::from_str::<Reply>(&resp.text().await.unwrap_or_default()) else {
+                let Ok(reply) = serde_json::from_str::<Reply>(&text) else {
                     return Ok(Try::Done(if (400..500).contains(&status) {
                         PushAnswer::Refused("payments-push-declined")
                     } else {

@@ -490,16 +490,13 @@ mod api {
                     .body(body.to_string())
                     .send()
                     .await;
-                let resp = match sent {
-                    Ok(r) => r,
-                    Err(e) if e.is_connect() => return Ok(Try::Done(PushAnswer::Refused("payments-push-unavailable"))),
-                    Err(_) => return Ok(Try::Done(PushAnswer::Unknown)),
+                // Never connected: refused; any other failure: unknown; a 401: a new token
+                // (the request was refused, so nothing was pushed).
+                let (status, text) = match crate::payments::tokens::push_sent(sent).await {
+                    Ok(answer) => answer,
+                    Err(t) => return Ok(t),
                 };
-                let status = resp.status().as_u16();
-                if status == 401 {
-                    return Ok(Try::Unauthorized);
-                }
-                let reply = serde_json::from_str::<serde_json::Value>(&resp.text().await.unwrap_or_default()).unwrap_or_default();
+                let reply = serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default();
                 Ok(Try::Done(match (status, reply["ResponseStatus"].as_bool()) {
                     (200..=299, Some(true)) => PushAnswer::Sent { conversation_id: None },
                     (200..=299, Some(false)) => {

@@ -55,6 +55,24 @@ pub fn wallet_client() -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A push as sent: the wallet's answer (its HTTP status and body), or what a failed send
+/// means — a push that never connected certainly never left (refused: the parent may try
+/// again), any other failure is unknown (the money may still move) — or, on a 401, a call for
+/// a new token.
+pub async fn push_sent(sent: reqwest::Result<reqwest::Response>) -> Result<(u16, String), Try<crate::payments::PushAnswer>> {
+    use crate::payments::PushAnswer;
+    let resp = match sent {
+        Ok(r) => r,
+        Err(e) if e.is_connect() => return Err(Try::Done(PushAnswer::Refused("payments-push-unavailable"))),
+        Err(_) => return Err(Try::Done(PushAnswer::Unknown)),
+    };
+    let status = resp.status().as_u16();
+    if status == 401 {
+        return Err(Try::Unauthorized);
+    }
+    Ok((status, resp.text().await.unwrap_or_default()))
+}
+
 /// What one try of an authenticated call came to.
 pub enum Try<T> {
     Done(T),
