@@ -13,6 +13,7 @@ pub mod config;
 pub mod csrf;
 pub mod finance;
 pub mod imports;
+pub mod intake;
 pub mod limits;
 pub mod mail;
 pub mod marks;

@@ -32,6 +32,8 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     pool_size: Gauge,
     pool_idle: Gauge,
+    /// Transactions that posted verified payments, and how many each held (`crate::intake`).
+    payment_batches: Histogram,
 }
 
 impl Default for Metrics {
@@ -47,11 +49,22 @@ impl Metrics {
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 14)));
         let pool_size = Gauge::default();
         let pool_idle = Gauge::default();
+        let payment_batches = Histogram::new(exponential_buckets(1.0, 2.0, 7));
         registry.register("http_requests", "HTTP requests served", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
         registry.register("db_pool_connections", "Open database connections (app role)", pool_size.clone());
         registry.register("db_pool_idle_connections", "Idle database connections (app role)", pool_idle.clone());
-        Self { registry, requests, latency, pool_size, pool_idle }
+        registry.register(
+            "payments_per_commit",
+            "Verified payments posted by one transaction (group commit; the count is the transactions)",
+            payment_batches.clone(),
+        );
+        Self { registry, requests, latency, pool_size, pool_idle, payment_batches }
+    }
+
+    /// One transaction posted `payments` verified payments together.
+    pub fn payments_committed(&self, payments: usize) {
+        self.payment_batches.observe(payments as f64);
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {

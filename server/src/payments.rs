@@ -675,12 +675,8 @@ async fn take_event(
     let school = tx.tenant();
     let inbox = intake_db::receive(&mut tx, &st.deps.pii, delivery, body_bytes, ("received", None), None).await?;
     tx.commit().await?;
-    let mut tx = kilele::db::tenant_tx(&st.deps.pool, school).await?;
-    let taken = intake_db::intake(&mut tx, &st.deps.pii, event, inbox, now).await?;
-    let (outcome, reason) = taken.outcome();
-    intake_db::decided(&mut tx, inbox, outcome, reason, Some(&event.transaction_id)).await?;
-    tx.commit().await?;
-    Ok(taken)
+    // Posted with the school's other payments of the moment, in one transaction.
+    crate::intake::take(st, school, event.clone(), inbox, now).await
 }
 
 fn internal_ussd(step: UssdStep, e: DomainError) -> Response {

@@ -38,6 +38,8 @@ pub struct State {
     pub card_lookups: crate::limits::CardLookups,
     /// Refused payment deliveries kept per address (`crate::payments`).
     pub refused_deliveries: crate::limits::RefusedDeliveries,
+    /// Verified payments waiting to be posted with their school's others (`crate::intake`).
+    pub intakes: crate::intake::Intakes,
     /// Receipts and statements are rendered in the web process (one page each, milliseconds).
     pub documents: Arc<documents::Renderer>,
 }

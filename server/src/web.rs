@@ -84,6 +84,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
     Ok(AppState::new(crate::state::State {
         card_lookups: crate::limits::CardLookups::new(config.sign_in.trust_proxy_headers),
         refused_deliveries: Default::default(),
+        intakes: Default::default(),
         documents: Arc::new(documents::Renderer::new()?),
         sign_in,
         storage,

@@ -255,6 +255,84 @@ async fn a_rekeyed_channel_takes_the_old_and_the_new_secret_and_each_bank_its_ow
     assert!(details.iter().all(|d| !d.to_string().contains("whsec_")), "{details:?}");
 }
 
+/// Payments arriving while the school's last batch is being posted are posted together, in one
+/// transaction (`server::intake`), each with its own outcome and receipt: held here by the
+/// test taking the school's audit chain first, so what arrives meanwhile must queue. Without
+/// the grouping every payment would commit on its own (the server's metrics count the
+/// transactions; a row's `xmin` cannot: each payment's savepoint is a subtransaction).
+#[tokio::test]
+async fn payments_arriving_together_are_posted_in_one_transaction_each_once() {
+    let app = spawn_app().await;
+    let tenant = school_id(&app, KHSS).await;
+    let (child, control) = student_with_control_number(&app, KHSS).await;
+    let secret = open_channel(&app, KHSS, "nmb", &[]).await;
+    let nmb = std::sync::Arc::new(Bank::new(&app.base, Provider::Nmb, KHSS, &secret).unwrap());
+    let mut hold = app.owner_pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM audit_heads WHERE tenant_id = $1 FOR UPDATE").bind(tenant).execute(&mut *hold).await.unwrap();
+    // Twelve payments, one sent twice.
+    let mut sent: Vec<(String, i64)> = (0..12).map(|n| (format!("NMB-BATCH-{n:02}"), 100_000 + n * 1_000)).collect();
+    sent.push(("NMB-BATCH-03".into(), 103_000));
+    let calls: Vec<_> = sent
+        .iter()
+        .cloned()
+        .map(|(reference, amount)| {
+            let (nmb, control) = (nmb.clone(), control.clone());
+            tokio::spawn(async move { nmb.notify(&reference, &control, amount, Faults::default()).await.unwrap() })
+        })
+        .collect();
+    // Every delivery kept (and waiting) before the first batch may go on.
+    let received = || count(&app, "SELECT count(*) FROM payment_inbox WHERE tenant_id = $1 AND outcome = 'received'", tenant);
+    for _ in 0..600 {
+        if received().await == sent.len() as i64 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(received().await, sent.len() as i64, "every delivery is kept before it is posted");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    hold.commit().await.unwrap();
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await.unwrap());
+    }
+    let mut receipts = std::collections::BTreeSet::new();
+    for (n, answer) in answers.iter().take(12).enumerate() {
+        // The first of NMB-BATCH-03's two deliveries may be either: the other is its duplicate.
+        assert_eq!(answer.status, 200, "{n}: {:?}", answer.body);
+        let receipt = answer.body["receiptNumber"].as_str().unwrap_or_default().to_owned();
+        assert!(!receipt.is_empty(), "{n}: {:?}", answer.body);
+        receipts.insert(receipt);
+    }
+    assert_eq!(receipts.len(), 12, "a receipt each");
+    let again = &answers[12];
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(again.body["receiptNumber"], answers[3].body["receiptNumber"], "the repeat finds the first");
+    let statuses: std::collections::BTreeSet<&str> = [&answers[3], again].iter().filter_map(|a| a.body["status"].as_str()).collect();
+    assert_eq!(statuses, ["ACCEPTED", "DUPLICATE"].into_iter().collect(), "one of the two was posted");
+    let conflicting = nmb.notify("NMB-BATCH-04", &control, 999_000, Faults::default()).await.unwrap();
+    assert_eq!((conflicting.status, conflicting.body["message"].as_str()), (409, Some("payments-error-conflicting-repeat")));
+    let paid: (i64, i64) = sqlx::query_as("SELECT count(*), coalesce(sum(amount_minor), 0)::bigint FROM payments WHERE student_id = $1")
+        .bind(child)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    assert_eq!(paid, (12, (0..12).map(|n| 100_000 + n * 1_000).sum::<i64>()), "each payment once");
+    assert_eq!(received().await, 0, "every delivery decided");
+    // Posted in batches: the one the test held, then the rest together (a straggler at most
+    // makes a third), then the conflicting repeat alone.
+    let metrics = app.browser().client.get(format!("{}/metrics", app.base)).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    let read = |name: &str| -> f64 {
+        let line = metrics.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in {metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let (commits, payments) = (read("kilele_payments_per_commit_count"), read("kilele_payments_per_commit_sum"));
+    assert_eq!(payments, 14.0, "13 deliveries and the conflicting repeat");
+    assert!((2.0..=4.0).contains(&commits), "14 payments in {commits} transactions");
+    let mut report = Vec::new();
+    assert!(server::cli::ledger_check(&app.pool, KHSS, &mut report).await.unwrap(), "{}", String::from_utf8_lossy(&report));
+}
+
 /// The bursar imports the bank's statement (every bad line said, nothing kept until all are
 /// right) and sees each line reconciled against what the bank notified: matched, another
 /// amount, never notified, and notified but not on the statement; with the CSV. Another
