@@ -143,9 +143,15 @@ pub async fn end_savepoint<T>(tx: &mut TenantTx, result: Result<T, DomainError>)
 
 /// Ends the savepoint opened by [`savepoint`]: released when `keep`, rolled back otherwise
 /// (for a unit of work whose refusal is a report, not an error: a marks save with conflicts).
+/// Either way it is gone afterwards: `ROLLBACK TO` alone keeps a savepoint, and savepoints
+/// opened inside one another share the name, so an outer rollback would stop at an inner one
+/// left behind and keep what was written between them (a claimed payment without its
+/// posting, in a batch of payments).
 pub async fn keep_savepoint(tx: &mut TenantTx, keep: bool) -> Result<(), sqlx::Error> {
-    let sql = if keep { "RELEASE SAVEPOINT kilele_change" } else { "ROLLBACK TO SAVEPOINT kilele_change" };
-    sqlx::query(sql).execute(&mut **tx).await.map(|_| ())
+    if !keep {
+        sqlx::query("ROLLBACK TO SAVEPOINT kilele_change").execute(&mut **tx).await?;
+    }
+    sqlx::query("RELEASE SAVEPOINT kilele_change").execute(&mut **tx).await.map(|_| ())
 }
 
 /// One round trip inside a school's transaction (a benchmark's baseline for a page's reads).

@@ -524,6 +524,9 @@ async fn claim(
 ) -> Result<Result<Uuid, Intake>, DomainError> {
     let payer = serde_json::json!({ "name": event.payer_name, "phone": event.payer_phone }).to_string();
     let payer_sealed = pii.encrypt(&payer, &Aad::new(tx.tenant().0, PAYER))?;
+    // The school's money lock before the claim, as before any student's: a claim waiting on
+    // another transaction's claim must never hold what that one needs to post.
+    crate::finance::db::ledger::lock_school(tx).await?;
     // Claim the transaction: a concurrent delivery of the same one waits here for this
     // transaction and then finds it.
     let claimed: Option<Uuid> = sqlx::query_scalar(

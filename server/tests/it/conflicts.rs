@@ -140,3 +140,33 @@ async fn every_mapped_constraint_exists_in_the_schema() {
         assert!(names.iter().any(|n| n == name), "{name} is not in the schema");
     }
 }
+
+/// A unit of work inside another (a payment's posting inside its place in a batch of
+/// payments): when the inner one fails and the outer one is then undone, everything since the
+/// outer savepoint is gone — not only what came after the inner one.
+#[tokio::test]
+async fn an_undone_savepoint_undoes_the_savepoints_inside_it() {
+    let app = spawn_app().await;
+    let school: Uuid = sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1").bind(KHSS).fetch_one(&app.owner_pool).await.unwrap();
+    let mut tx = kilele::db::tenant_tx(&app.pool, kilele::tenancy::TenantId(school)).await.unwrap();
+    sqlx::query("CREATE TEMPORARY TABLE kept (what text) ON COMMIT DROP").execute(&mut *tx).await.unwrap();
+    let insert = |what: &'static str| sqlx::query("INSERT INTO kept VALUES ($1)").bind(what);
+    insert("before").execute(&mut *tx).await.unwrap();
+    kilele::db::savepoint(&mut tx).await.unwrap();
+    insert("outer").execute(&mut *tx).await.unwrap();
+    kilele::db::savepoint(&mut tx).await.unwrap();
+    insert("inner").execute(&mut *tx).await.unwrap();
+    let inner: Result<(), kilele::DomainError> = Err(kilele::DomainError::Internal("the posting failed".into()));
+    assert!(kilele::db::end_savepoint(&mut tx, inner).await.is_err());
+    let outer: Result<(), kilele::DomainError> = Err(kilele::DomainError::Internal("so its payment fails".into()));
+    assert!(kilele::db::end_savepoint(&mut tx, outer).await.is_err());
+    let rows: Vec<String> = sqlx::query_scalar("SELECT what FROM kept").fetch_all(&mut *tx).await.unwrap();
+    assert_eq!(rows, ["before"]);
+    // And a kept one is released whole.
+    kilele::db::savepoint(&mut tx).await.unwrap();
+    insert("kept").execute(&mut *tx).await.unwrap();
+    kilele::db::end_savepoint(&mut tx, Ok::<_, kilele::DomainError>(())).await.unwrap();
+    let rows: Vec<String> = sqlx::query_scalar("SELECT what FROM kept ORDER BY what").fetch_all(&mut *tx).await.unwrap();
+    assert_eq!(rows, ["before", "kept"]);
+    tx.rollback().await.unwrap();
+}

@@ -184,9 +184,22 @@ pub async fn positions(tx: &mut TenantTx, students: &[Uuid]) -> Result<HashMap<U
     Ok(out)
 }
 
+/// Takes the school's money lock (its `finance_settings` row), held until the transaction
+/// ends. Every change to money takes it before any student's lock ([`lock_students`] and
+/// [`position_locked`] do): the receipt and note counters, the ledger's version and the audit
+/// chain serialise a school's postings anyway, and a transaction that posts for several
+/// students (an invoicing run, a batch of provider payments) holds those while it takes the
+/// next student's lock. Taken in this one order, no two postings wait on each other in a
+/// circle (which PostgreSQL would break after a second by failing one of them).
+pub async fn lock_school(tx: &mut TenantTx) -> Result<(), DomainError> {
+    sqlx::query("SELECT 1 FROM finance_settings FOR UPDATE").execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Takes the money locks of `students` (in one order, so two lockers never wait on each other),
-/// held until the transaction ends. See [`position_locked`].
+/// after the school's ([`lock_school`]), held until the transaction ends. See [`position_locked`].
 pub async fn lock_students(tx: &mut TenantTx, students: &[Uuid]) -> Result<(), DomainError> {
+    lock_school(tx).await?;
     let mut sorted = students.to_vec();
     sorted.sort();
     sorted.dedup();
@@ -202,6 +215,7 @@ pub async fn lock_students(tx: &mut TenantTx, students: &[Uuid]) -> Result<(), D
 /// other (each sees what the other posted). A transaction-scoped advisory lock keyed by the
 /// student's id: no row needs an UPDATE grant for it, and ids are unique across schools.
 pub async fn position_locked(tx: &mut TenantTx, student: Uuid) -> Result<(i64, i64), DomainError> {
+    lock_school(tx).await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 9))").bind(student).execute(&mut **tx).await?;
     super::accounts::ensure(tx, &[student]).await?;
     Ok(positions(tx, &[student]).await?.get(&student).copied().unwrap_or_default())
