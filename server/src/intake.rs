@@ -28,8 +28,11 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 /// The most payments posted in one transaction: bounds how long a batch holds the school's
-/// serial points (and the wait of what arrives meanwhile).
-pub const MOST_IN_ONE_COMMIT: usize = 64;
+/// serial points, its audit chain included (and the wait of what arrives meanwhile). Each
+/// posted payment takes two subtransactions (its savepoint, and the posting's own inside it);
+/// PostgreSQL keeps 64 per transaction in shared memory before every snapshot in the database
+/// gets slower to take, so a batch stays under that.
+pub const MOST_IN_ONE_COMMIT: usize = 30;
 
 /// The payments waiting, per school. A school is in the map while its batch task runs.
 #[derive(Default)]
@@ -97,6 +100,7 @@ pub async fn take(
     if starts_a_batch {
         let st = st.clone();
         tokio::spawn(async move {
+            let running = Running { st: st.clone(), school, finished: false };
             loop {
                 let batch = st.intakes.next_batch(school);
                 if batch.is_empty() {
@@ -104,55 +108,90 @@ pub async fn take(
                 }
                 post_together(&st, school, batch).await;
             }
+            running.finish();
         });
     }
     answered.await.unwrap_or_else(|_| Err(DomainError::Internal("the payment's batch ended without an answer".into())))
 }
 
-/// Posts one batch in one transaction, each payment in its own savepoint, and answers each
-/// once the transaction has committed (or failed).
+/// A school's batch task, while it runs. Should the task end any other way than by finding
+/// nothing waiting (a panic in a dependency, the runtime shutting down), the school leaves the
+/// map: what waits is answered with an error (its provider tries again) and the next payment
+/// starts a task of its own, instead of queueing behind one that is gone.
+struct Running {
+    st: AppState,
+    school: TenantId,
+    finished: bool,
+}
+
+impl Running {
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.finished {
+            // Dropping the queue drops its answers' senders: each waiting request gets an error.
+            self.st.intakes.waiting().remove(&self.school);
+        }
+    }
+}
+
+/// Posts one batch in one transaction and answers each payment once it has committed. When the
+/// transaction as a whole fails (its commit refused — a deferred ledger check one posting
+/// broke — or the transaction broken), each payment is posted again in a transaction of its
+/// own, so one bad payment fails alone and never its neighbours.
 async fn post_together(st: &AppState, school: TenantId, batch: Vec<Waiting>) {
-    let fail_all = |batch: Vec<oneshot::Sender<Result<Intake, DomainError>>>, why: &DomainError| {
-        for answer in batch {
-            // The provider's request may be gone (it hung up): nobody to tell.
-            let _ = answer.send(Err(DomainError::Internal(why.to_string())));
+    let results = match try_together(st, school, &batch).await {
+        Ok(results) => results,
+        Err(e) if batch.len() == 1 => vec![Err(e)],
+        Err(e) => {
+            tracing::warn!(error = %e, payments = batch.len(), "a batch of payments failed whole: posting each alone");
+            let mut results = Vec::with_capacity(batch.len());
+            for waiting in &batch {
+                let alone = try_together(st, school, std::slice::from_ref(waiting)).await;
+                results.push(alone.and_then(|mut r| r.pop().unwrap_or_else(|| Err(DomainError::Internal("no result".into())))));
+            }
+            results
         }
     };
-    let mut tx = match kilele::db::tenant_tx(&st.deps.pool, school).await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(batch.into_iter().map(|w| w.answer).collect(), &DomainError::from(e)),
-    };
-    let size = batch.len();
-    let mut taken = Vec::with_capacity(size);
+    for (waiting, result) in batch.into_iter().zip(results) {
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, transaction = %waiting.event.transaction_id, "a payment could not be posted (its provider tries again)");
+        }
+        // The provider's request may be gone (it hung up): nobody to tell.
+        let _ = waiting.answer.send(result);
+    }
+}
+
+/// One transaction for `batch`, each payment in its own savepoint: the result of each, once the
+/// transaction has committed; an error when the transaction as a whole did not.
+async fn try_together(st: &AppState, school: TenantId, batch: &[Waiting]) -> Result<Vec<Result<Intake, DomainError>>, DomainError> {
+    let mut tx = kilele::db::tenant_tx(&st.deps.pool, school).await?;
+    let mut results = Vec::with_capacity(batch.len());
     for waiting in batch {
-        let result = async {
-            kilele::db::savepoint(&mut tx).await?;
-            let one = async {
-                let intake = intake_db::intake(&mut tx, &st.deps.pii, &waiting.event, waiting.inbox, waiting.at).await?;
-                let (outcome, reason) = intake.outcome();
-                intake_db::decided(&mut tx, waiting.inbox, outcome, reason, Some(&waiting.event.transaction_id)).await?;
-                Ok::<_, DomainError>(intake)
-            }
-            .await;
-            kilele::db::end_savepoint(&mut tx, one).await
+        kilele::db::savepoint(&mut tx).await?;
+        let one = async {
+            let intake = intake_db::intake(&mut tx, &st.deps.pii, &waiting.event, waiting.inbox, waiting.at).await?;
+            let (outcome, reason) = intake.outcome();
+            intake_db::decided(&mut tx, waiting.inbox, outcome, reason, Some(&waiting.event.transaction_id)).await?;
+            Ok::<_, DomainError>(intake)
         }
         .await;
-        match result {
-            Ok(intake) => taken.push((waiting.answer, intake)),
-            // Undone alone (its savepoint); the provider tries again.
-            Err(e) => {
-                tracing::warn!(error = %e, transaction = %waiting.event.transaction_id, "a payment of a batch failed");
-                let _ = waiting.answer.send(Err(e));
-            }
+        // Undone alone when it failed; its provider tries again.
+        let ended = kilele::db::end_savepoint(&mut tx, one).await;
+        // A savepoint that could not be ended leaves the transaction aborted, and PostgreSQL
+        // turns the COMMIT of an aborted transaction into a rollback without an error: it is
+        // found here (and once more before the commit), never acknowledged as posted.
+        if ended.is_err() && kilele::db::ping_in(&mut tx).await.is_err() {
+            return Err(DomainError::Internal("the batch's transaction broke".into()));
         }
+        results.push(ended);
     }
-    match tx.commit().await {
-        Ok(()) => {
-            st.metrics.payments_committed(size);
-            for (answer, intake) in taken {
-                let _ = answer.send(Ok(intake));
-            }
-        }
-        Err(e) => fail_all(taken.into_iter().map(|(answer, _)| answer).collect(), &DomainError::from(e)),
-    }
+    kilele::db::ping_in(&mut tx).await?;
+    tx.commit().await?;
+    st.metrics.payments_committed(results.iter().filter(|r| r.is_ok()).count());
+    Ok(results)
 }

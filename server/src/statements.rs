@@ -52,7 +52,7 @@ pub async fn upload(State(st): State<AppState>, req: Request) -> Result<Response
         Ok(f) => f,
         Err(key) => return Ok(refuse(vec![("file".into(), key.into())]).await),
     };
-    let Some(bank) = Provider::parse(&provider).filter(|p| p.is_bank()) else {
+    let Some(bank) = Provider::parse(&provider) else {
         return Ok(refuse(vec![("provider".into(), "payments-statement-error-not-a-bank".into())]).await);
     };
     let today = kilele::clock::school_date(st.deps.clock.now());

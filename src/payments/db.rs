@@ -763,6 +763,54 @@ pub async fn assign(
     Ok(recorded)
 }
 
+/// The bursar says a waiting payment is the slip they recorded by hand under the provider's
+/// reference (the provider's notification came after: `payments-suspense-recorded-by-hand`):
+/// the provider's payment is linked to that payment, and nothing is posted again. Only when
+/// exactly one payment was recorded by hand under that reference, for the same amount, and no
+/// other provider payment is linked to it; audited.
+pub async fn link_recorded(tx: &mut TenantTx, item: Uuid, by: ChangedBy<'_>) -> Result<crate::finance::views::Recorded, DomainError> {
+    let (provider, transaction_id, amount_minor, _) = waiting(tx, item, true).await?;
+    let by_hand: Vec<(Uuid, Uuid, i64)> = sqlx::query_as(
+        "SELECT id, student_id, amount_minor FROM payments WHERE channel = $1 AND reference = $2 AND source <> 'provider' LIMIT 2",
+    )
+    .bind(provider.channel().code())
+    .bind(&transaction_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let (payment, student, amount) = match by_hand[..] {
+        [one] => one,
+        [] => return Err(DomainError::conflict("item", "payments-link-error-none")),
+        // One slip recorded for several children: for the bursar to split instead.
+        _ => return Err(DomainError::conflict("item", "payments-link-error-several")),
+    };
+    if amount != amount_minor {
+        return Err(DomainError::conflict("item", "payments-link-error-amount"));
+    }
+    let linked: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM provider_payments WHERE payment_id = $1)")
+        .bind(payment)
+        .fetch_one(&mut **tx)
+        .await?;
+    if linked {
+        return Err(DomainError::conflict("item", "payments-link-error-taken"));
+    }
+    sqlx::query("UPDATE provider_payments SET status = 'posted', student_id = $2, payment_id = $3, matched_by = 'bursar' WHERE id = $1")
+        .bind(item)
+        .bind(student)
+        .bind(payment)
+        .execute(&mut **tx)
+        .await?;
+    by.audit(
+        tx,
+        crate::audit::actions::PAYMENT_LINKED,
+        &student.to_string(),
+        serde_json::json!({
+            "item": item, "payment": payment, "amount_minor": amount_minor, "provider": provider.code(), "transaction_id": transaction_id,
+        }),
+    )
+    .await?;
+    crate::finance::db::payments::recorded(tx, payment).await
+}
+
 /// The bursar splits a waiting payment between children (one slip for siblings): every line
 /// checked and every error reported (`parts.{i}.student`, `parts.{i}.amount`), two children at
 /// least, each once, the shares adding up to the whole; then one payment per child with its

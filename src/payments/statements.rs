@@ -1,12 +1,17 @@
-//! A bank's statement of the school's collection account (CSV or XLSX, as the bank's internet
-//! banking exports it), imported by the bursar, and the reconciliation of its lines against
-//! what the bank notified: matched, another amount, missing on our side (on the statement,
-//! never notified), missing on the bank's (notified, not on the statement).
+//! A provider's statement of the school's account (CSV or XLSX): a bank's collection account as
+//! its internet banking exports it, or a wallet's till or biller account as its business
+//! portal does. Imported by the bursar and reconciled line by line against what the provider
+//! notified: matched, another amount, missing on our side (on the statement, never notified),
+//! missing on the provider's (notified, not on the statement).
 //!
 //! Banks publish no statement format for this contract, so each bank's columns are ours to
 //! name, in the bank's own style as its notifications (docs/payments-providers.md §4.3): the
-//! value date, the bank's transaction reference, the amount credited, and the narration.
-//! Headers match whatever their case, spaces or punctuation.
+//! value date, the bank's transaction reference, the amount credited, and the narration. The
+//! wallets' are named as their portals' exports head them: M-Pesa's organisation statement
+//! (`Receipt No.`, `Completion Time`, `Paid In`, `Details`), Airtel Money's and Tigo Pesa's
+//! transaction reports (a transaction id, a date, the amount credited, a reference) — the
+//! receipt numbers a wallet's results and bill-pay requests carry, under which Kilele keeps
+//! them. Headers match whatever their case, spaces or punctuation.
 
 use super::Provider;
 use crate::spreadsheet::{self, Value};
@@ -20,13 +25,16 @@ pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 /// How many rows at the top may be searched for the header (banks print a title block).
 const HEADER_SEARCH_ROWS: usize = 15;
 
-/// One bank's statement columns: value date, transaction reference, amount, narration.
-pub fn columns(bank: Provider) -> Option<[&'static str; 4]> {
-    match bank {
-        Provider::Nmb => Some(["Value Date", "Transaction Ref", "Credit", "Narration"]),
-        Provider::Crdb => Some(["value_date", "bank_reference", "amount", "narrative"]),
-        Provider::Nbc => Some(["ValueDate", "TransactionReference", "CreditAmount", "Description"]),
-        Provider::Mpesa | Provider::Airtel | Provider::Tigo => None,
+/// One provider's statement columns: value date, transaction reference, amount credited,
+/// narration.
+pub fn columns(provider: Provider) -> [&'static str; 4] {
+    match provider {
+        Provider::Nmb => ["Value Date", "Transaction Ref", "Credit", "Narration"],
+        Provider::Crdb => ["value_date", "bank_reference", "amount", "narrative"],
+        Provider::Nbc => ["ValueDate", "TransactionReference", "CreditAmount", "Description"],
+        Provider::Mpesa => ["Completion Time", "Receipt No.", "Paid In", "Details"],
+        Provider::Airtel => ["Transaction Date", "Transaction ID", "Credit Amount", "Reference"],
+        Provider::Tigo => ["Date", "Transaction ID", "Credit", "Reference"],
     }
 }
 
@@ -126,7 +134,7 @@ fn clean(text: &str, max: usize) -> String {
 /// notifications it is reconciled against are no older.
 pub fn read(bank: Provider, file_name: &str, bytes: &[u8], today: NaiveDate) -> Result<Vec<StatementLine>, Vec<ValidationError>> {
     let file = |key: &str| vec![ValidationError::new("file", key)];
-    let Some(names) = columns(bank) else { return Err(file("payments-statement-error-not-a-bank")) };
+    let names = columns(bank);
     let Some(kind) = spreadsheet::detect(file_name, bytes) else { return Err(file("import-error-not-a-spreadsheet")) };
     let sheet = spreadsheet::read_rows(kind, bytes, MAX_LINES + HEADER_SEARCH_ROWS, 64).map_err(|e| match e {
         spreadsheet::ReadError::NotUtf8 => file("import-error-not-utf8"),
@@ -237,10 +245,7 @@ mod tests {
         let nmb_file = "Value Date,Transaction Ref,Credit,Narration\n2026-12-07,A,1,x\n";
         assert_eq!(read(Provider::Nbc, "s.csv", nmb_file.as_bytes(), today).unwrap_err()[0].message, "payments-statement-error-columns");
         assert_eq!(read(Provider::Nmb, "s.pdf", b"%PDF-1.4", today).unwrap_err()[0].field, "file");
-        assert_eq!(
-            read(Provider::Mpesa, "s.csv", nmb_file.as_bytes(), today).unwrap_err()[0].message,
-            "payments-statement-error-not-a-bank"
-        );
+        assert_eq!(read(Provider::Mpesa, "s.csv", nmb_file.as_bytes(), today).unwrap_err()[0].message, "payments-statement-error-columns");
         // A debit in the one amount column, a zero: skipped. A two-digit year, a date long ago:
         // not read. A narration's control characters dropped.
         let odd = "value_date,bank_reference,amount,narrative\n2026-12-01,CRDB-9,-500,charge\n2026-12-01,CRDB-8,0,x\n\
@@ -251,6 +256,29 @@ mod tests {
         let fine = "value_date,bank_reference,amount,narrative\n2026-12-01,CRDB-9,-500,charge\n2026-12-01,CRDB-5,100,a\u{7}b\n";
         let lines = read(Provider::Crdb, "s.csv", fine.as_bytes(), today).unwrap();
         assert_eq!((lines.len(), lines[0].narration.as_str()), (1, "ab"));
+    }
+
+    #[test]
+    fn the_wallets_statements_are_read_by_their_portals_headers() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        // M-Pesa's organisation statement: a title block, the completion time with its hour,
+        // money out in a column of its own (not a payment).
+        let mpesa = "Organization Name,Kilimanjaro Hills,,,,\nTime Period,01-12-2026 - 07-12-2026,,,,\n\
+                     Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Balance\n\
+                     SLK4H7ABC1,2026-12-07 09:12:44,Pay Bill from 255712345670 - Acc. 100012345678,Completed,\"25,000.00\",,\"125,000.00\"\n\
+                     SLK4H7ABC2,2026-12-07 10:00:01,Charge,Completed,,500.00,\"124,500.00\"\n";
+        let lines = read(Provider::Mpesa, "ORG_171717_Statement.csv", mpesa.as_bytes(), today).unwrap();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!((lines[0].transaction_id.as_str(), lines[0].amount_minor), ("SLK4H7ABC1", 2_500_000));
+        assert_eq!(lines[0].value_date, today);
+        assert!(lines[0].narration.contains("100012345678"));
+        let airtel = "Transaction ID,Transaction Date,MSISDN,Credit Amount,Debit Amount,Reference\nMP261207.1012.A00001,07/12/2026,0682345678,30000,,100012345678\n";
+        assert_eq!(read(Provider::Airtel, "report.csv", airtel.as_bytes(), today).unwrap()[0].transaction_id, "MP261207.1012.A00001");
+        let tigo = "Date,Transaction ID,MSISDN,Credit,Reference\n2026-12-07,8C1A2B3C4D,255652123456,15000,100012345678\n";
+        assert_eq!(read(Provider::Tigo, "tigo.csv", tigo.as_bytes(), today).unwrap()[0].amount_minor, 1_500_000);
+        // A bank's statement offered as M-Pesa's: its columns are not found.
+        let nmb = "Value Date,Transaction Ref,Credit,Narration\n2026-12-07,A,1,x\n";
+        assert_eq!(read(Provider::Mpesa, "s.csv", nmb.as_bytes(), today).unwrap_err()[0].message, "payments-statement-error-columns");
     }
 
     #[test]

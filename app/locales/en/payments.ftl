@@ -129,14 +129,16 @@ payments-error-outcome = Choose an outcome from the list.
 
 # Bank statements and reconciliation
 payments-rec-title = Reconciliation
-payments-statement-bank = Bank
+payments-statement-bank = Bank or wallet
 payments-statement-file = Statement file
 payments-statement-import = Import the statement
-payments-statement-hint = The statement of the school's collection account as the bank's internet banking exports it (CSV or XLSX). NMB: Value Date, Transaction Ref, Credit, Narration; CRDB: value_date, bank_reference, amount, narrative; NBC: ValueDate, TransactionReference, CreditAmount, Description. Lines without a credit are skipped.
+payments-statement-hint = The statement of the school's collection account as the bank's internet banking exports it, or of its till or biller account as the wallet's business portal does (CSV or XLSX). NMB: Value Date, Transaction Ref, Credit, Narration; CRDB: value_date, bank_reference, amount, narrative; NBC: ValueDate, TransactionReference, CreditAmount, Description; M-Pesa: Completion Time, Receipt No., Paid In, Details; Airtel Money: Transaction Date, Transaction ID, Credit Amount, Reference; Tigo Pesa: Date, Transaction ID, Credit, Reference. Lines without a credit are skipped.
 payments-statement-none = No statement imported yet.
 payments-statement-days = Days
 payments-statement-lines = Lines
-payments-statement-error-not-a-bank = Choose the bank the statement is from.
+payments-statement-error-not-a-bank = Choose the bank or wallet the statement is from.
+payments-statement-error-already-here = This payment is in Kilele already: the provider notified it, or it was taken from a statement before.
+payments-statement-error-recorded-by-hand = This slip was recorded by hand under the same reference: it is accounted for.
 payments-statement-error-too-many-lines = The statement has too many lines (5,000 at most).
 payments-statement-error-columns = The statement's columns are not this bank's: see the list below the form.
 payments-statement-error-no-lines = The statement has no credit lines.
@@ -149,6 +151,12 @@ payments-rec-amount-differs = Another amount
 payments-rec-missing-here = Not notified to Kilele
 payments-rec-missing-there = Not on the statement
 payments-rec-download = Download the reconciliation (CSV)
+payments-rec-take = Take into Kilele
+payments-link = It is the slip recorded by hand
+payments-link-error-none = No payment was recorded by hand under this reference.
+payments-link-error-several = Several payments were recorded by hand under this reference: split this payment between those children instead.
+payments-link-error-amount = The payment recorded by hand is for another amount: assign or send back this one instead.
+payments-link-error-taken = The payment recorded by hand is linked to another provider payment already.
 payments-rec-statement = On the statement
 payments-rec-notified = Notified
 

@@ -292,6 +292,22 @@ pub async fn assign_payment(
     s.commit(recorded).await
 }
 
+/// Links a waiting payment to the slip the bursar recorded by hand under the provider's
+/// reference (the same money, notified after): nothing is posted again.
+#[server(endpoint = "accountant/suspense/link")]
+pub async fn link_waiting_payment(item: String, #[server(default)] once: String) -> Result<kilele::finance::views::Recorded, AppError> {
+    let mut s = Scope::finance(&[Permission::FinancePaymentsRecord]).await?;
+    let item = parse_uuid("item", &item)?;
+    if let Some(first) = s.once(&once, "accountant/suspense/link", &[&item.to_string()]).await? {
+        let first = first.ok_or(AppError::Internal)?;
+        let recorded = kilele::finance::db::payments::recorded(&mut s.tx, first).await?;
+        return s.commit(recorded).await;
+    }
+    let recorded = kilele::payments::db::link_recorded(&mut s.tx, item, s.change.by()).await?;
+    s.done(&once, recorded.payment).await?;
+    s.commit(recorded).await
+}
+
 /// Splits a waiting payment between children (one slip for siblings): one payment and receipt
 /// per child, the shares adding up to the whole.
 #[server(endpoint = "accountant/suspense/split")]
@@ -348,6 +364,20 @@ pub async fn reconciliation(statement: String) -> Result<kilele::payments::Recon
     let statement = parse_uuid("statement", &statement)?;
     let r = kilele::payments::reconcile::reconcile(&mut s.tx, statement).await?;
     s.end_read(r)
+}
+
+/// Takes into Kilele a statement line the provider never notified (`line`: its transaction
+/// reference): posted to the child its narration names, or kept in suspense for the bursar.
+#[server(endpoint = "accountant/reconciliation/take")]
+pub async fn take_statement_line(statement: String, line: String, #[server(default)] once: String) -> Result<(), AppError> {
+    let mut s = Scope::finance(&[Permission::FinancePaymentsRecord]).await?;
+    let statement = parse_uuid("statement", &statement)?;
+    if s.once(&once, "accountant/reconciliation/take", &[&statement.to_string(), &line]).await?.is_some() {
+        return s.commit(()).await;
+    }
+    kilele::payments::reconcile::take_line(&mut s.tx, &s.deps.pii, statement, &line, s.change.by()).await?;
+    s.done(&once, statement).await?;
+    s.commit(()).await
 }
 
 /// The school's payment channels (never a secret or a credential).

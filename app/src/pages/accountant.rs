@@ -6,9 +6,9 @@
 use super::{count, layout::Shell, ErrorBox, FormErrors, OnceToken};
 use crate::api::finance::{
     account_of, bank_statements, defaulters, fees_page, finance_dashboard, payment_channels, payment_inbox, payments_list, reconciliation,
-    search_accounts, suspense_list, AssignPayment, CancelInvoices, ClosePaymentChannel, GrantDiscount, IssueCreditNote, OpenPaymentChannel,
-    RecordPayment, Refund, RefundWaitingPayment, RequestInvoices, SaveFeeSettings, SaveFeeStructure, SetChannelAddresses, SetFeeOptions,
-    SplitPayment, WaiveFine, WriteOff,
+    search_accounts, suspense_list, AssignPayment, CancelInvoices, ClosePaymentChannel, GrantDiscount, IssueCreditNote, LinkWaitingPayment,
+    OpenPaymentChannel, RecordPayment, Refund, RefundWaitingPayment, RequestInvoices, SaveFeeSettings, SaveFeeStructure,
+    SetChannelAddresses, SetFeeOptions, SplitPayment, TakeStatementLine, WaiveFine, WriteOff,
 };
 use crate::batch_progress::{BatchProgress, Progress, ProgressLabels};
 use crate::ctx::{request_ctx, RequestCtx};
@@ -704,6 +704,14 @@ pub fn SuspensePage() -> impl IntoView {
                                     </form>
                                 </details>
                             });
+                            // The notification of a slip the bursar recorded by hand: one click says so.
+                            let link = (can_assign && item.reason == "payments-suspense-recorded-by-hand").then(|| view! {
+                                <form method="post" action=LinkWaitingPayment::url() class="inline" data-testid="link-payment">
+                                    <input type="hidden" name="item" value=item.id.to_string()/>
+                                    <OnceToken/>
+                                    <button type="submit" class="btn btn-chip">{t.t("payments-link")}</button>
+                                </form>
+                            });
                             let refund = can_refund.then(|| view! {
                                 <details class="inline-more">
                                     <summary>{t.t("payments-refund")}</summary>
@@ -726,7 +734,7 @@ pub fn SuspensePage() -> impl IntoView {
                                     <td class="num">{tzs(p.amount_minor)}</td>
                                     <td>{kilele::clock::school_time(p.paid_at)}</td>
                                     <td>{t.t(&item.reason)}</td>
-                                    <td>{assign}{refund}</td>
+                                    <td>{link}{assign}{refund}</td>
                                 </tr>
                             }
                         }).collect_view();
@@ -868,13 +876,13 @@ pub fn ReconciliationPage() -> impl IntoView {
     let can_import = ctx.can(Permission::FinancePaymentsRecord);
     let chosen = use_query_map().with_untracked(|m| m.get("statement").unwrap_or_default());
     let upload = can_import.then(|| {
-        let banks = kilele::payments::Provider::BANKS
+        let providers = kilele::payments::Provider::ALL
             .iter()
             .map(|b| view! { <option value=b.code()>{t.t(b.channel().label_key())}</option> })
             .collect_view();
         view! {
             <form method="post" action="/accountant/reconciliation/upload" enctype="multipart/form-data" class="filters" data-testid="statement-upload">
-                <label>{t.t("payments-statement-bank")}" "<select name="provider" required>{banks}</select></label>" "
+                <label>{t.t("payments-statement-bank")}" "<select name="provider" required>{providers}</select></label>" "
                 <label>{t.t("payments-statement-file")}" "<input type="file" name="file" accept=".csv,.xlsx" required/></label>" "
                 <button type="submit" class="btn btn-chip">{t.t("payments-statement-import")}</button>
             </form>
@@ -891,15 +899,27 @@ pub fn ReconciliationPage() -> impl IntoView {
                         let counts = RecOutcome::ALL.iter().map(|o| view! {
                             <li>{t.t(&format!("payments-rec-{}", o.code()))}": "<strong>{r.count(*o)}</strong></li>
                         }).collect_view();
-                        let rows = r.lines.iter().map(|l| view! {
-                            <tr data-outcome=l.outcome.code()>
-                                <td>{t.t(&format!("payments-rec-{}", l.outcome.code()))}</td>
-                                <td>{l.day.to_string()}</td>
-                                <td><code>{l.transaction_id.clone()}</code></td>
-                                <td class="num">{l.statement_minor.map(tzs).unwrap_or_default()}</td>
-                                <td class="num">{l.ours_minor.map(tzs).unwrap_or_default()}</td>
-                                <td>{l.our_status.as_ref().map(|s| t.t(&format!("payments-rec-status-{s}"))).unwrap_or_default()}</td>
-                            </tr>
+                        let statement = r.statement.id.to_string();
+                        let rows = r.lines.iter().map(|l| {
+                            // A line the provider never notified: the bursar may take it in.
+                            let take = (can_import && l.outcome == RecOutcome::MissingHere).then(|| view! {
+                                <form method="post" action=TakeStatementLine::url() class="inline" data-testid="take-line">
+                                    <input type="hidden" name="statement" value=statement.clone()/>
+                                    <input type="hidden" name="line" value=l.transaction_id.clone()/>
+                                    <OnceToken/>
+                                    <button type="submit" class="btn btn-chip">{t.t("payments-rec-take")}</button>
+                                </form>
+                            });
+                            view! {
+                                <tr data-outcome=l.outcome.code()>
+                                    <td>{t.t(&format!("payments-rec-{}", l.outcome.code()))}</td>
+                                    <td>{l.day.to_string()}</td>
+                                    <td><code>{l.transaction_id.clone()}</code></td>
+                                    <td class="num">{l.statement_minor.map(tzs).unwrap_or_default()}</td>
+                                    <td class="num">{l.ours_minor.map(tzs).unwrap_or_default()}</td>
+                                    <td>{l.our_status.as_ref().map(|s| t.t(&format!("payments-rec-status-{s}"))).unwrap_or_default()}{take}</td>
+                                </tr>
+                            }
                         }).collect_view();
                         let s = &r.statement;
                         view! {

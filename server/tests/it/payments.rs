@@ -415,7 +415,7 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
     // Right: NMB-REC-1 matches, NMB-REC-2 says another amount, NMB-REC-9 was never notified,
     // NMB-REC-3 was notified but is not on the statement.
     let good = format!(
-        "Value Date,Transaction Ref,Narration,Debit,Credit\n{day},NMB-REC-1,FEES {control},,\"100,000.00\"\n{day},NMB-REC-2,FEES,,45000\n{day},NMB-REC-9,FEES,,7000\n{day},NMB-REC-7,FEES BY HAND,,12000\n{day},NMB-CHG,CHARGES,2000,\n"
+        "Value Date,Transaction Ref,Narration,Debit,Credit\n{day},NMB-REC-1,FEES {control},,\"100,000.00\"\n{day},NMB-REC-2,FEES,,45000\n{day},NMB-REC-9,SCHOOL FEES {control},,7000\n{day},NMB-REC-7,FEES BY HAND,,12000\n{day},NMB-CHG,CHARGES,2000,\n"
     );
     let (status, location) = upload("nmb", good).await;
     assert_eq!(status, 303);
@@ -443,9 +443,106 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
     );
     assert_eq!(audited(&app, KHSS, "finance.bank_statement.imported").await, 1);
 
+    // The line NMB never notified, taken into Kilele from the page: posted to the child its
+    // narration names, once; the line is matched from then on.
+    assert!(html.contains(r#"data-testid="take-line""#), "{html}");
+    let take = |line: &'static str| {
+        let (bursar, statement) = (&bursar, statement.clone());
+        async move {
+            let r =
+                bursar.server_fn("accountant/reconciliation/take", &[("statement", &statement), ("line", line), ("once", &once())]).await;
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    assert_eq!(take("NMB-REC-9").await.0, 200);
+    let taken: (i64, String) = sqlx::query_as(
+        "SELECT p.amount_minor, p.channel FROM payments p JOIN provider_payments pp ON pp.tenant_id = p.tenant_id AND pp.payment_id = p.id
+          WHERE pp.tenant_id = $1 AND pp.transaction_id = 'NMB-REC-9' AND pp.status = 'posted' AND pp.matched_by = 'control_number'",
+    )
+    .bind(tenant)
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap();
+    assert_eq!(taken, (700_000, "nmb".to_owned()));
+    let r: kilele::payments::Reconciliation =
+        bursar.server_fn("accountant/reconciliation", &[("statement", &statement)]).await.json().await.unwrap();
+    let line = r.lines.iter().find(|l| l.transaction_id == "NMB-REC-9").unwrap();
+    assert_eq!((line.outcome, line.our_status.as_deref()), (Matched, Some("posted")));
+    // Again, a line notified, a slip recorded by hand: refused with why, nothing more posted.
+    for (line, why) in [
+        ("NMB-REC-9", "payments-statement-error-already-here"),
+        ("NMB-REC-1", "payments-statement-error-already-here"),
+        ("NMB-REC-7", "payments-statement-error-recorded-by-hand"),
+    ] {
+        let (status, body) = take(line).await;
+        assert_eq!(status, 409, "{line}: {body}");
+        assert!(body.contains(why), "{line}: {body}");
+    }
+    let (status, _) = take("NMB-NOT-ON-IT").await;
+    assert_eq!(status, 404);
+    let r =
+        teacher.server_fn("accountant/reconciliation/take", &[("statement", &statement), ("line", "NMB-REC-9"), ("once", &once())]).await;
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(audited(&app, KHSS, "finance.statement_line.taken").await, 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM payment_inbox WHERE tenant_id = $1 AND kind = 'statement'", tenant).await, 1);
+
+    // A wallet's statement (M-Pesa's organisation statement): a receipt M-Pesa never sent a
+    // result for, taken in from it.
+    let mpesa = format!(
+        "Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Balance\n\
+         SLK4H7REC1,{} 09:12:44,Pay Bill from 255712345670 - Acc. {control},Completed,\"3,000.00\",,\"3,000.00\"\n",
+        today.format("%Y-%m-%d")
+    );
+    let (status, location) = upload("mpesa", mpesa).await;
+    assert_eq!(status, 303);
+    let wallet_statement =
+        location.strip_prefix("/accountant/reconciliation?statement=").unwrap_or_else(|| panic!("{location}")).to_owned();
+    let r: kilele::payments::Reconciliation =
+        bursar.server_fn("accountant/reconciliation", &[("statement", &wallet_statement)]).await.json().await.unwrap();
+    assert_eq!(r.lines.iter().map(|l| (l.transaction_id.as_str(), l.outcome)).collect::<Vec<_>>(), [("SLK4H7REC1", MissingHere)]);
+    let r = bursar
+        .server_fn("accountant/reconciliation/take", &[("statement", &wallet_statement), ("line", "SLK4H7REC1"), ("once", &once())])
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1 AND channel = 'mpesa' AND reference = 'SLK4H7REC1'", tenant).await,
+        1
+    );
+
+    // NMB notifies the slip the bursar had recorded by hand: it waits, and the bursar says it
+    // is that slip — linked to it, nothing posted again.
+    let r = nmb.notify("NMB-REC-7", &control, 1_200_000, Faults::default()).await.unwrap();
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("SUSPENSE")), "{:?}", r.body);
+    let item: Uuid = sqlx::query_scalar("SELECT id FROM provider_payments WHERE tenant_id = $1 AND transaction_id = 'NMB-REC-7'")
+        .bind(tenant)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    let (_, html) = bursar.get_text("/accountant/suspense").await;
+    assert!(html.contains(r#"data-testid="link-payment""#), "{html}");
+    let r = teacher.server_fn("accountant/suspense/link", &[("item", &item.to_string()), ("once", &once())]).await;
+    assert_eq!(r.status().as_u16(), 403);
+    let r = bursar.server_fn("accountant/suspense/link", &[("item", &item.to_string()), ("once", &once())]).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let linked: (String, Option<Uuid>, String) = sqlx::query_as(
+        "SELECT pp.status, pp.payment_id, p.source FROM provider_payments pp JOIN payments p ON p.id = pp.payment_id WHERE pp.id = $1",
+    )
+    .bind(item)
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap();
+    assert_eq!((linked.0.as_str(), linked.2.as_str()), ("posted", "manual"));
+    assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1 AND reference = 'NMB-REC-7'", tenant).await, 1);
+    let r = bursar.server_fn("accountant/suspense/link", &[("item", &item.to_string()), ("once", &once())]).await;
+    assert_eq!(r.status().as_u16(), 409, "linked once");
+    assert_eq!(audited(&app, KHSS, "finance.payment.linked").await, 1);
+
     // Another school's bursar: not found, by page, server function or file.
     let other = app.login_as(Some(MLPS), "bursar").await;
     let r = other.server_fn("accountant/reconciliation", &[("statement", &statement)]).await;
+    assert_eq!(r.status().as_u16(), 404);
+    let r = other.server_fn("accountant/reconciliation/take", &[("statement", &statement), ("line", "NMB-REC-2"), ("once", &once())]).await;
     assert_eq!(r.status().as_u16(), 404);
     let (status, body) = other.get_text(&format!("/accountant/reconciliation/{statement}/report.csv")).await;
     assert_eq!(status, 404);

@@ -595,6 +595,13 @@ fn rows() -> Vec<Row> {
         sfn("/api/accountant/reconciliation", FIN_READ, false, true, |_, at| {
             vec![form("/api/accountant/reconciliation", &[("statement", at.statement.to_string())])]
         }),
+        sfn("/api/accountant/reconciliation/take", PAYMENTS, true, true, |_, at| {
+            // The other school's statement line (never notified): taken, it would post there.
+            vec![form(
+                "/api/accountant/reconciliation/take",
+                &[("statement", at.statement.to_string()), ("line", at.statement_line.clone()), ("once", once())],
+            )]
+        }),
         sfn("/api/accountant/payments", FIN_READ, false, false, |_, _| {
             vec![form("/api/accountant/payments", &[("from", "2020-01-01".into()), ("to", "2030-12-31".into())])]
         }),
@@ -625,6 +632,9 @@ fn rows() -> Vec<Row> {
                 )
             };
             vec![f(at, own), f(own, at)]
+        }),
+        sfn("/api/accountant/suspense/link", PAYMENTS, true, true, |_, at| {
+            vec![form("/api/accountant/suspense/link", &[("item", at.suspense.to_string()), ("once", once())])]
         }),
         sfn("/api/accountant/suspense/refund", ADJUST, true, true, |_, at| {
             vec![form(
@@ -1064,6 +1074,8 @@ struct Ids {
     /// A "pay now" push of the school's parent.
     push: Uuid,
     statement: Uuid,
+    /// The reference of the statement's one line.
+    statement_line: String,
 }
 
 impl Ids {
@@ -1198,6 +1210,7 @@ async fn prepare(app: &TestApp, slug: &'static str, other: &'static str) -> Ids 
         suspense: Uuid::nil(),
         push: Uuid::nil(),
         statement: Uuid::nil(),
+        statement_line: String::new(),
         free_master_code: sqlx::query_scalar(
             "SELECT m.code FROM master_subjects m WHERE NOT EXISTS (SELECT 1 FROM school_subjects s WHERE s.tenant_id = $1 AND s.master_code = m.code) ORDER BY m.code LIMIT 1",
         )
@@ -1417,6 +1430,7 @@ async fn prepare_fees(app: &TestApp, ids: &mut Ids) {
     let mut tx = kilele::db::tenant_tx(&app.pool, school).await.unwrap();
     let by = kilele::identity::store::ChangedBy { actor: &actor, at };
     let file = format!("Statement{}.csv", ids.prefix);
+    ids.statement_line = line.transaction_id.clone();
     ids.statement = kilele::payments::reconcile::save(&mut tx, kilele::payments::Provider::Nmb, &file, &[line], by).await.unwrap();
     tx.commit().await.unwrap();
     ids.fee_item = uuid_of(app, "SELECT id FROM fee_items WHERE tenant_id = $1", ids.tenant).await;

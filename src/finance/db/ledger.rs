@@ -192,7 +192,12 @@ pub async fn positions(tx: &mut TenantTx, students: &[Uuid]) -> Result<HashMap<U
 /// next student's lock. Taken in this one order, no two postings wait on each other in a
 /// circle (which PostgreSQL would break after a second by failing one of them).
 pub async fn lock_school(tx: &mut TenantTx) -> Result<(), DomainError> {
-    sqlx::query("SELECT 1 FROM finance_settings FOR UPDATE").execute(&mut **tx).await?;
+    let locked = sqlx::query("SELECT 1 FROM finance_settings FOR UPDATE").fetch_optional(&mut **tx).await?;
+    if locked.is_none() {
+        // A school's first money change: its settings row is made (and so locked) first.
+        super::accounts::settings(tx).await?;
+        sqlx::query("SELECT 1 FROM finance_settings FOR UPDATE").execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

@@ -161,7 +161,9 @@ pub async fn detail(tx: &mut TenantTx, pii: &KeyRing, student: Uuid, reveal_pii:
 }
 
 pub(super) async fn require_student(tx: &mut TenantTx, student: Uuid) -> Result<String, DomainError> {
-    sqlx::query_scalar("SELECT admission_no FROM students WHERE id = $1 FOR UPDATE")
+    // NO KEY: a payment being posted for this student meanwhile (its rows refer to the
+    // student's) is not made to wait, nor made to wait for (it may hold the audit chain).
+    sqlx::query_scalar("SELECT admission_no FROM students WHERE id = $1 FOR NO KEY UPDATE")
         .bind(student)
         .fetch_optional(&mut **tx)
         .await?
@@ -350,8 +352,10 @@ pub async fn replace_photo<E>(
     if !key.starts_with(&format!("{}/", tx.tenant().0)) {
         return Err(PhotoError::OtherSchool);
     }
-    let old: Option<Option<String>> =
-        sqlx::query_scalar("SELECT photo_key FROM students WHERE id = $1 FOR UPDATE").bind(student).fetch_optional(&mut **tx).await?;
+    let old: Option<Option<String>> = sqlx::query_scalar("SELECT photo_key FROM students WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(student)
+        .fetch_optional(&mut **tx)
+        .await?;
     let Some(old) = old else { return Ok(None) };
     store.await.map_err(PhotoError::Storage)?;
     sqlx::query("UPDATE students SET photo_key = $2 WHERE id = $1").bind(student).bind(key).execute(&mut **tx).await?;
