@@ -9,3 +9,9 @@ ALTER TABLE bank_statements ADD CONSTRAINT bank_statements_provider_check
 ALTER TABLE payment_inbox DROP CONSTRAINT payment_inbox_kind_check;
 ALTER TABLE payment_inbox ADD CONSTRAINT payment_inbox_kind_check
     CHECK (kind IN ('notification', 'validation', 'reversal', 'statement'));
+
+-- A wallet's receipt keeps its case (M-Pesa's are mixed: `G27DEn1DLoQ3`) while a bursar's slip
+-- reference is written upper-case: the same reference for the same child is one payment
+-- whatever its case, or a wallet's payment could post beside the slip recorded by hand.
+CREATE UNIQUE INDEX payments_reference_once_any_case ON payments (tenant_id, channel, upper(reference), student_id)
+    WHERE reference IS NOT NULL;

@@ -183,6 +183,7 @@ pub const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("result_publications_tenant_id_term_id_level_id_key", "level", "results-error-already-published"),
     ("grading_schemes_tenant_id_key_version_key", "scheme", "error-scheme-changed-meanwhile"),
     ("payments_reference_once", "reference", "finance-error-reference-used"),
+    ("payments_reference_once_any_case", "reference", "finance-error-reference-used"),
     ("fee_structures_one_per_class", "level", "error-conflict"),
     ("journal_entries_once", "source", "error-conflict"),
 ];

@@ -548,9 +548,10 @@ async fn claim(
     .fetch_optional(&mut **tx)
     .await?;
     let Some(id) = claimed else {
-        let first: Option<(String, i64, String, Option<i64>)> = sqlx::query_as(
-            "SELECT pp.reference, pp.amount_minor, pp.currency, p.receipt_no
+        let first: Option<(String, i64, String, Option<i64>, String)> = sqlx::query_as(
+            "SELECT pp.reference, pp.amount_minor, pp.currency, p.receipt_no, i.kind
                FROM provider_payments pp LEFT JOIN payments p ON p.tenant_id = pp.tenant_id AND p.id = pp.payment_id
+               JOIN payment_inbox i ON i.tenant_id = pp.tenant_id AND i.id = pp.inbox_id
               WHERE pp.provider = $1 AND pp.transaction_id = $2",
         )
         .bind(event.provider.code())
@@ -558,8 +559,10 @@ async fn claim(
         .fetch_optional(&mut **tx)
         .await?;
         return Ok(Err(match first {
-            Some((reference, amount, currency, receipt_no))
-                if reference == event.reference && amount == event.amount_minor && currency == event.currency =>
+            // Taken from a statement first, its reference read from the narration: the
+            // provider's own notification that comes later says the same if the money agrees.
+            Some((reference, amount, currency, receipt_no, kind))
+                if (reference == event.reference || kind == "statement") && amount == event.amount_minor && currency == event.currency =>
             {
                 Intake::Duplicate { receipt_no }
             }
@@ -771,7 +774,7 @@ pub async fn assign(
 pub async fn link_recorded(tx: &mut TenantTx, item: Uuid, by: ChangedBy<'_>) -> Result<crate::finance::views::Recorded, DomainError> {
     let (provider, transaction_id, amount_minor, _) = waiting(tx, item, true).await?;
     let by_hand: Vec<(Uuid, Uuid, i64)> = sqlx::query_as(
-        "SELECT id, student_id, amount_minor FROM payments WHERE channel = $1 AND reference = $2 AND source <> 'provider' LIMIT 2",
+        "SELECT id, student_id, amount_minor FROM payments WHERE channel = $1 AND upper(reference) = upper($2) AND source <> 'provider' LIMIT 2",
     )
     .bind(provider.channel().code())
     .bind(&transaction_id)

@@ -151,9 +151,11 @@ pub async fn reconcile(tx: &mut TenantTx, statement: Uuid) -> Result<Reconciliat
     // Slips the bursar recorded by hand under the bank's reference (never notified): the money
     // is accounted for, so the line is not "missing".
     let unnotified: Vec<String> = references.iter().filter(|r| !by_reference.contains_key(r.as_str())).cloned().collect();
+    // A slip's reference is written upper-case; a wallet's receipt keeps its case.
     let by_hand: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
-        "SELECT reference, sum(amount_minor)::bigint FROM payments
-          WHERE channel = $1 AND reference = ANY($2) AND source <> 'provider' GROUP BY reference",
+        "SELECT r.reference, sum(p.amount_minor)::bigint FROM unnest($2::text[]) AS r (reference)
+           JOIN payments p ON p.channel = $1 AND upper(p.reference) = upper(r.reference) AND p.source <> 'provider'
+          GROUP BY r.reference",
     )
     .bind(statement.provider.channel().code())
     .bind(&unnotified)
@@ -215,16 +217,23 @@ pub async fn reconcile(tx: &mut TenantTx, statement: Uuid) -> Result<Reconciliat
 /// else the narration itself (an admission number, a marked invoice number). Matched from
 /// there as a notification's reference is.
 /// A phone number in international form (`255…`, twelve digits too) is passed over while
-/// another candidate is there: one in 97 of them has check digits that hold by chance.
+/// another candidate is there: one in 97 of them has check digits that hold by chance. Two
+/// different control numbers (one slip for siblings) name nobody alone: the narration stands,
+/// and the payment waits for the bursar to split it.
 pub fn quoted_in(narration: &str) -> String {
-    let candidates: Vec<crate::finance::control::ControlNumber> =
-        narration.split(|c: char| !c.is_ascii_digit()).filter_map(|run| crate::finance::control::ControlNumber::parse(run).ok()).collect();
-    candidates
-        .iter()
-        .find(|n| !n.as_str().starts_with("255"))
-        .or(candidates.first())
+    let mut candidates: Vec<String> = narration
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|run| crate::finance::control::ControlNumber::parse(run).ok())
         .map(|n| n.as_str().to_owned())
-        .unwrap_or_else(|| narration.trim().to_owned())
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    let not_phones: Vec<&String> = candidates.iter().filter(|n| !n.starts_with("255")).collect();
+    match (&not_phones[..], &candidates[..]) {
+        ([one], _) => (*one).clone(),
+        ([], [one]) => one.clone(),
+        _ => narration.trim().to_owned(),
+    }
 }
 
 /// The bursar takes into Kilele a statement line the provider never notified (the money is on
@@ -262,12 +271,13 @@ pub async fn take_line(
     if here {
         return Err(DomainError::conflict("line", "payments-statement-error-already-here"));
     }
-    let by_hand: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM payments WHERE channel = $1 AND reference = $2 AND source <> 'provider')")
-            .bind(provider.channel().code())
-            .bind(transaction_id)
-            .fetch_one(&mut **tx)
-            .await?;
+    let by_hand: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM payments WHERE channel = $1 AND upper(reference) = upper($2) AND source <> 'provider')",
+    )
+    .bind(provider.channel().code())
+    .bind(transaction_id)
+    .fetch_one(&mut **tx)
+    .await?;
     if by_hand {
         return Err(DomainError::conflict("line", "payments-statement-error-recorded-by-hand"));
     }
@@ -370,5 +380,9 @@ mod tests {
         let typo = String::from_utf8(typo).unwrap();
         assert_eq!(quoted_in(&format!("FEES {typo}")), format!("FEES {typo}"));
         assert_eq!(quoted_in("  KHSS/2024/017 "), "KHSS/2024/017");
+        let sibling = ControlNumber::issue("1001", 2346).unwrap();
+        let both = format!("FEES {n} {}", sibling.as_str());
+        assert_eq!(quoted_in(&both), both, "two children: for the bursar to split");
+        assert_eq!(quoted_in(&format!("FEES {n} again {n}")), n, "the same number twice is one");
     }
 }

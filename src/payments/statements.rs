@@ -38,6 +38,27 @@ pub fn columns(provider: Provider) -> [&'static str; 4] {
     }
 }
 
+/// An optional column: when a statement has it, only lines saying this are payments (M-Pesa's
+/// organisation statement lists failed and pending transactions too).
+fn status_column(provider: Provider) -> Option<(&'static str, &'static str)> {
+    match provider {
+        Provider::Mpesa => Some(("Transaction Status", "completed")),
+        _ => None,
+    }
+}
+
+/// A transaction reference as the provider keeps it: a bank's slip reference upper-case, as
+/// its notifications are read (`finance::slip_reference`); a wallet's receipt exactly as
+/// written (M-Pesa's are mixed-case, and Kilele keeps them as the wallet sent them).
+fn reference_of(provider: Provider, text: &str) -> Option<String> {
+    if provider.is_bank() {
+        return crate::finance::slip_reference(text);
+    }
+    let r = text.trim();
+    let ok = !r.is_empty() && r.len() <= 60 && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '.' | ' '));
+    ok.then(|| r.to_owned())
+}
+
 /// A credit on the statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementLine {
@@ -145,6 +166,8 @@ pub fn read(bank: Provider, file_name: &str, bytes: &[u8], today: NaiveDate) -> 
     let keys = names.map(spreadsheet::header_key);
     let mut rows = sheet.rows.into_iter();
     let mut header: Option<[u32; 4]> = None;
+    // The optional status column (its column and the status of a payment), in the header's row.
+    let mut status: Option<(u32, &str)> = None;
     for row in rows.by_ref().take(HEADER_SEARCH_ROWS) {
         let found: Vec<Option<u32>> = keys
             .iter()
@@ -152,25 +175,37 @@ pub fn read(bank: Provider, file_name: &str, bytes: &[u8], today: NaiveDate) -> 
             .collect();
         if let [Some(a), Some(b), Some(c), Some(d)] = found[..] {
             header = Some([a, b, c, d]);
+            status = status_column(bank).and_then(|(name, wanted)| {
+                let key = spreadsheet::header_key(name);
+                row.cells.iter().find(|(_, v)| matches!(v, Value::Text(t) if spreadsheet::header_key(t) == key)).map(|(c, _)| (*c, wanted))
+            });
             break;
         }
     }
     let Some([date_col, reference_col, amount_col, narration_col]) = header else {
         return Err(file("payments-statement-error-columns"));
     };
+
     let mut lines = Vec::new();
     let mut errors = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for row in rows {
         let cell = |col: u32| row.cells.iter().find(|(c, _)| *c == col).map(|(_, v)| v.clone());
-        // No credit in the row: not a payment (a debit line, a total, a note).
+        // No credit in the row: not a payment (a debit line, a total, a note); nor a line whose
+        // status says it did not complete.
         let Some(amount_cell) = cell(amount_col) else { continue };
+        if let Some((col, wanted)) = status {
+            let said = cell(col).map(Value::into_text).unwrap_or_default();
+            if !said.trim().is_empty() && !said.trim().eq_ignore_ascii_case(wanted) {
+                continue;
+            }
+        }
         let amount = match amount_of(&amount_cell) {
             Amount::NotACredit => continue,
             Amount::Credit(minor) => Some(minor),
             Amount::Unreadable => None,
         };
-        let reference = cell(reference_col).map(Value::into_text).as_deref().and_then(crate::finance::slip_reference);
+        let reference = cell(reference_col).map(Value::into_text).as_deref().and_then(|t| reference_of(bank, t));
         let recent = |d: &NaiveDate| *d >= today - chrono::Duration::days(366) && *d <= today + chrono::Duration::days(1);
         let date = cell(date_col).and_then(|v| date_of(&v, sheet.is_1904)).filter(recent);
         if amount.is_none() {
@@ -266,10 +301,13 @@ mod tests {
         let mpesa = "Organization Name,Kilimanjaro Hills,,,,\nTime Period,01-12-2026 - 07-12-2026,,,,\n\
                      Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Balance\n\
                      SLK4H7ABC1,2026-12-07 09:12:44,Pay Bill from 255712345670 - Acc. 100012345678,Completed,\"25,000.00\",,\"125,000.00\"\n\
-                     SLK4H7ABC2,2026-12-07 10:00:01,Charge,Completed,,500.00,\"124,500.00\"\n";
+                     SLK4H7ABC2,2026-12-07 10:00:01,Charge,Completed,,500.00,\"124,500.00\"\n\
+                     SLk4H7aBC3,2026-12-07 10:30:00,Pay Bill from 255712345671,Failed,\"5,000.00\",,\"124,500.00\"\n\
+                     G27DEn1DLoQ3,2026-12-07 11:00:00,Pay Bill from 255712345672,Completed,\"1,000.00\",,\"125,500.00\"\n";
         let lines = read(Provider::Mpesa, "ORG_171717_Statement.csv", mpesa.as_bytes(), today).unwrap();
-        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines.len(), 2, "the charge and the failed line are not payments: {lines:?}");
         assert_eq!((lines[0].transaction_id.as_str(), lines[0].amount_minor), ("SLK4H7ABC1", 2_500_000));
+        assert_eq!(lines[1].transaction_id, "G27DEn1DLoQ3", "a wallet's receipt keeps its case");
         assert_eq!(lines[0].value_date, today);
         assert!(lines[0].narration.contains("100012345678"));
         let airtel = "Transaction ID,Transaction Date,MSISDN,Credit Amount,Debit Amount,Reference\nMP261207.1012.A00001,07/12/2026,0682345678,30000,,100012345678\n";

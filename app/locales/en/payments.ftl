@@ -114,6 +114,7 @@ payments-outcome-refused = Refused
 payments-kind-notification = Payment
 payments-kind-validation = Number check
 payments-kind-reversal = Reversal
+payments-kind-statement = Taken from a statement
 payments-outcome-reversed = Reversed (money taken back)
 payments-error-original-ref = The reversal's original transaction reference is missing, malformed, or the reversal's own.
 payments-error-reversal-unknown-original = No payment of this school has the reversal's original reference (yet): send it again later.

@@ -114,6 +114,7 @@ payments-outcome-refused = Imekataliwa
 payments-kind-notification = Malipo
 payments-kind-validation = Ukaguzi wa namba
 payments-kind-reversal = Urejeshaji
+payments-kind-statement = Imechukuliwa kutoka taarifa
 payments-outcome-reversed = Yamerejeshwa (fedha zimechukuliwa tena)
 payments-error-original-ref = Kumbukumbu ya muamala wa awali haipo, haisomeki, au ni ya urejeshaji wenyewe.
 payments-error-reversal-unknown-original = Hakuna malipo ya shule hii yenye kumbukumbu ya awali (bado): tuma tena baadaye.

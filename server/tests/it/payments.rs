@@ -469,6 +469,9 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
         bursar.server_fn("accountant/reconciliation", &[("statement", &statement)]).await.json().await.unwrap();
     let line = r.lines.iter().find(|l| l.transaction_id == "NMB-REC-9").unwrap();
     assert_eq!((line.outcome, line.our_status.as_deref()), (Matched, Some("posted")));
+    // NMB's own notification, late: the same payment (answered DUPLICATE), not posted again.
+    let late = nmb.notify("NMB-REC-9", &control, 700_000, Faults::default()).await.unwrap();
+    assert_eq!((late.status, late.body["status"].as_str()), (200, Some("DUPLICATE")), "{:?}", late.body);
     // Again, a line notified, a slip recorded by hand: refused with why, nothing more posted.
     for (line, why) in [
         ("NMB-REC-9", "payments-statement-error-already-here"),
@@ -491,7 +494,7 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
     // result for, taken in from it.
     let mpesa = format!(
         "Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Balance\n\
-         SLK4H7REC1,{} 09:12:44,Pay Bill from 255712345670 - Acc. {control},Completed,\"3,000.00\",,\"3,000.00\"\n",
+         SLk4H7ReC1,{} 09:12:44,Pay Bill from 255712345670 - Acc. {control},Completed,\"3,000.00\",,\"3,000.00\"\n",
         today.format("%Y-%m-%d")
     );
     let (status, location) = upload("mpesa", mpesa).await;
@@ -500,13 +503,13 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
         location.strip_prefix("/accountant/reconciliation?statement=").unwrap_or_else(|| panic!("{location}")).to_owned();
     let r: kilele::payments::Reconciliation =
         bursar.server_fn("accountant/reconciliation", &[("statement", &wallet_statement)]).await.json().await.unwrap();
-    assert_eq!(r.lines.iter().map(|l| (l.transaction_id.as_str(), l.outcome)).collect::<Vec<_>>(), [("SLK4H7REC1", MissingHere)]);
+    assert_eq!(r.lines.iter().map(|l| (l.transaction_id.as_str(), l.outcome)).collect::<Vec<_>>(), [("SLk4H7ReC1", MissingHere)]);
     let r = bursar
-        .server_fn("accountant/reconciliation/take", &[("statement", &wallet_statement), ("line", "SLK4H7REC1"), ("once", &once())])
+        .server_fn("accountant/reconciliation/take", &[("statement", &wallet_statement), ("line", "SLk4H7ReC1"), ("once", &once())])
         .await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(
-        count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1 AND channel = 'mpesa' AND reference = 'SLK4H7REC1'", tenant).await,
+        count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1 AND channel = 'mpesa' AND reference = 'SLk4H7ReC1'", tenant).await,
         1
     );
 
@@ -547,6 +550,62 @@ async fn the_bursar_imports_a_bank_statement_and_sees_it_reconciled() {
     let (status, body) = other.get_text(&format!("/accountant/reconciliation/{statement}/report.csv")).await;
     assert_eq!(status, 404);
     assert!(!body.contains("NMB-REC"), "{body}");
+}
+
+/// A wallet's receipt keeps its case (M-Pesa's are mixed) while the bursar's slip reference is
+/// written upper-case: a wallet's payment under the reference of a slip already recorded by
+/// hand for the same child is that slip, and waits for the bursar — never posted beside it.
+#[tokio::test]
+async fn a_wallet_receipt_in_another_case_is_the_slip_recorded_by_hand() {
+    let app = spawn_app().await;
+    let tenant = school_id(&app, KHSS).await;
+    let (child, control) = student_with_control_number(&app, KHSS).await;
+    let (bursar_id, bursar_email): (Uuid, String) =
+        sqlx::query_as("SELECT id, email FROM users WHERE tenant_id = $1 AND email LIKE 'bursar@%'")
+            .bind(tenant)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+    let actor = kilele::audit::Actor::user(bursar_id, &bursar_email);
+    let now = kilele::clock::Clock::now(&*app.clock);
+    let pii = kilele::audit::pii::KeyRing::development();
+    let mut tx = kilele::db::tenant_tx(&app.pool, kilele::tenancy::TenantId(tenant)).await.unwrap();
+    let slip = kilele::finance::db::payments::NewPayment {
+        amount_minor: 2_000_000,
+        channel: kilele::finance::ledger::Channel::Mpesa,
+        reference: kilele::finance::slip_reference("g27den1dloq3"),
+        paid_on: kilele::clock::school_date(now),
+    };
+    let by = kilele::identity::store::ChangedBy { actor: &actor, at: now };
+    kilele::finance::db::payments::record_payment(&mut tx, child, &slip, by).await.unwrap();
+    let event = kilele::payments::PaymentEvent {
+        provider: Provider::Mpesa,
+        transaction_id: "G27DEn1DLoQ3".into(),
+        reference: control.clone(),
+        payer_name: None,
+        payer_phone: None,
+        amount_minor: 2_000_000,
+        currency: "TZS".into(),
+        paid_at: now,
+    };
+    let body = br#"{"test":"result"}"#;
+    let delivery = kilele::payments::db::Delivery {
+        provider: Provider::Mpesa,
+        kind: "notification",
+        received_at: now,
+        source_ip: None,
+        headers: serde_json::json!({}),
+        body,
+    };
+    let inbox = kilele::payments::db::receive(&mut tx, &pii, &delivery, body.len(), ("received", None), None).await.unwrap();
+    let taken = kilele::payments::db::intake(&mut tx, &pii, &event, inbox, now).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(taken, kilele::payments::db::Intake::Suspense { reason: "payments-suspense-recorded-by-hand" });
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1 AND upper(reference) = 'G27DEN1DLOQ3'", tenant).await,
+        1,
+        "the slip only"
+    );
 }
 
 /// The bursar's page of channels: a bank set up by the operator is closed there (its
