@@ -21,10 +21,12 @@ pub enum Channel {
     Mpesa,
     Airtel,
     Tigo,
+    /// GePG: a parent paid a GePG control number at any bank or wallet.
+    Gepg,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 7] = [Self::Cash, Self::Nmb, Self::Nbc, Self::Crdb, Self::Mpesa, Self::Airtel, Self::Tigo];
+    pub const ALL: [Channel; 8] = [Self::Cash, Self::Nmb, Self::Nbc, Self::Crdb, Self::Mpesa, Self::Airtel, Self::Tigo, Self::Gepg];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -35,6 +37,7 @@ impl Channel {
             Self::Mpesa => "mpesa",
             Self::Airtel => "airtel",
             Self::Tigo => "tigo",
+            Self::Gepg => "gepg",
         }
     }
 
@@ -51,6 +54,7 @@ impl Channel {
             Self::Mpesa => "finance-channel-mpesa",
             Self::Airtel => "finance-channel-airtel",
             Self::Tigo => "finance-channel-tigo",
+            Self::Gepg => "finance-channel-gepg",
         }
     }
 

@@ -113,7 +113,7 @@ pub fn naming(bank: Provider) -> Option<&'static Naming> {
         Provider::Nmb => Some(&NMB),
         Provider::Crdb => Some(&CRDB),
         Provider::Nbc => Some(&NBC),
-        Provider::Mpesa | Provider::Airtel | Provider::Tigo => None,
+        Provider::Mpesa | Provider::Airtel | Provider::Tigo | Provider::Gepg => None,
     }
 }
 

@@ -24,6 +24,7 @@ pub mod airtel;
 pub mod banks;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod gepg;
 pub mod mpesa;
 #[cfg(feature = "ssr")]
 pub mod pushes;
@@ -52,10 +53,12 @@ pub enum Provider {
     Mpesa,
     Airtel,
     Tigo,
+    /// The Government Electronic Payment Gateway (government schools).
+    Gepg,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 6] = [Self::Nmb, Self::Nbc, Self::Crdb, Self::Mpesa, Self::Airtel, Self::Tigo];
+    pub const ALL: [Provider; 7] = [Self::Nmb, Self::Nbc, Self::Crdb, Self::Mpesa, Self::Airtel, Self::Tigo, Self::Gepg];
     pub const BANKS: [Provider; 3] = [Self::Nmb, Self::Nbc, Self::Crdb];
 
     /// As stored and in URLs (`/api/v1/webhooks/nmb/<school>`).
@@ -76,6 +79,7 @@ impl Provider {
             Self::Mpesa => Channel::Mpesa,
             Self::Airtel => Channel::Airtel,
             Self::Tigo => Channel::Tigo,
+            Self::Gepg => Channel::Gepg,
         }
     }
 

@@ -35,6 +35,8 @@ pub fn columns(provider: Provider) -> [&'static str; 4] {
         Provider::Mpesa => ["Completion Time", "Receipt No.", "Paid In", "Details"],
         Provider::Airtel => ["Transaction Date", "Transaction ID", "Credit Amount", "Reference"],
         Provider::Tigo => ["Date", "Transaction ID", "Credit", "Reference"],
+        // GePG's reconciliation (`gepgSpReconcResp`) exported as CSV with its own field names.
+        Provider::Gepg => ["TrxDtTm", "TrxId", "PaidAmt", "BillCtrNum"],
     }
 }
 

@@ -37,6 +37,7 @@ finance-channel-crdb = CRDB Bank
 finance-channel-mpesa = M-Pesa
 finance-channel-airtel = Airtel Money
 finance-channel-tigo = Tigo Pesa (Mixx by Yas)
+finance-channel-gepg = GePG
 finance-entry-invoice = Invoice
 finance-entry-payment = Payment
 finance-entry-credit-note = Credit note

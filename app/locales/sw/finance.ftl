@@ -37,6 +37,7 @@ finance-channel-crdb = Benki ya CRDB
 finance-channel-mpesa = M-Pesa
 finance-channel-airtel = Airtel Money
 finance-channel-tigo = Tigo Pesa (Mixx by Yas)
+finance-channel-gepg = GePG
 finance-entry-invoice = Ankara
 finance-entry-payment = Malipo
 finance-entry-credit-note = Hati ya punguzo

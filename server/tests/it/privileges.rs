@@ -183,6 +183,11 @@ kilele_app | table payment_pushes | SELECT INSERT
 kilele_app | table provider_payment_parts | SELECT INSERT
 kilele_app | table provider_reversals | SELECT INSERT
 kilele_app | table provider_payments | SELECT INSERT
+kilele_app | table gepg_bills | SELECT INSERT
+kilele_app | column gepg_bills.answered_at | UPDATE
+kilele_app | column gepg_bills.code | UPDATE
+kilele_app | column gepg_bills.control_number | UPDATE
+kilele_app | column gepg_bills.status | UPDATE
 ";
 
 const ROLES: &str = "(VALUES ('kilele_app'), ('kilele_worker')) AS r(rolname)";
