@@ -58,6 +58,8 @@ pub struct Config {
     /// Tigo Pesa's push gateway (TIGO_BASE_URL, as issued at onboarding; each school's partner
     /// name completes the paths): without it, no Tigo pushes (USSD bill-pay needs none).
     pub tigo_base_url: Option<String>,
+    /// GePG (GEPG_BASE_URL, GEPG_PUBLIC_KEY): without it, no government school can bill.
+    pub gepg: Option<kilele::payments::gepg::GepgSettings>,
 }
 
 /// M-Pesa OpenAPI from MPESA_BASE_URL (up to the market, e.g.
@@ -77,6 +79,25 @@ fn mpesa_from_env(production: bool) -> anyhow::Result<Option<kilele::payments::m
             Ok(Some(kilele::payments::mpesa::MpesaSettings { base_url, public_key_der }))
         }
         _ => bail!("set both MPESA_BASE_URL and MPESA_PUBLIC_KEY, or neither"),
+    }
+}
+
+/// GePG from GEPG_BASE_URL (its host, e.g. `https://uat1.gepg.go.tz`) and GEPG_PUBLIC_KEY
+/// (GePG's public key, base64 DER), both or neither.
+fn gepg_from_env(production: bool) -> anyhow::Result<Option<kilele::payments::gepg::GepgSettings>> {
+    use base64::Engine;
+    match (var("GEPG_BASE_URL"), var("GEPG_PUBLIC_KEY")) {
+        (None, None) => Ok(None),
+        (Some(base_url), Some(key)) => {
+            if !(base_url.starts_with("https://") || (!production && base_url.starts_with("http://"))) {
+                bail!("GEPG_BASE_URL must be an https:// URL (http:// only in development, for the simulator)");
+            }
+            let public_key_der = base64::engine::general_purpose::STANDARD
+                .decode(key.trim())
+                .context("GEPG_PUBLIC_KEY must be GePG's public key in base64")?;
+            Ok(Some(kilele::payments::gepg::GepgSettings { base_url, public_key_der }))
+        }
+        _ => bail!("set both GEPG_BASE_URL and GEPG_PUBLIC_KEY, or neither"),
     }
 }
 
@@ -387,6 +408,7 @@ impl Config {
             // Tigo's test gateway is plain http (docs/payments-providers.md §3.1): in production
             // the password travels, so https (or a TLS tunnel the operator runs) only.
             tigo_base_url: wallet_url("TIGO_BASE_URL", production)?,
+            gepg: gepg_from_env(production)?,
         })
     }
 

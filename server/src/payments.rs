@@ -92,6 +92,12 @@ async fn webhook(st: AppState, provider: String, school: String, kind: Kind, req
     if let (Some(Provider::Tigo), Kind::Validation) = (provider, &kind) {
         return tigo_ussd(st, host, &school, UssdStep::Lookup, req).await;
     }
+    if let (Some(Provider::Gepg), Kind::Notification) = (provider, &kind) {
+        let Some(tenant) = school_of(&st, host, &school).await else {
+            return gepg_reply(StatusCode::NOT_FOUND, kilele::payments::gepg::PAYMENT_ACK, kilele::payments::gepg::FAILURE, None);
+        };
+        return gepg_message(st, tenant, req).await;
+    }
     if let (Some(wallet @ (Provider::Mpesa | Provider::Airtel | Provider::Tigo)), Kind::Notification) = (provider, &kind) {
         let Some(tenant) = school_of(&st, host, &school).await else {
             return wallet_ack(wallet, StatusCode::NOT_FOUND, None, Some("payments-error-unknown-school"));
@@ -292,6 +298,121 @@ async fn keep_refused(st: &AppState, mut tx: kilele::db::TenantTx, delivery: &De
         tracing::error!(error = %e, "a refused delivery was not kept");
     }
     tracing::warn!(provider = delivery.provider.code(), client = ?delivery.source_ip, reason, "payment webhook refused");
+}
+
+/// A GePG acknowledgement (`kind`, with `code`), signed with the school's key when we have it
+/// (a refusal before the school's account is known goes unsigned).
+fn gepg_reply(status: StatusCode, kind: &str, code: &str, key: Option<&rsa::RsaPrivateKey>) -> Response {
+    use kilele::payments::gepg;
+    let content = gepg::ack(kind, code);
+    let signature = key.map(|k| gepg::signature::sign(k, &content)).unwrap_or_default();
+    (status, [(axum::http::header::CONTENT_TYPE, "application/xml")], gepg::envelope(&content, &signature)).into_response()
+}
+
+/// `POST /api/v1/webhooks/gepg/{school}`: GePG's answer about a bill (its control number), or
+/// a payment of one. The school's GePG channel must be open; the envelope is read strictly and
+/// its content must carry GePG's signature over the bytes as sent, else a refusal kept in the
+/// inbox with its reason. A bill's answer marks the bill; a payment is taken once per GePG
+/// transaction (`TrxId`) through the intake, matched by the bill's control number. Every
+/// answer is GePG's acknowledgement, signed with the school's key.
+async fn gepg_message(st: AppState, tenant: Tenant, req: Request) -> Response {
+    use kilele::payments::gepg::{self, PAYMENT_ACK};
+    let now = st.deps.clock.now();
+    let came = Incoming::read(&st, req, gepg::MAX_BODY_BYTES).await;
+    let mut tx = match kilele::db::tenant_tx(&st.deps.pool, tenant.id).await {
+        Ok(tx) => tx,
+        Err(e) => return internal_gepg(e.into(), None),
+    };
+    let (Some(api), Ok(Some(creds))) = (st.deps.wallets.gepg.as_deref(), kilele::payments::bills::account(&mut tx, &st.deps.pii).await)
+    else {
+        return gepg_reply(StatusCode::FORBIDDEN, PAYMENT_ACK, gepg::UNAUTHORIZED, None);
+    };
+    let key = match creds.key() {
+        Ok(key) => key,
+        Err(e) => return internal_gepg(e, None),
+    };
+    let opened = match came.unreadable {
+        Some(why) => Err(why),
+        None => gepg::open(&came.body).map_err(|e| (StatusCode::BAD_REQUEST, e.0)),
+    };
+    let (kind, read) = match opened {
+        Ok(env) if !api.signed_by_gepg(env.content, &env.signature) => {
+            (env.kind, Err((StatusCode::UNAUTHORIZED, "payments-error-signature")))
+        }
+        Ok(env) => {
+            let read = match env.kind.as_str() {
+                gepg::BILL_RESPONSE => gepg::bill_response(env.content).map(GepgRead::Bill),
+                gepg::PAYMENT => gepg::payment(env.content).map(GepgRead::Payment),
+                _ => Err(kilele::payments::Unreadable("payments-error-malformed")),
+            };
+            (env.kind, read.map_err(|e| (StatusCode::BAD_REQUEST, e.0)))
+        }
+        Err(why) => (String::new(), Err(why)),
+    };
+    let ack_kind = if kind == gepg::BILL_RESPONSE { gepg::BILL_RESPONSE_ACK } else { PAYMENT_ACK };
+    let read = read.and_then(|r| match r {
+        GepgRead::Payment(p) if p.sp_code != creds.sp_code => Err((StatusCode::FORBIDDEN, "payments-error-unknown-school")),
+        r => Ok(r),
+    });
+    match read {
+        Err((status, reason)) => {
+            let delivery = came.delivery(Provider::Gepg, "notification", now);
+            keep_refused(&st, tx, &delivery, reason).await;
+            let code = if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                gepg::UNAUTHORIZED
+            } else {
+                gepg::INVALID_REQUEST
+            };
+            gepg_reply(status, ack_kind, code, Some(&key))
+        }
+        Ok(GepgRead::Bill(answer)) => {
+            let done = async {
+                let known = kilele::payments::bills::answered(&mut tx, &answer, now).await?;
+                let delivery = came.delivery(Provider::Gepg, "bill", now);
+                let outcome = if known { ("answered", None) } else { ("refused", Some("payments-error-unknown-bill")) };
+                intake_db::receive(&mut tx, &st.deps.pii, &delivery, came.body.len(), outcome, Some(&answer.bill_id)).await?;
+                tx.commit().await?;
+                Ok::<_, DomainError>(known)
+            }
+            .await;
+            match done {
+                Ok(true) => gepg_reply(StatusCode::OK, ack_kind, gepg::OK, Some(&key)),
+                Ok(false) => gepg_reply(StatusCode::NOT_FOUND, ack_kind, gepg::FAILURE, Some(&key)),
+                Err(e) => internal_gepg(e, Some(&key)),
+            }
+        }
+        Ok(GepgRead::Payment(p)) => {
+            let event = kilele::payments::PaymentEvent {
+                provider: Provider::Gepg,
+                transaction_id: p.trx_id.clone(),
+                reference: p.control_number.clone(),
+                payer_name: p.payer_name.clone(),
+                payer_phone: p.payer_phone.clone(),
+                amount_minor: p.paid_minor,
+                currency: p.currency.clone(),
+                paid_at: p.paid_at,
+            };
+            let delivery = came.delivery(Provider::Gepg, "notification", now);
+            match take_event(&st, tx, &delivery, came.body.len(), &event, now).await {
+                // Posted, a repeat of one taken, or kept for the bursar: GePG's part is done.
+                Ok(Intake::Posted { .. } | Intake::Duplicate { .. } | Intake::Suspense { .. }) => {
+                    gepg_reply(StatusCode::OK, ack_kind, gepg::OK, Some(&key))
+                }
+                Ok(Intake::ConflictingRepeat) => gepg_reply(StatusCode::CONFLICT, ack_kind, gepg::FAILURE, Some(&key)),
+                Err(e) => internal_gepg(e, Some(&key)),
+            }
+        }
+    }
+}
+
+enum GepgRead {
+    Bill(kilele::payments::gepg::BillResponse),
+    Payment(kilele::payments::gepg::PaymentInfo),
+}
+
+fn internal_gepg(e: DomainError, key: Option<&rsa::RsaPrivateKey>) -> Response {
+    tracing::error!(provider = "gepg", error = %e, "gepg message failed");
+    gepg_reply(StatusCode::INTERNAL_SERVER_ERROR, kilele::payments::gepg::PAYMENT_ACK, kilele::payments::gepg::FAILURE, key)
 }
 
 /// A wallet's result, read: whose push (our conversation id), whether it says paid, the

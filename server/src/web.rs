@@ -80,6 +80,12 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
             Some(base) => Some(Arc::new(kilele::payments::tigo::TigoApi::new(base).map_err(|e| anyhow::anyhow!("TIGO_BASE_URL: {e}"))?)),
             None => None,
         },
+        gepg: match &config.gepg {
+            Some(settings) => {
+                Some(Arc::new(kilele::payments::gepg::GepgApi::new(settings).map_err(|e| anyhow::anyhow!("GEPG_PUBLIC_KEY: {e}"))?))
+            }
+            None => None,
+        },
     };
     Ok(AppState::new(crate::state::State {
         card_lookups: crate::limits::CardLookups::new(config.sign_in.trust_proxy_headers),

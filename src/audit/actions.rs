@@ -45,6 +45,7 @@ pub const PAYMENT_LINKED: Action = Action("finance.payment.linked");
 pub const PAYMENT_SPLIT: Action = Action("finance.payment.split");
 pub const PAYMENT_SENT_BACK: Action = Action("finance.payment.sent_back");
 pub const PAYMENT_REVERSED: Action = Action("finance.payment.reversed");
+pub const GEPG_BILL_REQUESTED: Action = Action("finance.gepg_bill.requested");
 pub const BANK_STATEMENT_IMPORTED: Action = Action("finance.bank_statement.imported");
 pub const STATEMENT_LINE_TAKEN: Action = Action("finance.statement_line.taken");
 pub const PAYMENT_CHANNEL_SET: Action = Action("finance.payment_channel.set");

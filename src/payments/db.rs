@@ -415,6 +415,13 @@ async fn match_student(
     pii: &KeyRing,
     event: &PaymentEvent,
 ) -> Result<Result<(Uuid, MatchedBy), &'static str>, DomainError> {
+    // A GePG payment quotes GePG's control number for one of our bills.
+    if event.provider == Provider::Gepg {
+        return Ok(match super::bills::student_of(tx, event.reference.trim()).await? {
+            Some(student) => Ok((student, MatchedBy::ControlNumber)),
+            None => Err("payments-suspense-unknown-control-number"),
+        });
+    }
     let by_control = student_of(tx, &event.reference).await?;
     let why = match by_control {
         Ok(student) => return Ok(Ok((student, MatchedBy::ControlNumber))),

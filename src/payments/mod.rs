@@ -23,6 +23,8 @@
 pub mod airtel;
 pub mod banks;
 #[cfg(feature = "ssr")]
+pub mod bills;
+#[cfg(feature = "ssr")]
 pub mod db;
 pub mod gepg;
 pub mod mpesa;
@@ -113,6 +115,21 @@ pub struct SuspenseItem {
     pub event: PaymentEvent,
     /// Why it waits (a message key).
     pub reason: String,
+}
+
+/// A GePG bill as the bursar's page shows it: what it asked for, and GePG's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GepgBillView {
+    pub id: uuid::Uuid,
+    pub bill_id: String,
+    pub amount_minor: i64,
+    /// `submitted` (GePG's answer awaited), `issued` (with its control number) or `refused`.
+    pub status: String,
+    pub control_number: Option<String>,
+    /// GePG's code when it refused the bill (or we could not reach it).
+    pub code: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A bank statement the bursar imported.

@@ -20,6 +20,8 @@ pub struct Wallets {
     pub mpesa: Option<Arc<MpesaApi>>,
     pub airtel: Option<Arc<super::airtel::AirtelApi>>,
     pub tigo: Option<Arc<super::tigo::TigoApi>>,
+    /// GePG: bills for government schools, and checking what GePG signed.
+    pub gepg: Option<Arc<super::gepg::GepgApi>>,
 }
 
 impl Wallets {

@@ -380,6 +380,53 @@ pub async fn take_statement_line(statement: String, line: String, #[server(defau
     s.commit(()).await
 }
 
+/// A student's GePG bills (government schools), newest first.
+#[server(endpoint = "accountant/gepg/bills")]
+pub async fn gepg_bills(student: String) -> Result<Vec<kilele::payments::GepgBillView>, AppError> {
+    let mut s = Scope::finance(READ).await?;
+    let student = parse_uuid("student", &student)?;
+    let list = kilele::payments::bills::of_student(&mut s.tx, student).await?;
+    s.end_read(list)
+}
+
+/// Asks GePG for a control number for what the student owes now: the bill is recorded, then
+/// sent (GePG's control number comes to the school's webhook shortly after). A bill already
+/// waiting or issued for the same amount is the answer instead.
+#[server(endpoint = "accountant/gepg/bill")]
+pub async fn request_gepg_bill(student: String, #[server(default)] once: String) -> Result<kilele::payments::GepgBillView, AppError> {
+    let mut s = Scope::finance(&[Permission::FinancePaymentsRecord]).await?;
+    let student = parse_uuid("student", &student)?;
+    if s.once(&once, "accountant/gepg/bill", &[&student.to_string()]).await?.is_some() {
+        let latest = kilele::payments::bills::of_student(&mut s.tx, student).await?.into_iter().next().ok_or(AppError::Internal)?;
+        return s.commit(latest).await;
+    }
+    if s.deps.wallets.gepg.is_none() {
+        return Err(kilele::DomainError::conflict("student", "payments-gepg-error-not-open").into());
+    }
+    let (bill, to_send) = kilele::payments::bills::request(&mut s.tx, &s.deps.pii, student, s.change.by()).await?;
+    s.done(&once, bill.id).await?;
+    let (deps, school) = (s.deps.clone(), s.tenant.id);
+    // Recorded before GePG is called: its answer always finds the bill.
+    s.commit(()).await?;
+    let Some((creds, to_send)) = to_send else { return Ok(bill) };
+    let sent = match deps.wallets.gepg.as_deref() {
+        Some(api) => api.submit(&creds, &to_send).await,
+        None => Err(kilele::DomainError::Internal("gepg is not configured".into())),
+    };
+    let refused = match sent {
+        Ok(code) if code == kilele::payments::gepg::OK => return Ok(bill),
+        Ok(code) => code,
+        Err(e) => {
+            tracing::warn!(bill = %bill.bill_id, error = %e, "a GePG bill could not be sent");
+            "unreachable".to_owned()
+        }
+    };
+    let mut tx = kilele::db::tenant_tx(&deps.pool, school).await?;
+    kilele::payments::bills::refused(&mut tx, bill.id, &refused, kilele::clock::Clock::now(&*deps.clock)).await?;
+    tx.commit().await?;
+    Ok(kilele::payments::GepgBillView { status: "refused".into(), code: Some(refused), ..bill })
+}
+
 /// The school's payment channels (never a secret or a credential).
 #[server(endpoint = "accountant/channels")]
 pub async fn payment_channels() -> Result<Vec<kilele::payments::ChannelView>, AppError> {

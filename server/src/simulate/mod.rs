@@ -117,5 +117,6 @@ impl Bank {
 }
 
 pub mod airtel;
+pub mod gepg;
 pub mod mpesa;
 pub mod tigo;

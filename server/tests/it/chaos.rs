@@ -391,6 +391,7 @@ async fn wallet_simulators(
         mpesa: Some(Arc::new(kilele::payments::mpesa::MpesaApi::new(&settings).unwrap())),
         airtel: Some(Arc::new(kilele::payments::airtel::AirtelApi::new(&airtel_base).unwrap())),
         tigo: None,
+        gepg: None,
     };
     let urls =
         WalletUrls { mpesa_base, mpesa_public_key: base64::engine::general_purpose::STANDARD.encode(mpesa.public_key_der()), airtel_base };

@@ -142,6 +142,8 @@ pub struct Options {
     pub airtel: Option<String>,
     /// Tigo Pesa's push gateway (a simulator's base URL).
     pub tigo: Option<String>,
+    /// GePG (a simulator's).
+    pub gepg: Option<kilele::payments::gepg::GepgSettings>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -188,6 +190,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
         mpesa: options.mpesa.clone(),
         airtel_base_url: options.airtel.clone(),
         tigo_base_url: options.tigo.clone(),
+        gepg: options.gepg.clone(),
     };
     server::telemetry::init(LogFormat::Pretty);
     let clock = Arc::new(ManualClock::new(Utc::now()));

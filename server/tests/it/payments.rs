@@ -1794,3 +1794,199 @@ mod tigo {
         assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
     }
 }
+
+mod gepg {
+    //! GePG for government schools: the bursar asks for a control number, the simulator
+    //! (`server::simulate::gepg`) plays GePG — its acknowledgement and the control number it
+    //! sends later, signed — and a parent's payment of that number is notified (twice, as GePG
+    //! retries) and posted once. What GePG did not sign, or signed over other bytes, posts
+    //! nothing and is kept with its reason.
+
+    use super::*;
+    use kilele::payments::gepg::{self as g, signature};
+    use server::simulate::gepg::{Pay, ServiceProvider, Simulator};
+
+    fn key(bits: usize) -> rsa::RsaPrivateKey {
+        rsa::RsaPrivateKey::new(&mut rand::thread_rng(), bits).unwrap()
+    }
+
+    async fn bill_the_term(app: &TestApp, tenant: Uuid) {
+        use kilele::finance::billing::{InstalmentForm, ItemForm};
+        let bursar: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND email LIKE 'bursar@%'")
+            .bind(tenant)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+        let actor = kilele::audit::Actor::user(bursar, "bursar");
+        let by = kilele::identity::store::ChangedBy { actor: &actor, at: kilele::clock::Clock::now(&*app.clock) };
+        let fees = server::seed::TermFees {
+            items: vec![ItemForm { name: "Tuition".into(), amount: "450,000".into(), compulsory: true }],
+            instalments: vec![InstalmentForm { percent: "100".into(), due_on: "2027-01-15".into() }],
+            rules: server::seed::TermFees::rules("0", "0", "0", "7"),
+            level: None,
+        };
+        let pii = kilele::audit::pii::KeyRing::development();
+        server::seed::bill_term(&app.pool, &app.worker().pool, &pii, kilele::tenancy::TenantId(tenant), by, &fees).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_government_school_bills_through_gepg_and_each_payment_posts_once() {
+        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
+        let gepg_key = key(2048);
+        let sim = Simulator::new(gepg_key.clone(), std::time::Duration::from_millis(200)).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim_base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(sim.clone().serve(listener));
+        let settings = g::GepgSettings { base_url: sim_base.clone(), public_key_der: sim.public_key_der().unwrap() };
+        let app = spawn_app_with(Options { gepg: Some(settings), ..Default::default() }).await;
+        let tenant = school_id(&app, KHSS).await;
+        bill_the_term(&app, tenant).await;
+        let child: Uuid = sqlx::query_scalar("SELECT student_id FROM invoices WHERE tenant_id = $1 ORDER BY number LIMIT 1")
+            .bind(tenant)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+        let bursar = app.login_as(Some(KHSS), "bursar").await;
+        let ask = |student: Uuid| {
+            let bursar = &bursar;
+            async move { bursar.server_fn("accountant/gepg/bill", &[("student", &student.to_string()), ("once", &once())]).await }
+        };
+        // No GePG channel yet: said so.
+        let r = ask(child).await;
+        assert_eq!(r.status().as_u16(), 409);
+        assert!(r.text().await.unwrap().contains("payments-gepg-error-not-open"));
+
+        // The school's account at GePG: its codes and its signing key (GePG holds the public half).
+        let school_key = key(2048);
+        let creds = g::GepgCredentials {
+            sp_code: "SP19988".into(),
+            sub_sp_code: "1001".into(),
+            sp_sys_id: "TKILELE001".into(),
+            gfs_code: "140316".into(),
+            private_key_pem: school_key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().to_string(),
+        };
+        let pii = kilele::audit::pii::KeyRing::development();
+        server::cli::open_wallet(&app.pool, &pii, KHSS, Provider::Gepg, &serde_json::to_string(&creds).unwrap(), &[]).await.unwrap();
+        let webhook = format!("{}/api/v1/webhooks/gepg/{KHSS}", app.base);
+        sim.register(ServiceProvider {
+            sp_code: "SP19988".into(),
+            public_key_pem: school_key.to_public_key().to_public_key_pem(rsa::pkcs8::LineEnding::LF).unwrap(),
+            callback_url: webhook.clone(),
+        });
+
+        // The bursar asks: the bill is sent, GePG's control number comes to the webhook.
+        let r = ask(child).await;
+        assert_eq!(r.status().as_u16(), 200);
+        let bill: kilele::payments::GepgBillView = r.json().await.unwrap();
+        assert_eq!((bill.status.as_str(), bill.amount_minor), ("submitted", 45_000_000), "{bill:?}");
+        let mut issued = None;
+        for _ in 0..100 {
+            let bills: Vec<kilele::payments::GepgBillView> =
+                bursar.server_fn("accountant/gepg/bills", &[("student", &child.to_string())]).await.json().await.unwrap();
+            if let Some(n) = bills.first().and_then(|b| b.control_number.clone()) {
+                issued = Some(n);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let control_number = issued.expect("GePG's control number arrived");
+        assert!(control_number.starts_with("99") && control_number.len() == 12);
+        // Asked again for the same amount: the same bill.
+        let again: kilele::payments::GepgBillView = ask(child).await.json().await.unwrap();
+        assert_eq!(again.id, bill.id);
+        // Not a teacher's to ask.
+        let teacher = app.login_as(Some(KHSS), "teacher").await;
+        let r = teacher.server_fn("accountant/gepg/bill", &[("student", &child.to_string()), ("once", &once())]).await;
+        assert_eq!(r.status().as_u16(), 403);
+
+        // The parent pays it at a bank; GePG notifies twice: acknowledged both times, posted once.
+        let client = reqwest::Client::new();
+        let paid: serde_json::Value = client
+            .post(format!("{sim_base}/simulator/pay"))
+            .json(&Pay { control_number: control_number.clone(), amount_minor: 20_000_000, phone: "255712345678".into(), times: 2 })
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(paid["acks"], serde_json::json!([[200, "7101"], [200, "7101"]]), "{paid}");
+        let posted: (i64, i64) = sqlx::query_as(
+            "SELECT count(*), coalesce(sum(amount_minor), 0)::bigint FROM payments WHERE student_id = $1 AND channel = 'gepg'",
+        )
+        .bind(child)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+        assert_eq!(posted, (1, 20_000_000));
+        // Straight to the webhook: what GePG signed (with its key, over these bytes) is taken and
+        // answered signed with the school's key; anything else is refused and kept.
+        let forged_key = key(1024);
+        let info = g::PaymentInfo {
+            trx_id: "GEPG-TEST-1".into(),
+            sp_code: "SP19988".into(),
+            bill_id: bill.bill_id.clone(),
+            control_number: control_number.clone(),
+            paid_minor: 5_000_000,
+            currency: "TZS".into(),
+            paid_at: chrono::Utc::now(),
+            psp_name: None,
+            psp_receipt: None,
+            payer_name: None,
+            payer_phone: None,
+        };
+        let content = g::payment_content(&info);
+        let send = |url: String, body: String| {
+            let client = client.clone();
+            async move {
+                let r = client.post(&url).header("content-type", "application/xml").body(body).send().await.unwrap();
+                let status = r.status().as_u16();
+                let body = r.bytes().await.unwrap().to_vec();
+                (status, body)
+            }
+        };
+        let cases = [
+            ("forged", g::envelope(&content, &signature::sign(&forged_key, &content)), 401),
+            ("tampered", g::envelope(&content.replace("50000.00", "1.00"), &signature::sign(&gepg_key, &content)), 401),
+            ("unsigned", g::envelope(&content, ""), 400),
+            ("not xml", "{\"TrxId\":\"x\"}".to_owned(), 400),
+        ];
+        for (what, body, status) in cases {
+            let (got, answer) = send(webhook.clone(), body).await;
+            assert_eq!(got, status, "{what}: {}", String::from_utf8_lossy(&answer));
+            let code = g::open(&answer).ok().and_then(|e| g::ack_code(e.content).ok());
+            assert_ne!(code.as_deref(), Some(g::OK), "{what}");
+        }
+        // Another school's code in a genuine message: refused.
+        let elsewhere = content.replace("<SpCode>SP19988</SpCode>", "<SpCode>SP00001</SpCode>");
+        let (got, _) = send(webhook.clone(), g::envelope(&elsewhere, &signature::sign(&gepg_key, &elsewhere))).await;
+        assert_eq!(got, 403);
+        // At a school without GePG: refused, nothing kept there.
+        let other = format!("{}/api/v1/webhooks/gepg/{MLPS}", app.base);
+        let (got, _) = send(other, g::envelope(&content, &signature::sign(&gepg_key, &content))).await;
+        assert_eq!(got, 403);
+        assert_eq!(
+            count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1 AND channel = 'gepg'", tenant).await,
+            1,
+            "nothing posted by them"
+        );
+        assert!(
+            count(&app, "SELECT count(*) FROM payment_inbox WHERE tenant_id = $1 AND provider = 'gepg' AND outcome = 'refused'", tenant)
+                .await
+                >= 5
+        );
+        // The genuine one: posted, acknowledged 7101 under the school's signature.
+        let (got, answer) = send(webhook.clone(), g::envelope(&content, &signature::sign(&gepg_key, &content))).await;
+        assert_eq!(got, 200, "{}", String::from_utf8_lossy(&answer));
+        let opened = g::open(&answer).unwrap();
+        assert_eq!((opened.kind.as_str(), g::ack_code(opened.content).unwrap().as_str()), (g::PAYMENT_ACK, g::OK));
+        assert!(signature::verify(&school_key.to_public_key(), opened.content, &opened.signature), "signed by the school");
+        assert_eq!(count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1 AND channel = 'gepg'", tenant).await, 2);
+        assert_eq!(
+            count(&app, "SELECT count(*) FROM payments WHERE tenant_id = $1 AND channel = 'gepg'", school_id(&app, MLPS).await).await,
+            0
+        );
+        let mut out = Vec::new();
+        assert!(server::cli::ledger_check(&app.pool, KHSS, &mut out).await.unwrap(), "{}", String::from_utf8_lossy(&out));
+    }
+}
