@@ -257,6 +257,13 @@ pub enum PaymentsCommand {
         /// Tigo signs nothing: give --allow-ip with Tigo's addresses too.
         #[arg(long, env = "KILELE_TIGO_ACCOUNT", hide_env_values = true)]
         tigo_account: Option<String>,
+        /// GePG (government schools): the service provider's codes as JSON with sp_code,
+        /// sub_sp_code, sp_sys_id and gfs_code (what GePG issues at onboarding).
+        #[arg(long)]
+        gepg_account: Option<String>,
+        /// GePG: the file with the school's signing key (PEM; GePG holds its public half).
+        #[arg(long)]
+        gepg_key_file: Option<std::path::PathBuf>,
     },
 }
 
@@ -319,6 +326,23 @@ pub enum SimulateCommand {
         #[arg(long = "application")]
         applications: Vec<String>,
         #[arg(long, default_value_t = 3000)]
+        answer_after_ms: u64,
+    },
+    /// GePG as a server: bills (their control numbers sent to Kilele after a moment) and, on
+    /// `POST /simulator/pay`, payment notifications, all signed; see server/src/simulate/gepg.rs.
+    Gepg {
+        #[arg(long, default_value = "127.0.0.1:9404")]
+        listen: std::net::SocketAddr,
+        /// GePG's key, made on the first start.
+        #[arg(long, default_value = ".data/simulators/gepg.der")]
+        key_file: std::path::PathBuf,
+        /// Where GePG's public key is written (base64 DER: GEPG_PUBLIC_KEY).
+        #[arg(long)]
+        public_key_out: Option<std::path::PathBuf>,
+        /// A school, SP_CODE:PUBLIC_KEY_PEM_FILE:CALLBACK_URL.
+        #[arg(long = "service-provider")]
+        service_providers: Vec<String>,
+        #[arg(long, default_value_t = 2000)]
         answer_after_ms: u64,
     },
     /// Tigo Pesa's push gateway as a server: tokens, pushes, and callbacks sent to Kilele; see
@@ -599,6 +623,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             tigo_channel(&pool, &config.pii, &school, &account, &allow_ip).await?;
             println!("tigo channel of {school} open (calls taken from {} address(es)).", allow_ip.len());
         }
+        Command::Payments { command: PaymentsCommand::Channel { school, provider, gepg_account, gepg_key_file, close, .. } }
+            if provider == "gepg" && !close =>
+        {
+            let pool = app_pool(&config).await?;
+            let (Some(account), Some(key_file)) = (gepg_account, gepg_key_file) else {
+                anyhow::bail!("a GePG channel needs --gepg-account (JSON: sp_code, sub_sp_code, sp_sys_id, gfs_code) and --gepg-key-file");
+            };
+            let key = std::fs::read_to_string(&key_file).map_err(|e| anyhow::anyhow!("{}: {e}", key_file.display()))?;
+            gepg_channel(&pool, &config.pii, &school, &account, &key).await?;
+            println!("gepg channel of {school} open.");
+        }
         Command::Payments { command: PaymentsCommand::Channel { school, provider, allow_ip, revoke_previous, close, .. } } => {
             let pool = app_pool(&config).await?;
             match payment_channel(&pool, &config.pii, &school, &provider, ChannelChange { allowed_ips: &allow_ip, revoke_previous, close })
@@ -763,6 +798,23 @@ pub async fn tigo_channel(
     open_wallet(pool, pii, school, kilele::payments::Provider::Tigo, &serde_json::to_string(&account)?, allowed_ips).await
 }
 
+/// Opens a school's GePG channel: its codes (JSON) and its signing key (PEM), checked.
+pub async fn gepg_channel(
+    pool: &sqlx::PgPool,
+    pii: &kilele::audit::pii::KeyRing,
+    school: &str,
+    account: &str,
+    key_pem: &str,
+) -> anyhow::Result<()> {
+    let mut value: serde_json::Value = serde_json::from_str(account).map_err(|e| anyhow::anyhow!("--gepg-account does not read: {e}"))?;
+    value["private_key_pem"] = key_pem.into();
+    let account: kilele::payments::gepg::GepgCredentials =
+        serde_json::from_value(value).map_err(|e| anyhow::anyhow!("--gepg-account does not read: {e}"))?;
+    account.check().map_err(|field| anyhow::anyhow!("--gepg-account: {field} is missing or malformed"))?;
+    account.key().map_err(|e| anyhow::anyhow!("--gepg-key-file: {e}"))?;
+    open_wallet(pool, pii, school, kilele::payments::Provider::Gepg, &serde_json::to_string(&account)?, &[]).await
+}
+
 /// Opens a school's wallet channel with its credentials (JSON), audited as the operator's tool.
 pub async fn open_wallet(
     pool: &sqlx::PgPool,
@@ -880,7 +932,37 @@ async fn simulate_tigo(command: &SimulateCommand) -> anyhow::Result<()> {
     }
 }
 
+async fn simulate_gepg(command: &SimulateCommand) -> anyhow::Result<()> {
+    use base64::Engine;
+    use rsa::pkcs8::EncodePublicKey;
+    let SimulateCommand::Gepg { listen, key_file, public_key_out, service_providers, answer_after_ms } = command else { return Ok(()) };
+    let key = simulator_key(key_file)?;
+    let public = base64::engine::general_purpose::STANDARD.encode(key.to_public_key().to_public_key_der()?.as_bytes());
+    let sim = crate::simulate::gepg::Simulator::new(key, std::time::Duration::from_millis(*answer_after_ms))?;
+    for sp in service_providers {
+        let parts: Vec<&str> = sp.splitn(3, ':').collect();
+        let [sp_code, pem_file, url] = parts[..] else { anyhow::bail!("--service-provider is SP_CODE:PUBLIC_KEY_PEM_FILE:CALLBACK_URL") };
+        let public_key_pem = std::fs::read_to_string(pem_file).map_err(|e| anyhow::anyhow!("{pem_file}: {e}"))?;
+        sim.register(crate::simulate::gepg::ServiceProvider { sp_code: sp_code.into(), public_key_pem, callback_url: url.into() });
+    }
+    if let Some(out) = public_key_out {
+        std::fs::write(out, &public)?;
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("GePG simulator on http://{listen} (GEPG_PUBLIC_KEY={public})");
+    sim.serve(listener).await
+}
+
 async fn simulate(command: &SimulateCommand) -> ExitCode {
+    if let SimulateCommand::Gepg { .. } = command {
+        return match simulate_gepg(command).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kilele simulate gepg: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let SimulateCommand::Tigo { .. } | SimulateCommand::TigoUssd { .. } = command {
         return match simulate_tigo(command).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -33,8 +33,12 @@ pub async fn account(tx: &mut TenantTx, pii: &KeyRing) -> Result<Option<GepgCred
     }
 }
 
-/// A student's bills, newest first (the latest 10).
+/// A student's bills, newest first (the latest 10). Another school's student is not found.
 pub async fn of_student(tx: &mut TenantTx, student: Uuid) -> Result<Vec<GepgBillView>, DomainError> {
+    let here: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM students WHERE id = $1)").bind(student).fetch_one(&mut **tx).await?;
+    if !here {
+        return Err(DomainError::NotFound);
+    }
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM gepg_bills WHERE student_id = $1 ORDER BY created_at DESC, id LIMIT 10"
     )))
@@ -46,21 +50,25 @@ pub async fn of_student(tx: &mut TenantTx, student: Uuid) -> Result<Vec<GepgBill
 
 /// Records a bill for what `student` owes now, audited, and returns it with what to send to
 /// GePG; or returns the student's bill already waiting for GePG's answer or issued for that
-/// amount and still payable (nothing to send). Refused when the school's GePG channel is not
-/// open, or nothing is owed.
+/// amount and still payable (nothing to send). Refused when the student is not this school's,
+/// GePG is not `configured` here or the school's GePG channel is not open, or nothing is owed.
 pub async fn request(
     tx: &mut TenantTx,
     pii: &KeyRing,
     student: Uuid,
+    configured: bool,
     by: ChangedBy<'_>,
 ) -> Result<(GepgBillView, Option<(GepgCredentials, Bill)>), DomainError> {
-    let Some(creds) = account(tx, pii).await? else { return Err(DomainError::conflict("student", "payments-gepg-error-not-open")) };
     let who: Option<(String, String)> =
         sqlx::query_as("SELECT admission_no, concat_ws(' ', first_name, last_name) FROM students WHERE id = $1 AND status = 'active'")
             .bind(student)
             .fetch_optional(&mut **tx)
             .await?;
     let (admission_no, name) = who.ok_or(DomainError::NotFound)?;
+    let creds = match account(tx, pii).await? {
+        Some(creds) if configured => creds,
+        _ => return Err(DomainError::conflict("student", "payments-gepg-error-not-open")),
+    };
     let (owed, _) = crate::finance::db::ledger::positions(tx, &[student]).await?.get(&student).copied().unwrap_or_default();
     if owed <= 0 {
         return Err(DomainError::conflict("student", "payments-gepg-error-nothing-owed"));

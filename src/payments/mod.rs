@@ -132,6 +132,13 @@ pub struct GepgBillView {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A student's GePG bills, and whether the school bills through GePG at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GepgBills {
+    pub open: bool,
+    pub bills: Vec<GepgBillView>,
+}
+
 /// A bank statement the bursar imported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementSummary {

@@ -382,11 +382,12 @@ pub async fn take_statement_line(statement: String, line: String, #[server(defau
 
 /// A student's GePG bills (government schools), newest first.
 #[server(endpoint = "accountant/gepg/bills")]
-pub async fn gepg_bills(student: String) -> Result<Vec<kilele::payments::GepgBillView>, AppError> {
+pub async fn gepg_bills(student: String) -> Result<kilele::payments::GepgBills, AppError> {
     let mut s = Scope::finance(READ).await?;
     let student = parse_uuid("student", &student)?;
-    let list = kilele::payments::bills::of_student(&mut s.tx, student).await?;
-    s.end_read(list)
+    let bills = kilele::payments::bills::of_student(&mut s.tx, student).await?;
+    let open = s.deps.wallets.gepg.is_some() && kilele::payments::bills::account(&mut s.tx, &s.deps.pii).await?.is_some();
+    s.end_read(kilele::payments::GepgBills { open, bills })
 }
 
 /// Asks GePG for a control number for what the student owes now: the bill is recorded, then
@@ -400,10 +401,8 @@ pub async fn request_gepg_bill(student: String, #[server(default)] once: String)
         let latest = kilele::payments::bills::of_student(&mut s.tx, student).await?.into_iter().next().ok_or(AppError::Internal)?;
         return s.commit(latest).await;
     }
-    if s.deps.wallets.gepg.is_none() {
-        return Err(kilele::DomainError::conflict("student", "payments-gepg-error-not-open").into());
-    }
-    let (bill, to_send) = kilele::payments::bills::request(&mut s.tx, &s.deps.pii, student, s.change.by()).await?;
+    let configured = s.deps.wallets.gepg.is_some();
+    let (bill, to_send) = kilele::payments::bills::request(&mut s.tx, &s.deps.pii, student, configured, s.change.by()).await?;
     s.done(&once, bill.id).await?;
     let (deps, school) = (s.deps.clone(), s.tenant.id);
     // Recorded before GePG is called: its answer always finds the bill.

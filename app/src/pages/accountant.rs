@@ -5,10 +5,10 @@
 
 use super::{count, layout::Shell, ErrorBox, FormErrors, OnceToken};
 use crate::api::finance::{
-    account_of, bank_statements, defaulters, fees_page, finance_dashboard, payment_channels, payment_inbox, payments_list, reconciliation,
-    search_accounts, suspense_list, AssignPayment, CancelInvoices, ClosePaymentChannel, GrantDiscount, IssueCreditNote, LinkWaitingPayment,
-    OpenPaymentChannel, RecordPayment, Refund, RefundWaitingPayment, RequestInvoices, SaveFeeSettings, SaveFeeStructure,
-    SetChannelAddresses, SetFeeOptions, SplitPayment, TakeStatementLine, WaiveFine, WriteOff,
+    account_of, bank_statements, defaulters, fees_page, finance_dashboard, gepg_bills, payment_channels, payment_inbox, payments_list,
+    reconciliation, search_accounts, suspense_list, AssignPayment, CancelInvoices, ClosePaymentChannel, GrantDiscount, IssueCreditNote,
+    LinkWaitingPayment, OpenPaymentChannel, RecordPayment, Refund, RefundWaitingPayment, RequestGepgBill, RequestInvoices, SaveFeeSettings,
+    SaveFeeStructure, SetChannelAddresses, SetFeeOptions, SplitPayment, TakeStatementLine, WaiveFine, WriteOff,
 };
 use crate::batch_progress::{BatchProgress, Progress, ProgressLabels};
 use crate::ctx::{request_ctx, RequestCtx};
@@ -515,6 +515,46 @@ pub fn AccountPage() -> impl IntoView {
                                 </form>
                             </section>
                         });
+                        // A government school bills through GePG: its control numbers, and asking for one.
+                        let can_bill = t.can(Permission::FinancePaymentsRecord);
+                        let gepg = {
+                            let (t, student) = (t.clone(), student.clone());
+                            view! {
+                                <Await future=gepg_bills(student.clone()) let:bills>
+                                    {match bills.clone() {
+                                        Ok(b) if b.open || !b.bills.is_empty() => {
+                                            let rows = b.bills.iter().map(|bill| view! {
+                                                <tr data-status=bill.status.clone()>
+                                                    <td><code>{bill.control_number.clone().unwrap_or_default()}</code></td>
+                                                    <td class="num">{tzs(bill.amount_minor)}</td>
+                                                    <td>{t.t(&format!("payments-gepg-status-{}", bill.status))}{bill.code.clone().map(|c| format!(" ({c})")).unwrap_or_default()}</td>
+                                                    <td>{kilele::clock::school_date(bill.expires_at).to_string()}</td>
+                                                </tr>
+                                            }).collect_view();
+                                            let ask = (can_bill && b.open).then(|| view! {
+                                                <form method="post" action=RequestGepgBill::url() data-testid="gepg-request">
+                                                    <OnceToken/>
+                                                    <input type="hidden" name="student" value=student.clone()/>
+                                                    <button type="submit" class="btn btn-chip">{t.t("payments-gepg-request")}</button>
+                                                </form>
+                                            });
+                                            view! {
+                                                <section class="card" data-testid="gepg">
+                                                    <h3>{t.t("payments-gepg-title")}</h3>
+                                                    <p class="hint">{t.t("payments-gepg-hint")}</p>
+                                                    <table class="table">
+                                                        <thead><tr><th>{t.t("payments-gepg-control-number")}</th><th class="num">{t.t("finance-amount")}</th><th>{t.t("payments-channel-state")}</th><th>{t.t("payments-gepg-expires")}</th></tr></thead>
+                                                        <tbody>{rows}</tbody>
+                                                    </table>
+                                                    {ask}
+                                                </section>
+                                            }.into_any()
+                                        }
+                                        _ => ().into_any(),
+                                    }}
+                                </Await>
+                            }
+                        };
                         let open_invoices: Vec<(uuid::Uuid, String)> = a.invoices.iter().filter(|i| !i.cancelled).map(|i| (i.id, format!("#{} · {}", i.number, i.term_label))).collect();
                         let adjust = (t.can(Permission::FinanceAdjust)).then(|| {
                             let invoice_options = open_invoices.iter().map(|(id, label)| view! { <option value=id.to_string()>{label.clone()}</option> }).collect_view();
@@ -606,6 +646,7 @@ pub fn AccountPage() -> impl IntoView {
                             {account_body(&t, &a, "/accountant/receipts")}
                             {statement_pdf}
                             {record}
+                            {gepg}
                             {discount}
                             {adjust}
                             {options}

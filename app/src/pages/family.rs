@@ -60,7 +60,8 @@ fn how_to_pay(t: &RequestCtx, control_number: &str) -> impl IntoView {
     use kilele::finance::ledger::Channel;
     let items = Channel::ALL
         .iter()
-        .filter(|c| **c != Channel::Cash)
+        // GePG is paid with GePG's own control number (the bursar gives it), not this one.
+        .filter(|c| !matches!(c, Channel::Cash | Channel::Gepg))
         .map(|c| {
             let key = format!("finance-howto-{}", c.code());
             view! {

@@ -1866,7 +1866,13 @@ mod gepg {
             private_key_pem: school_key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().to_string(),
         };
         let pii = kilele::audit::pii::KeyRing::development();
-        server::cli::open_wallet(&app.pool, &pii, KHSS, Provider::Gepg, &serde_json::to_string(&creds).unwrap(), &[]).await.unwrap();
+        // As the operator opens it (`kilele payments channel --provider gepg --gepg-account … --gepg-key-file …`);
+        // a key that does not read is refused.
+        let account = serde_json::json!({ "sp_code": creds.sp_code, "sub_sp_code": creds.sub_sp_code, "sp_sys_id": creds.sp_sys_id,
+                                          "gfs_code": creds.gfs_code })
+        .to_string();
+        assert!(server::cli::gepg_channel(&app.pool, &pii, KHSS, &account, "not a key").await.is_err());
+        server::cli::gepg_channel(&app.pool, &pii, KHSS, &account, &creds.private_key_pem).await.unwrap();
         let webhook = format!("{}/api/v1/webhooks/gepg/{KHSS}", app.base);
         sim.register(ServiceProvider {
             sp_code: "SP19988".into(),
@@ -1881,9 +1887,10 @@ mod gepg {
         assert_eq!((bill.status.as_str(), bill.amount_minor), ("submitted", 45_000_000), "{bill:?}");
         let mut issued = None;
         for _ in 0..100 {
-            let bills: Vec<kilele::payments::GepgBillView> =
+            let bills: kilele::payments::GepgBills =
                 bursar.server_fn("accountant/gepg/bills", &[("student", &child.to_string())]).await.json().await.unwrap();
-            if let Some(n) = bills.first().and_then(|b| b.control_number.clone()) {
+            assert!(bills.open);
+            if let Some(n) = bills.bills.first().and_then(|b| b.control_number.clone()) {
                 issued = Some(n);
                 break;
             }

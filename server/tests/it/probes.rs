@@ -633,6 +633,12 @@ fn rows() -> Vec<Row> {
             };
             vec![f(at, own), f(own, at)]
         }),
+        sfn("/api/accountant/gepg/bills", FIN_READ, false, true, |_, at| {
+            vec![form("/api/accountant/gepg/bills", &[("student", at.student.to_string())])]
+        }),
+        sfn("/api/accountant/gepg/bill", PAYMENTS, true, true, |_, at| {
+            vec![form("/api/accountant/gepg/bill", &[("student", at.student.to_string()), ("once", once())])]
+        }),
         sfn("/api/accountant/suspense/link", PAYMENTS, true, true, |_, at| {
             vec![form("/api/accountant/suspense/link", &[("item", at.suspense.to_string()), ("once", once())])]
         }),
