@@ -350,20 +350,29 @@ async fn gepg_message(st: AppState, tenant: Tenant, req: Request) -> Response {
         Err(why) => (String::new(), Err(why)),
     };
     let ack_kind = if kind == gepg::BILL_RESPONSE { gepg::BILL_RESPONSE_ACK } else { PAYMENT_ACK };
-    let read = read.and_then(|r| match r {
-        GepgRead::Payment(p) if p.sp_code != creds.sp_code => Err((StatusCode::FORBIDDEN, "payments-error-unknown-school")),
-        r => Ok(r),
-    });
+    // A payment must name one of this school's bills: its SP code, and the control number with
+    // its bill id (schools may share a service provider code).
+    let read = match read {
+        Ok(GepgRead::Payment(p)) if p.sp_code != creds.sp_code => Err((StatusCode::FORBIDDEN, "payments-error-unknown-school")),
+        Ok(GepgRead::Payment(p)) => match kilele::payments::bills::is_ours(&mut tx, &p.control_number, &p.bill_id).await {
+            Ok(true) => Ok(GepgRead::Payment(p)),
+            Ok(false) => Err((StatusCode::NOT_FOUND, "payments-error-unknown-bill")),
+            Err(e) => return internal_gepg(e, None),
+        },
+        other => other,
+    };
     match read {
         Err((status, reason)) => {
             let delivery = came.delivery(Provider::Gepg, "notification", now);
             keep_refused(&st, tx, &delivery, reason).await;
-            let code = if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                gepg::UNAUTHORIZED
-            } else {
-                gepg::INVALID_REQUEST
+            let code = match status {
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => gepg::UNAUTHORIZED,
+                StatusCode::NOT_FOUND => gepg::BILL_UNKNOWN,
+                _ => gepg::INVALID_REQUEST,
             };
-            gepg_reply(status, ack_kind, code, Some(&key))
+            // Signed only once GePG's signature held: nobody makes us sign what they send.
+            let verified = status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN;
+            gepg_reply(status, ack_kind, code, verified.then_some(&key))
         }
         Ok(GepgRead::Bill(answer)) => {
             let done = async {

@@ -50,7 +50,8 @@ pub async fn of_student(tx: &mut TenantTx, student: Uuid) -> Result<Vec<GepgBill
 
 /// Records a bill for what `student` owes now, audited, and returns it with what to send to
 /// GePG; or returns the student's bill already waiting for GePG's answer or issued for that
-/// amount and still payable (nothing to send). Refused when the student is not this school's,
+/// amount and still payable (nothing to send; a bill GePG has not answered in ten minutes is
+/// sent anew). Refused when the student is not this school's,
 /// GePG is not `configured` here or the school's GePG channel is not open, or nothing is owed.
 pub async fn request(
     tx: &mut TenantTx,
@@ -65,6 +66,8 @@ pub async fn request(
             .fetch_optional(&mut **tx)
             .await?;
     let (admission_no, name) = who.ok_or(DomainError::NotFound)?;
+    // The student's money lock: two bursars asking at once get one bill.
+    crate::finance::db::ledger::lock_students(tx, &[student]).await?;
     let creds = match account(tx, pii).await? {
         Some(creds) if configured => creds,
         _ => return Err(DomainError::conflict("student", "payments-gepg-error-not-open")),
@@ -75,7 +78,8 @@ pub async fn request(
     }
     let standing: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM gepg_bills
-          WHERE student_id = $1 AND amount_minor = $2 AND status IN ('submitted', 'issued') AND expires_at > $3
+          WHERE student_id = $1 AND amount_minor = $2
+            AND ((status = 'issued' AND expires_at > $3) OR (status = 'submitted' AND created_at > $3 - interval '10 minutes'))
           ORDER BY created_at DESC LIMIT 1"
     )))
     .bind(student)
@@ -148,7 +152,8 @@ pub async fn answered(tx: &mut TenantTx, answer: &BillResponse, at: DateTime<Utc
         None => ("refused", None),
     };
     let changed = sqlx::query(
-        "UPDATE gepg_bills SET status = $2, control_number = $3, code = $4, answered_at = $5 WHERE bill_id = $1 AND status = 'submitted'",
+        "UPDATE gepg_bills SET status = $2, control_number = $3, code = $4, answered_at = $5
+          WHERE bill_id = $1 AND (status = 'submitted' OR (status = 'refused' AND code = 'unreachable'))",
     )
     .bind(&answer.bill_id)
     .bind(status)
@@ -167,6 +172,16 @@ pub async fn answered(tx: &mut TenantTx, answer: &BillResponse, at: DateTime<Utc
         .fetch_one(&mut **tx)
         .await?;
     Ok(known)
+}
+
+/// Whether a GePG payment names one of this school's bills: its control number and its bill
+/// id together (several schools may share a GePG service provider code).
+pub async fn is_ours(tx: &mut TenantTx, control_number: &str, bill_id: &str) -> Result<bool, DomainError> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM gepg_bills WHERE control_number = $1 AND bill_id = $2)")
+        .bind(control_number)
+        .bind(bill_id)
+        .fetch_one(&mut **tx)
+        .await?)
 }
 
 /// The student whose bill has this GePG control number.

@@ -22,6 +22,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const OK: &str = "7101";
 pub const FAILURE: &str = "7201";
 pub const UNAUTHORIZED: &str = "7203";
+pub const BILL_UNKNOWN: &str = "7204";
 pub const INVALID_REQUEST: &str = "7242";
 
 /// The content elements we read and write.
@@ -54,6 +55,9 @@ pub fn open(body: &[u8]) -> Result<Envelope<'_>, Unreadable> {
         return Err(Unreadable("payments-error-too-large"));
     }
     let text = std::str::from_utf8(body).map_err(|_| malformed())?;
+    // A byte-order mark is skipped by the reader but not by its positions: the content slice
+    // must be cut from the same text the reader reads (found by the fuzz target).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = quick_xml::Reader::from_str(text);
     // 0: before Gepg; 1: in Gepg, before the content; 2: inside the content (`depth` deep);
     // 3: after the content; 4: in gepgSignature; 5: after it; 6: after Gepg.
@@ -97,10 +101,15 @@ pub fn open(body: &[u8]) -> Result<Envelope<'_>, Unreadable> {
             (3, Event::Start(e)) if e.name().as_ref() == b"gepgSignature" => state = 4,
             (4, Event::Text(t)) => {
                 signature.push_str(&t.decode().map_err(|_| malformed())?);
-                if signature.len() > 2048 {
+                if signature.len() > 4096 {
                     return Err(malformed());
                 }
             }
+            // Java's MIME Base64 wraps lines, sometimes written `&#13;`.
+            (4, Event::GeneralRef(r)) => match r.resolve_char_ref().map_err(|_| malformed())? {
+                Some(c) if c.is_ascii_whitespace() => {}
+                _ => return Err(malformed()),
+            },
             (4, Event::End(_)) => state = 5,
             (5, Event::End(e)) if e.name().as_ref() == b"Gepg" => state = 6,
             (6, Event::Eof) => break,
@@ -108,7 +117,7 @@ pub fn open(body: &[u8]) -> Result<Envelope<'_>, Unreadable> {
         }
     }
     let content = content.ok_or_else(malformed)?;
-    let signature = signature.trim().to_owned();
+    let signature: String = signature.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     if signature.is_empty() {
         return Err(Unreadable("payments-error-unsigned"));
     }
@@ -242,10 +251,12 @@ pub fn payment(content: &str) -> Result<PaymentInfo, Unreadable> {
         return Err(Unreadable("payments-error-currency"));
     }
     let when = get("TrxDtTm").map(|t| t.trim().to_owned()).unwrap_or_default();
-    let paid_at = DateTime::parse_from_rfc3339(&when)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| NaiveDateTime::parse_from_str(&when, "%Y-%m-%dT%H:%M:%S").ok().map(|t| t.and_utc() - chrono::Duration::hours(3)));
+    let paid_at = DateTime::parse_from_rfc3339(&when).map(|t| t.with_timezone(&Utc)).ok().or_else(|| {
+        ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(&when, f).ok())
+            .map(|t| t.and_utc() - chrono::Duration::hours(3))
+    });
     let paid_at = paid_at.ok_or(Unreadable("payments-error-paid-at"))?;
     Ok(PaymentInfo {
         trx_id: id(get("TrxId"), 100).map_err(|_| Unreadable("payments-error-transaction-ref"))?,
@@ -413,17 +424,19 @@ pub mod signature {
     use base64::engine::general_purpose::STANDARD;
     use base64::Engine;
     use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
-    use rsa::signature::{SignatureEncoding, Signer, Verifier};
+    use rsa::signature::{RandomizedSigner, SignatureEncoding, Verifier};
 
-    /// Base64 of the signature of `content` with `key`.
+    /// Base64 of the signature of `content` with `key` (blinded: the private-key operation's
+    /// time tells nothing of the key).
     pub fn sign(key: &rsa::RsaPrivateKey, content: &str) -> String {
         let signing = SigningKey::<sha1::Sha1>::new(key.clone());
-        STANDARD.encode(signing.sign(content.as_bytes()).to_vec())
+        STANDARD.encode(signing.sign_with_rng(&mut rand::thread_rng(), content.as_bytes()).to_vec())
     }
 
     /// Whether `signature` (Base64) is `key`'s over `content`, byte for byte.
     pub fn verify(key: &rsa::RsaPublicKey, content: &str, signature: &str) -> bool {
-        let Ok(bytes) = STANDARD.decode(signature.trim()) else { return false };
+        let compact: String = signature.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let Ok(bytes) = STANDARD.decode(compact) else { return false };
         let Ok(signature) = Signature::try_from(bytes.as_slice()) else { return false };
         VerifyingKey::<sha1::Sha1>::new(key.clone()).verify(content.as_bytes(), &signature).is_ok()
     }
@@ -585,6 +598,12 @@ mod tests {
         let spaced =
             format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Gepg>\n  {content}\n  <gepgSignature>c2ln</gepgSignature>\n</Gepg>\n");
         assert_eq!(open(spaced.as_bytes()).unwrap().content, content, "the content exactly as sent");
+        // A byte-order mark first; a signature wrapped in lines (one `&#13;`), fractional seconds.
+        let marked = format!("\u{feff}<Gepg>{content}<gepgSignature>c2ln\nbmF0&#13;\ndXJl</gepgSignature></Gepg>");
+        let opened = open(marked.as_bytes()).unwrap();
+        assert_eq!((opened.content, opened.signature.as_str()), (content.as_str(), "c2lnbmF0dXJl"));
+        let fraction = payment(&content.replace("2026-12-07T09:30:01", "2026-12-07T09:30:01.250")).unwrap();
+        assert_eq!(fraction.paid_at.timestamp(), sample_payment().paid_at.timestamp());
     }
 
     #[test]

@@ -415,9 +415,11 @@ pub async fn request_gepg_bill(student: String, #[server(default)] once: String)
     let refused = match sent {
         Ok(code) if code == kilele::payments::gepg::OK => return Ok(bill),
         Ok(code) => code,
+        // Sent, perhaps taken, no answer read: it stays waiting; GePG's answer may still come,
+        // and asking again after ten minutes sends it anew.
         Err(e) => {
-            tracing::warn!(bill = %bill.bill_id, error = %e, "a GePG bill could not be sent");
-            "unreachable".to_owned()
+            tracing::warn!(bill = %bill.bill_id, error = %e, "a GePG bill could not be sent, or its acknowledgement was lost");
+            return Ok(bill);
         }
     };
     let mut tx = kilele::db::tenant_tx(&deps.pool, school).await?;

@@ -1968,6 +1968,13 @@ mod gepg {
         let elsewhere = content.replace("<SpCode>SP19988</SpCode>", "<SpCode>SP00001</SpCode>");
         let (got, _) = send(webhook.clone(), g::envelope(&elsewhere, &signature::sign(&gepg_key, &elsewhere))).await;
         assert_eq!(got, 403);
+        // GePG's, but for a bill that is not this school's (another school under the same SP
+        // code): refused 7204, nothing recorded, not even in suspense.
+        let not_ours = content.replace(&bill.bill_id, "KILOTHERSCHOOL01");
+        let (got, answer) = send(webhook.clone(), g::envelope(&not_ours, &signature::sign(&gepg_key, &not_ours))).await;
+        assert_eq!(got, 404);
+        assert_eq!(g::ack_code(g::open(&answer).unwrap().content).unwrap(), g::BILL_UNKNOWN);
+        assert_eq!(count(&app, "SELECT count(*) FROM provider_payments WHERE tenant_id = $1 AND provider = 'gepg'", tenant).await, 1);
         // At a school without GePG: refused, nothing kept there.
         let other = format!("{}/api/v1/webhooks/gepg/{MLPS}", app.base);
         let (got, _) = send(other, g::envelope(&content, &signature::sign(&gepg_key, &content))).await;
