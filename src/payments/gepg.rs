@@ -57,7 +57,7 @@ pub fn open(body: &[u8]) -> Result<Envelope<'_>, Unreadable> {
     let text = std::str::from_utf8(body).map_err(|_| malformed())?;
     // A byte-order mark is skipped by the reader but not by its positions: the content slice
     // must be cut from the same text the reader reads (found by the fuzz target).
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = text.trim_start_matches('\u{feff}');
     let mut reader = quick_xml::Reader::from_str(text);
     // 0: before Gepg; 1: in Gepg, before the content; 2: inside the content (`depth` deep);
     // 3: after the content; 4: in gepgSignature; 5: after it; 6: after Gepg.
@@ -117,6 +117,10 @@ pub fn open(body: &[u8]) -> Result<Envelope<'_>, Unreadable> {
         }
     }
     let content = content.ok_or_else(malformed)?;
+    // The slice must be the element itself, or what was verified is not what is read.
+    if !content.starts_with(&format!("<{kind}")) || !content.ends_with(&format!("</{kind}>")) {
+        return Err(malformed());
+    }
     let signature: String = signature.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     if signature.is_empty() {
         return Err(Unreadable("payments-error-unsigned"));
@@ -599,7 +603,7 @@ mod tests {
             format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Gepg>\n  {content}\n  <gepgSignature>c2ln</gepgSignature>\n</Gepg>\n");
         assert_eq!(open(spaced.as_bytes()).unwrap().content, content, "the content exactly as sent");
         // A byte-order mark first; a signature wrapped in lines (one `&#13;`), fractional seconds.
-        let marked = format!("\u{feff}<Gepg>{content}<gepgSignature>c2ln\nbmF0&#13;\ndXJl</gepgSignature></Gepg>");
+        let marked = format!("\u{feff}\u{feff}<Gepg>{content}<gepgSignature>c2ln\nbmF0&#13;\ndXJl</gepgSignature></Gepg>");
         let opened = open(marked.as_bytes()).unwrap();
         assert_eq!((opened.content, opened.signature.as_str()), (content.as_str(), "c2lnbmF0dXJl"));
         let fraction = payment(&content.replace("2026-12-07T09:30:01", "2026-12-07T09:30:01.250")).unwrap();
