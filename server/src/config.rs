@@ -62,43 +62,38 @@ pub struct Config {
     pub gepg: Option<kilele::payments::gepg::GepgSettings>,
 }
 
+/// A provider reached at a base URL and trusted by its public key (`url_var`, `key_var`: the
+/// key base64 DER), both or neither: https only, but http in development for its simulator.
+fn url_and_key(url_var: &str, key_var: &str, whose: &str, production: bool) -> anyhow::Result<Option<(String, Vec<u8>)>> {
+    use base64::Engine;
+    match (var(url_var), var(key_var)) {
+        (None, None) => Ok(None),
+        (Some(base_url), Some(key)) => {
+            if !(base_url.starts_with("https://") || (!production && base_url.starts_with("http://"))) {
+                bail!("{url_var} must be an https:// URL (http:// only in development, for the simulator)");
+            }
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(key.trim())
+                .with_context(|| format!("{key_var} must be {whose} public key in base64"))?;
+            Ok(Some((base_url, der)))
+        }
+        _ => bail!("set both {url_var} and {key_var}, or neither"),
+    }
+}
+
 /// M-Pesa OpenAPI from MPESA_BASE_URL (up to the market, e.g.
 /// `https://openapi.m-pesa.com/openapi/ipg/v2/vodacomTZN`) and MPESA_PUBLIC_KEY (the portal's
 /// base64 public key), both or neither.
 fn mpesa_from_env(production: bool) -> anyhow::Result<Option<kilele::payments::mpesa::MpesaSettings>> {
-    use base64::Engine;
-    match (var("MPESA_BASE_URL"), var("MPESA_PUBLIC_KEY")) {
-        (None, None) => Ok(None),
-        (Some(base_url), Some(key)) => {
-            if !(base_url.starts_with("https://") || (!production && base_url.starts_with("http://"))) {
-                bail!("MPESA_BASE_URL must be an https:// URL (http:// only in development, for the simulator)");
-            }
-            let public_key_der = base64::engine::general_purpose::STANDARD
-                .decode(key.trim())
-                .context("MPESA_PUBLIC_KEY must be the portal's public key in base64")?;
-            Ok(Some(kilele::payments::mpesa::MpesaSettings { base_url, public_key_der }))
-        }
-        _ => bail!("set both MPESA_BASE_URL and MPESA_PUBLIC_KEY, or neither"),
-    }
+    Ok(url_and_key("MPESA_BASE_URL", "MPESA_PUBLIC_KEY", "the portal's", production)?
+        .map(|(base_url, public_key_der)| kilele::payments::mpesa::MpesaSettings { base_url, public_key_der }))
 }
 
 /// GePG from GEPG_BASE_URL (its host, e.g. `https://uat1.gepg.go.tz`) and GEPG_PUBLIC_KEY
 /// (GePG's public key, base64 DER), both or neither.
 fn gepg_from_env(production: bool) -> anyhow::Result<Option<kilele::payments::gepg::GepgSettings>> {
-    use base64::Engine;
-    match (var("GEPG_BASE_URL"), var("GEPG_PUBLIC_KEY")) {
-        (None, None) => Ok(None),
-        (Some(base_url), Some(key)) => {
-            if !(base_url.starts_with("https://") || (!production && base_url.starts_with("http://"))) {
-                bail!("GEPG_BASE_URL must be an https:// URL (http:// only in development, for the simulator)");
-            }
-            let public_key_der = base64::engine::general_purpose::STANDARD
-                .decode(key.trim())
-                .context("GEPG_PUBLIC_KEY must be GePG's public key in base64")?;
-            Ok(Some(kilele::payments::gepg::GepgSettings { base_url, public_key_der }))
-        }
-        _ => bail!("set both GEPG_BASE_URL and GEPG_PUBLIC_KEY, or neither"),
-    }
+    Ok(url_and_key("GEPG_BASE_URL", "GEPG_PUBLIC_KEY", "GePG's", production)?
+        .map(|(base_url, public_key_der)| kilele::payments::gepg::GepgSettings { base_url, public_key_der }))
 }
 
 /// Where the storage layer keeps files.

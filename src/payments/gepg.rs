@@ -155,14 +155,7 @@ pub fn leaves(content: &str) -> Result<BTreeMap<String, String>, Unreadable> {
             }
             Event::Text(t) => text.push_str(&t.decode().map_err(|_| malformed())?),
             Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref().map_err(|_| malformed())? {
-                    Some(c) => c.to_string(),
-                    None => {
-                        let name = r.decode().map_err(|_| malformed())?;
-                        quick_xml::escape::resolve_predefined_entity(&name).ok_or_else(malformed)?.to_owned()
-                    }
-                };
-                text.push_str(&resolved);
+                text.push_str(&super::xml_reference(&r).ok_or_else(malformed)?);
             }
             Event::End(_) => {
                 // Only a leaf keeps its text (a parent's is whitespace between its children).

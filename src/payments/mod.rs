@@ -117,6 +117,15 @@ pub struct SuspenseItem {
     pub reason: String,
 }
 
+/// A reference in a provider's XML resolved: a character reference, or one of XML's five
+/// predefined entities; anything else (an entity of the sender's own) is `None`.
+pub(crate) fn xml_reference(r: &quick_xml::events::BytesRef<'_>) -> Option<String> {
+    match r.resolve_char_ref().ok()? {
+        Some(c) => Some(c.to_string()),
+        None => quick_xml::escape::resolve_predefined_entity(&r.decode().ok()?).map(str::to_owned),
+    }
+}
+
 /// A GePG bill as the bursar's page shows it: what it asked for, and GePG's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GepgBillView {

@@ -266,13 +266,7 @@ fn command_fields(body: &[u8]) -> Result<std::collections::BTreeMap<String, Stri
                 }
             }
             Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref().map_err(|_| malformed())? {
-                    Some(c) => c.to_string(),
-                    None => {
-                        let name = r.decode().map_err(|_| malformed())?;
-                        quick_xml::escape::resolve_predefined_entity(&name).ok_or_else(malformed)?.to_owned()
-                    }
-                };
+                let resolved = super::xml_reference(&r).ok_or_else(malformed)?;
                 match &mut field {
                     Some((_, value)) if depth == 2 && value.len() < 256 => value.push_str(&resolved),
                     _ => return Err(malformed()),
