@@ -386,7 +386,9 @@ pub async fn gepg_bills(student: String) -> Result<kilele::payments::GepgBills, 
     let mut s = Scope::finance(READ).await?;
     let student = parse_uuid("student", &student)?;
     let bills = kilele::payments::bills::of_student(&mut s.tx, student).await?;
-    let open = s.deps.wallets.gepg.is_some() && kilele::payments::bills::account(&mut s.tx, &s.deps.pii).await?.is_some();
+    // Which channels are open, without opening any credentials (every account page asks).
+    let open = s.deps.wallets.gepg.is_some()
+        && kilele::payments::pushes::open_wallets(&mut s.tx).await?.contains(&kilele::payments::Provider::Gepg);
     s.end_read(kilele::payments::GepgBills { open, bills })
 }
 

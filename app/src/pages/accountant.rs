@@ -1017,7 +1017,7 @@ pub fn ReconciliationPage() -> impl IntoView {
     }
 }
 
-/// `/accountant/channels`: the school's six payment channels — set up (by the operator) or not,
+/// `/accountant/channels`: the school's seven payment channels — set up (by the operator) or not,
 /// open or closed, the addresses each provider may call from, the last delivery and the day's
 /// refusals — with, for those who manage channels, close/open and the addresses.
 #[component]
