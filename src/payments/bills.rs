@@ -48,6 +48,19 @@ pub async fn of_student(tx: &mut TenantTx, student: Uuid) -> Result<Vec<GepgBill
     Ok(rows.into_iter().map(view).collect())
 }
 
+/// The student's GePG control number to pay now: the latest bill GePG issued that is still
+/// payable (what the family's fees page shows).
+pub async fn payable(tx: &mut TenantTx, student: Uuid, now: DateTime<Utc>) -> Result<Option<GepgBillView>, DomainError> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM gepg_bills WHERE student_id = $1 AND status = 'issued' AND expires_at > $2 ORDER BY created_at DESC LIMIT 1"
+    )))
+    .bind(student)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(view))
+}
+
 /// Records a bill for what `student` owes now, audited, and returns it with what to send to
 /// GePG; or returns the student's bill already waiting for GePG's answer or issued for that
 /// amount and still payable (nothing to send; a bill GePG has not answered in ten minutes is

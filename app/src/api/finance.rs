@@ -498,6 +498,21 @@ pub async fn child_fees(student: String) -> Result<StudentAccount, AppError> {
     s.commit(view).await
 }
 
+/// A child's GePG control number to pay now (government schools), when the school issued one.
+#[server(endpoint = "portal/fees/gepg")]
+pub async fn child_gepg(student: String) -> Result<Option<kilele::payments::GepgBillView>, AppError> {
+    let mut s = Scope::school_any(&[Permission::PortalChildrenRead, Permission::PortalSelfRead]).await?;
+    if !s.tenant.has_feature(kilele::tenancy::Feature::Finance) {
+        return Err(AppError::Forbidden);
+    }
+    let student = parse_uuid("student", &student)?;
+    if !kilele::results::db::may_read(&mut s.tx, super::results::portal_reader(&s.me), student).await? {
+        return Err(AppError::NotFound);
+    }
+    let bill = kilele::payments::bills::payable(&mut s.tx, student, s.change.at).await?;
+    s.commit(bill).await
+}
+
 /// Public (the code printed on the receipt is the authority): what a receipt's verification
 /// code says, or `None` for an unknown code. On a school's own address only that school's
 /// receipts are found. Limited per address like the cards' lookups.

@@ -101,6 +101,7 @@ pub fn FamilyFeesPage() -> impl IntoView {
                             <h2 data-testid="account-name">{format!("{} · {}", a.name, a.class_name)}</h2>
                             {super::accountant::account_body(&t, &a, "/portal/receipts")}
                             {t.can(kilele::identity::Permission::PortalFeesPay).then(|| pay_now(&t, a.student_id, a.balance_minor))}
+                            {gepg_number(&t, a.student_id)}
                             {how_to_pay(&t, &grouped)}
                             {super::accountant::statement_form(&t, format!("/portal/fees/{}/statement.pdf", a.student_id))}
                         }.into_any()
@@ -108,6 +109,33 @@ pub fn FamilyFeesPage() -> impl IntoView {
                 }}
             </Await>
         </Shell>
+    }
+}
+
+/// A government school's GePG control number for the child, when one is issued: paid at any
+/// bank, agent or wallet under "Government payments (GePG)". Nothing otherwise.
+fn gepg_number(t: &RequestCtx, student: uuid::Uuid) -> impl IntoView {
+    let t = t.clone();
+    view! {
+        <Await future=crate::api::finance::child_gepg(student.to_string()) let:bill>
+            {match bill.clone() {
+                Ok(Some(b)) => {
+                    let args = [
+                        ("number", b.control_number.clone().unwrap_or_default()),
+                        ("amount", super::accountant::tzs(b.amount_minor)),
+                        ("until", kilele::clock::school_date(b.expires_at).to_string()),
+                    ];
+                    view! {
+                        <section class="card" data-testid="gepg-number">
+                            <h3>{t.t("payments-gepg-family-title")}</h3>
+                            <p class="stat"><span class="value">{b.control_number.clone().unwrap_or_default()}</span></p>
+                            <p>{crate::i18n::t_args(t.lang, "payments-gepg-family-howto", &args)}</p>
+                        </section>
+                    }.into_any()
+                }
+                _ => ().into_any(),
+            }}
+        </Await>
     }
 }
 

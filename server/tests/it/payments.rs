@@ -1841,11 +1841,8 @@ mod gepg {
         let app = spawn_app_with(Options { gepg: Some(settings), ..Default::default() }).await;
         let tenant = school_id(&app, KHSS).await;
         bill_the_term(&app, tenant).await;
-        let child: Uuid = sqlx::query_scalar("SELECT student_id FROM invoices WHERE tenant_id = $1 ORDER BY number LIMIT 1")
-            .bind(tenant)
-            .fetch_one(&app.owner_pool)
-            .await
-            .unwrap();
+        // The demo parent's child (billed with the whole school).
+        let child = super::mpesa::parents_child(&app).await;
         let bursar = app.login_as(Some(KHSS), "bursar").await;
         let ask = |student: Uuid| {
             let bursar = &bursar;
@@ -1898,6 +1895,16 @@ mod gepg {
         }
         let control_number = issued.expect("GePG's control number arrived");
         assert!(control_number.starts_with("99") && control_number.len() == 12);
+        // The family sees the number on the child's fees page, with how to pay it; nobody else's.
+        let parent = app.login_as(Some(KHSS), "parent").await;
+        let (status, html) = parent.get_text(&format!("/portal/fees/{child}")).await;
+        assert_eq!(status, 200);
+        assert!(html.contains(r#"data-testid="gepg-number""#) && html.contains(&control_number), "{html}");
+        let theirs: Option<kilele::payments::GepgBillView> =
+            parent.server_fn("portal/fees/gepg", &[("student", &child.to_string())]).await.json().await.unwrap();
+        assert_eq!(theirs.and_then(|b| b.control_number).as_deref(), Some(control_number.as_str()));
+        let other_parent = app.login_as(Some(MLPS), "parent").await;
+        assert_eq!(other_parent.server_fn("portal/fees/gepg", &[("student", &child.to_string())]).await.status().as_u16(), 404);
         // Asked again for the same amount: the same bill.
         let again: kilele::payments::GepgBillView = ask(child).await.json().await.unwrap();
         assert_eq!(again.id, bill.id);

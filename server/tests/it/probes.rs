@@ -649,6 +649,7 @@ fn rows() -> Vec<Row> {
             )]
         }),
         sfn("/api/portal/fees", FAMILY, false, true, |_, at| vec![form("/api/portal/fees", &[("student", at.student.to_string())])]),
+        sfn("/api/portal/fees/gepg", FAMILY, false, true, |_, at| vec![form("/api/portal/fees/gepg", &[("student", at.student.to_string())])]),
         sfn("/api/portal/fees/wallets", PAY, false, true, |_, at| vec![form("/api/portal/fees/wallets", &[("student", at.student.to_string())])]),
         sfn("/api/portal/fees/pay", PAY, true, true, |_, at| {
             vec![form(
