@@ -300,12 +300,16 @@ async fn keep_refused(st: &AppState, mut tx: kilele::db::TenantTx, delivery: &De
     tracing::warn!(provider = delivery.provider.code(), client = ?delivery.source_ip, reason, "payment webhook refused");
 }
 
-/// A GePG acknowledgement (`kind`, with `code`), signed with the school's key when we have it
-/// (a refusal before the school's account is known goes unsigned).
-fn gepg_reply(status: StatusCode, kind: &str, code: &str, key: Option<&rsa::RsaPrivateKey>) -> Response {
+/// A GePG acknowledgement (`kind`, with `code`), signed with the school's key (`signer`) once
+/// GePG's own signature held; unsigned before (nobody makes us sign what they send). The key
+/// is read only here, when it signs.
+fn gepg_reply(status: StatusCode, kind: &str, code: &str, signer: Option<&kilele::payments::gepg::GepgCredentials>) -> Response {
     use kilele::payments::gepg;
     let content = gepg::ack(kind, code);
-    let signature = key.map(|k| gepg::signature::sign(k, &content)).unwrap_or_default();
+    let key = signer.and_then(|creds| {
+        creds.key().map_err(|e| tracing::error!(provider = "gepg", error = %e, "the school's GePG key does not read")).ok()
+    });
+    let signature = key.map(|k| gepg::signature::sign(&k, &content)).unwrap_or_default();
     (status, [(axum::http::header::CONTENT_TYPE, "application/xml")], gepg::envelope(&content, &signature)).into_response()
 }
 
@@ -326,10 +330,6 @@ async fn gepg_message(st: AppState, tenant: Tenant, req: Request) -> Response {
     let (Some(api), Ok(Some(creds))) = (st.deps.wallets.gepg.as_deref(), kilele::payments::bills::account(&mut tx, &st.deps.pii).await)
     else {
         return gepg_reply(StatusCode::FORBIDDEN, PAYMENT_ACK, gepg::UNAUTHORIZED, None);
-    };
-    let key = match creds.key() {
-        Ok(key) => key,
-        Err(e) => return internal_gepg(e, None),
     };
     let opened = match came.unreadable {
         Some(why) => Err(why),
@@ -372,7 +372,7 @@ async fn gepg_message(st: AppState, tenant: Tenant, req: Request) -> Response {
             };
             // Signed only once GePG's signature held: nobody makes us sign what they send.
             let verified = status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN;
-            gepg_reply(status, ack_kind, code, verified.then_some(&key))
+            gepg_reply(status, ack_kind, code, verified.then_some(&creds))
         }
         Ok(GepgRead::Bill(answer)) => {
             let done = async {
@@ -385,9 +385,9 @@ async fn gepg_message(st: AppState, tenant: Tenant, req: Request) -> Response {
             }
             .await;
             match done {
-                Ok(true) => gepg_reply(StatusCode::OK, ack_kind, gepg::OK, Some(&key)),
-                Ok(false) => gepg_reply(StatusCode::NOT_FOUND, ack_kind, gepg::FAILURE, Some(&key)),
-                Err(e) => internal_gepg(e, Some(&key)),
+                Ok(true) => gepg_reply(StatusCode::OK, ack_kind, gepg::OK, Some(&creds)),
+                Ok(false) => gepg_reply(StatusCode::NOT_FOUND, ack_kind, gepg::FAILURE, Some(&creds)),
+                Err(e) => internal_gepg(e, Some(&creds)),
             }
         }
         Ok(GepgRead::Payment(p)) => {
@@ -405,10 +405,10 @@ async fn gepg_message(st: AppState, tenant: Tenant, req: Request) -> Response {
             match take_event(&st, tx, &delivery, came.body.len(), &event, now).await {
                 // Posted, a repeat of one taken, or kept for the bursar: GePG's part is done.
                 Ok(Intake::Posted { .. } | Intake::Duplicate { .. } | Intake::Suspense { .. }) => {
-                    gepg_reply(StatusCode::OK, ack_kind, gepg::OK, Some(&key))
+                    gepg_reply(StatusCode::OK, ack_kind, gepg::OK, Some(&creds))
                 }
-                Ok(Intake::ConflictingRepeat) => gepg_reply(StatusCode::CONFLICT, ack_kind, gepg::FAILURE, Some(&key)),
-                Err(e) => internal_gepg(e, Some(&key)),
+                Ok(Intake::ConflictingRepeat) => gepg_reply(StatusCode::CONFLICT, ack_kind, gepg::FAILURE, Some(&creds)),
+                Err(e) => internal_gepg(e, Some(&creds)),
             }
         }
     }
@@ -419,7 +419,7 @@ enum GepgRead {
     Payment(kilele::payments::gepg::PaymentInfo),
 }
 
-fn internal_gepg(e: DomainError, key: Option<&rsa::RsaPrivateKey>) -> Response {
+fn internal_gepg(e: DomainError, key: Option<&kilele::payments::gepg::GepgCredentials>) -> Response {
     tracing::error!(provider = "gepg", error = %e, "gepg message failed");
     gepg_reply(StatusCode::INTERNAL_SERVER_ERROR, kilele::payments::gepg::PAYMENT_ACK, kilele::payments::gepg::FAILURE, key)
 }

@@ -486,14 +486,8 @@ pub async fn defaulters() -> Result<Vec<Defaulter>, AppError> {
 /// A child's (or the student's own) fees: balance, control number, invoices, receipts.
 #[server(endpoint = "portal/fees")]
 pub async fn child_fees(student: String) -> Result<StudentAccount, AppError> {
-    let mut s = Scope::school_any(&[Permission::PortalChildrenRead, Permission::PortalSelfRead]).await?;
-    if !s.tenant.has_feature(kilele::tenancy::Feature::Finance) {
-        return Err(AppError::Forbidden);
-    }
-    let student = parse_uuid("student", &student)?;
-    if !kilele::results::db::may_read(&mut s.tx, super::results::portal_reader(&s.me), student).await? {
-        return Err(AppError::NotFound);
-    }
+    let mut s = Scope::finance(&[Permission::PortalChildrenRead, Permission::PortalSelfRead]).await?;
+    let student = s.portal_student(&student).await?;
     let view = kilele::finance::db::reads::student_account(&mut s.tx, student).await?;
     s.commit(view).await
 }
@@ -501,14 +495,8 @@ pub async fn child_fees(student: String) -> Result<StudentAccount, AppError> {
 /// A child's GePG control number to pay now (government schools), when the school issued one.
 #[server(endpoint = "portal/fees/gepg")]
 pub async fn child_gepg(student: String) -> Result<Option<kilele::payments::GepgBillView>, AppError> {
-    let mut s = Scope::school_any(&[Permission::PortalChildrenRead, Permission::PortalSelfRead]).await?;
-    if !s.tenant.has_feature(kilele::tenancy::Feature::Finance) {
-        return Err(AppError::Forbidden);
-    }
-    let student = parse_uuid("student", &student)?;
-    if !kilele::results::db::may_read(&mut s.tx, super::results::portal_reader(&s.me), student).await? {
-        return Err(AppError::NotFound);
-    }
+    let mut s = Scope::finance(&[Permission::PortalChildrenRead, Permission::PortalSelfRead]).await?;
+    let student = s.portal_student(&student).await?;
     let bill = kilele::payments::bills::payable(&mut s.tx, student, s.change.at).await?;
     s.commit(bill).await
 }

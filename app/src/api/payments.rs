@@ -15,10 +15,7 @@ use kilele::identity::Permission;
 #[server(endpoint = "portal/fees/wallets")]
 pub async fn wallets_for(student: String) -> Result<Vec<Provider>, AppError> {
     let mut s = Scope::finance(&[Permission::PortalFeesPay]).await?;
-    let student = parse_uuid("student", &student)?;
-    if !kilele::results::db::may_read(&mut s.tx, super::results::portal_reader(&s.me), student).await? {
-        return Err(AppError::NotFound);
-    }
+    s.portal_student(&student).await?;
     // Those the school has open and this deployment can reach, M-Pesa first.
     let mut open: Vec<Provider> =
         kilele::payments::pushes::open_wallets(&mut s.tx).await?.into_iter().filter(|p| s.deps.wallets.offers(*p)).collect();
@@ -38,10 +35,7 @@ pub async fn pay_now(
 ) -> Result<(), AppError> {
     use kilele::payments::pushes::{self, NewPush};
     let mut s = Scope::finance(&[Permission::PortalFeesPay]).await?;
-    let student_id = parse_uuid("student", &student)?;
-    if !kilele::results::db::may_read(&mut s.tx, super::results::portal_reader(&s.me), student_id).await? {
-        return Err(AppError::NotFound);
-    }
+    let student_id = s.portal_student(&student).await?;
     let page = |push: uuid::Uuid| format!("/portal/fees/{student_id}/pay/{push}");
     if let Some(first) = s.once(&once, "portal/fees/pay", &[&student, &provider, &phone, &amount]).await? {
         let first = first.ok_or(AppError::Internal)?;

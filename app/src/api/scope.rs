@@ -120,6 +120,16 @@ impl Scope {
         Ok(value)
     }
 
+    /// The student `student` names, when the signed-in family member may read them (their
+    /// child, or themselves): another's, or another school's, is not found.
+    pub async fn portal_student(&mut self, student: &str) -> Result<uuid::Uuid, AppError> {
+        let student = super::parse_uuid("student", student)?;
+        if !kilele::results::db::may_read(&mut self.tx, super::results::portal_reader(&self.me), student).await? {
+            return Err(AppError::NotFound);
+        }
+        Ok(student)
+    }
+
     /// Answers `value` from a unit of work that only read. Nothing is committed: the
     /// transaction is rolled back, and sqlx sends that rollback together with the check it
     /// makes when the connection goes back to the pool, so a page's read costs one round
