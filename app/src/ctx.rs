@@ -32,6 +32,8 @@ impl Notice {
     pub const INVITE_LINK: &'static str = "invite-link";
     pub const PORTAL_PENDING: &'static str = "portal-pending";
     pub const PORTAL_OPEN: &'static str = "portal-open";
+    /// New recovery codes, shown once (`link` holds them, space-separated).
+    pub const RECOVERY_CODES: &'static str = "recovery-codes";
 }
 
 /// A refused form post of a plain handler (a file upload): its error, kept in the session and
@@ -89,6 +91,8 @@ pub struct RequestCtx {
     pub origin: String,
     /// The one-time notice left for this page by the previous form post.
     pub notice: Option<Notice>,
+    /// The signed-in person must set up two-factor sign-in by then (their grace period).
+    pub two_factor_due: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl RequestCtx {
@@ -162,4 +166,7 @@ pub struct Deps {
     pub dashboards: kilele::finance::db::dashboards::DashboardCache,
     /// The wallets "pay now" pushes to (`kilele::payments::wallets`).
     pub wallets: kilele::payments::wallets::Wallets,
+    /// Checks passwords off the async runtime, a bounded number at once (re-authentication
+    /// before a change to someone's sign-in).
+    pub verifier: kilele::identity::password::Verifier,
 }

@@ -91,6 +91,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/login/code") view=pages::login::CodePage ssr=SsrMode::Async/>
+                <Route path=path!("/account/two-factor") view=pages::account::TwoFactorPage ssr=SsrMode::Async/>
                 <Route path=path!("/owner") view=pages::owner::OwnerPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/calendar") view=pages::calendar::CalendarPage ssr=SsrMode::Async/>

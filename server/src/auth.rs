@@ -11,7 +11,7 @@ use axum::Form;
 use chrono::{DateTime, Utc};
 use kilele::audit::{self, Actor};
 use kilele::identity::cache::Key;
-use kilele::identity::store::{self as users, SignInError};
+use kilele::identity::store::{self as users, SignInError, SignedIn};
 use kilele::identity::{Portal, Principal};
 use kilele::tenancy::{self, store as tenants, Tenant, TenantId, TenantSlug};
 use kilele::Language;
@@ -155,7 +155,19 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         return see_other("/login");
     }
 
-    let login_flash = if path == "/login" && req.method() == axum::http::Method::GET {
+    // A second factor that is required and overdue: nothing but setting it up.
+    if let Some(p) = principal.as_ref().filter(|p| p.second_factor.missing(now)) {
+        if !open_while_setting_up(&path) {
+            tracing::debug!(user = %p.user_id, "second factor overdue");
+            return if req.method() == axum::http::Method::GET {
+                see_other(TWO_FACTOR_PATH)
+            } else {
+                pages::message(StatusCode::FORBIDDEN, lang, "error-two-factor-overdue", (TWO_FACTOR_PATH, "two-factor-set-up"))
+            };
+        }
+    }
+
+    let login_flash = if (path == "/login" || path == CODE_PATH) && req.method() == axum::http::Method::GET {
         session.remove::<LoginFlash>(FLASH_KEY).await.ok().flatten()
     } else {
         None
@@ -174,6 +186,7 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
     let form_error = flashed_error;
     let origin =
         st.config.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| format!("http://{}", host(&headers)));
+    let two_factor_due = principal.as_ref().and_then(|p| p.second_factor.due(now));
     let cached_as = principal.as_ref().map(|p| Key { school: p.tenant_id, user: p.user_id });
     req.extensions_mut().insert(RequestCtx {
         origin,
@@ -186,6 +199,7 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         path: path.clone(),
         login_flash,
         notice,
+        two_factor_due,
     });
     let changes = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
     let mut resp = next.run(req).await;
@@ -339,7 +353,7 @@ pub async fn login(State(st): State<AppState>, session: Session, req: Request) -
     let verifier = &st.sign_in.verifier;
     let attempt = users::Attempt { email: &form.email, password: &form.password, client: &client };
     let school_code = form.school_code.trim().to_owned();
-    let outcome: Result<(Principal, Option<Tenant>), SignInError> = if let Some(tenant) = host_tenant {
+    let outcome: Result<(SignedIn, Option<Tenant>), SignInError> = if let Some(tenant) = host_tenant {
         users::sign_in_school(&st.deps.pool, clock.as_ref(), verifier, &tenant, attempt).await.map(|p| (p, Some(tenant)))
     } else if school_code.is_empty() {
         users::sign_in_platform(&st.deps.pool, clock.as_ref(), verifier, attempt).await.map(|p| (p, None))
@@ -360,34 +374,23 @@ pub async fn login(State(st): State<AppState>, session: Session, req: Request) -
         }
     };
     match outcome {
-        Ok((principal, tenant)) => {
+        Ok((SignedIn::Done(principal), tenant)) => signed_in(&st, &session, lang, principal, tenant).await,
+        Ok((SignedIn::NeedsCode { user_id, email }, tenant)) => {
+            // Not signed in yet: the session only remembers whose code is awaited, for a few
+            // minutes. Its id is cycled now (a session id planted before the password cannot
+            // try codes) and again when the code passes.
             if let Err(e) = session.cycle_id().await {
                 return pages::internal(lang, e);
             }
-            let now = clock.now();
-            let auth = SessionAuth {
-                user_id: principal.user_id,
-                tenant_id: principal.tenant_id.map(|t| t.0),
-                signed_in_at: now,
-                last_seen_at: now,
-            };
-            if let Err(e) = session.insert(AUTH_KEY, &auth).await {
+            let pending =
+                PendingCode { user_id, tenant_id: tenant.map(|t| t.id.0), email: email.as_str().to_owned(), at: clock.now(), wrong: 0 };
+            if let Err(e) = session.insert(PENDING_CODE_KEY, &pending).await {
                 return pages::internal(lang, e);
             }
-            let features = tenant.map(|t| t.features).unwrap_or_default();
-            see_other(principal.landing(&features).map(|p| p.path()).unwrap_or("/no-portal"))
+            see_other(CODE_PATH)
         }
         Err(err) => {
-            let error = match &err {
-                SignInError::Invalid => "error-login-invalid",
-                SignInError::Throttled(_) => "error-login-throttled",
-                SignInError::SchoolSuspended => "error-login-suspended",
-                SignInError::Busy => "error-login-busy",
-                SignInError::Database(e) => {
-                    tracing::error!(error = %e, "sign-in failed");
-                    "error-internal"
-                }
-            };
+            let error = sign_in_error_key(&err);
             let busy = matches!(err, SignInError::Busy);
             // When busy the page says so itself; the flash only keeps what was typed.
             let flash =
@@ -404,11 +407,160 @@ pub async fn login(State(st): State<AppState>, session: Session, req: Request) -
     }
 }
 
+/// The message a refused sign-in (password or code) shows.
+fn sign_in_error_key(err: &SignInError) -> &'static str {
+    match err {
+        SignInError::Invalid => "error-login-invalid",
+        SignInError::Throttled(_) => "error-login-throttled",
+        SignInError::SchoolSuspended => "error-login-suspended",
+        SignInError::Busy => "error-login-busy",
+        SignInError::Database(e) => {
+            tracing::error!(error = %e, "sign-in failed");
+            "error-internal"
+        }
+        SignInError::Domain(e) => {
+            tracing::error!(error = %e, "sign-in failed");
+            "error-internal"
+        }
+    }
+}
+
+/// Signs the session in (a new session id: no fixation) and sends the person to their
+/// portal, or to set up a second factor when theirs is overdue.
+async fn signed_in(st: &AppState, session: &Session, lang: Language, principal: Principal, tenant: Option<Tenant>) -> Response {
+    if let Err(e) = session.cycle_id().await {
+        return pages::internal(lang, e);
+    }
+    let _ = session.remove_value(PENDING_CODE_KEY).await;
+    let now = st.deps.clock.now();
+    let auth =
+        SessionAuth { user_id: principal.user_id, tenant_id: principal.tenant_id.map(|t| t.0), signed_in_at: now, last_seen_at: now };
+    if let Err(e) = session.insert(AUTH_KEY, &auth).await {
+        return pages::internal(lang, e);
+    }
+    if principal.second_factor.missing(now) {
+        return see_other(TWO_FACTOR_PATH);
+    }
+    let features = tenant.map(|t| t.features).unwrap_or_default();
+    see_other(principal.landing(&features).map(|p| p.path()).unwrap_or("/no-portal"))
+}
+
+/// The page that asks for the code after a right password.
+pub const CODE_PATH: &str = "/login/code";
+/// Where people set up, and manage, their second factor.
+pub const TWO_FACTOR_PATH: &str = "/account/two-factor";
+/// How long a right password waits for its code.
+const CODE_WAITS: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+const PENDING_CODE_KEY: &str = "pending_code";
+
+/// A sign-in waiting for its code: who, and since when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingCode {
+    user_id: Uuid,
+    tenant_id: Option<Uuid>,
+    email: String,
+    at: DateTime<Utc>,
+    /// Wrong codes so far: after [`WRONG_CODES_PER_PASSWORD`] the password is asked again.
+    wrong: u8,
+}
+
+/// Wrong codes one right password buys before it must be typed again (each password try is
+/// counted and slowed too).
+const WRONG_CODES_PER_PASSWORD: u8 = 5;
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    pub code: String,
+}
+
+/// `POST /login/code`: the second step of a sign-in, with the code from the app or a
+/// recovery code. Wrong codes back off like wrong passwords; after five minutes, or from
+/// another school's host, the person starts again at the password.
+pub async fn login_code(State(st): State<AppState>, session: Session, req: Request) -> Response {
+    let headers = req.headers().clone();
+    let client = crate::limits::client_of(&headers, req.extensions(), st.sign_in.trust_proxy_headers)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let ctx = req.extensions().get::<RequestCtx>().cloned();
+    let lang = ctx.as_ref().map(|c| c.lang).unwrap_or_else(|| language_of(&headers));
+    let host_tenant = ctx.as_ref().filter(|c| c.tenant_from_host).and_then(|c| c.tenant.clone());
+    let Form(form) = match Form::<CodeForm>::from_request(req, &st).await {
+        Ok(f) => f,
+        Err(_) => return pages::message(StatusCode::BAD_REQUEST, lang, "error-code-invalid", (CODE_PATH, "sign-in")),
+    };
+    let now = st.deps.clock.now();
+    let pending: Option<PendingCode> = session.get(PENDING_CODE_KEY).await.ok().flatten();
+    let Some(mut pending) = pending.filter(|p| now - p.at <= CODE_WAITS) else {
+        return start_again(&session, "error-code-expired").await;
+    };
+    let Ok(email) = kilele::identity::Email::parse(&pending.email) else {
+        return start_again(&session, "error-code-expired").await;
+    };
+    let attempt = users::CodeAttempt { user_id: pending.user_id, email: &email, code: &form.code, client: &client };
+    let (pool, clock, pii, verifier) = (&st.deps.pool, st.deps.clock.as_ref(), st.deps.pii.as_ref(), &st.sign_in.verifier);
+    let outcome = match pending.tenant_id {
+        None if host_tenant.is_none() => users::second_step_platform(pool, clock, pii, verifier, attempt).await.map(|(p, v)| (p, v, None)),
+        Some(school) if host_tenant.as_ref().is_none_or(|t| t.id.0 == school) => {
+            let tenant = match tenants::find_by_id(pool, TenantId(school)).await {
+                Ok(Some(t)) => t,
+                Ok(None) => return start_again(&session, "error-code-expired").await,
+                Err(e) => return pages::internal(lang, e),
+            };
+            users::second_step_school(pool, clock, pii, verifier, &tenant, attempt).await.map(|(p, v)| (p, v, Some(tenant)))
+        }
+        // A code typed on another school's host than the password: start again there.
+        _ => return start_again(&session, "error-code-expired").await,
+    };
+    match outcome {
+        Ok((principal, verified, tenant)) => {
+            let _ = session.remove_value(PENDING_CODE_KEY).await;
+            if let kilele::identity::two_factor::Verified::Recovery { left } = verified {
+                tracing::info!(left, "signed in with a recovery code");
+            }
+            signed_in(&st, &session, lang, principal, tenant).await
+        }
+        Err(SignInError::Busy) => crate::limits::try_again(StatusCode::SERVICE_UNAVAILABLE, lang, std::time::Duration::from_secs(2)),
+        Err(SignInError::SchoolSuspended) => start_again(&session, "error-login-suspended").await,
+        Err(SignInError::Invalid) => {
+            pending.wrong = pending.wrong.saturating_add(1);
+            if pending.wrong >= WRONG_CODES_PER_PASSWORD {
+                return start_again(&session, "error-code-invalid").await;
+            }
+            let kept = session.insert(PENDING_CODE_KEY, &pending).await;
+            let flashed = session.insert(FLASH_KEY, LoginFlash { error: "error-code-invalid".into(), ..Default::default() }).await;
+            if let Err(e) = kept.and(flashed) {
+                return pages::internal(lang, e);
+            }
+            see_other(CODE_PATH)
+        }
+        Err(err) => {
+            if let Err(e) = session.insert(FLASH_KEY, LoginFlash { error: sign_in_error_key(&err).into(), ..Default::default() }).await {
+                return pages::internal(lang, e);
+            }
+            see_other(CODE_PATH)
+        }
+    }
+}
+
+/// Forgets the awaited code and sends the person back to the password, saying why.
+async fn start_again(session: &Session, error: &'static str) -> Response {
+    let _ = session.remove_value(PENDING_CODE_KEY).await;
+    let _ = session.insert(FLASH_KEY, LoginFlash { error: error.into(), ..Default::default() }).await;
+    see_other("/login")
+}
+
+/// What someone whose second factor is overdue may still open: the set-up page and its
+/// server functions, sign-out, the language switch.
+fn open_while_setting_up(path: &str) -> bool {
+    path == TWO_FACTOR_PATH || path.starts_with("/api/account/two-factor") || matches!(path, "/logout" | "/language")
+}
+
 /// An unknown school gets the same answer, after the same work, as a wrong password.
 async fn unknown_school(
     verifier: &kilele::identity::password::Verifier,
     password: &str,
-) -> Result<(Principal, Option<Tenant>), SignInError> {
+) -> Result<(SignedIn, Option<Tenant>), SignInError> {
     match verifier.verify(password.to_owned(), None).await {
         Ok(_) => Err(SignInError::Invalid),
         Err(_) => Err(SignInError::Busy),

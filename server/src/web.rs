@@ -87,6 +87,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
             None => None,
         },
     };
+    let verifier = sign_in.verifier.clone();
     Ok(AppState::new(crate::state::State {
         card_lookups: crate::limits::CardLookups::new(config.sign_in.trust_proxy_headers),
         refused_deliveries: Default::default(),
@@ -95,7 +96,7 @@ pub async fn build_state(config: Config, clock: SharedClock, leptos: LeptosOptio
         sign_in,
         storage,
         leptos,
-        deps: app::Deps { pool, clock, pii, principals, dashboards: Default::default(), wallets },
+        deps: app::Deps { pool, clock, pii, principals, dashboards: Default::default(), wallets, verifier },
         redis,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()),
@@ -140,6 +141,7 @@ pub fn plain_routes() -> Vec<PlainRoute> {
     vec![
         PlainRoute::get("/", auth::home),
         PlainRoute::post("/login", auth::login).sign_in_limited(),
+        PlainRoute::post("/login/code", auth::login_code).sign_in_limited(),
         PlainRoute::post("/logout", auth::logout),
         PlainRoute::post("/language", auth::language),
         PlainRoute::post("/admin/import/upload", imports::upload).body_limit(kilele::academic::import_store::MAX_UPLOAD_BYTES + 64 * 1024),

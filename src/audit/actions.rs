@@ -64,6 +64,16 @@ pub const LOGOUT: Action = Action("logout");
 pub const LOGIN_FAILED: Action = Action("login.failed");
 pub const LOGIN_SUCCEEDED: Action = Action("login.succeeded");
 pub const LOGIN_THROTTLED: Action = Action("login.throttled");
+/// The password was right; the sign-in waits for a code (two-factor).
+pub const LOGIN_CODE_ASKED: Action = Action("login.code_asked");
+pub const TWO_FACTOR_ENABLED: Action = Action("two_factor.enabled");
+pub const TWO_FACTOR_DISABLED: Action = Action("two_factor.disabled");
+pub const TWO_FACTOR_RECOVERY_CODES_REPLACED: Action = Action("two_factor.recovery_codes.replaced");
+/// An admin removed a staff member's second factor (lost phone); they set it up again.
+pub const TWO_FACTOR_RESET: Action = Action("two_factor.reset");
+/// A wrong code before a change to the second factor (counted like a failed sign-in).
+pub const TWO_FACTOR_CODE_FAILED: Action = Action("two_factor.code_failed");
+pub const SCHOOL_TWO_FACTOR_FOR_TEACHERS_SET: Action = Action("school.two_factor_for_teachers.set");
 pub const MARKS_APPROVED: Action = Action("marks.approved");
 pub const MARKS_RETURNED: Action = Action("marks.returned");
 pub const MARKS_SAVED: Action = Action("marks.saved");

@@ -38,6 +38,12 @@ pub struct Policy {
 
 /// Per (account, client address): doubling delays, then a 15-minute lock.
 pub const PER_CLIENT: Policy = Policy { free_failures: FREE_FAILURES, lock_after: Some(LOCK_AFTER), flat_delay: Duration::zero() };
+/// The client key of the account-wide row of wrong second-factor codes.
+pub const CODES_CLIENT: &str = "#codes";
+/// Wrong codes, per account across all addresses: only someone who has the password can make
+/// them, so this may lock hard (5 free, then doubling delays, a 15-minute lock from 10), and
+/// guessing 6-digit codes stays hopeless even from many addresses.
+pub const CODES: Policy = Policy { free_failures: 5, lock_after: Some(LOCK_AFTER), flat_delay: Duration::zero() };
 /// Per account, all addresses together: 100 free failures, then one try a minute.
 pub const ACCOUNT_WIDE: Policy = Policy { free_failures: 100, lock_after: None, flat_delay: Duration::minutes(1) };
 

@@ -180,6 +180,7 @@ mod tests {
             roles: vec![Role::Teacher],
             permissions: Vec::new(),
             language: None,
+            second_factor: Default::default(),
         };
         let tenant = school.map(|id| Tenant {
             id,

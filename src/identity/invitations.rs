@@ -107,9 +107,12 @@ pub async fn set_active(tx: &mut TenantTx, user: Uuid, active: bool, by: Changed
 }
 
 pub async fn staff(tx: &mut TenantTx) -> Result<Vec<StaffMember>, sqlx::Error> {
-    let rows: Vec<(Uuid, String, String, String, bool, Vec<String>)> = sqlx::query_as(
+    // (id, name, email, status, pending, roles, two-factor)
+    type StaffRow = (Uuid, String, String, String, bool, Vec<String>, bool);
+    let rows: Vec<StaffRow> = sqlx::query_as(
         "SELECT u.id, u.display_name, u.email, u.status, u.password_hash IS NULL,
-                array_agg(r.code ORDER BY r.code)
+                array_agg(r.code ORDER BY r.code),
+                EXISTS (SELECT 1 FROM user_second_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL)
            FROM users u
            JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
            JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
@@ -120,13 +123,14 @@ pub async fn staff(tx: &mut TenantTx) -> Result<Vec<StaffMember>, sqlx::Error> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name, email, status, pending, roles)| StaffMember {
+        .map(|(id, name, email, status, pending, roles, two_factor)| StaffMember {
             id,
             name,
             email,
             roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
             active: status == "active",
             pending,
+            two_factor,
         })
         .collect())
 }

@@ -18,6 +18,8 @@ pub mod invitations;
 pub mod password;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod two_factor;
 
 /// The two languages of the UI. Kiswahili is the default for schools: most parents read it
 /// first.
@@ -301,6 +303,64 @@ pub struct Principal {
     pub roles: Vec<Role>,
     pub permissions: Vec<Permission>,
     pub language: Option<Language>,
+    /// Whether they have a second factor and whether they must.
+    #[serde(default)]
+    pub second_factor: SecondFactor,
+}
+
+/// How long a new account that needs a second factor may work without one (a banner asks
+/// them to set it up); after that it can open nothing but the set-up page. A school admin
+/// on their first day is not stopped before they have found their phone.
+pub const TWO_FACTOR_GRACE: chrono::TimeDelta = chrono::TimeDelta::days(14);
+
+/// A person's second factor (TOTP) as every request sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SecondFactor {
+    /// They have confirmed an authenticator: sign-in asks for a code.
+    pub enrolled: bool,
+    /// Their roles (and their school's choice for teachers) require one.
+    pub required: bool,
+    /// The end of the account's grace period ([`TWO_FACTOR_GRACE`] after it was made).
+    pub grace_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SecondFactor {
+    /// The state of someone holding `roles` whose grace period starts at `since` (their
+    /// account's `two_factor_since`), in a school that asks its teachers for a second factor
+    /// since `teachers_since` (`None`: it does not). A teacher's grace period starts when the
+    /// school began to ask.
+    pub fn of(
+        roles: &[Role],
+        enrolled: bool,
+        teachers_since: Option<chrono::DateTime<chrono::Utc>>,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Self {
+        let always = two_factor_required(roles, false);
+        let required = always || two_factor_required(roles, teachers_since.is_some());
+        let from = if always { since } else { since.max(teachers_since) };
+        Self { enrolled, required, grace_until: from.map(|at| at + TWO_FACTOR_GRACE) }
+    }
+
+    /// Required, not set up, and the grace period over: they may only open the set-up page.
+    pub fn missing(self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.required && !self.enrolled && self.grace_until.is_none_or(|until| now >= until)
+    }
+
+    /// Required and not set up, but still in the grace period: until when (for the banner).
+    pub fn due(self, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.grace_until.filter(|until| self.required && !self.enrolled && now < *until)
+    }
+}
+
+/// Accounts that move money, marks or schools must not fall to one leaked password: platform
+/// staff, school admins and accountants always need a second factor; teachers when their
+/// school asks for it; families never (many share one basic phone).
+pub fn two_factor_required(roles: &[Role], teachers_too: bool) -> bool {
+    roles.iter().any(|r| match r {
+        Role::PlatformOwner | Role::PlatformSupport | Role::SchoolAdmin | Role::Accountant => true,
+        Role::Teacher => teachers_too,
+        Role::Parent | Role::Student => false,
+    })
 }
 
 impl Principal {
@@ -338,6 +398,8 @@ pub struct StaffMember {
     pub active: bool,
     /// Invited and has not chosen a password yet.
     pub pending: bool,
+    /// Signs in with a second factor (an admin may reset it).
+    pub two_factor: bool,
 }
 
 /// Minimum rules for a password people choose (demo and invited accounts).
@@ -366,7 +428,39 @@ mod tests {
             roles: roles.to_vec(),
             permissions,
             language: None,
+            second_factor: SecondFactor::default(),
         }
+    }
+
+    #[test]
+    fn who_needs_a_second_factor() {
+        assert!(two_factor_required(&[Role::PlatformOwner], false));
+        assert!(two_factor_required(&[Role::PlatformSupport], false));
+        assert!(two_factor_required(&[Role::SchoolAdmin], false));
+        assert!(two_factor_required(&[Role::Accountant], false));
+        assert!(!two_factor_required(&[Role::Teacher], false));
+        assert!(two_factor_required(&[Role::Teacher], true));
+        assert!(two_factor_required(&[Role::Teacher, Role::Parent], true));
+        assert!(!two_factor_required(&[Role::Parent, Role::Student], true));
+        assert!(two_factor_required(&[Role::Parent, Role::Accountant], false));
+        let made = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let later = made + TWO_FACTOR_GRACE;
+        let admin = SecondFactor::of(&[Role::SchoolAdmin], false, None, Some(made));
+        assert!(!admin.missing(made) && admin.due(made) == Some(later));
+        assert!(admin.missing(later) && admin.due(later).is_none());
+        assert!(SecondFactor::of(&[Role::SchoolAdmin], false, None, None).missing(made));
+        let enrolled = SecondFactor::of(&[Role::SchoolAdmin], true, None, Some(made));
+        assert!(!enrolled.missing(later) && enrolled.due(made).is_none());
+        let teacher = SecondFactor::of(&[Role::Teacher], false, None, Some(made));
+        assert!(!teacher.missing(later) && teacher.due(made).is_none());
+        // The school asks teachers a year after the account was made: their grace starts then.
+        let asked = made + chrono::TimeDelta::days(365);
+        let teacher = SecondFactor::of(&[Role::Teacher], false, Some(asked), Some(made));
+        assert!(teacher.required && !teacher.missing(asked) && teacher.due(asked) == Some(asked + TWO_FACTOR_GRACE));
+        assert!(teacher.missing(asked + TWO_FACTOR_GRACE));
+        // An admin's grace does not move with the teachers' date.
+        let both = SecondFactor::of(&[Role::SchoolAdmin, Role::Teacher], false, Some(asked), Some(made));
+        assert!(both.missing(asked));
     }
 
     #[test]

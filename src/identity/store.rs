@@ -2,7 +2,8 @@
 
 use super::backoff::{self, Throttle};
 use super::password::{Busy, Verifier};
-use super::{Email, Language, Permission, Principal, Role};
+use super::two_factor::{self, Holder, Verified};
+use super::{Email, Language, Permission, Principal, Role, SecondFactor};
 use crate::audit::{self, Actor};
 use crate::clock::Clock;
 use crate::db::{tenant_tx, TenantTx};
@@ -25,6 +26,22 @@ pub enum SignInError {
     Busy,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The second factor could not be read (its key, its envelope).
+    #[error(transparent)]
+    Domain(#[from] crate::DomainError),
+}
+
+/// A sign-in whose password was right.
+#[derive(Debug)]
+pub enum SignedIn {
+    Done(Principal),
+    /// The account has a second factor: sign-in finishes with a code
+    /// ([`second_step_school`], [`second_step_platform`]). Nothing is signed in yet and the
+    /// backoff is not cleared: a right password followed by wrong codes keeps counting.
+    NeedsCode {
+        user_id: Uuid,
+        email: Email,
+    },
 }
 
 /// Creates the school's roles with their default permissions. Idempotent.
@@ -156,7 +173,10 @@ pub async fn load_school_principal(tx: &mut TenantTx, user: Uuid) -> Result<Opti
                            WHERE ur.user_id = u.id), '{}') AS roles,
                 COALESCE((SELECT array_agg(DISTINCT rp.permission_code) FROM user_roles ur
                             JOIN role_permissions rp ON rp.tenant_id = ur.tenant_id AND rp.role_id = ur.role_id
-                           WHERE ur.user_id = u.id), '{}') AS perms
+                           WHERE ur.user_id = u.id), '{}') AS perms,
+                EXISTS (SELECT 1 FROM user_second_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS two_factor_on,
+                u.two_factor_since,
+                (SELECT s.two_factor_for_teachers_since FROM school_settings s) AS two_factor_for_teachers_since
            FROM users u WHERE u.id = $1 AND u.status = 'active'",
     )
     .bind(user)
@@ -168,14 +188,22 @@ pub async fn load_school_principal(tx: &mut TenantTx, user: Uuid) -> Result<Opti
     let roles: Vec<String> = row.try_get("roles")?;
     let perms: Vec<String> = row.try_get("perms")?;
     let language: Option<String> = row.try_get("language")?;
+    let roles: Vec<Role> = roles.iter().filter_map(|r| Role::parse(r)).collect();
+    let second_factor = SecondFactor::of(
+        &roles,
+        row.try_get("two_factor_on")?,
+        row.try_get("two_factor_for_teachers_since")?,
+        row.try_get("two_factor_since")?,
+    );
     Ok(Some(Principal {
         user_id: user,
         tenant_id: Some(tenant),
         email: row.try_get("email")?,
         display_name: row.try_get("display_name")?,
-        roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
+        roles,
         permissions: perms.iter().filter_map(|p| Permission::parse(p)).collect(),
         language: language.as_deref().and_then(Language::parse),
+        second_factor,
     }))
 }
 
@@ -194,24 +222,35 @@ pub async fn school_and_principal(pool: &PgPool, school: TenantId, user: Uuid) -
     let roles: Vec<String> = row.try_get("roles")?;
     let perms: Vec<String> = row.try_get("perms")?;
     let language: Option<String> = row.try_get("language")?;
+    let roles: Vec<Role> = roles.iter().filter_map(|r| Role::parse(r)).collect();
+    let second_factor = SecondFactor::of(
+        &roles,
+        row.try_get("two_factor_on")?,
+        row.try_get("two_factor_for_teachers_since")?,
+        row.try_get("two_factor_since")?,
+    );
     let principal = Principal {
         user_id: user,
         tenant_id: Some(school),
         email,
         display_name: row.try_get("display_name")?,
-        roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
+        roles,
         permissions: perms.iter().filter_map(|p| Permission::parse(p)).collect(),
         language: language.as_deref().and_then(Language::parse),
+        second_factor,
     };
     Ok(Some((tenant, Some(principal))))
 }
 
 pub async fn load_platform_principal(pool: &PgPool, user: Uuid) -> Result<Option<Principal>, sqlx::Error> {
-    let Some(row) =
-        sqlx::query("SELECT email, display_name, language, platform_role FROM platform_users WHERE id = $1 AND status = 'active'")
-            .bind(user)
-            .fetch_optional(pool)
-            .await?
+    let Some(row) = sqlx::query(
+        "SELECT u.email, u.display_name, u.language, u.platform_role, u.two_factor_since,
+                EXISTS (SELECT 1 FROM platform_second_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS two_factor_on
+           FROM platform_users u WHERE u.id = $1 AND u.status = 'active'",
+    )
+    .bind(user)
+    .fetch_optional(pool)
+    .await?
     else {
         return Ok(None);
     };
@@ -226,6 +265,7 @@ pub async fn load_platform_principal(pool: &PgPool, user: Uuid) -> Result<Option
         roles: vec![role],
         permissions: role.default_permissions().to_vec(),
         language: language.as_deref().and_then(Language::parse),
+        second_factor: SecondFactor::of(&[role], row.try_get("two_factor_on")?, None, row.try_get("two_factor_since")?),
     }))
 }
 
@@ -289,22 +329,44 @@ fn throttle_from_row(row: Option<sqlx::postgres::PgRow>) -> Result<Throttle, sql
     }
 }
 
-/// The (per account and address, account-wide) throttle rows of an attempt.
+/// The (per account and address, account-wide) throttle rows of an attempt, and for a code
+/// also the account's wrong-codes row.
 async fn read_throttles(
     conn: &mut sqlx::PgConnection,
     table: ThrottleTable,
     email: &str,
     client: &str,
-) -> Result<[Throttle; 2], sqlx::Error> {
+    kind: Kind,
+) -> Result<Vec<Throttle>, sqlx::Error> {
     let sql = match table {
         ThrottleTable::School(_) => "SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE email = $1 AND client = $2",
         ThrottleTable::Platform => {
             "SELECT failures, last_failure_at, locked_until FROM platform_login_throttle WHERE email = $1 AND client = $2"
         }
     };
-    let pair = throttle_from_row(sqlx::query(sql).bind(email).bind(client).fetch_optional(&mut *conn).await?)?;
-    let wide = throttle_from_row(sqlx::query(sql).bind(email).bind(backoff::ACCOUNT_WIDE_CLIENT).fetch_optional(&mut *conn).await?)?;
-    Ok([pair, wide])
+    let mut rows = Vec::with_capacity(3);
+    for (key, _) in kind.keys(client) {
+        rows.push(throttle_from_row(sqlx::query(sql).bind(email).bind(key).fetch_optional(&mut *conn).await?)?);
+    }
+    Ok(rows)
+}
+
+/// What an attempt proves: a password, or a second-factor code (counted also against the
+/// account's wrong-codes row, [`backoff::CODES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Password,
+    Code,
+}
+
+impl Kind {
+    fn keys(self, client: &str) -> Vec<(&str, backoff::Policy)> {
+        let mut keys = vec![(client, backoff::PER_CLIENT), (backoff::ACCOUNT_WIDE_CLIENT, backoff::ACCOUNT_WIDE)];
+        if self == Kind::Code {
+            keys.push((backoff::CODES_CLIENT, backoff::CODES));
+        }
+        keys
+    }
 }
 
 /// Creates the row if needed and locks it: concurrent failures count one by one.
@@ -317,13 +379,14 @@ async fn ensure_throttle_row(conn: &mut sqlx::PgConnection, table: ThrottleTable
     Ok(())
 }
 
-/// Counts one more failure in both rows; returns the per-address failure count.
+/// Counts one more failure in each row of `kind`; returns the per-address failure count.
 async fn record_failure(
     conn: &mut sqlx::PgConnection,
     table: ThrottleTable,
     email: &str,
     client: &str,
     now: DateTime<Utc>,
+    kind: Kind,
 ) -> Result<i32, sqlx::Error> {
     let (select, update) = match table {
         ThrottleTable::School(_) => (
@@ -336,7 +399,7 @@ async fn record_failure(
         ),
     };
     let mut pair_failures = 0;
-    for (key, policy) in [(client, backoff::PER_CLIENT), (backoff::ACCOUNT_WIDE_CLIENT, backoff::ACCOUNT_WIDE)] {
+    for (key, policy) in kind.keys(client) {
         ensure_throttle_row(conn, table, email, key).await?;
         let current = throttle_from_row(sqlx::query(select).bind(email).bind(key).fetch_optional(&mut *conn).await?)?;
         let next = current.after_failure_with(now, &policy);
@@ -409,7 +472,7 @@ pub async fn sign_in_school(
     verifier: &Verifier,
     tenant: &Tenant,
     attempt: Attempt<'_>,
-) -> Result<Principal, SignInError> {
+) -> Result<SignedIn, SignInError> {
     if !tenant.can_sign_in() {
         return Err(SignInError::SchoolSuspended);
     }
@@ -418,17 +481,10 @@ pub async fn sign_in_school(
         check_password(verifier, attempt.password, None).await?;
         return Err(SignInError::Invalid);
     };
-    let table = ThrottleTable::School(tenant.id);
     let turn = verifier.db_turn().await.map_err(|Busy| SignInError::Busy)?;
     let now = clock.now();
     let mut tx = tenant_tx(pool, tenant.id).await?;
-    let throttles = read_throttles(&mut tx, table, email.as_str(), attempt.client).await?;
-    if let Some(until) = backoff::refused_until(&throttles, now) {
-        if let Some(refused) = record_refusal(&mut tx, table, email.as_str(), now).await? {
-            let details = serde_json::json!({ "refused": refused, "window_minutes": backoff::AUDIT_WINDOW.num_minutes() });
-            audit::append(&mut tx, now, &Actor::anonymous(email.as_str()), crate::audit::actions::LOGIN_THROTTLED, email.as_str(), details)
-                .await?;
-        }
+    if let Some(until) = school_throttled(&mut tx, &email, attempt.client, now, Kind::Password).await? {
         tx.commit().await?;
         return Err(SignInError::Throttled(until));
     }
@@ -444,21 +500,17 @@ pub async fn sign_in_school(
     let now = clock.now();
     let mut tx = tenant_tx(pool, tenant.id).await?;
     if let (Some(user_id), true, true) = (user_id, password_ok, active) {
-        sqlx::query("DELETE FROM login_throttle WHERE email = $1 AND client = $2")
-            .bind(email.as_str())
-            .bind(attempt.client)
-            .execute(&mut *tx)
-            .await?;
-        let actor = Actor::user(user_id, email.as_str());
-        // Family-portal links made for this existing account take effect now that its
-        // owner has proved who they are.
-        super::invitations::apply_pending_parent_links(&mut tx, user_id, ChangedBy { actor: &actor, at: now }).await?;
-        let principal = load_school_principal(&mut tx, user_id).await?.ok_or(SignInError::Invalid)?;
-        audit::append(&mut tx, now, &actor, crate::audit::actions::LOGIN_SUCCEEDED, email.as_str(), serde_json::json!({})).await?;
+        if two_factor::state(&mut tx, Holder::School(tenant.id, user_id)).await?.enrolled {
+            let actor = Actor::user(user_id, email.as_str());
+            audit::append(&mut tx, now, &actor, crate::audit::actions::LOGIN_CODE_ASKED, email.as_str(), serde_json::json!({})).await?;
+            tx.commit().await?;
+            return Ok(SignedIn::NeedsCode { user_id, email });
+        }
+        let principal = school_signed_in(&mut tx, user_id, &email, attempt.client, now, "password").await?;
         tx.commit().await?;
-        return Ok(principal);
+        return Ok(SignedIn::Done(principal));
     }
-    let failures = record_failure(&mut tx, table, email.as_str(), attempt.client, now).await?;
+    let failures = record_failure(&mut tx, ThrottleTable::School(tenant.id), email.as_str(), attempt.client, now, Kind::Password).await?;
     let reason = match (user_id, active) {
         (None, _) => "unknown_account",
         (Some(_), false) => "deactivated",
@@ -481,6 +533,320 @@ pub async fn sign_in_school(
     Err(SignInError::Invalid)
 }
 
+/// Refuses an attempt (sign-in, code, re-authentication) while the backoff holds: counts it,
+/// writes the aggregated audit entry when one is due, and says until when.
+async fn school_throttled(
+    tx: &mut TenantTx,
+    email: &Email,
+    client: &str,
+    now: DateTime<Utc>,
+    kind: Kind,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let table = ThrottleTable::School(tx.tenant());
+    let throttles = read_throttles(tx, table, email.as_str(), client, kind).await?;
+    let Some(until) = backoff::refused_until(&throttles, now) else {
+        return Ok(None);
+    };
+    if let Some(refused) = record_refusal(tx, table, email.as_str(), now).await? {
+        let details = serde_json::json!({ "refused": refused, "window_minutes": backoff::AUDIT_WINDOW.num_minutes() });
+        audit::append(tx, now, &Actor::anonymous(email.as_str()), crate::audit::actions::LOGIN_THROTTLED, email.as_str(), details).await?;
+    }
+    Ok(Some(until))
+}
+
+/// The end of a school sign-in that passed: the address's backoff is cleared, family-portal
+/// links made for this existing account take effect (its owner has proved who they are),
+/// and the success is audited with the factor used.
+async fn school_signed_in(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    email: &Email,
+    client: &str,
+    now: DateTime<Utc>,
+    factor: &str,
+) -> Result<Principal, SignInError> {
+    let table = ThrottleTable::School(tx.tenant());
+    clear_throttles(tx, table, email, client).await?;
+    let actor = Actor::user(user_id, email.as_str());
+    super::invitations::apply_pending_parent_links(tx, user_id, ChangedBy { actor: &actor, at: now }).await?;
+    let principal = load_school_principal(tx, user_id).await?.ok_or(SignInError::Invalid)?;
+    let details = serde_json::json!({ "factor": factor });
+    audit::append(tx, now, &actor, crate::audit::actions::LOGIN_SUCCEEDED, email.as_str(), details).await?;
+    Ok(principal)
+}
+
+/// Whose code is being checked and from where (the address keys the backoff).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeAttempt<'a> {
+    pub user_id: Uuid,
+    pub email: &'a Email,
+    pub code: &'a str,
+    pub client: &'a str,
+}
+
+/// The second step of a school sign-in: the code from the app or a recovery code. Wrong
+/// codes count in the same backoff as wrong passwords (per account and address, and account
+/// wide), so guessing codes is as slow as guessing passwords. Returns the principal and the
+/// factor that passed.
+pub async fn second_step_school(
+    pool: &PgPool,
+    clock: &dyn Clock,
+    pii: &crate::audit::pii::KeyRing,
+    verifier: &Verifier,
+    tenant: &Tenant,
+    attempt: CodeAttempt<'_>,
+) -> Result<(Principal, Verified), SignInError> {
+    if !tenant.can_sign_in() {
+        return Err(SignInError::SchoolSuspended);
+    }
+    let _turn = verifier.db_turn().await.map_err(|Busy| SignInError::Busy)?;
+    let now = clock.now();
+    let email = attempt.email;
+    let mut tx = tenant_tx(pool, tenant.id).await?;
+    if let Some(until) = school_throttled(&mut tx, email, attempt.client, now, Kind::Code).await? {
+        tx.commit().await?;
+        return Err(SignInError::Throttled(until));
+    }
+    let active: Option<String> = sqlx::query_scalar("SELECT status FROM users WHERE id = $1 AND email = $2")
+        .bind(attempt.user_id)
+        .bind(email.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let verified = match active.as_deref() {
+        Some("active") => two_factor::verify(&mut tx, pii, Holder::School(tenant.id, attempt.user_id), attempt.code, now).await?,
+        _ => Verified::Wrong,
+    };
+    if verified.ok() {
+        let principal = school_signed_in(&mut tx, attempt.user_id, email, attempt.client, now, verified.factor()).await?;
+        tx.commit().await?;
+        return Ok((principal, verified));
+    }
+    let failures = record_failure(&mut tx, ThrottleTable::School(tenant.id), email.as_str(), attempt.client, now, Kind::Code).await?;
+    let details = serde_json::json!({ "reason": "wrong_code", "failures": failures });
+    audit::append(
+        &mut tx,
+        now,
+        &Actor::user(attempt.user_id, email.as_str()),
+        crate::audit::actions::LOGIN_FAILED,
+        email.as_str(),
+        details,
+    )
+    .await?;
+    tx.commit().await?;
+    Err(SignInError::Invalid)
+}
+
+/// What a signed-in person gives to prove it is still them: their password, and a code when
+/// they have a second factor (ignored otherwise).
+#[derive(Debug, Clone, Copy)]
+pub struct Proof<'a> {
+    pub holder: Holder,
+    pub email: &'a Email,
+    pub password: &'a str,
+    pub code: &'a str,
+    /// The client address (keys the backoff).
+    pub client: &'a str,
+}
+
+/// Asks a signed-in person to prove it again before a change to how they sign in (their
+/// second factor): their password, and a code when they have a second factor. Throttled and
+/// counted like a sign-in; a passing code is spent. Nothing is changed here: the caller makes
+/// the change in its own transaction afterwards.
+pub async fn reauthenticate(
+    pool: &PgPool,
+    clock: &dyn Clock,
+    pii: &crate::audit::pii::KeyRing,
+    verifier: &Verifier,
+    proof: Proof<'_>,
+) -> Result<(), SignInError> {
+    let Proof { holder, email, password, code, client } = proof;
+    let (table, user) = match holder {
+        Holder::School(school, user) => (ThrottleTable::School(school), user),
+        Holder::Platform(user) => (ThrottleTable::Platform, user),
+    };
+    let hash_sql = match table {
+        ThrottleTable::School(_) => "SELECT password_hash FROM users WHERE id = $1 AND status = 'active'",
+        ThrottleTable::Platform => "SELECT password_hash FROM platform_users WHERE id = $1 AND status = 'active'",
+    };
+    let now = clock.now();
+    let stored: Option<String> = {
+        let _turn = verifier.db_turn().await.map_err(|Busy| SignInError::Busy)?;
+        let mut tx = SignInTx::begin(pool, holder).await?;
+        if let Some(until) = throttled(&mut tx, email, client, now, Kind::Code).await? {
+            tx.commit().await?;
+            return Err(SignInError::Throttled(until));
+        }
+        let stored = sqlx::query_scalar::<_, Option<String>>(hash_sql).bind(user).fetch_optional(&mut *tx).await?.flatten();
+        tx.commit().await?;
+        stored
+    };
+    let password_ok = check_password(verifier, password, stored).await?;
+    let _turn = verifier.db_turn_to_record().await;
+    let now = clock.now();
+    let mut tx = SignInTx::begin(pool, holder).await?;
+    let passed = password_ok && {
+        let state = two_factor::state(&mut tx, holder).await?;
+        !state.enrolled || two_factor::verify(&mut tx, pii, holder, code, now).await?.ok()
+    };
+    if passed {
+        clear_throttles(&mut tx, table, email, client).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let kind = if password_ok { Kind::Code } else { Kind::Password };
+    let failures = record_failure(&mut tx, table, email.as_str(), client, now, kind).await?;
+    match (table, &mut tx) {
+        (ThrottleTable::School(_), SignInTx::School(tx)) => {
+            let details = serde_json::json!({ "failures": failures });
+            let actor = Actor::user(user, email.as_str());
+            audit::append(tx, now, &actor, crate::audit::actions::TWO_FACTOR_CODE_FAILED, email.as_str(), details).await?;
+        }
+        _ => tracing::warn!(target: "kilele::audit", action = "platform.reauthentication.failed", failures),
+    }
+    tx.commit().await?;
+    Err(SignInError::Invalid)
+}
+
+/// A transaction for someone's own sign-in data: their school's (under its row-level
+/// security) for a school user, the platform's for platform staff.
+pub enum SignInTx {
+    School(TenantTx),
+    Platform(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl SignInTx {
+    /// The transaction `holder`'s rows live in.
+    pub async fn begin(pool: &PgPool, holder: Holder) -> Result<Self, sqlx::Error> {
+        Ok(match holder {
+            Holder::School(school, _) => Self::School(tenant_tx(pool, school).await?),
+            Holder::Platform(_) => Self::Platform(pool.begin().await?),
+        })
+    }
+
+    pub fn conn(&mut self) -> &mut sqlx::PgConnection {
+        self
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::School(tx) => tx.commit().await,
+            Self::Platform(tx) => tx.commit().await,
+        }
+    }
+
+    /// Records `action` by `actor` in the school's audit chain, or, for platform staff, in
+    /// the structured log (target `kilele::audit`; the platform has no chain yet).
+    pub async fn audit(
+        &mut self,
+        at: DateTime<Utc>,
+        actor: &Actor,
+        action: crate::audit::actions::Action,
+        subject: &str,
+        details: serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        match self {
+            Self::School(tx) => {
+                audit::append(tx, at, actor, action, subject, details).await?;
+            }
+            Self::Platform(_) => tracing::info!(target: "kilele::audit", action = %action, user = ?actor.id, %details),
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for SignInTx {
+    type Target = sqlx::PgConnection;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Self::School(tx) => tx,
+            Self::Platform(tx) => tx,
+        }
+    }
+}
+
+impl std::ops::DerefMut for SignInTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Self::School(tx) => tx,
+            Self::Platform(tx) => tx,
+        }
+    }
+}
+
+/// Forgets an address's failures and the account's wrong codes once it has proved itself.
+async fn clear_throttles(conn: &mut sqlx::PgConnection, table: ThrottleTable, email: &Email, client: &str) -> Result<(), sqlx::Error> {
+    let sql = match table {
+        ThrottleTable::School(_) => "DELETE FROM login_throttle WHERE email = $1 AND client IN ($2, $3)",
+        ThrottleTable::Platform => "DELETE FROM platform_login_throttle WHERE email = $1 AND client IN ($2, $3)",
+    };
+    sqlx::query(sql).bind(email.as_str()).bind(client).bind(backoff::CODES_CLIENT).execute(conn).await?;
+    Ok(())
+}
+
+/// [`school_throttled`] for either table (the platform's refusals go to the log).
+async fn throttled(
+    tx: &mut SignInTx,
+    email: &Email,
+    client: &str,
+    now: DateTime<Utc>,
+    kind: Kind,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    match tx {
+        SignInTx::School(tx) => school_throttled(tx, email, client, now, kind).await,
+        SignInTx::Platform(tx) => {
+            let table = ThrottleTable::Platform;
+            let throttles = read_throttles(tx, table, email.as_str(), client, kind).await?;
+            let Some(until) = backoff::refused_until(&throttles, now) else {
+                return Ok(None);
+            };
+            if let Some(refused) = record_refusal(tx, table, email.as_str(), now).await? {
+                tracing::warn!(target: "kilele::audit", action = "platform.login.throttled", refused);
+            }
+            Ok(Some(until))
+        }
+    }
+}
+
+/// The second step of a platform sign-in (see [`second_step_school`]); outcomes go to the log.
+pub async fn second_step_platform(
+    pool: &PgPool,
+    clock: &dyn Clock,
+    pii: &crate::audit::pii::KeyRing,
+    verifier: &Verifier,
+    attempt: CodeAttempt<'_>,
+) -> Result<(Principal, Verified), SignInError> {
+    let _turn = verifier.db_turn().await.map_err(|Busy| SignInError::Busy)?;
+    let now = clock.now();
+    let email = attempt.email;
+    let table = ThrottleTable::Platform;
+    let holder = Holder::Platform(attempt.user_id);
+    let mut tx = SignInTx::begin(pool, holder).await?;
+    if let Some(until) = throttled(&mut tx, email, attempt.client, now, Kind::Code).await? {
+        tx.commit().await?;
+        return Err(SignInError::Throttled(until));
+    }
+    let active: Option<String> = sqlx::query_scalar("SELECT status FROM platform_users WHERE id = $1 AND email = $2")
+        .bind(attempt.user_id)
+        .bind(email.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let verified = match active.as_deref() {
+        Some("active") => two_factor::verify(&mut tx, pii, holder, attempt.code, now).await?,
+        _ => Verified::Wrong,
+    };
+    if verified.ok() {
+        clear_throttles(&mut tx, table, email, attempt.client).await?;
+        tx.commit().await?;
+        tracing::info!(target: "kilele::audit", action = "platform.login.succeeded", user = %attempt.user_id, factor = verified.factor());
+        let principal = load_platform_principal(pool, attempt.user_id).await?.ok_or(SignInError::Invalid)?;
+        return Ok((principal, verified));
+    }
+    let failures = record_failure(&mut tx, table, email.as_str(), attempt.client, now, Kind::Code).await?;
+    tx.commit().await?;
+    tracing::warn!(target: "kilele::audit", action = "platform.login.failed", reason = "wrong_code", failures);
+    Err(SignInError::Invalid)
+}
+
 /// Signs platform staff in (owner console). Same steps and rules, platform-wide throttle
 /// table; outcomes go to the log (there is no platform audit chain yet).
 pub async fn sign_in_platform(
@@ -488,7 +854,7 @@ pub async fn sign_in_platform(
     clock: &dyn Clock,
     verifier: &Verifier,
     attempt: Attempt<'_>,
-) -> Result<Principal, SignInError> {
+) -> Result<SignedIn, SignInError> {
     let Ok(email) = Email::parse(attempt.email) else {
         check_password(verifier, attempt.password, None).await?;
         return Err(SignInError::Invalid);
@@ -497,7 +863,7 @@ pub async fn sign_in_platform(
     let turn = verifier.db_turn().await.map_err(|Busy| SignInError::Busy)?;
     let now = clock.now();
     let mut tx = pool.begin().await?;
-    let throttles = read_throttles(&mut tx, table, email.as_str(), attempt.client).await?;
+    let throttles = read_throttles(&mut tx, table, email.as_str(), attempt.client, Kind::Password).await?;
     if let Some(until) = backoff::refused_until(&throttles, now) {
         if let Some(refused) = record_refusal(&mut tx, table, email.as_str(), now).await? {
             tracing::warn!(target: "kilele::audit", action = "platform.login.throttled", refused);
@@ -519,16 +885,21 @@ pub async fn sign_in_platform(
     let now = clock.now();
     let mut tx = pool.begin().await?;
     if let (Some(user_id), true, true) = (user_id, password_ok, active) {
+        if two_factor::state(&mut tx, Holder::Platform(user_id)).await?.enrolled {
+            tx.commit().await?;
+            tracing::info!(target: "kilele::audit", action = "platform.login.code_asked", user = %user_id);
+            return Ok(SignedIn::NeedsCode { user_id, email });
+        }
         sqlx::query("DELETE FROM platform_login_throttle WHERE email = $1 AND client = $2")
             .bind(email.as_str())
             .bind(attempt.client)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        tracing::info!(target: "kilele::audit", action = "platform.login.succeeded", user = %user_id);
-        return load_platform_principal(pool, user_id).await?.ok_or(SignInError::Invalid);
+        tracing::info!(target: "kilele::audit", action = "platform.login.succeeded", user = %user_id, factor = "password");
+        return load_platform_principal(pool, user_id).await?.ok_or(SignInError::Invalid).map(SignedIn::Done);
     }
-    let failures = record_failure(&mut tx, table, email.as_str(), attempt.client, now).await?;
+    let failures = record_failure(&mut tx, table, email.as_str(), attempt.client, now, Kind::Password).await?;
     tx.commit().await?;
     tracing::warn!(target: "kilele::audit", action = "platform.login.failed", failures);
     Err(SignInError::Invalid)

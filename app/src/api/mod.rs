@@ -2,6 +2,7 @@
 //! school's transaction → who changes things), calls the domain, and commits through the
 //! scope; errors are mapped in one place (`AppError`'s `From` impls).
 
+pub mod account;
 pub mod cards;
 pub mod classes;
 pub mod finance;

@@ -68,6 +68,50 @@ pub async fn set_staff_active(user_id: String, active: String) -> Result<(), App
     s.commit_people(()).await
 }
 
+/// Removes a staff member's second factor (a lost phone); they set it up again at their
+/// next sign-in. Audited.
+///
+/// The admin proves who they are first (their password, and their code): a session left
+/// open must not be able to strip a colleague's second factor and sign in as them.
+#[server(endpoint = "admin/staff/two-factor-reset")]
+pub async fn reset_staff_two_factor(user_id: String, password: String, code: String) -> Result<(), AppError> {
+    use kilele::identity::two_factor;
+    use kilele::identity::Permission;
+    // Who, and whether there is anything to reset, before any password is hashed: a teacher,
+    // an unknown or another school's person is refused at once.
+    let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
+    let user = super::parse_uuid("user", &user_id)?;
+    if user == s.me.user_id {
+        return Err(AppError::Conflict { field: "user".into(), message: "error-two-factor-reset-self".into() });
+    }
+    if !two_factor::state(&mut s.tx, two_factor::Holder::School(s.tenant.id, user)).await?.enrolled {
+        return Err(AppError::NotFound);
+    }
+    drop(s);
+    super::account::own::prove(&password, &code).await?;
+    let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
+    two_factor::reset(&mut s.tx, user, s.change.by()).await?;
+    s.commit_people(()).await
+}
+
+/// Whether the school asks its teachers for a second factor (the staff page shows it).
+#[server(endpoint = "admin/staff/two-factor-policy")]
+pub async fn load_two_factor_for_teachers() -> Result<bool, AppError> {
+    use kilele::identity::Permission;
+    let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
+    let on = kilele::identity::two_factor::for_teachers(&mut s.tx).await?;
+    s.end_read(on)
+}
+
+/// Whether teachers need a second factor too (admins and accountants always do).
+#[server(endpoint = "admin/staff/two-factor-teachers")]
+pub async fn set_two_factor_for_teachers(on: String) -> Result<(), AppError> {
+    use kilele::identity::Permission;
+    let mut s = super::scope::Scope::school(Permission::SchoolSettingsManage).await?;
+    kilele::identity::two_factor::set_for_teachers(&mut s.tx, on == "true", s.change.by()).await?;
+    s.commit_people(()).await
+}
+
 /// Public: chooses a password with an invitation link, then goes to sign in.
 #[server(endpoint = "invite/accept")]
 pub async fn accept_invitation(school: String, token: String, password: String, password_again: String) -> Result<(), AppError> {

@@ -25,6 +25,11 @@ pub fn Shell(title: String, children: Children) -> impl IntoView {
     let who = ctx.principal.as_ref().map(|p| p.display_name.clone()).unwrap_or_default();
     let roles =
         ctx.principal.as_ref().map(|p| p.roles.iter().map(|r| ctx.t(r.label_key())).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+    // Someone who must set up two-factor sign-in is reminded on every page until the date.
+    let due = ctx.two_factor_due.map(|d| {
+        (crate::i18n::t_args(ctx.lang, "two-factor-due", &[("date", d.format("%Y-%m-%d").to_string())]), ctx.t("two-factor-set-up"))
+    });
+    let security = ctx.principal.is_some().then(|| ctx.t("two-factor-link"));
     view! {
         <Title text=format!("{title} · Kilele")/>
         <header class="topbar">
@@ -37,12 +42,18 @@ pub fn Shell(title: String, children: Children) -> impl IntoView {
                 <div class="account">
                     <span class="who">{who}<small>{roles}</small></span>
                     <LanguageSwitch/>
+                    {security.map(|label| view! { <a href="/account/two-factor" class="btn btn-link">{label}</a> })}
                     <form method="post" action="/logout">
                         <button type="submit" class="btn btn-link">{ctx.t("sign-out")}</button>
                     </form>
                 </div>
             </MenuToggle>
         </header>
+        {due.map(|(due, set_up)| view! {
+            <p class="banner-warning" role="status" data-testid="two-factor-due">
+                {due}" "<a href="/account/two-factor">{set_up}</a>
+            </p>
+        })}
         <main class="page">
             <h1>{title}</h1>
             {children()}

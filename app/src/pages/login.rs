@@ -59,3 +59,35 @@ pub fn LoginPage() -> impl IntoView {
         </main>
     }
 }
+
+/// The second step of signing in: the six-digit code from the authenticator app, or a
+/// recovery code. A plain form (works without JavaScript); wrong codes come back here with
+/// one message, and back off like wrong passwords.
+#[component]
+pub fn CodePage() -> impl IntoView {
+    let ctx = request_ctx();
+    let error = ctx.login_flash.as_ref().filter(|f| !f.error.is_empty()).map(|f| ctx.t(&f.error));
+    view! {
+        <Title text=format!("{} · Kilele", ctx.t("code-title"))/>
+        <main class="login">
+            <div class="card">
+                <div class="brand"><span class="logo" aria-hidden="true">"▲"</span>" Kilele"</div>
+                <h1>{ctx.t("code-title")}</h1>
+                {error.map(|e| view! { <p class="alert" role="alert" data-testid="login-error">{e}</p> })}
+                <p>{ctx.t("code-help")}</p>
+                <form method="post" action="/login/code" class="stack">
+                    <div class="field">
+                        <label for="code">{ctx.t("code-label")}</label>
+                        <input id="code" name="code" type="text" autocomplete="one-time-code"
+                            autocapitalize="none" spellcheck="false" maxlength="20" required autofocus
+                            aria-describedby="code_hint"/>
+                        <small id="code_hint">{ctx.t("code-hint")}</small>
+                    </div>
+                    <SubmitOnce label=ctx.t("code-submit") busy_label=ctx.t("signing-in")/>
+                </form>
+                <p><a href="/login">{ctx.t("code-start-again")}</a></p>
+                <LanguageSwitch/>
+            </div>
+        </main>
+    }
+}

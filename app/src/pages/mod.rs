@@ -1,6 +1,7 @@
 //! Server-rendered pages. Each portal page reads its data through a server function so that
 //! the permission check is the same whether the page or a script asks.
 
+pub mod account;
 pub mod accountant;
 pub mod admin;
 pub mod calendar;

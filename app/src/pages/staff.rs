@@ -1,5 +1,8 @@
 use super::{admin::AdminTabs, layout::Shell, ErrorBox};
-use crate::api::staff::{load_staff, AcceptInvitation, InviteStaffMember, SetStaffActive};
+use crate::api::staff::{
+    load_staff, load_two_factor_for_teachers, AcceptInvitation, InviteStaffMember, ResetStaffTwoFactor, SetStaffActive,
+    SetTwoFactorForTeachers,
+};
 use crate::ctx::request_ctx;
 use crate::islands::SubmitOnce;
 use leptos::prelude::*;
@@ -12,6 +15,7 @@ use leptos_router::hooks::use_query_map;
 pub fn StaffPage() -> impl IntoView {
     let ctx = request_ctx();
     let t = ctx.clone();
+    let t2 = ctx.clone();
     // Shown once, right after inviting (from the session, never from the URL).
     let link = ctx.notice.as_ref().filter(|n| n.kind == crate::ctx::Notice::INVITE_LINK).and_then(|n| n.link.clone());
     view! {
@@ -28,17 +32,47 @@ pub fn StaffPage() -> impl IntoView {
                 {match staff.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(list) => {
+                        // A lost phone: the admin removes the member's second factor, after
+                        // proving who they are themselves.
+                        let with_factor: Vec<_> = list.iter().filter(|m| m.two_factor).map(|m| (m.id.to_string(), m.name.clone())).collect();
+                        let reset = (!with_factor.is_empty()).then(|| {
+                            let options = with_factor.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view();
+                            view! {
+                                <section class="card" data-testid="two-factor-reset">
+                                    <h2>{t.t("staff-two-factor-reset-title")}</h2>
+                                    <p>{t.t("staff-two-factor-reset-help")}</p>
+                                    <form method="post" action=ResetStaffTwoFactor::url() class="stack">
+                                        <div class="field">
+                                            <label for="reset-user">{t.t("staff-name")}</label>
+                                            <select id="reset-user" name="user_id">{options}</select>
+                                        </div>
+                                        <div class="field">
+                                            <label for="reset-password">{t.t("staff-two-factor-your-password")}</label>
+                                            <input id="reset-password" name="password" type="password" autocomplete="current-password" required/>
+                                        </div>
+                                        <div class="field">
+                                            <label for="reset-code">{t.t("staff-two-factor-your-code")}</label>
+                                            <input id="reset-code" name="code" type="text" autocomplete="one-time-code" maxlength="20"/>
+                                        </div>
+                                        <button type="submit" class="btn">{t.t("staff-two-factor-reset")}</button>
+                                    </form>
+                                </section>
+                            }
+                        });
                         let rows = list.into_iter().map(|m| {
                             let id = m.id.to_string();
                             let roles = m.roles.iter().map(|r| t.t(r.label_key())).collect::<Vec<_>>().join(", ");
                             let status = if !m.active { t.t("staff-deactivated") } else if m.pending { t.t("staff-invited") } else { t.t("status-active") };
                             let (label, next) = if m.active { (t.t("staff-deactivate"), "false") } else { (t.t("staff-reactivate"), "true") };
+                            let two_factor = if m.two_factor { t.t("staff-two-factor-on") } else { t.t("staff-two-factor-none") };
+
                             view! {
                                 <tr data-testid="staff-row">
                                     <td data-label=t.t("staff-name")>{m.name}</td>
                                     <td data-label=t.t("email")>{m.email}</td>
                                     <td data-label=t.t("staff-roles")>{roles}</td>
                                     <td data-label=t.t("status")>{status}</td>
+                                    <td data-label=t.t("staff-two-factor") data-testid="staff-two-factor">{two_factor}</td>
                                     <td>
                                         <form method="post" action=SetStaffActive::url()>
                                             <input type="hidden" name="user_id" value=id/>
@@ -51,13 +85,32 @@ pub fn StaffPage() -> impl IntoView {
                         }).collect_view();
                         view! {
                             <table class="table" data-testid="staff">
-                                <thead><tr><th>{t.t("staff-name")}</th><th>{t.t("email")}</th><th>{t.t("staff-roles")}</th><th>{t.t("status")}</th><th></th></tr></thead>
+                                <thead><tr><th>{t.t("staff-name")}</th><th>{t.t("email")}</th><th>{t.t("staff-roles")}</th><th>{t.t("status")}</th><th>{t.t("staff-two-factor")}</th><th></th></tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
+                            {reset}
                         }.into_any()
                     }
                 }}
             </Await>
+            <section class="card">
+                <h2>{ctx.t("staff-two-factor")}</h2>
+                <p>{ctx.t("staff-two-factor-policy")}</p>
+                <form method="post" action=SetTwoFactorForTeachers::url() class="inline">
+                    <Await future=load_two_factor_for_teachers() let:on>
+                        {
+                            let on = on.clone().unwrap_or(false);
+                            view! {
+                                <select name="on" aria-label=t2.t("staff-two-factor-teachers") data-testid="two-factor-teachers">
+                                    <option value="false" selected=!on>{t2.t("staff-two-factor-teachers-no")}</option>
+                                    <option value="true" selected=on>{t2.t("staff-two-factor-teachers-yes")}</option>
+                                </select>
+                            }
+                        }
+                    </Await>
+                    <button type="submit" class="btn btn-chip">{ctx.t("save")}</button>
+                </form>
+            </section>
             <section class="card">
                 <h2>{ctx.t("staff-invite")}</h2>
                 <form method="post" action=InviteStaffMember::url() class="stack">

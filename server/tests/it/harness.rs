@@ -126,6 +126,9 @@ pub struct TestApp {
     pub principals: kilele::identity::cache::PrincipalCache,
     /// Where the server (and `worker()`) keep files.
     pub storage: server::config::StorageLocation,
+    /// The authenticator apps of people who set up two-factor sign-in in this test: email →
+    /// (secret, last time step a code was sent for).
+    pub authenticators: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -219,6 +222,7 @@ pub async fn spawn_app_with_sign_in(options: Options, sign_in: server::config::S
         mail_dir: std::env::temp_dir().join(format!("kilele-mail-{db_name_for_mail}")),
         principals,
         storage,
+        authenticators: Default::default(),
         shutdown: Some(tx),
     }
 }
@@ -347,10 +351,62 @@ impl TestApp {
             None => "owner@kilele.test".into(),
         };
         let resp = b.login(school.unwrap_or(""), &email, PASSWORD).await;
-        let to = redirect_target(&resp).unwrap_or_default();
+        let mut to = redirect_target(&resp).unwrap_or_default();
         assert!(to != "/login", "login as {email} failed");
+        if to == "/login/code" {
+            let code = self.code_for(&email);
+            to = redirect_target(&b.post_form("/login/code", &[("code", &code)]).await).unwrap_or_default();
+            assert!(to != "/login/code" && to != "/login", "the code of {email} was refused");
+        }
+        if to == "/account/two-factor" {
+            // Their grace period is over (the test moved the clock on): they set it up, as
+            // they would have to.
+            self.enrol_two_factor(&b, &email).await;
+        }
         b
     }
+
+    /// Sets up two-factor sign-in for the person signed in on `b`, through the pages as they
+    /// would (start, read the key, confirm with the password and a first code). Returns the
+    /// secret and the ten recovery codes; the test's authenticator remembers the secret.
+    pub async fn enrol_two_factor(&self, b: &Browser, email: &str) -> (String, Vec<String>) {
+        let page = "/account/two-factor";
+        let resp = b.form_to_server_fn("account/two-factor/start", &[], page).await;
+        b.assert_form_ok(&resp).await;
+        let (_, html) = b.get_text(page).await;
+        let secret = between(&html, r#"data-testid="totp-secret""#, "</code>")
+            .and_then(|tag| tag.split_once('>').map(|(_, text)| text.to_owned()))
+            .unwrap_or_else(|| panic!("no key on the set-up page: {html}"));
+        self.authenticators.lock().unwrap().insert(email.to_owned(), (secret.clone(), 0));
+        let code = self.code_for(email);
+        let resp = b.form_to_server_fn("account/two-factor/confirm", &[("password", PASSWORD), ("code", &code)], page).await;
+        assert_eq!(redirect_target(&resp).as_deref(), Some(page));
+        let (_, html) = b.get_text(page).await;
+        let at = html.find(r#"data-testid="recovery-codes""#).unwrap_or_else(|| panic!("no recovery codes shown: {html}"));
+        let codes: Vec<String> = html[at..].split("<li><code>").skip(1).filter_map(|c| c.split('<').next()).map(str::to_owned).collect();
+        assert_eq!(codes.len(), 10, "{html}");
+        (secret, codes)
+    }
+
+    /// The code `email`'s authenticator shows now. A code is good once: when this time
+    /// step's code was already sent, the clock moves on to the next step first.
+    pub fn code_for(&self, email: &str) -> String {
+        let mut apps = self.authenticators.lock().unwrap();
+        let (secret, last) = apps.get_mut(email).unwrap_or_else(|| panic!("{email} has no authenticator in this test"));
+        let step = |at: chrono::DateTime<chrono::Utc>| at.timestamp() / 30;
+        while step(kilele::clock::Clock::now(&*self.clock)) <= *last {
+            self.clock.advance(chrono::Duration::seconds(30));
+        }
+        let now = kilele::clock::Clock::now(&*self.clock);
+        *last = step(now);
+        kilele::identity::two_factor::code_at(secret, now).unwrap()
+    }
+}
+
+/// The text between `start` and the next `end` in `html`.
+pub fn between(html: &str, start: &str, end: &str) -> Option<String> {
+    let from = html.find(start)? + start.len();
+    Some(html[from..].split(end).next()?.to_owned())
 }
 
 impl Browser {

@@ -30,4 +30,5 @@ mod storage;
 mod storm;
 mod students;
 mod tenancy;
+mod two_factor;
 mod worker;

@@ -31,6 +31,8 @@ const PAGES: &[(&str, Option<&str>, &str, Option<&str>)] = &[
     ("/login", None, "/login", None),
     ("/invite", None, "/invite", None),
     ("/no-portal", None, "/no-portal", None),
+    ("/login/code", None, "/login/code", None),
+    ("/account/two-factor", Some("bursar"), "/account/two-factor", Some("user_second_factors")),
     ("/owner", Some("owner"), "/owner", Some("platform_tenant_overview")),
     ("/admin", Some("admin"), "/admin", Some("students")),
     ("/admin/calendar", Some("admin"), "/admin/calendar", Some("terms")),

@@ -188,6 +188,10 @@ kilele_app | column gepg_bills.answered_at | UPDATE
 kilele_app | column gepg_bills.code | UPDATE
 kilele_app | column gepg_bills.control_number | UPDATE
 kilele_app | column gepg_bills.status | UPDATE
+kilele_app | table platform_recovery_codes | SELECT INSERT UPDATE DELETE
+kilele_app | table platform_second_factors | SELECT INSERT UPDATE DELETE
+kilele_app | table user_recovery_codes | SELECT INSERT UPDATE DELETE
+kilele_app | table user_second_factors | SELECT INSERT UPDATE DELETE
 ";
 
 const ROLES: &str = "(VALUES ('kilele_app'), ('kilele_worker')) AS r(rolname)";

@@ -270,6 +270,8 @@ fn rows() -> Vec<Row> {
         page("/login", Access::Public("the sign-in form"), false, none),
         page("/invite", Access::Public("the invitation form; the token in the link is the guard"), false, none),
         page("/no-portal", Access::SignedIn("says no portal is open to the account; shows no school data"), false, none),
+        page("/login/code", Access::Public("the code form of a sign-in that waits for its code; shows no school data"), false, none),
+        page("/account/two-factor", Access::SignedIn("the caller's own two-factor sign-in; nothing of anyone else"), false, none),
         page("/owner", Access::All(&[P::PlatformTenantsRead]), false, |_, _| vec![get("/owner")]),
         page("/admin", Access::All(&[P::SchoolOverviewRead]), false, |_, _| vec![get("/admin")]),
         page("/admin/calendar", ACADEMICS, false, |_, _| vec![get("/admin/calendar")]),
@@ -773,6 +775,33 @@ fn rows() -> Vec<Row> {
             vec![form("/api/admin/staff/active", &[("user_id", at.teacher.to_string()), ("active", "false".into())])]
         }),
         sfn("/api/invite/accept", Access::Public("chooses a password with an invitation token; the token is the guard"), true, false, none),
+        sfn("/api/account/two-factor", Access::SignedIn("the caller's own two-factor state"), false, false, |_, _| {
+            vec![form("/api/account/two-factor", &[])]
+        }),
+        sfn("/api/account/two-factor/start", Access::SignedIn("starts setting up the caller's own second factor"), true, false, |_, _| {
+            vec![form("/api/account/two-factor/start", &[])]
+        }),
+        sfn("/api/account/two-factor/confirm", Access::SignedIn("the caller's own set-up; needs their password"), true, false, |_, _| {
+            vec![form("/api/account/two-factor/confirm", &[("password", "not-the-password".into()), ("code", "123456".into())])]
+        }),
+        sfn("/api/account/two-factor/recovery", Access::SignedIn("the caller's own codes; needs their password and a code"), true, false, |_, _| {
+            vec![form("/api/account/two-factor/recovery", &[("password", "not-the-password".into()), ("code", "123456".into())])]
+        }),
+        sfn("/api/account/two-factor/off", Access::SignedIn("the caller's own second factor; needs their password and a code"), true, false, |_, _| {
+            vec![form("/api/account/two-factor/off", &[("password", "not-the-password".into()), ("code", "123456".into())])]
+        }),
+        sfn("/api/admin/staff/two-factor-reset", Access::All(&[P::SchoolUsersManage]), true, true, |_, at| {
+            vec![form(
+                "/api/admin/staff/two-factor-reset",
+                &[("user_id", at.teacher.to_string()), ("password", "not-the-password".into()), ("code", "123456".into())],
+            )]
+        }),
+        sfn("/api/admin/staff/two-factor-policy", Access::All(&[P::SchoolUsersManage]), false, false, |_, _| {
+            vec![form("/api/admin/staff/two-factor-policy", &[])]
+        }),
+        sfn("/api/admin/staff/two-factor-teachers", Access::All(&[P::SchoolSettingsManage]), true, false, |_, _| {
+            vec![form("/api/admin/staff/two-factor-teachers", &[("on", "false".into())])]
+        }),
         sfn("/api/admin/students/invite-guardian", STUDENTS_MANAGE, true, true, |own, at| {
             let p = "/api/admin/students/invite-guardian";
             vec![
@@ -860,6 +889,7 @@ fn rows() -> Vec<Row> {
         // ---- Plain routes (server/src/web.rs) ----
         plain("GET", "/", Access::Public("sends the visitor to their portal or to sign in"), false, false, none),
         plain("POST", "/login", Access::Public("signing in"), true, false, none),
+        plain("POST", "/login/code", Access::Public("the second step of signing in; the session's awaited sign-in is the guard"), true, false, none),
         plain("POST", "/logout", Access::Public("ends the caller's own session"), true, false, none),
         plain("POST", "/language", Access::Public("sets the caller's own language"), true, false, none),
         plain("POST", "/admin/import/upload", STUDENTS_MANAGE, true, false, |own, _| {
@@ -1548,9 +1578,11 @@ async fn accounts(app: &TestApp) -> Vec<Account> {
 /// A platform support account (the seed has none), signed in.
 async fn support_account(app: &TestApp) -> Browser {
     sqlx::query(
-        "INSERT INTO platform_users (email, display_name, password_hash, platform_role)
-         SELECT 'support@kilele.test', 'Probe Support', password_hash, 'support' FROM platform_users WHERE email = 'owner@kilele.test'",
+        "INSERT INTO platform_users (email, display_name, password_hash, platform_role, two_factor_since)
+         SELECT 'support@kilele.test', 'Probe Support', password_hash, 'support', $1 FROM platform_users WHERE email = 'owner@kilele.test'",
     )
+    // Made now in the app's time: still in its two-factor grace period.
+    .bind(app.clock.now())
     .execute(&app.owner_pool)
     .await
     .unwrap();
@@ -1696,8 +1728,8 @@ async fn every_endpoint_refuses_other_schools_ids_and_roles_without_permission()
                 None => vec![&khss, &mlps],
             };
             for ids in schools {
-                let reqs = match row.access {
-                    Access::SignedIn(_) => vec![get(row.path)],
+                let reqs = match (row.access, row.kind) {
+                    (Access::SignedIn(_), Kind::Page) => vec![get(row.path)],
                     _ => (row.build)(ids, ids).into_iter().take(1).collect(),
                 };
                 for req in reqs {
@@ -1729,8 +1761,8 @@ async fn every_endpoint_refuses_other_schools_ids_and_roles_without_permission()
             let admin = format!("admin@{}", a.slug);
             let caller = holder(&accounts, a.slug, row.access).or_else(|| accounts.iter().find(|c| c.name == admin)).unwrap();
             let cookie = caller.browser.cookie_header();
-            let reqs = match row.access {
-                Access::SignedIn(_) => vec![get(row.path)],
+            let reqs = match (row.access, row.kind) {
+                (Access::SignedIn(_), Kind::Page) => vec![get(row.path)],
                 _ => (row.build)(b, b).into_iter().take(1).collect(),
             };
             for req in reqs {
