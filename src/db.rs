@@ -186,6 +186,8 @@ pub const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("payments_reference_once_any_case", "reference", "finance-error-reference-used"),
     ("fee_structures_one_per_class", "level", "error-conflict"),
     ("journal_entries_once", "source", "error-conflict"),
+    ("tenants_slug_key", "code", "error-school-code-taken"),
+    ("tenants_plan_code_fkey", "plan", "error-plan-unknown"),
 ];
 
 /// The field error for a violated constraint, from its SQLSTATE and name (`None` when the
@@ -259,7 +261,7 @@ mod tests {
 
     #[test]
     fn unknown_constraints_and_other_errors_stay_database_errors() {
-        assert!(constraint_error(Some("23505"), Some("tenants_slug_key"), None).is_none());
+        assert!(constraint_error(Some("23505"), Some("no_such_constraint"), None).is_none());
         assert!(constraint_error(Some("23505"), None, None).is_none());
         assert!(constraint_error(Some("40001"), Some("students_tenant_id_admission_no_key"), None).is_none());
         assert!(constraint_error(None, Some("students_tenant_id_admission_no_key"), None).is_none());

@@ -583,6 +583,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
+            // What platform staff did (onboarding, suspending schools): the platform's chain.
+            let (entries, breaks) = kilele::audit::platform::verify(&pool, &config.audit_key).await?;
+            if breaks.is_empty() {
+                println!("platform: {entries} entries, chain intact");
+            } else {
+                broken = true;
+                println!("platform: {entries} entries, CHAIN BROKEN:");
+                for b in breaks {
+                    println!("  {b:?}");
+                }
+            }
             return Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS });
         }
         Command::Ledger { command: LedgerCommand::Check { school } } => {

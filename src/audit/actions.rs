@@ -93,6 +93,10 @@ pub const ROLE_GRANTED: Action = Action("role.granted");
 pub const ROLE_REVOKED: Action = Action("role.revoked");
 pub const SCHOOL_ADMISSION_FORMAT_CHANGED: Action = Action("school.admission_format.changed");
 pub const SCHOOL_CREATED: Action = Action("school.created");
+/// Platform staff: a school onboarded from the owner console (in the platform's chain).
+pub const PLATFORM_SCHOOL_ONBOARDED: Action = Action("platform.school.onboarded");
+pub const PLATFORM_SCHOOL_SUSPENDED: Action = Action("platform.school.suspended");
+pub const PLATFORM_SCHOOL_RESUMED: Action = Action("platform.school.resumed");
 pub const SCHOOL_DEFAULT_LANGUAGE_CHANGED: Action = Action("school.default_language.changed");
 pub const SEED_DEMO: Action = Action("seed.demo");
 pub const STUDENT_ADDED: Action = Action("student.added");

@@ -19,6 +19,8 @@ pub mod key;
 #[cfg(feature = "ssr")]
 pub mod pii;
 #[cfg(feature = "ssr")]
+pub mod platform;
+#[cfg(feature = "ssr")]
 mod store;
 pub use actions::Action;
 #[cfg(feature = "ssr")]

@@ -154,3 +154,19 @@ two-factor-new-codes = Make new recovery codes
 two-factor-off-title = Turn off two-factor sign-in
 two-factor-off = Turn off
 two-factor-due = Please set up two-factor sign-in before { $date }.
+
+# Owner console: onboarding and suspending schools
+owner-onboard = Onboard a school
+owner-school-name = School name
+owner-school-code-hint = Lower-case letters, digits and dashes, for example arusha-valley. It becomes the school's address and sign-in code.
+owner-school-language = Default language
+owner-admin-name = First admin's name
+owner-admin-email = First admin's email
+owner-invite-link-help = The school is ready. Send this one-time link to its first admin (it was also emailed); it works for 48 hours.
+owner-suspend = Suspend
+owner-resume = Resume
+error-school-name-required = Enter the school's name.
+error-plan-unknown = Choose one of the plans.
+error-admission-prefix-invalid = An admission prefix has 1–10 letters or digits.
+error-school-code-taken = A school already has this code.
+error-status-invalid = Choose active or suspended.

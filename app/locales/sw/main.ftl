@@ -154,3 +154,19 @@ two-factor-new-codes = Tengeneza misimbo mipya ya dharura
 two-factor-off-title = Zima kuingia kwa hatua mbili
 two-factor-off = Zima
 two-factor-due = Tafadhali weka kuingia kwa hatua mbili kabla ya { $date }.
+
+# Dashibodi ya mmiliki: kusajili na kusimamisha shule
+owner-onboard = Sajili shule
+owner-school-name = Jina la shule
+owner-school-code-hint = Herufi ndogo, tarakimu na vistari, kwa mfano arusha-valley. Inakuwa anwani ya shule na msimbo wa kuingia.
+owner-school-language = Lugha ya msingi
+owner-admin-name = Jina la msimamizi wa kwanza
+owner-admin-email = Barua pepe ya msimamizi wa kwanza
+owner-invite-link-help = Shule iko tayari. Mtumie msimamizi wake wa kwanza kiungo hiki cha mara moja (kimetumwa pia kwa barua pepe); kinafanya kazi kwa saa 48.
+owner-suspend = Simamisha
+owner-resume = Rejesha
+error-school-name-required = Weka jina la shule.
+error-plan-unknown = Chagua mojawapo ya mipango.
+error-admission-prefix-invalid = Kiambishi cha namba ya usajili kina herufi au tarakimu 1–10.
+error-school-code-taken = Tayari kuna shule yenye msimbo huu.
+error-status-invalid = Chagua hai au imesimamishwa.

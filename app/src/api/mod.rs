@@ -9,6 +9,7 @@ pub mod finance;
 pub mod grading;
 pub mod import;
 pub mod jobs;
+pub mod owner;
 pub mod payments;
 pub mod promotion;
 pub mod results;

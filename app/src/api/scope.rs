@@ -144,6 +144,7 @@ impl Scope {
 /// global registry, not a school's transaction.
 pub struct Platform {
     pub deps: Deps,
+    pub me: Principal,
 }
 
 impl Platform {
@@ -153,6 +154,11 @@ impl Platform {
         if !me.is_platform() || !me.can(permission) {
             return Err(AppError::Forbidden);
         }
-        Ok(Self { deps })
+        Ok(Self { deps, me })
+    }
+
+    /// Who writes the audit entries of this call.
+    pub fn actor(&self) -> Actor {
+        Actor::user(self.me.user_id, &self.me.email)
     }
 }

@@ -20,8 +20,8 @@ pub async fn invite_staff_member(name: String, email: String, role: String) -> R
     let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
     let role = Role::parse(&role).ok_or_else(|| AppError::Invalid { field: "role".into(), message: "error-role-invalid".into() })?;
     let (_, token) = kilele::identity::invitations::invite_staff(&mut s.tx, &email, &name, &[role], s.change.by()).await?;
-    let link = invitation_link(&s.tenant, &token);
-    queue_invitation_email(&mut s.tx, &s.deps, &s.tenant, email.trim(), &link).await?;
+    let link = invitation_link(&s.tenant.slug, &token);
+    queue_invitation_email(&mut s.tx, &s.deps, &s.tenant.name, email.trim(), &link).await?;
     s.commit(()).await?;
     show_once("/admin/staff", crate::ctx::Notice::INVITE_LINK, Some(link));
     leptos_axum::redirect("/admin/staff");
@@ -30,13 +30,13 @@ pub async fn invite_staff_member(name: String, email: String, role: String) -> R
 
 /// The link an invited person opens to choose a password.
 #[cfg(feature = "ssr")]
-fn invitation_link(tenant: &kilele::tenancy::Tenant, token: &str) -> String {
-    format!("{}/invite?school={}&token={token}", crate::ctx::request_ctx().origin, tenant.slug)
+pub(crate) fn invitation_link(school: &kilele::tenancy::TenantSlug, token: &str) -> String {
+    format!("{}/invite?school={school}&token={token}", crate::ctx::request_ctx().origin)
 }
 
 /// Leaves a one-time notice for `path` (shown on its next GET, then gone).
 #[cfg(feature = "ssr")]
-fn show_once(path: &str, kind: &str, link: Option<String>) {
+pub(crate) fn show_once(path: &str, kind: &str, link: Option<String>) {
     if !crate::ctx::set_notice(crate::ctx::Notice { path: path.to_owned(), kind: kind.to_owned(), link }) {
         tracing::warn!("no notice slot: the one-time notice is not shown");
     }
@@ -45,15 +45,15 @@ fn show_once(path: &str, kind: &str, link: Option<String>) {
 /// Queues the invitation email (sent by the worker) in the same transaction as the
 /// invitation: both happen or neither.
 #[cfg(feature = "ssr")]
-async fn queue_invitation_email(
+pub(crate) async fn queue_invitation_email(
     tx: &mut kilele::db::TenantTx,
     deps: &crate::ctx::Deps,
-    tenant: &kilele::tenancy::Tenant,
+    school: &str,
     to: &str,
     link: &str,
 ) -> Result<(), AppError> {
     let link = link.to_owned();
-    let message = kilele::notifications::InvitationEmail { to: to.to_lowercase(), school: tenant.name.clone(), link };
+    let message = kilele::notifications::InvitationEmail { to: to.to_lowercase(), school: school.to_owned(), link };
     kilele::jobs::enqueue(tx, &deps.pii, &kilele::jobs::Job::InvitationEmail(message)).await?;
     Ok(())
 }
@@ -144,8 +144,8 @@ pub async fn invite_guardian(student: String, guardian: String) -> Result<(), Ap
     let page = format!("/admin/students/{student}");
     let (kind, link) = match &outcome {
         GuardianInvitation::Invited { token, email, .. } => {
-            let link = invitation_link(&s.tenant, token);
-            queue_invitation_email(&mut s.tx, &s.deps, &s.tenant, email, &link).await?;
+            let link = invitation_link(&s.tenant.slug, token);
+            queue_invitation_email(&mut s.tx, &s.deps, &s.tenant.name, email, &link).await?;
             (crate::ctx::Notice::INVITE_LINK, Some(link))
         }
         GuardianInvitation::PendingSignIn { .. } => (crate::ctx::Notice::PORTAL_PENDING, None),

@@ -18,6 +18,7 @@ mod grading;
 mod import;
 mod marks_upload;
 mod ops;
+mod owner;
 mod payments;
 mod plans;
 mod portals;
