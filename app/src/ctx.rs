@@ -34,6 +34,8 @@ impl Notice {
     pub const PORTAL_OPEN: &'static str = "portal-open";
     /// New recovery codes, shown once (`link` holds them, space-separated).
     pub const RECOVERY_CODES: &'static str = "recovery-codes";
+    /// The password was changed (other sessions ended).
+    pub const PASSWORD_CHANGED: &'static str = "password-changed";
 }
 
 /// A refused form post of a plain handler (a file upload): its error, kept in the session and

@@ -37,6 +37,10 @@ pub struct SessionAuth {
     pub tenant_id: Option<Uuid>,
     pub signed_in_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+    /// The person's `sessions_valid_from` when this session was signed in: when it has
+    /// changed since (a new password, a second factor reset), the session is over.
+    #[serde(default)]
+    pub epoch: Option<DateTime<Utc>>,
 }
 
 fn is_static(path: &str) -> bool {
@@ -87,6 +91,11 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
             return other_school();
         } else {
             match load_principal(&st, &auth).await {
+                Ok(Some((p, _))) if p.sessions_valid_from != auth.epoch => {
+                    // Signed in before the password changed or the second factor was reset.
+                    let _ = session.flush().await;
+                    session_ended = true;
+                }
                 Ok(Some((p, t))) => {
                     if let Some(slug) = &host_slug {
                         if t.as_ref().map(|t| &t.slug) != Some(slug) {
@@ -433,8 +442,13 @@ async fn signed_in(st: &AppState, session: &Session, lang: Language, principal: 
     }
     let _ = session.remove_value(PENDING_CODE_KEY).await;
     let now = st.deps.clock.now();
-    let auth =
-        SessionAuth { user_id: principal.user_id, tenant_id: principal.tenant_id.map(|t| t.0), signed_in_at: now, last_seen_at: now };
+    let auth = SessionAuth {
+        user_id: principal.user_id,
+        tenant_id: principal.tenant_id.map(|t| t.0),
+        signed_in_at: now,
+        last_seen_at: now,
+        epoch: principal.sessions_valid_from,
+    };
     if let Err(e) = session.insert(AUTH_KEY, &auth).await {
         return pages::internal(lang, e);
     }
@@ -553,7 +567,98 @@ async fn start_again(session: &Session, error: &'static str) -> Response {
 /// What someone whose second factor is overdue may still open: the set-up page and its
 /// server functions, sign-out, the language switch.
 fn open_while_setting_up(path: &str) -> bool {
-    path == TWO_FACTOR_PATH || path.starts_with("/api/account/two-factor") || matches!(path, "/logout" | "/language")
+    path == TWO_FACTOR_PATH || path.starts_with("/api/account/two-factor") || matches!(path, "/logout" | "/language" | PASSWORD_PATH)
+}
+
+/// Where a signed-in person changes their password.
+pub const PASSWORD_PATH: &str = "/account/password";
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    pub current_password: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub new_password: String,
+    #[serde(default)]
+    pub new_password_again: String,
+}
+
+/// `POST /account/password`: a new password, after the current one and (with a second
+/// factor) a code. Every other session of the person ends; this one goes on under a new id.
+/// Refusals come back to the security page as field errors (never in the URL).
+pub async fn change_password(State(st): State<AppState>, session: Session, req: Request) -> Response {
+    use app::errors::AppError;
+    use kilele::identity::two_factor::Holder;
+    let Some(ctx) = req.extensions().get::<RequestCtx>().cloned() else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let Some(me) = ctx.principal.clone() else {
+        return see_other("/login");
+    };
+    let lang = ctx.lang;
+    let notices = req.extensions().get::<NoticeSlot>().cloned();
+    let back = TWO_FACTOR_PATH;
+    let refuse = |field: &str, message: &str| AppError::Invalid { field: field.into(), message: message.into() };
+    let Form(form) = match Form::<PasswordForm>::from_request(req, &st).await {
+        Ok(f) => f,
+        Err(_) => return flash_form_error(Some(&session), back, refuse("new_password", "error-password-too-short")).await,
+    };
+    if let Err(e) = kilele::identity::check_new_password(&form.new_password) {
+        return flash_form_error(Some(&session), back, refuse("new_password", &e.message)).await;
+    }
+    if form.new_password != form.new_password_again {
+        return flash_form_error(Some(&session), back, refuse("new_password_again", "error-passwords-differ")).await;
+    }
+    let Ok(email) = kilele::identity::Email::parse(&me.email) else {
+        return pages::internal(lang, "a principal without a valid email");
+    };
+    let holder = match me.tenant_id {
+        Some(school) => Holder::School(school, me.user_id),
+        None => Holder::Platform(me.user_id),
+    };
+    let (pool, clock, pii, verifier) = (&st.deps.pool, st.deps.clock.as_ref(), st.deps.pii.as_ref(), &st.deps.verifier);
+    let proof = users::Proof { holder, email: &email, password: &form.current_password, code: &form.code, client: users::REAUTH_CLIENT };
+    match users::reauthenticate(pool, clock, pii, verifier, proof).await {
+        Ok(()) => {}
+        Err(SignInError::Invalid) => {
+            return flash_form_error(Some(&session), back, refuse("current_password", "error-reauth-invalid")).await
+        }
+        Err(SignInError::Throttled(_)) => {
+            return flash_form_error(Some(&session), back, refuse("current_password", "error-login-throttled")).await
+        }
+        Err(SignInError::Busy) => {
+            return crate::limits::try_again(StatusCode::SERVICE_UNAVAILABLE, lang, std::time::Duration::from_secs(2))
+        }
+        Err(e) => return pages::internal(lang, e),
+    }
+    let new_password = form.new_password.clone();
+    let hash = match tokio::task::spawn_blocking(move || kilele::identity::password::hash(&new_password)).await {
+        Ok(Ok(hash)) => hash,
+        Ok(Err(e)) => return pages::internal(lang, e),
+        Err(e) => return pages::internal(lang, e),
+    };
+    let now = clock.now();
+    if let Err(e) = users::change_password(pool, holder, &email, &hash, now).await {
+        return pages::internal(lang, e);
+    }
+    st.deps.principals.forget(&me.tenant_id.map(|t| t.0.to_string()).unwrap_or_else(|| "platform".into()));
+    // This session goes on as a fresh sign-in (a new id, signed in now); the others end.
+    if let Err(e) = session.cycle_id().await {
+        return pages::internal(lang, e);
+    }
+    let epoch = Some(kilele::audit::normalise_time(now));
+    let auth = SessionAuth { user_id: me.user_id, tenant_id: me.tenant_id.map(|t| t.0), signed_in_at: now, last_seen_at: now, epoch };
+    if let Err(e) = session.insert(AUTH_KEY, &auth).await {
+        return pages::internal(lang, e);
+    }
+    if let Some(slot) = notices {
+        if let Ok(mut n) = slot.0.lock() {
+            *n = Some(Notice { path: back.to_owned(), kind: Notice::PASSWORD_CHANGED.to_owned(), link: None });
+        }
+    }
+    see_other(back)
 }
 
 /// An unknown school gets the same answer, after the same work, as a wrong password.

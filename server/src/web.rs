@@ -142,6 +142,7 @@ pub fn plain_routes() -> Vec<PlainRoute> {
         PlainRoute::get("/", auth::home),
         PlainRoute::post("/login", auth::login).sign_in_limited(),
         PlainRoute::post("/login/code", auth::login_code).sign_in_limited(),
+        PlainRoute::post("/account/password", auth::change_password).sign_in_limited(),
         PlainRoute::post("/logout", auth::logout),
         PlainRoute::post("/language", auth::language),
         PlainRoute::post("/admin/import/upload", imports::upload).body_limit(kilele::academic::import_store::MAX_UPLOAD_BYTES + 64 * 1024),

@@ -114,6 +114,8 @@ pub const USER_INVITATION_ACCEPTED: Action = Action("user.invitation.accepted");
 pub const USER_DEACTIVATED: Action = Action("user.deactivated");
 pub const USER_REACTIVATED: Action = Action("user.reactivated");
 pub const USER_INVITED: Action = Action("user.invited");
+/// Someone changed their own password (their other sessions end).
+pub const USER_PASSWORD_CHANGED: Action = Action("user.password_changed");
 
 #[cfg(test)]
 mod tests {

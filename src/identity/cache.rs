@@ -181,6 +181,7 @@ mod tests {
             permissions: Vec::new(),
             language: None,
             second_factor: Default::default(),
+            sessions_valid_from: None,
         };
         let tenant = school.map(|id| Tenant {
             id,

@@ -306,6 +306,9 @@ pub struct Principal {
     /// Whether they have a second factor and whether they must.
     #[serde(default)]
     pub second_factor: SecondFactor,
+    /// Sessions signed in before this are over (a password changed, a second factor reset).
+    #[serde(default)]
+    pub sessions_valid_from: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// How long a new account that needs a second factor may work without one (a banner asks
@@ -429,6 +432,7 @@ mod tests {
             permissions,
             language: None,
             second_factor: SecondFactor::default(),
+            sessions_valid_from: None,
         }
     }
 

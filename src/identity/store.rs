@@ -176,7 +176,8 @@ pub async fn load_school_principal(tx: &mut TenantTx, user: Uuid) -> Result<Opti
                            WHERE ur.user_id = u.id), '{}') AS perms,
                 EXISTS (SELECT 1 FROM user_second_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS two_factor_on,
                 u.two_factor_since,
-                (SELECT s.two_factor_for_teachers_since FROM school_settings s) AS two_factor_for_teachers_since
+                (SELECT s.two_factor_for_teachers_since FROM school_settings s) AS two_factor_for_teachers_since,
+                u.sessions_valid_from
            FROM users u WHERE u.id = $1 AND u.status = 'active'",
     )
     .bind(user)
@@ -204,6 +205,7 @@ pub async fn load_school_principal(tx: &mut TenantTx, user: Uuid) -> Result<Opti
         permissions: perms.iter().filter_map(|p| Permission::parse(p)).collect(),
         language: language.as_deref().and_then(Language::parse),
         second_factor,
+        sessions_valid_from: row.try_get("sessions_valid_from")?,
     }))
 }
 
@@ -238,13 +240,14 @@ pub async fn school_and_principal(pool: &PgPool, school: TenantId, user: Uuid) -
         permissions: perms.iter().filter_map(|p| Permission::parse(p)).collect(),
         language: language.as_deref().and_then(Language::parse),
         second_factor,
+        sessions_valid_from: row.try_get("sessions_valid_from")?,
     };
     Ok(Some((tenant, Some(principal))))
 }
 
 pub async fn load_platform_principal(pool: &PgPool, user: Uuid) -> Result<Option<Principal>, sqlx::Error> {
     let Some(row) = sqlx::query(
-        "SELECT u.email, u.display_name, u.language, u.platform_role, u.two_factor_since,
+        "SELECT u.email, u.display_name, u.language, u.platform_role, u.two_factor_since, u.sessions_valid_from,
                 EXISTS (SELECT 1 FROM platform_second_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS two_factor_on
            FROM platform_users u WHERE u.id = $1 AND u.status = 'active'",
     )
@@ -266,6 +269,7 @@ pub async fn load_platform_principal(pool: &PgPool, user: Uuid) -> Result<Option
         permissions: role.default_permissions().to_vec(),
         language: language.as_deref().and_then(Language::parse),
         second_factor: SecondFactor::of(&[role], row.try_get("two_factor_on")?, None, row.try_get("two_factor_since")?),
+        sessions_valid_from: row.try_get("sessions_valid_from")?,
     }))
 }
 
@@ -636,6 +640,10 @@ pub async fn second_step_school(
     Err(SignInError::Invalid)
 }
 
+/// The backoff key of re-authentication attempts (they come from a signed-in session, not
+/// from a sign-in form, so they are counted apart from the person's sign-ins by address).
+pub const REAUTH_CLIENT: &str = "reauthentication";
+
 /// What a signed-in person gives to prove it is still them: their password, and a code when
 /// they have a second factor (ignored otherwise).
 #[derive(Debug, Clone, Copy)]
@@ -735,7 +743,7 @@ impl SignInTx {
     }
 
     /// Records `action` by `actor` in the school's audit chain, or, for platform staff, in
-    /// the structured log (target `kilele::audit`; the platform has no chain yet).
+    /// the platform's (`audit::platform`).
     pub async fn audit(
         &mut self,
         at: DateTime<Utc>,
@@ -745,11 +753,9 @@ impl SignInTx {
         details: serde_json::Value,
     ) -> Result<(), sqlx::Error> {
         match self {
-            Self::School(tx) => {
-                audit::append(tx, at, actor, action, subject, details).await?;
-            }
-            Self::Platform(_) => tracing::info!(target: "kilele::audit", action = %action, user = ?actor.id, %details),
-        }
+            Self::School(tx) => audit::append(tx, at, actor, action, subject, details).await?,
+            Self::Platform(tx) => crate::audit::platform::append(tx, at, actor, action, subject, details).await?,
+        };
         Ok(())
     }
 }
@@ -845,6 +851,44 @@ pub async fn second_step_platform(
     tx.commit().await?;
     tracing::warn!(target: "kilele::audit", action = "platform.login.failed", reason = "wrong_code", failures);
     Err(SignInError::Invalid)
+}
+
+/// Sets `holder`'s new password (already hashed) and ends their sessions signed in before
+/// `at` (the caller renews the current one); audited as `user.password_changed` in the
+/// school's chain, or the platform's. Prove who they are first ([`reauthenticate`]).
+pub async fn change_password(pool: &PgPool, holder: Holder, email: &Email, new_hash: &str, at: DateTime<Utc>) -> Result<(), SignInError> {
+    // As stored (microseconds): the renewed session compares equal to it.
+    let at = crate::audit::normalise_time(at);
+    let mut tx = SignInTx::begin(pool, holder).await?;
+    let actor = match holder {
+        Holder::School(_, user) | Holder::Platform(user) => Actor::user(user, email.as_str()),
+    };
+    let changed = match holder {
+        Holder::School(_, user) => {
+            sqlx::query("UPDATE users SET password_hash = $2, sessions_valid_from = $3 WHERE id = $1 AND status = 'active'")
+                .bind(user)
+                .bind(new_hash)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1
+        }
+        Holder::Platform(user) => {
+            sqlx::query_scalar("SELECT set_platform_user_password($1, $2, $3)")
+                .bind(user)
+                .bind(new_hash)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
+    if !changed {
+        return Err(SignInError::Invalid);
+    }
+    tx.audit(at, &actor, crate::audit::actions::USER_PASSWORD_CHANGED, email.as_str(), serde_json::json!({})).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Signs platform staff in (owner console). Same steps and rules, platform-wide throttle

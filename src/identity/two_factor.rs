@@ -463,6 +463,8 @@ pub async fn reset(tx: &mut crate::db::TenantTx, user: Uuid, by: super::store::C
     if !remove(tx, holder).await? {
         return Err(DomainError::NotFound);
     }
+    // Whoever holds their open sessions (a stolen phone's browser) is signed out.
+    sqlx::query("UPDATE users SET sessions_valid_from = $2 WHERE id = $1").bind(user).bind(by.at).execute(&mut **tx).await?;
     by.audit(tx, crate::audit::actions::TWO_FACTOR_RESET, &user.to_string(), serde_json::json!({})).await?;
     Ok(())
 }

@@ -43,9 +43,7 @@ pub(crate) mod own {
     use kilele::tenancy::Tenant;
     use leptos::prelude::use_context;
 
-    /// The backoff key of re-authentication attempts (they come from a signed-in session,
-    /// not from a sign-in form).
-    const REAUTH_CLIENT: &str = "reauthentication";
+    use kilele::identity::store::REAUTH_CLIENT;
 
     /// The signed-in person (any role, school or platform) and a transaction for their own
     /// second factor: the school's (under its row-level security) or the platform's.
@@ -79,7 +77,7 @@ pub(crate) mod own {
             Ok(Self { deps, me, tenant, holder, email, tx })
         }
 
-        /// The school's audit log (in this transaction), or the platform's structured log.
+        /// The school's audit chain (in this transaction), or the platform's.
         pub async fn audit(&mut self, action: Action, details: serde_json::Value) -> Result<(), AppError> {
             let actor = Actor::user(self.me.user_id, &self.me.email);
             self.tx.audit(self.deps.clock.now(), &actor, action, &self.me.email, details).await?;

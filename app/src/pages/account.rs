@@ -19,9 +19,12 @@ pub fn TwoFactorPage() -> impl IntoView {
         .filter(|n| n.kind == crate::ctx::Notice::RECOVERY_CODES)
         .and_then(|n| n.link.clone())
         .map(|l| l.split(' ').map(str::to_owned).collect::<Vec<_>>());
+    let heading = ctx.t("two-factor-title");
+    let changed = ctx.notice.as_ref().is_some_and(|n| n.kind == crate::ctx::Notice::PASSWORD_CHANGED).then(|| ctx.t("password-changed"));
     view! {
-        <Shell title=ctx.t("two-factor-title")>
+        <Shell title=ctx.t("two-factor-link")>
             <FormErrors/>
+            {changed.map(|m| view! { <p class="card success" role="status" data-testid="password-changed">{m}</p> })}
             {codes.map(|codes| {
                 let items = codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view();
                 view! {
@@ -32,10 +35,14 @@ pub fn TwoFactorPage() -> impl IntoView {
                     </section>
                 }
             })}
+            <h2>{heading}</h2>
             <Await future=load_two_factor() let:view>
                 {match view.clone() {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(v) => two_factor_body(&t, v).into_any(),
+                    Ok(v) => {
+                        let enrolled = v.enrolled;
+                        view! { {two_factor_body(&t, v)} {password_card(&t, enrolled)} }.into_any()
+                    }
                 }}
             </Await>
         </Shell>
@@ -59,6 +66,33 @@ fn code_field(ctx: &crate::ctx::RequestCtx, id: &str, digits_only: bool) -> impl
             <label for=id.to_owned()>{ctx.t("code-label")}</label>
             <input id=id.to_owned() name="code" type="text" inputmode=digits_only.then_some("numeric") autocomplete="one-time-code" maxlength="20" required/>
         </div>
+    }
+}
+
+/// Changing the password: the current one (and a code when two-factor sign-in is on), the new
+/// one twice. Posted to a plain route (it renews this session and ends the others).
+fn password_card(ctx: &crate::ctx::RequestCtx, enrolled: bool) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="change-password">
+            <h2>{ctx.t("password-change")}</h2>
+            <p>{ctx.t("password-change-help")}</p>
+            <form method="post" action="/account/password" class="stack">
+                <div class="field">
+                    <label for="current-password">{ctx.t("password-current")}</label>
+                    <input id="current-password" name="current_password" type="password" autocomplete="current-password" required/>
+                </div>
+                {enrolled.then(|| code_field(ctx, "password-code", false))}
+                <div class="field">
+                    <label for="new-password">{ctx.t("password-new")}</label>
+                    <input id="new-password" name="new_password" type="password" autocomplete="new-password" minlength="10" required/>
+                </div>
+                <div class="field">
+                    <label for="new-password-again">{ctx.t("invite-password-again")}</label>
+                    <input id="new-password-again" name="new_password_again" type="password" autocomplete="new-password" required/>
+                </div>
+                <button type="submit" class="btn">{ctx.t("password-change")}</button>
+            </form>
+        </section>
     }
 }
 

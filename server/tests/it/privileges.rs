@@ -196,6 +196,7 @@ kilele_app | function platform_create_school(uuid, uuid, text, text, text, text)
 kilele_app | function platform_set_school_status(uuid, uuid, text) | EXECUTE SECURITY DEFINER
 kilele_app | table platform_audit_head | SELECT INSERT UPDATE
 kilele_app | table platform_audit_log | SELECT INSERT
+kilele_app | function set_platform_user_password(uuid, text, timestamp with time zone) | EXECUTE SECURITY DEFINER
 ";
 
 const ROLES: &str = "(VALUES ('kilele_app'), ('kilele_worker')) AS r(rolname)";

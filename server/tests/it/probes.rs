@@ -908,6 +908,16 @@ fn rows() -> Vec<Row> {
         plain("GET", "/", Access::Public("sends the visitor to their portal or to sign in"), false, false, none),
         plain("POST", "/login", Access::Public("signing in"), true, false, none),
         plain("POST", "/login/code", Access::Public("the second step of signing in; the session's awaited sign-in is the guard"), true, false, none),
+        plain("POST", "/account/password", Access::SignedIn("the caller's own password; needs the current one"), true, false, |_, _| {
+            vec![form(
+                "/account/password",
+                &[
+                    ("current_password", "not-the-password".into()),
+                    ("new_password", "Probe-New-Password-1".into()),
+                    ("new_password_again", "Probe-New-Password-1".into()),
+                ],
+            )]
+        }),
         plain("POST", "/logout", Access::Public("ends the caller's own session"), true, false, none),
         plain("POST", "/language", Access::Public("sets the caller's own language"), true, false, none),
         plain("POST", "/admin/import/upload", STUDENTS_MANAGE, true, false, |own, _| {

@@ -255,6 +255,7 @@ async fn an_admin_resets_a_lost_phone_and_may_ask_teachers_too() {
     let r =
         admin.server_fn("admin/staff/two-factor-reset", &[("user_id", &bursar_id.to_string()), ("password", PASSWORD), ("code", "")]).await;
     assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(redirect_target(&bursar.get("/accountant").await).as_deref(), Some("/login"), "the member's open sessions end");
     assert!(actions(&app, &bursar_id.to_string()).await.iter().any(|a| a == "two_factor.reset"));
     // The bursar signs in with the password again and is asked to set it up anew (reminded).
     let b = app.browser();
@@ -325,4 +326,54 @@ async fn platform_staff_set_it_up_and_sign_in_with_a_code() {
     let code = app.code_for("owner@kilele.test");
     assert_eq!(send_code(&b, &code).await, "/owner");
     assert_eq!(b.get("/owner").await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_new_password_needs_the_current_one_and_ends_the_other_sessions() {
+    let app = spawn_app().await;
+    let email = "teacher@kilimanjaro-hills.test";
+    let here = app.login_as(Some(KHSS), "teacher").await;
+    let elsewhere = app.login_as(Some(KHSS), "teacher").await;
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        vec![("current_password", current), ("new_password", new), ("new_password_again", again)]
+    };
+    for (form, message) in [
+        (change("wrong-password-1", "Teacher-New-2026", "Teacher-New-2026"), "Wrong password or code"),
+        (change(PASSWORD, "Teacher-New-2026", "Teacher-Other-2026"), "The two passwords are not the same"),
+        (change(PASSWORD, "short", "short"), "at least 10 characters"),
+    ] {
+        let r = here.post_form("/account/password", &form).await;
+        let errors = here.form_errors_after(&r).await.expect("refused");
+        assert!(errors.contains(message), "{message} in {errors}");
+    }
+    let before = here.session_id();
+    let r = here.post_form("/account/password", &change(PASSWORD, "Teacher-New-2026", "Teacher-New-2026")).await;
+    assert_eq!(redirect_target(&r).as_deref(), Some(PAGE));
+    let (_, html) = here.get_text(PAGE).await;
+    assert!(html.contains(r#"data-testid="password-changed""#), "said once");
+    assert_ne!(here.session_id(), before, "this session goes on under a new id");
+    assert_eq!(here.get("/teacher").await.status().as_u16(), 200, "this session goes on");
+    assert_eq!(redirect_target(&elsewhere.get("/teacher").await).as_deref(), Some("/login"), "the other session ends");
+    assert_eq!(
+        redirect_target(&app.browser().login(KHSS, email, PASSWORD).await).as_deref(),
+        Some("/login"),
+        "the old password is refused"
+    );
+    assert_eq!(redirect_target(&app.browser().login(KHSS, email, "Teacher-New-2026").await).as_deref(), Some("/teacher"));
+    assert!(actions(&app, email).await.iter().any(|a| a == "user.password_changed"));
+
+    // With two-factor sign-in on, the code is asked too; platform staff the same.
+    let owner = app.login_as(None, "owner").await;
+    app.enrol_two_factor(&owner, "owner@kilele.test").await;
+    let r = owner.post_form("/account/password", &change(PASSWORD, "Owner-New-2026x", "Owner-New-2026x")).await;
+    assert!(owner.form_errors_after(&r).await.is_some(), "no code, no change");
+    let code = app.code_for("owner@kilele.test");
+    let form =
+        [("current_password", PASSWORD), ("new_password", "Owner-New-2026x"), ("new_password_again", "Owner-New-2026x"), ("code", &code)];
+    let r = owner.post_form("/account/password", &form).await;
+    assert_eq!(redirect_target(&r).as_deref(), Some(PAGE));
+    assert_eq!(owner.get("/owner").await.status().as_u16(), 200);
+    let platform: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM platform_audit_log ORDER BY seq").fetch_all(&app.pool).await.unwrap();
+    assert!(platform.iter().any(|a| a == "user.password_changed") && platform.iter().any(|a| a == "two_factor.enabled"), "{platform:?}");
 }
