@@ -4,7 +4,7 @@
 //! `platform_audit_log` under one head row (migration 0033).
 
 use super::actions::Action;
-use super::{entry_mac, installed_key, normalise_time, verify_chain, Actor, AuditEntry, AuditKey, ChainBreak, StoredChain, GENESIS};
+use super::{entry_mac, installed_key, normalise_time, verify_chain, Actor, AuditKey, ChainBreak, StoredChain, GENESIS};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Row};
@@ -56,31 +56,7 @@ pub async fn verify(pool: &PgPool, key: &AuditKey) -> Result<(usize, Vec<ChainBr
     let mut tx = pool.begin().await?;
     // One snapshot for the entries and the head: an append committing in between is not a break.
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
-    let rows =
-        sqlx::query("SELECT seq, at, actor_id, actor, action, subject, details, prev_hash, hash FROM platform_audit_log ORDER BY seq")
-            .fetch_all(&mut *tx)
-            .await?;
-    let entries = rows
-        .iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                seq: r.try_get("seq")?,
-                at: r.try_get("at")?,
-                actor_id: r.try_get("actor_id")?,
-                actor: r.try_get("actor")?,
-                action: r.try_get("action")?,
-                subject: r.try_get("subject")?,
-                details: r.try_get("details")?,
-                prev_hash: r.try_get("prev_hash")?,
-                hash: r.try_get("hash")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let head = sqlx::query("SELECT seq, hash FROM platform_audit_head")
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| Ok::<_, sqlx::Error>((r.try_get("seq")?, r.try_get("hash")?)))
-        .transpose()?;
+    let (entries, head) = super::store::read_chain(&mut tx, "platform_audit_log", "platform_audit_head").await?;
     tx.commit().await?;
     let chain = StoredChain { entries, head, unkeyed_until: 0 };
     let breaks = verify_chain(key, Uuid::nil(), &chain).map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;

@@ -59,9 +59,21 @@ pub async fn append(
 }
 
 pub async fn load_chain(tx: &mut TenantTx) -> Result<StoredChain, sqlx::Error> {
-    let rows = sqlx::query("SELECT seq, at, actor_id, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY seq")
-        .fetch_all(&mut **tx)
-        .await?;
+    let (entries, head) = read_chain(tx, "audit_log", "audit_heads").await?;
+    // Written once by migration 0008; the application roles can only read it.
+    let unkeyed_until: i64 = sqlx::query_scalar("SELECT last_seq FROM audit_unkeyed_prefix").fetch_optional(&mut **tx).await?.unwrap_or(0);
+    Ok(StoredChain { entries, head, unkeyed_until })
+}
+
+/// A chain's entries in order and its recorded head, from `log` and `heads` (a school's, under
+/// its row-level security, or the platform's).
+pub(super) async fn read_chain(
+    conn: &mut sqlx::PgConnection,
+    log: &'static str,
+    heads: &'static str,
+) -> Result<(Vec<AuditEntry>, Option<(i64, Vec<u8>)>), sqlx::Error> {
+    let sql = format!("SELECT seq, at, actor_id, actor, action, subject, details, prev_hash, hash FROM {log} ORDER BY seq");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
     let entries = rows
         .iter()
         .map(|r| {
@@ -78,14 +90,12 @@ pub async fn load_chain(tx: &mut TenantTx) -> Result<StoredChain, sqlx::Error> {
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let head = sqlx::query("SELECT seq, hash FROM audit_heads")
-        .fetch_optional(&mut **tx)
+    let head = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT seq, hash FROM {heads}")))
+        .fetch_optional(&mut *conn)
         .await?
         .map(|r| Ok::<_, sqlx::Error>((r.try_get("seq")?, r.try_get("hash")?)))
         .transpose()?;
-    // Written once by migration 0008; the application roles can only read it.
-    let unkeyed_until: i64 = sqlx::query_scalar("SELECT last_seq FROM audit_unkeyed_prefix").fetch_optional(&mut **tx).await?.unwrap_or(0);
-    Ok(StoredChain { entries, head, unkeyed_until })
+    Ok((entries, head))
 }
 
 /// Verifies one school's chain with the audit key: (entries checked, breaks found).
