@@ -451,14 +451,26 @@ pub async fn for_teachers(tx: &mut crate::db::TenantTx) -> Result<bool, sqlx::Er
         .unwrap_or(false))
 }
 
+/// Whether `by` may reset `user`'s second factor ([`reset`]'s refusals), asked before the
+/// admin's password is hashed: their own is a conflict; another school's or an unknown person,
+/// or one without a confirmed factor, is not found.
+pub async fn may_reset(tx: &mut crate::db::TenantTx, user: Uuid, by: super::store::ChangedBy<'_>) -> Result<(), DomainError> {
+    if by.actor.id == Some(user) {
+        return Err(DomainError::conflict("user", "error-two-factor-reset-self"));
+    }
+    let holder = Holder::School(tx.tenant(), user);
+    if !state(tx, holder).await?.enrolled {
+        return Err(DomainError::NotFound);
+    }
+    Ok(())
+}
+
 /// A school admin removes a staff member's second factor (a lost phone): they set it up again
 /// at their next sign-in. Not for the admin's own (that goes through their own page, with
 /// their password and a code). Another school's or an unknown person, or one without a second
 /// factor: not found.
 pub async fn reset(tx: &mut crate::db::TenantTx, user: Uuid, by: super::store::ChangedBy<'_>) -> Result<(), DomainError> {
-    if by.actor.id == Some(user) {
-        return Err(DomainError::conflict("user", "error-two-factor-reset-self"));
-    }
+    may_reset(tx, user, by).await?;
     let holder = Holder::School(tx.tenant(), user);
     if !remove(tx, holder).await? {
         return Err(DomainError::NotFound);

@@ -81,12 +81,7 @@ pub async fn reset_staff_two_factor(user_id: String, password: String, code: Str
     // an unknown or another school's person is refused at once.
     let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;
     let user = super::parse_uuid("user", &user_id)?;
-    if user == s.me.user_id {
-        return Err(AppError::Conflict { field: "user".into(), message: "error-two-factor-reset-self".into() });
-    }
-    if !two_factor::state(&mut s.tx, two_factor::Holder::School(s.tenant.id, user)).await?.enrolled {
-        return Err(AppError::NotFound);
-    }
+    two_factor::may_reset(&mut s.tx, user, s.change.by()).await?;
     drop(s);
     super::account::own::prove(&password, &code).await?;
     let mut s = super::scope::Scope::school(Permission::SchoolUsersManage).await?;

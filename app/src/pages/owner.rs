@@ -103,8 +103,7 @@ fn OnboardForm() -> impl IntoView {
                 <div class="field">
                     <label for="school-language">{ctx.t("owner-school-language")}</label>
                     <select id="school-language" name="language">
-                        <option value="sw">"Kiswahili"</option>
-                        <option value="en">"English"</option>
+                        {kilele::Language::ALL.map(|l| view! { <option value=l.code() selected=l == kilele::Language::default()>{l.autonym()}</option> })}
                     </select>
                 </div>
                 <div class="field"><label for="school-prefix">{ctx.t("students-admission-prefix")}</label><input id="school-prefix" name="admission_prefix" required maxlength="10"/></div>
